@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { CatgaError, loadNativeBinding, platformTriple } from "../../ts/index.js";
+
+describe("native loader", () => {
+  it("maps platforms to napi-rs triples", () => {
+    expect(platformTriple("linux", "x64", () => false)).toBe("linux-x64-gnu");
+    expect(platformTriple("linux", "x64", () => true)).toBe("linux-x64-musl");
+    expect(platformTriple("darwin", "arm64")).toBe("darwin-arm64");
+    expect(platformTriple("win32", "x64")).toBe("win32-x64-msvc");
+    expect(platformTriple("freebsd", "x64")).toBeUndefined();
+  });
+
+  it("loads the binary for this machine", () => {
+    expect(typeof loadNativeBinding().encodeBatchNative).toBe("function");
+  });
+
+  it("fails with one clear error naming platform and arch when nothing fits", () => {
+    try {
+      loadNativeBinding("freebsd", "riscv64");
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(CatgaError);
+      expect((error as CatgaError).code).toBe("CATGA_NATIVE_NOT_FOUND");
+      expect((error as CatgaError).message).toContain("freebsd/riscv64");
+    }
+  });
+
+  it("names the platform package it looked for when that package is missing", () => {
+    try {
+      // musl x64 is supported, but neither its package nor a local build exists here.
+      loadNativeBinding("linux", "x64", () => true);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as CatgaError).code).toBe("CATGA_NATIVE_NOT_FOUND");
+      expect((error as CatgaError).message).toContain("@catga/native-linux-x64-musl");
+    }
+  });
+});

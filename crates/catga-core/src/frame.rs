@@ -1,0 +1,445 @@
+//! The `CTG1` batch frame: many envelopes in one buffer, so a batch crosses N-API and the
+//! network once.
+//!
+//! ```text
+//! offset  size  field
+//! 0       4     magic "CTG1"
+//! 4       1     frame version (1)
+//! 5       1     flags (bit 0 = body is zstd-compressed; other bits must be 0)
+//! 6       4     envelope count, u32 little-endian
+//! [10     4     uncompressed body length, u32 LE — only when bit 0 is set]
+//! ...           body: count × (u32 LE length, envelope bytes), zstd-compressed when bit 0 is set
+//! ```
+//! zstd is applied only when the body is above the threshold and the compressed form is smaller.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::envelope::{encode_envelope_into, Envelope};
+use crate::error::{CatgaError, ErrorCode, Result};
+use crate::limits::Limits;
+
+pub const FRAME_MAGIC: [u8; 4] = *b"CTG1";
+pub const FRAME_VERSION: u8 = 1;
+pub const FLAG_ZSTD: u8 = 0b0000_0001;
+const KNOWN_FLAGS: u8 = FLAG_ZSTD;
+const HEADER_LEN: usize = 10;
+const LEN_PREFIX: usize = 4;
+
+/// How frames are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameOptions {
+    /// Compress bodies larger than this many bytes (when it wins). `usize::MAX` disables zstd.
+    pub compression_threshold: usize,
+    /// zstd level; 1 favours latency, which suits messaging.
+    pub compression_level: i32,
+    pub limits: Limits,
+}
+
+impl Default for FrameOptions {
+    fn default() -> Self {
+        Self { compression_threshold: 1024, compression_level: 1, limits: Limits::default() }
+    }
+}
+
+impl FrameOptions {
+    pub fn validate(&self) -> Result<()> {
+        self.limits.validate()?;
+        let levels = zstd_levels();
+        if !levels.contains(&self.compression_level) {
+            return Err(CatgaError::invalid_argument(
+                "compressionLevel",
+                format!("must be between {} and {}", levels.start(), levels.end()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a frame envelope by envelope, writing each straight into the output buffer.
+#[derive(Debug)]
+pub struct FrameBuilder {
+    buf: Vec<u8>,
+    count: usize,
+    options: FrameOptions,
+}
+
+impl FrameBuilder {
+    pub fn new(options: FrameOptions) -> Self {
+        Self::with_capacity(options, 256)
+    }
+
+    pub fn with_capacity(options: FrameOptions, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(HEADER_LEN + capacity);
+        buf.extend_from_slice(&FRAME_MAGIC);
+        buf.push(FRAME_VERSION);
+        buf.push(0);
+        buf.extend_from_slice(&0u32.to_le_bytes());
+        Self { buf, count: 0, options }
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn check_room(&self, additional: usize) -> Result<()> {
+        let limits = &self.options.limits;
+        if self.count + 1 > limits.max_batch_count {
+            return Err(CatgaError::limit("batch message count", self.count + 1, limits.max_batch_count));
+        }
+        let size = self.buf.len() + LEN_PREFIX + additional;
+        if size > limits.max_batch_bytes {
+            return Err(CatgaError::limit("batch size in bytes", size, limits.max_batch_bytes));
+        }
+        Ok(())
+    }
+
+    /// Appends an envelope that is already MessagePack-encoded.
+    pub fn push_encoded(&mut self, envelope: &[u8]) -> Result<()> {
+        let limits = &self.options.limits;
+        if envelope.len() > limits.max_envelope_bytes {
+            return Err(CatgaError::limit("envelope size in bytes", envelope.len(), limits.max_envelope_bytes));
+        }
+        self.check_room(envelope.len())?;
+        self.buf.extend_from_slice(&(envelope.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(envelope);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Encodes and appends an envelope without an intermediate buffer.
+    pub fn push_envelope(&mut self, envelope: &Envelope<'_>) -> Result<()> {
+        self.check_room(0)?;
+        let prefix_at = self.buf.len();
+        self.buf.extend_from_slice(&[0; LEN_PREFIX]);
+        let written = match encode_envelope_into(envelope, &mut self.buf, &self.options.limits) {
+            Ok(written) => written,
+            Err(err) => {
+                self.buf.truncate(prefix_at);
+                return Err(err);
+            }
+        };
+        if self.buf.len() > self.options.limits.max_batch_bytes {
+            let size = self.buf.len();
+            self.buf.truncate(prefix_at);
+            return Err(CatgaError::limit("batch size in bytes", size, self.options.limits.max_batch_bytes));
+        }
+        self.buf[prefix_at..prefix_at + LEN_PREFIX].copy_from_slice(&(written as u32).to_le_bytes());
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Writes the count and compresses the body when that pays.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        self.buf[6..HEADER_LEN].copy_from_slice(&(self.count as u32).to_le_bytes());
+        let body_len = self.buf.len() - HEADER_LEN;
+        if body_len <= self.options.compression_threshold {
+            return Ok(self.buf);
+        }
+        let compressed = zstd_compress(&self.buf[HEADER_LEN..], self.options.compression_level)?;
+        if compressed.len() + LEN_PREFIX >= body_len {
+            return Ok(self.buf);
+        }
+        let mut out = Vec::with_capacity(HEADER_LEN + LEN_PREFIX + compressed.len());
+        out.extend_from_slice(&self.buf[..HEADER_LEN]);
+        out[5] = FLAG_ZSTD;
+        out.extend_from_slice(&(body_len as u32).to_le_bytes());
+        out.extend_from_slice(&compressed);
+        Ok(out)
+    }
+}
+
+/// The zstd levels this build accepts.
+pub fn zstd_levels() -> std::ops::RangeInclusive<i32> {
+    zstd::compression_level_range()
+}
+
+/// Compresses `data` with zstd at `level`.
+pub fn zstd_compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    zstd::bulk::compress(data, level)
+        .map_err(|err| CatgaError::new(ErrorCode::Compression, format!("zstd compress: {err}")))
+}
+
+/// Decompresses zstd `data` into at most `max_bytes`; larger output is an error, so this is
+/// safe on untrusted input.
+pub fn zstd_decompress(data: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
+    zstd::bulk::decompress(data, max_bytes).map_err(|err| {
+        CatgaError::new(
+            ErrorCode::Compression,
+            format!("zstd data does not decompress within {max_bytes} bytes: {err}"),
+        )
+    })
+}
+
+/// Frames already-encoded envelopes.
+pub fn encode_frame<B: AsRef<[u8]>>(envelopes: &[B], options: &FrameOptions) -> Result<Vec<u8>> {
+    let capacity = envelopes.iter().map(|e| e.as_ref().len() + LEN_PREFIX).sum();
+    let mut builder = FrameBuilder::with_capacity(*options, capacity);
+    for envelope in envelopes {
+        builder.push_encoded(envelope.as_ref())?;
+    }
+    builder.finish()
+}
+
+/// A decoded frame: the body (borrowed from the input when it was not compressed) and the
+/// byte range of each envelope inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedFrame<'a> {
+    /// The input itself when uncompressed (ranges index into it), else the decompressed body.
+    pub body: Cow<'a, [u8]>,
+    pub ranges: Vec<Range<usize>>,
+    pub compressed: bool,
+}
+
+impl DecodedFrame<'_> {
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn envelopes(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.ranges.iter().map(|range| &self.body[range.clone()])
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize, what: &str) -> Result<usize> {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(|b: [u8; 4]| u32::from_le_bytes(b) as usize)
+        .ok_or_else(|| CatgaError::decode(format!("frame truncated while reading {what} at byte {at}")))
+}
+
+/// Decodes a frame header and splits its body into envelope ranges. Envelopes themselves are
+/// decoded lazily by the caller with [`crate::decode_envelope`].
+pub fn decode_frame<'a>(bytes: &'a [u8], limits: &Limits) -> Result<DecodedFrame<'a>> {
+    if bytes.len() > limits.max_batch_bytes {
+        return Err(CatgaError::limit("batch size in bytes", bytes.len(), limits.max_batch_bytes));
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(CatgaError::decode(format!(
+            "frame truncated: {} bytes, the header alone is {HEADER_LEN}",
+            bytes.len()
+        )));
+    }
+    if bytes[..4] != FRAME_MAGIC {
+        return Err(CatgaError::decode("frame magic is not CTG1"));
+    }
+    if bytes[4] != FRAME_VERSION {
+        return Err(CatgaError::new(
+            ErrorCode::UnsupportedVersion,
+            format!("frame version {} is not supported (this build reads version {FRAME_VERSION})", bytes[4]),
+        ));
+    }
+    let flags = bytes[5];
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(CatgaError::decode(format!("frame has unknown flags {flags:#010b}")));
+    }
+    let count = read_u32(bytes, 6, "envelope count")?;
+    if count > limits.max_batch_count {
+        return Err(CatgaError::limit("batch message count", count, limits.max_batch_count));
+    }
+    let compressed = flags & FLAG_ZSTD != 0;
+    let (body, body_start): (Cow<'a, [u8]>, usize) = if compressed {
+        let declared = read_u32(bytes, HEADER_LEN, "uncompressed length")?;
+        if declared > limits.max_decompressed_bytes {
+            return Err(CatgaError::limit("declared decompressed size", declared, limits.max_decompressed_bytes));
+        }
+        // The capacity is the checked declared size: zstd fails rather than grow past it.
+        let body = zstd::bulk::decompress(&bytes[HEADER_LEN + LEN_PREFIX..], declared).map_err(|err| {
+            CatgaError::new(
+                ErrorCode::Compression,
+                format!("zstd body does not decompress within {declared} bytes: {err}"),
+            )
+        })?;
+        if body.len() != declared {
+            return Err(CatgaError::decode(format!(
+                "decompressed body is {} bytes, header declared {declared}",
+                body.len()
+            )));
+        }
+        (Cow::Owned(body), 0)
+    } else {
+        (Cow::Borrowed(bytes), HEADER_LEN)
+    };
+    let ranges = split_body(&body, body_start, count, limits)?;
+    Ok(DecodedFrame { body, ranges, compressed })
+}
+
+fn split_body(body: &[u8], start: usize, count: usize, limits: &Limits) -> Result<Vec<Range<usize>>> {
+    // Each entry needs at least its 4-byte prefix, so a count the body cannot hold is rejected
+    // before the ranges vector is sized by it.
+    let room = (body.len() - start) / LEN_PREFIX;
+    if count > room {
+        return Err(CatgaError::decode(format!(
+            "frame declares {count} envelopes but its body can hold at most {room}"
+        )));
+    }
+    let mut ranges = Vec::with_capacity(count);
+    let mut at = start;
+    for index in 0..count {
+        let len = read_u32(body, at, "envelope length")?;
+        if len > limits.max_envelope_bytes {
+            return Err(CatgaError::limit("envelope size in bytes", len, limits.max_envelope_bytes));
+        }
+        let begin = at + LEN_PREFIX;
+        let end = begin
+            .checked_add(len)
+            .filter(|end| *end <= body.len())
+            .ok_or_else(|| CatgaError::decode(format!("frame truncated inside envelope {index}")))?;
+        ranges.push(begin..end);
+        at = end;
+    }
+    if at != body.len() {
+        return Err(CatgaError::decode(format!("frame has {} trailing bytes", body.len() - at)));
+    }
+    Ok(ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelopes(n: usize, size: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| vec![(i % 251) as u8; size]).collect()
+    }
+
+    #[test]
+    fn small_batches_stay_uncompressed_and_borrow_the_input() {
+        let items = envelopes(3, 10);
+        let frame = encode_frame(&items, &FrameOptions::default()).unwrap();
+        assert_eq!(frame[5], 0);
+        let decoded = decode_frame(&frame, &Limits::default()).unwrap();
+        assert!(matches!(decoded.body, Cow::Borrowed(_)));
+        assert_eq!(decoded.envelopes().collect::<Vec<_>>(), items.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn large_compressible_batches_use_zstd() {
+        let items = envelopes(128, 256);
+        let frame = encode_frame(&items, &FrameOptions::default()).unwrap();
+        assert_eq!(frame[5], FLAG_ZSTD);
+        assert!(frame.len() < 128 * 256 / 4);
+        let decoded = decode_frame(&frame, &Limits::default()).unwrap();
+        assert!(decoded.compressed);
+        assert_eq!(decoded.len(), 128);
+        assert!(decoded.envelopes().zip(&items).all(|(a, b)| a == b.as_slice()));
+    }
+
+    #[test]
+    fn incompressible_batches_are_sent_raw() {
+        // xorshift noise does not compress, so zstd must not be used even above the threshold.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let frame = encode_frame(&[noise], &FrameOptions::default()).unwrap();
+        assert_eq!(frame[5], 0);
+    }
+
+    #[test]
+    fn threshold_disables_compression() {
+        let options = FrameOptions { compression_threshold: usize::MAX, ..FrameOptions::default() };
+        let frame = encode_frame(&envelopes(128, 256), &options).unwrap();
+        assert_eq!(frame[5], 0);
+    }
+
+    #[test]
+    fn empty_batch_round_trips() {
+        let frame = encode_frame::<Vec<u8>>(&[], &FrameOptions::default()).unwrap();
+        assert!(decode_frame(&frame, &Limits::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_wrong_magic_version_and_flags() {
+        let frame = encode_frame(&envelopes(2, 4), &FrameOptions::default()).unwrap();
+        let mut bad = frame.clone();
+        bad[0] = b'X';
+        assert_eq!(decode_frame(&bad, &Limits::default()).unwrap_err().code, ErrorCode::Decode);
+        let mut bad = frame.clone();
+        bad[4] = 9;
+        assert_eq!(decode_frame(&bad, &Limits::default()).unwrap_err().code, ErrorCode::UnsupportedVersion);
+        let mut bad = frame;
+        bad[5] = 0b100;
+        assert_eq!(decode_frame(&bad, &Limits::default()).unwrap_err().code, ErrorCode::Decode);
+    }
+
+    #[test]
+    fn rejects_every_truncation() {
+        for compress in [false, true] {
+            let threshold = if compress { 0 } else { usize::MAX };
+            let options = FrameOptions { compression_threshold: threshold, ..FrameOptions::default() };
+            let frame = encode_frame(&envelopes(16, 64), &options).unwrap();
+            for cut in 0..frame.len() {
+                let err = decode_frame(&frame[..cut], &Limits::default()).unwrap_err();
+                assert!(matches!(err.code, ErrorCode::Decode | ErrorCode::Compression), "cut {cut}: {err:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn huge_declared_count_is_rejected_before_allocation() {
+        let mut frame = encode_frame(&envelopes(1, 4), &FrameOptions::default()).unwrap();
+        frame[6..10].copy_from_slice(&4000u32.to_le_bytes());
+        let err = decode_frame(&frame, &Limits::default()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Decode);
+        frame[6..10].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decode_frame(&frame, &Limits::default()).unwrap_err().code, ErrorCode::Limit);
+    }
+
+    #[test]
+    fn zip_bomb_is_rejected() {
+        // 64 MiB of zeros compresses to a few KiB; the declared size is above the default limit.
+        let zeros = vec![0u8; 64 * 1024 * 1024];
+        let bomb_body = zstd::bulk::compress(&zeros, 3).unwrap();
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&FRAME_MAGIC);
+        frame.extend_from_slice(&[FRAME_VERSION, FLAG_ZSTD]);
+        frame.extend_from_slice(&1u32.to_le_bytes());
+        frame.extend_from_slice(&(zeros.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&bomb_body);
+        assert_eq!(decode_frame(&frame, &Limits::default()).unwrap_err().code, ErrorCode::Limit);
+        // Lying about the size does not help: zstd stops at the declared capacity.
+        frame[10..14].copy_from_slice(&1024u32.to_le_bytes());
+        assert_eq!(decode_frame(&frame, &Limits::default()).unwrap_err().code, ErrorCode::Compression);
+    }
+
+    #[test]
+    fn builder_enforces_batch_limits() {
+        let limits = Limits { max_batch_count: 2, max_batch_bytes: 64, ..Limits::default() };
+        let options = FrameOptions { limits, ..FrameOptions::default() };
+        let mut builder = FrameBuilder::new(options);
+        builder.push_encoded(&[1; 8]).unwrap();
+        builder.push_encoded(&[2; 8]).unwrap();
+        assert_eq!(builder.push_encoded(&[3; 8]).unwrap_err().code, ErrorCode::Limit);
+        let mut builder = FrameBuilder::new(options);
+        assert_eq!(builder.push_encoded(&[0; 60]).unwrap_err().code, ErrorCode::Limit);
+        assert!(builder.is_empty());
+    }
+
+    #[test]
+    fn builder_encodes_envelopes_in_place() {
+        use crate::envelope::{decode_envelope, MessageKind};
+        let mut builder = FrameBuilder::new(FrameOptions::default());
+        let env = Envelope::new(MessageKind::Event, "orders.placed", "id-1", b"{}");
+        builder.push_envelope(&env).unwrap();
+        builder.push_envelope(&env).unwrap();
+        let frame = builder.finish().unwrap();
+        let decoded = decode_frame(&frame, &Limits::default()).unwrap();
+        for bytes in decoded.envelopes() {
+            assert_eq!(decode_envelope(bytes, &Limits::default()).unwrap(), env);
+        }
+    }
+}

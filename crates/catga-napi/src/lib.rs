@@ -1,0 +1,7 @@
+//! N-API binding for `catga-core`. It only converts types and errors: every Rust error becomes a
+//! JS error whose `code` is the stable Catga code (`CATGA_DECODE`, `CATGA_LIMIT`, ...).
+
+mod codec;
+mod error;
+mod options;
+mod ring;

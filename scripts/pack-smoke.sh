@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Pack smoke test: pack the facade and this platform's binary package the way they are
+# published, install both tarballs into a throwaway project, then import from ESM, require from
+# CJS and type-check a consumer with tsc. Proves the published shape works, not just the repo.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+triple=$(node --input-type=module -e 'import { platformTriple } from "./scripts/platform.mjs"; console.log(platformTriple() ?? "")')
+[ -n "$triple" ] || { echo "pack-smoke: no binary is shipped for this platform" >&2; exit 1; }
+[ -f "catga.$triple.node" ] || { echo "pack-smoke: catga.$triple.node missing; run npm run build first" >&2; exit 1; }
+[ -f dist/index.js ] || { echo "pack-smoke: dist/ missing; run npm run build first" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work" "npm/$triple/catga.$triple.node"' EXIT
+cp "catga.$triple.node" "npm/$triple/"
+(cd "npm/$triple" && npm pack --silent --pack-destination "$work" >/dev/null)
+npm pack --silent --ignore-scripts --pack-destination "$work" >/dev/null
+
+consumer="$work/consumer"
+mkdir -p "$consumer"
+cd "$consumer"
+echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json
+npm install --silent --no-audit --no-fund --omit=optional "$work"/catga-native-0.1.0.tgz "$work"/catga-native-"$triple"-0.1.0.tgz
+
+cat > esm.mjs <<'JS'
+import { decodeBatch, encodeBatch, HashRing, CatgaError } from "@catga/native";
+const frame = encodeBatch([{ kind: "event", type: "smoke.ok", messageId: "m1", payload: Buffer.from("hi") }]);
+const [message] = decodeBatch(frame);
+if (message.type !== "smoke.ok" || message.payload.toString() !== "hi") throw new Error("ESM round trip failed");
+if (!new HashRing().addNode("a").lookup("k")) throw new Error("ESM ring failed");
+try { decodeBatch(Buffer.from("nope")); throw new Error("no error"); } catch (e) { if (!(e instanceof CatgaError) || e.code !== "CATGA_DECODE") throw e; }
+console.log("esm ok");
+JS
+cat > cjs.cjs <<'JS'
+const { decodeBatch, encodeBatch, CatgaError } = require("@catga/native");
+const frame = encodeBatch([{ kind: "command", type: "smoke.cjs", messageId: "m2", payload: Buffer.from("yo") }]);
+if (decodeBatch(frame)[0].payload.toString() !== "yo") throw new Error("CJS round trip failed");
+if (typeof CatgaError !== "function") throw new Error("CJS exports missing");
+console.log("cjs ok");
+JS
+cat > consumer.ts <<'TS'
+import { type DecodedEnvelope, encodeBatch, decodeBatch, HashRing } from "@catga/native";
+const frame: Buffer = encodeBatch([{ kind: "query", type: "t", messageId: "m", payload: new Uint8Array(1) }]);
+const decoded: DecodedEnvelope[] = decodeBatch(frame);
+const owner: string | undefined = new HashRing().lookup(decoded[0]?.messageId ?? "");
+// @ts-expect-error kind must be one of the message kinds
+encodeBatch([{ kind: "shout", type: "t", messageId: "m", payload: new Uint8Array(1) }]);
+export { owner };
+TS
+cat > tsconfig.json <<'JSON'
+{ "compilerOptions": { "strict": true, "module": "NodeNext", "moduleResolution": "NodeNext", "target": "ES2022", "types": ["node"], "noEmit": true, "skipLibCheck": false }, "files": ["consumer.ts"] }
+JSON
+mkdir -p node_modules/@types && ln -s "$root/node_modules/@types/node" node_modules/@types/node
+node esm.mjs
+node cjs.cjs
+"$root/node_modules/.bin/tsc" -p tsconfig.json
+echo "pack smoke test passed"

@@ -1,0 +1,110 @@
+import type { FrameOptionsInput, LimitsInput } from "./binding.generated.js";
+import { callNative } from "./errors.js";
+import { native } from "./loader.js";
+
+/** What a message is for; travels in the envelope. */
+export type MessageKind = "command" | "query" | "event" | "reply" | "error";
+
+/** Size and count caps for decoding (and encoding); unset fields keep the defaults. */
+export type CodecLimits = LimitsInput;
+/** How batches are framed: zstd threshold and level, plus limits. */
+export type FrameOptions = FrameOptionsInput;
+
+/** An envelope to encode. `payload` is already encoded by the message type's codec. */
+export interface EnvelopeInit {
+  kind: MessageKind;
+  type: string;
+  messageId: string;
+  correlationId?: string;
+  causationId?: string;
+  /** Milliseconds since the Unix epoch. */
+  createdAtMs?: number;
+  headers?: Record<string, string>;
+  /** Payload codec name, `msgpack` by default. */
+  codec?: string;
+  payload: Uint8Array;
+}
+
+/** A decoded envelope. From `decodeBatch`, `payload` is a view into the frame, not a copy. */
+export interface DecodedEnvelope {
+  kind: MessageKind;
+  type: string;
+  messageId: string;
+  correlationId?: string;
+  causationId?: string;
+  createdAtMs: number;
+  headers: Record<string, string>;
+  codec: string;
+  payload: Buffer;
+}
+
+/** N-API's Buffer arguments want a Buffer; wrapping a Uint8Array's memory copies nothing. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+type NativeEnvelope = Parameters<ReturnType<typeof native>["encodeEnvelopeNative"]>[0];
+
+function toNative(envelope: EnvelopeInit): NativeEnvelope {
+  if (Buffer.isBuffer(envelope.payload)) return envelope as unknown as NativeEnvelope;
+  return { ...envelope, payload: asBuffer(envelope.payload) } as unknown as NativeEnvelope;
+}
+
+/** Encodes one envelope to MessagePack bytes. */
+export function encodeEnvelope(envelope: EnvelopeInit, limits?: CodecLimits): Buffer {
+  return callNative(() => native().encodeEnvelopeNative(toNative(envelope), limits));
+}
+
+/** Decodes one envelope (its payload is copied). */
+export function decodeEnvelope(bytes: Uint8Array, limits?: CodecLimits): DecodedEnvelope {
+  return callNative(() => native().decodeEnvelopeNative(asBuffer(bytes), limits)) as DecodedEnvelope;
+}
+
+/**
+ * Encodes many envelopes into one `CTG1` batch frame in a single N-API call; the body is
+ * zstd-compressed above the threshold (default 1 KiB) when that makes it smaller.
+ */
+export function encodeBatch(envelopes: readonly EnvelopeInit[], options?: FrameOptions): Buffer {
+  return callNative(() => native().encodeBatchNative(envelopes.map(toNative), options));
+}
+
+/** Frames envelopes that are already MessagePack-encoded. */
+export function frameEncoded(envelopes: readonly Uint8Array[], options?: FrameOptions): Buffer {
+  return callNative(() => native().frameEncodedNative(envelopes.map(asBuffer), options));
+}
+
+/**
+ * Decodes a batch frame in one N-API call. Payloads are zero-copy views: into `frame` itself
+ * when it was not compressed, else into the one decompressed body.
+ */
+export function decodeBatch(frame: Uint8Array, limits?: CodecLimits): DecodedEnvelope[] {
+  const input = asBuffer(frame);
+  const batch = callNative(() => native().decodeBatchNative(input, limits));
+  const body = batch.body ?? input;
+  const out = new Array<DecodedEnvelope>(batch.messages.length);
+  for (let i = 0; i < batch.messages.length; i++) {
+    const m = batch.messages[i]!;
+    out[i] = {
+      kind: m.kind as MessageKind,
+      type: m.type,
+      messageId: m.messageId,
+      ...(m.correlationId === undefined ? {} : { correlationId: m.correlationId }),
+      ...(m.causationId === undefined ? {} : { causationId: m.causationId }),
+      createdAtMs: m.createdAtMs,
+      headers: m.headers,
+      codec: m.codec,
+      payload: body.subarray(m.payloadOffset, m.payloadOffset + m.payloadLength),
+    };
+  }
+  return out;
+}
+
+/** zstd-compresses bytes (level 1 by default). */
+export function zstdCompress(data: Uint8Array, level?: number): Buffer {
+  return callNative(() => native().zstdCompressNative(asBuffer(data), level));
+}
+
+/** Decompresses zstd bytes; output larger than `maxBytes` is an error, never an allocation. */
+export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
+  return callNative(() => native().zstdDecompressNative(asBuffer(data), maxBytes));
+}

@@ -1,0 +1,25 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+
+/**
+ * Turns an error thrown by the addon into a `CatgaError`. Core errors already carry a stable
+ * `CATGA_*` code; N-API's own argument conversion errors (wrong JS type for a field, whose
+ * message names the field) become `CATGA_INVALID_ARGUMENT`.
+ */
+export function fromNativeError(error: unknown): CatgaError {
+  if (error instanceof CatgaError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code.startsWith("CATGA_")) {
+    return new CatgaError(code, message, { cause: error });
+  }
+  return new CatgaError(ErrorCodes.INVALID_ARGUMENT, message, { cause: error });
+}
+
+/** Runs a native call, converting whatever it throws. */
+export function callNative<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw fromNativeError(error);
+  }
+}

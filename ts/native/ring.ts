@@ -1,0 +1,49 @@
+import type { NativeHashRing } from "./binding.generated.js";
+import { callNative } from "./errors.js";
+import { native } from "./loader.js";
+
+export interface RingNode {
+  readonly id: string;
+  readonly weight: number;
+}
+
+/**
+ * Consistent-hash ring (in Rust): maps keys such as aggregate ids to nodes. Adding or removing
+ * one of N nodes moves about 1/N of the keys; every process with the same nodes agrees.
+ */
+export class HashRing {
+  readonly #ring: NativeHashRing;
+
+  /** @param virtualNodes points per unit of weight (default 160) */
+  constructor(virtualNodes?: number) {
+    this.#ring = callNative(() => new (native().NativeHashRing)(virtualNodes));
+  }
+
+  /** Adds a node, or changes its weight (default 1). */
+  addNode(id: string, weight?: number): this {
+    callNative(() => this.#ring.addNode(id, weight));
+    return this;
+  }
+
+  /** Removes a node; returns whether it was present. */
+  removeNode(id: string): boolean {
+    return callNative(() => this.#ring.removeNode(id));
+  }
+
+  /** The node that owns `key`, or undefined when the ring is empty. */
+  lookup(key: string): string | undefined {
+    return callNative(() => this.#ring.lookup(key)) ?? undefined;
+  }
+
+  has(id: string): boolean {
+    return this.#ring.has(id);
+  }
+
+  nodes(): RingNode[] {
+    return this.#ring.nodes();
+  }
+
+  get size(): number {
+    return this.#ring.size;
+  }
+}
