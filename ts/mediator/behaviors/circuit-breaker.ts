@@ -1,0 +1,105 @@
+import { ErrorCodes } from "../../errors.js";
+import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../config.js";
+import type { Behavior } from "../pipeline.js";
+import { err, type Result } from "../result.js";
+
+export type CircuitState = "closed" | "open" | "half-open";
+
+export interface CircuitStateChange {
+  /** Pipeline key: the message type, or `type#n` for an event handler. */
+  readonly key: string;
+  readonly from: CircuitState;
+  readonly to: CircuitState;
+}
+
+export interface CircuitBreakerOptions {
+  /** Consecutive counted failures that open the circuit. Default 5. */
+  readonly failureThreshold?: number;
+  /** How long the circuit stays open before letting trial calls through. Default 30000 ms. */
+  readonly resetTimeoutMs?: number;
+  /** Trial calls allowed at once while half-open. Default 1. */
+  readonly halfOpenMaxCalls?: number;
+  /** Error codes counted as failures. Default CATGA_HANDLER_FAILED and CATGA_TIMEOUT. */
+  readonly failureOn?: readonly string[];
+  readonly onStateChange?: (change: CircuitStateChange) => void;
+  readonly priority?: number;
+}
+
+export const CIRCUIT_BREAKER_PRIORITY = 700;
+
+const fields: Record<string, FieldCheck> = {
+  failureThreshold: integer(1),
+  resetTimeoutMs: number(0, Number.POSITIVE_INFINITY, true),
+  halfOpenMaxCalls: integer(1),
+  failureOn: stringList,
+  onStateChange: func,
+  priority: number(Number.NEGATIVE_INFINITY),
+};
+
+/**
+ * One breaker per pipeline (per command/query type, per event handler): closed → open after
+ * `failureThreshold` consecutive failures → half-open after `resetTimeoutMs` → closed on a
+ * successful trial, open again on a failed one. While open the handler is not called.
+ */
+export function circuitBreakerBehavior(
+  options: CircuitBreakerOptions | undefined,
+  issues: IssueList,
+): Behavior {
+  issues.checkObject("circuitBreaker", options, fields);
+  const threshold = options?.failureThreshold ?? 5;
+  const resetTimeoutMs = options?.resetTimeoutMs ?? 30_000;
+  const halfOpenMaxCalls = options?.halfOpenMaxCalls ?? 1;
+  const failureOn = new Set(options?.failureOn ?? [ErrorCodes.HANDLER_FAILED, ErrorCodes.TIMEOUT]);
+  const onStateChange = options?.onStateChange;
+
+  return {
+    name: "circuitBreaker",
+    priority: options?.priority ?? CIRCUIT_BREAKER_PRIORITY,
+    create(target) {
+      let state: CircuitState = "closed";
+      let failures = 0;
+      let openedAt = 0;
+      let trials = 0;
+      const moveTo = (to: CircuitState): void => {
+        const from = state;
+        state = to;
+        if (to === "open") openedAt = Date.now();
+        if (to !== "open") failures = 0;
+        trials = 0;
+        onStateChange?.({ key: target.key, from, to });
+      };
+      const rejected = (): Promise<Result<unknown>> =>
+        Promise.resolve(
+          err(ErrorCodes.CIRCUIT_OPEN, `Circuit for ${target.key} is open`, {
+            retryAfterMs: Math.max(0, openedAt + resetTimeoutMs - Date.now()),
+          }),
+        );
+      const isFailure = (result: Result<unknown>): boolean => !result.ok && failureOn.has(result.error.code);
+
+      return async (payload, ctx, next) => {
+        if (state === "open") {
+          if (Date.now() - openedAt < resetTimeoutMs) return rejected();
+          moveTo("half-open");
+        }
+        if (state === "half-open") {
+          if (trials >= halfOpenMaxCalls) return rejected();
+          trials++;
+          const result = await next(payload, ctx);
+          if (state !== "half-open") return result; // another trial already decided
+          if (isFailure(result)) moveTo("open");
+          else if (result.ok) moveTo("closed");
+          else trials--; // neither success nor counted failure: free the trial slot
+          return result;
+        }
+        const result = await next(payload, ctx);
+        if (isFailure(result)) {
+          failures++;
+          if (failures >= threshold && state === "closed") moveTo("open");
+        } else if (result.ok) {
+          failures = 0;
+        }
+        return result;
+      };
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { ErrorCodes } from "../../errors.js";
+import { type FieldCheck, func, type IssueList, integer, number, oneOf, stringList } from "../config.js";
+import type { Behavior } from "../pipeline.js";
+import { sleep } from "./sleep.js";
+
+export interface RetryOptions {
+  /** Total attempts including the first. Default 3. */
+  readonly maxAttempts?: number;
+  /** Delay before the first retry, doubled (× `factor`) each time. Default 50 ms. */
+  readonly baseDelayMs?: number;
+  /** Cap on a single delay. Default 2000 ms. */
+  readonly maxDelayMs?: number;
+  /** Growth per attempt. Default 2. */
+  readonly factor?: number;
+  /** "full": random in [0, delay] (spreads herds, the default); "equal": delay/2 + random half; "none". */
+  readonly jitter?: "full" | "equal" | "none";
+  /** Error codes worth another attempt. Default CATGA_TIMEOUT and CATGA_HANDLER_FAILED. */
+  readonly retryOn?: readonly string[];
+  /** Random source in [0, 1), for deterministic tests. Default Math.random. */
+  readonly random?: () => number;
+  readonly priority?: number;
+}
+
+export const RETRY_PRIORITY = 800;
+
+/** Codes that describe a transient failure; validation, no-handler or open-circuit never are. */
+export const DEFAULT_RETRYABLE: readonly string[] = [ErrorCodes.TIMEOUT, ErrorCodes.HANDLER_FAILED];
+
+const fields: Record<string, FieldCheck> = {
+  maxAttempts: integer(1, 100),
+  baseDelayMs: number(0),
+  maxDelayMs: number(0),
+  factor: number(1),
+  jitter: oneOf(["full", "equal", "none"]),
+  retryOn: stringList,
+  random: func,
+  priority: number(Number.NEGATIVE_INFINITY),
+};
+
+/** Retries retryable failures with exponential backoff and jitter; stops early when the signal aborts. */
+export function retryBehavior(options: RetryOptions | undefined, issues: IssueList): Behavior {
+  issues.checkObject("retry", options, fields);
+  const maxAttempts = options?.maxAttempts ?? 3;
+  const baseDelayMs = options?.baseDelayMs ?? 50;
+  const maxDelayMs = options?.maxDelayMs ?? 2000;
+  if (options?.maxDelayMs !== undefined && options.baseDelayMs !== undefined && maxDelayMs < baseDelayMs) {
+    issues.add("retry.maxDelayMs", `must be >= retry.baseDelayMs (${baseDelayMs}), got ${maxDelayMs}`);
+  }
+  const factor = options?.factor ?? 2;
+  const jitter = options?.jitter ?? "full";
+  const retryOn = new Set(options?.retryOn ?? DEFAULT_RETRYABLE);
+  const random = options?.random ?? Math.random;
+
+  const delayBefore = (retry: number): number => {
+    const delay = Math.min(maxDelayMs, baseDelayMs * factor ** (retry - 1));
+    if (jitter === "none") return delay;
+    if (jitter === "equal") return delay / 2 + random() * (delay / 2);
+    return random() * delay;
+  };
+
+  return {
+    name: "retry",
+    priority: options?.priority ?? RETRY_PRIORITY,
+    create() {
+      return async (payload, ctx, next) => {
+        let result = await next(payload, ctx);
+        for (let attempt = 2; attempt <= maxAttempts; attempt++) {
+          if (result.ok || !retryOn.has(result.error.code) || ctx.signal.aborted) break;
+          await sleep(delayBefore(attempt - 1), ctx.signal);
+          if (ctx.signal.aborted) break;
+          result = await next(payload, ctx);
+        }
+        return result;
+      };
+    },
+  };
+}

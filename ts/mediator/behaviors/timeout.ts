@@ -1,0 +1,127 @@
+import { CatgaError, ErrorCodes } from "../../errors.js";
+import { type FieldCheck, type IssueList, number, perTypeNumber } from "../config.js";
+import { MessageContext, NEVER_ABORTED, type SignalSource } from "../context.js";
+import type { Behavior, BehaviorContext } from "../pipeline.js";
+import { err, errFrom, type Result } from "../result.js";
+import { type Deadline, DeadlineQueue } from "./deadlines.js";
+
+export interface TimeoutOptions {
+  /** Budget per attempt (retry sits outside, so each attempt gets a fresh one). Default 10000 ms. */
+  readonly ms?: number;
+  /** Per message type budgets, e.g. `{ "reports.build": 60_000 }`. */
+  readonly perType?: Readonly<Record<string, number>>;
+  readonly priority?: number;
+}
+
+export const TIMEOUT_PRIORITY = 500;
+
+const fields: Record<string, FieldCheck> = {
+  ms: number(0, Number.POSITIVE_INFINITY, true),
+  perType: perTypeNumber(1),
+  priority: number(Number.NEGATIVE_INFINITY),
+};
+
+/**
+ * One attempt under a time budget. Its AbortController is made only if the handler reads
+ * `ctx.signal` (or the caller passed a signal to forward), so handlers that ignore cancellation
+ * pay for neither the controller nor a timer of their own.
+ */
+class TimedCall implements Deadline, SignalSource {
+  deadline = 0;
+  done = false;
+  private controller: AbortController | undefined;
+  private reason: CatgaError | undefined;
+  private parent: AbortSignal = NEVER_ABORTED;
+
+  constructor(
+    private readonly queue: DeadlineQueue,
+    private readonly resolve: (result: Result<unknown>) => void,
+    private readonly type: string,
+    private readonly ms: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Forwards a caller's cancellation: abort the handler and answer CATGA_ABORTED at once. */
+  follow(parent: AbortSignal): void {
+    this.parent = parent;
+    parent.addEventListener("abort", this.onParentAbort, { once: true });
+  }
+
+  readonly onParentAbort = (): void => {
+    if (this.done) return;
+    this.queue.settle(this);
+    this.unfollow();
+    const cause: unknown = this.parent.reason;
+    if (this.controller === undefined) this.controller = new AbortController();
+    this.controller.abort(cause);
+    this.resolve(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
+  };
+
+  /** The handler finished in time. */
+  complete(result: Result<unknown>): void {
+    if (this.done) return;
+    this.queue.settle(this);
+    this.unfollow();
+    this.resolve(result);
+  }
+
+  /** Called by the queue at the deadline. */
+  expire(): void {
+    const message = `${this.type} timed out after ${this.ms} ms`;
+    this.reason = new CatgaError(ErrorCodes.TIMEOUT, message, { details: { timeoutMs: this.ms } });
+    this.controller?.abort(this.reason);
+    this.unfollow();
+    this.resolve(
+      errFrom({ code: ErrorCodes.TIMEOUT, message, details: { timeoutMs: this.ms }, cause: this.reason }),
+    );
+  }
+
+  private unfollow(): void {
+    if (this.parent !== NEVER_ABORTED) this.parent.removeEventListener("abort", this.onParentAbort);
+  }
+}
+
+/**
+ * Answers CATGA_TIMEOUT when the budget runs out, even if the handler ignores its signal, and
+ * aborts `ctx.signal` so handlers that honor it stop work. A caller's abort is forwarded and
+ * answered with CATGA_ABORTED.
+ */
+export function timeoutBehavior(options: TimeoutOptions | undefined, issues: IssueList): Behavior {
+  issues.checkObject("timeout", options, fields);
+  const defaultMs = options?.ms ?? 10_000;
+  const perType = options?.perType ?? {};
+  const queues = new Map<number, DeadlineQueue>();
+  return {
+    name: "timeout",
+    priority: options?.priority ?? TIMEOUT_PRIORITY,
+    create(target) {
+      const type = target.contract.type;
+      const ms = perType[type] ?? defaultMs;
+      let queue = queues.get(ms);
+      if (queue === undefined) {
+        queue = new DeadlineQueue(ms);
+        queues.set(ms, queue);
+      }
+      const deadlines = queue;
+      return (payload, ctx, next) => {
+        const parent = ctx.signal;
+        if (parent.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+        return new Promise<Result<unknown>>((resolve) => {
+          const call = new TimedCall(deadlines, resolve, type, ms);
+          deadlines.add(call);
+          if (parent !== NEVER_ABORTED) call.follow(parent);
+          const inner: BehaviorContext =
+            ctx instanceof MessageContext ? ctx.withSignalSource(call) : ctx.withSignal(call.signal);
+          next(payload, inner).then((result) => call.complete(result));
+        });
+      };
+    },
+  };
+}

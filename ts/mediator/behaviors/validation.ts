@@ -1,0 +1,61 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { ErrorCodes } from "../../errors.js";
+import { type FieldCheck, type IssueList, number } from "../config.js";
+import type { Behavior, BehaviorContext, Next } from "../pipeline.js";
+import { err, type Result } from "../result.js";
+
+export interface ValidationOptions {
+  readonly priority?: number;
+}
+
+export const VALIDATION_PRIORITY = 900;
+
+const fields: Record<string, FieldCheck> = { priority: number(Number.NEGATIVE_INFINITY) };
+
+/** One schema issue with a dotted path, as found in `error.details.issues`. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+function pathOf(issue: StandardSchemaV1.Issue): string {
+  if (issue.path === undefined) return "";
+  return issue.path.map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".");
+}
+
+function validationError(type: string, issues: readonly StandardSchemaV1.Issue[]): Result<never> {
+  const list: ValidationIssue[] = issues.map((issue) => ({ path: pathOf(issue), message: issue.message }));
+  const summary = list.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+  return err(ErrorCodes.VALIDATION, `Invalid payload for ${type}: ${summary}`, { issues: list });
+}
+
+/**
+ * Checks the payload against the contract's Standard Schema and hands the schema's *output*
+ * (defaults applied, transforms run) to the rest of the pipeline. Contracts without a schema skip it.
+ */
+export function validationBehavior(options: ValidationOptions | undefined, issues: IssueList): Behavior {
+  issues.checkObject("validation", options, fields);
+  return {
+    name: "validation",
+    priority: options?.priority ?? VALIDATION_PRIORITY,
+    create(target) {
+      const schema = target.contract.schema;
+      if (schema === undefined) return undefined;
+      const type = target.contract.type;
+      const proceed = (
+        outcome: StandardSchemaV1.Result<unknown>,
+        ctx: BehaviorContext,
+        next: Next,
+      ): Promise<Result<unknown>> =>
+        outcome.issues === undefined
+          ? next(outcome.value, ctx)
+          : Promise.resolve(validationError(type, outcome.issues));
+      return (payload, ctx, next) => {
+        const outcome = schema["~standard"].validate(payload);
+        return outcome instanceof Promise
+          ? outcome.then((resolved) => proceed(resolved, ctx, next))
+          : proceed(outcome, ctx, next);
+      };
+    },
+  };
+}

@@ -1,0 +1,280 @@
+import { CatgaConfigError, ErrorCodes } from "../errors.js";
+import { type CircuitBreakerOptions, circuitBreakerBehavior } from "./behaviors/circuit-breaker.js";
+import { type IdempotencyOptions, idempotencyBehavior } from "./behaviors/idempotency.js";
+import { type LoggingOptions, loggingBehavior } from "./behaviors/logging.js";
+import { type RateLimitOptions, rateLimitBehavior } from "./behaviors/rate-limit.js";
+import { type RetryOptions, retryBehavior } from "./behaviors/retry.js";
+import { type TimeoutOptions, timeoutBehavior } from "./behaviors/timeout.js";
+import { type ValidationOptions, validationBehavior } from "./behaviors/validation.js";
+import { type FieldCheck, IssueList, oneOf, withMethods } from "./config.js";
+import type { HandlerContext, PublishMode } from "./context.js";
+import type { AnyContract, AnyEvent, PayloadOf, ResultOf, TypeOf } from "./contracts.js";
+import { consoleLogger, type Logger } from "./logger.js";
+import {
+  type Catga,
+  type CompiledMediator,
+  type DispatchRecord,
+  Mediator,
+  type PipelineDescription,
+} from "./mediator.js";
+import { type Behavior, composePipeline, type Handler, type Next, orderBehaviors } from "./pipeline.js";
+import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
+import type { Transport } from "./transport.js";
+
+/** The handler a contract needs: events return nothing, commands and queries their declared result. */
+export type HandlerFor<C> = C extends AnyEvent
+  ? (payload: PayloadOf<C>, ctx: HandlerContext) => void | Promise<void>
+  : (payload: PayloadOf<C>, ctx: HandlerContext) => ResultOf<C> | Promise<ResultOf<C>>;
+
+export interface CatgaOptions {
+  /** Starts from a documented set of behaviors; later `with*` calls replace the preset's. */
+  readonly preset?: PresetName;
+  /** Default: console, level "info". */
+  readonly logger?: Logger;
+  /** How `publish` runs an event's handlers by default. Default "concurrent". */
+  readonly publishMode?: PublishMode;
+  /** Omit for in-process only (the embedded default); pass a NATS transport to go distributed. */
+  readonly transport?: Transport;
+}
+
+const optionFields: Record<string, FieldCheck> = {
+  preset: oneOf(PRESET_NAMES),
+  logger: withMethods("debug", "info", "warn", "error"),
+  publishMode: oneOf(["concurrent", "sequential"]),
+  transport: withMethods("attach", "request", "publish", "close"),
+};
+
+/** Build arguments: none when every required contract has a handler, else a readable type error. */
+type BuildArgs<Required, Handled> = [Exclude<Required, Handled>] extends [never]
+  ? []
+  : [missingHandlersFor: TypeOf<Exclude<Required, Handled>>];
+
+interface Registration {
+  readonly contract: AnyContract;
+  readonly handler: Handler;
+}
+
+/** Internal state, exposed to the test harness so it can rebuild with stubs. */
+export interface BuilderState {
+  readonly issues: IssueList;
+  readonly registrations: readonly Registration[];
+  readonly behaviors: readonly Behavior[];
+  readonly required: readonly AnyContract[];
+  logger: Logger;
+  publishMode: PublishMode;
+  transport: Transport | undefined;
+}
+
+/**
+ * Accumulates handlers (in the type `H`) and behaviors, then `build()` composes one pipeline per
+ * contract. Problems are collected, not thrown one by one: `build()` throws a single
+ * `CatgaConfigError` listing every bad option and every missing or duplicate handler.
+ */
+export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract = never> {
+  private readonly issues = new IssueList();
+  private readonly registrations: Registration[] = [];
+  private readonly behaviors: Behavior[] = [];
+  private readonly required: AnyContract[] = [];
+  private logger: Logger;
+  private publishMode: PublishMode;
+  private transport: Transport | undefined;
+
+  constructor(options?: CatgaOptions) {
+    this.issues.checkObject("options", options, optionFields);
+    this.logger = consoleLogger({ level: "info" });
+    this.publishMode = "concurrent";
+    this.transport = undefined;
+    // Preset first, so explicit options win over what the preset chose.
+    if (options?.preset !== undefined && PRESET_NAMES.includes(options.preset))
+      applyPreset(this, options.preset);
+    if (options?.logger !== undefined) this.logger = options.logger;
+    if (options?.publishMode !== undefined) this.publishMode = options.publishMode;
+    this.transport = options?.transport;
+  }
+
+  /** Registers a handler. Commands and queries take exactly one; events any number. */
+  handle<C extends AnyContract>(contract: C, handler: HandlerFor<C>): CatgaBuilder<H | C, R> {
+    if (typeof contract?.type !== "string") {
+      this.issues.add("handlers", `handle() needs a contract from defineCommand/defineQuery/defineEvent`);
+    } else if (typeof handler !== "function") {
+      this.issues.add(`handlers.${contract.type}`, "handler must be a function");
+    } else {
+      this.registrations.push({ contract, handler: handler as Handler });
+    }
+    return this as unknown as CatgaBuilder<H | C, R>;
+  }
+
+  /** Declares contracts this process must handle: `build()` fails (in types and at start-up) without them. */
+  requires<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H, R | C[number]> {
+    this.required.push(...contracts);
+    return this as unknown as CatgaBuilder<H, R | C[number]>;
+  }
+
+  withLogging(options?: LoggingOptions): this {
+    return this.use(loggingBehavior(options, this.issues));
+  }
+
+  withValidation(options?: ValidationOptions): this {
+    return this.use(validationBehavior(options, this.issues));
+  }
+
+  withIdempotency(options?: IdempotencyOptions): this {
+    return this.use(idempotencyBehavior(options, this.issues));
+  }
+
+  withRetry(options?: RetryOptions): this {
+    return this.use(retryBehavior(options, this.issues));
+  }
+
+  withCircuitBreaker(options?: CircuitBreakerOptions): this {
+    return this.use(circuitBreakerBehavior(options, this.issues));
+  }
+
+  withRateLimiting(options?: RateLimitOptions): this {
+    return this.use(rateLimitBehavior(options, this.issues));
+  }
+
+  withTimeout(options?: TimeoutOptions): this {
+    return this.use(timeoutBehavior(options, this.issues));
+  }
+
+  withLogger(logger: Logger): this {
+    this.issues.checkObject("options", { logger }, optionFields);
+    this.logger = logger;
+    return this;
+  }
+
+  withTransport(transport: Transport): this {
+    this.issues.checkObject("options", { transport }, optionFields);
+    this.transport = transport;
+    return this;
+  }
+
+  withPublishMode(mode: PublishMode): this {
+    this.issues.checkObject("options", { publishMode: mode }, optionFields);
+    this.publishMode = mode;
+    return this;
+  }
+
+  /** Adds a behavior; one with the same name (e.g. from a preset) is replaced in place. */
+  use(behavior: Behavior): this {
+    const name = (behavior as Partial<Behavior> | undefined)?.name;
+    if (typeof name !== "string" || name.length === 0) {
+      this.issues.add("behaviors", "a behavior needs a non-empty string name");
+      return this;
+    }
+    if (typeof behavior.priority !== "number" || Number.isNaN(behavior.priority)) {
+      this.issues.add(`behaviors.${name}.priority`, `must be a number, got ${String(behavior.priority)}`);
+    }
+    if (typeof behavior.create !== "function")
+      this.issues.add(`behaviors.${name}.create`, "must be a function");
+    const existing = this.behaviors.findIndex((b) => b.name === name);
+    if (existing >= 0) this.behaviors[existing] = behavior;
+    else this.behaviors.push(behavior);
+    return this;
+  }
+
+  /** Snapshot for the test harness. */
+  state(): BuilderState {
+    return {
+      issues: this.issues,
+      registrations: [...this.registrations],
+      behaviors: [...this.behaviors],
+      required: [...this.required],
+      logger: this.logger,
+      publishMode: this.publishMode,
+      transport: this.transport,
+    };
+  }
+
+  /** Composes every pipeline once and returns the mediator; throws CatgaConfigError on any problem. */
+  build(..._missing: BuildArgs<R, H>): Catga<H> {
+    return buildMediator(this.state(), undefined) as unknown as Catga<H>;
+  }
+}
+
+/** Starts a builder, optionally from a preset: `createCatga({ preset: "production" })`. */
+export function createCatga(options?: CatgaOptions): CatgaBuilder {
+  return new CatgaBuilder(options);
+}
+
+export function buildMediator(
+  state: BuilderState,
+  observer: ((record: DispatchRecord) => void) | undefined,
+): Mediator {
+  const issues = new IssueList();
+  issues.issues.push(...state.issues.issues);
+  const ordered = orderBehaviors(state.behaviors);
+  const byType = new Map<string, Registration[]>();
+  const contractOf = new Map<string, AnyContract>();
+
+  for (const registration of state.registrations) {
+    const { contract } = registration;
+    const known = contractOf.get(contract.type);
+    if (known !== undefined && known !== contract && known.kind !== contract.kind) {
+      issues.add(
+        `handlers.${contract.type}`,
+        `type is used by both a ${known.kind} and a ${contract.kind} contract`,
+      );
+      continue;
+    }
+    contractOf.set(contract.type, contract);
+    const list = byType.get(contract.type) ?? [];
+    list.push(registration);
+    byType.set(contract.type, list);
+  }
+  for (const contract of state.required) {
+    if (!byType.has(contract.type)) {
+      issues.add(
+        `handlers.${contract.type}`,
+        `no handler registered for required ${contract.kind} (${ErrorCodes.NO_HANDLER})`,
+      );
+    }
+  }
+
+  const commands = new Map<string, Next>();
+  const queries = new Map<string, Next>();
+  const events = new Map<string, { runs: Next[]; names: string[] }>();
+  const descriptions: PipelineDescription[] = [];
+
+  for (const [type, list] of byType) {
+    const contract = list[0]!.contract;
+    if (contract.kind !== "event" && list.length > 1) {
+      issues.add(
+        `handlers.${type}`,
+        `${list.length} handlers registered for ${contract.kind}; it must have exactly one (${ErrorCodes.DUPLICATE_HANDLER})`,
+      );
+      continue;
+    }
+    const runs: Next[] = [];
+    const names: string[] = [];
+    list.forEach(({ handler }, index) => {
+      const handlerName = handler.name || `handler#${index}`;
+      const key = contract.kind === "event" ? `${type}#${index}` : type;
+      const { run, steps } = composePipeline(
+        ordered,
+        { contract, kind: contract.kind, key, handlerName },
+        handler,
+      );
+      runs.push(run);
+      names.push(handlerName);
+      descriptions.push({ kind: contract.kind, type, handler: handlerName, steps: [...steps, "handler"] });
+    });
+    if (contract.kind === "command") commands.set(type, runs[0]!);
+    else if (contract.kind === "query") queries.set(type, runs[0]!);
+    else events.set(type, { runs, names });
+  }
+
+  if (issues.issues.length > 0) throw new CatgaConfigError(issues.issues);
+  const compiled: CompiledMediator = {
+    commands,
+    queries,
+    events,
+    descriptions,
+    logger: state.logger,
+    publishMode: state.publishMode,
+    transport: state.transport,
+    observer,
+  };
+  return new Mediator(compiled);
+}

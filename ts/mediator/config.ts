@@ -1,0 +1,104 @@
+import type { ConfigIssue } from "../errors.js";
+
+/** Returns why a value is invalid, or undefined when it is fine. */
+export type FieldCheck = (value: unknown) => string | undefined;
+
+/** Collects every configuration problem so they can be reported in one `CatgaConfigError`. */
+export class IssueList {
+  readonly issues: ConfigIssue[] = [];
+
+  add(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+
+  /**
+   * Checks an options object field by field. Unknown keys are issues too: a typo must not fall
+   * back to a default silently. Returns the object (or `{}` when absent/invalid) for defaults.
+   */
+  checkObject(path: string, value: unknown, fields: Record<string, FieldCheck>): Record<string, unknown> {
+    if (value === undefined) return {};
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.add(path, `must be an object, got ${describe(value)}`);
+      return {};
+    }
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const check = fields[key];
+      if (check === undefined) {
+        this.add(`${path}.${key}`, `unknown option (expected one of: ${Object.keys(fields).join(", ")})`);
+        continue;
+      }
+      if (record[key] === undefined) continue;
+      const problem = check(record[key]);
+      if (problem !== undefined) this.add(`${path}.${key}`, problem);
+    }
+    return record;
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return JSON.stringify(value);
+  return typeof value;
+}
+
+export const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): FieldCheck =>
+  (value) =>
+    typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
+      ? undefined
+      : `must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? "∞" : max}], got ${describe(value)}`;
+
+export const number =
+  (min: number, max = Number.POSITIVE_INFINITY, minExclusive = false): FieldCheck =>
+  (value) =>
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    (minExclusive ? value > min : value >= min) &&
+    value <= max
+      ? undefined
+      : `must be a finite number ${minExclusive ? ">" : ">="} ${min}${max === Number.POSITIVE_INFINITY ? "" : ` and <= ${max}`}, got ${describe(value)}`;
+
+export const oneOf =
+  (allowed: readonly string[]): FieldCheck =>
+  (value) =>
+    typeof value === "string" && allowed.includes(value)
+      ? undefined
+      : `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`;
+
+export const boolean: FieldCheck = (value) =>
+  typeof value === "boolean" ? undefined : `must be a boolean, got ${describe(value)}`;
+
+export const func: FieldCheck = (value) =>
+  typeof value === "function" ? undefined : `must be a function, got ${describe(value)}`;
+
+export const stringList: FieldCheck = (value) =>
+  Array.isArray(value) && value.every((v) => typeof v === "string" && v.length > 0)
+    ? undefined
+    : `must be an array of non-empty strings, got ${describe(value)}`;
+
+export const withMethods =
+  (...methods: string[]): FieldCheck =>
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === "function")
+      ? undefined
+      : `must be an object with methods ${methods.join(", ")}`;
+
+/** Record of message type → positive number (per-contract overrides). */
+export const perTypeNumber =
+  (min: number): FieldCheck =>
+  (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return `must be an object of message type → number, got ${describe(value)}`;
+    }
+    for (const [type, v] of Object.entries(value)) {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
+        return `entry "${type}" must be a finite number >= ${min}, got ${describe(v)}`;
+      }
+    }
+    return undefined;
+  };

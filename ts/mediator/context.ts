@@ -1,0 +1,265 @@
+import type { AnyCommand, AnyEvent, AnyQuery, ContractKind, InputOf, ResultOf } from "./contracts.js";
+import { idClock, uuidv7 } from "./ids.js";
+import type { Logger } from "./logger.js";
+import type { Result } from "./result.js";
+
+export type Headers = Readonly<Record<string, string>>;
+
+/** Per-message options for `send`, `query` and `publish`. All optional. */
+export interface SendOptions {
+  /** Supply your own id (e.g. from an inbound request) to make retries idempotent; default UUIDv7. */
+  readonly messageId?: string;
+  /** Default: inherited from the causing message, else this message's own id. */
+  readonly correlationId?: string;
+  /** Default: the id of the causing message when sent from a handler. */
+  readonly causationId?: string;
+  /** Carried to handlers and transports (e.g. W3C `traceparent`). Default: inherited from the cause. */
+  readonly headers?: Headers;
+  /** Cancels the message; handlers see it as `ctx.signal`. Default: inherited from the cause. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options for `publish`: the same as `send`, plus how handlers run. */
+export interface PublishOptions extends SendOptions {
+  /** Overrides the mediator's default for this call. */
+  readonly mode?: PublishMode;
+}
+
+export type PublishMode = "concurrent" | "sequential";
+
+/** Outcome of a successful publish. */
+export interface PublishReport {
+  /** Number of local handlers that ran and succeeded. */
+  readonly handled: number;
+}
+
+/** What every handler receives next to the payload. */
+export interface HandlerContext {
+  readonly kind: ContractKind;
+  readonly type: string;
+  /** Time-ordered UUIDv7 unless the sender supplied one. */
+  readonly messageId: string;
+  /** Shared by every message caused (directly or not) by the same root message. */
+  readonly correlationId: string;
+  /** Id of the message whose handler sent this one; undefined for a root message. */
+  readonly causationId: string | undefined;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly headers: Headers;
+  /** Aborted on timeout or when the caller cancels; pass it to fetch, db drivers, etc. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Sends a command caused by this message: correlation, headers and signal carry over. */
+  send<C extends AnyCommand>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  query<C extends AnyQuery>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: PublishOptions,
+  ): Promise<Result<PublishReport>>;
+}
+
+/** The mediator side a context calls back into; keeps this module free of the mediator class. */
+export interface Dispatcher {
+  dispatch(
+    kind: ContractKind,
+    contract: { readonly type: string },
+    payload: unknown,
+    options: PublishOptions | undefined,
+    parent: MessageContext | undefined,
+  ): Promise<Result<any>>;
+}
+
+/** Makes a signal on demand; `signal` must return the same object every time. */
+export interface SignalSource {
+  readonly signal: AbortSignal;
+}
+
+const EMPTY_HEADERS: Headers = Object.freeze({});
+/** Shared by every message without a caller signal: no AbortController per call on the fast path. */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/**
+ * The handler context. The id is made lazily and `createdAt` is the clock reading taken with it: a
+ * message nobody asks about (the in-process case with no behaviors) pays for neither a UUID nor a
+ * clock read. Behaviors that need them (logging, idempotency, transports) read them as the
+ * message enters the pipeline, so the timestamp is the dispatch time.
+ */
+export class MessageContext implements HandlerContext {
+  readonly kind: ContractKind;
+  readonly type: string;
+  readonly headers: Headers;
+  readonly logger: Logger;
+  readonly parent: MessageContext | undefined;
+  private readonly dispatcher: Dispatcher;
+  /** Ids given explicitly (caller options or an inbound envelope), else undefined until first read. */
+  private id: string | undefined;
+  private correlation: string | undefined;
+  private causation: string | undefined;
+  /** 0 until the id is made (or set from an explicit id / inbound envelope). */
+  private created: number;
+  /** The signal, or undefined until `signalSource` is asked for it (timeout behavior). */
+  private abortSignal: AbortSignal | undefined;
+  private signalSource: SignalSource | undefined;
+  /** Set on copies made by `withSignal`: ids and time come from the original message. */
+  private origin: MessageContext | undefined;
+
+  constructor(
+    dispatcher: Dispatcher,
+    logger: Logger,
+    kind: ContractKind,
+    type: string,
+    options: SendOptions | undefined,
+    parent: MessageContext | undefined,
+  ) {
+    this.dispatcher = dispatcher;
+    this.logger = logger;
+    this.kind = kind;
+    this.type = type;
+    this.parent = parent;
+    if (options === undefined) {
+      this.created = 0;
+      this.id = undefined;
+      this.correlation = undefined;
+      this.causation = undefined;
+      this.headers = parent === undefined ? EMPTY_HEADERS : parent.headers;
+      this.abortSignal = parent === undefined ? NEVER_ABORTED : parent.signal;
+    } else {
+      this.created = options.messageId === undefined ? 0 : Date.now();
+      this.id = options.messageId;
+      this.correlation = options.correlationId;
+      this.causation = options.causationId;
+      this.headers = options.headers ?? (parent === undefined ? EMPTY_HEADERS : parent.headers);
+      this.abortSignal = options.signal ?? (parent === undefined ? NEVER_ABORTED : parent.signal);
+    }
+    this.signalSource = undefined;
+    this.origin = undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.abortSignal === undefined) this.abortSignal = this.signalSource!.signal;
+    return this.abortSignal;
+  }
+
+  get messageId(): string {
+    if (this.origin !== undefined) return this.origin.messageId;
+    if (this.id === undefined) {
+      this.id = uuidv7();
+      this.created = idClock.ms;
+    }
+    return this.id;
+  }
+
+  get correlationId(): string {
+    if (this.origin !== undefined) return this.origin.correlationId;
+    if (this.correlation === undefined) {
+      this.correlation = this.parent === undefined ? this.messageId : this.parent.correlationId;
+    }
+    return this.correlation;
+  }
+
+  get causationId(): string | undefined {
+    if (this.origin !== undefined) return this.origin.causationId;
+    if (this.causation === undefined && this.parent !== undefined) this.causation = this.parent.messageId;
+    return this.causation;
+  }
+
+  get createdAt(): number {
+    if (this.origin !== undefined) return this.origin.createdAt;
+    if (this.created === 0) {
+      if (this.id === undefined) this.messageId;
+      else this.created = Date.now();
+    }
+    return this.created;
+  }
+
+  /** Sets the creation time of a message that was made elsewhere (inbound envelope). */
+  setCreatedAt(ms: number): void {
+    this.created = ms;
+  }
+
+  /** A copy of this message with another signal (custom behaviors); ids stay those of this message. */
+  withSignal(signal: AbortSignal): MessageContext {
+    const copy = this.copy();
+    copy.abortSignal = signal;
+    return copy;
+  }
+
+  /** Like `withSignal`, but the signal is made only if the handler reads it (timeout behavior). */
+  withSignalSource(source: SignalSource): MessageContext {
+    const copy = this.copy();
+    copy.abortSignal = undefined;
+    copy.signalSource = source;
+    return copy;
+  }
+
+  private copy(): MessageContext {
+    const copy = new MessageContext(
+      this.dispatcher,
+      this.logger,
+      this.kind,
+      this.type,
+      undefined,
+      this.parent,
+    );
+    (copy as { headers: Headers }).headers = this.headers;
+    copy.origin = this.origin ?? this;
+    return copy;
+  }
+
+  send<C extends AnyCommand>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>> {
+    return this.dispatcher.dispatch("command", contract, payload, options, this);
+  }
+
+  query<C extends AnyQuery>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>> {
+    return this.dispatcher.dispatch("query", contract, payload, options, this);
+  }
+
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: PublishOptions,
+  ): Promise<Result<PublishReport>> {
+    return this.dispatcher.dispatch("event", contract, payload, options, this);
+  }
+
+  /** Plain snapshot for logs, tests and transports. */
+  toJSON(): MessageMeta {
+    return {
+      kind: this.kind,
+      type: this.type,
+      messageId: this.messageId,
+      correlationId: this.correlationId,
+      causationId: this.causationId,
+      createdAt: this.createdAt,
+      headers: this.headers,
+    };
+  }
+}
+
+/** Message metadata without the payload. */
+export interface MessageMeta {
+  readonly kind: ContractKind;
+  readonly type: string;
+  readonly messageId: string;
+  readonly correlationId: string;
+  readonly causationId: string | undefined;
+  readonly createdAt: number;
+  readonly headers: Headers;
+}

@@ -1,0 +1,140 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+
+export type { StandardSchemaV1 };
+
+/** What a message asks for: change state (command), read state (query) or announce a fact (event). */
+export type ContractKind = "command" | "query" | "event";
+
+// Phantom keys: they exist only in types, so two contracts with different payloads or results are
+// different types even though they are the same kind of object at run time.
+declare const inputType: unique symbol;
+declare const payloadType: unique symbol;
+declare const resultType: unique symbol;
+
+/**
+ * A typed token that names a message type once; every `send`, `query`, `publish` and handler is
+ * typed by it. `I` is what callers pass, `P` what handlers receive (they differ when the schema
+ * transforms, e.g. zod defaults), `R` what a command or query handler returns.
+ */
+export interface Contract<
+  K extends ContractKind = ContractKind,
+  T extends string = string,
+  I = unknown,
+  P = I,
+  R = unknown,
+> {
+  readonly kind: K;
+  readonly type: T;
+  /** Standard Schema (zod, valibot, arktype, ...) checked by the validation behavior. */
+  readonly schema: StandardSchemaV1<I, P> | undefined;
+  readonly [inputType]?: I;
+  readonly [payloadType]?: P;
+  readonly [resultType]?: R;
+}
+
+export interface CommandContract<T extends string = string, I = any, P = I, R = any>
+  extends Contract<"command", T, I, P, R> {
+  /** Declares the handler's result type; no run-time effect. */
+  returns<R2>(): CommandContract<T, I, P, R2>;
+}
+
+export interface QueryContract<T extends string = string, I = any, P = I, R = any>
+  extends Contract<"query", T, I, P, R> {
+  /** Declares the handler's result type; no run-time effect. */
+  returns<R2>(): QueryContract<T, I, P, R2>;
+}
+
+export interface EventContract<T extends string = string, I = any, P = I>
+  extends Contract<"event", T, I, P, void> {}
+
+/** A contract without a schema; `payload<P>()` declares its payload type. */
+export interface UntypedCommand<T extends string> extends CommandContract<T, unknown, unknown, void> {
+  payload<P>(): CommandContract<T, P, P, void>;
+}
+export interface UntypedQuery<T extends string> extends QueryContract<T, unknown, unknown, unknown> {
+  payload<P>(): QueryContract<T, P, P, unknown>;
+}
+export interface UntypedEvent<T extends string> extends EventContract<T, unknown, unknown> {
+  payload<P>(): EventContract<T, P, P>;
+}
+
+export type AnyContract = Contract<ContractKind, string, any, any, any>;
+export type AnyCommand = CommandContract<string, any, any, any>;
+export type AnyQuery = QueryContract<string, any, any, any>;
+export type AnyEvent = EventContract<string, any, any>;
+
+/** What a caller passes to `send`/`query`/`publish`. */
+export type InputOf<C> = C extends Contract<ContractKind, string, infer I, any, any> ? I : never;
+/** What the handler receives (after validation). */
+export type PayloadOf<C> = C extends Contract<ContractKind, string, any, infer P, any> ? P : never;
+/** What a command or query handler returns. */
+export type ResultOf<C> = C extends Contract<ContractKind, string, any, any, infer R> ? R : never;
+export type TypeOf<C> = C extends Contract<ContractKind, infer T, any, any, any> ? T : never;
+
+/** Run-time shape of every contract; type-level methods just return the same object. */
+class ContractToken {
+  readonly kind: ContractKind;
+  readonly type: string;
+  readonly schema: StandardSchemaV1 | undefined;
+
+  constructor(kind: ContractKind, type: string, schema: StandardSchemaV1 | undefined) {
+    this.kind = kind;
+    this.type = type;
+    this.schema = schema;
+    Object.freeze(this);
+  }
+
+  returns(): this {
+    return this;
+  }
+
+  payload(): this {
+    return this;
+  }
+
+  toString(): string {
+    return `${this.kind}:${this.type}`;
+  }
+}
+
+function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | undefined): any {
+  if (typeof type !== "string" || type.length === 0) {
+    throw new TypeError(`define${kind[0]!.toUpperCase()}${kind.slice(1)}: type must be a non-empty string`);
+  }
+  if (schema !== undefined && (typeof schema !== "object" || schema === null || !("~standard" in schema))) {
+    throw new TypeError(
+      `${kind} "${type}": schema must implement Standard Schema (zod, valibot, arktype, ...)`,
+    );
+  }
+  return new ContractToken(kind, type, schema);
+}
+
+/** Declares a command. Chain `.returns<R>()` for its result type; without a schema use `.payload<P>()`. */
+export function defineCommand<const T extends string, S extends StandardSchemaV1>(
+  type: T,
+  schema: S,
+): CommandContract<T, StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>, void>;
+export function defineCommand<const T extends string>(type: T): UntypedCommand<T>;
+export function defineCommand(type: string, schema?: StandardSchemaV1): unknown {
+  return create("command", type, schema);
+}
+
+/** Declares a query. Chain `.returns<R>()` for its result type; without a schema use `.payload<P>()`. */
+export function defineQuery<const T extends string, S extends StandardSchemaV1>(
+  type: T,
+  schema: S,
+): QueryContract<T, StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>, unknown>;
+export function defineQuery<const T extends string>(type: T): UntypedQuery<T>;
+export function defineQuery(type: string, schema?: StandardSchemaV1): unknown {
+  return create("query", type, schema);
+}
+
+/** Declares an event; any number of handlers (including none) may subscribe. */
+export function defineEvent<const T extends string, S extends StandardSchemaV1>(
+  type: T,
+  schema: S,
+): EventContract<T, StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>>;
+export function defineEvent<const T extends string>(type: T): UntypedEvent<T>;
+export function defineEvent(type: string, schema?: StandardSchemaV1): unknown {
+  return create("event", type, schema);
+}

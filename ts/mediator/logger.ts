@@ -1,0 +1,42 @@
+/** Structured logger; pino, winston and console-like loggers fit with a thin adapter. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+function noop(): void {}
+
+/** Drops everything. */
+export const silentLogger: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
+
+/** One line per entry on stderr/stdout: `level message key=value ...`. Levels below `level` are dropped. */
+export function consoleLogger(options: { level?: LogLevel } = {}): Logger {
+  const min = RANK[options.level ?? "info"];
+  const line =
+    (level: Exclude<LogLevel, "silent">, write: (text: string) => void) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      let text = `${level} ${message}`;
+      if (fields !== undefined) {
+        for (const key of Object.keys(fields)) {
+          const value = fields[key];
+          if (value !== undefined)
+            text += ` ${key}=${typeof value === "string" ? value : JSON.stringify(value)}`;
+        }
+      }
+      write(text);
+    };
+  return {
+    debug: min <= RANK.debug ? line("debug", console.debug) : noop,
+    info: min <= RANK.info ? line("info", console.info) : noop,
+    warn: min <= RANK.warn ? line("warn", console.warn) : noop,
+    error: min <= RANK.error ? line("error", console.error) : noop,
+  };
+}

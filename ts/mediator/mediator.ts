@@ -1,0 +1,320 @@
+import { ErrorCodes } from "../errors.js";
+import {
+  type Dispatcher,
+  MessageContext,
+  type PublishMode,
+  type PublishOptions,
+  type PublishReport,
+  type SendOptions,
+} from "./context.js";
+import type {
+  AnyCommand,
+  AnyContract,
+  AnyEvent,
+  AnyQuery,
+  ContractKind,
+  InputOf,
+  ResultOf,
+} from "./contracts.js";
+import type { Logger } from "./logger.js";
+import type { Next } from "./pipeline.js";
+import { err, errFrom, errorInfoFrom, ok, type Result } from "./result.js";
+import type { Envelope, InboundDispatcher, Transport } from "./transport.js";
+
+/**
+ * A built mediator. `H` is the union of contracts with a registered handler: `send`/`query` of any
+ * other contract does not compile. Every call resolves to a Result and never rejects.
+ */
+export interface Catga<H extends AnyContract = AnyContract> {
+  send<C extends AnyCommand & H>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  query<C extends AnyQuery & H>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  /** Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED lists them). */
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: PublishOptions,
+  ): Promise<Result<PublishReport>>;
+  /** Each pipeline with its steps, outermost first: the order behaviors really run in. */
+  describe(): PipelineDescription[];
+  /** Detaches the transport. */
+  close(): Promise<void>;
+}
+
+export interface PipelineDescription {
+  readonly kind: ContractKind;
+  readonly type: string;
+  readonly handler: string;
+  readonly steps: readonly string[];
+}
+
+/** Seen by an observer before the pipeline runs (used by the test harness to record traffic). */
+export interface DispatchRecord {
+  readonly kind: ContractKind;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly context: MessageContext;
+}
+
+/** Everything `build()` hands the runtime: composed pipelines and settings. */
+export interface CompiledMediator {
+  readonly commands: Map<string, Next>;
+  readonly queries: Map<string, Next>;
+  readonly events: Map<string, { runs: Next[]; names: string[] }>;
+  readonly descriptions: PipelineDescription[];
+  readonly logger: Logger;
+  readonly publishMode: PublishMode;
+  readonly transport: Transport | undefined;
+  readonly observer: ((record: DispatchRecord) => void) | undefined;
+}
+
+interface Failure {
+  readonly handler: string;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(ok({ handled: 0 }));
+
+export class Mediator implements Catga<AnyContract>, Dispatcher {
+  private readonly commands: Map<string, Next>;
+  private readonly queries: Map<string, Next>;
+  private readonly events: Map<string, { runs: Next[]; names: string[] }>;
+  private readonly logger: Logger;
+  private readonly observer: ((record: DispatchRecord) => void) | undefined;
+  private readonly transport: Transport | undefined;
+  private readonly publishMode: PublishMode;
+  private readonly descriptions: PipelineDescription[];
+  /** True when nothing but the local pipeline can run: lets `send` skip every optional check. */
+  private readonly plain: boolean;
+
+  constructor(compiled: CompiledMediator) {
+    this.commands = compiled.commands;
+    this.queries = compiled.queries;
+    this.events = compiled.events;
+    this.logger = compiled.logger;
+    this.observer = compiled.observer;
+    this.transport = compiled.transport;
+    this.publishMode = compiled.publishMode;
+    this.descriptions = compiled.descriptions;
+    this.plain = compiled.observer === undefined;
+    this.transport?.attach(this.inbound());
+  }
+
+  // Fast path: one Map lookup, one context object, the composed pipeline. Everything optional
+  // (caller options, observers, transport fallback) goes through `dispatch`.
+  send(contract: AnyCommand, payload: unknown, options?: SendOptions): Promise<Result<any>> {
+    const run = this.commands.get(contract.type);
+    if (run !== undefined && options === undefined && this.plain) {
+      return run(
+        payload,
+        new MessageContext(this, this.logger, "command", contract.type, undefined, undefined),
+      );
+    }
+    return this.dispatch("command", contract, payload, options, undefined);
+  }
+
+  query(contract: AnyQuery, payload: unknown, options?: SendOptions): Promise<Result<any>> {
+    const run = this.queries.get(contract.type);
+    if (run !== undefined && options === undefined && this.plain) {
+      return run(
+        payload,
+        new MessageContext(this, this.logger, "query", contract.type, undefined, undefined),
+      );
+    }
+    return this.dispatch("query", contract, payload, options, undefined);
+  }
+
+  publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
+    return this.dispatch("event", contract, payload, options, undefined);
+  }
+
+  dispatch(
+    kind: ContractKind,
+    contract: { readonly type: string },
+    payload: unknown,
+    options: PublishOptions | undefined,
+    parent: MessageContext | undefined,
+  ): Promise<Result<any>> {
+    if (options?.signal?.aborted)
+      return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+    const type = contract.type;
+    const context = new MessageContext(this, this.logger, kind, type, options, parent);
+    this.observer?.({ kind, type, payload, context });
+    if (kind === "event") return this.runEvent(type, payload, context, options?.mode ?? this.publishMode);
+    const run = (kind === "command" ? this.commands : this.queries).get(type);
+    if (run !== undefined) return run(payload, context);
+    if (this.transport !== undefined)
+      return this.transport.request(envelopeOf(context, payload), context.signal);
+    return Promise.resolve(err(ErrorCodes.NO_HANDLER, `No handler registered for ${kind} "${type}"`));
+  }
+
+  describe(): PipelineDescription[] {
+    return this.descriptions.map((d) => ({ ...d, steps: [...d.steps] }));
+  }
+
+  async close(): Promise<void> {
+    await this.transport?.close();
+  }
+
+  private runEvent(
+    type: string,
+    payload: unknown,
+    context: MessageContext,
+    mode: PublishMode,
+  ): Promise<Result<PublishReport>> {
+    const local = this.events.get(type);
+    const remote = this.transport === undefined ? undefined : this.forward(context, payload);
+    if (local === undefined) {
+      return remote === undefined
+        ? NO_HANDLERS
+        : remote.then((failure) => aggregate(type, 0, failure ? [failure] : []));
+    }
+    const handled =
+      mode === "sequential"
+        ? runSequentially(local, payload, context)
+        : runConcurrently(local, payload, context);
+    if (remote === undefined) return handled.then((results) => summarize(type, results, local.names));
+    return Promise.all([handled, remote]).then(([results, failure]) => {
+      const summary = summarize(type, results, local.names);
+      if (failure === undefined) return summary;
+      const failures = summary.ok
+        ? [failure]
+        : [...(summary.error.details as { failures: Failure[] }).failures, failure];
+      return aggregate(type, summary.ok ? summary.value.handled : countOk(results), failures);
+    });
+  }
+
+  /** Hands the event to the transport; a transport failure is reported like a failed handler. */
+  private forward(context: MessageContext, payload: unknown): Promise<Failure | undefined> {
+    const transport = this.transport!;
+    return transport.publish(envelopeOf(context, payload)).then(
+      () => undefined,
+      (thrown: unknown) => {
+        const info = errorInfoFrom(thrown);
+        return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
+      },
+    );
+  }
+
+  /** The side of this mediator a transport sees: local types and a dispatcher for inbound envelopes. */
+  private inbound(): InboundDispatcher {
+    return {
+      commands: [...this.commands.keys()],
+      queries: [...this.queries.keys()],
+      events: [...this.events.keys()],
+      dispatch: (envelope: Envelope) => {
+        const context = new MessageContext(
+          this,
+          this.logger,
+          envelope.kind,
+          envelope.type,
+          {
+            messageId: envelope.messageId,
+            correlationId: envelope.correlationId,
+            causationId: envelope.causationId,
+            headers: envelope.headers,
+          },
+          undefined,
+        );
+        context.setCreatedAt(envelope.createdAt);
+        this.observer?.({ kind: envelope.kind, type: envelope.type, payload: envelope.payload, context });
+        if (envelope.kind === "event") {
+          const local = this.events.get(envelope.type);
+          if (local === undefined) return NO_HANDLERS;
+          return runConcurrently(local, envelope.payload, context).then((results) =>
+            summarize(envelope.type, results, local.names),
+          );
+        }
+        const run = (envelope.kind === "command" ? this.commands : this.queries).get(envelope.type);
+        if (run === undefined) {
+          return Promise.resolve(
+            err(ErrorCodes.NO_HANDLER, `No handler for ${envelope.kind} "${envelope.type}"`),
+          );
+        }
+        return run(envelope.payload, context);
+      },
+    };
+  }
+}
+
+function envelopeOf(context: MessageContext, payload: unknown): Envelope {
+  return {
+    kind: context.kind,
+    type: context.type,
+    messageId: context.messageId,
+    correlationId: context.correlationId,
+    causationId: context.causationId,
+    createdAt: context.createdAt,
+    headers: context.headers,
+    payload,
+  };
+}
+
+function runConcurrently(
+  local: { runs: Next[] },
+  payload: unknown,
+  context: MessageContext,
+): Promise<Result<unknown>[]> {
+  const runs = local.runs;
+  if (runs.length === 1) return runs[0]!(payload, context).then(single);
+  const pending: Promise<Result<unknown>>[] = new Array(runs.length);
+  for (let i = 0; i < runs.length; i++) pending[i] = runs[i]!(payload, context);
+  return Promise.all(pending);
+}
+
+function single(result: Result<unknown>): Result<unknown>[] {
+  return [result];
+}
+
+async function runSequentially(
+  local: { runs: Next[] },
+  payload: unknown,
+  context: MessageContext,
+): Promise<Result<unknown>[]> {
+  const results: Result<unknown>[] = [];
+  for (const run of local.runs) results.push(await run(payload, context));
+  return results;
+}
+
+function countOk(results: readonly Result<unknown>[]): number {
+  let handled = 0;
+  for (const result of results) if (result.ok) handled++;
+  return handled;
+}
+
+function summarize(
+  type: string,
+  results: readonly Result<unknown>[],
+  names: readonly string[],
+): Result<PublishReport> {
+  let failures: Failure[] | undefined;
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i]!;
+    if (result.ok) continue;
+    const { code, message, details } = result.error;
+    if (failures === undefined) failures = [];
+    failures.push({ handler: names[i] ?? `handler#${i}`, code, message, details });
+  }
+  if (failures === undefined) return ok({ handled: results.length });
+  return aggregate(type, results.length - failures.length, failures);
+}
+
+function aggregate(type: string, handled: number, failures: readonly Failure[]): Result<PublishReport> {
+  if (failures.length === 0) return ok({ handled });
+  return errFrom({
+    code: ErrorCodes.PUBLISH_FAILED,
+    message: `${failures.length} of ${handled + failures.length} handlers for event "${type}" failed: ${failures
+      .map((f) => `${f.handler} (${f.code}: ${f.message})`)
+      .join("; ")}`,
+    details: { handled, failures },
+  });
+}

@@ -1,0 +1,91 @@
+import { CatgaError, type ErrorCode, ErrorCodes } from "../errors.js";
+
+/** A failure as data: match on the stable `code`, never on `message`. */
+export interface ErrorInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: unknown;
+  /** The original thrown value, kept for logs and stack traces. */
+  readonly cause?: unknown;
+}
+
+export interface OkResult<T> {
+  readonly ok: true;
+  readonly value: T;
+  /** Returns the value. */
+  unwrap(): T;
+}
+
+export interface ErrResult {
+  readonly ok: false;
+  readonly error: ErrorInfo;
+  /** Throws the error as a `CatgaError`. */
+  unwrap(): never;
+}
+
+/** Every mediator call resolves to a Result; it never rejects. */
+export type Result<T> = OkResult<T> | ErrResult;
+
+// Classes keep `unwrap` on the prototype: one small allocation per result, no closures.
+class Ok<T> implements OkResult<T> {
+  readonly ok = true as const;
+  readonly value: T;
+  constructor(value: T) {
+    this.value = value;
+  }
+  unwrap(): T {
+    return this.value;
+  }
+}
+
+class Err implements ErrResult {
+  readonly ok = false as const;
+  readonly error: ErrorInfo;
+  constructor(error: ErrorInfo) {
+    this.error = error;
+  }
+  unwrap(): never {
+    throw toCatgaError(this.error);
+  }
+}
+
+export function ok<T>(value: T): OkResult<T> {
+  return new Ok(value);
+}
+
+export function err(code: ErrorCode, message: string, details?: unknown, cause?: unknown): ErrResult {
+  const info: { code: ErrorCode; message: string; details?: unknown; cause?: unknown } = { code, message };
+  if (details !== undefined) info.details = details;
+  if (cause !== undefined) info.cause = cause;
+  return new Err(info);
+}
+
+export function errFrom(info: ErrorInfo): ErrResult {
+  return new Err(info);
+}
+
+/** Returns the value or throws a `CatgaError` carrying the code, message and details. */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw toCatgaError(result.error);
+}
+
+export function toCatgaError(info: ErrorInfo): CatgaError {
+  if (info.cause instanceof CatgaError && info.cause.code === info.code) return info.cause;
+  return new CatgaError(info.code, info.message, { details: info.details, cause: info.cause });
+}
+
+/**
+ * Maps anything a handler throws to an ErrorInfo. Catga errors keep their code (a timeout's abort
+ * reason is one); an `AbortError` (fetch, `signal.throwIfAborted()`) means the caller cancelled.
+ */
+export function errorInfoFrom(thrown: unknown): ErrorInfo {
+  if (thrown instanceof CatgaError) {
+    return { code: thrown.code, message: thrown.message, details: thrown.details, cause: thrown };
+  }
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  if ((thrown as { name?: unknown } | null)?.name === "AbortError") {
+    return { code: ErrorCodes.ABORTED, message: message || "The operation was aborted", cause: thrown };
+  }
+  return { code: ErrorCodes.HANDLER_FAILED, message, cause: thrown };
+}

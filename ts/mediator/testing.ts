@@ -1,0 +1,126 @@
+import { type BuilderState, buildMediator, type CatgaBuilder, type HandlerFor } from "./builder.js";
+import { IssueList } from "./config.js";
+import type { MessageMeta, PublishOptions, PublishReport, SendOptions } from "./context.js";
+import type {
+  AnyCommand,
+  AnyContract,
+  AnyEvent,
+  AnyQuery,
+  ContractKind,
+  InputOf,
+  ResultOf,
+} from "./contracts.js";
+import { silentLogger } from "./logger.js";
+import type { Catga, Mediator, PipelineDescription } from "./mediator.js";
+import type { Handler } from "./pipeline.js";
+import type { Result } from "./result.js";
+
+/** One message that went through the mediator, with its ids, in dispatch order. */
+export interface RecordedMessage extends MessageMeta {
+  readonly payload: unknown;
+}
+
+/**
+ * A mediator for tests: records every command, query and event (including those sent from
+ * inside handlers) and lets a test replace or add handlers with `stub`.
+ */
+export class TestCatga<H extends AnyContract = never> implements Catga<H> {
+  /** Everything dispatched, in order. */
+  readonly messages: RecordedMessage[] = [];
+  private readonly base: BuilderState;
+  private readonly stubs = new Map<string, { contract: AnyContract; handler: Handler }>();
+  private mediator: Mediator | undefined;
+
+  constructor(base: BuilderState) {
+    this.base = base;
+  }
+
+  get sent(): RecordedMessage[] {
+    return this.messages.filter((m) => m.kind === "command");
+  }
+
+  get queried(): RecordedMessage[] {
+    return this.messages.filter((m) => m.kind === "query");
+  }
+
+  get published(): RecordedMessage[] {
+    return this.messages.filter((m) => m.kind === "event");
+  }
+
+  /** Payloads recorded for one contract, typed by it. */
+  payloadsOf<C extends AnyContract>(contract: C): InputOf<C>[] {
+    return this.messages.filter((m) => m.type === contract.type).map((m) => m.payload as InputOf<C>);
+  }
+
+  /** Replaces every handler of the contract's type (or adds one). Takes effect on the next call. */
+  stub<C extends AnyContract>(contract: C, handler: HandlerFor<C>): TestCatga<H | C> {
+    this.stubs.set(contract.type, { contract, handler: handler as Handler });
+    this.mediator = undefined;
+    return this as unknown as TestCatga<H | C>;
+  }
+
+  /** Forgets recorded messages (stubs stay). */
+  reset(): void {
+    this.messages.length = 0;
+  }
+
+  send<C extends AnyCommand & H>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>> {
+    return this.current().send(contract, payload, options);
+  }
+
+  query<C extends AnyQuery & H>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: SendOptions,
+  ): Promise<Result<ResultOf<C>>> {
+    return this.current().query(contract, payload, options);
+  }
+
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: PublishOptions,
+  ): Promise<Result<PublishReport>> {
+    return this.current().publish(contract, payload, options);
+  }
+
+  describe(): PipelineDescription[] {
+    return this.current().describe();
+  }
+
+  async close(): Promise<void> {
+    await this.mediator?.close();
+  }
+
+  private current(): Mediator {
+    if (this.mediator !== undefined) return this.mediator;
+    const registrations = this.base.registrations.filter((r) => !this.stubs.has(r.contract.type));
+    for (const stub of this.stubs.values()) registrations.push(stub);
+    const state: BuilderState = { ...this.base, registrations };
+    this.mediator = buildMediator(state, ({ kind, type, payload, context }) => {
+      this.messages.push({ ...context.toJSON(), kind: kind as ContractKind, type, payload });
+    });
+    return this.mediator;
+  }
+}
+
+/**
+ * Wraps a builder (its handlers and behaviors) for tests, or starts empty with a silent logger.
+ * Configuration errors surface on the first call, as `build()` would raise them.
+ */
+export function createTestCatga<H extends AnyContract = never>(builder?: CatgaBuilder<H, any>): TestCatga<H> {
+  const base: BuilderState = builder?.state() ?? {
+    issues: new IssueList(),
+    registrations: [],
+    behaviors: [],
+    required: [],
+    logger: silentLogger,
+    publishMode: "concurrent",
+    transport: undefined,
+  };
+  return new TestCatga<H>(base);
+}

@@ -1,0 +1,126 @@
+import { ErrorCodes } from "../errors.js";
+import type { Headers } from "./context.js";
+import type { ContractKind } from "./contracts.js";
+import { type ErrorInfo, err, errFrom, ok, type Result } from "./result.js";
+
+/**
+ * A message as it crosses a process boundary. A wire transport encodes `payload` with the codec
+ * chosen for `type` (e.g. msgpack, JSON) and maps the rest to envelope fields and headers
+ * (W3C `traceparent` travels in `headers`).
+ */
+export interface Envelope {
+  readonly kind: ContractKind;
+  readonly type: string;
+  readonly messageId: string;
+  readonly correlationId: string;
+  readonly causationId: string | undefined;
+  readonly createdAt: number;
+  readonly headers: Headers;
+  readonly payload: unknown;
+}
+
+/** A Result as it travels back over a wire: plain data, no prototype, no `cause`. */
+export type WireResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: ErrorInfo };
+
+/** What the mediator offers a transport: the types it handles here and a way to run them. */
+export interface InboundDispatcher {
+  /** Command types handled in this process (NATS: queue-group subscriptions, request/reply). */
+  readonly commands: readonly string[];
+  readonly queries: readonly string[];
+  /** Event types with at least one local handler (NATS: plain subscriptions). */
+  readonly events: readonly string[];
+  /** Runs the local pipeline(s) for an envelope received from another process. */
+  dispatch(envelope: Envelope): Promise<Result<unknown>>;
+}
+
+/**
+ * Moves messages between processes. The mediator only calls it for what cannot be served here:
+ * a command/query with no local handler goes through `request`; an event runs its local handlers
+ * in process and is also handed to `publish` for other processes. Local handling never touches the
+ * transport, so the in-process path pays nothing for it.
+ */
+export interface Transport {
+  readonly name: string;
+  /** Called once by `build()`; subscribe to the inbound dispatcher's types (connect lazily if needed). */
+  attach(inbound: InboundDispatcher): void;
+  /** Request/reply; resolve with CATGA_NO_HANDLER when nobody serves the type, CATGA_TIMEOUT on expiry. */
+  request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>>;
+  /** Fire the event to other processes; must not deliver it back to the publishing process. */
+  publish(envelope: Envelope): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Converts a wire result back into a Result with `unwrap()`. */
+export function fromWire(result: WireResult): Result<unknown> {
+  return result.ok ? ok(result.value) : errFrom(result.error);
+}
+
+/** Strips prototypes and `cause` so a Result can be serialized. */
+export function toWire(result: Result<unknown>): WireResult {
+  if (result.ok) return { ok: true, value: result.value };
+  const { code, message, details } = result.error;
+  return { ok: false, error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/**
+ * Connects several Catga instances in one process as if they were separate services: commands
+ * and queries go round-robin to the instances that handle them (like a NATS queue group), events
+ * go to every other instance. Payloads are deep-copied (structuredClone), so code that would break
+ * on a real wire breaks here too. Useful to test service boundaries without a server.
+ */
+export class InMemoryBus {
+  private readonly members = new Set<InboundDispatcher>();
+  private readonly cursor = new Map<string, number>();
+
+  join(member: InboundDispatcher): () => void {
+    this.members.add(member);
+    return () => this.members.delete(member);
+  }
+
+  async request(
+    from: InboundDispatcher | undefined,
+    envelope: Envelope,
+    signal: AbortSignal,
+  ): Promise<Result<unknown>> {
+    const list = envelope.kind === "query" ? "queries" : "commands";
+    const servers = [...this.members].filter((m) => m !== from && m[list].includes(envelope.type));
+    if (servers.length === 0) {
+      return err(ErrorCodes.NO_HANDLER, `No handler for ${envelope.kind} "${envelope.type}" on the bus`);
+    }
+    if (signal.aborted) return err(ErrorCodes.ABORTED, "The operation was aborted");
+    const turn = this.cursor.get(envelope.type) ?? 0;
+    this.cursor.set(envelope.type, turn + 1);
+    const server = servers[turn % servers.length]!;
+    const result = await server.dispatch(copy(envelope));
+    return fromWire(structuredClone(toWire(result)));
+  }
+
+  async publish(from: InboundDispatcher | undefined, envelope: Envelope): Promise<void> {
+    const subscribers = [...this.members].filter((m) => m !== from && m.events.includes(envelope.type));
+    await Promise.all(subscribers.map((m) => m.dispatch(copy(envelope))));
+  }
+}
+
+function copy(envelope: Envelope): Envelope {
+  return { ...envelope, headers: { ...envelope.headers }, payload: structuredClone(envelope.payload) };
+}
+
+/** A transport over an `InMemoryBus`; swap it for a NATS transport without touching handlers or callers. */
+export function inMemoryTransport(bus: InMemoryBus): Transport {
+  let self: InboundDispatcher | undefined;
+  let leave: (() => void) | undefined;
+  return {
+    name: "in-memory",
+    attach(inbound) {
+      self = inbound;
+      leave = bus.join(inbound);
+    },
+    request: (envelope, signal) => bus.request(self, envelope, signal),
+    publish: (envelope) => bus.publish(self, envelope),
+    async close() {
+      leave?.();
+    },
+  };
+}
