@@ -37,6 +37,8 @@ export const ErrorCodes = {
   PUBLISH_FAILED: "CATGA_PUBLISH_FAILED",
   /** The caller's AbortSignal was aborted. */
   ABORTED: "CATGA_ABORTED",
+  /** A pluggable store (e.g. the idempotency store) failed. */
+  STORE_FAILED: "CATGA_STORE_FAILED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {});

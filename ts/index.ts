@@ -1,2 +1,3 @@
 export * from "./errors.js";
 export * from "./native/index.js";
+export * from "./mediator/index.js";
