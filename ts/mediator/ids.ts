@@ -15,7 +15,7 @@ let poolOffset = POOL_SIZE;
 let lastMs = 0;
 let sequence = 0;
 
-/** Clock reading taken by the latest `uuidv7()` call, so a message's createdAt matches its id. */
+/** Timestamp encoded in the latest `uuidv7()` id, so a message's createdAt matches its id. */
 export const idClock = { ms: 0 };
 
 function randomBytes8(): number {
@@ -31,7 +31,6 @@ function randomBytes8(): number {
 /** A new time-ordered UUIDv7 string, e.g. `0192f1c4-7a3e-7c01-9b2d-4f6a0c8e1d23`. */
 export function uuidv7(): string {
   let ms = Date.now();
-  idClock.ms = ms;
   if (ms > lastMs) {
     lastMs = ms;
     // Start below the midpoint so there is room to count up within this millisecond.
@@ -45,6 +44,7 @@ export function uuidv7(): string {
       sequence = 0;
     }
   }
+  idClock.ms = ms;
   const r = randomBytes8();
   const hi = Math.floor(ms / 0x1000000); // top 24 bits of the 48-bit timestamp
   const lo = ms % 0x1000000; // bottom 24 bits

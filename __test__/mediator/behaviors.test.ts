@@ -1,0 +1,551 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import {
+  CatgaError,
+  type CircuitStateChange,
+  createCatga,
+  defineBehavior,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  ErrorCodes,
+  InMemoryIdempotencyStore,
+  type Logger,
+  silentLogger,
+} from "../../ts/index.js";
+
+const Work = defineCommand("work.do").payload<{ id: number }>().returns<number>();
+const quiet = () => createCatga({ logger: silentLogger });
+
+describe("validation (Standard Schema via zod)", () => {
+  const Place = defineCommand(
+    "orders.place",
+    z.object({ sku: z.string().min(1), quantity: z.number().int().positive().default(1) }),
+  ).returns<{ quantity: number }>();
+
+  it("rejects invalid payloads with CATGA_VALIDATION and never calls the handler", async () => {
+    const handler = vi.fn(async (order: { sku: string; quantity: number }) => ({ quantity: order.quantity }));
+    const catga = quiet().withValidation().handle(Place, handler).build();
+    const result = await catga.send(Place, { sku: "", quantity: -1 });
+    expect(handler).not.toHaveBeenCalled();
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe(ErrorCodes.VALIDATION);
+    const issues = (result.error.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(issues).toEqual(["sku", "quantity"]);
+  });
+
+  it("passes the schema output (defaults applied) to the handler", async () => {
+    const catga = quiet()
+      .withValidation()
+      .handle(Place, (order) => ({ quantity: order.quantity }))
+      .build();
+    expect((await catga.send(Place, { sku: "book" })).unwrap()).toEqual({ quantity: 1 });
+  });
+
+  it("supports async schemas", async () => {
+    const Checked = defineQuery(
+      "checked",
+      z.string().refine(async (s) => s.startsWith("ok"), "must start with ok"),
+    ).returns<string>();
+    const catga = quiet()
+      .withValidation()
+      .handle(Checked, (s) => s)
+      .build();
+    expect((await catga.query(Checked, "ok-1")).unwrap()).toBe("ok-1");
+    const bad = await catga.query(Checked, "no");
+    expect(bad.ok || bad.error.message).toContain("must start with ok");
+  });
+});
+
+describe("retry", () => {
+  it("retries retryable failures until success", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 3, baseDelayMs: 1, jitter: "none" })
+      .handle(Work, () => {
+        calls++;
+        if (calls < 3) throw new Error("transient");
+        return calls;
+      })
+      .build();
+    expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(3);
+  });
+
+  it("gives up after maxAttempts and returns the last error", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 4, baseDelayMs: 0 })
+      .handle(Work, () => {
+        calls++;
+        throw new Error(`failure ${calls}`);
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 });
+    expect(calls).toBe(4);
+    expect(result.ok || result.error).toMatchObject({ code: ErrorCodes.HANDLER_FAILED, message: "failure 4" });
+  });
+
+  it("does not retry non-retryable codes", async () => {
+    let calls = 0;
+    const build = (error: () => Error, retryOn?: string[]) =>
+      quiet()
+        .withRetry({ maxAttempts: 5, baseDelayMs: 0, ...(retryOn ? { retryOn } : {}) })
+        .handle(Work, () => {
+          calls++;
+          throw error();
+        })
+        .build();
+    await build(() => new CatgaError("ORDERS_REJECTED", "business rule")).send(Work, { id: 1 });
+    expect(calls).toBe(1);
+    calls = 0;
+    await build(() => new Error("plain"), ["CATGA_TIMEOUT"]).send(Work, { id: 1 });
+    expect(calls).toBe(1);
+  });
+
+  describe("with fake timers", () => {
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => vi.useRealTimers());
+
+    it("backs off exponentially with the configured jitter, capped at maxDelayMs", async () => {
+      const attemptsAt: number[] = [];
+      const catga = quiet()
+        .withRetry({ maxAttempts: 5, baseDelayMs: 100, factor: 2, maxDelayMs: 300, jitter: "full", random: () => 0.5 })
+        .handle(Work, () => {
+          attemptsAt.push(Date.now());
+          throw new Error("down");
+        })
+        .build();
+      const pending = catga.send(Work, { id: 1 });
+      await vi.runAllTimersAsync();
+      await pending;
+      const gaps = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+      // full jitter with random()=0.5: half of 100, 200, 300 (capped), 300 (capped)
+      expect(gaps).toEqual([50, 100, 150, 150]);
+    });
+
+    it("stops retrying when the caller aborts during backoff", async () => {
+      let calls = 0;
+      const catga = quiet()
+        .withRetry({ maxAttempts: 5, baseDelayMs: 1000, jitter: "none" })
+        .handle(Work, () => {
+          calls++;
+          throw new Error("down");
+        })
+        .build();
+      const controller = new AbortController();
+      const pending = catga.send(Work, { id: 1 }, { signal: controller.signal });
+      await vi.advanceTimersByTimeAsync(10);
+      controller.abort();
+      await vi.advanceTimersByTimeAsync(10);
+      const result = await pending;
+      expect(calls).toBe(1);
+      expect(result.ok).toBe(false);
+    });
+  });
+});
+
+describe("circuit breaker", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  function breakerFixture(options: { halfOpenMaxCalls?: number } = {}) {
+    const changes: string[] = [];
+    let healthy = false;
+    let calls = 0;
+    const catga = quiet()
+      .withCircuitBreaker({
+        failureThreshold: 3,
+        resetTimeoutMs: 1000,
+        ...options,
+        onStateChange: (c: CircuitStateChange) => changes.push(`${c.key}:${c.from}->${c.to}`),
+      })
+      .handle(Work, async ({ id }) => {
+        calls++;
+        if (id === -1) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        if (!healthy) throw new Error("down");
+        return id;
+      })
+      .build();
+    return {
+      catga,
+      changes,
+      calls: () => calls,
+      heal: () => {
+        healthy = true;
+      },
+    };
+  }
+
+  it("opens after consecutive failures and rejects without calling the handler", async () => {
+    const f = breakerFixture();
+    for (let i = 0; i < 3; i++) await f.catga.send(Work, { id: i });
+    expect(f.changes).toEqual(["work.do:closed->open"]);
+    const rejected = await f.catga.send(Work, { id: 9 });
+    expect(f.calls()).toBe(3);
+    expect(rejected.ok || rejected.error).toMatchObject({
+      code: ErrorCodes.CIRCUIT_OPEN,
+      details: { retryAfterMs: 1000 },
+    });
+  });
+
+  it("half-open: a successful trial closes the circuit", async () => {
+    const f = breakerFixture();
+    for (let i = 0; i < 3; i++) await f.catga.send(Work, { id: i });
+    vi.advanceTimersByTime(1000);
+    f.heal();
+    expect((await f.catga.send(Work, { id: 7 })).unwrap()).toBe(7);
+    expect(f.changes).toEqual(["work.do:closed->open", "work.do:open->half-open", "work.do:half-open->closed"]);
+    expect((await f.catga.send(Work, { id: 8 })).ok).toBe(true);
+  });
+
+  it("half-open: a failed trial re-opens it for another reset period", async () => {
+    const f = breakerFixture();
+    for (let i = 0; i < 3; i++) await f.catga.send(Work, { id: i });
+    vi.advanceTimersByTime(1000);
+    const trial = await f.catga.send(Work, { id: 5 });
+    expect(trial.ok || trial.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+    expect(f.changes.at(-1)).toBe("work.do:half-open->open");
+    const again = await f.catga.send(Work, { id: 6 });
+    expect(again.ok || again.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
+    expect(f.calls()).toBe(4);
+  });
+
+  it("half-open: only halfOpenMaxCalls trials run at once", async () => {
+    const f = breakerFixture({ halfOpenMaxCalls: 1 });
+    for (let i = 0; i < 3; i++) await f.catga.send(Work, { id: i });
+    vi.advanceTimersByTime(1000);
+    f.heal();
+    const trial = f.catga.send(Work, { id: -1 }); // slow trial, still in flight
+    const second = await f.catga.send(Work, { id: 2 });
+    expect(second.ok || second.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
+    await vi.advanceTimersByTimeAsync(50);
+    expect((await trial).unwrap()).toBe(-1);
+    expect((await f.catga.send(Work, { id: 3 })).unwrap()).toBe(3);
+  });
+
+  it("does not count failures outside failureOn (e.g. validation)", async () => {
+    const Strict = defineCommand("strict", z.object({ n: z.number() })).returns<number>();
+    const changes: string[] = [];
+    const catga = quiet()
+      .withValidation()
+      .withCircuitBreaker({ failureThreshold: 1, onStateChange: (c) => changes.push(c.to) })
+      .handle(Strict, ({ n }) => n)
+      .build();
+    for (let i = 0; i < 3; i++) await catga.send(Strict, { n: "x" as unknown as number });
+    expect(changes).toEqual([]);
+  });
+});
+
+describe("timeout", () => {
+  it("answers CATGA_TIMEOUT and aborts the handler's signal", async () => {
+    let abortedWith: unknown;
+    const catga = quiet()
+      .withTimeout({ ms: 20 })
+      .handle(Work, (_p, ctx) => {
+        return new Promise<number>((_resolve, reject) => {
+          ctx.signal.addEventListener("abort", () => {
+            abortedWith = ctx.signal.reason;
+            reject(ctx.signal.reason);
+          });
+        });
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 });
+    expect(result.ok || result.error).toMatchObject({ code: ErrorCodes.TIMEOUT, details: { timeoutMs: 20 } });
+    expect(abortedWith).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+
+  it("answers on time even if the handler ignores its signal", async () => {
+    const catga = quiet()
+      .withTimeout({ ms: 10 })
+      .handle(Work, () => new Promise<number>((resolve) => setTimeout(() => resolve(1), 200)))
+      .build();
+    const started = Date.now();
+    const result = await catga.send(Work, { id: 1 });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.TIMEOUT);
+    expect(Date.now() - started).toBeLessThan(150);
+  });
+
+  it("uses per-type budgets and lets fast handlers through", async () => {
+    const Slow = defineQuery("slow").payload<number>().returns<number>();
+    const catga = quiet()
+      .withTimeout({ ms: 5, perType: { slow: 200 } })
+      .handle(Slow, async (n) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return n;
+      })
+      .handle(Work, ({ id }) => id)
+      .build();
+    expect((await catga.query(Slow, 4)).unwrap()).toBe(4);
+    expect((await catga.send(Work, { id: 2 })).unwrap()).toBe(2);
+  });
+
+  it("forwards a caller abort as CATGA_ABORTED", async () => {
+    let handlerSignal: AbortSignal | undefined;
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, (_p, ctx) => {
+        handlerSignal = ctx.signal;
+        return new Promise<number>(() => {});
+      })
+      .build();
+    const controller = new AbortController();
+    const pending = catga.send(Work, { id: 1 }, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const result = await pending;
+    expect(result.ok || result.error.code).toBe(ErrorCodes.ABORTED);
+    expect(handlerSignal?.aborted).toBe(true);
+  });
+
+  it("gives each retry attempt a fresh budget", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 3, baseDelayMs: 0 })
+      .withTimeout({ ms: 15 })
+      .handle(Work, async () => {
+        calls++;
+        if (calls < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+        return calls;
+      })
+      .build();
+    expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(3);
+  });
+
+  it("keeps no timer alive after messages settle", async () => {
+    const catga = quiet()
+      .withTimeout({ ms: 60_000 })
+      .handle(Work, ({ id }) => id)
+      .build();
+    const before = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    for (let i = 0; i < 2000; i++) await catga.send(Work, { id: i });
+    const after = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    expect(after).toBe(before);
+  });
+});
+
+describe("rate limiting (token bucket)", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("lets a burst of `capacity` through, rejects the rest, refills over time", async () => {
+    const catga = quiet()
+      .withRateLimiting({ capacity: 3, refillPerSecond: 2 })
+      .handle(Work, ({ id }) => id)
+      .build();
+    const burst = await Promise.all([1, 2, 3, 4, 5].map((id) => catga.send(Work, { id })));
+    expect(burst.map((r) => r.ok)).toEqual([true, true, true, false, false]);
+    const rejected = burst[3]!;
+    expect(rejected.ok || rejected.error).toMatchObject({
+      code: ErrorCodes.RATE_LIMITED,
+      details: { retryAfterMs: 500 },
+    });
+    vi.advanceTimersByTime(500);
+    expect((await catga.send(Work, { id: 6 })).ok).toBe(true);
+    expect((await catga.send(Work, { id: 7 })).ok).toBe(false);
+  });
+
+  it("keeps one bucket per contract unless scope is global", async () => {
+    const Other = defineCommand("other").payload<{ id: number }>().returns<number>();
+    const build = (scope: "contract" | "global") =>
+      quiet()
+        .withRateLimiting({ capacity: 1, refillPerSecond: 1, scope })
+        .handle(Work, ({ id }) => id)
+        .handle(Other, ({ id }) => id)
+        .build();
+    const perContract = build("contract");
+    expect((await perContract.send(Work, { id: 1 })).ok).toBe(true);
+    expect((await perContract.send(Other, { id: 1 })).ok).toBe(true);
+    const global = build("global");
+    expect((await global.send(Work, { id: 1 })).ok).toBe(true);
+    expect((await global.send(Other, { id: 1 })).ok).toBe(false);
+  });
+});
+
+describe("idempotency", () => {
+  it("replays the stored result for a repeated messageId without running the handler again", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withIdempotency()
+      .handle(Work, () => ++calls)
+      .build();
+    const first = await catga.send(Work, { id: 1 }, { messageId: "m-1" });
+    const replay = await catga.send(Work, { id: 1 }, { messageId: "m-1" });
+    const other = await catga.send(Work, { id: 1 }, { messageId: "m-2" });
+    expect([first.unwrap(), replay.unwrap(), other.unwrap()]).toEqual([1, 1, 2]);
+    expect(calls).toBe(2);
+  });
+
+  it("shares one execution between concurrent duplicates", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withIdempotency()
+      .handle(Work, async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return calls;
+      })
+      .build();
+    const results = await Promise.all([1, 2, 3].map(() => catga.send(Work, { id: 1 }, { messageId: "same" })));
+    expect(results.map((r) => r.unwrap())).toEqual([1, 1, 1]);
+    expect(calls).toBe(1);
+  });
+
+  it("does not store failures, so a redelivered failed message runs again", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withIdempotency()
+      .handle(Work, () => {
+        calls++;
+        if (calls === 1) throw new Error("first try fails");
+        return calls;
+      })
+      .build();
+    expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).ok).toBe(false);
+    expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).unwrap()).toBe(2);
+    expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).unwrap()).toBe(2);
+  });
+
+  it("in-memory store honours TTL and the size cap", () => {
+    vi.useFakeTimers();
+    try {
+      const store = new InMemoryIdempotencyStore(2);
+      store.set("a", { value: 1 }, 1000);
+      store.set("b", { value: 2 }, 1000);
+      store.set("c", { value: 3 }, 1000);
+      expect(store.size).toBe(2);
+      expect(store.get("a")).toBeUndefined();
+      expect(store.get("c")).toEqual({ value: 3 });
+      vi.advanceTimersByTime(1000);
+      expect(store.get("b")).toBeUndefined();
+      expect(store.get("c")).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("works with a pluggable async store", async () => {
+    const data = new Map<string, { value: unknown }>();
+    const store = {
+      get: async (key: string) => data.get(key),
+      set: async (key: string, outcome: { value: unknown }) => {
+        data.set(key, outcome);
+      },
+    };
+    let calls = 0;
+    const catga = quiet()
+      .withIdempotency({ store, ttlMs: 60_000 })
+      .handle(Work, () => ++calls)
+      .build();
+    await catga.send(Work, { id: 1 }, { messageId: "x" });
+    await catga.send(Work, { id: 1 }, { messageId: "x" });
+    expect(calls).toBe(1);
+    expect([...data.keys()]).toEqual(["work.do:x"]);
+  });
+});
+
+describe("logging", () => {
+  function captureLogger() {
+    const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+    const at =
+      (level: string) =>
+      (message: string, fields?: Record<string, unknown>): void => {
+        lines.push({ level, message, fields });
+      };
+    const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+    return { logger, lines };
+  }
+
+  it("logs each message with ids and outcome", async () => {
+    const { logger, lines } = captureLogger();
+    const catga = createCatga({ logger })
+      .withLogging({ successLevel: "info" })
+      .handle(Work, ({ id }) => {
+        if (id < 0) throw new Error("negative");
+        return id;
+      })
+      .build();
+    await catga.send(Work, { id: 1 }, { messageId: "m-1" });
+    await catga.send(Work, { id: -1 }, { messageId: "m-2" });
+    expect(lines).toMatchObject([
+      { level: "info", message: "command work.do ok", fields: { messageId: "m-1", correlationId: "m-1" } },
+      { level: "error", message: "command work.do failed", fields: { messageId: "m-2", code: "CATGA_HANDLER_FAILED" } },
+    ]);
+    expect(lines[0]!.fields!.payload).toBeUndefined();
+  });
+});
+
+describe("pipeline order", () => {
+  it("runs behaviors by priority (high first), equal priorities in registration order", async () => {
+    const order: string[] = [];
+    const tag = (name: string, priority: number) =>
+      defineBehavior({
+        name,
+        priority,
+        create: () => async (payload, ctx, next) => {
+          order.push(name);
+          return next(payload, ctx);
+        },
+      });
+    const catga = quiet()
+      .use(tag("low", 10))
+      .withRetry()
+      .use(tag("high", 2000))
+      .use(tag("tie-a", 10))
+      .withLogging()
+      .withTimeout()
+      .withValidation()
+      .withRateLimiting()
+      .withIdempotency()
+      .withCircuitBreaker()
+      .handle(Work, ({ id }) => id)
+      .build();
+    await catga.send(Work, { id: 1 });
+    expect(order).toEqual(["high", "low", "tie-a"]);
+    expect(catga.describe()).toEqual([
+      {
+        kind: "command",
+        type: "work.do",
+        handler: "handler#0",
+        // validation is skipped: the contract has no schema
+        steps: [
+          "high",
+          "logging",
+          "idempotency",
+          "retry",
+          "circuitBreaker",
+          "rateLimit",
+          "timeout",
+          "low",
+          "tie-a",
+          "handler",
+        ],
+      },
+    ]);
+  });
+
+  it("a later with* call replaces the earlier behavior of the same name (e.g. from a preset)", () => {
+    const catga = createCatga({ preset: "production", logger: silentLogger })
+      .withRetry({ maxAttempts: 7, priority: 100 })
+      .handle(Work, ({ id }) => id)
+      .build();
+    expect(catga.describe()[0]!.steps).toEqual(["logging", "circuitBreaker", "timeout", "retry", "handler"]);
+  });
+
+  it("event handlers each get their own pipeline (own breaker, own retry)", async () => {
+    const Ping = defineEvent("ping").payload<number>();
+    let flaky = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 2, baseDelayMs: 0 })
+      .handle(Ping, function stable() {})
+      .handle(Ping, function flakyOnce() {
+        if (flaky++ === 0) throw new Error("once");
+      })
+      .build();
+    expect((await catga.publish(Ping, 1)).unwrap()).toEqual({ handled: 2 });
+    expect(catga.describe().map((d) => d.handler)).toEqual(["stable", "flakyOnce"]);
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { createCatga, defineEvent, ErrorCodes, silentLogger } from "../../ts/index.js";
+
+const Happened = defineEvent("something.happened").payload<{ n: number }>();
+const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+
+describe("publish", () => {
+  it("resolves ok with zero handlers", async () => {
+    const result = await createCatga({ logger: silentLogger }).build().publish(Happened, { n: 1 });
+    expect(result.unwrap()).toEqual({ handled: 0 });
+  });
+
+  it("isolates failures: every handler runs and the caller gets an aggregate", async () => {
+    const ran: string[] = [];
+    const catga = createCatga({ logger: silentLogger })
+      .handle(Happened, function first() {
+        ran.push("first");
+      })
+      .handle(Happened, async function second() {
+        ran.push("second");
+        throw new Error("second broke");
+      })
+      .handle(Happened, function third() {
+        ran.push("third");
+        throw new Error("third broke");
+      })
+      .handle(Happened, async function fourth() {
+        await tick();
+        ran.push("fourth");
+      })
+      .build();
+    const result = await catga.publish(Happened, { n: 1 });
+    expect(ran.sort()).toEqual(["first", "fourth", "second", "third"]);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe(ErrorCodes.PUBLISH_FAILED);
+    expect(result.error.message).toContain("2 of 4 handlers");
+    expect(result.error.details).toEqual({
+      handled: 2,
+      failures: [
+        { handler: "second", code: ErrorCodes.HANDLER_FAILED, message: "second broke", details: undefined },
+        { handler: "third", code: ErrorCodes.HANDLER_FAILED, message: "third broke", details: undefined },
+      ],
+    });
+  });
+
+  it("runs handlers concurrently by default and one after another when sequential", async () => {
+    const log: string[] = [];
+    const slow = async function slow() {
+      log.push("slow:start");
+      await tick();
+      await tick();
+      log.push("slow:end");
+    };
+    const fast = async function fast() {
+      log.push("fast:start");
+      log.push("fast:end");
+    };
+    const build = (mode?: "sequential") =>
+      createCatga({ logger: silentLogger, ...(mode ? { publishMode: mode } : {}) })
+        .handle(Happened, slow)
+        .handle(Happened, fast)
+        .build();
+
+    await build().publish(Happened, { n: 1 });
+    expect(log).toEqual(["slow:start", "fast:start", "fast:end", "slow:end"]);
+    log.length = 0;
+    await build("sequential").publish(Happened, { n: 1 });
+    expect(log).toEqual(["slow:start", "slow:end", "fast:start", "fast:end"]);
+    log.length = 0;
+    await build().publish(Happened, { n: 1 }, { mode: "sequential" });
+    expect(log).toEqual(["slow:start", "slow:end", "fast:start", "fast:end"]);
+  });
+
+  it("sequential mode still runs later handlers after a failure", async () => {
+    const ran: string[] = [];
+    const catga = createCatga({ logger: silentLogger, publishMode: "sequential" })
+      .handle(Happened, () => {
+        throw new Error("first fails");
+      })
+      .handle(Happened, () => {
+        ran.push("second");
+      })
+      .build();
+    const result = await catga.publish(Happened, { n: 1 });
+    expect(ran).toEqual(["second"]);
+    expect(result.ok || result.error.details).toMatchObject({ handled: 1 });
+  });
+});
