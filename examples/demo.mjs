@@ -15,9 +15,18 @@ const PlaceOrder = defineCommand(
   "orders.place",
   z.object({ customer: z.string().min(1), sku: z.string(), quantity: z.number().int().positive() }),
 ).returns();
-const OrderPlaced = defineEvent("orders.placed", z.object({ orderId: z.string(), sku: z.string(), quantity: z.number() }));
-const ReserveStock = defineCommand("inventory.reserve", z.object({ sku: z.string(), quantity: z.number() })).returns();
-const NotifyCustomer = defineCommand("notifications.send", z.object({ orderId: z.string(), text: z.string() }));
+const OrderPlaced = defineEvent(
+  "orders.placed",
+  z.object({ orderId: z.string(), sku: z.string(), quantity: z.number() }),
+);
+const ReserveStock = defineCommand(
+  "inventory.reserve",
+  z.object({ sku: z.string(), quantity: z.number() }),
+).returns();
+const NotifyCustomer = defineCommand(
+  "notifications.send",
+  z.object({ orderId: z.string(), text: z.string() }),
+);
 const GetOrder = defineQuery("orders.get", z.object({ orderId: z.string() })).returns();
 
 // A custom behavior that prints every message with its ids; priority 1100 puts it outside logging.
@@ -27,12 +36,16 @@ const trace = defineBehavior({
   name: "trace",
   priority: 1100,
   create: (target) => async (payload, ctx, next) => {
-    const depth = ctx.causationId === undefined ? 0 : steps.filter((s) => s.messageId === ctx.causationId)[0]?.depth + 1;
+    const depth =
+      ctx.causationId === undefined ? 0 : steps.filter((s) => s.messageId === ctx.causationId)[0]?.depth + 1;
     steps.push({ messageId: ctx.messageId, depth });
     const indent = "  ".repeat(depth);
-    const name = target.kind === "event" ? `${target.contract.type} → ${target.handlerName}` : target.contract.type;
+    const name =
+      target.kind === "event" ? `${target.contract.type} → ${target.handlerName}` : target.contract.type;
     const line = `${indent}→ ${target.kind.padEnd(7)} ${name.padEnd(32)}`;
-    console.log(`${line} msg=${short(ctx.messageId)} corr=${short(ctx.correlationId)} cause=${short(ctx.causationId)}`);
+    console.log(
+      `${line} msg=${short(ctx.messageId)} corr=${short(ctx.correlationId)} cause=${short(ctx.causationId)}`,
+    );
     const result = await next(payload, ctx);
     const value = result.ok && result.value !== undefined ? ` ${JSON.stringify(result.value)}` : "";
     const outcome = result.ok ? `ok${value}` : `${result.error.code}: ${result.error.message}`;
@@ -65,11 +78,15 @@ const catga = createCatga({ logger: silentLogger })
     orders.get(event.orderId).status = "reserved";
   })
   .handle(OrderPlaced, async function notifyCustomer(event, ctx) {
-    (await ctx.send(NotifyCustomer, { orderId: event.orderId, text: `Order ${event.orderId} confirmed` })).unwrap();
+    (
+      await ctx.send(NotifyCustomer, { orderId: event.orderId, text: `Order ${event.orderId} confirmed` })
+    ).unwrap();
   })
   .handle(ReserveStock, async function reserve({ sku, quantity }) {
     if (inventoryHiccups-- > 0) {
-      console.log("      ! inventory briefly unavailable (CATGA_HANDLER_FAILED) - the retry behavior tries again");
+      console.log(
+        "      ! inventory briefly unavailable (CATGA_HANDLER_FAILED) - the retry behavior tries again",
+      );
       throw new Error("inventory service briefly unavailable");
     }
     const left = (stock.get(sku) ?? 0) - quantity;
@@ -99,8 +116,11 @@ console.log("\n== Summary");
 console.log(`order ${orderId}: status=${order.status}, quantity=${order.quantity}`);
 console.log(`stock left for book: ${stock.get("book")}`);
 console.log(`notifications sent: ${outbox.length} (${outbox.join("; ")})`);
-console.log(`invalid order: ${invalid.ok ? "accepted?!" : invalid.error.code} (${invalid.ok ? "" : invalid.error.message})`);
+console.log(
+  `invalid order: ${invalid.ok ? "accepted?!" : invalid.error.code} (${invalid.ok ? "" : invalid.error.message})`,
+);
 console.log(`messages traced: ${steps.length}, pipelines: ${catga.describe().length}`);
-const ok = placed.ok && order.status === "reserved" && stock.get("book") === 3 && outbox.length === 1 && !invalid.ok;
+const ok =
+  placed.ok && order.status === "reserved" && stock.get("book") === 3 && outbox.length === 1 && !invalid.ok;
 console.log(ok ? "demo ok" : "demo FAILED");
 process.exitCode = ok ? 0 : 1;

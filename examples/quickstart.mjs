@@ -1,4 +1,5 @@
 import { createCatga, defineCommand, defineEvent } from "../dist/index.js";
+
 const PlaceOrder = defineCommand("orders.place");
 const OrderPlaced = defineEvent("orders.placed");
 const catga = createCatga({ preset: "production" })

@@ -83,7 +83,10 @@ describe("retry", () => {
       .build();
     const result = await catga.send(Work, { id: 1 });
     expect(calls).toBe(4);
-    expect(result.ok || result.error).toMatchObject({ code: ErrorCodes.HANDLER_FAILED, message: "failure 4" });
+    expect(result.ok || result.error).toMatchObject({
+      code: ErrorCodes.HANDLER_FAILED,
+      message: "failure 4",
+    });
   });
 
   it("does not retry non-retryable codes", async () => {
@@ -110,7 +113,14 @@ describe("retry", () => {
     it("backs off exponentially with the configured jitter, capped at maxDelayMs", async () => {
       const attemptsAt: number[] = [];
       const catga = quiet()
-        .withRetry({ maxAttempts: 5, baseDelayMs: 100, factor: 2, maxDelayMs: 300, jitter: "full", random: () => 0.5 })
+        .withRetry({
+          maxAttempts: 5,
+          baseDelayMs: 100,
+          factor: 2,
+          maxDelayMs: 300,
+          jitter: "full",
+          random: () => 0.5,
+        })
         .handle(Work, () => {
           attemptsAt.push(Date.now());
           throw new Error("down");
@@ -197,7 +207,11 @@ describe("circuit breaker", () => {
     vi.advanceTimersByTime(1000);
     f.heal();
     expect((await f.catga.send(Work, { id: 7 })).unwrap()).toBe(7);
-    expect(f.changes).toEqual(["work.do:closed->open", "work.do:open->half-open", "work.do:half-open->closed"]);
+    expect(f.changes).toEqual([
+      "work.do:closed->open",
+      "work.do:open->half-open",
+      "work.do:half-open->closed",
+    ]);
     expect((await f.catga.send(Work, { id: 8 })).ok).toBe(true);
   });
 
@@ -389,7 +403,9 @@ describe("idempotency", () => {
         return calls;
       })
       .build();
-    const results = await Promise.all([1, 2, 3].map(() => catga.send(Work, { id: 1 }, { messageId: "same" })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => catga.send(Work, { id: 1 }, { messageId: "same" })),
+    );
     expect(results.map((r) => r.unwrap())).toEqual([1, 1, 1]);
     expect(calls).toBe(1);
   });
@@ -472,7 +488,11 @@ describe("logging", () => {
     await catga.send(Work, { id: -1 }, { messageId: "m-2" });
     expect(lines).toMatchObject([
       { level: "info", message: "command work.do ok", fields: { messageId: "m-1", correlationId: "m-1" } },
-      { level: "error", message: "command work.do failed", fields: { messageId: "m-2", code: "CATGA_HANDLER_FAILED" } },
+      {
+        level: "error",
+        message: "command work.do failed",
+        fields: { messageId: "m-2", code: "CATGA_HANDLER_FAILED" },
+      },
     ]);
     expect(lines[0]!.fields!.payload).toBeUndefined();
   });

@@ -108,7 +108,8 @@ describe("send and query", () => {
 describe("message ids and correlation", () => {
   it("makes time-ordered, unique UUIDv7 ids", () => {
     const ids = Array.from({ length: 5000 }, () => uuidv7());
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
     expect(Math.abs(uuidv7Time(ids[0]!) - Date.now())).toBeLessThan(5000);

@@ -60,6 +60,7 @@ export interface BuilderState {
   readonly registrations: readonly Registration[];
   readonly behaviors: readonly Behavior[];
   readonly required: readonly AnyContract[];
+  readonly remotes: readonly AnyContract[];
   logger: Logger;
   publishMode: PublishMode;
   transport: Transport | undefined;
@@ -75,6 +76,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   private readonly registrations: Registration[] = [];
   private readonly behaviors: Behavior[] = [];
   private readonly required: AnyContract[] = [];
+  private readonly remotes: AnyContract[] = [];
   private logger: Logger;
   private publishMode: PublishMode;
   private transport: Transport | undefined;
@@ -102,6 +104,15 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
       this.registrations.push({ contract, handler: handler as Handler });
     }
     return this as unknown as CatgaBuilder<H | C, R>;
+  }
+
+  /**
+   * Declares contracts served by other processes through the transport: they become sendable in
+   * the types without a local handler. `build()` fails if there is no transport.
+   */
+  remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H | C[number], R> {
+    this.remotes.push(...contracts);
+    return this as unknown as CatgaBuilder<H | C[number], R>;
   }
 
   /** Declares contracts this process must handle: `build()` fails (in types and at start-up) without them. */
@@ -181,6 +192,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
       registrations: [...this.registrations],
       behaviors: [...this.behaviors],
       required: [...this.required],
+      remotes: [...this.remotes],
       logger: this.logger,
       publishMode: this.publishMode,
       transport: this.transport,
@@ -230,6 +242,13 @@ export function buildMediator(
         `no handler registered for required ${contract.kind} (${ErrorCodes.NO_HANDLER})`,
       );
     }
+  }
+
+  if (state.remotes.length > 0 && state.transport === undefined) {
+    issues.add(
+      "remote",
+      `${state.remotes.map((c) => c.type).join(", ")} declared remote, but no transport is configured`,
+    );
   }
 
   const commands = new Map<string, Next>();

@@ -118,6 +118,7 @@ export function createTestCatga<H extends AnyContract = never>(builder?: CatgaBu
     registrations: [],
     behaviors: [],
     required: [],
+    remotes: [],
     logger: silentLogger,
     publishMode: "concurrent",
     transport: undefined,

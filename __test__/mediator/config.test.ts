@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import {
+  CatgaConfigError,
+  createCatga,
+  defineBehavior,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  ErrorCodes,
+  silentLogger,
+} from "../../ts/index.js";
+
+const Place = defineCommand("orders.place").payload<{ sku: string }>().returns<string>();
+const Cancel = defineCommand("orders.cancel").payload<{ id: string }>();
+const Get = defineQuery("orders.get").payload<{ id: string }>().returns<string>();
+const Placed = defineEvent("orders.placed").payload<{ sku: string }>();
+
+function configError(fn: () => unknown): CatgaConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    return error as CatgaConfigError;
+  }
+  throw new Error("expected a CatgaConfigError");
+}
+
+describe("configuration errors", () => {
+  it("lists every bad option with its reason in one error", () => {
+    const error = configError(() =>
+      createCatga({ logger: silentLogger, publishMode: "parallel" as "concurrent" })
+        .withRetry({
+          maxAttempts: 0,
+          baseDelayMs: -5,
+          jitter: "some" as "full",
+          retryOn: "CATGA_TIMEOUT" as never,
+        })
+        .withCircuitBreaker({ failureThreshold: 1.5, resetTimeoutMs: 0 })
+        .withRateLimiting({ capacity: 0, refillPerSecond: Number.NaN, scope: "user" as "global" })
+        .withTimeout({ ms: -1, perType: { "orders.place": 0 } })
+        .withIdempotency({ ttlMs: 0, maxEntries: 0 })
+        .withLogging({ successLevel: "trace" as "debug", typo: true } as never)
+        .handle(Place, () => "x")
+        .build(),
+    );
+    expect(error.code).toBe(ErrorCodes.CONFIG);
+    expect(error.issues.map((i) => i.path)).toEqual([
+      "options.publishMode",
+      "retry.maxAttempts",
+      "retry.baseDelayMs",
+      "retry.jitter",
+      "retry.retryOn",
+      "circuitBreaker.failureThreshold",
+      "circuitBreaker.resetTimeoutMs",
+      "rateLimit.capacity",
+      "rateLimit.refillPerSecond",
+      "rateLimit.scope",
+      "timeout.ms",
+      "timeout.perType",
+      "idempotency.ttlMs",
+      "idempotency.maxEntries",
+      "logging.successLevel",
+      "logging.typo",
+    ]);
+    expect(error.issues.find((i) => i.path === "retry.maxAttempts")!.message).toBe(
+      "must be an integer in [1, 100], got 0",
+    );
+    expect(error.issues.find((i) => i.path === "logging.typo")!.message).toMatch(/^unknown option/);
+    expect(error.message).toContain("retry.jitter");
+  });
+
+  it("rejects a non-object options value and an inconsistent range", () => {
+    const error = configError(() =>
+      createCatga({ logger: silentLogger })
+        .withRetry({ baseDelayMs: 500, maxDelayMs: 100 })
+        .withTimeout(42 as never)
+        .build(),
+    );
+    expect(error.issues).toEqual([
+      { path: "retry.maxDelayMs", message: "must be >= retry.baseDelayMs (500), got 100" },
+      { path: "timeout", message: "must be an object, got 42" },
+    ]);
+  });
+
+  it("validates custom behaviors", () => {
+    const error = configError(() =>
+      createCatga({ logger: silentLogger })
+        .use(defineBehavior({ name: "audit", priority: Number.NaN, create: () => undefined }))
+        .use({ name: "", priority: 1, create: () => undefined })
+        .build(),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual(["behaviors.audit.priority", "behaviors"]);
+  });
+});
+
+describe("handler registration checked at build", () => {
+  it("lists missing and duplicate handlers together", () => {
+    const builder = createCatga({ logger: silentLogger })
+      .requires(Place, Cancel, Get)
+      .handle(Place, () => "a")
+      .handle(Place, () => "b")
+      .handle(Placed, () => {})
+      .handle(Placed, () => {});
+    // @ts-expect-error Cancel and Get have no handler, so build() does not type-check
+    const error = configError(() => builder.build());
+    expect(error.issues).toEqual([
+      {
+        path: "handlers.orders.cancel",
+        message: "no handler registered for required command (CATGA_NO_HANDLER)",
+      },
+      { path: "handlers.orders.get", message: "no handler registered for required query (CATGA_NO_HANDLER)" },
+      {
+        path: "handlers.orders.place",
+        message: "2 handlers registered for command; it must have exactly one (CATGA_DUPLICATE_HANDLER)",
+      },
+    ]);
+  });
+
+  it("rejects one type used by two kinds of contract, and non-function handlers", () => {
+    const Clash = defineQuery("orders.place").payload<{ sku: string }>().returns<string>();
+    const error = configError(() =>
+      createCatga({ logger: silentLogger })
+        .handle(Place, () => "a")
+        .handle(Clash, () => "b")
+        .handle(Cancel, "not a function" as never)
+        .build(),
+    );
+    expect(error.issues.map((i) => i.message)).toEqual([
+      "handler must be a function",
+      "type is used by both a command and a query contract",
+    ]);
+  });
+
+  it("builds when every required contract is handled", async () => {
+    const catga = createCatga({ logger: silentLogger })
+      .requires(Place, Get)
+      .handle(Place, ({ sku }) => sku)
+      .handle(Get, ({ id }) => id)
+      .build();
+    expect((await catga.send(Place, { sku: "s" })).unwrap()).toBe("s");
+  });
+});
+
+describe("contracts", () => {
+  it("rejects an empty type and a non-Standard-Schema schema", () => {
+    expect(() => defineCommand("")).toThrow(TypeError);
+    expect(() => defineEvent("x", { parse: () => 1 } as never)).toThrow(/Standard Schema/);
+  });
+
+  it("tokens are frozen and describe themselves", () => {
+    expect(Object.isFrozen(Place)).toBe(true);
+    expect(String(Place)).toBe("command:orders.place");
+    expect(Place.kind).toBe("command");
+    expect(Place.schema).toBeUndefined();
+  });
+});
+
+describe("presets", () => {
+  it("compose the documented behaviors", () => {
+    const steps = (preset: "development" | "production" | "highPerformance") =>
+      createCatga({ preset, logger: silentLogger })
+        .handle(Place, () => "x")
+        .build()
+        .describe()[0]!.steps;
+    expect(steps("development")).toEqual(["logging", "timeout", "handler"]);
+    expect(steps("production")).toEqual(["logging", "retry", "circuitBreaker", "timeout", "handler"]);
+    expect(steps("highPerformance")).toEqual(["handler"]);
+  });
+
+  it("rejects an unknown preset name", () => {
+    const error = configError(() => createCatga({ preset: "turbo" as "production" }).build());
+    expect(error.issues[0]!.path).toBe("options.preset");
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { createCatga, createTestCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
+
+const Place = defineCommand("orders.place").payload<{ sku: string }>().returns<{ orderId: string }>();
+const Placed = defineEvent("orders.placed").payload<{ orderId: string }>();
+const Charge = defineCommand("payments.charge").payload<{ orderId: string }>().returns<boolean>();
+
+const app = () =>
+  createCatga({ logger: silentLogger })
+    .handle(Place, async (order, ctx) => {
+      const orderId = `o-${order.sku}`;
+      await ctx.publish(Placed, { orderId });
+      return { orderId };
+    })
+    .handle(Placed, async (event, ctx) => {
+      (await ctx.send(Charge, event)).unwrap();
+    })
+    .handle(Charge, () => {
+      throw new Error("the real payment service is not reachable from tests");
+    });
+
+describe("createTestCatga", () => {
+  it("records every message with ids, including ones sent from handlers", async () => {
+    const t = createTestCatga(app()).stub(Charge, () => true);
+    (await t.send(Place, { sku: "book" })).unwrap();
+    expect(t.messages.map((m) => `${m.kind}:${m.type}`)).toEqual([
+      "command:orders.place",
+      "event:orders.placed",
+      "command:payments.charge",
+    ]);
+    expect(t.sent.map((m) => m.type)).toEqual(["orders.place", "payments.charge"]);
+    expect(t.published.map((m) => m.payload)).toEqual([{ orderId: "o-book" }]);
+    expect(t.payloadsOf(Charge)).toEqual([{ orderId: "o-book" }]);
+    const [place, placed, charge] = t.messages;
+    expect(placed!.correlationId).toBe(place!.messageId);
+    expect(charge!.causationId).toBe(placed!.messageId);
+  });
+
+  it("stubs replace real handlers and can be changed between calls", async () => {
+    const t = createTestCatga(app()).stub(Charge, () => false);
+    const failing = await t.send(Place, { sku: "a" });
+    expect(failing.ok).toBe(true); // publish isolates the event handler failure from the command
+    t.stub(Placed, () => {});
+    t.reset();
+    await t.send(Place, { sku: "b" });
+    expect(t.messages.map((m) => m.type)).toEqual(["orders.place", "orders.placed"]);
+  });
+
+  it("starts empty and accepts stubs for any contract", async () => {
+    const t = createTestCatga().stub(Charge, ({ orderId }) => orderId === "ok");
+    expect((await t.send(Charge, { orderId: "ok" })).unwrap()).toBe(true);
+    expect(t.queried).toEqual([]);
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expectTypeOf, it } from "vitest";
+import { z } from "zod";
+import {
+  type Catga,
+  createCatga,
+  createTestCatga,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  type HandlerContext,
+  type InputOf,
+  type PayloadOf,
+  type PublishReport,
+  type Result,
+  type ResultOf,
+} from "../../ts/index.js";
+
+const PlaceOrder = defineCommand(
+  "orders.place",
+  z.object({ sku: z.string(), quantity: z.number().default(1) }),
+).returns<{ orderId: string }>();
+const CancelOrder = defineCommand("orders.cancel").payload<{ orderId: string }>();
+const GetOrder = defineQuery("orders.get")
+  .payload<{ orderId: string }>()
+  .returns<{ status: string } | null>();
+const OrderPlaced = defineEvent("orders.placed", z.object({ orderId: z.string() }));
+
+describe("contracts", () => {
+  it("carry input, payload (schema output) and result types", () => {
+    expectTypeOf<InputOf<typeof PlaceOrder>>().toEqualTypeOf<{
+      sku: string;
+      quantity?: number | undefined;
+    }>();
+    expectTypeOf<PayloadOf<typeof PlaceOrder>>().toEqualTypeOf<{ sku: string; quantity: number }>();
+    expectTypeOf<ResultOf<typeof PlaceOrder>>().toEqualTypeOf<{ orderId: string }>();
+    expectTypeOf<ResultOf<typeof CancelOrder>>().toEqualTypeOf<void>();
+    expectTypeOf(PlaceOrder.type).toEqualTypeOf<"orders.place">();
+    expectTypeOf(GetOrder.kind).toEqualTypeOf<"query">();
+  });
+});
+
+describe("handlers", () => {
+  it("are typed by the contract", () => {
+    createCatga().handle(PlaceOrder, (order, ctx) => {
+      expectTypeOf(order).toEqualTypeOf<{ sku: string; quantity: number }>();
+      expectTypeOf(ctx).toEqualTypeOf<HandlerContext>();
+      expectTypeOf(ctx.correlationId).toBeString();
+      expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>();
+      return { orderId: "o-1" };
+    });
+    // @ts-expect-error the handler must return the declared result
+    createCatga().handle(PlaceOrder, () => ({ id: 1 }));
+    // @ts-expect-error the payload has no `price`
+    createCatga().handle(PlaceOrder, (order) => ({ orderId: String(order.price) }));
+    // event handlers return nothing useful
+    createCatga().handle(OrderPlaced, async (event) => {
+      expectTypeOf(event.orderId).toBeString();
+    });
+  });
+});
+
+describe("the built mediator", () => {
+  const catga = createCatga()
+    .handle(PlaceOrder, () => ({ orderId: "o-1" }))
+    .handle(GetOrder, () => null)
+    .build();
+
+  it("types results and payloads", () => {
+    expectTypeOf(catga.send(PlaceOrder, { sku: "a" })).toEqualTypeOf<Promise<Result<{ orderId: string }>>>();
+    expectTypeOf(catga.query(GetOrder, { orderId: "o" })).toEqualTypeOf<
+      Promise<Result<{ status: string } | null>>
+    >();
+    expectTypeOf(catga.publish(OrderPlaced, { orderId: "o" })).toEqualTypeOf<
+      Promise<Result<PublishReport>>
+    >();
+  });
+
+  it("rejects sending a contract without a registered handler at compile time", () => {
+    // @ts-expect-error CancelOrder has no handler in this registry
+    catga.send(CancelOrder, { orderId: "o" });
+    // @ts-expect-error wrong payload shape
+    catga.send(PlaceOrder, { sku: 1 });
+    // @ts-expect-error a query is not sent with send()
+    catga.send(GetOrder, { orderId: "o" });
+    // @ts-expect-error a command is not queried
+    catga.query(PlaceOrder, { sku: "a" });
+  });
+
+  it("narrows results on `ok`", async () => {
+    const result = await catga.send(PlaceOrder, { sku: "a" });
+    if (result.ok) expectTypeOf(result.value).toEqualTypeOf<{ orderId: string }>();
+    else expectTypeOf(result.error.code).toBeString();
+    expectTypeOf(result.unwrap()).toEqualTypeOf<{ orderId: string }>();
+  });
+
+  it("an unknown registry (plain Catga) accepts any command", () => {
+    const untyped = catga as unknown as Catga;
+    expectTypeOf(untyped.send(CancelOrder, { orderId: "o" })).toEqualTypeOf<Promise<Result<void>>>();
+  });
+});
+
+describe("build-time checks in the types", () => {
+  it("build() does not compile while a required contract lacks a handler", () => {
+    const builder = createCatga()
+      .requires(PlaceOrder, CancelOrder)
+      .handle(PlaceOrder, () => ({ orderId: "x" }));
+    // @ts-expect-error orders.cancel is required but not handled
+    builder.build();
+    builder.handle(CancelOrder, () => {}).build();
+  });
+
+  it("remote contracts are sendable without a local handler", () => {
+    const gateway = createCatga().remote(CancelOrder).build();
+    expectTypeOf(gateway.send(CancelOrder, { orderId: "o" })).toEqualTypeOf<Promise<Result<void>>>();
+  });
+
+  it("the test harness grows its registry with stubs", () => {
+    const t = createTestCatga().stub(CancelOrder, () => {});
+    t.send(CancelOrder, { orderId: "o" });
+    // @ts-expect-error not stubbed
+    t.send(PlaceOrder, { sku: "a" });
+  });
+});
