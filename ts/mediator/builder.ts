@@ -14,6 +14,8 @@ import {
   type Catga,
   type CompiledMediator,
   type DispatchRecord,
+  type EventRoute,
+  eventRoute,
   Mediator,
   type PipelineDescription,
 } from "./mediator.js";
@@ -253,7 +255,7 @@ export function buildMediator(
 
   const commands = new Map<string, Next>();
   const queries = new Map<string, Next>();
-  const events = new Map<string, { runs: Next[]; names: string[] }>();
+  const events = new Map<string, EventRoute>();
   const descriptions: PipelineDescription[] = [];
 
   for (const [type, list] of byType) {
@@ -281,7 +283,7 @@ export function buildMediator(
     });
     if (contract.kind === "command") commands.set(type, runs[0]!);
     else if (contract.kind === "query") queries.set(type, runs[0]!);
-    else events.set(type, { runs, names });
+    else events.set(type, eventRoute(type, runs, names));
   }
 
   if (issues.issues.length > 0) throw new CatgaConfigError(issues.issues);

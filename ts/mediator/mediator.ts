@@ -67,12 +67,23 @@ export interface DispatchRecord {
 export interface CompiledMediator {
   readonly commands: Map<string, Next>;
   readonly queries: Map<string, Next>;
-  readonly events: Map<string, { runs: Next[]; names: string[] }>;
+  readonly events: Map<string, EventRoute>;
   readonly descriptions: PipelineDescription[];
   readonly logger: Logger;
   readonly publishMode: PublishMode;
   readonly transport: Transport | undefined;
   readonly observer: ((record: DispatchRecord) => void) | undefined;
+}
+
+/** The handlers of one event type, with a summarizer made once so publish allocates no closure. */
+export interface EventRoute {
+  readonly runs: Next[];
+  readonly names: string[];
+  readonly summarize: (results: Result<unknown>[]) => Result<PublishReport>;
+}
+
+export function eventRoute(type: string, runs: Next[], names: string[]): EventRoute {
+  return { runs, names, summarize: (results) => summarize(type, results, names) };
 }
 
 interface Failure {
@@ -87,7 +98,7 @@ const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(ok({ handled
 export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly commands: Map<string, Next>;
   private readonly queries: Map<string, Next>;
-  private readonly events: Map<string, { runs: Next[]; names: string[] }>;
+  private readonly events: Map<string, EventRoute>;
   private readonly logger: Logger;
   private readonly observer: ((record: DispatchRecord) => void) | undefined;
   private readonly transport: Transport | undefined;
@@ -134,6 +145,16 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   }
 
   publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
+    if (options === undefined && this.plain && this.transport === undefined) {
+      const local = this.events.get(contract.type);
+      if (local === undefined) return NO_HANDLERS;
+      const context = new MessageContext(this, this.logger, "event", contract.type, undefined, undefined);
+      const results =
+        this.publishMode === "concurrent"
+          ? runConcurrently(local, payload, context)
+          : runSequentially(local, payload, context);
+      return results.then(local.summarize);
+    }
     return this.dispatch("event", contract, payload, options, undefined);
   }
 
@@ -182,7 +203,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       mode === "sequential"
         ? runSequentially(local, payload, context)
         : runConcurrently(local, payload, context);
-    if (remote === undefined) return handled.then((results) => summarize(type, results, local.names));
+    if (remote === undefined) return handled.then(local.summarize);
     return Promise.all([handled, remote]).then(([results, failure]) => {
       const summary = summarize(type, results, local.names);
       if (failure === undefined) return summary;
@@ -230,9 +251,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         if (envelope.kind === "event") {
           const local = this.events.get(envelope.type);
           if (local === undefined) return NO_HANDLERS;
-          return runConcurrently(local, envelope.payload, context).then((results) =>
-            summarize(envelope.type, results, local.names),
-          );
+          return runConcurrently(local, envelope.payload, context).then(local.summarize);
         }
         const run = (envelope.kind === "command" ? this.commands : this.queries).get(envelope.type);
         if (run === undefined) {

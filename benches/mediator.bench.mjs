@@ -1,0 +1,300 @@
+// Mediator benchmark: Catga's in-process send/publish against a direct call and popular peers.
+// Run: npm run build:ts && npm run bench:mediator          (prints a table)
+//      npm run bench:mediator -- --write                  (also updates benches/RESULTS.md)
+// Every peer runs the same handler, `add`, with the same payload; loggers are off everywhere.
+import "reflect-metadata";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { Module } from "@nestjs/common";
+import { NestFactory } from "@nestjs/core";
+import { CommandBus, CommandHandler, CqrsModule, EventBus, EventsHandler } from "@nestjs/cqrs";
+import { Mediator, NotificationData, notificationHandler, RequestData, requestHandler } from "mediatr-ts";
+import moleculer from "moleculer";
+import { Bench } from "tinybench";
+import { createCatga, defineCommand, defineEvent, silentLogger } from "../dist/index.js";
+
+const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
+const payload = { a: 1, b: 2 };
+const add = async (p) => p.a + p.b;
+
+// --- Catga -------------------------------------------------------------------------------------
+const Add = defineCommand("math.add");
+const Added = defineEvent("math.added");
+const catgaWith = (options) =>
+  createCatga({ logger: silentLogger, ...options })
+    .handle(Add, add)
+    .handle(Added, add)
+    .handle(Added, add)
+    .handle(Added, add)
+    .build();
+const bare = catgaWith({});
+const production = catgaWith({ preset: "production" });
+
+// --- @nestjs/cqrs ------------------------------------------------------------------------------
+class AddCommand {
+  constructor(a, b) {
+    this.a = a;
+    this.b = b;
+  }
+}
+class AddedEvent {
+  constructor(a, b) {
+    this.a = a;
+    this.b = b;
+  }
+}
+class NestAddHandler {
+  execute(command) {
+    return add(command);
+  }
+}
+CommandHandler(AddCommand)(NestAddHandler);
+const nestEventHandlers = [1, 2, 3].map((i) => {
+  const Handler = class {
+    handle(event) {
+      return add(event);
+    }
+  };
+  Object.defineProperty(Handler, "name", { value: `NestAdded${i}` });
+  EventsHandler(AddedEvent)(Handler);
+  return Handler;
+});
+class NestBenchModule {}
+Module({ imports: [CqrsModule.forRoot()], providers: [NestAddHandler, ...nestEventHandlers] })(
+  NestBenchModule,
+);
+const nest = await NestFactory.createApplicationContext(NestBenchModule, { logger: false });
+await nest.init();
+const commandBus = nest.get(CommandBus);
+const eventBus = nest.get(EventBus);
+
+// --- mediatr-ts --------------------------------------------------------------------------------
+class AddRequest extends RequestData {
+  constructor(a, b) {
+    super();
+    this.a = a;
+    this.b = b;
+  }
+}
+class MediatrAddHandler {
+  handle(request) {
+    return add(request);
+  }
+}
+requestHandler(AddRequest)(MediatrAddHandler);
+class AddedNotification extends NotificationData {
+  constructor(a, b) {
+    super();
+    this.a = a;
+    this.b = b;
+  }
+}
+for (let i = 0; i < 3; i++) {
+  notificationHandler(AddedNotification)(
+    class {
+      handle(notification) {
+        return add(notification);
+      }
+    },
+  );
+}
+const mediatr = new Mediator();
+
+// --- moleculer (local broker: no transporter, logger off) ------------------------------------
+const broker = new moleculer.ServiceBroker({
+  logger: false,
+  transporter: null,
+  metrics: false,
+  tracing: false,
+});
+broker.createService({ name: "math", actions: { add: (ctx) => add(ctx.params) } });
+for (let i = 0; i < 3; i++) {
+  broker.createService({ name: `listener${i}`, events: { "math.added": (ctx) => add(ctx.params) } });
+}
+await broker.start();
+
+// --- sanity: every peer computes 3 --------------------------------------------------------------
+const checks = [
+  await add(payload),
+  (await bare.send(Add, payload)).unwrap(),
+  (await production.send(Add, payload)).unwrap(),
+  await commandBus.execute(new AddCommand(1, 2)),
+  await mediatr.send(new AddRequest(1, 2)),
+  await broker.call("math.add", payload),
+];
+if (checks.some((v) => v !== 3)) throw new Error(`a peer computed the wrong sum: ${checks}`);
+
+// --- benchmark ---------------------------------------------------------------------------------
+const bench = new Bench({ time: TIME_MS, warmupTime: 300 });
+const send = {
+  "direct async call": () => add(payload),
+  "catga send (no behaviors)": () => bare.send(Add, payload),
+  "catga send (production preset)": () => production.send(Add, payload),
+  "@nestjs/cqrs CommandBus.execute": () => commandBus.execute(new AddCommand(1, 2)),
+  "mediatr-ts send": () => mediatr.send(new AddRequest(1, 2)),
+  "moleculer local call": () => broker.call("math.add", payload),
+};
+const publish = {
+  "direct: 3 calls + Promise.all": () => Promise.all([add(payload), add(payload), add(payload)]),
+  "catga publish (no behaviors)": () => bare.publish(Added, payload),
+  "catga publish (production preset)": () => production.publish(Added, payload),
+  // EventBus.publish is fire-and-forget: it returns before async handlers settle, which favors Nest.
+  "@nestjs/cqrs EventBus.publish": () => eventBus.publish(new AddedEvent(1, 2)),
+  "mediatr-ts publish": () => mediatr.publish(new AddedNotification(1, 2)),
+  "moleculer broadcastLocal": () => broker.broadcastLocal("math.added", payload),
+};
+for (const [name, fn] of [...Object.entries(send), ...Object.entries(publish)]) {
+  bench.add(name, async () => {
+    await fn();
+  });
+}
+await bench.run();
+
+const rows = bench.tasks.map((task) => {
+  const period = task.result.period; // mean ms per op, overhead-corrected
+  return { name: task.name, ns: period * 1e6, opsPerSec: 1000 / period, p50: task.result.latency.p50 * 1e6 };
+});
+const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+
+// --- heap: 1M sends must not leave anything behind ---------------------------------------------
+async function heapAfter(label, catga, count) {
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) await catga.send(Add, payload);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const after = process.memoryUsage().heapUsed;
+  return {
+    label,
+    count,
+    beforeMb: before / 2 ** 20,
+    afterMb: after / 2 ** 20,
+    deltaMb: (after - before) / 2 ** 20,
+  };
+}
+const heap = globalThis.gc
+  ? [
+      await heapAfter("no behaviors", bare, 1_000_000),
+      await heapAfter("production preset", production, 1_000_000),
+    ]
+  : [];
+
+await broker.stop();
+await nest.close();
+
+// --- report ------------------------------------------------------------------------------------
+const fmt = (n, digits = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const table = [
+  "| case | mean ns/op | p50 ns | ops/s |",
+  "| --- | ---: | ---: | ---: |",
+  ...rows.map((r) => `| ${r.name} | ${fmt(r.ns)} | ${fmt(r.p50)} | ${fmt(r.opsPerSec)} |`),
+].join("\n");
+
+const ratio = (a, b) => byName[a].ns / byName[b].ns;
+const speedup = (a, b) => byName[a].opsPerSec / byName[b].opsPerSec;
+const bars = [
+  [
+    "catga send / direct call (time)",
+    ratio("catga send (no behaviors)", "direct async call"),
+    "<= 1.5",
+    (v) => v <= 1.5,
+  ],
+  [
+    "catga send vs @nestjs/cqrs (ops/s)",
+    speedup("catga send (no behaviors)", "@nestjs/cqrs CommandBus.execute"),
+    ">= 3",
+    (v) => v >= 3,
+  ],
+  [
+    "catga send vs mediatr-ts (ops/s)",
+    speedup("catga send (no behaviors)", "mediatr-ts send"),
+    ">= 3",
+    (v) => v >= 3,
+  ],
+  [
+    "catga send vs moleculer local (ops/s)",
+    speedup("catga send (no behaviors)", "moleculer local call"),
+    ">= 5",
+    (v) => v >= 5,
+  ],
+  [
+    "catga publish vs @nestjs/cqrs (ops/s)",
+    speedup("catga publish (no behaviors)", "@nestjs/cqrs EventBus.publish"),
+    "(info)",
+    () => true,
+  ],
+  [
+    "catga publish vs mediatr-ts (ops/s)",
+    speedup("catga publish (no behaviors)", "mediatr-ts publish"),
+    "(info)",
+    () => true,
+  ],
+  [
+    "catga publish vs moleculer (ops/s)",
+    speedup("catga publish (no behaviors)", "moleculer broadcastLocal"),
+    "(info)",
+    () => true,
+  ],
+];
+const barTable = [
+  "| bar | measured | target | met |",
+  "| --- | ---: | :---: | :---: |",
+  ...bars.map(
+    ([name, value, target, ok]) =>
+      `| ${name} | ${fmt(value, 2)}x | ${target} | ${ok(value) ? "yes" : "NO"} |`,
+  ),
+].join("\n");
+const heapTable = heap.length
+  ? [
+      "| 1M sequential sends | heap before (MB) | heap after (MB) | delta (MB) |",
+      "| --- | ---: | ---: | ---: |",
+      ...heap.map(
+        (h) => `| ${h.label} | ${fmt(h.beforeMb, 1)} | ${fmt(h.afterMb, 1)} | ${fmt(h.deltaMb, 2)} |`,
+      ),
+    ].join("\n")
+  : "(run with --expose-gc to measure the heap)";
+
+const pkgVersion = (name) =>
+  JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url))).version;
+const versions = ["@nestjs/cqrs", "@nestjs/core", "mediatr-ts", "moleculer", "tinybench"]
+  .map((n) => `${n} ${pkgVersion(n)}`)
+  .join(", ");
+const self = JSON.parse(readFileSync(new URL("../package.json", import.meta.url))).version;
+const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${process.platform}-${process.arch}`;
+
+const report = `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}.
+Packages: @catga/native ${self} (dist build), ${versions}.
+Method: tinybench, ${TIME_MS} ms per case after 300 ms warm-up, one process, sequential \`await\` per op; every case runs the
+same handler \`async (p) => p.a + p.b\`. "mean ns/op" is tinybench's overhead-corrected mean period.
+
+${table}
+
+${barTable}
+
+${heapTable}`;
+
+console.log(report);
+
+if (process.argv.includes("--write")) {
+  const file = new URL("./RESULTS.md", import.meta.url);
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    text = "# Benchmark results\n";
+  }
+  const heading = "## Mediator (issue 3)";
+  const conclusion = process.env.BENCH_CONCLUSION ? `\n\n${process.env.BENCH_CONCLUSION}` : "";
+  const section = `${heading}\n\n${report}${conclusion}\n`;
+  const start = text.indexOf(heading);
+  if (start >= 0) {
+    const next = text.indexOf("\n## ", start + heading.length);
+    text = text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : "");
+  } else {
+    text = `${text.trimEnd()}\n\n${section}`;
+  }
+  writeFileSync(file, text);
+  console.log(`\nwrote ${heading} to benches/RESULTS.md`);
+}
