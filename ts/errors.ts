@@ -19,6 +19,14 @@ export const ErrorCodes = {
   NATIVE_NOT_FOUND: "CATGA_NATIVE_NOT_FOUND",
   /** Configuration is invalid; see `CatgaConfigError.issues`. */
   CONFIG: "CATGA_CONFIG",
+  /** The transport is disconnected and the policy is to fail fast. */
+  NOT_CONNECTED: "CATGA_NOT_CONNECTED",
+  /** Too many requests in flight or bytes pending, and the policy is `reject`. */
+  BACKPRESSURE: "CATGA_BACKPRESSURE",
+  /** The transport is closing or closed; no new work is taken. */
+  CLOSED: "CATGA_CLOSED",
+  /** Any other transport failure. */
+  TRANSPORT: "CATGA_TRANSPORT",
   /** A message failed its contract's schema; `details` holds the Standard Schema issues. */
   VALIDATION: "CATGA_VALIDATION",
   /** No handler (local or via a transport) is registered for the message type. */

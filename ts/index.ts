@@ -1,3 +1,4 @@
 export * from "./errors.js";
-export * from "./native/index.js";
 export * from "./mediator/index.js";
+export * from "./native/index.js";
+export * from "./nats/index.js";

@@ -19,6 +19,34 @@ export declare class NativeHashRing {
   get size(): number
 }
 
+/** A NATS connection owned by the addon's tokio runtime. */
+export declare class NatsClient {
+  /**
+   * Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
+   * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
+   */
+  publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<void>
+  /** Sends one request envelope and resolves with the reply envelope's bytes. */
+  request(subject: string, payload: Buffer, timeoutMs?: number | undefined | null): Promise<Buffer>
+  /**
+   * Subscribes (in a queue group when `queue` is set). `onBatch` is called once per batch and
+   * must return a Promise; the next batch is delivered after it settles.
+   */
+  subscribe(subject: string, queue: string | undefined | null, onBatch: BatchCallback): Promise<NatsSubscription>
+  /** Flushes buffered messages to the server. */
+  flush(): Promise<void>
+  /** Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain. */
+  close(): Promise<void>
+  get connected(): boolean
+  stats(): NatsStatsJs
+}
+
+/** A live subscription; `drain()` stops delivery after what was already received. */
+export declare class NatsSubscription {
+  /** Stops taking messages, delivers what was already received, resolves when delivery ended. */
+  drain(): Promise<void>
+}
+
 /** One message of a decoded batch; its payload is `body.subarray(payloadOffset, payloadOffset + payloadLength)`. */
 export interface BatchMessage {
   kind: Kind
@@ -32,6 +60,17 @@ export interface BatchMessage {
   payloadOffset: number
   payloadLength: number
 }
+
+/** A connection status change. */
+export interface ConnectionEventJs {
+  /** connected | disconnected | reconnecting | reconnected | lameDuck | slowConsumer | draining | closed | error */
+  kind: string
+  attempt?: number
+  message?: string
+}
+
+/** Connects to NATS. `onEvent` receives connection status changes. */
+export declare function connectNats(options: NatsOptionsInput, onEvent: EventCallback): Promise<NatsClient>
 
 /** Decodes a batch frame and every envelope in it in one call. */
 export declare function decodeBatchNative(frame: Buffer, limitsInput?: LimitsInput | undefined | null): DecodedBatch
@@ -89,13 +128,23 @@ export declare function frameEncodedNative(envelopes: Array<Buffer>, options?: F
 /** How batches are framed. */
 export interface FrameOptionsInput {
   /**
-   * Compress bodies above this many bytes when zstd makes them smaller (default 1024).
-   * Use `Infinity` (or a negative number is an error) to disable compression.
+   * Compress bodies above this many bytes when zstd makes them smaller (default 1024);
+   * `Infinity` disables compression.
    */
   compressionThreshold?: number
   /** zstd level (default 1). */
   compressionLevel?: number
   limits?: LimitsInput
+}
+
+/** Envelopes received together: envelope i is `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`. */
+export interface InboundBatchJs {
+  data: Buffer
+  offsets: Uint32Array
+  /** Reply subject per envelope (null for events). */
+  replies: Array<string | undefined | null>
+  malformed: number
+  malformedReason?: string
 }
 
 /** What a message is for. */
@@ -119,10 +168,61 @@ export interface LimitsInput {
   maxDecompressedBytes?: number
 }
 
+/** Connection and engine options (validated field by field in TS before they get here). */
+export interface NatsOptionsInput {
+  servers: Array<string>
+  name?: string
+  user?: string
+  pass?: string
+  token?: string
+  nkeySeed?: string
+  credentialsFile?: string
+  tls?: TlsInput
+  /** -1 (default) retries forever. */
+  maxReconnects?: number
+  reconnectDelayMs?: number
+  reconnectDelayMaxMs?: number
+  pingIntervalMs?: number
+  connectTimeoutMs?: number
+  requestTimeoutMs?: number
+  maxInFlightRequests?: number
+  maxPendingBytes?: number
+  /** `wait` (default) or `reject`. */
+  backpressure?: string
+  /** `wait` (default) or `reject`. */
+  whenDisconnected?: string
+  noEcho?: boolean
+  frame?: FrameOptionsInput
+  inboundBatchMax?: number
+}
+
+/** Engine counters, read in bulk. */
+export interface NatsStatsJs {
+  messagesSent: number
+  framesSent: number
+  bytesSent: number
+  bytesBeforeCompression: number
+  messagesReceived: number
+  batchesDelivered: number
+  malformedReceived: number
+  requests: number
+  requestFailures: number
+  backpressureWaits: number
+  backpressureRejections: number
+  reconnects: number
+}
+
 /** A node of the ring with its weight. */
 export interface RingNode {
   id: string
   weight: number
+}
+
+export interface TlsInput {
+  required?: boolean
+  caFile?: string
+  certFile?: string
+  keyFile?: string
 }
 
 /** zstd-compresses bytes (level 1 by default). */

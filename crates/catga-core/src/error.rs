@@ -18,6 +18,18 @@ pub enum ErrorCode {
     Compression,
     /// An argument is out of its allowed range.
     InvalidArgument,
+    /// A request got no reply in time.
+    Timeout,
+    /// Nobody serves the subject (NATS "no responders").
+    NoHandler,
+    /// The connection is down (or could not be made) and the policy is to fail fast.
+    NotConnected,
+    /// Too many requests in flight or bytes pending, and the policy is `reject`.
+    Backpressure,
+    /// The engine is closing or closed; no new work is taken.
+    Closed,
+    /// Any other transport failure.
+    Transport,
 }
 
 impl ErrorCode {
@@ -30,6 +42,12 @@ impl ErrorCode {
             ErrorCode::Encode => "CATGA_ENCODE",
             ErrorCode::Compression => "CATGA_COMPRESSION",
             ErrorCode::InvalidArgument => "CATGA_INVALID_ARGUMENT",
+            ErrorCode::Timeout => "CATGA_TIMEOUT",
+            ErrorCode::NoHandler => "CATGA_NO_HANDLER",
+            ErrorCode::NotConnected => "CATGA_NOT_CONNECTED",
+            ErrorCode::Backpressure => "CATGA_BACKPRESSURE",
+            ErrorCode::Closed => "CATGA_CLOSED",
+            ErrorCode::Transport => "CATGA_TRANSPORT",
         }
     }
 }

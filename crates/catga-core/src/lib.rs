@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod frame;
 pub mod limits;
+pub mod nats;
 pub mod ring;
 
 pub use envelope::{decode_envelope, encode_envelope, Envelope, MessageKind, ENVELOPE_VERSION};

@@ -25,3 +25,17 @@ pub fn invalid_argument(field: &str, reason: impl std::fmt::Display) -> napi::Er
 pub fn code_of(code: ErrorCode) -> Code {
     Code(code.as_str())
 }
+
+// napi-rs async functions can only reject with its own `Status` (and must spell their return
+// type `napi::Result<T>` for the macro to reject rather than resolve with the error), so for
+// them the stable code travels as a `CATGA_…: ` message prefix, which the TS layer
+// (`fromNativeError`) lifts back into `error.code`.
+
+pub fn to_js_async(err: CatgaError) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", err.code.as_str(), err.message))
+}
+
+/// Re-codes a sync-style error for an async function.
+pub fn into_async(err: napi::Error<Code>) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", err.status.0, err.reason))
+}

@@ -3,5 +3,6 @@
 
 mod codec;
 mod error;
+mod nats;
 mod options;
 mod ring;

@@ -1,0 +1,383 @@
+//! Connection, publishing, request/reply, subscriptions and bounded admission.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::connection::State;
+use async_nats::{Client, Event, RequestErrorKind, ServerAddr};
+use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use super::inbound::InboundSubscription;
+use super::options::{BackpressurePolicy, NatsOptions};
+use super::stats::{Stats, StatsSnapshot};
+use crate::error::{CatgaError, ErrorCode, Result};
+use crate::frame::FrameBuilder;
+
+/// Connection status changes, reported to the host (JS) as they happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    Connected,
+    Disconnected,
+    Reconnecting { attempt: usize },
+    Reconnected,
+    LameDuck,
+    SlowConsumer,
+    Draining,
+    Closed,
+    Error(String),
+}
+
+impl ConnectionEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectionEvent::Connected => "connected",
+            ConnectionEvent::Disconnected => "disconnected",
+            ConnectionEvent::Reconnecting { .. } => "reconnecting",
+            ConnectionEvent::Reconnected => "reconnected",
+            ConnectionEvent::LameDuck => "lameDuck",
+            ConnectionEvent::SlowConsumer => "slowConsumer",
+            ConnectionEvent::Draining => "draining",
+            ConnectionEvent::Closed => "closed",
+            ConnectionEvent::Error(_) => "error",
+        }
+    }
+}
+
+pub type EventSink = Arc<dyn Fn(ConnectionEvent) + Send + Sync>;
+
+/// A connected NATS engine. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct NatsEngine {
+    client: Client,
+    options: NatsOptions,
+    requests: Arc<Semaphore>,
+    pending_bytes: Arc<Semaphore>,
+    closing: AtomicBool,
+    stats: Arc<Stats>,
+}
+
+fn transport(what: &str, err: impl std::fmt::Display) -> CatgaError {
+    CatgaError::new(ErrorCode::Transport, format!("{what}: {err}"))
+}
+
+fn parse_servers(servers: &[String]) -> Result<Vec<ServerAddr>> {
+    servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.parse::<ServerAddr>()
+                .map_err(|e| CatgaError::invalid_argument(&format!("servers[{i}]"), format!("{s:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Exponential backoff with full jitter, capped; attempt counts from 1.
+fn reconnect_delay(attempt: usize, initial: Duration, max: Duration) -> Duration {
+    let exp = initial.saturating_mul(1u32 << attempt.min(16));
+    let capped = exp.min(max);
+    // Jitter from the clock's sub-second nanos: good enough to de-synchronise clients, no RNG dep.
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let fraction = 0.5 + f64::from(nanos % 1000) / 2000.0;
+    capped.mul_f64(fraction)
+}
+
+impl NatsEngine {
+    /// Connects, failing with `CATGA_NOT_CONNECTED` when no server answers within the timeout.
+    pub async fn connect(options: NatsOptions, on_event: EventSink) -> Result<Self> {
+        options.validate()?;
+        let servers = parse_servers(&options.servers)?;
+        let stats = Arc::new(Stats::default());
+        let mut connect = async_nats::ConnectOptions::new()
+            .max_reconnects(options.max_reconnects)
+            .ping_interval(options.ping_interval)
+            .connection_timeout(options.connect_timeout)
+            .request_timeout(Some(options.request_timeout));
+        if let Some(name) = &options.name {
+            connect = connect.name(name);
+        }
+        if let (Some(user), Some(password)) = (&options.user, &options.password) {
+            connect = connect.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(token) = &options.token {
+            connect = connect.token(token.clone());
+        }
+        if let Some(seed) = &options.nkey_seed {
+            connect = connect.nkey(seed.clone());
+        }
+        if let Some(path) = &options.credentials_file {
+            connect = connect
+                .credentials_file(path)
+                .await
+                .map_err(|e| CatgaError::invalid_argument("credentialsFile", format!("{}: {e}", path.display())))?;
+        }
+        if options.tls.required {
+            connect = connect.require_tls(true);
+        }
+        if let Some(ca) = &options.tls.ca_file {
+            connect = connect.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&options.tls.cert_file, &options.tls.key_file) {
+            connect = connect.add_client_certificate(cert.clone(), key.clone());
+        }
+        if options.no_echo {
+            connect = connect.no_echo();
+        }
+
+        let was_disconnected = Arc::new(AtomicBool::new(false));
+        let (initial, max) = (options.reconnect_delay_initial, options.reconnect_delay_max);
+        let (sink, disconnected) = (on_event.clone(), was_disconnected.clone());
+        connect = connect.reconnect_delay_callback(move |attempt| {
+            // async-nats also asks for a delay before the very first connect; that is not a reconnect.
+            if !disconnected.load(Ordering::SeqCst) {
+                return Duration::ZERO;
+            }
+            sink(ConnectionEvent::Reconnecting { attempt });
+            reconnect_delay(attempt, initial, max)
+        });
+
+        let event_stats = stats.clone();
+        connect = connect.event_callback(move |event| {
+            let on_event = on_event.clone();
+            let was_disconnected = was_disconnected.clone();
+            let stats = event_stats.clone();
+            async move {
+                let mapped = match event {
+                    Event::Connected if was_disconnected.swap(false, Ordering::SeqCst) => {
+                        Stats::add(&stats.reconnects, 1);
+                        ConnectionEvent::Reconnected
+                    }
+                    Event::Connected => ConnectionEvent::Connected,
+                    Event::Disconnected => {
+                        was_disconnected.store(true, Ordering::SeqCst);
+                        ConnectionEvent::Disconnected
+                    }
+                    Event::LameDuckMode => ConnectionEvent::LameDuck,
+                    Event::Draining => ConnectionEvent::Draining,
+                    Event::Closed => ConnectionEvent::Closed,
+                    Event::SlowConsumer(_) => ConnectionEvent::SlowConsumer,
+                    Event::ServerError(e) => ConnectionEvent::Error(e.to_string()),
+                    Event::ClientError(e) => ConnectionEvent::Error(e.to_string()),
+                };
+                on_event(mapped);
+            }
+        });
+
+        let client = connect.connect(servers).await.map_err(|e| {
+            CatgaError::new(ErrorCode::NotConnected, format!("cannot connect to {}: {e}", options.servers.join(", ")))
+        })?;
+        Ok(Self {
+            client,
+            requests: Arc::new(Semaphore::new(options.max_in_flight_requests)),
+            pending_bytes: Arc::new(Semaphore::new(options.max_pending_bytes)),
+            options,
+            closing: AtomicBool::new(false),
+            stats,
+        })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == State::Connected
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    pub fn options(&self) -> &NatsOptions {
+        &self.options
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closing; no new work is accepted"));
+        }
+        if self.options.when_disconnected == BackpressurePolicy::Reject && !self.is_connected() {
+            return Err(CatgaError::new(
+                ErrorCode::NotConnected,
+                "NATS is disconnected (policy: reject while disconnected)",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn admit(&self, semaphore: &Arc<Semaphore>, permits: u32, what: &str) -> Result<OwnedSemaphorePermit> {
+        match semaphore.clone().try_acquire_many_owned(permits) {
+            Ok(permit) => Ok(permit),
+            Err(TryAcquireError::Closed) => Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closed")),
+            Err(TryAcquireError::NoPermits) if self.options.backpressure == BackpressurePolicy::Reject => {
+                Stats::add(&self.stats.backpressure_rejections, 1);
+                Err(CatgaError::new(ErrorCode::Backpressure, format!("{what} limit reached (policy: reject)")))
+            }
+            Err(TryAcquireError::NoPermits) => {
+                Stats::add(&self.stats.backpressure_waits, 1);
+                semaphore
+                    .clone()
+                    .acquire_many_owned(permits)
+                    .await
+                    .map_err(|_| CatgaError::new(ErrorCode::Closed, "the NATS connection is closed"))
+            }
+        }
+    }
+
+    /// Publishes envelopes. With `framed`, envelopes for the same subject go out together as
+    /// `CTG1` frames (split when a frame would pass the batch limits); otherwise each envelope is
+    /// one NATS message (replies). Resolves once the client has accepted every message.
+    pub async fn publish(&self, items: &[(&str, &[u8])], framed: bool) -> Result<()> {
+        self.check_open()?;
+        let total: usize = items.iter().map(|(_, bytes)| bytes.len()).sum();
+        // A batch larger than the whole budget still goes through once it has the budget to itself.
+        let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
+        let _permit = self.admit(&self.pending_bytes, permits, "pending bytes").await?;
+        if framed {
+            for (subject, frame) in self.frame_by_subject(items)? {
+                Stats::add(&self.stats.frames_sent, 1);
+                self.send(subject, Bytes::from(frame)).await?;
+            }
+        } else {
+            for (subject, bytes) in items {
+                self.send(subject, Bytes::copy_from_slice(bytes)).await?;
+            }
+        }
+        Stats::add(&self.stats.messages_sent, items.len() as u64);
+        Stats::add(&self.stats.bytes_before_compression, total as u64);
+        Ok(())
+    }
+
+    async fn send(&self, subject: &str, payload: Bytes) -> Result<()> {
+        Stats::add(&self.stats.bytes_sent, payload.len() as u64);
+        self.client.publish(subject.to_owned(), payload).await.map_err(|e| match e.kind() {
+            async_nats::client::PublishErrorKind::InvalidSubject => {
+                CatgaError::invalid_argument("subject", format!("{subject:?} is not a valid NATS subject"))
+            }
+            async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
+                CatgaError::new(ErrorCode::Limit, format!("message on {subject} exceeds the server's max_payload"))
+            }
+            _ => transport(&format!("publish to {subject}"), e),
+        })
+    }
+
+    fn frame_by_subject<'a>(&self, items: &[(&'a str, &[u8])]) -> Result<Vec<(&'a str, Vec<u8>)>> {
+        let mut builders: Vec<(&'a str, FrameBuilder)> = Vec::new();
+        let mut index: HashMap<&'a str, usize> = HashMap::new();
+        let mut done = Vec::new();
+        for (subject, bytes) in items {
+            let slot = *index.entry(subject).or_insert_with(|| {
+                builders.push((subject, FrameBuilder::new(self.options.frame)));
+                builders.len() - 1
+            });
+            let builder = &mut builders[slot].1;
+            if let Err(err) = builder.push_encoded(bytes) {
+                if builder.is_empty() {
+                    return Err(err); // too large even on its own
+                }
+                // Full: ship this frame and start the next one for the same subject.
+                let full = std::mem::replace(builder, FrameBuilder::new(self.options.frame));
+                done.push((*subject, full.finish()?));
+                builder.push_encoded(bytes)?;
+            }
+        }
+        for (subject, builder) in builders {
+            if !builder.is_empty() {
+                done.push((subject, builder.finish()?));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Sends one request and waits for its reply, bounded by `timeout` (or the default).
+    pub async fn request(&self, subject: &str, payload: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
+        self.check_open()?;
+        let _permit = self.admit(&self.requests, 1, "requests in flight").await?;
+        Stats::add(&self.stats.requests, 1);
+        let timeout = timeout.unwrap_or(self.options.request_timeout);
+        let request = async_nats::Request::new().payload(payload).timeout(Some(timeout));
+        match self.client.send_request(subject.to_owned(), request).await {
+            Ok(message) => Ok(message.payload),
+            Err(err) => {
+                Stats::add(&self.stats.request_failures, 1);
+                Err(match err.kind() {
+                    RequestErrorKind::TimedOut if !self.is_connected() => CatgaError::new(
+                        ErrorCode::NotConnected,
+                        format!("no reply on {subject} within {} ms: NATS is disconnected", timeout.as_millis()),
+                    ),
+                    RequestErrorKind::TimedOut => CatgaError::new(
+                        ErrorCode::Timeout,
+                        format!("no reply on {subject} within {} ms", timeout.as_millis()),
+                    ),
+                    RequestErrorKind::NoResponders => {
+                        CatgaError::new(ErrorCode::NoHandler, format!("no handler is subscribed to {subject}"))
+                    }
+                    RequestErrorKind::InvalidSubject => {
+                        CatgaError::invalid_argument("subject", format!("{subject:?} is not a valid NATS subject"))
+                    }
+                    RequestErrorKind::MaxPayloadExceeded => CatgaError::new(
+                        ErrorCode::Limit,
+                        format!("request on {subject} exceeds the server's max_payload"),
+                    ),
+                    RequestErrorKind::Other => transport(&format!("request on {subject}"), err),
+                })
+            }
+        }
+    }
+
+    /// Subscribes (in a queue group when `queue` is set, so instances share the load).
+    pub async fn subscribe(&self, subject: &str, queue: Option<&str>) -> Result<InboundSubscription> {
+        self.check_open()?;
+        let subscriber = match queue {
+            Some(queue) => self.client.queue_subscribe(subject.to_owned(), queue.to_owned()).await,
+            None => self.client.subscribe(subject.to_owned()).await,
+        }
+        .map_err(|e| transport(&format!("subscribe to {subject}"), e))?;
+        Ok(InboundSubscription::new(
+            subscriber,
+            self.options.frame.limits,
+            self.options.inbound_batch_max,
+            self.stats.clone(),
+        ))
+    }
+
+    /// Flushes everything the client buffered to the server.
+    pub async fn flush(&self) -> Result<()> {
+        self.client.flush().await.map_err(|e| transport("flush", e))
+    }
+
+    /// Graceful close: refuse new work, let in-flight requests and publishes finish (each is
+    /// bounded by its timeout), flush, then drain subscriptions so their streams end.
+    pub async fn close(&self) -> Result<()> {
+        if self.closing.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let all_requests = self.options.max_in_flight_requests as u32;
+        let all_bytes = self.options.max_pending_bytes as u32;
+        let _requests = self.requests.acquire_many(all_requests).await;
+        let _bytes = self.pending_bytes.acquire_many(all_bytes).await;
+        if self.is_connected() {
+            let _ = tokio::time::timeout(self.options.request_timeout, self.client.flush()).await;
+        }
+        self.client.drain().await.map_err(|e| transport("drain", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_delay_grows_and_is_capped() {
+        let initial = Duration::from_millis(100);
+        let max = Duration::from_secs(2);
+        assert!(reconnect_delay(1, initial, max) <= Duration::from_millis(200));
+        assert!(reconnect_delay(30, initial, max) <= max);
+        assert!(reconnect_delay(30, initial, max) >= max / 2);
+    }
+
+    #[test]
+    fn bad_server_urls_are_named() {
+        let err = parse_servers(&["nats://ok:4222".into(), "::::".into()]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidArgument);
+        assert!(err.message.starts_with("servers[1]"), "{}", err.message);
+    }
+}

@@ -1,0 +1,155 @@
+//! Inbound side: turns NATS messages into batches for JS. Each wake-up takes every message that
+//! is already waiting (up to a cap), unframes `CTG1` frames, checks each envelope, and packs them
+//! into one buffer plus offsets, so JS is called once per batch however many messages arrived.
+
+use std::sync::Arc;
+
+use async_nats::Subscriber;
+use futures_util::{FutureExt, StreamExt};
+
+use super::stats::Stats;
+use crate::envelope::decode_envelope;
+use crate::frame::{decode_frame, FRAME_MAGIC};
+use crate::limits::Limits;
+
+/// Envelopes received together: envelope `i` is `data[offsets[2i]..][..offsets[2i+1]]`, and
+/// `replies[i]` is the reply subject when it came as a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct InboundBatch {
+    pub data: Vec<u8>,
+    pub offsets: Vec<u32>,
+    pub replies: Vec<Option<String>>,
+    /// Messages skipped because they were not valid Catga frames or envelopes.
+    pub malformed: u32,
+    /// The first reason a message was skipped, for the host's log.
+    pub malformed_reason: Option<String>,
+}
+
+impl InboundBatch {
+    pub fn len(&self) -> usize {
+        self.replies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.replies.is_empty()
+    }
+
+    fn push(&mut self, envelope: &[u8], reply: Option<&str>) {
+        self.offsets.push(self.data.len() as u32);
+        self.offsets.push(envelope.len() as u32);
+        self.data.extend_from_slice(envelope);
+        self.replies.push(reply.map(str::to_owned));
+    }
+
+    fn skip(&mut self, subject: &str, reason: impl std::fmt::Display) {
+        self.malformed += 1;
+        if self.malformed_reason.is_none() {
+            self.malformed_reason = Some(format!("{subject}: {reason}"));
+        }
+    }
+
+    /// Adds one NATS message: a frame of envelopes or a single envelope. Bad input is counted and
+    /// skipped, never fatal: a foreign publisher must not break the subscription.
+    pub fn absorb(&mut self, payload: &[u8], subject: &str, reply: Option<&str>, limits: &Limits) {
+        if payload.starts_with(&FRAME_MAGIC) {
+            match decode_frame(payload, limits) {
+                Ok(frame) => {
+                    for envelope in frame.envelopes() {
+                        match decode_envelope(envelope, limits) {
+                            Ok(_) => self.push(envelope, reply),
+                            Err(err) => self.skip(subject, err),
+                        }
+                    }
+                }
+                Err(err) => self.skip(subject, err),
+            }
+        } else {
+            match decode_envelope(payload, limits) {
+                Ok(_) => self.push(payload, reply),
+                Err(err) => self.skip(subject, err),
+            }
+        }
+    }
+}
+
+/// A subscription that yields [`InboundBatch`]es.
+pub struct InboundSubscription {
+    subscriber: Subscriber,
+    limits: Limits,
+    max_messages: usize,
+    stats: Arc<Stats>,
+}
+
+impl InboundSubscription {
+    pub(crate) fn new(subscriber: Subscriber, limits: Limits, max_messages: usize, stats: Arc<Stats>) -> Self {
+        Self { subscriber, limits, max_messages, stats }
+    }
+
+    /// Waits for at least one message, then takes whatever else is already queued. `None` when
+    /// the subscription has ended (unsubscribed, drained or connection closed).
+    pub async fn next_batch(&mut self) -> Option<InboundBatch> {
+        loop {
+            let first = self.subscriber.next().await?;
+            let mut batch = InboundBatch::default();
+            let mut received = 1u64;
+            batch.absorb(&first.payload, first.subject.as_str(), first.reply.as_deref(), &self.limits);
+            while batch.len() < self.max_messages && batch.data.len() < self.limits.max_batch_bytes {
+                match self.subscriber.next().now_or_never() {
+                    Some(Some(message)) => {
+                        received += 1;
+                        batch.absorb(
+                            &message.payload,
+                            message.subject.as_str(),
+                            message.reply.as_deref(),
+                            &self.limits,
+                        );
+                    }
+                    _ => break,
+                }
+            }
+            Stats::add(&self.stats.malformed_received, u64::from(batch.malformed));
+            Stats::add(&self.stats.messages_received, received);
+            if !batch.is_empty() || batch.malformed > 0 {
+                Stats::add(&self.stats.batches_delivered, 1);
+                return Some(batch);
+            }
+        }
+    }
+
+    /// Stops delivery after the messages already received.
+    pub async fn drain(&mut self) {
+        let _ = self.subscriber.drain().await;
+    }
+
+    pub async fn unsubscribe(&mut self) {
+        let _ = self.subscriber.unsubscribe().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::{encode_envelope, Envelope, MessageKind};
+    use crate::frame::{encode_frame, FrameOptions};
+
+    fn envelope(id: &str) -> Vec<u8> {
+        encode_envelope(&Envelope::new(MessageKind::Event, "t", id, b"p"), &Limits::default()).unwrap()
+    }
+
+    #[test]
+    fn absorbs_frames_and_single_envelopes_and_skips_garbage() {
+        let limits = Limits::default();
+        let mut batch = InboundBatch::default();
+        let frame = encode_frame(&[envelope("a"), envelope("b")], &FrameOptions::default()).unwrap();
+        batch.absorb(&frame, "evt.t", None, &limits);
+        batch.absorb(&envelope("c"), "cmd.t", Some("_INBOX.1"), &limits);
+        batch.absorb(b"CTG1 but broken", "evt.t", None, &limits);
+        batch.absorb(b"\x00\x01garbage", "evt.t", None, &limits);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.malformed, 2);
+        assert!(batch.malformed_reason.as_deref().unwrap().starts_with("evt.t"));
+        assert_eq!(batch.replies, vec![None, None, Some("_INBOX.1".to_owned())]);
+        let third = &batch.data[batch.offsets[4] as usize..][..batch.offsets[5] as usize];
+        assert_eq!(third, envelope("c").as_slice());
+    }
+}

@@ -1,0 +1,14 @@
+//! The NATS engine: async-nats on tokio. It moves bytes only: outbound envelopes are framed per
+//! subject (`CTG1`, zstd above the threshold) and published; inbound messages are unframed,
+//! checked, and grouped into one [`InboundBatch`] per wake-up so the JS side is called once per
+//! batch. Requests, replies and backpressure live here; meaning (types, handlers) stays in TS.
+
+mod engine;
+mod inbound;
+mod options;
+mod stats;
+
+pub use engine::{ConnectionEvent, NatsEngine};
+pub use inbound::{InboundBatch, InboundSubscription};
+pub use options::{BackpressurePolicy, NatsOptions, TlsOptions};
+pub use stats::StatsSnapshot;

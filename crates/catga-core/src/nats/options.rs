@@ -1,0 +1,112 @@
+//! Connection and engine options. The TS layer validates user input field by field (one
+//! `CatgaConfigError` listing all issues); [`NatsOptions::validate`] is the safety net here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{CatgaError, Result};
+use crate::frame::FrameOptions;
+
+/// What happens when a bound is reached (requests in flight, bytes pending) or the connection
+/// is down: wait for room, or fail at once with a coded error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackpressurePolicy {
+    #[default]
+    Wait,
+    Reject,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub required: bool,
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NatsOptions {
+    pub servers: Vec<String>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    pub nkey_seed: Option<String>,
+    pub credentials_file: Option<PathBuf>,
+    pub tls: TlsOptions,
+    /// `None` retries forever.
+    pub max_reconnects: Option<usize>,
+    pub reconnect_delay_initial: Duration,
+    pub reconnect_delay_max: Duration,
+    pub ping_interval: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_in_flight_requests: usize,
+    pub max_pending_bytes: usize,
+    pub backpressure: BackpressurePolicy,
+    /// While disconnected: `Wait` lets async-nats buffer until reconnect (bounded by the request
+    /// timeout); `Reject` fails at once with `CATGA_NOT_CONNECTED`.
+    pub when_disconnected: BackpressurePolicy,
+    /// Do not deliver this connection's own publishes to its own subscriptions.
+    pub no_echo: bool,
+    pub frame: FrameOptions,
+    /// Most envelopes handed to JS in one inbound batch.
+    pub inbound_batch_max: usize,
+}
+
+impl Default for NatsOptions {
+    fn default() -> Self {
+        Self {
+            servers: vec!["nats://127.0.0.1:4222".into()],
+            name: None,
+            user: None,
+            password: None,
+            token: None,
+            nkey_seed: None,
+            credentials_file: None,
+            tls: TlsOptions::default(),
+            max_reconnects: None,
+            reconnect_delay_initial: Duration::from_millis(100),
+            reconnect_delay_max: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+            max_in_flight_requests: 4096,
+            max_pending_bytes: 64 * 1024 * 1024,
+            backpressure: BackpressurePolicy::Wait,
+            when_disconnected: BackpressurePolicy::Wait,
+            no_echo: true,
+            frame: FrameOptions::default(),
+            inbound_batch_max: 1024,
+        }
+    }
+}
+
+impl NatsOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.servers.is_empty() || self.servers.iter().any(|s| s.trim().is_empty()) {
+            return Err(CatgaError::invalid_argument("servers", "must list at least one non-empty server URL"));
+        }
+        if self.user.is_some() != self.password.is_some() {
+            return Err(CatgaError::invalid_argument("user", "user and pass must be given together"));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err(CatgaError::invalid_argument("tls.certFile", "certFile and keyFile must be given together"));
+        }
+        for (field, value) in [
+            ("maxInFlightRequests", self.max_in_flight_requests),
+            ("maxPendingBytes", self.max_pending_bytes),
+            ("inboundBatchMax", self.inbound_batch_max),
+        ] {
+            if value == 0 {
+                return Err(CatgaError::invalid_argument(field, "must be greater than 0"));
+            }
+        }
+        if self.max_in_flight_requests > tokio::sync::Semaphore::MAX_PERMITS
+            || self.max_pending_bytes > u32::MAX as usize
+        {
+            return Err(CatgaError::invalid_argument("maxPendingBytes", "must fit in 32 bits"));
+        }
+        self.frame.validate()
+    }
+}

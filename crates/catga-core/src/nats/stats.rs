@@ -1,0 +1,59 @@
+//! Counters the engine keeps; JS reads them in bulk (`stats()`), never per message.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub messages_sent: AtomicU64,
+    pub frames_sent: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub bytes_before_compression: AtomicU64,
+    pub messages_received: AtomicU64,
+    pub batches_delivered: AtomicU64,
+    pub malformed_received: AtomicU64,
+    pub requests: AtomicU64,
+    pub request_failures: AtomicU64,
+    pub backpressure_waits: AtomicU64,
+    pub backpressure_rejections: AtomicU64,
+    pub reconnects: AtomicU64,
+}
+
+/// A point-in-time copy of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub messages_sent: u64,
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub bytes_before_compression: u64,
+    pub messages_received: u64,
+    pub batches_delivered: u64,
+    pub malformed_received: u64,
+    pub requests: u64,
+    pub request_failures: u64,
+    pub backpressure_waits: u64,
+    pub backpressure_rejections: u64,
+    pub reconnects: u64,
+}
+
+impl Stats {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            messages_sent: self.messages_sent.load(Relaxed),
+            frames_sent: self.frames_sent.load(Relaxed),
+            bytes_sent: self.bytes_sent.load(Relaxed),
+            bytes_before_compression: self.bytes_before_compression.load(Relaxed),
+            messages_received: self.messages_received.load(Relaxed),
+            batches_delivered: self.batches_delivered.load(Relaxed),
+            malformed_received: self.malformed_received.load(Relaxed),
+            requests: self.requests.load(Relaxed),
+            request_failures: self.request_failures.load(Relaxed),
+            backpressure_waits: self.backpressure_waits.load(Relaxed),
+            backpressure_rejections: self.backpressure_rejections.load(Relaxed),
+            reconnects: self.reconnects.load(Relaxed),
+        }
+    }
+}

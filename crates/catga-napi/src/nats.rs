@@ -1,0 +1,341 @@
+//! NATS engine binding. Outbound: one call per flushed batch (one Buffer + offsets). Inbound:
+//! one ThreadsafeFunction call per batch (one Buffer + offsets); Rust awaits the Promise the JS
+//! handler returns before delivering the next batch, so a slow consumer slows delivery instead
+//! of growing a queue in JS.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use catga_core::nats::{BackpressurePolicy, ConnectionEvent, InboundBatch, NatsEngine, NatsOptions, TlsOptions};
+use napi::bindgen_prelude::{Buffer, Promise, Uint32Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+use tokio::sync::watch;
+
+use crate::error::{into_async, invalid_argument, to_js, to_js_async, Result};
+use crate::options::{frame_options, FrameOptionsInput};
+
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct TlsInput {
+    pub required: Option<bool>,
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+}
+
+/// Connection and engine options (validated field by field in TS before they get here).
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NatsOptionsInput {
+    pub servers: Vec<String>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub pass: Option<String>,
+    pub token: Option<String>,
+    pub nkey_seed: Option<String>,
+    pub credentials_file: Option<String>,
+    pub tls: Option<TlsInput>,
+    /// -1 (default) retries forever.
+    pub max_reconnects: Option<i32>,
+    pub reconnect_delay_ms: Option<u32>,
+    pub reconnect_delay_max_ms: Option<u32>,
+    pub ping_interval_ms: Option<u32>,
+    pub connect_timeout_ms: Option<u32>,
+    pub request_timeout_ms: Option<u32>,
+    pub max_in_flight_requests: Option<u32>,
+    pub max_pending_bytes: Option<u32>,
+    /// `wait` (default) or `reject`.
+    pub backpressure: Option<String>,
+    /// `wait` (default) or `reject`.
+    pub when_disconnected: Option<String>,
+    pub no_echo: Option<bool>,
+    pub frame: Option<FrameOptionsInput>,
+    pub inbound_batch_max: Option<u32>,
+}
+
+fn policy(field: &str, value: Option<&str>) -> Result<BackpressurePolicy> {
+    match value {
+        None | Some("wait") => Ok(BackpressurePolicy::Wait),
+        Some("reject") => Ok(BackpressurePolicy::Reject),
+        Some(other) => Err(invalid_argument(field, format!("must be \"wait\" or \"reject\", got {other:?}"))),
+    }
+}
+
+fn millis(value: Option<u32>, default: Duration) -> Duration {
+    value.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
+}
+
+fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
+    let d = NatsOptions::default();
+    let tls = input.tls.unwrap_or_default();
+    let options = NatsOptions {
+        servers: input.servers,
+        name: input.name,
+        user: input.user,
+        password: input.pass,
+        token: input.token,
+        nkey_seed: input.nkey_seed,
+        credentials_file: input.credentials_file.map(PathBuf::from),
+        tls: TlsOptions {
+            required: tls.required.unwrap_or(false),
+            ca_file: tls.ca_file.map(PathBuf::from),
+            cert_file: tls.cert_file.map(PathBuf::from),
+            key_file: tls.key_file.map(PathBuf::from),
+        },
+        max_reconnects: match input.max_reconnects {
+            None | Some(-1) => None,
+            Some(n) if n >= 0 => Some(n as usize),
+            Some(n) => return Err(invalid_argument("maxReconnects", format!("must be -1 (forever) or >= 0, got {n}"))),
+        },
+        reconnect_delay_initial: millis(input.reconnect_delay_ms, d.reconnect_delay_initial),
+        reconnect_delay_max: millis(input.reconnect_delay_max_ms, d.reconnect_delay_max),
+        ping_interval: millis(input.ping_interval_ms, d.ping_interval),
+        connect_timeout: millis(input.connect_timeout_ms, d.connect_timeout),
+        request_timeout: millis(input.request_timeout_ms, d.request_timeout),
+        max_in_flight_requests: input.max_in_flight_requests.map_or(d.max_in_flight_requests, |n| n as usize),
+        max_pending_bytes: input.max_pending_bytes.map_or(d.max_pending_bytes, |n| n as usize),
+        backpressure: policy("backpressure", input.backpressure.as_deref())?,
+        when_disconnected: policy("whenDisconnected", input.when_disconnected.as_deref())?,
+        no_echo: input.no_echo.unwrap_or(d.no_echo),
+        frame: frame_options(input.frame.as_ref())?,
+        inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
+    };
+    options.validate().map_err(to_js)?;
+    Ok(options)
+}
+
+/// A connection status change.
+#[napi(object)]
+pub struct ConnectionEventJs {
+    /// connected | disconnected | reconnecting | reconnected | lameDuck | slowConsumer | draining | closed | error
+    pub kind: String,
+    pub attempt: Option<u32>,
+    pub message: Option<String>,
+}
+
+impl From<ConnectionEvent> for ConnectionEventJs {
+    fn from(event: ConnectionEvent) -> Self {
+        let kind = event.name().to_owned();
+        match event {
+            ConnectionEvent::Reconnecting { attempt } => {
+                Self { kind, attempt: Some(attempt.min(u32::MAX as usize) as u32), message: None }
+            }
+            ConnectionEvent::Error(message) => Self { kind, attempt: None, message: Some(message) },
+            _ => Self { kind, attempt: None, message: None },
+        }
+    }
+}
+
+/// Envelopes received together: envelope i is `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`.
+#[napi(object)]
+pub struct InboundBatchJs {
+    pub data: Buffer,
+    pub offsets: Uint32Array,
+    /// Reply subject per envelope (null for events).
+    pub replies: Vec<Option<String>>,
+    pub malformed: u32,
+    pub malformed_reason: Option<String>,
+}
+
+impl From<InboundBatch> for InboundBatchJs {
+    fn from(batch: InboundBatch) -> Self {
+        Self {
+            data: batch.data.into(),
+            offsets: Uint32Array::new(batch.offsets),
+            replies: batch.replies,
+            malformed: batch.malformed,
+            malformed_reason: batch.malformed_reason,
+        }
+    }
+}
+
+/// Engine counters, read in bulk.
+#[napi(object)]
+pub struct NatsStatsJs {
+    pub messages_sent: f64,
+    pub frames_sent: f64,
+    pub bytes_sent: f64,
+    pub bytes_before_compression: f64,
+    pub messages_received: f64,
+    pub batches_delivered: f64,
+    pub malformed_received: f64,
+    pub requests: f64,
+    pub request_failures: f64,
+    pub backpressure_waits: f64,
+    pub backpressure_rejections: f64,
+    pub reconnects: f64,
+}
+
+type EventCallback = ThreadsafeFunction<ConnectionEventJs, (), ConnectionEventJs, Status, false, true>;
+type BatchCallback = ThreadsafeFunction<InboundBatchJs, Promise<()>, InboundBatchJs, Status, false>;
+
+/// Connects to NATS. `onEvent` receives connection status changes.
+#[napi]
+pub async fn connect_nats(options: NatsOptionsInput, on_event: EventCallback) -> napi::Result<NatsClient> {
+    let options = to_options(options).map_err(into_async)?;
+    let on_event = Arc::new(on_event);
+    let sink = Arc::new(move |event: ConnectionEvent| {
+        on_event.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    });
+    let engine = NatsEngine::connect(options, sink).await.map_err(to_js_async)?;
+    Ok(NatsClient { engine: Arc::new(engine) })
+}
+
+/// A NATS connection owned by the addon's tokio runtime.
+#[napi]
+pub struct NatsClient {
+    engine: Arc<NatsEngine>,
+}
+
+fn slices<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<&'a [u8]>> {
+    if !offsets.len().is_multiple_of(2) {
+        return Err(invalid_argument("offsets", "must hold (start, length) pairs"));
+    }
+    offsets
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, pair)| {
+            let (start, len) = (pair[0] as usize, pair[1] as usize);
+            data.get(start..start.saturating_add(len)).ok_or_else(|| {
+                invalid_argument(
+                    &format!("offsets[{}]", 2 * i),
+                    format!("{start}+{len} is outside data ({} bytes)", data.len()),
+                )
+            })
+        })
+        .collect()
+}
+
+#[napi]
+impl NatsClient {
+    /// Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
+    /// `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
+    #[napi]
+    pub async fn publish(
+        &self,
+        subjects: Vec<String>,
+        subject_index: Uint32Array,
+        data: Buffer,
+        offsets: Uint32Array,
+        framed: bool,
+    ) -> napi::Result<()> {
+        let envelopes = slices(&data, &offsets).map_err(into_async)?;
+        if envelopes.len() != subject_index.len() {
+            return Err(into_async(invalid_argument("subjectIndex", "must have one entry per envelope")));
+        }
+        let mut items = Vec::with_capacity(envelopes.len());
+        for (i, envelope) in envelopes.into_iter().enumerate() {
+            let subject = subjects
+                .get(subject_index[i] as usize)
+                .ok_or_else(|| into_async(invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects")))?;
+            items.push((subject.as_str(), envelope));
+        }
+        self.engine.publish(&items, framed).await.map_err(to_js_async)
+    }
+
+    /// Sends one request envelope and resolves with the reply envelope's bytes.
+    #[napi]
+    pub async fn request(&self, subject: String, payload: Buffer, timeout_ms: Option<u32>) -> napi::Result<Buffer> {
+        let timeout = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
+        let reply =
+            self.engine.request(&subject, Bytes::copy_from_slice(&payload), timeout).await.map_err(to_js_async)?;
+        Ok(reply.to_vec().into())
+    }
+
+    /// Subscribes (in a queue group when `queue` is set). `onBatch` is called once per batch and
+    /// must return a Promise; the next batch is delivered after it settles.
+    #[napi]
+    pub async fn subscribe(
+        &self,
+        subject: String,
+        queue: Option<String>,
+        on_batch: BatchCallback,
+    ) -> napi::Result<NatsSubscription> {
+        let mut subscription = self.engine.subscribe(&subject, queue.as_deref()).await.map_err(to_js_async)?;
+        let (stop, mut stopped) = watch::channel(false);
+        let (done_tx, done_rx) = watch::channel(false);
+        napi::bindgen_prelude::spawn(async move {
+            let mut draining = false;
+            loop {
+                let batch = if draining {
+                    subscription.next_batch().await
+                } else {
+                    tokio::select! {
+                        batch = subscription.next_batch() => batch,
+                        _ = stopped.changed() => {
+                            draining = true;
+                            subscription.drain().await;
+                            continue;
+                        }
+                    }
+                };
+                let Some(batch) = batch else { break };
+                // A throwing or rejecting handler must not end the subscription.
+                if let Ok(settled) = on_batch.call_async_catch(batch.into()).await {
+                    let _ = settled.await;
+                }
+            }
+            let _ = done_tx.send(true);
+        });
+        Ok(NatsSubscription { stop, done: done_rx })
+    }
+
+    /// Flushes buffered messages to the server.
+    #[napi]
+    pub async fn flush(&self) -> napi::Result<()> {
+        self.engine.flush().await.map_err(to_js_async)
+    }
+
+    /// Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain.
+    #[napi]
+    pub async fn close(&self) -> napi::Result<()> {
+        self.engine.close().await.map_err(to_js_async)
+    }
+
+    #[napi(getter)]
+    pub fn connected(&self) -> bool {
+        self.engine.is_connected()
+    }
+
+    #[napi]
+    pub fn stats(&self) -> NatsStatsJs {
+        let s = self.engine.stats();
+        NatsStatsJs {
+            messages_sent: s.messages_sent as f64,
+            frames_sent: s.frames_sent as f64,
+            bytes_sent: s.bytes_sent as f64,
+            bytes_before_compression: s.bytes_before_compression as f64,
+            messages_received: s.messages_received as f64,
+            batches_delivered: s.batches_delivered as f64,
+            malformed_received: s.malformed_received as f64,
+            requests: s.requests as f64,
+            request_failures: s.request_failures as f64,
+            backpressure_waits: s.backpressure_waits as f64,
+            backpressure_rejections: s.backpressure_rejections as f64,
+            reconnects: s.reconnects as f64,
+        }
+    }
+}
+
+/// A live subscription; `drain()` stops delivery after what was already received.
+#[napi]
+pub struct NatsSubscription {
+    stop: watch::Sender<bool>,
+    done: watch::Receiver<bool>,
+}
+
+#[napi]
+impl NatsSubscription {
+    /// Stops taking messages, delivers what was already received, resolves when delivery ended.
+    #[napi]
+    pub async fn drain(&self) -> napi::Result<()> {
+        let _ = self.stop.send(true);
+        let mut done = self.done.clone();
+        let _ = done.wait_for(|ended| *ended).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+import { EventEmitter } from "node:events";
+import type { NatsClient, NatsStatsJs, NatsSubscription } from "../native/binding.generated.js";
+import { fromNativeError } from "../native/errors.js";
+import { native } from "../native/loader.js";
+import { OutboundBatcher } from "./batcher.js";
+import { assertNatsOptions, type NatsConnectionOptions } from "./options.js";
+
+export type ConnectionStatus =
+  | "connected"
+  | "disconnected"
+  | "reconnecting"
+  | "reconnected"
+  | "lameDuck"
+  | "slowConsumer"
+  | "draining"
+  | "closed"
+  | "error";
+
+export interface StatusEvent {
+  readonly kind: ConnectionStatus;
+  readonly attempt?: number;
+  readonly message?: string;
+}
+
+/** Envelopes received together; `replies[i]` is set when envelope i came as a request. */
+export interface InboundMessages {
+  readonly envelopes: readonly Buffer[];
+  readonly replies: readonly (string | null)[];
+}
+
+export type InboundHandler = (messages: InboundMessages) => Promise<void>;
+
+export type NatsStats = NatsStatsJs;
+
+/**
+ * A NATS connection run by the Rust engine (async-nats on tokio). Publishes are batched into one
+ * N-API call per flush; inbound messages arrive as one call per batch with zero-copy views.
+ *
+ * Events: `status` ({@link StatusEvent}), `malformed` (count, reason) when a foreign or corrupt
+ * message was skipped (the subscription keeps going).
+ */
+export class NatsConnection extends EventEmitter {
+  private readonly events: OutboundBatcher;
+  private readonly replies: OutboundBatcher;
+  private readonly subscriptions = new Set<NatsSubscription>();
+  private readonly handlersRunning = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly client: NatsClient,
+    options: NatsConnectionOptions,
+  ) {
+    super();
+    const batch = {
+      maxMessages: options.batch?.maxMessages ?? 128,
+      maxBytes: options.batch?.maxBytes ?? 1024 * 1024,
+      maxDelayMs: options.batch?.maxDelayMs ?? 0,
+    };
+    const send =
+      (framed: boolean) => (subjects: string[], index: Uint32Array, data: Buffer, offsets: Uint32Array) =>
+        this.client.publish(subjects, index, data, offsets, framed).catch((e: unknown) => {
+          throw fromNativeError(e);
+        });
+    this.events = new OutboundBatcher(send(true), batch);
+    this.replies = new OutboundBatcher(send(false), batch);
+  }
+
+  /** Connects; bad options throw one CatgaConfigError, an unreachable server CATGA_NOT_CONNECTED. */
+  static async connect(options: NatsConnectionOptions): Promise<NatsConnection> {
+    assertNatsOptions(options);
+    let connection: NatsConnection | undefined;
+    const early: StatusEvent[] = [];
+    const onEvent = (event: StatusEvent) => {
+      const clean = {
+        kind: event.kind,
+        ...(event.attempt == null ? {} : { attempt: event.attempt }),
+        ...(event.message == null ? {} : { message: event.message }),
+      } as StatusEvent;
+      if (connection) connection.emit("status", clean);
+      else early.push(clean);
+    };
+    const servers = typeof options.servers === "string" ? [options.servers] : [...options.servers];
+    const { batch: _batch, compressionThreshold, compressionLevel, limits, ...rest } = options;
+    try {
+      const client = await native().connectNats(
+        {
+          ...rest,
+          servers,
+          frame: {
+            ...(compressionThreshold === undefined ? {} : { compressionThreshold }),
+            ...(compressionLevel === undefined ? {} : { compressionLevel }),
+            ...(limits === undefined ? {} : { limits }),
+          },
+        },
+        onEvent as (event: unknown) => void,
+      );
+      connection = new NatsConnection(client, options);
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+    const ready = connection;
+    // Status events that fired during connect are replayed once listeners can attach.
+    queueMicrotask(() => {
+      for (const event of early) ready.emit("status", event);
+    });
+    return ready;
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Publishes an event envelope; batched with others for the same tick into CTG1 frames. */
+  publish(subject: string, envelope: Uint8Array): Promise<void> {
+    return this.events.add(subject, envelope);
+  }
+
+  /** Sends a reply envelope to a request's reply subject (batched, one NATS message each). */
+  reply(subject: string, envelope: Uint8Array): Promise<void> {
+    return this.replies.add(subject, envelope);
+  }
+
+  /** Sends one request envelope; resolves with the reply envelope bytes. */
+  async request(subject: string, envelope: Uint8Array, timeoutMs?: number): Promise<Buffer> {
+    const payload = Buffer.isBuffer(envelope)
+      ? envelope
+      : Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
+    try {
+      return await this.client.request(subject, payload, timeoutMs);
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+
+  /**
+   * Subscribes; `handler` gets each inbound batch and the next batch waits until its promise
+   * settles. With `queue`, instances in the same group share the messages.
+   */
+  async subscribe(
+    subject: string,
+    options: { queue?: string },
+    handler: InboundHandler,
+  ): Promise<() => Promise<void>> {
+    const onBatch = (batch: {
+      data: Buffer;
+      offsets: Uint32Array;
+      replies: (string | null | undefined)[];
+      malformed: number;
+      malformedReason?: string | null;
+    }): Promise<void> => {
+      if (batch.malformed > 0) this.emit("malformed", batch.malformed, batch.malformedReason ?? "unknown");
+      const count = batch.offsets.length / 2;
+      if (count === 0) return Promise.resolve();
+      const envelopes = new Array<Buffer>(count);
+      for (let i = 0; i < count; i++) {
+        const start = batch.offsets[2 * i]!;
+        envelopes[i] = batch.data.subarray(start, start + batch.offsets[2 * i + 1]!);
+      }
+      const replies = batch.replies.map((r) => r ?? null);
+      const running = handler({ envelopes, replies }).catch((error: unknown) => {
+        this.emit("handlerError", error);
+      });
+      this.handlersRunning.add(running);
+      return running.finally(() => this.handlersRunning.delete(running));
+    };
+    let subscription: NatsSubscription;
+    try {
+      subscription = await this.client.subscribe(subject, options.queue, onBatch as never);
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+    this.subscriptions.add(subscription);
+    return async () => {
+      this.subscriptions.delete(subscription);
+      await subscription.drain();
+    };
+  }
+
+  /** Engine counters (bytes, frames, reconnects, backpressure waits...), read in bulk. */
+  stats(): NatsStats {
+    return this.client.stats();
+  }
+
+  /** Sends queued batches and waits until the server has them. */
+  async flush(): Promise<void> {
+    await Promise.all([this.events.flush(), this.replies.flush()]);
+    await this.client.flush().catch((e: unknown) => {
+      throw fromNativeError(e);
+    });
+  }
+
+  /**
+   * Graceful close: stop taking work, deliver what subscriptions already received and finish
+   * their handlers, send queued replies and events, then drain the connection. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((s) => s.drain()));
+      this.subscriptions.clear();
+      await Promise.all(this.handlersRunning);
+      await Promise.all([this.events.close(), this.replies.close()]);
+      try {
+        await this.client.close();
+      } catch (error) {
+        throw fromNativeError(error);
+      }
+    })();
+    return this.closing;
+  }
+}
