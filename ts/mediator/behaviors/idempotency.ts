@@ -1,6 +1,6 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, integer, number, withMethods } from "../config.js";
-import type { Behavior } from "../pipeline.js";
+import type { Behavior, BehaviorContext, Next } from "../pipeline.js";
 import { err, ok, type Result } from "../result.js";
 
 /** A remembered successful outcome. Wrapped so an `undefined` result differs from "not stored". */
@@ -35,9 +35,21 @@ const fields: Record<string, FieldCheck> = {
   priority: number(Number.NEGATIVE_INFINITY),
 };
 
-/** Map-backed store with TTL and a size cap; Map keeps insertion order, so eviction is O(1). */
+interface Entry {
+  readonly key: string;
+  readonly outcome: StoredOutcome;
+  readonly expiresAt: number;
+}
+
+/**
+ * Map-backed store with TTL and a size cap. Eviction order lives in a separate array queue
+ * (oldest first) so expiring and evicting are O(1) amortized; iterating a Map from the front after
+ * many deletions is not (it walks the deleted slots).
+ */
 export class InMemoryIdempotencyStore implements IdempotencyStore {
-  private readonly entries = new Map<string, { outcome: StoredOutcome; expiresAt: number }>();
+  private readonly entries = new Map<string, Entry>();
+  private order: (Entry | undefined)[] = [];
+  private head = 0;
 
   constructor(private readonly maxEntries = 10_000) {}
 
@@ -57,12 +69,21 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
 
   set(key: string, outcome: StoredOutcome, ttlMs: number): void {
     const now = Date.now();
-    this.entries.delete(key);
-    this.entries.set(key, { outcome, expiresAt: now + ttlMs });
-    // Drop expired entries from the old end, then enforce the cap.
-    for (const [oldestKey, oldest] of this.entries) {
-      if (this.entries.size <= this.maxEntries && oldest.expiresAt > now) break;
-      this.entries.delete(oldestKey);
+    const entry: Entry = { key, outcome, expiresAt: now + ttlMs };
+    this.entries.set(key, entry);
+    this.order.push(entry);
+    // Drop from the old end: anything expired, then whatever exceeds the cap. Queue slots whose
+    // entry was replaced or already deleted are skipped.
+    while (this.head < this.order.length) {
+      const oldest = this.order[this.head]!;
+      const current = this.entries.get(oldest.key) === oldest;
+      if (current && this.entries.size <= this.maxEntries && oldest.expiresAt > now) break;
+      this.order[this.head++] = undefined;
+      if (current) this.entries.delete(oldest.key);
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }
@@ -86,27 +107,31 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     priority: options?.priority ?? IDEMPOTENCY_PRIORITY,
     create(target) {
       const prefix = `${target.key}:`;
+      const execute = async (key: string, payload: unknown, ctx: BehaviorContext, next: Next) => {
+        try {
+          const stored = await store.get(key);
+          if (stored !== undefined) return ok(stored.value);
+        } catch (cause) {
+          return err(ErrorCodes.STORE_FAILED, "Idempotency store read failed", undefined, cause);
+        }
+        const result = await next(payload, ctx);
+        if (result.ok) {
+          try {
+            await store.set(key, { value: result.value }, ttlMs);
+          } catch (cause) {
+            ctx.logger.warn("idempotency store write failed", { key, error: String(cause) });
+          }
+        }
+        return result;
+      };
       return (payload, ctx, next) => {
         const key = prefix + ctx.messageId;
         const running = inFlight.get(key);
         if (running !== undefined) return running;
-        const execution = (async (): Promise<Result<unknown>> => {
-          try {
-            const stored = await store.get(key);
-            if (stored !== undefined) return ok(stored.value);
-          } catch (cause) {
-            return err(ErrorCodes.STORE_FAILED, "Idempotency store read failed", undefined, cause);
-          }
-          const result = await next(payload, ctx);
-          if (result.ok) {
-            try {
-              await store.set(key, { value: result.value }, ttlMs);
-            } catch (cause) {
-              ctx.logger.warn("idempotency store write failed", { key, error: String(cause) });
-            }
-          }
+        const execution = execute(key, payload, ctx, next).then((result) => {
+          inFlight.delete(key);
           return result;
-        })().finally(() => inFlight.delete(key));
+        });
         inFlight.set(key, execution);
         return execution;
       };

@@ -32,6 +32,7 @@ class TimedCall implements Deadline, SignalSource {
   private controller: AbortController | undefined;
   private reason: CatgaError | undefined;
   private parent: AbortSignal = NEVER_ABORTED;
+  private onParentAbort: (() => void) | undefined;
 
   constructor(
     private readonly queue: DeadlineQueue,
@@ -51,18 +52,18 @@ class TimedCall implements Deadline, SignalSource {
   /** Forwards a caller's cancellation: abort the handler and answer CATGA_ABORTED at once. */
   follow(parent: AbortSignal): void {
     this.parent = parent;
+    // Made here, not as a field initializer: most calls have no caller signal and skip this.
+    this.onParentAbort = () => {
+      if (this.done) return;
+      this.queue.settle(this);
+      this.unfollow();
+      const cause: unknown = parent.reason;
+      if (this.controller === undefined) this.controller = new AbortController();
+      this.controller.abort(cause);
+      this.resolve(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
+    };
     parent.addEventListener("abort", this.onParentAbort, { once: true });
   }
-
-  readonly onParentAbort = (): void => {
-    if (this.done) return;
-    this.queue.settle(this);
-    this.unfollow();
-    const cause: unknown = this.parent.reason;
-    if (this.controller === undefined) this.controller = new AbortController();
-    this.controller.abort(cause);
-    this.resolve(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
-  };
 
   /** The handler finished in time. */
   complete(result: Result<unknown>): void {
@@ -84,7 +85,7 @@ class TimedCall implements Deadline, SignalSource {
   }
 
   private unfollow(): void {
-    if (this.parent !== NEVER_ABORTED) this.parent.removeEventListener("abort", this.onParentAbort);
+    if (this.onParentAbort !== undefined) this.parent.removeEventListener("abort", this.onParentAbort);
   }
 }
 
