@@ -75,6 +75,7 @@ export interface Dispatcher {
     payload: unknown,
     options: PublishOptions | undefined,
     parent: MessageContext | undefined,
+    // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
   ): Promise<Result<any>>;
 }
 

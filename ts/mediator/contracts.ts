@@ -32,19 +32,19 @@ export interface Contract<
   readonly [resultType]?: R;
 }
 
-export interface CommandContract<T extends string = string, I = any, P = I, R = any>
+export interface CommandContract<T extends string = string, I = unknown, P = I, R = unknown>
   extends Contract<"command", T, I, P, R> {
   /** Declares the handler's result type; no run-time effect. */
   returns<R2>(): CommandContract<T, I, P, R2>;
 }
 
-export interface QueryContract<T extends string = string, I = any, P = I, R = any>
+export interface QueryContract<T extends string = string, I = unknown, P = I, R = unknown>
   extends Contract<"query", T, I, P, R> {
   /** Declares the handler's result type; no run-time effect. */
   returns<R2>(): QueryContract<T, I, P, R2>;
 }
 
-export interface EventContract<T extends string = string, I = any, P = I>
+export interface EventContract<T extends string = string, I = unknown, P = I>
   extends Contract<"event", T, I, P, void> {}
 
 /** A contract without a schema; `payload<P>()` declares its payload type. */
@@ -58,18 +58,18 @@ export interface UntypedEvent<T extends string> extends EventContract<T, unknown
   payload<P>(): EventContract<T, P, P>;
 }
 
-export type AnyContract = Contract<ContractKind, string, any, any, any>;
-export type AnyCommand = CommandContract<string, any, any, any>;
-export type AnyQuery = QueryContract<string, any, any, any>;
-export type AnyEvent = EventContract<string, any, any>;
+export type AnyContract = Contract<ContractKind, string, unknown, unknown, unknown>;
+export type AnyCommand = CommandContract<string, unknown, unknown, unknown>;
+export type AnyQuery = QueryContract<string, unknown, unknown, unknown>;
+export type AnyEvent = EventContract<string, unknown, unknown>;
 
 /** What a caller passes to `send`/`query`/`publish`. */
-export type InputOf<C> = C extends Contract<ContractKind, string, infer I, any, any> ? I : never;
+export type InputOf<C> = C extends Contract<ContractKind, string, infer I, unknown, unknown> ? I : never;
 /** What the handler receives (after validation). */
-export type PayloadOf<C> = C extends Contract<ContractKind, string, any, infer P, any> ? P : never;
+export type PayloadOf<C> = C extends Contract<ContractKind, string, unknown, infer P, unknown> ? P : never;
 /** What a command or query handler returns. */
-export type ResultOf<C> = C extends Contract<ContractKind, string, any, any, infer R> ? R : never;
-export type TypeOf<C> = C extends Contract<ContractKind, infer T, any, any, any> ? T : never;
+export type ResultOf<C> = C extends Contract<ContractKind, string, unknown, unknown, infer R> ? R : never;
+export type TypeOf<C> = C extends Contract<ContractKind, infer T, unknown, unknown, unknown> ? T : never;
 
 /** Run-time shape of every contract; type-level methods just return the same object. */
 class ContractToken {
@@ -97,7 +97,7 @@ class ContractToken {
   }
 }
 
-function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | undefined): any {
+function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | undefined): ContractToken {
   if (typeof type !== "string" || type.length === 0) {
     throw new TypeError(`define${kind[0]!.toUpperCase()}${kind.slice(1)}: type must be a non-empty string`);
   }

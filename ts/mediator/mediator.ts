@@ -122,6 +122,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
 
   // Fast path: one Map lookup, one context object, the composed pipeline. Everything optional
   // (caller options, observers, transport fallback) goes through `dispatch`.
+  // biome-ignore lint/suspicious/noExplicitAny: the Catga<H> interface types the result per contract
   send(contract: AnyCommand, payload: unknown, options?: SendOptions): Promise<Result<any>> {
     const run = this.commands.get(contract.type);
     if (run !== undefined && options === undefined && this.plain) {
@@ -133,6 +134,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     return this.dispatch("command", contract, payload, options, undefined);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the Catga<H> interface types the result per contract
   query(contract: AnyQuery, payload: unknown, options?: SendOptions): Promise<Result<any>> {
     const run = this.queries.get(contract.type);
     if (run !== undefined && options === undefined && this.plain) {
@@ -164,6 +166,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     payload: unknown,
     options: PublishOptions | undefined,
     parent: MessageContext | undefined,
+    // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
   ): Promise<Result<any>> {
     if (options?.signal?.aborted)
       return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));

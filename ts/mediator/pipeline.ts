@@ -39,6 +39,8 @@ export function defineBehavior(behavior: Behavior): Behavior {
   return Object.freeze({ ...behavior });
 }
 
+/** A registered handler with its payload type erased (handlers are typed where they are registered). */
+// biome-ignore lint/suspicious/noExplicitAny: any typed handler must be storable here
 export type Handler = (payload: any, ctx: HandlerContext) => unknown;
 
 /**

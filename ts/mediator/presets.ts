@@ -1,5 +1,21 @@
-import type { CatgaBuilder } from "./builder.js";
+import type { CircuitBreakerOptions } from "./behaviors/circuit-breaker.js";
+import type { LoggingOptions } from "./behaviors/logging.js";
+import type { RetryOptions } from "./behaviors/retry.js";
+import type { TimeoutOptions } from "./behaviors/timeout.js";
+import type { PublishMode } from "./context.js";
+import type { Logger } from "./logger.js";
 import { consoleLogger } from "./logger.js";
+
+/** The part of the builder a preset uses (keeps this module free of the builder's generics). */
+export interface PresetTarget {
+  withLogger(logger: Logger): PresetTarget;
+  withPublishMode(mode: PublishMode): PresetTarget;
+  withLogging(options?: LoggingOptions): PresetTarget;
+  withValidation(): PresetTarget;
+  withRetry(options?: RetryOptions): PresetTarget;
+  withCircuitBreaker(options?: CircuitBreakerOptions): PresetTarget;
+  withTimeout(options?: TimeoutOptions): PresetTarget;
+}
 
 export type PresetName = "development" | "production" | "highPerformance";
 
@@ -14,7 +30,7 @@ export const PRESET_NAMES: readonly PresetName[] = ["development", "production",
  *   and rate limiting stay opt-in: they need your ids, store and limits.
  * - highPerformance: no behaviors at all, the bare fast path; validate at your edges instead.
  */
-export function applyPreset(builder: CatgaBuilder<any, any>, name: PresetName): void {
+export function applyPreset(builder: PresetTarget, name: PresetName): void {
   switch (name) {
     case "development":
       builder

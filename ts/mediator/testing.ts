@@ -112,7 +112,10 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
  * Wraps a builder (its handlers and behaviors) for tests, or starts empty with a silent logger.
  * Configuration errors surface on the first call, as `build()` would raise them.
  */
-export function createTestCatga<H extends AnyContract = never>(builder?: CatgaBuilder<H, any>): TestCatga<H> {
+export function createTestCatga<H extends AnyContract = never>(
+  // biome-ignore lint/suspicious/noExplicitAny: required contracts do not matter here; stubs may supply them
+  builder?: CatgaBuilder<H, any>,
+): TestCatga<H> {
   const base: BuilderState = builder?.state() ?? {
     issues: new IssueList(),
     registrations: [],
