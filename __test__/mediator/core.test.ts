@@ -164,3 +164,25 @@ describe("message ids and correlation", () => {
     expect(ctxSeen!.createdAt).toBe(uuidv7Time(ctxSeen!.messageId));
   });
 });
+
+describe("cancellation across messages", () => {
+  it("a message sent from a handler whose signal is already aborted is not run", async () => {
+    const Child = defineCommand("child").payload<number>().returns<number>();
+    let childRan = false;
+    const controller = new AbortController();
+    const catga = quiet()
+      .handle(Child, (n) => {
+        childRan = true;
+        return n;
+      })
+      .handle(Add, async (_p, ctx) => {
+        controller.abort();
+        const child = await ctx.send(Child, 1);
+        return child.ok ? 1 : -1;
+      })
+      .build();
+    const result = await catga.send(Add, { a: 1, b: 1 }, { signal: controller.signal });
+    expect(result.unwrap()).toBe(-1);
+    expect(childRan).toBe(false);
+  });
+});

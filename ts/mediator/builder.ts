@@ -23,9 +23,9 @@ import { type Behavior, composePipeline, type Handler, type Next, orderBehaviors
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
 import type { Transport } from "./transport.js";
 
-/** The handler a contract needs: events return nothing, commands and queries their declared result. */
+/** The handler a contract needs: commands and queries return their declared result; an event handler's return value is ignored. */
 export type HandlerFor<C> = C extends AnyEvent
-  ? (payload: PayloadOf<C>, ctx: HandlerContext) => void | Promise<void>
+  ? (payload: PayloadOf<C>, ctx: HandlerContext) => unknown
   : (payload: PayloadOf<C>, ctx: HandlerContext) => ResultOf<C> | Promise<ResultOf<C>>;
 
 export interface CatgaOptions {

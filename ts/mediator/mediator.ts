@@ -172,6 +172,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
     const type = contract.type;
     const context = new MessageContext(this, this.logger, kind, type, options, parent);
+    // Also catches a cause that was cancelled or timed out before its handler sent this message.
+    if (context.signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
     this.observer?.({ kind, type, payload, context });
     if (kind === "event") return this.runEvent(type, payload, context, options?.mode ?? this.publishMode);
     const run = (kind === "command" ? this.commands : this.queries).get(type);
