@@ -11,37 +11,30 @@ export type FlushBatch = (
 export interface BatcherOptions {
   maxMessages: number;
   maxBytes: number;
-  /** 0 flushes at the end of the current tick (setImmediate); more waits that many ms. */
+  /** 0 closes the open batch at the end of the current tick (setImmediate); more waits that many ms. */
   maxDelayMs: number;
 }
 
-/**
- * Collects outbound envelopes and hands them to the engine in one N-API call per flush: when
- * `maxMessages` or `maxBytes` is reached, or when the delay expires. Every envelope's promise
- * settles with its batch, so an accepted message is either published or its promise rejects.
- */
-export class OutboundBatcher {
-  private chunks: Uint8Array[] = [];
-  private subjectOf: number[] = [];
-  private subjects = new Map<string, number>();
-  private bytes = 0;
-  private pending: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
-  private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
-  private closed = false;
+/** Envelopes collected for one N-API call, and the promise every one of their senders holds. */
+class Batch {
+  readonly chunks: Uint8Array[] = [];
+  readonly subjectOf: number[] = [];
+  readonly subjects = new Map<string, number>();
+  bytes = 0;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
 
-  constructor(
-    private readonly flushBatch: FlushBatch,
-    private readonly options: BatcherOptions,
-  ) {}
-
-  get size(): number {
-    return this.chunks.length;
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A caller may drop its promise; an unobserved rejection must not crash the process.
+    this.done.catch(() => undefined);
   }
 
-  add(subject: string, envelope: Uint8Array): Promise<void> {
-    if (this.closed)
-      return Promise.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));
+  add(subject: string, envelope: Uint8Array): void {
     let index = this.subjects.get(subject);
     if (index === undefined) {
       index = this.subjects.size;
@@ -50,67 +43,102 @@ export class OutboundBatcher {
     this.chunks.push(envelope);
     this.subjectOf.push(index);
     this.bytes += envelope.byteLength;
-    this.pending ??= deferred();
-    const { promise } = this.pending;
-    if (this.chunks.length >= this.options.maxMessages || this.bytes >= this.options.maxBytes) this.flush();
-    else this.timer ??= this.schedule();
-    return promise;
+  }
+
+  send(flush: FlushBatch): Promise<void> {
+    const offsets = new Uint32Array(this.chunks.length * 2);
+    let at = 0;
+    for (let i = 0; i < this.chunks.length; i++) {
+      const length = this.chunks[i]!.byteLength;
+      offsets[2 * i] = at;
+      offsets[2 * i + 1] = length;
+      at += length;
+    }
+    const data = Buffer.concat(this.chunks, at);
+    return flush([...this.subjects.keys()], Uint32Array.from(this.subjectOf), data, offsets);
+  }
+}
+
+/**
+ * Collects outbound envelopes and hands them to the engine in one N-API call per batch. A batch
+ * closes at `maxMessages`/`maxBytes` or when the delay expires; batches are sent one at a time,
+ * in order, so publish order is kept, and whatever arrives while one is in flight joins the next
+ * (batches grow with load on their own). Every sender's promise settles with its batch: an
+ * accepted message is either published or its promise rejects.
+ */
+export class OutboundBatcher {
+  private open: Batch | undefined;
+  private readonly ready: Batch[] = [];
+  private sending: Promise<void> | undefined;
+  private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly flushBatch: FlushBatch,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  /** Envelopes accepted and not yet handed to the engine. */
+  get queued(): number {
+    return (this.open?.chunks.length ?? 0) + this.ready.reduce((n, b) => n + b.chunks.length, 0);
+  }
+
+  add(subject: string, envelope: Uint8Array): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));
+    this.open ??= new Batch();
+    const batch = this.open;
+    batch.add(subject, envelope);
+    if (batch.chunks.length >= this.options.maxMessages || batch.bytes >= this.options.maxBytes) {
+      this.closeOpen();
+      this.pump();
+    } else {
+      this.timer ??= this.schedule();
+    }
+    return batch.done;
   }
 
   private schedule(): NodeJS.Immediate | NodeJS.Timeout {
     const run = () => {
       this.timer = undefined;
-      this.flush();
+      this.closeOpen();
+      this.pump();
     };
     return this.options.maxDelayMs === 0 ? setImmediate(run) : setTimeout(run, this.options.maxDelayMs);
   }
 
-  /** Sends what is queued now; resolves when that batch is published. */
-  flush(): Promise<void> {
+  private closeOpen(): void {
+    if (this.open) this.ready.push(this.open);
+    this.open = undefined;
+  }
+
+  private pump(): void {
+    if (this.sending) return;
+    const batch = this.ready.shift();
+    if (!batch) return;
+    this.sending = batch.send(this.flushBatch).then(batch.resolve, batch.reject);
+    void this.sending.finally(() => {
+      this.sending = undefined;
+      this.pump();
+    });
+  }
+
+  /** Closes the open batch now; resolves when everything accepted so far is sent. */
+  async flush(): Promise<void> {
     if (this.timer !== undefined) {
       clearImmediate(this.timer as NodeJS.Immediate);
       clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
-    const batch = this.pending;
-    if (batch === undefined || this.chunks.length === 0) return Promise.resolve();
-    const offsets = new Uint32Array(this.chunks.length * 2);
-    let at = 0;
-    for (let i = 0; i < this.chunks.length; i++) {
-      offsets[2 * i] = at;
-      offsets[2 * i + 1] = this.chunks[i]!.byteLength;
-      at += this.chunks[i]!.byteLength;
-    }
-    const data = Buffer.concat(this.chunks, at);
-    const subjectIndex = Uint32Array.from(this.subjectOf);
-    const subjects = [...this.subjects.keys()];
-    this.chunks = [];
-    this.subjectOf = [];
-    this.subjects = new Map();
-    this.bytes = 0;
-    this.pending = undefined;
-    const sent = this.flushBatch(subjects, subjectIndex, data, offsets).then(batch.resolve, batch.reject);
-    this.inFlight.add(sent);
-    void sent.finally(() => this.inFlight.delete(sent));
-    return batch.promise;
+    this.closeOpen();
+    const last = this.ready.at(-1);
+    this.pump();
+    await Promise.all([this.sending, last?.done].map((p) => p?.catch(() => undefined)));
   }
 
-  /** Stops taking envelopes, sends what is queued and waits for every batch in flight. */
+  /** Stops taking envelopes and waits until everything accepted has been sent (or failed). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.flush().catch(() => undefined);
-    await Promise.all(this.inFlight);
+    while (this.open || this.ready.length > 0 || this.sending) await this.flush();
   }
-}
-
-function deferred() {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Callers may drop their promise; an unobserved rejection must not crash the process.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }

@@ -36,8 +36,9 @@ export type NatsStats = NatsStatsJs;
  * A NATS connection run by the Rust engine (async-nats on tokio). Publishes are batched into one
  * N-API call per flush; inbound messages arrive as one call per batch with zero-copy views.
  *
- * Events: `status` ({@link StatusEvent}), `malformed` (count, reason) when a foreign or corrupt
- * message was skipped (the subscription keeps going).
+ * Events: `status` ({@link StatusEvent}); `malformed` (count, reason) when a foreign or corrupt
+ * message was skipped (the subscription keeps going); `handlerError` (error) when an inbound
+ * handler threw (delivery continues).
  */
 export class NatsConnection extends EventEmitter {
   private readonly events: OutboundBatcher;
@@ -99,9 +100,9 @@ export class NatsConnection extends EventEmitter {
       throw fromNativeError(error);
     }
     const ready = connection;
-    // Status events that fired during connect are replayed once listeners can attach.
-    queueMicrotask(() => {
-      for (const event of early) ready.emit("status", event);
+    // Events that fired while connecting (e.g. `connected`) reach each status listener as it attaches.
+    ready.on("newListener", (name: string, listener: (event: StatusEvent) => void) => {
+      if (name === "status") queueMicrotask(() => early.forEach(listener));
     });
     return ready;
   }
@@ -170,6 +171,10 @@ export class NatsConnection extends EventEmitter {
       throw fromNativeError(error);
     }
     this.subscriptions.add(subscription);
+    // Resolve only once the server has the subscription, so a publish right after is not missed.
+    await this.client.flush().catch((e: unknown) => {
+      throw fromNativeError(e);
+    });
     return async () => {
       this.subscriptions.delete(subscription);
       await subscription.drain();

@@ -339,9 +339,22 @@ impl NatsEngine {
         ))
     }
 
-    /// Flushes everything the client buffered to the server.
+    /// Flushes everything buffered and waits for a server round trip, so subscriptions made
+    /// before this call are live on the server when it resolves. async-nats' own `flush` only
+    /// empties the socket buffer; the server answers a request with no responders at once, and
+    /// it processes one connection's protocol in order, so that reply proves the SUBs were seen.
     pub async fn flush(&self) -> Result<()> {
-        self.client.flush().await.map_err(|e| transport("flush", e))
+        self.client.flush().await.map_err(|e| transport("flush", e))?;
+        let probe = format!("_CATGA.PING.{}", self.client.new_inbox().trim_start_matches("_INBOX."));
+        let request = async_nats::Request::new().timeout(Some(self.options.request_timeout));
+        match self.client.send_request(probe, request).await {
+            Ok(_) => Ok(()),
+            Err(err) if err.kind() == RequestErrorKind::NoResponders => Ok(()),
+            Err(err) if err.kind() == RequestErrorKind::TimedOut => {
+                Err(CatgaError::new(ErrorCode::Timeout, "the server did not answer a flush in time"))
+            }
+            Err(err) => Err(transport("flush", err)),
+        }
     }
 
     /// Graceful close: refuse new work, let in-flight requests and publishes finish (each is

@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodeWire } from "../../ts/nats/wire.js";
+
+/** The machine's shared NATS server (started by .ci/run / scripts/services.sh). */
+export const NATS_URL = process.env.CATGA_TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+
+/** A subject prefix unique to this test run, so parallel files and reruns never see each other. */
+export function uniquePrefix(name: string): string {
+  return `t${process.pid}x${Math.random().toString(36).slice(2, 8)}.${name}`;
+}
+
+export function eventEnvelope(id: string, payload: Uint8Array = Buffer.from("{}")): Buffer {
+  return encodeWire({
+    kind: "event",
+    type: "test.event",
+    messageId: id,
+    correlationId: null,
+    causationId: null,
+    createdAt: Date.now(),
+    headers: {},
+    codec: "json",
+    payload,
+  });
+}
+
+export function until(condition: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (condition()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(check, 10);
+    };
+    check();
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/** A private nats-server on its own port and store dir, for tests that stop and start the broker. */
+export class PrivateNats {
+  private process: ChildProcess | undefined;
+  private readonly storeDir = mkdtempSync(join(tmpdir(), "catga-nats-"));
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<PrivateNats> {
+    const server = new PrivateNats(await freePort());
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      "nats-server",
+      ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      let log = "";
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
+      child.stderr?.on("data", (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes("Server is ready")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited with ${code}: ${log}`));
+      });
+    });
+  }
+
+  /** Stops the server by PID and waits for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    this.process = undefined;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
