@@ -12,6 +12,9 @@
 //   listed to show what the facade's second pass costs).
 // - msgpackr: objects -> array of 128 envelope arrays -> pack; unpack gives arrays; "-> objects"
 //   also maps them to envelope objects like decodeBatch returns.
+// - "CTG1 split in JS": decodes the addon's own frame with JS reading the length prefixes and
+//   msgpackr unpacking each envelope (the addon only inflates a zstd body): bytes cross N-API,
+//   objects are built in JS.
 // - zstd on: the addon compresses above 1024 B (level 1, only when smaller). Node 20 has no zstd,
 //   so pure msgpackr appears only uncompressed (zstd-off section); in the zstd-on section the JS
 //   side is the hybrid "msgpackr + addon zstd": pack in JS, then compress the whole packed body
@@ -86,8 +89,9 @@ const envelopes = Array.from({ length: BATCH }, (_, i) => ({
   payload: jsonPayload(i, PAYLOAD_BYTES),
 }));
 
-// Standard MessagePack (no record extension) so Rust can read what msgpackr writes.
-const packr = new Packr({ useRecords: false, moreTypes: false });
+// Standard MessagePack (no record extension) so Rust can read what msgpackr writes; 64-bit
+// integers (Rust writes createdAtMs as one) decode as numbers, not BigInt.
+const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number" });
 
 const toArray = (e) => [
   1,
@@ -116,6 +120,26 @@ const fromArray = (a) => ({
 const jsEncodeBatch = (envs) => packr.pack(envs.map(toArray));
 const jsDecodeBatch = (bytes) => packr.unpack(bytes);
 const jsDecodeBatchObjects = (bytes) => packr.unpack(bytes).map(fromArray);
+
+/**
+ * Reads a CTG1 frame in JS (zstd body through the addon) and unpacks each envelope with
+ * msgpackr: what decoding costs when the addon hands JS bytes instead of objects.
+ */
+function splitFrameAndUnpack(frame) {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const count = view.getUint32(6, true);
+  let body = frame.subarray(10);
+  if (frame[5] & 1) body = zstdDecompress(frame.subarray(14), view.getUint32(10, true));
+  const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const out = new Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const length = bodyView.getUint32(at, true);
+    out[i] = fromArray(packr.unpack(body.subarray(at + 4, at + 4 + length)));
+    at += 4 + length;
+  }
+  return out;
+}
 const frameViaMsgpackr = (envs, options) =>
   frameEncoded(
     envs.map((e) => packr.pack(toArray(e))),
@@ -152,6 +176,8 @@ check("addon on", decodeBatch(frames.on));
 check("msgpackr-framed off", decodeBatch(frames.msgpackrFramedOff));
 check("msgpackr-framed on", decodeBatch(frames.msgpackrFramedOn));
 check("msgpackr", jsDecodeBatchObjects(frames.js));
+check("CTG1 split in JS", splitFrameAndUnpack(frames.off));
+check("CTG1 split in JS, zstd", splitFrameAndUnpack(frames.on));
 check("msgpackr+zstd", jsDecodeBatchObjects(zstdDecompress(frames.jsZstd, MAX_DECOMPRESSED)));
 if (frames.on.readUInt8(5) !== 1) throw new Error("zstd-on frame is not compressed");
 if (frames.off.readUInt8(5) !== 0) throw new Error("zstd-off frame is compressed");
@@ -173,6 +199,7 @@ const sections = [
       "msgpackr pack": () => jsEncodeBatch(envelopes).length,
       "addon decodeBatch": () => decodeBatch(frames.off).length,
       "addon decodeBatchNative (raw binding)": () => rawDecodeBatch(frames.off).messages.length,
+      "CTG1 split in JS + msgpackr unpack per envelope": () => splitFrameAndUnpack(frames.off).length,
       "msgpackr unpack (arrays)": () => jsDecodeBatch(frames.js).length,
       "msgpackr unpack -> objects": () => jsDecodeBatchObjects(frames.js).length,
       "addon round trip": () => decodeBatch(encodeBatch(envelopes, OFF)).length,
@@ -188,6 +215,8 @@ const sections = [
       "msgpackr pack + addon zstdCompress": () => zstdCompress(jsEncodeBatch(envelopes)).length,
       "addon decodeBatch": () => decodeBatch(frames.on).length,
       "addon decodeBatchNative (raw binding)": () => rawDecodeBatch(frames.on).messages.length,
+      "addon zstdDecompress + CTG1 split in JS + msgpackr unpack per envelope": () =>
+        splitFrameAndUnpack(frames.on).length,
       "addon zstdDecompress + msgpackr unpack -> objects": () =>
         jsDecodeBatchObjects(zstdDecompress(frames.jsZstd, MAX_DECOMPRESSED)).length,
       "addon round trip": () => decodeBatch(encodeBatch(envelopes, ON)).length,
