@@ -9,7 +9,7 @@ import {
   toWire,
 } from "../mediator/transport.js";
 import { NatsConnection } from "./connection.js";
-import type { NatsConnectionOptions } from "./options.js";
+import { type NatsConnectionOptions, natsOptionIssues } from "./options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "./wire.js";
 
 export interface NatsTransportOptions extends NatsConnectionOptions {
@@ -55,7 +55,7 @@ export class NatsTransport implements Transport {
   /** Connects now, so a wrong URL or credentials fail at start-up rather than on first send. */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     const { service, prefix, codecs, ...connection } = options;
-    const issues: ConfigIssue[] = [];
+    const issues: ConfigIssue[] = natsOptionIssues(connection);
     if (typeof service !== "string" || !SUBJECT_TOKEN.test(service))
       issues.push({ path: "service", message: "must be a non-empty name without spaces, dots or wildcards" });
     if (prefix !== undefined && (typeof prefix !== "string" || !/^[^\s*>]+$/.test(prefix)))

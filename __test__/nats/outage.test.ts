@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CatgaError, NatsConnection, type StatusEvent } from "../../ts/index.js";
+import { decodeWire } from "../../ts/nats/wire.js";
+import { eventEnvelope, PrivateNats, until } from "./helpers.js";
+
+// Fault tests stop and restart their own nats-server (by PID), never the shared one.
+let server: PrivateNats;
+
+beforeAll(async () => {
+  server = await PrivateNats.start();
+});
+
+afterAll(async () => {
+  await server.dispose();
+});
+
+function watch(connection: NatsConnection): string[] {
+  const statuses: string[] = [];
+  connection.on("status", (event: StatusEvent) => statuses.push(event.kind));
+  return statuses;
+}
+
+async function echoResponder(connection: NatsConnection, subject: string) {
+  return connection.subscribe(subject, { queue: "echo" }, async (batch) => {
+    await Promise.all(batch.envelopes.map((bytes, i) => connection.reply(batch.replies[i]!, bytes)));
+  });
+}
+
+describe("broker outage", () => {
+  it("fails fast or waits per policy, then resumes after reconnect with no hung promise", async () => {
+    const fast = { reconnectDelayMs: 20, reconnectDelayMaxMs: 200, connectTimeoutMs: 1000 };
+    const responder = await NatsConnection.connect({ servers: server.url, ...fast });
+    const failFast = await NatsConnection.connect({
+      servers: server.url,
+      whenDisconnected: "reject",
+      ...fast,
+    });
+    const patient = await NatsConnection.connect({ servers: server.url, requestTimeoutMs: 8000, ...fast });
+    const responderStatus = watch(responder);
+    const failFastStatus = watch(failFast);
+    await echoResponder(responder, "outage.cmd.echo");
+    expect(decodeWire(await patient.request("outage.cmd.echo", eventEnvelope("before"))).messageId).toBe(
+      "before",
+    );
+
+    await server.stop();
+    await until(() => failFastStatus.includes("disconnected"), 5000, "disconnected status");
+
+    // Reject policy: an immediate, coded failure instead of a wait.
+    const rejected = await failFast.request("outage.cmd.echo", eventEnvelope("x")).catch((e: unknown) => e);
+    expect((rejected as CatgaError).code).toBe("CATGA_NOT_CONNECTED");
+    const rejectedPublish = await failFast
+      .publish("outage.evt.x", eventEnvelope("x"))
+      .catch((e: unknown) => e);
+    expect((rejectedPublish as CatgaError).code).toBe("CATGA_NOT_CONNECTED");
+
+    // Wait policy: the request is held (bounded by its timeout) and completes after the restart.
+    const during = patient.request("outage.cmd.echo", eventEnvelope("during"));
+    await new Promise((r) => setTimeout(r, 300));
+    await server.start();
+    await until(() => responderStatus.includes("reconnected"), 10_000, "responder reconnect");
+    const settled = await during.then(
+      (reply) => decodeWire(reply).messageId,
+      (error: CatgaError) => error.code,
+    );
+    // Either it was delivered once both sides were back, or it failed with a code: never a hang.
+    expect(["during", "CATGA_TIMEOUT", "CATGA_NO_HANDLER", "CATGA_NOT_CONNECTED"]).toContain(settled);
+
+    // Traffic resumes on every connection.
+    await until(() => failFastStatus.includes("reconnected"), 10_000, "client reconnect");
+    expect(decodeWire(await failFast.request("outage.cmd.echo", eventEnvelope("after"))).messageId).toBe(
+      "after",
+    );
+    expect(decodeWire(await patient.request("outage.cmd.echo", eventEnvelope("after2"))).messageId).toBe(
+      "after2",
+    );
+    expect(failFast.stats().reconnects).toBeGreaterThanOrEqual(1);
+    expect(failFastStatus).toEqual(
+      expect.arrayContaining(["connected", "disconnected", "reconnecting", "reconnected"]),
+    );
+    await Promise.all([responder.close(), failFast.close(), patient.close()]);
+  });
+
+  it("close during an outage settles every accepted publish", async () => {
+    const client = await NatsConnection.connect({
+      servers: server.url,
+      reconnectDelayMs: 20,
+      reconnectDelayMaxMs: 100,
+      requestTimeoutMs: 1000,
+    });
+    const statuses = watch(client);
+    await server.stop();
+    await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
+    const accepted = Array.from({ length: 50 }, (_, i) =>
+      client.publish("outage.evt.y", eventEnvelope(`y${i}`)),
+    );
+    const closing = client.close().then(
+      () => "closed",
+      (e: CatgaError) => e.code,
+    );
+    const outcomes = await Promise.allSettled(accepted);
+    // Each promise settled one way or the other: none vanished.
+    expect(outcomes).toHaveLength(50);
+    expect(typeof (await closing)).toBe("string");
+    await server.start();
+  });
+});

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import {
+  CatgaConfigError,
+  createCatga,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  ErrorCodes,
+  type HandlerContext,
+  natsTransport,
+  silentLogger,
+} from "../../ts/index.js";
+import { NATS_URL, uniquePrefix, until } from "./helpers.js";
+
+const Place = defineCommand("orders.place")
+  .payload<{ sku: string; qty: number }>()
+  .returns<{ orderId: string }>();
+const Placed = defineEvent("orders.placed").payload<{ orderId: string; at: Date }>();
+const Stock = defineQuery("stock.get").payload<{ sku: string }>().returns<{ sku: string; left: number }>();
+const Fail = defineCommand("orders.fail").payload<{ why: string }>().returns<never>();
+
+function connect(service: string, prefix: string, extra: Record<string, unknown> = {}) {
+  return natsTransport({ servers: NATS_URL, service, prefix, ...extra });
+}
+
+describe("NatsTransport with the mediator", () => {
+  it("sends commands and queries across services and fans events out, keeping ids and headers", async () => {
+    const prefix = uniquePrefix("svc");
+    const seen: HandlerContext[] = [];
+    const shipped: string[] = [];
+    const orders = createCatga({ logger: silentLogger, transport: await connect("orders", prefix) })
+      .handle(Place, async (order, ctx) => {
+        seen.push(ctx);
+        await ctx.publish(Placed, { orderId: `o-${order.sku}`, at: new Date(0) });
+        return { orderId: `o-${order.sku}-${order.qty}` };
+      })
+      .handle(Stock, ({ sku }) => ({ sku, left: 7 }))
+      .handle(Fail, ({ why }) => {
+        throw new Error(`refused: ${why}`);
+      })
+      .build();
+    const shipping = createCatga({ logger: silentLogger, transport: await connect("shipping", prefix) })
+      .handle(Placed, (event, ctx) => {
+        seen.push(ctx);
+        shipped.push(`${event.orderId}@${event.at instanceof Date ? event.at.toISOString() : event.at}`);
+      })
+      .build();
+    const gatewayTransport = await connect("gateway", prefix);
+    const gateway = createCatga({ logger: silentLogger, transport: gatewayTransport })
+      .remote(Place)
+      .remote(Stock)
+      .remote(Fail)
+      .build();
+    await Promise.all(
+      [orders, shipping].map((c) => (c.transport as Awaited<ReturnType<typeof connect>>).ready()),
+    );
+
+    const placed = await gateway.send(
+      Place,
+      { sku: "book", qty: 2 },
+      { messageId: "m-1", headers: { traceparent: "00-abc-def-01" } },
+    );
+    expect(placed.unwrap()).toEqual({ orderId: "o-book-2" });
+    expect((await gateway.query(Stock, { sku: "pen" })).unwrap()).toEqual({ sku: "pen", left: 7 });
+
+    // A remote handler's failure arrives with the same code and message, and no remote stack.
+    const failed = await gateway.send(Fail, { why: "no stock" });
+    expect(failed.ok).toBe(false);
+    if (!failed.ok) {
+      expect(failed.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+      expect(failed.error.message).toContain("refused: no stock");
+      expect(JSON.stringify(failed.error)).not.toContain("at ");
+    }
+
+    await until(() => shipped.length === 1, 5000, "the event in the shipping service");
+    // MessagePack keeps the Date a Date across the wire.
+    expect(shipped).toEqual(["o-book@1970-01-01T00:00:00.000Z"]);
+    const [placeCtx, shippingCtx] = seen;
+    expect(placeCtx!.messageId).toBe("m-1");
+    expect(placeCtx!.headers).toMatchObject({ traceparent: "00-abc-def-01" });
+    expect(shippingCtx!.correlationId).toBe("m-1");
+    expect(shippingCtx!.causationId).toBe("m-1");
+    await Promise.all([orders.close(), shipping.close(), gateway.close()]);
+  });
+
+  it("reports CATGA_NO_HANDLER when no service handles a remote command", async () => {
+    const prefix = uniquePrefix("none");
+    const gateway = createCatga({ logger: silentLogger, transport: await connect("gateway", prefix) })
+      .remote(Place)
+      .build();
+    const result = await gateway.send(Place, { sku: "x", qty: 1 });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.code).toBe(ErrorCodes.NO_HANDLER);
+    await gateway.close();
+  });
+
+  it("uses the codec chosen per type (JSON here) and the remote sees the same payload", async () => {
+    const prefix = uniquePrefix("json");
+    const payloads: unknown[] = [];
+    const server = createCatga({
+      logger: silentLogger,
+      transport: await connect("orders", prefix, { codecs: { "orders.place": "json" } }),
+    })
+      .handle(Place, (order) => {
+        payloads.push(order);
+        return { orderId: "j" };
+      })
+      .build();
+    await (server.transport as Awaited<ReturnType<typeof connect>>).ready();
+    const client = createCatga({
+      logger: silentLogger,
+      transport: await connect("gw", prefix, { codecs: { "orders.place": "json" } }),
+    })
+      .remote(Place)
+      .build();
+    expect((await client.send(Place, { sku: "s", qty: 3 })).unwrap()).toEqual({ orderId: "j" });
+    expect(payloads).toEqual([{ sku: "s", qty: 3 }]);
+    await Promise.all([server.close(), client.close()]);
+  });
+
+  it("rejects bad transport options with one CatgaConfigError", async () => {
+    const error = await natsTransport({
+      servers: NATS_URL,
+      service: "has space",
+      prefix: "a.>",
+      codecs: { x: "yaml" as never },
+      batch: { maxMessages: 99999 },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    expect((error as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
+      "batch.maxMessages",
+      "codecs.x",
+      "prefix",
+      "service",
+    ]);
+  });
+});
