@@ -28,7 +28,9 @@ describe("NatsTransport with the mediator", () => {
     const prefix = uniquePrefix("svc");
     const seen: HandlerContext[] = [];
     const shipped: string[] = [];
-    const orders = createCatga({ logger: silentLogger, transport: await connect("orders", prefix) })
+    const ordersTransport = await connect("orders", prefix);
+    const shippingTransport = await connect("shipping", prefix);
+    const orders = createCatga({ logger: silentLogger, transport: ordersTransport })
       .handle(Place, async (order, ctx) => {
         seen.push(ctx);
         await ctx.publish(Placed, { orderId: `o-${order.sku}`, at: new Date(0) });
@@ -39,7 +41,7 @@ describe("NatsTransport with the mediator", () => {
         throw new Error(`refused: ${why}`);
       })
       .build();
-    const shipping = createCatga({ logger: silentLogger, transport: await connect("shipping", prefix) })
+    const shipping = createCatga({ logger: silentLogger, transport: shippingTransport })
       .handle(Placed, (event, ctx) => {
         seen.push(ctx);
         shipped.push(`${event.orderId}@${event.at instanceof Date ? event.at.toISOString() : event.at}`);
@@ -51,9 +53,7 @@ describe("NatsTransport with the mediator", () => {
       .remote(Stock)
       .remote(Fail)
       .build();
-    await Promise.all(
-      [orders, shipping].map((c) => (c.transport as Awaited<ReturnType<typeof connect>>).ready()),
-    );
+    await Promise.all([ordersTransport.ready(), shippingTransport.ready()]);
 
     const placed = await gateway.send(
       Place,
@@ -97,16 +97,14 @@ describe("NatsTransport with the mediator", () => {
   it("uses the codec chosen per type (JSON here) and the remote sees the same payload", async () => {
     const prefix = uniquePrefix("json");
     const payloads: unknown[] = [];
-    const server = createCatga({
-      logger: silentLogger,
-      transport: await connect("orders", prefix, { codecs: { "orders.place": "json" } }),
-    })
+    const serverTransport = await connect("orders", prefix, { codecs: { "orders.place": "json" } });
+    const server = createCatga({ logger: silentLogger, transport: serverTransport })
       .handle(Place, (order) => {
         payloads.push(order);
         return { orderId: "j" };
       })
       .build();
-    await (server.transport as Awaited<ReturnType<typeof connect>>).ready();
+    await serverTransport.ready();
     const client = createCatga({
       logger: silentLogger,
       transport: await connect("gw", prefix, { codecs: { "orders.place": "json" } }),
