@@ -14,13 +14,12 @@ import {
   type Catga,
   type CompiledMediator,
   type DispatchRecord,
-  type EventRoute,
-  eventRoute,
   Mediator,
   type PipelineDescription,
 } from "./mediator.js";
 import { type Behavior, composePipeline, type Handler, type Next, orderBehaviors } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
+import { type EventRoute, eventRoute } from "./publish.js";
 import type { Transport } from "./transport.js";
 
 /** The handler a contract needs: commands and queries return their declared result; an event handler's return value is ignored. */

@@ -18,7 +18,15 @@ import type {
 } from "./contracts.js";
 import type { Logger } from "./logger.js";
 import type { Next } from "./pipeline.js";
-import { err, errFrom, errorInfoFrom, ok, type Result } from "./result.js";
+import {
+  aggregate,
+  countOk,
+  type EventRoute,
+  type Failure,
+  runConcurrently,
+  runSequentially,
+} from "./publish.js";
+import { err, errorInfoFrom, ok, type Result } from "./result.js";
 import type { Envelope, InboundDispatcher, Transport } from "./transport.js";
 
 /**
@@ -44,6 +52,8 @@ export interface Catga<H extends AnyContract = AnyContract> {
   ): Promise<Result<PublishReport>>;
   /** Each pipeline with its steps, outermost first: the order behaviors really run in. */
   describe(): PipelineDescription[];
+  /** The transport this mediator was built with; undefined for in-process only. */
+  readonly transport: Transport | undefined;
   /** Detaches the transport. */
   close(): Promise<void>;
 }
@@ -75,24 +85,6 @@ export interface CompiledMediator {
   readonly observer: ((record: DispatchRecord) => void) | undefined;
 }
 
-/** The handlers of one event type, with a summarizer made once so publish allocates no closure. */
-export interface EventRoute {
-  readonly runs: Next[];
-  readonly names: string[];
-  readonly summarize: (results: Result<unknown>[]) => Result<PublishReport>;
-}
-
-export function eventRoute(type: string, runs: Next[], names: string[]): EventRoute {
-  return { runs, names, summarize: (results) => summarize(type, results, names) };
-}
-
-interface Failure {
-  readonly handler: string;
-  readonly code: string;
-  readonly message: string;
-  readonly details?: unknown;
-}
-
 const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(ok({ handled: 0 }));
 
 export class Mediator implements Catga<AnyContract>, Dispatcher {
@@ -101,7 +93,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly events: Map<string, EventRoute>;
   private readonly logger: Logger;
   private readonly observer: ((record: DispatchRecord) => void) | undefined;
-  private readonly transport: Transport | undefined;
+  /** The transport given at build time, if any (e.g. to await its readiness). */
+  readonly transport: Transport | undefined;
   private readonly publishMode: PublishMode;
   private readonly descriptions: PipelineDescription[];
   /** True when nothing but the local pipeline can run: lets `send` skip every optional check. */
@@ -210,7 +203,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         : runConcurrently(local, payload, context);
     if (remote === undefined) return handled.then(local.summarize);
     return Promise.all([handled, remote]).then(([results, failure]) => {
-      const summary = summarize(type, results, local.names);
+      const summary = local.summarize(results);
       if (failure === undefined) return summary;
       const failures = summary.ok
         ? [failure]
@@ -281,64 +274,4 @@ function envelopeOf(context: MessageContext, payload: unknown): Envelope {
     headers: context.headers,
     payload,
   };
-}
-
-function runConcurrently(
-  local: { runs: Next[] },
-  payload: unknown,
-  context: MessageContext,
-): Promise<Result<unknown>[]> {
-  const runs = local.runs;
-  if (runs.length === 1) return runs[0]!(payload, context).then(single);
-  const pending: Promise<Result<unknown>>[] = new Array(runs.length);
-  for (let i = 0; i < runs.length; i++) pending[i] = runs[i]!(payload, context);
-  return Promise.all(pending);
-}
-
-function single(result: Result<unknown>): Result<unknown>[] {
-  return [result];
-}
-
-async function runSequentially(
-  local: { runs: Next[] },
-  payload: unknown,
-  context: MessageContext,
-): Promise<Result<unknown>[]> {
-  const results: Result<unknown>[] = [];
-  for (const run of local.runs) results.push(await run(payload, context));
-  return results;
-}
-
-function countOk(results: readonly Result<unknown>[]): number {
-  let handled = 0;
-  for (const result of results) if (result.ok) handled++;
-  return handled;
-}
-
-function summarize(
-  type: string,
-  results: readonly Result<unknown>[],
-  names: readonly string[],
-): Result<PublishReport> {
-  let failures: Failure[] | undefined;
-  for (let i = 0; i < results.length; i++) {
-    const result = results[i]!;
-    if (result.ok) continue;
-    const { code, message, details } = result.error;
-    if (failures === undefined) failures = [];
-    failures.push({ handler: names[i] ?? `handler#${i}`, code, message, details });
-  }
-  if (failures === undefined) return ok({ handled: results.length });
-  return aggregate(type, results.length - failures.length, failures);
-}
-
-function aggregate(type: string, handled: number, failures: readonly Failure[]): Result<PublishReport> {
-  if (failures.length === 0) return ok({ handled });
-  return errFrom({
-    code: ErrorCodes.PUBLISH_FAILED,
-    message: `${failures.length} of ${handled + failures.length} handlers for event "${type}" failed: ${failures
-      .map((f) => `${f.handler} (${f.code}: ${f.message})`)
-      .join("; ")}`,
-    details: { handled, failures },
-  });
 }

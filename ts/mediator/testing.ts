@@ -14,6 +14,7 @@ import { silentLogger } from "./logger.js";
 import type { Catga, Mediator, PipelineDescription } from "./mediator.js";
 import type { Handler } from "./pipeline.js";
 import type { Result } from "./result.js";
+import type { Transport } from "./transport.js";
 
 /** One message that went through the mediator, with its ids, in dispatch order. */
 export interface RecordedMessage extends MessageMeta {
@@ -86,6 +87,10 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
     options?: PublishOptions,
   ): Promise<Result<PublishReport>> {
     return this.current().publish(contract, payload, options);
+  }
+
+  get transport(): Transport | undefined {
+    return this.base.transport;
   }
 
   describe(): PipelineDescription[] {

@@ -1,0 +1,89 @@
+import { ErrorCodes } from "../errors.js";
+import type { MessageContext, PublishReport } from "./context.js";
+import type { Next } from "./pipeline.js";
+import { errFrom, ok, type Result } from "./result.js";
+
+// Running an event's handlers and folding their Results into one: every handler runs, failures
+// are collected, never thrown.
+
+/** The handlers of one event type, with a summarizer made once so publish allocates no closure. */
+export interface EventRoute {
+  readonly runs: Next[];
+  readonly names: string[];
+  readonly summarize: (results: Result<unknown>[]) => Result<PublishReport>;
+}
+
+export function eventRoute(type: string, runs: Next[], names: string[]): EventRoute {
+  return { runs, names, summarize: (results) => summarize(type, results, names) };
+}
+
+export interface Failure {
+  readonly handler: string;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+export function runConcurrently(
+  local: { runs: Next[] },
+  payload: unknown,
+  context: MessageContext,
+): Promise<Result<unknown>[]> {
+  const runs = local.runs;
+  if (runs.length === 1) return runs[0]!(payload, context).then(single);
+  const pending: Promise<Result<unknown>>[] = new Array(runs.length);
+  for (let i = 0; i < runs.length; i++) pending[i] = runs[i]!(payload, context);
+  return Promise.all(pending);
+}
+
+function single(result: Result<unknown>): Result<unknown>[] {
+  return [result];
+}
+
+export async function runSequentially(
+  local: { runs: Next[] },
+  payload: unknown,
+  context: MessageContext,
+): Promise<Result<unknown>[]> {
+  const results: Result<unknown>[] = [];
+  for (const run of local.runs) results.push(await run(payload, context));
+  return results;
+}
+
+export function countOk(results: readonly Result<unknown>[]): number {
+  let handled = 0;
+  for (const result of results) if (result.ok) handled++;
+  return handled;
+}
+
+function summarize(
+  type: string,
+  results: readonly Result<unknown>[],
+  names: readonly string[],
+): Result<PublishReport> {
+  let failures: Failure[] | undefined;
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i]!;
+    if (result.ok) continue;
+    const { code, message, details } = result.error;
+    if (failures === undefined) failures = [];
+    failures.push({ handler: names[i] ?? `handler#${i}`, code, message, details });
+  }
+  if (failures === undefined) return ok({ handled: results.length });
+  return aggregate(type, results.length - failures.length, failures);
+}
+
+export function aggregate(
+  type: string,
+  handled: number,
+  failures: readonly Failure[],
+): Result<PublishReport> {
+  if (failures.length === 0) return ok({ handled });
+  return errFrom({
+    code: ErrorCodes.PUBLISH_FAILED,
+    message: `${failures.length} of ${handled + failures.length} handlers for event "${type}" failed: ${failures
+      .map((f) => `${f.handler} (${f.code}: ${f.message})`)
+      .join("; ")}`,
+    details: { handled, failures },
+  });
+}
