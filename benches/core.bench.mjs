@@ -15,6 +15,8 @@
 // - "CTG1 split in JS": decodes the addon's own frame with JS reading the length prefixes and
 //   msgpackr unpacking each envelope (the addon only inflates a zstd body): bytes cross N-API,
 //   objects are built in JS.
+// - The last section times single cheap calls, to separate the cost of crossing N-API from the
+//   cost of converting objects.
 // - zstd on: the addon compresses above 1024 B (level 1, only when smaller). Node 20 has no zstd,
 //   so pure msgpackr appears only uncompressed (zstd-off section); in the zstd-on section the JS
 //   side is the hybrid "msgpackr + addon zstd": pack in JS, then compress the whole packed body
@@ -33,6 +35,7 @@ import {
   encodeBatch,
   encodeEnvelope,
   frameEncoded,
+  HashRing,
   loadNativeBinding,
   zstdCompress,
   zstdDecompress,
@@ -188,6 +191,12 @@ checkOne("single addon", single, decodeEnvelope(singleNative));
 checkOne("single msgpackr", single, fromArray(packr.unpack(singleJs)));
 checkOne("single msgpackr -> addon", single, decodeEnvelope(singleJs));
 
+const ring = new HashRing();
+for (let i = 0; i < 16; i++) ring.addNode(`node-${i}`);
+const tiny = Buffer.from("0123456789abcdef");
+const tinyZstd = zstdCompress(tiny);
+const preEncoded = envelopes.map((e) => packr.pack(toArray(e)));
+
 let sink = 0;
 const sections = [
   {
@@ -234,6 +243,20 @@ const sections = [
       "msgpackr unpack -> object": () => fromArray(packr.unpack(singleJs)).messageId.length,
     },
   },
+  {
+    title: "what one N-API crossing costs",
+    perOp: 1,
+    tasks: {
+      "HashRing.lookup (string in, string out)": () => ring.lookup("order-42")?.length ?? 0,
+      "zstdCompress(16 B)": () => zstdCompress(tiny).length,
+      "zstdDecompress(16 B)": () => zstdDecompress(tinyZstd, 1024).length,
+      // 128 messages per call: msgs/s is per message here.
+      "frameEncoded(128 pre-encoded envelopes), zstd off": {
+        fn: () => frameEncoded(preEncoded, OFF).length,
+        perOp: BATCH,
+      },
+    },
+  },
 ];
 
 const fmt = (n, digits = 2) =>
@@ -249,7 +272,10 @@ console.log(
 
 for (const section of sections) {
   const bench = new Bench({ time: TIME, warmupTime: WARMUP, warmupIterations: 16, throws: true });
-  for (const [name, fn] of Object.entries(section.tasks)) {
+  const perOp = {};
+  for (const [name, task] of Object.entries(section.tasks)) {
+    const fn = typeof task === "function" ? task : task.fn;
+    perOp[name] = typeof task === "function" ? section.perOp : task.perOp;
     let iteration = 0;
     bench.add(
       name,
@@ -273,7 +299,7 @@ for (const section of sections) {
     const meanMs = r.latency.mean;
     const ops = 1000 / meanMs;
     console.log(
-      `| ${task.name} | ${fmt(ops)} | ${fmt(meanMs * 1000)} | ${fmt(r.latency.p99 * 1000)} | ${fmt(ops * section.perOp)} | ${r.latency.samplesCount} |`,
+      `| ${task.name} | ${fmt(ops)} | ${fmt(meanMs * 1000)} | ${fmt(r.latency.p99 * 1000)} | ${fmt(ops * perOp[task.name])} | ${r.latency.samplesCount} |`,
     );
   }
 }
