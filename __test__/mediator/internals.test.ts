@@ -43,6 +43,28 @@ describe("DeadlineQueue (timeout bookkeeping)", () => {
     queue.settle(entries[0]!); // settling twice is a no-op
     expect(vi.getTimerCount()).toBe(1);
   });
+
+  it("keeps one timer across sequential traffic instead of one per entry", () => {
+    const queue = new DeadlineQueue(500);
+    const expired: number[] = [];
+    const armed = vi.spyOn(globalThis, "setTimeout");
+    for (let i = 0; i < 1000; i++) {
+      const e = entry(() => expired.push(i));
+      queue.add(e);
+      queue.settle(e);
+      expect(vi.getTimerCount()).toBeLessThanOrEqual(1);
+      vi.advanceTimersByTime(1);
+    }
+    // One timer per 500 ms period, not one per entry.
+    expect(armed.mock.calls.length).toBeLessThanOrEqual(3);
+    armed.mockRestore();
+    const late = entry(() => expired.push(-1));
+    queue.add(late);
+    vi.advanceTimersByTime(499);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(expired).toEqual([-1]);
+  });
 });
 
 describe("InMemoryIdempotencyStore", () => {

@@ -11,8 +11,9 @@ export interface Deadline {
  * All deadlines of one duration, in one queue, under one timer. Because every entry has the same
  * duration, deadlines arrive in order, so adding is a push and expiring pops from the front: no
  * `setTimeout`/`clearTimeout` per message (each costs about a microsecond). Settled entries are
- * compacted away so memory follows the number of messages in flight, and the timer is cleared
- * when nothing is in flight, so an idle process can exit.
+ * compacted away so memory follows the number of messages in flight. When nothing is in flight
+ * the timer stays armed but unref'd (it no longer keeps the process alive) and is re-ref'd on the
+ * next add — toggling a flag instead of creating a timer per message in sequential traffic.
  */
 export class DeadlineQueue {
   private entries: (Deadline | undefined)[] = [];
@@ -20,15 +21,15 @@ export class DeadlineQueue {
   private live = 0;
   private settled = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = 0;
 
   constructor(private readonly ms: number) {}
 
   add(entry: Deadline): void {
     entry.deadline = Date.now() + this.ms;
     this.entries.push(entry);
-    this.live++;
     if (this.timer === undefined) this.arm(entry.deadline);
+    else if (this.live === 0) this.timer.ref();
+    this.live++;
   }
 
   /** Marks an entry settled before its deadline. */
@@ -37,7 +38,7 @@ export class DeadlineQueue {
     entry.done = true;
     this.live--;
     if (this.live === 0) {
-      this.clear();
+      this.idle();
       return;
     }
     this.settled++;
@@ -46,10 +47,10 @@ export class DeadlineQueue {
   }
 
   private arm(at: number): void {
-    this.timerAt = at;
     this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
   }
 
+  /** Runs at the armed time; entries added since may not be due yet (then it re-arms). */
   private fire(): void {
     this.timer = undefined;
     const now = Date.now();
@@ -66,7 +67,7 @@ export class DeadlineQueue {
       this.live--;
       entry.expire();
     }
-    if (this.live === 0) this.clear();
+    if (this.live === 0) this.idle();
     else this.arm(entries[this.head]!.deadline);
   }
 
@@ -79,18 +80,13 @@ export class DeadlineQueue {
     this.entries = kept;
     this.head = 0;
     this.settled = 0;
-    // The head may have changed; the armed timer still fires no later than the new head's deadline.
-    if (this.timer !== undefined && kept.length > 0 && kept[0]!.deadline > this.timerAt) {
-      clearTimeout(this.timer);
-      this.arm(kept[0]!.deadline);
-    }
   }
 
-  private clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.entries = [];
+  /** Nothing in flight: forget settled entries and let the process exit if it wants to. */
+  private idle(): void {
+    this.entries.length = 0;
     this.head = 0;
     this.settled = 0;
+    this.timer?.unref();
   }
 }
