@@ -250,6 +250,44 @@ describe("request / reply", () => {
   });
 });
 
+describe("outbound backpressure", () => {
+  it("reject policy fails publishes past maxPendingBytes with CATGA_BACKPRESSURE", async () => {
+    const subject = `${uniquePrefix("bpub")}.evt.x`;
+    const client = await NatsConnection.connect({
+      servers: NATS_URL,
+      maxPendingBytes: 4096,
+      backpressure: "reject",
+    });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) =>
+        client.publish(subject, eventEnvelope(`p${i}`, Buffer.alloc(100))),
+      ),
+    );
+    const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(outcomes.length - rejected.length).toBeGreaterThan(0);
+    for (const r of rejected) expect((r.reason as CatgaError).code).toBe("CATGA_BACKPRESSURE");
+    await client.close();
+  });
+
+  it("wait policy holds publishes until there is room, and every one is delivered", async () => {
+    const subject = `${uniquePrefix("bpubw")}.evt.x`;
+    const client = await NatsConnection.connect({ servers: NATS_URL, maxPendingBytes: 8192 });
+    let received = 0;
+    const unsubscribe = await consumer.subscribe(subject, {}, async ({ envelopes }) => {
+      received += envelopes.length;
+    });
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        client.publish(subject, eventEnvelope(`w${i}`, Buffer.alloc(512))),
+      ),
+    );
+    await until(() => received === 1000, 5000, "all held publishes");
+    await unsubscribe();
+    await client.close();
+  });
+});
+
 describe("graceful close", () => {
   it("delivers everything accepted before close, then refuses new work with CATGA_CLOSED", async () => {
     const subject = `${uniquePrefix("close")}.evt.x`;

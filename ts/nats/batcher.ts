@@ -11,6 +11,9 @@ export type FlushBatch = (
 export interface BatcherOptions {
   maxMessages: number;
   maxBytes: number;
+  /** Bytes queued (open + ready batches) past which `policy` applies. */
+  maxQueuedBytes: number;
+  policy: "wait" | "reject";
   /** 0 closes the open batch at the end of the current tick (setImmediate); more waits that many ms. */
   maxDelayMs: number;
 }
@@ -70,6 +73,8 @@ export class OutboundBatcher {
   private open: Batch | undefined;
   private readonly ready: Batch[] = [];
   private sending: Promise<void> | undefined;
+  private queuedBytes = 0;
+  private readonly roomWaiters: (() => void)[] = [];
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -86,6 +91,21 @@ export class OutboundBatcher {
   add(subject: string, envelope: Uint8Array): Promise<void> {
     if (this.closed)
       return Promise.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));
+    if (this.queuedBytes + envelope.byteLength > this.options.maxQueuedBytes && this.queuedBytes > 0) {
+      if (this.options.policy === "reject") {
+        return Promise.reject(
+          new CatgaError(
+            ErrorCodes.BACKPRESSURE,
+            `${this.queuedBytes} bytes are already queued for publishing (maxPendingBytes ${this.options.maxQueuedBytes})`,
+          ),
+        );
+      }
+      // Wait policy: take the envelope once earlier batches have drained below the bound.
+      return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() =>
+        this.add(subject, envelope),
+      );
+    }
+    this.queuedBytes += envelope.byteLength;
     this.open ??= new Batch();
     const batch = this.open;
     batch.add(subject, envelope);
@@ -119,6 +139,9 @@ export class OutboundBatcher {
     this.sending = batch.send(this.flushBatch).then(batch.resolve, batch.reject);
     void this.sending.finally(() => {
       this.sending = undefined;
+      this.queuedBytes -= batch.bytes;
+      // Wake waiters in order; each re-checks the bound when it re-enters add().
+      for (const wake of this.roomWaiters.splice(0)) wake();
       this.pump();
     });
   }
@@ -139,6 +162,9 @@ export class OutboundBatcher {
   /** Stops taking envelopes and waits until everything accepted has been sent (or failed). */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.open || this.ready.length > 0 || this.sending) await this.flush();
+    while (this.open || this.ready.length > 0 || this.sending || this.roomWaiters.length > 0) {
+      for (const wake of this.roomWaiters.splice(0)) wake();
+      await this.flush();
+    }
   }
 }

@@ -56,6 +56,8 @@ export class NatsConnection extends EventEmitter {
       maxMessages: options.batch?.maxMessages ?? 128,
       maxBytes: options.batch?.maxBytes ?? 1024 * 1024,
       maxDelayMs: options.batch?.maxDelayMs ?? 0,
+      maxQueuedBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
+      policy: options.backpressure ?? "wait",
     };
     const send =
       (framed: boolean) => (subjects: string[], index: Uint32Array, data: Buffer, offsets: Uint32Array) =>

@@ -28,7 +28,12 @@ export interface NatsConnectionOptions {
   requestTimeoutMs?: number;
   /** Requests awaiting a reply at once (4096); past it `backpressure` applies. */
   maxInFlightRequests?: number;
-  /** Bytes handed to the engine and not yet accepted by the client (64 MiB). */
+  /**
+   * Bytes accepted for publishing and not yet taken by the client (64 MiB), counted both in the JS
+   * batch queue and in the engine. Past it `backpressure` applies: `reject` fails new publishes
+   * with CATGA_BACKPRESSURE; `wait` holds their promises until there is room (await them to
+   * keep memory bounded).
+   */
   maxPendingBytes?: number;
   /** When a bound is reached: wait for room (default) or fail with CATGA_BACKPRESSURE. */
   backpressure?: BackpressurePolicy;
@@ -44,6 +49,12 @@ export interface NatsConnectionOptions {
   limits?: CodecLimits;
   /** Most envelopes per inbound batch handed to JS (1024). */
   inboundBatchMax?: number;
+  /**
+   * NATS messages buffered per subscription while handlers are busy (1024). Past it the server
+   * drops messages for this slow consumer (a `slowConsumer` status event): core NATS is
+   * at-most-once, and memory stays bounded.
+   */
+  subscriptionCapacity?: number;
 }
 
 const KNOWN = new Set([
@@ -71,6 +82,7 @@ const KNOWN = new Set([
   "compressionLevel",
   "limits",
   "inboundBatchMax",
+  "subscriptionCapacity",
 ]);
 
 const MAX_U32 = 4_294_967_295;
@@ -122,6 +134,7 @@ export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] 
   int("maxInFlightRequests", options.maxInFlightRequests, 1);
   int("maxPendingBytes", options.maxPendingBytes, 1);
   int("inboundBatchMax", options.inboundBatchMax, 1);
+  int("subscriptionCapacity", options.subscriptionCapacity, 1);
   int("compressionLevel", options.compressionLevel, -7, 22);
   if (options.compressionThreshold !== undefined && options.compressionThreshold !== Number.POSITIVE_INFINITY)
     int("compressionThreshold", options.compressionThreshold, 0);

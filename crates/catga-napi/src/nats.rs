@@ -55,6 +55,7 @@ pub struct NatsOptionsInput {
     pub no_echo: Option<bool>,
     pub frame: Option<FrameOptionsInput>,
     pub inbound_batch_max: Option<u32>,
+    pub subscription_capacity: Option<u32>,
 }
 
 fn policy(field: &str, value: Option<&str>) -> Result<BackpressurePolicy> {
@@ -103,6 +104,7 @@ fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         no_echo: input.no_echo.unwrap_or(d.no_echo),
         frame: frame_options(input.frame.as_ref())?,
         inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
+        subscription_capacity: input.subscription_capacity.map_or(d.subscription_capacity, |n| n as usize),
     };
     options.validate().map_err(to_js)?;
     Ok(options)

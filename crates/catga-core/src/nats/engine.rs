@@ -94,7 +94,8 @@ impl NatsEngine {
             .max_reconnects(options.max_reconnects)
             .ping_interval(options.ping_interval)
             .connection_timeout(options.connect_timeout)
-            .request_timeout(Some(options.request_timeout));
+            .request_timeout(Some(options.request_timeout))
+            .subscription_capacity(options.subscription_capacity);
         if let Some(name) = &options.name {
             connect = connect.name(name);
         }

@@ -52,6 +52,10 @@ pub struct NatsOptions {
     pub frame: FrameOptions,
     /// Most envelopes handed to JS in one inbound batch.
     pub inbound_batch_max: usize,
+    /// NATS messages (frames) buffered per subscription while JS is busy. Past it the server's
+    /// slow-consumer rule drops messages (core NATS is at-most-once; use JetStream for more), so
+    /// memory stays bounded: at most this many frames of `max_batch_bytes` each.
+    pub subscription_capacity: usize,
 }
 
 impl Default for NatsOptions {
@@ -78,6 +82,7 @@ impl Default for NatsOptions {
             no_echo: true,
             frame: FrameOptions::default(),
             inbound_batch_max: 1024,
+            subscription_capacity: 1024,
         }
     }
 }
@@ -97,6 +102,7 @@ impl NatsOptions {
             ("maxInFlightRequests", self.max_in_flight_requests),
             ("maxPendingBytes", self.max_pending_bytes),
             ("inboundBatchMax", self.inbound_batch_max),
+            ("subscriptionCapacity", self.subscription_capacity),
         ] {
             if value == 0 {
                 return Err(CatgaError::invalid_argument(field, "must be greater than 0"));

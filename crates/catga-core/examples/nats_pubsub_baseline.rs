@@ -1,0 +1,167 @@
+//! Rust-only async-nats pub/sub ceiling for `benches/nats.bench.mjs` (no N-API, no JS).
+//!
+//! ```text
+//! cargo build --release -p catga-core --example nats_pubsub_baseline
+//! target/release/examples/nats_pubsub_baseline --mode plain|framed [--warm 1] [--secs 5] [--port 4222]
+//! ```
+//!
+//! One process, tokio multi-thread runtime (2 workers), publisher and subscriber on separate
+//! connections to 127.0.0.1. Messages are the same kind the JS bench sends: version-1 envelopes
+//! with a 256-byte pseudo-random payload, 1024 distinct ones cycled.
+//! - `plain`: one NATS message per envelope, the subscriber only counts (a Rust user of async-nats).
+//! - `framed`: what the Catga engine does — CTG1 frames of 128 envelopes built per batch (zstd
+//!   tried above 1 KiB, kept only when smaller), and the subscriber decodes each frame and
+//!   checks each envelope before counting.
+//!
+//! The publisher holds off while more than 65,536 envelopes are undelivered (so the subscriber is
+//! never cut off as a slow consumer) and stops after the measured window or 200M envelopes.
+//! Prints one JSON line: `{"mode":..,"msgs_per_sec":..,"published_per_sec":..}`.
+
+use std::error::Error;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use catga_core::frame::FrameBuilder;
+use catga_core::{decode_envelope, decode_frame, encode_envelope, Envelope, FrameOptions, Limits, MessageKind};
+use futures_util::StreamExt;
+
+const PAYLOAD_BYTES: usize = 256;
+const POOL: usize = 1024;
+const FRAME_OF: usize = 128;
+const WINDOW: u64 = 65_536;
+const MAX_PUBLISH: u64 = 200_000_000;
+
+struct Args {
+    framed: bool,
+    warm: Duration,
+    secs: Duration,
+    port: u16,
+}
+
+fn parse_args() -> Result<Args, Box<dyn Error>> {
+    let mut args = Args { framed: false, warm: Duration::from_secs(1), secs: Duration::from_secs(5), port: 4222 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--mode" => {
+                args.framed = match value.as_str() {
+                    "plain" => false,
+                    "framed" => true,
+                    other => return Err(format!("--mode must be plain or framed, got {other}").into()),
+                }
+            }
+            "--warm" => args.warm = Duration::from_secs_f64(value.parse()?),
+            "--secs" => args.secs = Duration::from_secs_f64(value.parse()?),
+            "--port" => args.port = value.parse()?,
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    Ok(args)
+}
+
+/// `POOL` distinct envelopes with pseudo-random (incompressible) payloads.
+fn envelopes() -> Result<Vec<Bytes>, Box<dyn Error>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    (0..POOL)
+        .map(|_| {
+            let payload: Vec<u8> = (0..PAYLOAD_BYTES).map(|_| next() as u8).collect();
+            let id = format!("{:016x}-{:016x}-{:02x}", next(), next(), next() as u8);
+            let mut envelope = Envelope::new(MessageKind::Event, "bench.event", &id, &payload);
+            envelope.created_at_ms = now;
+            Ok(Bytes::from(encode_envelope(&envelope, &Limits::default())?))
+        })
+        .collect()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let args = parse_args()?;
+    let pool = envelopes()?;
+    let url = format!("127.0.0.1:{}", args.port);
+    let subject = format!("bench.{}.rust.{}", std::process::id(), if args.framed { "framed" } else { "plain" });
+    let subscriber_client = async_nats::connect(&url).await?;
+    let publisher = async_nats::connect(&url).await?;
+    let mut subscription = subscriber_client.subscribe(subject.clone()).await?;
+    subscriber_client.flush().await?;
+    tokio::time::sleep(Duration::from_millis(50)).await; // let the server register the SUB
+
+    let delivered = Arc::new(AtomicU64::new(0));
+    let malformed = Arc::new(AtomicU64::new(0));
+    let framed = args.framed;
+    let (count, bad) = (delivered.clone(), malformed.clone());
+    tokio::spawn(async move {
+        let limits = Limits::default();
+        while let Some(message) = subscription.next().await {
+            let n = if framed {
+                match decode_frame(&message.payload, &limits) {
+                    Ok(frame) => frame.envelopes().filter(|e| decode_envelope(e, &limits).is_ok()).count() as u64,
+                    Err(_) => {
+                        bad.fetch_add(1, Ordering::Relaxed);
+                        0
+                    }
+                }
+            } else {
+                1
+            };
+            count.fetch_add(n, Ordering::Relaxed);
+        }
+    });
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let published = Arc::new(AtomicU64::new(0));
+    let (halt, sent, seen) = (stop.clone(), published.clone(), delivered.clone());
+    let publishing = tokio::spawn(async move {
+        let mut i = 0usize;
+        while !halt.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < MAX_PUBLISH {
+            if sent.load(Ordering::Relaxed).saturating_sub(seen.load(Ordering::Relaxed)) > WINDOW {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            if framed {
+                let mut builder = FrameBuilder::new(FrameOptions::default());
+                for _ in 0..FRAME_OF {
+                    builder.push_encoded(&pool[i % POOL])?;
+                    i += 1;
+                }
+                publisher.publish(subject.clone(), Bytes::from(builder.finish()?)).await?;
+                sent.fetch_add(FRAME_OF as u64, Ordering::Relaxed);
+            } else {
+                for _ in 0..FRAME_OF {
+                    publisher.publish(subject.clone(), pool[i % POOL].clone()).await?;
+                    i += 1;
+                }
+                sent.fetch_add(FRAME_OF as u64, Ordering::Relaxed);
+            }
+        }
+        publisher.flush().await?;
+        Ok::<(), Box<dyn Error + Send + Sync>>(())
+    });
+
+    tokio::time::sleep(args.warm).await;
+    let (d0, p0, t0) = (delivered.load(Ordering::Relaxed), published.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(args.secs).await;
+    let (d1, p1, elapsed) = (delivered.load(Ordering::Relaxed), published.load(Ordering::Relaxed), t0.elapsed());
+    stop.store(true, Ordering::Relaxed);
+    if let Ok(Ok(Err(err))) = tokio::time::timeout(Duration::from_secs(5), publishing).await {
+        return Err(err.to_string().into());
+    }
+    let seconds = elapsed.as_secs_f64();
+    println!(
+        "{{\"mode\":\"{}\",\"msgs_per_sec\":{:.0},\"published_per_sec\":{:.0},\"malformed\":{}}}",
+        if framed { "framed" } else { "plain" },
+        (d1 - d0) as f64 / seconds,
+        (p1 - p0) as f64 / seconds,
+        malformed.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
