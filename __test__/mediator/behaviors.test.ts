@@ -569,3 +569,28 @@ describe("pipeline order", () => {
     expect(catga.describe().map((d) => d.handler)).toEqual(["stable", "flakyOnce"]);
   });
 });
+
+describe("custom behaviors that misbehave", () => {
+  it("a throwing or rejecting custom behavior becomes an error Result, never a rejection", async () => {
+    const throwing = defineBehavior({
+      name: "throws",
+      priority: 10,
+      create: () => () => {
+        throw new Error("sync bug");
+      },
+    });
+    const rejecting = defineBehavior({
+      name: "rejects",
+      priority: 10,
+      create: () => () => Promise.reject(new Error("async bug")),
+    });
+    for (const behavior of [throwing, rejecting]) {
+      const catga = quiet()
+        .use(behavior)
+        .handle(Work, ({ id }) => id)
+        .build();
+      const result = await catga.send(Work, { id: 1 });
+      expect(result.ok || result.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+    }
+  });
+});

@@ -77,6 +77,25 @@ export function orderBehaviors(behaviors: readonly Behavior[]): Behavior[] {
     .map((entry) => entry.behavior);
 }
 
+// Built-in behaviors are known to resolve to a Result; custom ones get a guard so a throw or a
+// rejection becomes a Result too, keeping the "never rejects" promise of send/query/publish.
+const builtIn = new WeakSet<Behavior>();
+
+export function markBuiltIn<B extends Behavior>(behavior: B): B {
+  builtIn.add(behavior);
+  return behavior;
+}
+
+function guarded(middleware: Middleware, inner: Next): Next {
+  return (payload, ctx) => {
+    try {
+      return middleware(payload, ctx, inner).then(undefined, errFromThrown);
+    } catch (thrown) {
+      return Promise.resolve(errFromThrown(thrown));
+    }
+  };
+}
+
 /** Composes the pipeline for one target once; with no behaviors it is the handler step itself. */
 export function composePipeline(
   ordered: readonly Behavior[],
@@ -90,7 +109,9 @@ export function composePipeline(
     const middleware = behavior.create(target);
     if (middleware === undefined) continue;
     const inner = run;
-    run = (payload, ctx) => middleware(payload, ctx, inner);
+    run = builtIn.has(behavior)
+      ? (payload, ctx) => middleware(payload, ctx, inner)
+      : guarded(middleware, inner);
     steps.unshift(behavior.name);
   }
   return { run, steps };

@@ -1,6 +1,6 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../config.js";
-import type { Behavior } from "../pipeline.js";
+import { type Behavior, markBuiltIn } from "../pipeline.js";
 import { err, type Result } from "../result.js";
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -52,7 +52,7 @@ export function circuitBreakerBehavior(
   const failureOn = new Set(options?.failureOn ?? [ErrorCodes.HANDLER_FAILED, ErrorCodes.TIMEOUT]);
   const onStateChange = options?.onStateChange;
 
-  return {
+  return markBuiltIn({
     name: "circuitBreaker",
     priority: options?.priority ?? CIRCUIT_BREAKER_PRIORITY,
     create(target) {
@@ -76,22 +76,8 @@ export function circuitBreakerBehavior(
         );
       const isFailure = (result: Result<unknown>): boolean => !result.ok && failureOn.has(result.error.code);
 
-      return async (payload, ctx, next) => {
-        if (state === "open") {
-          if (Date.now() - openedAt < resetTimeoutMs) return rejected();
-          moveTo("half-open");
-        }
-        if (state === "half-open") {
-          if (trials >= halfOpenMaxCalls) return rejected();
-          trials++;
-          const result = await next(payload, ctx);
-          if (state !== "half-open") return result; // another trial already decided
-          if (isFailure(result)) moveTo("open");
-          else if (result.ok) moveTo("closed");
-          else trials--; // neither success nor counted failure: free the trial slot
-          return result;
-        }
-        const result = await next(payload, ctx);
+      // Made once per pipeline, so the closed-state path allocates no closure per call.
+      const afterClosed = (result: Result<unknown>): Result<unknown> => {
         if (isFailure(result)) {
           failures++;
           if (failures >= threshold && state === "closed") moveTo("open");
@@ -100,6 +86,24 @@ export function circuitBreakerBehavior(
         }
         return result;
       };
+      const afterTrial = (result: Result<unknown>): Result<unknown> => {
+        if (state !== "half-open") return result; // another trial already decided
+        if (isFailure(result)) moveTo("open");
+        else if (result.ok) moveTo("closed");
+        else trials--; // neither success nor counted failure: free the trial slot
+        return result;
+      };
+
+      return (payload, ctx, next) => {
+        if (state === "closed") return next(payload, ctx).then(afterClosed);
+        if (state === "open") {
+          if (Date.now() - openedAt < resetTimeoutMs) return rejected();
+          moveTo("half-open");
+        }
+        if (trials >= halfOpenMaxCalls) return rejected();
+        trials++;
+        return next(payload, ctx).then(afterTrial);
+      };
     },
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, integer, number, withMethods } from "../config.js";
-import type { Behavior, BehaviorContext, Next } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
 import { err, ok, type Result } from "../result.js";
 
 /** A remembered successful outcome. Wrapped so an `undefined` result differs from "not stored". */
@@ -102,7 +102,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
   }
   const inFlight = new Map<string, Promise<Result<unknown>>>();
 
-  return {
+  return markBuiltIn({
     name: "idempotency",
     priority: options?.priority ?? IDEMPOTENCY_PRIORITY,
     create(target) {
@@ -136,5 +136,5 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
         return execution;
       };
     },
-  };
+  });
 }

@@ -1,5 +1,6 @@
 import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../config.js";
-import type { Behavior } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
+import type { Result } from "../result.js";
 
 export interface LoggingOptions {
   /** Level for successful messages; "off" logs failures only (cheapest). Default "debug". */
@@ -26,23 +27,24 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
   const successLevel = options?.successLevel ?? "debug";
   const failureLevel = options?.failureLevel ?? "warn";
   const logPayload = options?.logPayload ?? false;
-  return {
+  return markBuiltIn({
     name: "logging",
     priority: options?.priority ?? LOGGING_PRIORITY,
     create(target) {
       const label = `${target.kind} ${target.contract.type}`;
       const handler = target.kind === "event" ? target.handlerName : undefined;
-      return async (payload, ctx, next) => {
-        const started = performance.now();
-        const result = await next(payload, ctx);
-        const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-        if (result.ok && successLevel === "off") return result;
+      const write = (
+        payload: unknown,
+        ctx: BehaviorContext,
+        result: Result<unknown>,
+        started: number,
+      ): void => {
         const entry: Record<string, unknown> = {
           messageId: ctx.messageId,
           correlationId: ctx.correlationId,
           causationId: ctx.causationId,
           handler,
-          durationMs,
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         };
         if (logPayload) entry.payload = payload;
         if (result.ok) {
@@ -53,8 +55,14 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
           const level = result.error.code === "CATGA_HANDLER_FAILED" ? "error" : failureLevel;
           ctx.logger[level](`${label} failed`, entry);
         }
-        return result;
+      };
+      return (payload, ctx, next) => {
+        const started = performance.now();
+        return next(payload, ctx).then((result) => {
+          if (!result.ok || successLevel !== "off") write(payload, ctx, result, started);
+          return result;
+        });
       };
     },
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, integer, number, oneOf } from "../config.js";
-import type { Behavior } from "../pipeline.js";
+import { type Behavior, markBuiltIn } from "../pipeline.js";
 import { err } from "../result.js";
 
 export interface RateLimitOptions {
@@ -56,7 +56,7 @@ export function rateLimitBehavior(options: RateLimitOptions | undefined, issues:
   const capacity = options?.capacity ?? 100;
   const refillPerMs = (options?.refillPerSecond ?? 100) / 1000;
   const shared = options?.scope === "global" ? new TokenBucket(capacity, refillPerMs) : undefined;
-  return {
+  return markBuiltIn({
     name: "rateLimit",
     priority: options?.priority ?? RATE_LIMIT_PRIORITY,
     create(target) {
@@ -69,5 +69,5 @@ export function rateLimitBehavior(options: RateLimitOptions | undefined, issues:
         );
       };
     },
-  };
+  });
 }

@@ -1,6 +1,7 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, func, type IssueList, integer, number, oneOf, stringList } from "../config.js";
-import type { Behavior } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
+import type { Result } from "../result.js";
 import { sleep } from "./sleep.js";
 
 export interface RetryOptions {
@@ -58,20 +59,31 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
     return random() * delay;
   };
 
-  return {
+  return markBuiltIn({
     name: "retry",
     priority: options?.priority ?? RETRY_PRIORITY,
     create() {
-      return async (payload, ctx, next) => {
-        let result = await next(payload, ctx);
-        for (let attempt = 2; attempt <= maxAttempts; attempt++) {
-          if (result.ok || !retryOn.has(result.error.code) || ctx.signal.aborted) break;
+      const retryable = (result: Result<unknown>, ctx: BehaviorContext): boolean =>
+        !result.ok && retryOn.has(result.error.code) && !ctx.signal.aborted;
+      // Only a failed first attempt enters the async retry loop; success costs one `.then`.
+      const retryAfter = async (
+        first: Result<unknown>,
+        payload: unknown,
+        ctx: BehaviorContext,
+        next: Next,
+      ): Promise<Result<unknown>> => {
+        let result = first;
+        for (let attempt = 2; attempt <= maxAttempts && retryable(result, ctx); attempt++) {
           await sleep(delayBefore(attempt - 1), ctx.signal);
           if (ctx.signal.aborted) break;
           result = await next(payload, ctx);
         }
         return result;
       };
+      return (payload, ctx, next) =>
+        next(payload, ctx).then((first) =>
+          maxAttempts > 1 && retryable(first, ctx) ? retryAfter(first, payload, ctx, next) : first,
+        );
     },
-  };
+  });
 }

@@ -1,7 +1,7 @@
 import { CatgaError, ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, number, perTypeNumber } from "../config.js";
 import { MessageContext, NEVER_ABORTED, type SignalSource } from "../context.js";
-import type { Behavior, BehaviorContext } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
 import { err, errFrom, type Result } from "../result.js";
 import { type Deadline, DeadlineQueue } from "./deadlines.js";
 
@@ -99,7 +99,7 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
   const defaultMs = options?.ms ?? 10_000;
   const perType = options?.perType ?? {};
   const queues = new Map<number, DeadlineQueue>();
-  return {
+  return markBuiltIn({
     name: "timeout",
     priority: options?.priority ?? TIMEOUT_PRIORITY,
     create(target) {
@@ -124,5 +124,5 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
         });
       };
     },
-  };
+  });
 }

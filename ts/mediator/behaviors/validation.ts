@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, number } from "../config.js";
-import type { Behavior, BehaviorContext, Next } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
 import { err, type Result } from "../result.js";
 
 export interface ValidationOptions {
@@ -35,7 +35,7 @@ function validationError(type: string, issues: readonly StandardSchemaV1.Issue[]
  */
 export function validationBehavior(options: ValidationOptions | undefined, issues: IssueList): Behavior {
   issues.checkObject("validation", options, fields);
-  return {
+  return markBuiltIn({
     name: "validation",
     priority: options?.priority ?? VALIDATION_PRIORITY,
     create(target) {
@@ -57,5 +57,5 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
           : proceed(outcome, ctx, next);
       };
     },
-  };
+  });
 }
