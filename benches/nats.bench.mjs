@@ -1,0 +1,513 @@
+// NATS engine bench: Catga (Rust engine via NatsConnection) vs nats.js v2, same server, same
+// bytes per message, one run.
+//
+//   npx tsup && npm run bench:nats [-- --quick] [-- --only=rr,ps,rust,rss]
+//   (Rust ceiling: cargo build --release -p catga-core --example nats_pubsub_baseline first;
+//    the bench runs that binary when it exists)
+//
+// 1. rr   request/reply to a responder in ANOTHER process (benches/nats/responder.mjs), at
+//         concurrency 1 and 64: warm-up, then a fixed window; req/s and latency percentiles
+//         from an HDR histogram (µs, 3 significant digits) of every request in the window.
+// 2. ps   pub/sub: publisher in this process, subscriber in a child process
+//         (benches/nats/subscriber.mjs) counting messages delivered to its handler; the rate is
+//         measured in the child between two marks. The publisher holds off while more than
+//         WINDOW messages are undelivered, so neither side can flood the server (a subscriber
+//         that falls 64 MB behind is cut off by nats-server as a slow consumer).
+// 3. rust async-nats ceiling (crates/catga-core/examples/nats_pubsub_baseline.rs): plain (one
+//         NATS message per envelope, as a Rust user of async-nats would) and framed (CTG1
+//         frames of 128, what the Catga engine sends).
+// 4. rss  100K msgs/s publish + consume in one fresh process (benches/nats/rss.mjs), RSS every
+//         second, for Catga and nats.js.
+//
+// Payload: a Catga envelope with a 256-byte random payload (~330 B), the identical Buffer for
+// both clients (see benches/nats/common.mjs). Only 127.0.0.1 is targeted; every loop is bounded
+// by time and count; every child is killed by PID on exit, error or signal. Subjects carry this
+// process's PID, so other users of the server don't cross the bench's traffic (they do share
+// its CPU: the load average is printed with each phase).
+
+import { execFileSync, fork, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as hdr from "hdr-histogram-js";
+import { connectCatga, connectNatsJs, makeEnvelopes, NATS_URL, POOL, sleep, tick } from "./nats/common.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const argv = process.argv.slice(2);
+const QUICK = argv.includes("--quick");
+const ONLY = (argv.find((a) => a.startsWith("--only="))?.slice(7) ?? "rr,ps,rust,rss").split(",");
+const WARM_S = QUICK ? 0.5 : 1;
+const RUN_S = QUICK ? 2 : 5;
+const RSS_S = QUICK ? 10 : 30;
+const RSS_RATE = 100_000;
+const CONCURRENCY = [1, 64];
+const MAX_REQUESTS = 20_000_000; // count bound per request/reply run
+const MAX_PUBLISH = 200_000_000; // count bound per pub/sub run
+const WINDOW = 65_536; // most undelivered messages the publisher allows
+const CHUNK = 1024; // messages published between yields
+const MASK = POOL - 1;
+
+// ---------------------------------------------------------------------------------------------
+// Children: tracked by PID, killed on every way out.
+const children = new Map();
+function killChildren() {
+  for (const [pid, child] of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    children.delete(pid);
+  }
+}
+process.on("exit", killChildren);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    killChildren();
+    process.exit(130);
+  });
+}
+
+function forkChild(script, args, env = {}) {
+  const child = fork(join(here, "nats", script), args, {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, ...env },
+  });
+  children.set(child.pid, child);
+  const waiters = new Map();
+  let marks = 0;
+  child.on("message", (m) => {
+    if (m?.type === "error") console.error(`child ${script} ${args[0]}: ${m.message}`);
+    const key = m?.type === "mark" ? `mark:${m.id}` : m?.type;
+    waiters.get(key)?.(m);
+    waiters.delete(key);
+  });
+  const next = (type, ms = 15_000) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script}: no "${type}" within ${ms} ms`)), ms);
+      const failed = (code) => reject(new Error(`${script} exited (${code}) before "${type}"`));
+      child.once("exit", failed);
+      waiters.set(type, (m) => {
+        clearTimeout(timer);
+        child.off("exit", failed);
+        resolve(m);
+      });
+    });
+  return {
+    child,
+    ready: next("ready"),
+    next,
+    mark() {
+      const id = ++marks;
+      const reply = next(`mark:${id}`);
+      child.send({ type: "mark", id });
+      return reply;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return undefined;
+      const stopped = next("stopped", 5000).catch(() => undefined);
+      child.send({ type: "stop" });
+      const result = await stopped;
+      await Promise.race([new Promise((r) => child.once("exit", r)), sleep(2000)]);
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
+      children.delete(child.pid);
+      return result;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+const cpuMs = (a, b) => ((b.user - a.user + (b.system - a.system)) / 1000).toFixed(0);
+
+async function clientFor(impl, name) {
+  if (impl === "catga") {
+    const conn = await connectCatga(name);
+    return {
+      request: (subject, bytes) => conn.request(subject, bytes, 5000),
+      close: () => conn.close(),
+      conn,
+    };
+  }
+  const nc = await connectNatsJs(name);
+  return {
+    request: (subject, bytes) => nc.request(subject, bytes, { timeout: 5000 }),
+    close: () => nc.close(),
+    nc,
+  };
+}
+
+async function requestReply(impl, concurrency) {
+  const subject = `bench.${process.pid}.rr.${impl}.c${concurrency}`;
+  const responder = forkChild("responder.mjs", [impl, subject, "bench-rr"]);
+  const client = await clientFor(impl, `bench-rr-${impl}`);
+  try {
+    await responder.ready;
+    const requests = makeEnvelopes("query", "bench.query");
+    const histogram = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 60_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+    let recording = false;
+    let stopped = false;
+    let sent = 0;
+    let completed = 0;
+    let errors = 0;
+    let firstError;
+    const worker = async () => {
+      while (!stopped && sent < MAX_REQUESTS) {
+        const bytes = requests[sent++ & MASK];
+        const t0 = performance.now();
+        try {
+          await client.request(subject, bytes);
+        } catch (error) {
+          errors++;
+          firstError ??= error;
+          continue;
+        }
+        if (recording) {
+          histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          completed++;
+        }
+      }
+    };
+    const workers = Array.from({ length: concurrency }, worker);
+    await sleep(WARM_S * 1000);
+    const markStart = await responder.mark();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    recording = true;
+    await sleep(RUN_S * 1000);
+    recording = false;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = process.cpuUsage();
+    const markEnd = await responder.mark();
+    stopped = true;
+    await Promise.all(workers);
+    if (firstError) console.error(`  ${impl} c${concurrency}: ${errors} errors, first: ${firstError}`);
+    return {
+      impl,
+      concurrency,
+      reqPerSec: completed / seconds,
+      p50: histogram.getValueAtPercentile(50),
+      p90: histogram.getValueAtPercentile(90),
+      p99: histogram.getValueAtPercentile(99),
+      p999: histogram.getValueAtPercentile(99.9),
+      max: histogram.maxValue,
+      errors,
+      clientCpuMs: cpuMs(cpu0, cpu1),
+      responderCpuMs: cpuMs(markStart.cpu, markEnd.cpu),
+      seconds,
+      load: load(),
+    };
+  } finally {
+    await client.close().catch(() => undefined);
+    await responder.stop();
+  }
+}
+
+async function pubSub(impl) {
+  const subject = `bench.${process.pid}.ps.${impl}`;
+  const subscriber = forkChild("subscriber.mjs", [impl, subject]);
+  let delivered = 0;
+  subscriber.child.on("message", (m) => {
+    if (m?.type === "count") delivered = m.count;
+  });
+  const events = makeEnvelopes("event", "bench.event");
+  let published = 0;
+  let publish;
+  let settle;
+  let close;
+  if (impl === "catga") {
+    const conn = await connectCatga("bench-pub-catga");
+    const inFlight = [];
+    publish = () => {
+      let last;
+      for (let i = 0; i < CHUNK; i++) last = conn.publish(subject, events[published++ & MASK]);
+      inFlight.push(last);
+    };
+    // Keep up to 4 chunks handed to the batcher; waiting on the oldest also yields the loop.
+    settle = async () => {
+      if (inFlight.length >= 4) await inFlight.shift();
+      else await tick();
+    };
+    close = async () => {
+      await Promise.allSettled(inFlight);
+      await conn.close();
+    };
+  } else {
+    const nc = await connectNatsJs("bench-pub-natsjs");
+    publish = () => {
+      for (let i = 0; i < CHUNK; i++) nc.publish(subject, events[published++ & MASK]);
+    };
+    settle = tick; // nats.js writes its outbound buffer when the loop turns
+    close = () => nc.close();
+  }
+  let stopped = false;
+  let waits = 0;
+  try {
+    await subscriber.ready;
+    const loop = (async () => {
+      while (!stopped && published < MAX_PUBLISH) {
+        if (published - delivered > WINDOW) {
+          waits++;
+          await sleep(1);
+          continue;
+        }
+        publish();
+        await settle();
+      }
+    })();
+    await sleep(WARM_S * 1000);
+    const a = await subscriber.mark();
+    const cpu0 = process.cpuUsage();
+    const published0 = published;
+    const t0 = performance.now();
+    await sleep(RUN_S * 1000);
+    const b = await subscriber.mark();
+    const cpu1 = process.cpuUsage();
+    const seconds = (performance.now() - t0) / 1000;
+    const publishedInWindow = published - published0;
+    stopped = true;
+    await loop;
+    const subSeconds = Number(BigInt(b.ns) - BigInt(a.ns)) / 1e9;
+    return {
+      impl,
+      msgsPerSec: (b.count - a.count) / subSeconds,
+      publishedPerSec: publishedInWindow / seconds,
+      avgBatch: (b.count - a.count) / Math.max(1, b.batches - a.batches),
+      publisherCpuMs: cpuMs(cpu0, cpu1),
+      subscriberCpuMs: cpuMs(a.cpu, b.cpu),
+      flowControlWaits: waits,
+      seconds: subSeconds,
+      load: load(),
+    };
+  } finally {
+    stopped = true;
+    await close().catch(() => undefined);
+    await subscriber.stop();
+  }
+}
+
+function rustBaseline(mode) {
+  const binary = join(root, "target", "release", "examples", "nats_pubsub_baseline");
+  if (!existsSync(binary)) return undefined;
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      binary,
+      [
+        "--mode",
+        mode,
+        "--warm",
+        String(WARM_S),
+        "--secs",
+        String(RUN_S),
+        "--port",
+        String(NATS_URL.split(":")[2]),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    children.set(child.pid, child);
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), (WARM_S + RUN_S + 20) * 1000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      children.delete(child.pid);
+      const line = out.trim().split("\n").at(-1);
+      if (code === 0 && line) resolve({ ...JSON.parse(line), load: load() });
+      else reject(new Error(`nats_pubsub_baseline --mode ${mode} exited ${code}: ${out}`));
+    });
+  });
+}
+
+async function rss(impl) {
+  const subject = `bench.${process.pid}.rss.${impl}`;
+  const child = forkChild("rss.mjs", [impl, subject, String(RSS_RATE), String(RSS_S)]);
+  const done = child.next("done", (RSS_S + 30) * 1000);
+  const result = await done;
+  await Promise.race([new Promise((r) => child.child.once("exit", r)), sleep(3000)]);
+  if (child.child.exitCode === null) process.kill(child.child.pid, "SIGKILL");
+  children.delete(child.child.pid);
+  const s = result.samples;
+  const settled = s.slice(Math.min(5, Math.floor(s.length / 3)));
+  const rssValues = settled.map((x) => x.rssMB);
+  const half = Math.floor(settled.length / 2);
+  const avg = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return {
+    impl,
+    samples: s,
+    peakMB: Math.max(...s.map((x) => x.rssMB)),
+    settledMinMB: Math.min(...rssValues),
+    settledMaxMB: Math.max(...rssValues),
+    driftMB: avg(rssValues.slice(half)) - avg(rssValues.slice(0, half)),
+    deliveredPerSec: result.delivered / result.secs,
+    published: result.published,
+    delivered: result.delivered,
+    errors: result.errors,
+    throttled: result.throttled,
+    load: load(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const natsJsVersion = JSON.parse(
+    readFileSync(join(root, "node_modules/nats/package.json"), "utf8"),
+  ).version;
+  const probe = await connectNatsJs("bench-probe");
+  const serverVersion = probe.info?.version;
+  await probe.close();
+  let rustc = "";
+  try {
+    rustc = execFileSync("rustc", ["--version"], { encoding: "utf8" }).trim();
+  } catch {}
+  console.log(`# NATS engine bench ${QUICK ? "(quick)" : ""}`);
+  console.log(
+    `${new Date().toISOString()} | ${os.cpus().length} cores (${os.cpus()[0]?.model}) | Node ${process.version} | ` +
+      `nats-server ${serverVersion} at ${NATS_URL} | nats.js ${natsJsVersion} | ${rustc} | load ${load()}`,
+  );
+  console.log(
+    `payload: Catga envelope with ${256}-byte random payload (${makeEnvelopes("event", "bench.event", 1)[0].length} B on the wire per message for both)`,
+  );
+  console.log(`windows: ${WARM_S}s warm-up + ${RUN_S}s measured; RSS ${RSS_S}s at ${fmt(RSS_RATE)} msgs/s\n`);
+  const results = { rr: [], ps: [], rust: [], rss: [] };
+
+  if (ONLY.includes("rr")) {
+    console.log("## request/reply (responder in a child process)\n");
+    console.log(
+      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | load |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (const concurrency of CONCURRENCY) {
+      for (const impl of ["catga", "natsjs"]) {
+        const r = await requestReply(impl, concurrency);
+        results.rr.push(r);
+        console.log(
+          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${r.load} |`,
+        );
+      }
+    }
+    const c = results.rr.find((r) => r.impl === "catga" && r.concurrency === 64);
+    const n = results.rr.find((r) => r.impl === "natsjs" && r.concurrency === 64);
+    if (c && n) {
+      const ratio = c.reqPerSec / n.reqPerSec;
+      const ok = ratio >= 2 && c.p99 <= n.p99;
+      console.log(
+        `\nbar @64: Catga ≥ 2x nats.js req/s and p99 ≤ nats.js p99 → ${ratio.toFixed(2)}x, p99 ${c.p99} vs ${n.p99} µs: ${ok ? "MET" : "MISSED"}\n`,
+      );
+    }
+  }
+
+  if (ONLY.includes("ps")) {
+    console.log(
+      "## pub/sub (publisher here, subscriber in a child process; rate counted at the subscriber's handler)\n",
+    );
+    console.log(
+      "| client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | flow-control waits | load |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (const impl of ["catga", "natsjs"]) {
+      const r = await pubSub(impl);
+      results.ps.push(r);
+      console.log(
+        `| ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${r.flowControlWaits} | ${r.load} |`,
+      );
+    }
+    const [c, n] = results.ps;
+    if (c && n) {
+      const ratio = c.msgsPerSec / n.msgsPerSec;
+      console.log(
+        `\nbar: Catga ≥ 3x nats.js msgs/s → ${ratio.toFixed(2)}x: ${ratio >= 3 ? "MET" : "MISSED"}\n`,
+      );
+    }
+  }
+
+  if (ONLY.includes("rust")) {
+    console.log(
+      "## Rust async-nats ceiling (one process, publisher and subscriber on separate connections)\n",
+    );
+    const rows = [];
+    for (const mode of ["plain", "framed"]) {
+      try {
+        const r = await rustBaseline(mode);
+        if (!r) {
+          console.log(
+            "(skipped: build it with `cargo build --release -p catga-core --example nats_pubsub_baseline`)\n",
+          );
+          break;
+        }
+        rows.push(r);
+        results.rust.push(r);
+      } catch (error) {
+        console.error(String(error));
+      }
+    }
+    if (rows.length > 0) {
+      console.log("| mode | delivered msgs/s | published msgs/s | load |");
+      console.log("| --- | ---: | ---: | --- |");
+      for (const r of rows)
+        console.log(`| ${r.mode} | ${fmt(r.msgs_per_sec)} | ${fmt(r.published_per_sec)} | ${r.load} |`);
+      const c = results.ps.find((r) => r.impl === "catga");
+      if (c) {
+        for (const r of rows) {
+          const share = c.msgsPerSec / r.msgs_per_sec;
+          console.log(
+            `\nbar: Catga ≥ 50% of Rust ${r.mode} → ${(share * 100).toFixed(0)}%: ${share >= 0.5 ? "MET" : "MISSED"}`,
+          );
+        }
+      }
+      console.log("");
+    }
+  }
+
+  if (ONLY.includes("rss")) {
+    console.log(`## RSS at ${fmt(RSS_RATE)} msgs/s publish + consume in one fresh process, ${RSS_S}s\n`);
+    for (const impl of ["catga", "natsjs"]) {
+      const r = await rss(impl);
+      results.rss.push(r);
+      console.log(
+        `${impl}: rss per second (MB): ${r.samples.map((s) => s.rssMB).join(" ")}\n` +
+          `  delivered/s per second: ${r.samples.map((s) => s.deliveredPerSec).join(" ")}`,
+      );
+    }
+    console.log(
+      "\n| client | delivered msgs/s (avg) | peak RSS MB | settled min–max MB | drift 2nd half vs 1st MB | heapUsed MB (last) | errors | load |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (const r of results.rss) {
+      console.log(
+        `| ${r.impl} | ${fmt(r.deliveredPerSec)} | ${r.peakMB} | ${r.settledMinMB}–${r.settledMaxMB} | ${r.driftMB.toFixed(1)} | ${r.samples.at(-1)?.heapUsedMB} | ${r.errors} | ${r.load} |`,
+      );
+    }
+    const c = results.rss.find((r) => r.impl === "catga");
+    if (c) {
+      const flat = Math.abs(c.driftMB) <= 5;
+      console.log(
+        `\nbar: Catga RSS ≤ 150 MB and flat at ${fmt(RSS_RATE)} msgs/s → peak ${c.peakMB} MB, drift ${c.driftMB.toFixed(1)} MB, ` +
+          `${fmt(c.deliveredPerSec)} msgs/s delivered: ${c.peakMB <= 150 && flat && c.deliveredPerSec >= RSS_RATE * 0.95 ? "MET" : "MISSED"}`,
+      );
+    }
+  }
+  if (process.env.BENCH_JSON) console.log(`\nJSON ${JSON.stringify(results)}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  killChildren();
+}
+process.exit();

@@ -1,0 +1,76 @@
+// Shared pieces of the NATS benchmark (benches/nats.bench.mjs) and its child processes.
+//
+// Both sides put the SAME bytes on the wire per message: a Catga envelope (msgpack array, see
+// docs/architecture.md) whose payload is 256 random bytes. Catga needs an envelope (its
+// subscriptions check every one in Rust); nats.js is handed the identical Buffer as its raw
+// payload and never decodes it, so it does strictly less work per message. Payloads are random
+// and every message in a pool differs, so zstd (on above 1 KiB frames, only when it wins) cannot
+// make Catga's frames smaller than the plain bytes — no compression advantage is measured.
+
+import { randomBytes } from "node:crypto";
+import { Packr } from "msgpackr";
+
+/** Only the local server is ever targeted. */
+export const NATS_HOST = "127.0.0.1";
+export const NATS_PORT = Number(process.env.NATS_PORT ?? 4222);
+export const NATS_URL = `nats://${NATS_HOST}:${NATS_PORT}`;
+
+export const PAYLOAD_BYTES = 256;
+/** Distinct envelopes cycled through by senders (a power of two). */
+export const POOL = 1024;
+
+const packr = new Packr({ useRecords: false, int64AsType: "number" });
+const KIND = { command: 0, query: 1, event: 2, reply: 3, error: 4 };
+
+function uuidLike() {
+  const h = randomBytes(16).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-7${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** `count` distinct version-1 envelopes of `kind`, each with a 256-byte random payload. */
+export function makeEnvelopes(kind, type, count = POOL) {
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    out[i] = packr.pack([
+      1,
+      KIND[kind],
+      type,
+      uuidLike(),
+      kind === "reply" ? uuidLike() : null,
+      null,
+      Date.now(),
+      {},
+      "msgpack",
+      randomBytes(PAYLOAD_BYTES),
+    ]);
+  }
+  return out;
+}
+
+/** Catga (Rust engine) connection from the built facade. */
+export async function connectCatga(name, extra = {}) {
+  const { NatsConnection } = await import("../../dist/index.js");
+  return NatsConnection.connect({ servers: NATS_URL, name, ...extra });
+}
+
+/** nats.js (v2) connection. */
+export async function connectNatsJs(name) {
+  const { connect } = await import("nats");
+  return connect({ servers: `${NATS_HOST}:${NATS_PORT}`, name });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Child side of the parent/child protocol: exit when the parent goes away, whatever happens. */
+export function guardChild() {
+  process.on("disconnect", () => process.exit(0));
+  process.on("uncaughtException", (error) => {
+    process.send?.({ type: "error", message: String(error?.stack ?? error) });
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (error) => {
+    process.send?.({ type: "error", message: String(error?.stack ?? error) });
+    process.exit(1);
+  });
+}
