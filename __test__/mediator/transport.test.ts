@@ -85,3 +85,65 @@ describe("transport interface (in-memory bus between two services)", () => {
     expect(() => result.unwrap()).toThrow("out of stock");
   });
 });
+
+describe("remote contracts get the sender's behaviors", () => {
+  it("retries a remote command and reports its pipeline", async () => {
+    const bus = new InMemoryBus();
+    let calls = 0;
+    createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) })
+      .handle(Place, ({ sku }) => {
+        calls++;
+        if (calls === 1) throw new Error("warming up");
+        return { orderId: `o-${sku}` };
+      })
+      .build();
+    const gateway = createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) })
+      .withValidation()
+      .withRetry({ maxAttempts: 2, baseDelayMs: 0 })
+      .remote(Place)
+      .build();
+    expect((await gateway.send(Place, { sku: "a" })).unwrap()).toEqual({ orderId: "o-a" });
+    expect(calls).toBe(2);
+    expect(gateway.describe()).toEqual([
+      {
+        kind: "command",
+        type: "orders.place",
+        handler: "remote:in-memory",
+        steps: ["retry", "remote:in-memory"],
+      },
+    ]);
+  });
+
+  it("a transport that throws or rejects yields an error Result", async () => {
+    const broken = (mode: "throw" | "reject") => ({
+      name: "broken",
+      attach() {},
+      request() {
+        if (mode === "throw") throw new Error("socket gone");
+        return Promise.reject(new Error("socket gone"));
+      },
+      publish: async () => {},
+      close: async () => {},
+    });
+    for (const mode of ["throw", "reject"] as const) {
+      const gateway = createCatga({ logger: silentLogger, transport: broken(mode) })
+        .remote(Place)
+        .build();
+      const result = await gateway.send(Place, { sku: "a" });
+      expect(result.ok || result.error).toMatchObject({
+        code: ErrorCodes.HANDLER_FAILED,
+        message: "socket gone",
+      });
+    }
+  });
+
+  it("rejects a contract both handled here and declared remote", () => {
+    const bus = new InMemoryBus();
+    expect(() =>
+      createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) })
+        .handle(Place, () => ({ orderId: "x" }))
+        .remote(Place)
+        .build(),
+    ).toThrow(/declared remote but also handled in this process/);
+  });
+});

@@ -17,10 +17,17 @@ import {
   Mediator,
   type PipelineDescription,
 } from "./mediator.js";
-import { type Behavior, composePipeline, type Handler, type Next, orderBehaviors } from "./pipeline.js";
+import {
+  type Behavior,
+  composePipeline,
+  type Handler,
+  handlerStep,
+  type Next,
+  orderBehaviors,
+} from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
 import { type EventRoute, eventRoute } from "./publish.js";
-import type { Transport } from "./transport.js";
+import { requestRemote, type Transport } from "./transport.js";
 
 /** The handler a contract needs: commands and queries return their declared result; an event handler's return value is ignored. */
 export type HandlerFor<C> = C extends AnyEvent
@@ -273,8 +280,8 @@ export function buildMediator(
       const key = contract.kind === "event" ? `${type}#${index}` : type;
       const { run, steps } = composePipeline(
         ordered,
-        { contract, kind: contract.kind, key, handlerName },
-        handler,
+        { contract, kind: contract.kind, key, handlerName, remote: false },
+        handlerStep(handler),
       );
       runs.push(run);
       names.push(handlerName);
@@ -283,6 +290,37 @@ export function buildMediator(
     if (contract.kind === "command") commands.set(type, runs[0]!);
     else if (contract.kind === "query") queries.set(type, runs[0]!);
     else events.set(type, eventRoute(type, runs, names));
+  }
+
+  // Remote commands and queries get the same behaviors (logging, retry, breaker, timeout, ...)
+  // around a terminal step that asks the transport; validation runs where the handler lives.
+  const transport = state.transport;
+  for (const contract of state.remotes) {
+    if (byType.has(contract.type)) {
+      issues.add(`remote.${contract.type}`, "declared remote but also handled in this process");
+      continue;
+    }
+    if (
+      transport === undefined ||
+      contract.kind === "event" ||
+      commands.has(contract.type) ||
+      queries.has(contract.type)
+    ) {
+      continue; // events need no route: publish already hands them to the transport
+    }
+    const handlerName = `remote:${transport.name}`;
+    const { run, steps } = composePipeline(
+      ordered,
+      { contract, kind: contract.kind, key: contract.type, handlerName, remote: true },
+      (payload, ctx) => requestRemote(transport, ctx, payload),
+    );
+    (contract.kind === "command" ? commands : queries).set(contract.type, run);
+    descriptions.push({
+      kind: contract.kind,
+      type: contract.type,
+      handler: handlerName,
+      steps: [...steps, handlerName],
+    });
   }
 
   if (issues.issues.length > 0) throw new CatgaConfigError(issues.issues);

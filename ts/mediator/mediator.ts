@@ -27,7 +27,13 @@ import {
   runSequentially,
 } from "./publish.js";
 import { err, errorInfoFrom, ok, type Result } from "./result.js";
-import type { Envelope, InboundDispatcher, Transport } from "./transport.js";
+import {
+  type Envelope,
+  envelopeOf,
+  type InboundDispatcher,
+  requestRemote,
+  type Transport,
+} from "./transport.js";
 
 /**
  * A built mediator. `H` is the union of contracts with a registered handler: `send`/`query` of any
@@ -171,8 +177,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     if (kind === "event") return this.runEvent(type, payload, context, options?.mode ?? this.publishMode);
     const run = (kind === "command" ? this.commands : this.queries).get(type);
     if (run !== undefined) return run(payload, context);
-    if (this.transport !== undefined)
-      return this.transport.request(envelopeOf(context, payload), context.signal);
+    if (this.transport !== undefined) return requestRemote(this.transport, context, payload);
     return Promise.resolve(err(ErrorCodes.NO_HANDLER, `No handler registered for ${kind} "${type}"`));
   }
 
@@ -261,17 +266,4 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       },
     };
   }
-}
-
-function envelopeOf(context: MessageContext, payload: unknown): Envelope {
-  return {
-    kind: context.kind,
-    type: context.type,
-    messageId: context.messageId,
-    correlationId: context.correlationId,
-    causationId: context.causationId,
-    createdAt: context.createdAt,
-    headers: context.headers,
-    payload,
-  };
 }

@@ -1,6 +1,6 @@
 import type { HandlerContext } from "./context.js";
 import type { AnyContract, ContractKind } from "./contracts.js";
-import { errFrom, errorInfoFrom, ok, type Result } from "./result.js";
+import { errFromThrown, ok, type Result } from "./result.js";
 
 /** The context behaviors see: a handler context that can be re-issued with another signal. */
 export interface BehaviorContext extends HandlerContext {
@@ -19,8 +19,10 @@ export interface PipelineTarget {
   readonly kind: ContractKind;
   /** Unique per pipeline: the type, or `type#n` for the n-th handler of an event. Keys per-target state. */
   readonly key: string;
-  /** Handler function name (or `handler#n`), for logs. */
+  /** Handler function name (or `handler#n`, or `remote:<transport>`), for logs. */
   readonly handlerName: string;
+  /** True when the handler runs in another process and this pipeline ends in `transport.request`. */
+  readonly remote: boolean;
 }
 
 /**
@@ -65,10 +67,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
-function errFromThrown(thrown: unknown): Result<never> {
-  return errFrom(errorInfoFrom(thrown));
-}
-
 /** Sorts by priority (descending, stable), so the order is the same on every build. */
 export function orderBehaviors(behaviors: readonly Behavior[]): Behavior[] {
   return behaviors
@@ -96,13 +94,13 @@ function guarded(middleware: Middleware, inner: Next): Next {
   };
 }
 
-/** Composes the pipeline for one target once; with no behaviors it is the handler step itself. */
+/** Composes the pipeline for one target once; with no behaviors it is the terminal step itself. */
 export function composePipeline(
   ordered: readonly Behavior[],
   target: PipelineTarget,
-  handler: Handler,
+  terminal: Next,
 ): { run: Next; steps: string[] } {
-  let run = handlerStep(handler);
+  let run = terminal;
   const steps: string[] = [];
   for (let i = ordered.length - 1; i >= 0; i--) {
     const behavior = ordered[i]!;

@@ -75,6 +75,11 @@ export function toCatgaError(info: ErrorInfo): CatgaError {
   return new CatgaError(info.code, info.message, { details: info.details, cause: info.cause });
 }
 
+/** An error Result for anything thrown or rejected. */
+export function errFromThrown(thrown: unknown): ErrResult {
+  return new Err(errorInfoFrom(thrown));
+}
+
 /**
  * Maps anything a handler throws to an ErrorInfo. Catga errors keep their code (a timeout's abort
  * reason is one); an `AbortError` (fetch, `signal.throwIfAborted()`) means the caller cancelled.

@@ -1,7 +1,7 @@
 import { ErrorCodes } from "../errors.js";
-import type { Headers } from "./context.js";
+import type { HandlerContext, Headers } from "./context.js";
 import type { ContractKind } from "./contracts.js";
-import { type ErrorInfo, err, errFrom, ok, type Result } from "./result.js";
+import { type ErrorInfo, err, errFrom, errFromThrown, ok, type Result } from "./result.js";
 
 /**
  * A message as it crosses a process boundary. A wire transport encodes `payload` with the codec
@@ -50,6 +50,33 @@ export interface Transport {
   /** Fire the event to other processes; must not deliver it back to the publishing process. */
   publish(envelope: Envelope): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The envelope for a message about to leave the process. */
+export function envelopeOf(context: HandlerContext, payload: unknown): Envelope {
+  return {
+    kind: context.kind,
+    type: context.type,
+    messageId: context.messageId,
+    correlationId: context.correlationId,
+    causationId: context.causationId,
+    createdAt: context.createdAt,
+    headers: context.headers,
+    payload,
+  };
+}
+
+/** `transport.request` that resolves to an error Result instead of throwing or rejecting. */
+export function requestRemote(
+  transport: Transport,
+  context: HandlerContext,
+  payload: unknown,
+): Promise<Result<unknown>> {
+  try {
+    return transport.request(envelopeOf(context, payload), context.signal).then(undefined, errFromThrown);
+  } catch (thrown) {
+    return Promise.resolve(errFromThrown(thrown));
+  }
 }
 
 /** Converts a wire result back into a Result with `unwrap()`. */

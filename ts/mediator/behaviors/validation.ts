@@ -40,7 +40,9 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
     priority: options?.priority ?? VALIDATION_PRIORITY,
     create(target) {
       const schema = target.contract.schema;
-      if (schema === undefined) return undefined;
+      // Remote handlers validate on their side; validating here too would send the schema's
+      // output through a schema that expects its input.
+      if (schema === undefined || target.remote) return undefined;
       const type = target.contract.type;
       const proceed = (
         outcome: StandardSchemaV1.Result<unknown>,
