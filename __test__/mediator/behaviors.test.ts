@@ -594,3 +594,21 @@ describe("custom behaviors that misbehave", () => {
     }
   });
 });
+
+describe("validation with a schema that throws", () => {
+  it("reports CATGA_VALIDATION instead of rejecting", async () => {
+    const Odd = defineCommand(
+      "odd",
+      z.number().refine(async () => {
+        throw new Error("refinement bug");
+      }),
+    ).returns<number>();
+    const catga = quiet()
+      .withValidation()
+      .handle(Odd, (n) => n)
+      .build();
+    const result = await catga.send(Odd, 1);
+    expect(result.ok || result.error.code).toBe(ErrorCodes.VALIDATION);
+    expect(result.ok || result.error.message).toContain("refinement bug");
+  });
+});

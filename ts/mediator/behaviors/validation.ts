@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, number } from "../config.js";
 import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
-import { err, type Result } from "../result.js";
+import { err, errorInfoFrom, type Result } from "../result.js";
 
 export interface ValidationOptions {
   readonly priority?: number;
@@ -52,10 +52,23 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
         outcome.issues === undefined
           ? next(outcome.value, ctx)
           : Promise.resolve(validationError(type, outcome.issues));
+      // A schema that throws (a buggy refinement) is a validation failure, not a crashed call.
+      const schemaFailed = (thrown: unknown): Result<never> =>
+        err(
+          ErrorCodes.VALIDATION,
+          `Schema for ${type} threw: ${errorInfoFrom(thrown).message}`,
+          undefined,
+          thrown,
+        );
       return (payload, ctx, next) => {
-        const outcome = schema["~standard"].validate(payload);
+        let outcome: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
+        try {
+          outcome = schema["~standard"].validate(payload);
+        } catch (thrown) {
+          return Promise.resolve(schemaFailed(thrown));
+        }
         return outcome instanceof Promise
-          ? outcome.then((resolved) => proceed(resolved, ctx, next))
+          ? outcome.then((resolved) => proceed(resolved, ctx, next), schemaFailed)
           : proceed(outcome, ctx, next);
       };
     },
