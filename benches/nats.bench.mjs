@@ -1,7 +1,8 @@
 // NATS engine bench: Catga (Rust engine via NatsConnection) vs nats.js v2, same server, same
 // bytes per message, one run.
 //
-//   npx tsup && npm run bench:nats [-- --quick] [-- --only=rr,ps,rust,rss]
+//   npx tsup && npm run bench:nats [-- --quick] [--only=rr,ps,rust,rss] [--impl=catga,natsjs]
+//   CATGA_OPTS=<json> merges options into every Catga connection (see benches/nats/common.mjs)
 //   (Rust ceiling: cargo build --release -p catga-core --example nats_pubsub_baseline first;
 //    the bench runs that binary when it exists)
 //
@@ -26,7 +27,7 @@
 // its CPU: the load average is printed with each phase).
 
 import { execFileSync, fork, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +39,7 @@ const root = join(here, "..");
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
 const ONLY = (argv.find((a) => a.startsWith("--only="))?.slice(7) ?? "rr,ps,rust,rss").split(",");
+const IMPLS = (argv.find((a) => a.startsWith("--impl="))?.slice(7) ?? "catga,natsjs").split(",");
 const WARM_S = QUICK ? 0.5 : 1;
 const RUN_S = QUICK ? 2 : 5;
 const RSS_S = QUICK ? 10 : 30;
@@ -95,9 +97,11 @@ function forkChild(script, args, env = {}) {
         resolve(m);
       });
     });
+  const ready = next("ready");
+  ready.catch(() => undefined); // awaited by callers that need it; never an unhandled rejection
   return {
     child,
-    ready: next("ready"),
+    ready,
     next,
     mark() {
       const id = ++marks;
@@ -126,6 +130,43 @@ const load = () =>
     .join(" ");
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 const cpuMs = (a, b) => ((b.user - a.user + (b.system - a.system)) / 1000).toFixed(0);
+
+// Whole-machine and nats-server CPU over a window, from /proc (Linux; blank elsewhere), so each
+// result shows how much of the 2 cores went to the server and how much to other work on the box.
+const serverPid = (() => {
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "nats-server") return Number(entry);
+      } catch {}
+    }
+  } catch {}
+  return undefined;
+})();
+function cpuSnapshot() {
+  const snap = { at: performance.now(), server: undefined, busy: undefined };
+  try {
+    if (serverPid) {
+      const fields = readFileSync(`/proc/${serverPid}/stat`, "utf8").split(") ")[1].split(" ");
+      snap.server = (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks (100 Hz) -> ms
+    }
+    const all = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = all[3] + (all[4] ?? 0);
+    snap.busy = { total: all.reduce((a, b) => a + b, 0), idle };
+  } catch {}
+  return snap;
+}
+/** nats-server CPU ms and machine busy % (of all cores) between two snapshots. */
+function cpuWindow(a, b) {
+  const server = a.server === undefined ? "" : String(b.server - a.server);
+  let busy = "";
+  if (a.busy && b.busy) {
+    const total = b.busy.total - a.busy.total;
+    busy = `${Math.round((100 * (total - (b.busy.idle - a.busy.idle))) / Math.max(1, total))}%`;
+  }
+  return { serverCpuMs: server, machineBusy: busy };
+}
 
 async function clientFor(impl, name) {
   if (impl === "catga") {
@@ -183,12 +224,14 @@ async function requestReply(impl, concurrency) {
     await sleep(WARM_S * 1000);
     const markStart = await responder.mark();
     const cpu0 = process.cpuUsage();
+    const snap0 = cpuSnapshot();
     const t0 = performance.now();
     recording = true;
     await sleep(RUN_S * 1000);
     recording = false;
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = process.cpuUsage();
+    const snap1 = cpuSnapshot();
     const markEnd = await responder.mark();
     stopped = true;
     await Promise.all(workers);
@@ -205,6 +248,7 @@ async function requestReply(impl, concurrency) {
       errors,
       clientCpuMs: cpuMs(cpu0, cpu1),
       responderCpuMs: cpuMs(markStart.cpu, markEnd.cpu),
+      ...cpuWindow(snap0, snap1),
       seconds,
       load: load(),
     };
@@ -269,11 +313,13 @@ async function pubSub(impl) {
     await sleep(WARM_S * 1000);
     const a = await subscriber.mark();
     const cpu0 = process.cpuUsage();
+    const snap0 = cpuSnapshot();
     const published0 = published;
     const t0 = performance.now();
     await sleep(RUN_S * 1000);
     const b = await subscriber.mark();
     const cpu1 = process.cpuUsage();
+    const snap1 = cpuSnapshot();
     const seconds = (performance.now() - t0) / 1000;
     const publishedInWindow = published - published0;
     stopped = true;
@@ -286,6 +332,7 @@ async function pubSub(impl) {
       avgBatch: (b.count - a.count) / Math.max(1, b.batches - a.batches),
       publisherCpuMs: cpuMs(cpu0, cpu1),
       subscriberCpuMs: cpuMs(a.cpu, b.cpu),
+      ...cpuWindow(snap0, snap1),
       flowControlWaits: waits,
       seconds: subSeconds,
       load: load(),
@@ -386,15 +433,17 @@ async function main() {
   if (ONLY.includes("rr")) {
     console.log("## request/reply (responder in a child process)\n");
     console.log(
-      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | load |",
+      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | server CPU ms | machine busy | load |",
     );
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    console.log(
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
     for (const concurrency of CONCURRENCY) {
-      for (const impl of ["catga", "natsjs"]) {
+      for (const impl of IMPLS) {
         const r = await requestReply(impl, concurrency);
         results.rr.push(r);
         console.log(
-          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${r.load} |`,
+          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.load} |`,
         );
       }
     }
@@ -414,14 +463,14 @@ async function main() {
       "## pub/sub (publisher here, subscriber in a child process; rate counted at the subscriber's handler)\n",
     );
     console.log(
-      "| client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | flow-control waits | load |",
+      "| client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | server CPU ms | machine busy | flow-control waits | load |",
     );
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-    for (const impl of ["catga", "natsjs"]) {
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (const impl of IMPLS) {
       const r = await pubSub(impl);
       results.ps.push(r);
       console.log(
-        `| ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${r.flowControlWaits} | ${r.load} |`,
+        `| ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.flowControlWaits} | ${r.load} |`,
       );
     }
     const [c, n] = results.ps;
@@ -473,7 +522,7 @@ async function main() {
 
   if (ONLY.includes("rss")) {
     console.log(`## RSS at ${fmt(RSS_RATE)} msgs/s publish + consume in one fresh process, ${RSS_S}s\n`);
-    for (const impl of ["catga", "natsjs"]) {
+    for (const impl of IMPLS) {
       const r = await rss(impl);
       results.rss.push(r);
       console.log(

@@ -47,10 +47,16 @@ export function makeEnvelopes(kind, type, count = POOL) {
   return out;
 }
 
-/** Catga (Rust engine) connection from the built facade. */
+/**
+ * Catga (Rust engine) connection from the built facade. CATGA_OPTS (JSON, e.g.
+ * '{"batch":{"maxMessages":512}}' or '{"compressionThreshold":1e308}') is merged into the options
+ * of every Catga connection of the run, children included, to try settings without editing code.
+ */
 export async function connectCatga(name, extra = {}) {
   const { NatsConnection } = await import("../../dist/index.js");
-  return NatsConnection.connect({ servers: NATS_URL, name, ...extra });
+  const overrides = JSON.parse(process.env.CATGA_OPTS ?? "{}");
+  if (overrides.compressionThreshold >= 1e308) overrides.compressionThreshold = Number.POSITIVE_INFINITY;
+  return NatsConnection.connect({ servers: NATS_URL, name, ...extra, ...overrides });
 }
 
 /** nats.js (v2) connection. */

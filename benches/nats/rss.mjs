@@ -57,6 +57,7 @@ if (impl === "catga") {
   throw new Error(`unknown implementation ${impl}`);
 }
 
+process.send?.({ type: "ready" });
 const mb = (n) => Math.round((n / 1048576) * 10) / 10;
 const samples = [];
 const start = performance.now();
