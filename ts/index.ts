@@ -2,3 +2,4 @@ export * from "./errors.js";
 export * from "./mediator/index.js";
 export * from "./native/index.js";
 export * from "./nats/index.js";
+export * from "./jetstream/index.js";

@@ -21,6 +21,19 @@ export declare class NativeHashRing {
 
 /** A NATS connection owned by the addon's tokio runtime. */
 export declare class NatsClient {
+  /** Creates or updates a JetStream stream (idempotent). */
+  ensureStream(spec: StreamSpecInput): Promise<void>
+  /**
+   * Publishes envelopes durably, each with `Nats-Msg-Id` = its message id; resolves with one
+   * outcome per envelope once every ack (or failure) is in.
+   */
+  publishDurable(subjects: Array<string>, subjectIndex: Uint32Array, messageIds: Array<string>, data: Buffer, offsets: Uint32Array): Promise<Array<DurablePublishOutcome>>
+  /**
+   * Runs a durable pull consumer: fetch a batch, hand it to `onBatch` (one call), apply the
+   * decisions it resolves with, repeat. Survives broker restarts (fetch errors back off and
+   * retry). `drain()` on the result stops after the batch in hand.
+   */
+  consume(spec: ConsumerSpecInput, onBatch: (batch: DurableBatchJs) => Promise<Array<DecisionJs>>): Promise<NatsSubscription>
   /**
    * Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
    * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
@@ -32,7 +45,7 @@ export declare class NatsClient {
    * Subscribes (in a queue group when `queue` is set). `onBatch` is called once per batch and
    * must return a Promise; the next batch is delivered after it settles.
    */
-  subscribe(subject: string, queue: string | undefined | null, onBatch: BatchCallback): Promise<NatsSubscription>
+  subscribe(subject: string, queue: string | undefined | null, onBatch: (batch: InboundBatchJs) => Promise<void>): Promise<NatsSubscription>
   /** Flushes buffered messages to the server. */
   flush(): Promise<void>
   /** Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain. */
@@ -70,7 +83,30 @@ export interface ConnectionEventJs {
 }
 
 /** Connects to NATS. `onEvent` receives connection status changes. */
-export declare function connectNats(options: NatsOptionsInput, onEvent: EventCallback): Promise<NatsClient>
+export declare function connectNats(options: NatsOptionsInput, onEvent: (event: ConnectionEventJs) => void): Promise<NatsClient>
+
+export interface ConsumerSpecInput {
+  stream: string
+  durable: string
+  filterSubject?: string
+  ackWaitMs?: number
+  maxDeliver?: number
+  backoffMs?: Array<number>
+  maxAckPending?: number
+  batch?: number
+  fetchWaitMs?: number
+}
+
+/** The fate of one delivered message. */
+export interface DecisionJs {
+  /** ack | nak | dlq */
+  action: string
+  delayMs?: number
+  /** Dead-letter subject (for `dlq`). */
+  subject?: string
+  code?: string
+  message?: string
+}
 
 /** Decodes a batch frame and every envelope in it in one call. */
 export declare function decodeBatchNative(frame: Buffer, limitsInput?: LimitsInput | undefined | null): DecodedBatch
@@ -100,6 +136,26 @@ export interface DecodedEnvelope {
 
 /** Decodes one envelope; the payload is copied into a new Buffer. */
 export declare function decodeEnvelopeNative(bytes: Buffer, limitsInput?: LimitsInput | undefined | null): DecodedEnvelope
+
+/** Messages of one fetch: envelope i is `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`. */
+export interface DurableBatchJs {
+  data: Buffer
+  offsets: Uint32Array
+  subjects: Array<string>
+  /** Delivery count per message (1 on first delivery). */
+  deliveries: Uint32Array
+  sequences: Array<number>
+  /** Non-Catga messages that were terminated (never redelivered). */
+  malformed: number
+}
+
+export interface DurablePublishOutcome {
+  ok: boolean
+  sequence?: number
+  duplicate?: boolean
+  code?: string
+  message?: string
+}
 
 /** Encodes envelopes straight into one batch frame (compressed when it pays). */
 export declare function encodeBatchNative(envelopes: Array<EnvelopeInput>, options?: FrameOptionsInput | undefined | null): Buffer
@@ -194,6 +250,7 @@ export interface NatsOptionsInput {
   noEcho?: boolean
   frame?: FrameOptionsInput
   inboundBatchMax?: number
+  subscriptionCapacity?: number
 }
 
 /** Engine counters, read in bulk. */
@@ -216,6 +273,20 @@ export interface NatsStatsJs {
 export interface RingNode {
   id: string
   weight: number
+}
+
+export interface StreamSpecInput {
+  name: string
+  subjects: Array<string>
+  /** limits (default) | interest | workqueue */
+  retention?: string
+  maxAgeMs?: number
+  maxMessages?: number
+  maxBytes?: number
+  replicas?: number
+  duplicateWindowMs?: number
+  /** file (default) | memory */
+  storage?: string
 }
 
 export interface TlsInput {

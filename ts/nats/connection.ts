@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { CatgaError, ErrorCodes } from "../errors.js";
 import type { NatsClient, NatsStatsJs, NatsSubscription } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
@@ -107,6 +108,16 @@ export class NatsConnection extends EventEmitter {
       if (name === "status") queueMicrotask(() => early.forEach(listener));
     });
     return ready;
+  }
+
+  /** @internal The engine handle, for the JetStream layer built on this connection. */
+  get native(): NatsClient {
+    return this.client;
+  }
+
+  /** @internal Throws CATGA_CLOSED once close() has begun. */
+  assertOpen(): void {
+    if (this.closing) throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed");
   }
 
   get connected(): boolean {

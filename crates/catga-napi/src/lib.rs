@@ -3,6 +3,7 @@
 
 mod codec;
 mod error;
+mod jetstream;
 mod nats;
 mod options;
 mod ring;

@@ -177,7 +177,10 @@ type BatchCallback = ThreadsafeFunction<InboundBatchJs, Promise<()>, InboundBatc
 
 /// Connects to NATS. `onEvent` receives connection status changes.
 #[napi]
-pub async fn connect_nats(options: NatsOptionsInput, on_event: EventCallback) -> napi::Result<NatsClient> {
+pub async fn connect_nats(
+    options: NatsOptionsInput,
+    #[napi(ts_arg_type = "(event: ConnectionEventJs) => void")] on_event: EventCallback,
+) -> napi::Result<NatsClient> {
     let options = to_options(options).map_err(into_async)?;
     let on_event = Arc::new(on_event);
     let sink = Arc::new(move |event: ConnectionEvent| {
@@ -190,10 +193,10 @@ pub async fn connect_nats(options: NatsOptionsInput, on_event: EventCallback) ->
 /// A NATS connection owned by the addon's tokio runtime.
 #[napi]
 pub struct NatsClient {
-    engine: Arc<NatsEngine>,
+    pub(crate) engine: Arc<NatsEngine>,
 }
 
-fn slices<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<&'a [u8]>> {
+pub(crate) fn slices<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<&'a [u8]>> {
     if !offsets.len().is_multiple_of(2) {
         return Err(invalid_argument("offsets", "must hold (start, length) pairs"));
     }
@@ -255,7 +258,7 @@ impl NatsClient {
         &self,
         subject: String,
         queue: Option<String>,
-        on_batch: BatchCallback,
+        #[napi(ts_arg_type = "(batch: InboundBatchJs) => Promise<void>")] on_batch: BatchCallback,
     ) -> napi::Result<NatsSubscription> {
         let mut subscription = self.engine.subscribe(&subject, queue.as_deref()).await.map_err(to_js_async)?;
         let (stop, mut stopped) = watch::channel(false);
@@ -326,8 +329,8 @@ impl NatsClient {
 /// A live subscription; `drain()` stops delivery after what was already received.
 #[napi]
 pub struct NatsSubscription {
-    stop: watch::Sender<bool>,
-    done: watch::Receiver<bool>,
+    pub(crate) stop: watch::Sender<bool>,
+    pub(crate) done: watch::Receiver<bool>,
 }
 
 #[napi]

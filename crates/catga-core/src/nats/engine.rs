@@ -51,6 +51,7 @@ pub type EventSink = Arc<dyn Fn(ConnectionEvent) + Send + Sync>;
 /// A connected NATS engine. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct NatsEngine {
     client: Client,
+    jetstream: async_nats::jetstream::Context,
     options: NatsOptions,
     requests: Arc<Semaphore>,
     pending_bytes: Arc<Semaphore>,
@@ -170,6 +171,7 @@ impl NatsEngine {
             CatgaError::new(ErrorCode::NotConnected, format!("cannot connect to {}: {e}", options.servers.join(", ")))
         })?;
         Ok(Self {
+            jetstream: async_nats::jetstream::new(client.clone()),
             client,
             requests: Arc::new(Semaphore::new(options.max_in_flight_requests)),
             pending_bytes: Arc::new(Semaphore::new(options.max_pending_bytes)),
@@ -185,6 +187,32 @@ impl NatsEngine {
 
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// The JetStream context on this connection (see [`super::jetstream`]).
+    pub fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.jetstream
+    }
+
+    /// Durable publish through the same admission bounds as core publishes.
+    pub async fn publish_durable(
+        &self,
+        items: &[(&str, &str, &[u8])],
+    ) -> Result<Vec<Result<super::jetstream::PublishReceipt>>> {
+        self.check_open()?;
+        let total: usize = items.iter().map(|(_, _, bytes)| bytes.len()).sum();
+        let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
+        let _permit = self.admit(&self.pending_bytes, permits, "pending bytes").await?;
+        let outcomes =
+            super::jetstream::publish_durable(&self.jetstream, items, self.options.max_in_flight_requests.min(1024))
+                .await;
+        Stats::add(&self.stats.messages_sent, outcomes.iter().filter(|o| o.is_ok()).count() as u64);
+        Stats::add(&self.stats.bytes_sent, total as u64);
+        Ok(outcomes)
+    }
+
+    pub fn check_accepting(&self) -> Result<()> {
+        self.check_open()
     }
 
     pub fn options(&self) -> &NatsOptions {

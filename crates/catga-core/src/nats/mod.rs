@@ -5,6 +5,7 @@
 
 mod engine;
 mod inbound;
+pub mod jetstream;
 mod options;
 mod stats;
 

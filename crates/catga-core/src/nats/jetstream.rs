@@ -1,0 +1,309 @@
+//! JetStream: streams provisioned from config, publishes deduplicated by message id with acks
+//! awaited in bounded batches, and durable pull consumers fetched in batches whose messages are
+//! acked, nak'ed with a delay, or moved to a dead-letter subject as the host decides.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::Config as PullConfig;
+use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
+use async_nats::jetstream::{AckKind, Context, Message};
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use crate::envelope::decode_envelope;
+use crate::error::{CatgaError, ErrorCode, Result};
+use crate::limits::Limits;
+
+/// Stream retention, as in NATS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retention {
+    #[default]
+    Limits,
+    Interest,
+    WorkQueue,
+}
+
+/// A stream to provision; re-running with the same spec is a no-op, a changed spec updates it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSpec {
+    pub name: String,
+    pub subjects: Vec<String>,
+    pub retention: Retention,
+    /// Zero keeps messages forever.
+    pub max_age: Duration,
+    /// -1 is unlimited.
+    pub max_messages: i64,
+    /// -1 is unlimited.
+    pub max_bytes: i64,
+    /// Passed through for clusters (1 on a single server).
+    pub replicas: usize,
+    /// Window in which a repeated `Nats-Msg-Id` is dropped as a duplicate.
+    pub duplicate_window: Duration,
+    pub memory: bool,
+}
+
+impl StreamSpec {
+    pub fn validate(&self) -> Result<()> {
+        let token = |s: &str| !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>'));
+        if !token(&self.name) {
+            return Err(CatgaError::invalid_argument(
+                "stream.name",
+                "must be non-empty without spaces, dots or wildcards",
+            ));
+        }
+        if self.subjects.is_empty() || self.subjects.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+            return Err(CatgaError::invalid_argument(
+                "stream.subjects",
+                "must list at least one subject without spaces",
+            ));
+        }
+        if self.replicas == 0 || self.replicas > 5 {
+            return Err(CatgaError::invalid_argument("stream.replicas", "must be between 1 and 5"));
+        }
+        Ok(())
+    }
+
+    fn to_config(&self) -> StreamConfig {
+        StreamConfig {
+            name: self.name.clone(),
+            subjects: self.subjects.clone(),
+            retention: match self.retention {
+                Retention::Limits => RetentionPolicy::Limits,
+                Retention::Interest => RetentionPolicy::Interest,
+                Retention::WorkQueue => RetentionPolicy::WorkQueue,
+            },
+            max_age: self.max_age,
+            max_messages: self.max_messages,
+            max_bytes: self.max_bytes,
+            num_replicas: self.replicas,
+            duplicate_window: self.duplicate_window,
+            storage: if self.memory { StorageType::Memory } else { StorageType::File },
+            ..Default::default()
+        }
+    }
+}
+
+/// A durable pull consumer to create or update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerSpec {
+    pub stream: String,
+    pub durable: String,
+    pub filter_subject: Option<String>,
+    pub ack_wait: Duration,
+    pub max_deliver: i64,
+    pub backoff: Vec<Duration>,
+    pub max_ack_pending: i64,
+    /// Messages per fetch (and per JS batch).
+    pub batch: usize,
+    /// How long one fetch waits for messages before returning what it has.
+    pub fetch_wait: Duration,
+}
+
+impl ConsumerSpec {
+    pub fn validate(&self) -> Result<()> {
+        let token = |s: &str| !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>'));
+        if !token(&self.durable) {
+            return Err(CatgaError::invalid_argument(
+                "consumer.durable",
+                "must be non-empty without spaces, dots or wildcards",
+            ));
+        }
+        if self.max_deliver == 0 || self.max_deliver < -1 {
+            return Err(CatgaError::invalid_argument("consumer.maxDeliver", "must be -1 (unlimited) or at least 1"));
+        }
+        if self.batch == 0 || self.batch > 4096 {
+            return Err(CatgaError::invalid_argument("consumer.batch", "must be between 1 and 4096"));
+        }
+        if self.max_ack_pending == 0 || self.max_ack_pending < -1 {
+            return Err(CatgaError::invalid_argument("consumer.maxAckPending", "must be -1 or at least 1"));
+        }
+        if self.ack_wait.is_zero() {
+            return Err(CatgaError::invalid_argument("consumer.ackWaitMs", "must be greater than 0"));
+        }
+        Ok(())
+    }
+}
+
+/// The server's answer to one durable publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishReceipt {
+    pub sequence: u64,
+    pub duplicate: bool,
+}
+
+fn js_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
+    CatgaError::new(ErrorCode::Transport, format!("{what}: {err}"))
+}
+
+/// Creates or updates a stream so it matches `spec` (idempotent).
+pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
+    spec.validate()?;
+    js.create_or_update_stream(spec.to_config())
+        .await
+        .map(|_| ())
+        .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("stream {}: {e}", spec.name)))
+}
+
+/// Publishes each item with `Nats-Msg-Id` = its message id, then awaits every ack. At most
+/// `max_in_flight` acks are outstanding at once. Each item gets its own outcome; one failure
+/// does not fail the others, and nothing is dropped silently.
+pub async fn publish_durable(
+    js: &Context,
+    items: &[(&str, &str, &[u8])],
+    max_in_flight: usize,
+) -> Vec<Result<PublishReceipt>> {
+    let mut outcomes = Vec::with_capacity(items.len());
+    for chunk in items.chunks(max_in_flight.max(1)) {
+        let mut pending = Vec::with_capacity(chunk.len());
+        for (subject, message_id, payload) in chunk {
+            let publish = PublishMessage::build().payload(Bytes::copy_from_slice(payload)).message_id(message_id);
+            pending.push(js.send_publish((*subject).to_owned(), publish).await);
+        }
+        for (sent, (subject, _, _)) in pending.into_iter().zip(chunk) {
+            let outcome = match sent {
+                Err(e) => Err(publish_error(subject, e.kind(), &e)),
+                Ok(ack) => match ack.await {
+                    Ok(ack) => Ok(PublishReceipt { sequence: ack.sequence, duplicate: ack.duplicate }),
+                    Err(e) => Err(publish_error(subject, e.kind(), &e)),
+                },
+            };
+            outcomes.push(outcome);
+        }
+    }
+    outcomes
+}
+
+fn publish_error(
+    subject: &str,
+    kind: async_nats::jetstream::context::PublishErrorKind,
+    err: &dyn std::fmt::Display,
+) -> CatgaError {
+    use async_nats::jetstream::context::PublishErrorKind as K;
+    match kind {
+        K::TimedOut => CatgaError::new(ErrorCode::Timeout, format!("no JetStream ack for {subject}: {err}")),
+        K::StreamNotFound => {
+            CatgaError::new(ErrorCode::NoHandler, format!("no stream captures {subject}; provision one first"))
+        }
+        K::MaxPayloadExceeded => CatgaError::new(ErrorCode::Limit, format!("{subject}: {err}")),
+        _ => js_error(&format!("durable publish to {subject}"), err),
+    }
+}
+
+/// Creates the durable pull consumer (or updates it to match `spec`).
+pub async fn durable_consumer(js: &Context, spec: &ConsumerSpec, limits: Limits) -> Result<DurableConsumer> {
+    spec.validate()?;
+    let stream = js
+        .get_stream(&spec.stream)
+        .await
+        .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("consumer.stream {}: {e}", spec.stream)))?;
+    let config = PullConfig {
+        durable_name: Some(spec.durable.clone()),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: spec.ack_wait,
+        max_deliver: spec.max_deliver,
+        filter_subject: spec.filter_subject.clone().unwrap_or_default(),
+        backoff: spec.backoff.clone(),
+        max_ack_pending: spec.max_ack_pending,
+        ..Default::default()
+    };
+    let consumer = stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("consumer {}: {e}", spec.durable)))?;
+    Ok(DurableConsumer { consumer, batch: spec.batch, fetch_wait: spec.fetch_wait, limits })
+}
+
+/// One fetched message, with what the host needs to decide its fate.
+#[derive(Debug)]
+pub struct Delivery {
+    pub message: Message,
+    pub stream_sequence: u64,
+    /// 1 on first delivery.
+    pub delivered: u32,
+}
+
+/// What to do with a delivered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Ack,
+    /// Redeliver after the delay (the consumer's backoff applies when `None`).
+    Nak(Option<Duration>),
+    /// Publish to `subject` (a dead-letter subject) with the error, then stop redelivery.
+    DeadLetter {
+        subject: String,
+        code: String,
+        message: String,
+    },
+}
+
+pub struct DurableConsumer {
+    consumer: Consumer<PullConfig>,
+    batch: usize,
+    fetch_wait: Duration,
+    limits: Limits,
+}
+
+impl DurableConsumer {
+    /// Fetches up to `batch` messages, waiting at most `fetch_wait`. Messages that are not Catga
+    /// envelopes are terminated (never redelivered) and counted in the second value.
+    pub async fn fetch(&self) -> Result<(Vec<Delivery>, u32)> {
+        let mut batch = self
+            .consumer
+            .fetch()
+            .max_messages(self.batch)
+            .expires(self.fetch_wait)
+            .messages()
+            .await
+            .map_err(|e| js_error("fetch", e))?;
+        let mut deliveries = Vec::new();
+        let mut malformed = 0u32;
+        while let Some(next) = batch.next().await {
+            let message = next.map_err(|e| js_error("fetch", e))?;
+            let (stream_sequence, delivered) = match message.info() {
+                Ok(info) => (info.stream_sequence, info.delivered.clamp(0, i64::from(u32::MAX)) as u32),
+                Err(_) => (0, 1),
+            };
+            if decode_envelope(&message.payload, &self.limits).is_err() {
+                malformed += 1;
+                let _ = message.ack_with(AckKind::Term).await;
+                continue;
+            }
+            deliveries.push(Delivery { message, stream_sequence, delivered });
+        }
+        Ok((deliveries, malformed))
+    }
+}
+
+/// Applies a decision: ack, nak, or dead-letter then terminate. A dead-letter publish that fails
+/// leaves the message to be redelivered (nak), so nothing is lost.
+pub async fn settle(js: &Context, delivery: &Delivery, decision: &Decision) -> Result<()> {
+    let message = &delivery.message;
+    let result = match decision {
+        Decision::Ack => message.double_ack().await,
+        Decision::Nak(delay) => message.ack_with(AckKind::Nak(*delay)).await,
+        Decision::DeadLetter { subject, code, message: text } => {
+            let mut headers = HeaderMap::new();
+            headers.insert("Catga-Error-Code", code.as_str());
+            headers.insert("Catga-Error-Message", text.replace(['\r', '\n'], " ").as_str());
+            headers.insert("Catga-Deliveries", delivery.delivered.to_string().as_str());
+            headers.insert("Catga-Original-Subject", message.subject.as_str());
+            headers.insert("Catga-Stream-Sequence", delivery.stream_sequence.to_string().as_str());
+            let sent = match js.publish_with_headers(subject.clone(), headers, message.payload.clone()).await {
+                Ok(ack) => ack.await.map(|_| ()).map_err(|e| js_error("dead-letter publish", e)),
+                Err(e) => Err(js_error("dead-letter publish", e)),
+            };
+            match sent {
+                Ok(()) => message.ack_with(AckKind::Term).await,
+                Err(err) => {
+                    let _ = message.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                    return Err(err);
+                }
+            }
+        }
+    };
+    result.map_err(|e| js_error("ack", e))
+}

@@ -1,0 +1,235 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+import { fromNativeError } from "../native/errors.js";
+import type { NatsConnection } from "../nats/connection.js";
+import { decodeWire, type WireEnvelope } from "../nats/wire.js";
+import {
+  assertConsumerOptions,
+  assertStreamOptions,
+  type DurableConsumerOptions,
+  type StreamOptions,
+} from "./options.js";
+
+/** One item for a durable publish; `messageId` is also the server's dedupe key (Nats-Msg-Id). */
+export interface DurableItem {
+  readonly subject: string;
+  readonly messageId: string;
+  readonly envelope: Uint8Array;
+}
+
+export type DurableOutcome =
+  | { readonly ok: true; readonly sequence: number; readonly duplicate: boolean }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** What the outbox relay (and anyone else) needs to publish durably. */
+export interface DurablePublisher {
+  publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]>;
+}
+
+/** A message from a durable consumer. Throw from the handler to fail it (it is retried). */
+export interface DurableMessage {
+  readonly subject: string;
+  readonly envelope: WireEnvelope;
+  /** The raw envelope bytes (a zero-copy view). */
+  readonly bytes: Uint8Array;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  readonly streamSequence: number;
+}
+
+export type DurableHandler = (message: DurableMessage) => Promise<void> | void;
+
+interface Decision {
+  action: "ack" | "nak" | "dlq";
+  delayMs?: number;
+  subject?: string;
+  code?: string;
+  message?: string;
+}
+
+const DEFAULT_BACKOFF = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
+
+/**
+ * JetStream on the Rust engine: streams from config, durable publishes deduplicated by message
+ * id with acks awaited in bounded batches, and durable pull consumers (ack after the handler
+ * succeeds, nak with backoff on failure, dead-letter after `maxDeliver`).
+ */
+export class JetStream implements DurablePublisher {
+  private readonly prefix: string;
+
+  constructor(
+    readonly connection: NatsConnection,
+    options: { prefix?: string } = {},
+  ) {
+    this.prefix = options.prefix ?? "catga";
+  }
+
+  /** Creates or updates a stream to match the options; safe to run on every start. */
+  async ensureStream(options: StreamOptions): Promise<void> {
+    assertStreamOptions(options);
+    try {
+      await this.connection.native.ensureStream({ ...options, subjects: [...options.subjects] });
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+
+  /**
+   * Publishes durably; resolves with one outcome per item once the server acked (or refused)
+   * each. A publish that cannot be acked comes back `{ ok: false, code }`, never dropped.
+   */
+  async publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]> {
+    if (items.length === 0) return [];
+    this.connection.assertOpen();
+    const subjects = new Map<string, number>();
+    const subjectIndex = new Uint32Array(items.length);
+    const offsets = new Uint32Array(items.length * 2);
+    let at = 0;
+    items.forEach((item, i) => {
+      let index = subjects.get(item.subject);
+      if (index === undefined) {
+        index = subjects.size;
+        subjects.set(item.subject, index);
+      }
+      subjectIndex[i] = index;
+      offsets[2 * i] = at;
+      offsets[2 * i + 1] = item.envelope.byteLength;
+      at += item.envelope.byteLength;
+    });
+    const data = Buffer.concat(
+      items.map((i) => i.envelope),
+      at,
+    );
+    try {
+      const outcomes = await this.connection.native.publishDurable(
+        [...subjects.keys()],
+        subjectIndex,
+        items.map((i) => i.messageId),
+        data,
+        offsets,
+      );
+      return outcomes.map((o) =>
+        o.ok
+          ? { ok: true as const, sequence: o.sequence ?? 0, duplicate: o.duplicate ?? false }
+          : {
+              ok: false as const,
+              code: o.code ?? ErrorCodes.TRANSPORT,
+              message: o.message ?? "publish failed",
+            },
+      );
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+
+  /** Publishes one envelope durably; rejects with a CatgaError when it is not acked. */
+  async publishOne(
+    subject: string,
+    messageId: string,
+    envelope: Uint8Array,
+  ): Promise<{ sequence: number; duplicate: boolean }> {
+    const [outcome] = await this.publish([{ subject, messageId, envelope }]);
+    if (!outcome?.ok)
+      throw new CatgaError(outcome?.code ?? ErrorCodes.TRANSPORT, outcome?.message ?? "publish failed");
+    return outcome;
+  }
+
+  /**
+   * Runs a durable consumer until the returned function is called (which finishes the batch in
+   * hand). Each message is acked after `handler` resolves; a throw naks it with backoff, and on
+   * its `maxDeliver`-th failure it goes to the dead-letter subject with the error code, message
+   * and delivery count (headers `Catga-Error-Code`, `Catga-Error-Message`, `Catga-Deliveries`).
+   */
+  async consume(options: DurableConsumerOptions, handler: DurableHandler): Promise<() => Promise<void>> {
+    assertConsumerOptions(options);
+    const maxDeliver = options.maxDeliver ?? 5;
+    const backoff = options.backoffMs && options.backoffMs.length > 0 ? options.backoffMs : DEFAULT_BACKOFF;
+    const deadLetter = options.deadLetterSubject ?? ((type: string) => `${this.prefix}.dlq.${type}`);
+    const decide = async (message: DurableMessage): Promise<Decision> => {
+      try {
+        await handler(message);
+        return { action: "ack" };
+      } catch (error) {
+        const code = error instanceof CatgaError ? String(error.code) : ErrorCodes.HANDLER_FAILED;
+        const text = error instanceof Error ? error.message : String(error);
+        if (maxDeliver !== -1 && message.deliveryCount >= maxDeliver) {
+          return { action: "dlq", subject: deadLetter(message.envelope.type), code, message: text };
+        }
+        const delayMs = backoff[Math.min(message.deliveryCount - 1, backoff.length - 1)] ?? 1000;
+        return { action: "nak", delayMs };
+      }
+    };
+    const onBatch = async (batch: {
+      data: Buffer;
+      offsets: Uint32Array;
+      subjects: string[];
+      deliveries: Uint32Array;
+      sequences: number[];
+      malformed: number;
+    }): Promise<Decision[]> => {
+      if (batch.malformed > 0)
+        this.connection.emit("malformed", batch.malformed, "non-Catga message on a durable consumer");
+      const count = batch.subjects.length;
+      const messages: DurableMessage[] = [];
+      const decisions = new Array<Decision>(count);
+      for (let i = 0; i < count; i++) {
+        const start = batch.offsets[2 * i]!;
+        const bytes = batch.data.subarray(start, start + batch.offsets[2 * i + 1]!);
+        messages.push({
+          subject: batch.subjects[i]!,
+          envelope: decodeWire(bytes),
+          bytes,
+          deliveryCount: batch.deliveries[i]!,
+          streamSequence: batch.sequences[i]!,
+        });
+      }
+      if (!options.orderBy) {
+        await Promise.all(
+          messages.map(async (m, i) => {
+            decisions[i] = await decide(m);
+          }),
+        );
+        return decisions;
+      }
+      // Same key: one after another, and after a failure the rest of that key waits for redelivery.
+      const lanes = new Map<string, number[]>();
+      messages.forEach((m, i) => {
+        const key = options.orderBy?.({ subject: m.subject, envelope: m.bytes }) ?? `#${i}`;
+        const lane = lanes.get(key);
+        if (lane) lane.push(i);
+        else lanes.set(key, [i]);
+      });
+      await Promise.all(
+        [...lanes.values()].map(async (lane) => {
+          let blocked: Decision | undefined;
+          for (const i of lane) {
+            if (blocked) {
+              decisions[i] = { action: "nak", delayMs: blocked.delayMs ?? 0 };
+              continue;
+            }
+            decisions[i] = await decide(messages[i]!);
+            if (decisions[i]!.action !== "ack") blocked = decisions[i];
+          }
+        }),
+      );
+      return decisions;
+    };
+    try {
+      const subscription = await this.connection.native.consume(
+        {
+          stream: options.stream,
+          durable: options.durable,
+          ...(options.filterSubject === undefined ? {} : { filterSubject: options.filterSubject }),
+          ...(options.ackWaitMs === undefined ? {} : { ackWaitMs: options.ackWaitMs }),
+          maxDeliver,
+          ...(options.maxAckPending === undefined ? {} : { maxAckPending: options.maxAckPending }),
+          ...(options.batch === undefined ? {} : { batch: options.batch }),
+          ...(options.fetchWaitMs === undefined ? {} : { fetchWaitMs: options.fetchWaitMs }),
+        },
+        onBatch as never,
+      );
+      return () => subscription.drain();
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+}
