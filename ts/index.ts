@@ -1,5 +1,6 @@
 export * from "./errors.js";
+export * from "./jetstream/index.js";
 export * from "./mediator/index.js";
 export * from "./native/index.js";
 export * from "./nats/index.js";
-export * from "./jetstream/index.js";
+export * from "./persistence/index.js";

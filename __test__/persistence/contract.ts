@@ -1,0 +1,236 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { CatgaError, createCatga, defineCommand, type StoredOutcome } from "../../ts/index.js";
+import type { BatchIdempotencyStore, StoreLimits } from "../../ts/persistence/index.js";
+import { sleep } from "./helpers.js";
+
+export interface ContractOptions {
+  /** The store checks keys, TTLs and sizes (the in-memory store does not). */
+  readonly validates?: boolean;
+  /** Builds the same kind of store pointed at a server that is not there. */
+  readonly down?: () => Promise<BatchIdempotencyStore>;
+  readonly cleanup?: () => Promise<void>;
+}
+
+/** Expects `promise` to reject with a CatgaError of `code` whose message mentions `operation`. */
+export async function expectCode(
+  promise: Promise<unknown>,
+  code: string,
+  operation?: string,
+): Promise<CatgaError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected a rejection with ${code}`).toBeInstanceOf(CatgaError);
+  const coded = error as CatgaError;
+  expect(coded.code).toBe(code);
+  if (operation !== undefined) expect(coded.message).toContain(operation);
+  return coded;
+}
+
+/**
+ * The behavior every idempotency store must share, run against each implementation (in-memory,
+ * PostgreSQL, Redis). `factory` builds a fresh, empty store; `limits` are only passed to stores
+ * that validate.
+ */
+export function describeIdempotencyStoreContract(
+  name: string,
+  factory: (limits?: StoreLimits) => Promise<BatchIdempotencyStore>,
+  options: ContractOptions = {},
+): void {
+  describe(`IdempotencyStore contract: ${name}`, () => {
+    let n = 0;
+    const key = (label: string) => `k${++n}:${label}`;
+    if (options.cleanup) afterAll(options.cleanup);
+
+    it("answers undefined for a key never stored", async () => {
+      const store = await factory();
+      expect(await store.get(key("missing"))).toBeUndefined();
+    });
+
+    it("round-trips arbitrary values: Dates, Buffers, BigInts, nesting, unicode", async () => {
+      const store = await factory();
+      const value = {
+        at: new Date(1_700_000_000_123),
+        bytes: Buffer.from([0, 1, 254, 255]),
+        big: 12_345_678_901_234_567_890n,
+        nested: { list: [1, "two", null, { three: 3.5 }], empty: {} },
+        text: "žluťoučký 🐴",
+        flag: false,
+      };
+      const k = key("rich");
+      await store.set(k, { value }, 60_000);
+      const stored = await store.get(k);
+      expect(stored).toEqual({ value });
+      expect((stored!.value as typeof value).at).toBeInstanceOf(Date);
+      expect(Buffer.isBuffer((stored!.value as typeof value).bytes)).toBe(true);
+      expect(typeof (stored!.value as typeof value).big).toBe("bigint");
+    });
+
+    it("tells a stored undefined (or null) outcome apart from nothing stored", async () => {
+      const store = await factory();
+      const [u, z] = [key("undefined"), key("null")];
+      await store.set(u, { value: undefined }, 60_000);
+      await store.set(z, { value: null }, 60_000);
+      const stored = await store.get(u);
+      expect(stored).toBeDefined();
+      expect(stored).toHaveProperty("value", undefined);
+      expect(await store.get(z)).toEqual({ value: null });
+      const many = await store.getMany([u, key("absent")]);
+      expect(many[0]).toBeDefined();
+      expect(many[0]!.value).toBeUndefined();
+      expect(many[1]).toBeUndefined();
+    });
+
+    it("overwrites: the latest outcome and TTL win", async () => {
+      const store = await factory();
+      const k = key("overwrite");
+      await store.set(k, { value: "first" }, 150);
+      await store.set(k, { value: "second" }, 60_000);
+      expect(await store.get(k)).toEqual({ value: "second" });
+      await sleep(300);
+      expect(await store.get(k)).toEqual({ value: "second" }); // the second TTL applies
+    });
+
+    it("expires entries after their TTL", async () => {
+      const store = await factory();
+      const [short, long] = [key("short"), key("long")];
+      await store.set(short, { value: 1 }, 150);
+      await store.set(long, { value: 2 }, 60_000);
+      expect(await store.get(short)).toEqual({ value: 1 });
+      await sleep(400);
+      expect(await store.get(short)).toBeUndefined();
+      expect(await store.get(long)).toEqual({ value: 2 });
+      expect(await store.getMany([short, long])).toEqual([undefined, { value: 2 }]);
+    });
+
+    it("keeps an entry with an infinite TTL", async () => {
+      const store = await factory();
+      const k = key("forever");
+      await store.set(k, { value: "forever" }, Number.POSITIVE_INFINITY);
+      await store.setMany([{ key: `${k}:b`, outcome: { value: "b" } }], Number.POSITIVE_INFINITY);
+      expect(await store.getMany([k, `${k}:b`])).toEqual([{ value: "forever" }, { value: "b" }]);
+    });
+
+    it("getMany answers in key order, with undefined for misses and repeated keys answered each time", async () => {
+      const store = await factory();
+      const [a, b, c] = [key("a"), key("b"), key("c")];
+      await store.set(a, { value: "A" }, 60_000);
+      await store.set(c, { value: "C" }, 60_000);
+      expect(await store.getMany([c, b, a, c])).toEqual([
+        { value: "C" },
+        undefined,
+        { value: "A" },
+        { value: "C" },
+      ]);
+      expect(await store.getMany([])).toEqual([]);
+    });
+
+    it("setMany stores every entry with one TTL; a repeated key keeps its last outcome", async () => {
+      const store = await factory();
+      const keys = Array.from({ length: 300 }, (_, i) => key(`many${i}`));
+      await store.setMany(
+        keys.map((k, i) => ({ key: k, outcome: { value: { i, at: new Date(i) } } })),
+        60_000,
+      );
+      const got = await store.getMany(keys);
+      expect(got.map((o) => (o?.value as { i: number } | undefined)?.i)).toEqual(keys.map((_, i) => i));
+      expect((got[7]!.value as { at: Date }).at).toEqual(new Date(7));
+
+      const dup = key("dup");
+      await store.setMany(
+        [
+          { key: dup, outcome: { value: "old" } },
+          { key: dup, outcome: { value: "new" } },
+        ],
+        60_000,
+      );
+      expect(await store.get(dup)).toEqual({ value: "new" });
+      await store.setMany([], 60_000);
+
+      const brief = [key("brief1"), key("brief2")];
+      await store.setMany(
+        brief.map((k) => ({ key: k, outcome: { value: k } })),
+        150,
+      );
+      expect((await store.getMany(brief)).every((o) => o !== undefined)).toBe(true);
+      await sleep(400);
+      expect(await store.getMany(brief)).toEqual([undefined, undefined]);
+    });
+
+    it("deduplicates a mediator command through withIdempotency", async () => {
+      const store = await factory();
+      let runs = 0;
+      const Pay = defineCommand("contract.pay")
+        .payload<{ amount: number }>()
+        .returns<{ receipt: string; at: Date }>();
+      const catga = createCatga()
+        .withIdempotency({ store, ttlMs: 60_000 })
+        .handle(Pay, ({ amount }) => ({ receipt: `r-${amount}-${++runs}`, at: new Date(5) }))
+        .build();
+      const messageId = `m-${key("pay")}`;
+      const first = (await catga.send(Pay, { amount: 5 }, { messageId })).unwrap();
+      const second = (await catga.send(Pay, { amount: 5 }, { messageId })).unwrap();
+      expect(runs).toBe(1);
+      expect(second).toEqual(first);
+      expect(second.at).toBeInstanceOf(Date);
+    });
+
+    if (options.validates) {
+      it("rejects bad keys, TTLs and oversized outcomes with coded errors", async () => {
+        const store = await factory({ maxKeyBytes: 64, maxValueBytes: 256 });
+        await expectCode(store.get(""), "CATGA_INVALID_ARGUMENT");
+        await expectCode(store.get(42 as unknown as string), "CATGA_INVALID_ARGUMENT");
+        await expectCode(store.get("é".repeat(40)), "CATGA_LIMIT"); // 80 bytes
+        for (const ttl of [0, -1, Number.NaN, "10" as unknown as number]) {
+          await expectCode(store.set(key("ttl"), { value: 1 }, ttl), "CATGA_INVALID_ARGUMENT");
+          await expectCode(
+            store.setMany([{ key: key("ttl"), outcome: { value: 1 } }], ttl),
+            "CATGA_INVALID_ARGUMENT",
+          );
+        }
+        await expectCode(store.set(key("big"), { value: "x".repeat(300) }, 1000), "CATGA_LIMIT");
+        const okKey = key("ok");
+        await expectCode(
+          store.setMany(
+            [
+              { key: okKey, outcome: { value: 1 } },
+              { key: key("big"), outcome: { value: "x".repeat(300) } },
+            ],
+            1000,
+          ),
+          "CATGA_LIMIT",
+        );
+        await expectCode(
+          store.set(key("shape"), "nope" as unknown as StoredOutcome, 1000),
+          "CATGA_INVALID_ARGUMENT",
+        );
+        await expectCode(store.getMany(["ok", ""]), "CATGA_INVALID_ARGUMENT");
+        // Nothing of a rejected batch was written.
+        expect(await store.getMany([okKey])).toEqual([undefined]);
+        // A value just under the limit still fits.
+        const fits = key("fits");
+        await store.set(fits, { value: "x".repeat(200) }, 1000);
+        expect(await store.get(fits)).toEqual({ value: "x".repeat(200) });
+      });
+    }
+
+    const down = options.down;
+    if (down !== undefined) {
+      it("rejects every operation with CATGA_STORE_FAILED naming it when the server is down", async () => {
+        const store = await down();
+        const checks: [string, () => Promise<unknown>][] = [
+          ["get", () => store.get("a")],
+          ["set", () => store.set("a", { value: 1 }, 1000)],
+          ["getMany", () => store.getMany(["a", "b"])],
+          ["setMany", () => store.setMany([{ key: "a", outcome: { value: 1 } }], 1000)],
+        ];
+        for (const [operation, run] of checks) {
+          const error = await expectCode(run(), "CATGA_STORE_FAILED", `${operation} failed`);
+          expect(error.details).toMatchObject({ operation });
+          expect(error.cause).toBeDefined();
+        }
+      });
+    }
+  });
+}

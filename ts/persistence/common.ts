@@ -1,0 +1,206 @@
+import { Packr } from "msgpackr";
+import { CatgaError, ErrorCodes } from "../errors.js";
+import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
+
+/**
+ * The slice of a `pg` Pool or Client these modules use. Typed structurally so `pg` is never
+ * imported: pass your own `new pg.Pool(...)`, a `PoolClient` or a `Client`.
+ */
+export interface PgQueryable {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's row type is any; callers read known columns.
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
+}
+
+/** A checked-out `pg` connection (`PoolClient`). */
+export interface PgPoolClient extends PgQueryable {
+  release(error?: Error | boolean): void;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listener signature.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listener signature.
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** A `pg` Pool: queries, plus `connect()` for transactions and LISTEN. */
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgPoolClient>;
+}
+
+/** An idempotency (inbox) store with batch operations; every method returns a promise. */
+export interface BatchIdempotencyStore extends IdempotencyStore {
+  get(key: string): Promise<StoredOutcome | undefined>;
+  set(key: string, outcome: StoredOutcome, ttlMs: number): Promise<void>;
+  /** Outcomes in the order of `keys`; `undefined` where nothing (unexpired) is stored. */
+  getMany(keys: readonly string[]): Promise<(StoredOutcome | undefined)[]>;
+  /** Stores every entry with the same TTL; for a key given twice, the last entry wins. */
+  setMany(entries: readonly IdempotencyEntry[], ttlMs: number): Promise<void>;
+}
+
+export interface IdempotencyEntry {
+  readonly key: string;
+  readonly outcome: StoredOutcome;
+}
+
+/** Bytes are checked before they reach a store. */
+export interface StoreLimits {
+  /** Longest key in UTF-8 bytes. Default 1024. */
+  readonly maxKeyBytes?: number;
+  /** Largest serialized outcome in bytes. Default 1 MiB. */
+  readonly maxValueBytes?: number;
+}
+
+export const DEFAULT_MAX_KEY_BYTES = 1024;
+export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
+/**
+ * Outcomes are MessagePack with msgpackr's structured-clone extension, so Dates, Buffers,
+ * typed arrays, Sets, BigInts, `undefined` and cycles survive (Maps come back as plain objects,
+ * class instances as plain objects). A leading format byte leaves room for a later encoding.
+ */
+const packr = new Packr({ useRecords: false, structuredClone: true, int64AsType: "bigint" });
+const FORMAT_V1 = 1;
+
+export function encodeOutcome(outcome: StoredOutcome): Buffer {
+  const body = packr.pack(outcome.value);
+  const bytes = Buffer.allocUnsafe(body.length + 1);
+  bytes[0] = FORMAT_V1;
+  body.copy(bytes, 1);
+  return bytes;
+}
+
+export function decodeOutcome(bytes: Uint8Array): StoredOutcome {
+  if (bytes.length < 2 || bytes[0] !== FORMAT_V1) {
+    throw new CatgaError(ErrorCodes.DECODE, "stored outcome has an unknown format");
+  }
+  return { value: packr.unpack(bytes.subarray(1)) };
+}
+
+/** A store failure that names the store and the operation; `cause` is the driver's error. */
+export function storeFailed(store: string, operation: string, cause: unknown): CatgaError {
+  if (cause instanceof CatgaError && cause.code !== ErrorCodes.DECODE) return cause;
+  const reason = cause instanceof Error ? cause.message || cause.name : String(cause);
+  return new CatgaError(ErrorCodes.STORE_FAILED, `${store}: ${operation} failed: ${reason}`, {
+    cause,
+    details: { store, operation },
+  });
+}
+
+export function invalid(message: string, details?: unknown): CatgaError {
+  return new CatgaError(
+    ErrorCodes.INVALID_ARGUMENT,
+    message,
+    details === undefined ? undefined : { details },
+  );
+}
+
+export class Limits {
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+
+  constructor(
+    private readonly store: string,
+    limits: StoreLimits | undefined,
+  ) {
+    this.maxKeyBytes = positiveInt(limits?.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, `${store}.maxKeyBytes`);
+    this.maxValueBytes = positiveInt(
+      limits?.maxValueBytes,
+      DEFAULT_MAX_VALUE_BYTES,
+      `${store}.maxValueBytes`,
+    );
+  }
+
+  key(key: unknown): string {
+    if (typeof key !== "string" || key.length === 0) {
+      throw invalid(`${this.store}: key must be a non-empty string`);
+    }
+    if (key.length > this.maxKeyBytes / 3 && Buffer.byteLength(key) > this.maxKeyBytes) {
+      throw new CatgaError(
+        ErrorCodes.LIMIT,
+        `${this.store}: key is ${Buffer.byteLength(key)} bytes, more than maxKeyBytes ${this.maxKeyBytes}`,
+      );
+    }
+    return key;
+  }
+
+  keys(keys: unknown): readonly string[] {
+    if (!Array.isArray(keys)) throw invalid(`${this.store}: keys must be an array of strings`);
+    for (const key of keys) this.key(key);
+    return keys;
+  }
+
+  /** TTL in whole milliseconds (rounded up); `Infinity` means the entry never expires. */
+  ttl(ttlMs: unknown): number {
+    if (typeof ttlMs !== "number" || Number.isNaN(ttlMs) || ttlMs <= 0) {
+      throw invalid(
+        `${this.store}: ttlMs must be a number > 0 (Infinity = never expires), got ${String(ttlMs)}`,
+      );
+    }
+    return ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Math.ceil(ttlMs);
+  }
+
+  value(outcome: unknown): Buffer {
+    if (typeof outcome !== "object" || outcome === null || !("value" in outcome)) {
+      throw invalid(`${this.store}: outcome must be an object { value }`);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = encodeOutcome(outcome as StoredOutcome);
+    } catch (cause) {
+      throw new CatgaError(ErrorCodes.ENCODE, `${this.store}: outcome could not be serialized`, { cause });
+    }
+    if (bytes.length > this.maxValueBytes) {
+      throw new CatgaError(
+        ErrorCodes.LIMIT,
+        `${this.store}: outcome is ${bytes.length} bytes, more than maxValueBytes ${this.maxValueBytes}`,
+      );
+    }
+    return bytes;
+  }
+
+  entries(entries: unknown): { keys: string[]; values: Buffer[] } {
+    if (!Array.isArray(entries)) throw invalid(`${this.store}: entries must be an array of { key, outcome }`);
+    // Last entry wins for a repeated key (one statement cannot update a row twice).
+    const byKey = new Map<string, Buffer>();
+    for (const entry of entries as IdempotencyEntry[]) {
+      if (typeof entry !== "object" || entry === null) {
+        throw invalid(`${this.store}: entries must be an array of { key, outcome }`);
+      }
+      const key = this.key(entry.key);
+      byKey.delete(key);
+      byKey.set(key, this.value(entry.outcome));
+    }
+    return { keys: [...byKey.keys()], values: [...byKey.values()] };
+  }
+}
+
+export function positiveInt(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw invalid(`${name} must be an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function nonNegative(value: unknown, fallback: number, name: string, allowInfinity = false): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" ||
+    Number.isNaN(value) ||
+    value < 0 ||
+    (!allowInfinity && !Number.isFinite(value))
+  ) {
+    throw invalid(`${name} must be a ${allowInfinity ? "" : "finite "}number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Quotes a PostgreSQL identifier; `schema` optional. */
+export function qualified(schema: string | undefined, name: string): string {
+  return schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+export function quoteIdent(name: string): string {
+  if (typeof name !== "string" || name.length === 0 || name.length > 63 || name.includes("\0")) {
+    throw invalid(`not a valid PostgreSQL identifier: ${JSON.stringify(name)}`);
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}

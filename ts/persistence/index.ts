@@ -1,0 +1,42 @@
+export { withBatchOps } from "./batch.js";
+export {
+  type BatchIdempotencyStore,
+  decodeOutcome,
+  encodeOutcome,
+  type IdempotencyEntry,
+  type PgPool,
+  type PgPoolClient,
+  type PgQueryable,
+  type StoreLimits,
+} from "./common.js";
+export {
+  MIGRATIONS,
+  type MigrateOptions,
+  type MigrateResult,
+  type Migration,
+  migrate,
+} from "./migrations.js";
+export {
+  type OutboxCause,
+  type OutboxEventOptions,
+  type OutboxMessage,
+  type OutboxTransaction,
+  outboxEvent,
+  outboxMessage,
+  PostgresOutbox,
+  type PostgresOutboxOptions,
+  withOutboxTransaction,
+} from "./outbox.js";
+export { PostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } from "./postgres-inbox.js";
+export {
+  type RedisClientLike,
+  RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+  type RedisPipelineLike,
+} from "./redis-inbox.js";
+export {
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type RelayBatchReport,
+  type RelayStats,
+} from "./relay.js";

@@ -1,0 +1,219 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+import type { AnyEvent, InputOf } from "../mediator/contracts.js";
+import { uuidv7 } from "../mediator/ids.js";
+import type { Envelope } from "../mediator/transport.js";
+import { EnvelopeCodec, type PayloadCodec } from "../nats/wire.js";
+import { invalid, type PgPool, type PgQueryable, qualified, storeFailed } from "./common.js";
+
+/** One message to relay: `envelope` is the encoded Catga envelope, published as is to `subject`. */
+export interface OutboxMessage {
+  readonly subject: string;
+  /** Unique per message; the relay's publisher dedupes on it (JetStream `Nats-Msg-Id`). */
+  readonly messageId: string;
+  readonly envelope: Uint8Array;
+}
+
+export interface PostgresOutboxOptions {
+  /** Schema holding `catga_outbox` (as given to `migrate`). Default: the connection's search_path. */
+  readonly schema?: string;
+  /** Largest envelope accepted, in bytes. Default 1 MiB (the envelope limit of the wire core). */
+  readonly maxEnvelopeBytes?: number;
+}
+
+const NAME = "postgres outbox";
+
+/**
+ * Writes messages to `catga_outbox` with the caller's client, so they commit or roll back with
+ * the caller's own changes. Pass the client of the transaction that changes state (or use
+ * {@link withOutboxTransaction}). A `messageId` already in the table is skipped, so re-running a
+ * handler with the same ids does not enqueue twice.
+ */
+export class PostgresOutbox {
+  readonly table: string;
+  private readonly maxEnvelopeBytes: number;
+  private readonly insertSql: string;
+
+  constructor(options: PostgresOutboxOptions = {}) {
+    this.table = qualified(options.schema, "catga_outbox");
+    this.maxEnvelopeBytes = options.maxEnvelopeBytes ?? 1024 * 1024;
+    this.insertSql = `INSERT INTO ${this.table} (message_id, subject, envelope)
+      SELECT m, s, e FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY AS u(m, s, e, n)
+      ORDER BY n
+      ON CONFLICT (message_id) DO NOTHING`;
+  }
+
+  /** Adds one message; resolves `true` when inserted, `false` when its messageId was already there. */
+  async add(client: PgQueryable, message: OutboxMessage): Promise<boolean> {
+    return (await this.addMany(client, [message])) === 1;
+  }
+
+  /** Adds messages in one statement (ids in the given order); resolves with how many were new. */
+  async addMany(client: PgQueryable, messages: readonly OutboxMessage[]): Promise<number> {
+    if (!Array.isArray(messages)) throw invalid(`${NAME}: messages must be an array`);
+    if (messages.length === 0) return 0;
+    const ids: string[] = [];
+    const subjects: string[] = [];
+    const envelopes: Buffer[] = [];
+    for (const message of messages) {
+      this.check(message);
+      ids.push(message.messageId);
+      subjects.push(message.subject);
+      envelopes.push(toBuffer(message.envelope));
+    }
+    try {
+      return (await client.query(this.insertSql, [ids, subjects, envelopes])).rowCount ?? 0;
+    } catch (cause) {
+      throw storeFailed(NAME, messages.length === 1 ? "add" : "addMany", cause);
+    }
+  }
+
+  /** Messages not yet relayed (for a `catga.outbox.pending` gauge). */
+  async pending(client: PgQueryable): Promise<number> {
+    try {
+      const { rows } = await client.query(
+        `SELECT count(*)::bigint AS n FROM ${this.table} WHERE sent_at IS NULL`,
+      );
+      return Number(rows[0]?.n ?? 0);
+    } catch (cause) {
+      throw storeFailed(NAME, "pending", cause);
+    }
+  }
+
+  private check(message: OutboxMessage): void {
+    if (typeof message !== "object" || message === null)
+      throw invalid(`${NAME}: a message must be an object`);
+    const { subject, messageId, envelope } = message;
+    if (typeof subject !== "string" || subject.length === 0 || /[\s*>]/.test(subject)) {
+      throw invalid(`${NAME}: subject must be a non-empty NATS subject without spaces or wildcards`, {
+        subject,
+      });
+    }
+    if (typeof messageId !== "string" || messageId.length === 0) {
+      throw invalid(`${NAME}: messageId must be a non-empty string`);
+    }
+    if (!(envelope instanceof Uint8Array) || envelope.length === 0) {
+      throw invalid(`${NAME}: envelope must be a non-empty Uint8Array`, { messageId });
+    }
+    if (envelope.length > this.maxEnvelopeBytes) {
+      throw new CatgaError(
+        ErrorCodes.LIMIT,
+        `${NAME}: envelope of ${messageId} is ${envelope.length} bytes, more than ${this.maxEnvelopeBytes}`,
+      );
+    }
+  }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const defaultCodec = new EnvelopeCodec();
+
+/**
+ * Encodes a mediator {@link Envelope} (the shape transports see) for the outbox, with the same
+ * wire format as the NATS transport. `codec` picks the payload codec (MessagePack by default).
+ */
+export function outboxMessage(subject: string, envelope: Envelope, codec?: PayloadCodec): OutboxMessage {
+  const encoder = codec === undefined ? defaultCodec : new EnvelopeCodec({}, codec);
+  return { subject, messageId: envelope.messageId, envelope: encoder.encodeMessage(envelope) };
+}
+
+/** What an event inherits from the message that caused it; a handler's `ctx` fits. */
+export interface OutboxCause {
+  readonly messageId: string;
+  readonly correlationId: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface OutboxEventOptions {
+  /** Subject to publish to (e.g. a JetStream stream's subject). */
+  readonly subject: string;
+  /** The message whose handler emits this event (pass the handler's `ctx`): sets correlation and causation. */
+  readonly cause?: OutboxCause;
+  /** Default: a new UUIDv7. Give a deterministic id to make a re-run handler enqueue the same event. */
+  readonly messageId?: string;
+  /** Default: the cause's headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly codec?: PayloadCodec;
+}
+
+/**
+ * Builds an outbox message for an event contract, carrying correlation from `cause` the way
+ * `ctx.publish` does. Schema validation is not run here; validate before you commit if needed.
+ */
+export function outboxEvent<C extends AnyEvent>(
+  contract: C,
+  payload: InputOf<C>,
+  options: OutboxEventOptions,
+): OutboxMessage {
+  if (contract?.kind !== "event") throw invalid(`${NAME}: outboxEvent takes an event contract`);
+  const messageId = options.messageId ?? uuidv7();
+  const envelope: Envelope = {
+    kind: "event",
+    type: contract.type,
+    messageId,
+    correlationId: options.cause?.correlationId ?? messageId,
+    causationId: options.cause?.messageId,
+    createdAt: Date.now(),
+    headers: { ...(options.cause?.headers ?? {}), ...(options.headers ?? {}) },
+    payload,
+  };
+  return outboxMessage(options.subject, envelope, options.codec);
+}
+
+/** The transaction handed to {@link withOutboxTransaction}'s callback. */
+export interface OutboxTransaction {
+  /** The transaction's client: run your state changes on it. */
+  readonly client: PgQueryable;
+  /** Queues a message; all queued messages are inserted just before COMMIT, in one statement. */
+  enqueue(...messages: OutboxMessage[]): void;
+}
+
+/**
+ * Runs `work` in a transaction (BEGIN … COMMIT, ROLLBACK when it throws) and inserts the messages
+ * it enqueued just before COMMIT, so the state change and its events commit together or not at
+ * all. Resolves with `work`'s result; rejects with `work`'s error, or CATGA_STORE_FAILED when the
+ * database fails (then nothing was committed, except when COMMIT itself failed in flight).
+ */
+export async function withOutboxTransaction<T>(
+  pool: PgPool,
+  work: (tx: OutboxTransaction) => Promise<T>,
+  options: { readonly outbox?: PostgresOutbox } = {},
+): Promise<T> {
+  const outbox = options.outbox ?? new PostgresOutbox();
+  let client: Awaited<ReturnType<PgPool["connect"]>>;
+  try {
+    client = await pool.connect();
+  } catch (cause) {
+    throw storeFailed(NAME, "connect", cause);
+  }
+  const queued: OutboxMessage[] = [];
+  let broken: Error | undefined;
+  try {
+    try {
+      await client.query("BEGIN");
+    } catch (cause) {
+      broken = cause instanceof Error ? cause : new Error(String(cause));
+      throw storeFailed(NAME, "begin", cause);
+    }
+    let result: T;
+    try {
+      result = await work({ client, enqueue: (...messages) => void queued.push(...messages) });
+      await outbox.addMany(client, queued);
+    } catch (error) {
+      await client.query("ROLLBACK").catch((cause: unknown) => {
+        broken = cause instanceof Error ? cause : new Error(String(cause));
+      });
+      throw error;
+    }
+    try {
+      await client.query("COMMIT");
+    } catch (cause) {
+      broken = cause instanceof Error ? cause : new Error(String(cause));
+      throw storeFailed(NAME, "commit", cause);
+    }
+    return result;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,165 @@
+import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import {
+  type BatchIdempotencyStore,
+  decodeOutcome,
+  type IdempotencyEntry,
+  Limits,
+  nonNegative,
+  type PgQueryable,
+  positiveInt,
+  qualified,
+  type StoreLimits,
+  storeFailed,
+} from "./common.js";
+
+export interface PostgresIdempotencyStoreOptions extends StoreLimits {
+  /** A `pg` Pool (or any client with `query`); the store never ends it. */
+  readonly pool: PgQueryable;
+  /** Schema holding `catga_inbox` (as given to `migrate`). Default: the connection's search_path. */
+  readonly schema?: string;
+  /** Table name. Default `catga_inbox`. */
+  readonly table?: string;
+  /** Run `purgeExpired()` this often (unref'd timer). Default: never; call it yourself. */
+  readonly purgeIntervalMs?: number;
+  /** Rows deleted per purge statement, so a purge never holds long locks. Default 10000. */
+  readonly purgeBatchSize?: number;
+  /** Called with a CATGA_STORE_FAILED error when a background purge fails. */
+  readonly onError?: (error: Error) => void;
+}
+
+const NAME = "postgres idempotency store";
+
+/**
+ * Inbox / idempotency store on a PostgreSQL table (`sql/002_catga_inbox.sql`). Expiry uses the
+ * database clock, so every process agrees on it. Expired rows are invisible to reads at once and
+ * deleted by `purgeExpired()`.
+ */
+export class PostgresIdempotencyStore implements BatchIdempotencyStore {
+  private readonly pool: PgQueryable;
+  private readonly limits: Limits;
+  private readonly sql: {
+    get: string;
+    getMany: string;
+    set: string;
+    setMany: string;
+    purge: string;
+  };
+  private readonly purgeBatchSize: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: PostgresIdempotencyStoreOptions) {
+    if (typeof options?.pool?.query !== "function") {
+      throw storeFailed(NAME, "construct", new TypeError("options.pool must be a pg Pool or Client"));
+    }
+    this.pool = options.pool;
+    this.limits = new Limits(NAME, options);
+    this.purgeBatchSize = positiveInt(options.purgeBatchSize, 10_000, "purgeBatchSize");
+    const t = qualified(options.schema, options.table ?? "catga_inbox");
+    // ttl is whole milliseconds, or NULL for "never expires".
+    const expires = (p: string) => `coalesce(now() + ${p} * interval '1 millisecond', 'infinity')`;
+    this.sql = {
+      get: `SELECT outcome FROM ${t} WHERE key = $1 AND expires_at > now()`,
+      getMany: `SELECT key, outcome FROM ${t} WHERE key = ANY($1::text[]) AND expires_at > now()`,
+      set: `INSERT INTO ${t} (key, outcome, expires_at) VALUES ($1, $2, ${expires("$3::bigint")})
+            ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, expires_at = excluded.expires_at`,
+      setMany: `INSERT INTO ${t} (key, outcome, expires_at)
+            SELECT k, o, ${expires("$3::bigint")} FROM unnest($1::text[], $2::bytea[]) AS u(k, o)
+            ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, expires_at = excluded.expires_at`,
+      purge: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM ${t} WHERE expires_at <= now() LIMIT $1))`,
+    };
+    const every = nonNegative(options.purgeIntervalMs, 0, "purgeIntervalMs");
+    if (every > 0) {
+      const onError =
+        options.onError ?? ((error: Error) => process.emitWarning(error.message, "CatgaWarning"));
+      this.timer = setInterval(() => {
+        this.purgeExpired().catch(onError);
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  async get(key: string): Promise<StoredOutcome | undefined> {
+    this.limits.key(key);
+    let rows: { outcome: Buffer }[];
+    try {
+      ({ rows } = await this.pool.query(this.sql.get, [key]));
+    } catch (cause) {
+      throw storeFailed(NAME, "get", cause);
+    }
+    const row = rows[0];
+    return row === undefined ? undefined : decode(row.outcome, "get");
+  }
+
+  async set(key: string, outcome: StoredOutcome, ttlMs: number): Promise<void> {
+    this.limits.key(key);
+    const ttl = this.limits.ttl(ttlMs);
+    const value = this.limits.value(outcome);
+    try {
+      await this.pool.query(this.sql.set, [key, value, ttlParam(ttl)]);
+    } catch (cause) {
+      throw storeFailed(NAME, "set", cause);
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<(StoredOutcome | undefined)[]> {
+    this.limits.keys(keys);
+    if (keys.length === 0) return [];
+    let rows: { key: string; outcome: Buffer }[];
+    try {
+      ({ rows } = await this.pool.query(this.sql.getMany, [[...new Set(keys)]]));
+    } catch (cause) {
+      throw storeFailed(NAME, "getMany", cause);
+    }
+    const found = new Map<string, Buffer>();
+    for (const row of rows) found.set(row.key, row.outcome);
+    return keys.map((key) => {
+      const bytes = found.get(key);
+      return bytes === undefined ? undefined : decode(bytes, "getMany");
+    });
+  }
+
+  async setMany(entries: readonly IdempotencyEntry[], ttlMs: number): Promise<void> {
+    const ttl = this.limits.ttl(ttlMs);
+    const { keys, values } = this.limits.entries(entries);
+    if (keys.length === 0) return;
+    try {
+      await this.pool.query(this.sql.setMany, [keys, values, ttlParam(ttl)]);
+    } catch (cause) {
+      throw storeFailed(NAME, "setMany", cause);
+    }
+  }
+
+  /** Deletes expired rows in bounded statements; resolves with how many were deleted. */
+  async purgeExpired(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      let deleted: number;
+      try {
+        deleted = (await this.pool.query(this.sql.purge, [this.purgeBatchSize])).rowCount ?? 0;
+      } catch (cause) {
+        throw storeFailed(NAME, "purgeExpired", cause);
+      }
+      total += deleted;
+      if (deleted < this.purgeBatchSize) return total;
+    }
+  }
+
+  /** Stops the purge timer. The pool is yours to end. */
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function ttlParam(ttl: number): string | null {
+  return ttl === Number.POSITIVE_INFINITY ? null : String(ttl);
+}
+
+function decode(bytes: Buffer, operation: string): StoredOutcome {
+  try {
+    return decodeOutcome(bytes);
+  } catch (cause) {
+    throw storeFailed(NAME, `${operation} (decoding a stored outcome)`, cause);
+  }
+}
