@@ -34,6 +34,8 @@ export interface DurableMessage {
   /** 1 on first delivery. */
   readonly deliveryCount: number;
   readonly streamSequence: number;
+  /** NATS headers; a dead letter carries `Catga-Error-Code`, `Catga-Error-Message`, `Catga-Deliveries`, `Catga-Original-Subject`. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export type DurableHandler = (message: DurableMessage) => Promise<void> | void;
@@ -68,6 +70,15 @@ export class JetStream implements DurablePublisher {
     assertStreamOptions(options);
     try {
       await this.connection.native.ensureStream({ ...options, subjects: [...options.subjects] });
+    } catch (error) {
+      throw fromNativeError(error);
+    }
+  }
+
+  /** Deletes a stream and all its messages; resolves with whether it existed. */
+  async deleteStream(name: string): Promise<boolean> {
+    try {
+      return await this.connection.native.deleteStream(name);
     } catch (error) {
       throw fromNativeError(error);
     }
@@ -164,6 +175,7 @@ export class JetStream implements DurablePublisher {
       subjects: string[];
       deliveries: Uint32Array;
       sequences: number[];
+      headers: Record<string, string>[];
       malformed: number;
     }): Promise<Decision[]> => {
       if (batch.malformed > 0)
@@ -180,6 +192,7 @@ export class JetStream implements DurablePublisher {
           bytes,
           deliveryCount: batch.deliveries[i]!,
           streamSequence: batch.sequences[i]!,
+          headers: batch.headers[i] ?? {},
         });
       }
       if (!options.orderBy) {
@@ -193,7 +206,7 @@ export class JetStream implements DurablePublisher {
       // Same key: one after another, and after a failure the rest of that key waits for redelivery.
       const lanes = new Map<string, number[]>();
       messages.forEach((m, i) => {
-        const key = options.orderBy?.({ subject: m.subject, envelope: m.bytes }) ?? `#${i}`;
+        const key = options.orderBy?.(m) ?? `#${i}`;
         const lane = lanes.get(key);
         if (lane) lane.push(i);
         else lanes.set(key, [i]);

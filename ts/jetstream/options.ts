@@ -1,4 +1,5 @@
 import { CatgaConfigError, type ConfigIssue } from "../errors.js";
+import type { DurableMessage } from "./jetstream.js";
 
 export interface StreamOptions {
   /** Stream name: no spaces, dots or wildcards. */
@@ -33,7 +34,7 @@ export interface DurableConsumerOptions {
   batch?: number;
   fetchWaitMs?: number;
   /** Process messages with the same key in order (e.g. by aggregate id); others run concurrently. */
-  orderBy?: (message: { subject: string; envelope: Uint8Array }) => string | undefined;
+  orderBy?: (message: DurableMessage) => string | undefined;
   /** Dead-letter subject for a failed message (default `<prefix>.dlq.<type>`). */
   deadLetterSubject?: (type: string) => string;
 }

@@ -23,6 +23,8 @@ export declare class NativeHashRing {
 export declare class NatsClient {
   /** Creates or updates a JetStream stream (idempotent). */
   ensureStream(spec: StreamSpecInput): Promise<void>
+  /** Deletes a stream and its messages; resolves with whether it existed. */
+  deleteStream(name: string): Promise<boolean>
   /**
    * Publishes envelopes durably, each with `Nats-Msg-Id` = its message id; resolves with one
    * outcome per envelope once every ack (or failure) is in.
@@ -145,6 +147,11 @@ export interface DurableBatchJs {
   /** Delivery count per message (1 on first delivery). */
   deliveries: Uint32Array
   sequences: Array<number>
+  /**
+   * NATS headers per message (dead letters carry Catga-Error-Code, Catga-Error-Message,
+   * Catga-Deliveries, Catga-Original-Subject).
+   */
+  headers: Array<Record<string, string>>
   /** Non-Catga messages that were terminated (never redelivered). */
   malformed: number
 }

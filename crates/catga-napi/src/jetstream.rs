@@ -2,10 +2,11 @@
 //! pull consumers delivered one batch per ThreadsafeFunction call. JS answers each batch with one
 //! decision per message (ack, nak with delay, or dead-letter); Rust applies them.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use catga_core::nats::jetstream::{
-    durable_consumer, ensure_stream, settle, ConsumerSpec, Decision, Retention, StreamSpec,
+    delete_stream, durable_consumer, ensure_stream, settle, ConsumerSpec, Decision, Retention, StreamSpec,
 };
 use napi::bindgen_prelude::{Buffer, Promise, Uint32Array};
 use napi::threadsafe_function::ThreadsafeFunction;
@@ -64,6 +65,9 @@ pub struct DurableBatchJs {
     /// Delivery count per message (1 on first delivery).
     pub deliveries: Uint32Array,
     pub sequences: Vec<f64>,
+    /// NATS headers per message (dead letters carry Catga-Error-Code, Catga-Error-Message,
+    /// Catga-Deliveries, Catga-Original-Subject).
+    pub headers: Vec<HashMap<String, String>>,
     /// Non-Catga messages that were terminated (never redelivered).
     pub malformed: u32,
 }
@@ -110,15 +114,21 @@ fn stream_spec(input: StreamSpecInput) -> napi::Result<StreamSpec> {
             )))
         }
     };
+    let max_age = millis(input.max_age_ms, "stream.maxAgeMs", Duration::ZERO)?;
+    // The server refuses a dedupe window longer than max age, so the default fits inside it.
+    let default_window = match max_age {
+        Duration::ZERO => Duration::from_secs(120),
+        age => age.min(Duration::from_secs(120)),
+    };
     Ok(StreamSpec {
         name: input.name,
         subjects: input.subjects,
         retention,
-        max_age: millis(input.max_age_ms, "stream.maxAgeMs", Duration::ZERO)?,
+        max_age,
         max_messages: input.max_messages.map_or(-1, |v| v as i64),
         max_bytes: input.max_bytes.map_or(-1, |v| v as i64),
         replicas: input.replicas.unwrap_or(1) as usize,
-        duplicate_window: millis(input.duplicate_window_ms, "stream.duplicateWindowMs", Duration::from_secs(120))?,
+        duplicate_window: millis(input.duplicate_window_ms, "stream.duplicateWindowMs", default_window)?,
         memory,
     })
 }
@@ -165,6 +175,12 @@ impl NatsClient {
     pub async fn ensure_stream(&self, spec: StreamSpecInput) -> napi::Result<()> {
         let spec = stream_spec(spec)?;
         ensure_stream(self.engine.jetstream(), &spec).await.map_err(to_js_async)
+    }
+
+    /// Deletes a stream and its messages; resolves with whether it existed.
+    #[napi]
+    pub async fn delete_stream(&self, name: String) -> napi::Result<bool> {
+        delete_stream(self.engine.jetstream(), &name).await.map_err(to_js_async)
     }
 
     /// Publishes envelopes durably, each with `Nats-Msg-Id` = its message id; resolves with one
@@ -267,6 +283,7 @@ impl NatsClient {
                     subjects: deliveries.iter().map(|d| d.message.subject.to_string()).collect(),
                     deliveries: Uint32Array::new(deliveries.iter().map(|d| d.delivered).collect()),
                     sequences: deliveries.iter().map(|d| d.stream_sequence as f64).collect(),
+                    headers: deliveries.iter().map(|d| d.headers().into_iter().collect()).collect(),
                     malformed,
                 };
                 let decisions = match on_batch.call_async_catch(batch).await {

@@ -147,6 +147,16 @@ pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
         .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("stream {}: {e}", spec.name)))
 }
 
+/// Deletes a stream and its messages; `Ok(false)` when there was no such stream.
+pub async fn delete_stream(js: &Context, name: &str) -> Result<bool> {
+    use async_nats::jetstream::context::DeleteStreamErrorKind as K;
+    match js.delete_stream(name).await {
+        Ok(status) => Ok(status.success),
+        Err(err) if matches!(err.kind(), K::JetStream(_)) => Ok(false),
+        Err(err) => Err(js_error(&format!("delete stream {name}"), err)),
+    }
+}
+
 /// Publishes each item with `Nats-Msg-Id` = its message id, then awaits every ack. At most
 /// `max_in_flight` acks are outstanding at once. Each item gets its own outcome; one failure
 /// does not fail the others, and nothing is dropped silently.
@@ -224,6 +234,19 @@ pub struct Delivery {
     pub stream_sequence: u64,
     /// 1 on first delivery.
     pub delivered: u32,
+}
+
+impl Delivery {
+    /// The message's NATS headers (first value of each).
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let Some(headers) = &self.message.headers else {
+            return Vec::new();
+        };
+        headers
+            .iter()
+            .filter_map(|(name, values)| values.first().map(|v| (name.to_string(), v.as_str().to_owned())))
+            .collect()
+    }
 }
 
 /// What to do with a delivered message.

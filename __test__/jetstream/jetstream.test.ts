@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CatgaConfigError, CatgaError, JetStream, NatsConnection } from "../../ts/index.js";
+import { eventEnvelope, NATS_URL, PrivateNats, uniquePrefix, until } from "../nats/helpers.js";
+
+let connection: NatsConnection;
+let js: JetStream;
+const streams: string[] = [];
+
+function names(label: string) {
+  const prefix = uniquePrefix(label).replaceAll(".", "_");
+  const stream = `S_${prefix}`;
+  streams.push(stream, `${stream}_DLQ`);
+  return { prefix, stream, subject: `${prefix}.evt.orders`, dlq: `${prefix}.dlq` };
+}
+
+beforeAll(async () => {
+  connection = await NatsConnection.connect({ servers: NATS_URL });
+  js = new JetStream(connection);
+});
+
+afterAll(async () => {
+  await Promise.all(streams.map((s) => js.deleteStream(s)));
+  await connection.close();
+});
+
+describe("streams", () => {
+  it("provisions idempotently and updates on change", async () => {
+    const { stream, subject } = names("prov");
+    const spec = { name: stream, subjects: [`${subject}.>`], storage: "memory" as const, maxAgeMs: 60_000 };
+    await js.ensureStream(spec);
+    await js.ensureStream(spec);
+    await js.ensureStream({ ...spec, maxAgeMs: 120_000 });
+    const [outcome] = await js.publish([
+      { subject: `${subject}.a`, messageId: "p1", envelope: eventEnvelope("p1") },
+    ]);
+    expect(outcome).toMatchObject({ ok: true, sequence: 1, duplicate: false });
+  });
+
+  it("rejects invalid stream and consumer config with CatgaConfigError listing every field", async () => {
+    const error = await js
+      .ensureStream({ name: "has.dot", subjects: [], replicas: 9, retention: "forever" as never })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    expect((error as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
+      "stream.name",
+      "stream.replicas",
+      "stream.retention",
+      "stream.subjects",
+    ]);
+    const consumerError = await js
+      .consume({ stream: "S", durable: "a b", maxDeliver: 0, batch: 0 }, () => undefined)
+      .catch((e: unknown) => e);
+    expect((consumerError as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
+      "consumer.batch",
+      "consumer.durable",
+      "consumer.maxDeliver",
+    ]);
+  });
+
+  it("a consumer on a missing stream fails with a coded error", async () => {
+    const error = await js
+      .consume({ stream: "NO_SUCH_STREAM_X", durable: "d" }, () => undefined)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatgaError);
+    expect((error as CatgaError).code).toBe("CATGA_INVALID_ARGUMENT");
+    expect((error as CatgaError).message).toContain("NO_SUCH_STREAM_X");
+  });
+});
+
+describe("durable publish", () => {
+  it("acks each message, reports server-side duplicates by message id, and codes failures", async () => {
+    const { stream, subject, prefix } = names("pub");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const items = Array.from({ length: 300 }, (_, i) => ({
+      subject: `${subject}.x`,
+      messageId: `m-${i}`,
+      envelope: eventEnvelope(`m-${i}`),
+    }));
+    const outcomes = await js.publish(items);
+    expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
+    expect(outcomes.map((o) => (o.ok ? o.sequence : 0))).toEqual(items.map((_, i) => i + 1));
+    // A re-publish (e.g. a relay that crashed before marking rows sent) is absorbed by the server.
+    const again = await js.publish(items.slice(0, 5));
+    expect(again.every((o) => o.ok && o.duplicate)).toBe(true);
+    // No stream captures this subject: a coded failure per item, not a silent drop.
+    const [lost] = await js.publish([
+      { subject: `${prefix}.nowhere`, messageId: "z", envelope: eventEnvelope("z") },
+    ]);
+    expect(lost).toMatchObject({ ok: false, code: "CATGA_NO_HANDLER" });
+    await expect(js.publishOne(`${prefix}.nowhere`, "z2", eventEnvelope("z2"))).rejects.toMatchObject({
+      code: "CATGA_NO_HANDLER",
+    });
+  });
+});
+
+describe("durable consumers", () => {
+  it("delivers every message, acks after the handler, and resumes from the last ack", async () => {
+    const { stream, subject } = names("cons");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const publish = (from: number, count: number) =>
+      js.publish(
+        Array.from({ length: count }, (_, i) => ({
+          subject: `${subject}.x`,
+          messageId: `e-${from + i}`,
+          envelope: eventEnvelope(`e-${from + i}`),
+        })),
+      );
+    await publish(0, 500);
+    const seen: string[] = [];
+    const stop = await js.consume({ stream, durable: "worker", batch: 128, fetchWaitMs: 200 }, (m) => {
+      seen.push(m.envelope.messageId);
+    });
+    await until(() => seen.length === 500, 10_000, "first 500");
+    await stop();
+    await publish(500, 100);
+    const resumed: string[] = [];
+    const stop2 = await js.consume({ stream, durable: "worker", batch: 128, fetchWaitMs: 200 }, (m) => {
+      resumed.push(m.envelope.messageId);
+    });
+    await until(() => resumed.length >= 100, 10_000, "the next 100");
+    await new Promise((r) => setTimeout(r, 300));
+    await stop2();
+    // Nothing acked before the restart comes again.
+    expect(resumed).toEqual(Array.from({ length: 100 }, (_, i) => `e-${500 + i}`));
+    expect(new Set(seen).size).toBe(500);
+  });
+
+  it("sends a poison message to the dead-letter subject after maxDeliver, while others keep flowing", async () => {
+    const { stream, subject, dlq } = names("poison");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    const good: string[] = [];
+    const attempts: number[] = [];
+    const stop = await js.consume(
+      {
+        stream,
+        durable: "poisoned",
+        maxDeliver: 3,
+        backoffMs: [20],
+        fetchWaitMs: 100,
+        deadLetterSubject: (type) => `${dlq}.${type}`,
+      },
+      (m) => {
+        if (m.envelope.messageId === "poison") {
+          attempts.push(m.deliveryCount);
+          throw new CatgaError("CATGA_VALIDATION", "sku is required");
+        }
+        good.push(m.envelope.messageId);
+      },
+    );
+    await js.publish([
+      { subject: `${subject}.x`, messageId: "poison", envelope: eventEnvelope("poison") },
+      ...Array.from({ length: 20 }, (_, i) => ({
+        subject: `${subject}.x`,
+        messageId: `ok-${i}`,
+        envelope: eventEnvelope(`ok-${i}`),
+      })),
+    ]);
+    const dead: { id: string; headers: Record<string, string> }[] = [];
+    const stopDlq = await js.consume(
+      { stream: `${stream}_DLQ`, durable: "inspector", fetchWaitMs: 100 },
+      (m) => {
+        dead.push({ id: m.envelope.messageId, headers: { ...m.headers } });
+      },
+    );
+    await until(() => dead.length === 1 && good.length === 20, 15_000, "dead letter and good messages");
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(dead[0]!.id).toBe("poison");
+    expect(dead[0]!.headers).toMatchObject({
+      "Catga-Error-Code": "CATGA_VALIDATION",
+      "Catga-Error-Message": "sku is required",
+      "Catga-Deliveries": "3",
+      "Catga-Original-Subject": `${subject}.x`,
+    });
+    expect(dead[0]!.headers).not.toHaveProperty("stack");
+    await Promise.all([stop(), stopDlq()]);
+  });
+
+  it("keeps per-key order when asked", async () => {
+    const { stream, subject } = names("order");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.publish(
+      Array.from({ length: 60 }, (_, i) => ({
+        subject: `${subject}.x`,
+        messageId: `k${i % 3}-${i}`,
+        envelope: eventEnvelope(`k${i % 3}-${i}`),
+      })),
+    );
+    const byKey = new Map<string, number[]>();
+    const stop = await js.consume(
+      { stream, durable: "ordered", fetchWaitMs: 100, orderBy: (m) => m.envelope.messageId.split("-")[0] },
+      async (m) => {
+        const [key, n] = m.envelope.messageId.split("-") as [string, string];
+        await new Promise((r) => setTimeout(r, Number(n) % 5));
+        byKey.set(key, [...(byKey.get(key) ?? []), Number(n)]);
+      },
+    );
+    await until(() => [...byKey.values()].reduce((a, l) => a + l.length, 0) === 60, 10_000, "60 messages");
+    for (const list of byKey.values()) expect(list).toEqual([...list].sort((a, b) => a - b));
+    await stop();
+  });
+});
+
+describe("broker restart", () => {
+  it("delivers every acknowledged event after the server restarts mid-stream", async () => {
+    const server = await PrivateNats.start();
+    try {
+      const options = {
+        servers: server.url,
+        reconnectDelayMs: 20,
+        reconnectDelayMaxMs: 200,
+        requestTimeoutMs: 2000,
+      };
+      const producer = await NatsConnection.connect(options);
+      const consumer = await NatsConnection.connect(options);
+      const pjs = new JetStream(producer);
+      const cjs = new JetStream(consumer);
+      await pjs.ensureStream({ name: "RESTART", subjects: ["restart.>"] });
+      const seen = new Set<string>();
+      const stop = await cjs.consume({ stream: "RESTART", durable: "survivor", fetchWaitMs: 100 }, (m) => {
+        seen.add(m.envelope.messageId);
+      });
+      const acked = new Set<string>();
+      const publishRange = async (from: number, to: number) => {
+        for (let start = from; start < to; start += 100) {
+          const items = Array.from({ length: Math.min(100, to - start) }, (_, i) => ({
+            subject: "restart.x",
+            messageId: `r-${start + i}`,
+            envelope: eventEnvelope(`r-${start + i}`),
+          }));
+          const outcomes = await pjs.publish(items);
+          outcomes.forEach((o, i) => {
+            if (o.ok) acked.add(items[i]!.messageId);
+          });
+        }
+      };
+      await publishRange(0, 1000);
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      await server.start();
+      await until(() => producer.connected && consumer.connected, 10_000, "reconnect");
+      await publishRange(1000, 2000);
+      await until(() => [...acked].every((id) => seen.has(id)), 20_000, "every acked event");
+      expect(acked.size).toBeGreaterThanOrEqual(1000);
+      await stop();
+      await Promise.all([producer.close(), consumer.close()]);
+    } finally {
+      await server.dispose();
+    }
+  });
+});
