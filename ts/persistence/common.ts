@@ -204,3 +204,44 @@ export function quoteIdent(name: string): string {
   }
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/**
+ * A connection checked out of the pool for a transaction. While checked out, a connection that
+ * dies (server restart, `pg_terminate_backend`) emits `error` on the client; without a listener
+ * that would crash the process, so one is attached until release. The next query then fails and
+ * the caller reports it.
+ */
+export interface CheckedOut {
+  readonly client: PgPoolClient;
+  /** The connection's own error, if it died while checked out. */
+  readonly died: Error | undefined;
+  /** Returns the connection; with an error (or after it died) the pool discards it. */
+  release(error?: Error): void;
+}
+
+export async function checkout(pool: PgPool, store: string): Promise<CheckedOut> {
+  let client: PgPoolClient;
+  try {
+    client = await pool.connect();
+  } catch (cause) {
+    throw storeFailed(store, "connect", cause);
+  }
+  let died: Error | undefined;
+  const onError = (error: unknown) => {
+    died ??= error instanceof Error ? error : new Error(String(error));
+  };
+  client.on("error", onError);
+  let released = false;
+  return {
+    client,
+    get died() {
+      return died;
+    },
+    release(error?: Error) {
+      if (released) return;
+      released = true;
+      client.removeListener("error", onError);
+      client.release(error ?? died);
+    },
+  };
+}

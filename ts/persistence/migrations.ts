@@ -1,5 +1,5 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
-import { type PgPool, quoteIdent, storeFailed } from "./common.js";
+import { checkout, type PgPool, quoteIdent, storeFailed } from "./common.js";
 
 /** One numbered schema change; the same text ships as `sql/<file>` for your own migration tool. */
 export interface Migration {
@@ -97,12 +97,8 @@ export interface MigrateResult {
 export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const schema = options.schema;
   const schemaSql = schema === undefined ? undefined : quoteIdent(schema);
-  let client: Awaited<ReturnType<PgPool["connect"]>>;
-  try {
-    client = await pool.connect();
-  } catch (cause) {
-    throw storeFailed("postgres migrate", "connect", cause);
-  }
+  const connection = await checkout(pool, "postgres migrate");
+  const client = connection.client;
   let failed: unknown;
   try {
     await client.query("BEGIN");
@@ -149,6 +145,6 @@ export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promi
     if (cause instanceof CatgaError && cause.code === ErrorCodes.CONFIG) throw cause;
     throw storeFailed("postgres migrate", "migrate", cause);
   } finally {
-    client.release(failed instanceof Error && !(failed instanceof CatgaError) ? failed : undefined);
+    connection.release(failed instanceof Error && !(failed instanceof CatgaError) ? failed : undefined);
   }
 }

@@ -3,7 +3,7 @@ import type { AnyEvent, InputOf } from "../mediator/contracts.js";
 import { uuidv7 } from "../mediator/ids.js";
 import type { Envelope } from "../mediator/transport.js";
 import { EnvelopeCodec, type PayloadCodec } from "../nats/wire.js";
-import { invalid, type PgPool, type PgQueryable, qualified, storeFailed } from "./common.js";
+import { checkout, invalid, type PgPool, type PgQueryable, qualified, storeFailed } from "./common.js";
 
 /** One message to relay: `envelope` is the encoded Catga envelope, published as is to `subject`. */
 export interface OutboxMessage {
@@ -181,12 +181,8 @@ export async function withOutboxTransaction<T>(
   options: { readonly outbox?: PostgresOutbox } = {},
 ): Promise<T> {
   const outbox = options.outbox ?? new PostgresOutbox();
-  let client: Awaited<ReturnType<PgPool["connect"]>>;
-  try {
-    client = await pool.connect();
-  } catch (cause) {
-    throw storeFailed(NAME, "connect", cause);
-  }
+  const connection = await checkout(pool, NAME);
+  const client = connection.client;
   const queued: OutboxMessage[] = [];
   let broken: Error | undefined;
   try {
@@ -214,6 +210,6 @@ export async function withOutboxTransaction<T>(
     }
     return result;
   } finally {
-    client.release(broken);
+    connection.release(broken);
   }
 }

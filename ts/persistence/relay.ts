@@ -1,6 +1,7 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { DurableOutcome, DurablePublisher } from "../jetstream/jetstream.js";
 import {
+  checkout,
   invalid,
   nonNegative,
   type PgPool,
@@ -209,12 +210,8 @@ export class OutboxRelay {
    * fails (the batch's rows stay pending); publish failures are recorded on the rows instead.
    */
   async relayOnce(): Promise<RelayBatchReport> {
-    let client: PgPoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (cause) {
-      throw storeFailed(NAME, "connect", cause);
-    }
+    const connection = await checkout(this.pool, NAME);
+    const client = connection.client;
     let broken: Error | undefined;
     let step = "begin";
     try {
@@ -271,7 +268,7 @@ export class OutboxRelay {
       await client.query("ROLLBACK").catch(() => {});
       throw storeFailed(NAME, step, cause);
     } finally {
-      client.release(broken);
+      connection.release(broken);
     }
   }
 
