@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   CatgaConfigError,
   createCatga,
@@ -170,5 +170,41 @@ describe("presets", () => {
   it("rejects an unknown preset name", () => {
     const error = configError(() => createCatga({ preset: "turbo" as "production" }).build());
     expect(error.issues[0]!.path).toBe("options.preset");
+  });
+});
+
+describe("builder setters and the console logger", () => {
+  it("validate what they are given", () => {
+    const error = configError(() =>
+      createCatga()
+        .withLogger({ info: () => {} } as never)
+        .withTransport({ name: "half" } as never)
+        .withPublishMode("burst" as "concurrent")
+        .build(),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual([
+      "options.logger",
+      "options.transport",
+      "options.publishMode",
+    ]);
+  });
+
+  it("consoleLogger drops levels below its threshold and prints fields as key=value", async () => {
+    const { consoleLogger } = await import("../../ts/index.js");
+    const lines: string[] = [];
+    const sink = (text: string) => lines.push(text);
+    const spies = (["debug", "info", "warn", "error"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation(sink),
+    );
+    try {
+      const logger = consoleLogger({ level: "warn" });
+      logger.debug("hidden");
+      logger.info("hidden");
+      logger.warn("careful", { code: "X", n: 2, skipped: undefined });
+      logger.error("broken");
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(lines).toEqual(["warn careful code=X n=2", "error broken"]);
   });
 });
