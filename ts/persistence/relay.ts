@@ -113,7 +113,7 @@ export class OutboxRelay {
     this.schema = options.schema;
     this.outbox = new PostgresOutbox(options.schema === undefined ? {} : { schema: options.schema });
     this.batchSize = positiveInt(options.batchSize, 256, "batchSize");
-    this.pollIntervalMs = nonNegative(options.pollIntervalMs, 1000, "pollIntervalMs");
+    this.pollIntervalMs = positiveInt(options.pollIntervalMs, 1000, "pollIntervalMs");
     if (options.channel !== false) quoteIdent(options.channel ?? "catga_outbox");
     this.channel = options.channel === false ? undefined : (options.channel ?? "catga_outbox");
     this.publishTimeoutMs = nonNegative(options.publishTimeoutMs, 30_000, "publishTimeoutMs");
@@ -131,7 +131,7 @@ export class OutboxRelay {
     const t = this.outbox.table;
     this.sql = {
       claim: `SELECT id, message_id, subject, envelope FROM ${t}
-        WHERE sent_at IS NULL AND next_attempt_at <= now()
+        WHERE sent_at IS NULL AND next_attempt_at <= statement_timestamp()
         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       sent: `UPDATE ${t} SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`,
       failed: `UPDATE ${t} AS o SET attempts = o.attempts + 1, last_error = u.error,
