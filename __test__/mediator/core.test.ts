@@ -186,3 +186,21 @@ describe("cancellation across messages", () => {
     expect(childRan).toBe(false);
   });
 });
+
+describe("lazy ids keep causal order", () => {
+  it("a child's id sorts after its parent's even when the child's id is read first", async () => {
+    const Child = defineCommand("child").returns<string>();
+    const ids: string[] = [];
+    const catga = quiet()
+      .handle(Child, (_p, ctx) => ctx.messageId)
+      .handle(Add, async (_p, ctx) => {
+        const childId = (await ctx.send(Child, undefined)).unwrap();
+        ids.push(childId, ctx.messageId);
+        return 0;
+      })
+      .build();
+    await catga.send(Add, { a: 0, b: 0 });
+    const [childId, parentId] = ids;
+    expect(parentId! < childId!).toBe(true);
+  });
+});

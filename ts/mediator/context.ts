@@ -153,6 +153,9 @@ export class MessageContext implements HandlerContext {
   get messageId(): string {
     if (this.origin !== undefined) return this.origin.messageId;
     if (this.id === undefined) {
+      // The cause gets its id first, so ids stay time-ordered along a causation chain even when
+      // the child's id is read before the parent's.
+      if (this.parent !== undefined) this.parent.messageId;
       this.id = uuidv7();
       this.created = idClock.ms;
     }
