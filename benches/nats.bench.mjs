@@ -128,6 +128,8 @@ const load = () =>
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
+/** CPU milliseconds per unit of work, in µs. */
+const perUnit = (ms, units) => ((1000 * Number(ms)) / Math.max(1, units)).toFixed(2);
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 const cpuMs = (a, b) => ((b.user - a.user + (b.system - a.system)) / 1000).toFixed(0);
 
@@ -433,17 +435,17 @@ async function main() {
   if (ONLY.includes("rr")) {
     console.log("## request/reply (responder in a child process)\n");
     console.log(
-      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | server CPU ms | machine busy | load |",
+      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | client+responder CPU µs/req | server CPU ms | machine busy | load |",
     );
     console.log(
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     );
     for (const concurrency of CONCURRENCY) {
       for (const impl of IMPLS) {
         const r = await requestReply(impl, concurrency);
         results.rr.push(r);
         console.log(
-          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.load} |`,
+          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${perUnit(Number(r.clientCpuMs) + Number(r.responderCpuMs), r.reqPerSec * r.seconds)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.load} |`,
         );
       }
     }
@@ -463,14 +465,14 @@ async function main() {
       "## pub/sub (publisher here, subscriber in a child process; rate counted at the subscriber's handler)\n",
     );
     console.log(
-      "| client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | server CPU ms | machine busy | flow-control waits | load |",
+      "| client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | pub CPU µs/msg | sub CPU µs/msg | server CPU ms | machine busy | flow-control waits | load |",
     );
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for (const impl of IMPLS) {
       const r = await pubSub(impl);
       results.ps.push(r);
       console.log(
-        `| ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.flowControlWaits} | ${r.load} |`,
+        `| ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${perUnit(r.publisherCpuMs, r.publishedPerSec * r.seconds)} | ${perUnit(r.subscriberCpuMs, r.msgsPerSec * r.seconds)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.flowControlWaits} | ${r.load} |`,
       );
     }
     const [c, n] = results.ps;

@@ -16,6 +16,11 @@
 //! The publisher holds off while more than 65,536 envelopes are undelivered (so the subscriber is
 //! never cut off as a slow consumer) and stops after the measured window or 200M envelopes.
 //! Prints one JSON line: `{"mode":..,"msgs_per_sec":..,"published_per_sec":..}`.
+//!
+//! `--mode probe` needs no server: it times, per 128-envelope frame of the same envelopes, what the
+//! engine does on each side (build the frame, the zstd attempt with a fresh context as
+//! `zstd::bulk::compress` makes one per call vs a reused one, decode the frame and check each
+//! envelope) and prints them as JSON in µs per frame.
 
 use std::error::Error;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,13 +40,15 @@ const MAX_PUBLISH: u64 = 200_000_000;
 
 struct Args {
     framed: bool,
+    probe: bool,
     warm: Duration,
     secs: Duration,
     port: u16,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut args = Args { framed: false, warm: Duration::from_secs(1), secs: Duration::from_secs(5), port: 4222 };
+    let mut args =
+        Args { framed: false, probe: false, warm: Duration::from_secs(1), secs: Duration::from_secs(5), port: 4222 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -50,7 +57,11 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                 args.framed = match value.as_str() {
                     "plain" => false,
                     "framed" => true,
-                    other => return Err(format!("--mode must be plain or framed, got {other}").into()),
+                    "probe" => {
+                        args.probe = true;
+                        false
+                    }
+                    other => return Err(format!("--mode must be plain, framed or probe, got {other}").into()),
                 }
             }
             "--warm" => args.warm = Duration::from_secs_f64(value.parse()?),
@@ -83,10 +94,67 @@ fn envelopes() -> Result<Vec<Bytes>, Box<dyn Error>> {
         .collect()
 }
 
+/// This thread's CPU time in ns (Linux schedstat), so a busy machine doesn't inflate the numbers;
+/// wall time where it is unavailable.
+fn cpu_ns(wall: Instant) -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+        .unwrap_or_else(|| wall.elapsed().as_nanos() as f64)
+}
+
+/// Mean CPU µs per call of `f` over `rounds` calls (after a tenth as many warm-up calls).
+fn time_us<T>(rounds: u32, mut f: impl FnMut() -> Result<T, Box<dyn Error>>) -> Result<f64, Box<dyn Error>> {
+    for _ in 0..rounds / 10 {
+        std::hint::black_box(f()?);
+    }
+    let wall = Instant::now();
+    let start = cpu_ns(wall);
+    for _ in 0..rounds {
+        std::hint::black_box(f()?);
+    }
+    Ok((cpu_ns(wall) - start) / 1e3 / f64::from(rounds))
+}
+
+fn probe(pool: &[Bytes]) -> Result<(), Box<dyn Error>> {
+    let plain = FrameOptions { compression_threshold: usize::MAX, ..FrameOptions::default() };
+    let build = |options: FrameOptions| -> Result<Vec<u8>, Box<dyn Error>> {
+        let mut builder = FrameBuilder::new(options);
+        for envelope in &pool[..FRAME_OF] {
+            builder.push_encoded(envelope)?;
+        }
+        Ok(builder.finish()?)
+    };
+    let frame = build(plain)?;
+    let body = &frame[10..];
+    let limits = Limits::default();
+    let rounds = 2000;
+    let build_plain = time_us(rounds, || build(plain))?;
+    let build_default = time_us(rounds, || build(FrameOptions::default()))?;
+    let fresh = time_us(rounds, || Ok(zstd::bulk::compress(body, 1)?))?;
+    let mut reused_ctx = zstd::bulk::Compressor::new(1)?;
+    let reused = time_us(rounds, || Ok(reused_ctx.compress(body)?))?;
+    let fast = time_us(rounds, || Ok(zstd::bulk::compress(body, -5)?))?;
+    let sample = time_us(rounds, || Ok(reused_ctx.compress(&body[..4096.min(body.len())])?))?;
+    let decode = time_us(rounds, || {
+        let decoded = decode_frame(&frame, &limits)?;
+        Ok(decoded.envelopes().filter(|e| decode_envelope(e, &limits).is_ok()).count())
+    })?;
+    let split = time_us(rounds, || Ok(decode_frame(&frame, &limits)?.envelopes().map(<[u8]>::len).sum::<usize>()))?;
+    println!(
+        "{{\"mode\":\"probe\",\"frame_bytes\":{},\"envelopes\":{FRAME_OF},\"us_per_frame\":{{\"build_no_zstd\":{build_plain:.1},\"build_default\":{build_default:.1},\"zstd_fresh_ctx\":{fresh:.1},\"zstd_reused_ctx\":{reused:.1},\"zstd_level_minus5\":{fast:.1},\"zstd_4k_sample\":{sample:.1},\"decode_and_check\":{decode:.1},\"decode_frame_only\":{split:.1}}}}}",
+        frame.len()
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn Error>> {
     let args = parse_args()?;
     let pool = envelopes()?;
+    if args.probe {
+        return probe(&pool);
+    }
     let url = format!("127.0.0.1:{}", args.port);
     let subject = format!("bench.{}.rust.{}", std::process::id(), if args.framed { "framed" } else { "plain" });
     let subscriber_client = async_nats::connect(&url).await?;
