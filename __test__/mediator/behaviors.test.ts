@@ -612,3 +612,35 @@ describe("validation with a schema that throws", () => {
     expect(result.ok || result.error.message).toContain("refinement bug");
   });
 });
+
+describe("validation of events", () => {
+  it("runs the schema once per publish, however many handlers there are", async () => {
+    let checks = 0;
+    const Counted = defineEvent(
+      "counted",
+      z.object({ n: z.number() }).refine(() => {
+        checks++;
+        return true;
+      }),
+    );
+    const seen: number[] = [];
+    const catga = quiet()
+      .withValidation()
+      .handle(Counted, ({ n }) => {
+        seen.push(n);
+      })
+      .handle(Counted, ({ n }) => {
+        seen.push(n * 10);
+      })
+      .handle(Counted, ({ n }) => {
+        seen.push(n * 100);
+      })
+      .build();
+    expect((await catga.publish(Counted, { n: 1 })).unwrap()).toEqual({ handled: 3 });
+    expect((await catga.publish(Counted, { n: 2 })).unwrap()).toEqual({ handled: 3 });
+    expect(checks).toBe(2);
+    expect(seen.sort((a, b) => a - b)).toEqual([1, 2, 10, 20, 100, 200]);
+    const bad = await catga.publish(Counted, { n: "x" } as never);
+    expect(bad.ok || bad.error.details).toMatchObject({ handled: 0 });
+  });
+});

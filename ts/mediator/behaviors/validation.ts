@@ -18,6 +18,8 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
+type Outcome = StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
+
 function pathOf(issue: StandardSchemaV1.Issue): string {
   if (issue.path === undefined) return "";
   return issue.path.map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".");
@@ -35,6 +37,15 @@ function validationError(type: string, issues: readonly StandardSchemaV1.Issue[]
  */
 export function validationBehavior(options: ValidationOptions | undefined, issues: IssueList): Behavior {
   issues.checkObject("validation", options, fields);
+  const outcomesByType = new Map<string, WeakMap<object, Outcome>>();
+  const sharedOutcomes = (type: string): WeakMap<object, Outcome> => {
+    let outcomes = outcomesByType.get(type);
+    if (outcomes === undefined) {
+      outcomes = new WeakMap();
+      outcomesByType.set(type, outcomes);
+    }
+    return outcomes;
+  };
   return markBuiltIn({
     name: "validation",
     priority: options?.priority ?? VALIDATION_PRIORITY,
@@ -60,12 +71,20 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
           undefined,
           thrown,
         );
-      return (payload, ctx, next) => {
-        let outcome: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
+      const validate = (payload: unknown): Outcome => {
         try {
-          outcome = schema["~standard"].validate(payload);
+          return schema["~standard"].validate(payload);
         } catch (thrown) {
-          return Promise.resolve(schemaFailed(thrown));
+          return Promise.reject(thrown);
+        }
+      };
+      // An event's handlers share one context per publish: validate once, not once per handler.
+      const shared = target.kind === "event" ? sharedOutcomes(type) : undefined;
+      return (payload, ctx, next) => {
+        let outcome = shared?.get(ctx);
+        if (outcome === undefined) {
+          outcome = validate(payload);
+          shared?.set(ctx, outcome);
         }
         return outcome instanceof Promise
           ? outcome.then((resolved) => proceed(resolved, ctx, next), schemaFailed)
