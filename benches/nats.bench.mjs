@@ -250,6 +250,7 @@ async function requestReply(impl, concurrency) {
       errors,
       clientCpuMs: cpuMs(cpu0, cpu1),
       responderCpuMs: cpuMs(markStart.cpu, markEnd.cpu),
+      perBatch: (markEnd.messages - markStart.messages) / Math.max(1, markEnd.batches - markStart.batches),
       ...cpuWindow(snap0, snap1),
       seconds,
       load: load(),
@@ -435,17 +436,17 @@ async function main() {
   if (ONLY.includes("rr")) {
     console.log("## request/reply (responder in a child process)\n");
     console.log(
-      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | client+responder CPU µs/req | server CPU ms | machine busy | load |",
+      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | client+responder CPU µs/req | requests per responder handler call | server CPU ms | machine busy | load |",
     );
     console.log(
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     );
     for (const concurrency of CONCURRENCY) {
       for (const impl of IMPLS) {
         const r = await requestReply(impl, concurrency);
         results.rr.push(r);
         console.log(
-          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${perUnit(Number(r.clientCpuMs) + Number(r.responderCpuMs), r.reqPerSec * r.seconds)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.load} |`,
+          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${perUnit(Number(r.clientCpuMs) + Number(r.responderCpuMs), r.reqPerSec * r.seconds)} | ${r.perBatch.toFixed(1)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.load} |`,
         );
       }
     }

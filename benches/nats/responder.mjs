@@ -13,6 +13,8 @@ const replies = makeEnvelopes("reply", "bench.reply");
 const MASK = POOL - 1;
 let served = 0;
 let stop;
+/** Messages and inbound batches so far (Catga engine counters; one per message for nats.js). */
+let counters = () => ({ messages: served, batches: served });
 
 if (impl === "catga") {
   const conn = await connectCatga("bench-responder-catga");
@@ -28,6 +30,10 @@ if (impl === "catga") {
   stop = async () => {
     await unsubscribe();
     await conn.close();
+  };
+  counters = () => {
+    const stats = conn.stats();
+    return { messages: stats.messagesReceived, batches: stats.batchesDelivered };
   };
 } else if (impl === "natsjs") {
   const nc = await connectNatsJs("bench-responder-natsjs");
@@ -45,7 +51,7 @@ if (impl === "catga") {
 
 process.on("message", async (message) => {
   if (message?.type === "mark") {
-    process.send?.({ type: "mark", id: message.id, served, cpu: process.cpuUsage() });
+    process.send?.({ type: "mark", id: message.id, served, cpu: process.cpuUsage(), ...counters() });
     return;
   }
   if (message?.type !== "stop") return;
