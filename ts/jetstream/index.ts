@@ -6,4 +6,5 @@ export {
   type DurablePublisher,
   JetStream,
 } from "./jetstream.js";
+export { NatsKvIdempotencyStore, type NatsKvIdempotencyStoreOptions } from "./kv-store.js";
 export type { DurableConsumerOptions, StreamOptions } from "./options.js";

@@ -36,6 +36,8 @@ export declare class NatsClient {
    * retry). `drain()` on the result stops after the batch in hand.
    */
   consume(spec: ConsumerSpecInput, onBatch: (batch: DurableBatchJs) => Promise<Array<DecisionJs>>): Promise<NatsSubscription>
+  /** Opens (or creates) a KV bucket whose entries live at most `maxAgeMs` (0 = no limit). */
+  keyValue(name: string, maxAgeMs: number, memory: boolean): Promise<NatsKv>
   /**
    * Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
    * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
@@ -54,6 +56,14 @@ export declare class NatsClient {
   close(): Promise<void>
   get connected(): boolean
   stats(): NatsStatsJs
+}
+
+/** A KV bucket on this connection. */
+export declare class NatsKv {
+  /** Values in key order; null where a key has none. */
+  getMany(keys: Array<string>): Promise<Array<Buffer | undefined | null>>
+  /** Writes `data[offsets[2i]..][..offsets[2i+1]]` under `keys[i]`. */
+  putMany(keys: Array<string>, data: Buffer, offsets: Uint32Array): Promise<void>
 }
 
 /** A live subscription; `drain()` stops delivery after what was already received. */

@@ -4,6 +4,7 @@
 mod codec;
 mod error;
 mod jetstream;
+mod kv;
 mod nats;
 mod options;
 mod ring;

@@ -6,6 +6,7 @@
 mod engine;
 mod inbound;
 pub mod jetstream;
+pub mod kv;
 mod options;
 mod stats;
 

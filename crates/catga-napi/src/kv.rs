@@ -1,0 +1,52 @@
+//! NATS KV binding: one crossing per batch of keys.
+
+use std::time::Duration;
+
+use catga_core::nats::kv::{bucket, KvBucket};
+use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi_derive::napi;
+
+use crate::error::{into_async, invalid_argument, to_js_async};
+use crate::nats::{slices, NatsClient};
+
+/// A KV bucket on this connection.
+#[napi]
+pub struct NatsKv {
+    store: KvBucket,
+}
+
+#[napi]
+impl NatsClient {
+    /// Opens (or creates) a KV bucket whose entries live at most `maxAgeMs` (0 = no limit).
+    #[napi]
+    pub async fn key_value(&self, name: String, max_age_ms: f64, memory: bool) -> napi::Result<NatsKv> {
+        if !(max_age_ms.is_finite() && max_age_ms >= 0.0) {
+            return Err(into_async(invalid_argument("maxAgeMs", "must be a non-negative number")));
+        }
+        let store = bucket(self.engine.jetstream(), &name, Duration::from_millis(max_age_ms as u64), memory)
+            .await
+            .map_err(to_js_async)?;
+        Ok(NatsKv { store })
+    }
+}
+
+#[napi]
+impl NatsKv {
+    /// Values in key order; null where a key has none.
+    #[napi]
+    pub async fn get_many(&self, keys: Vec<String>) -> napi::Result<Vec<Option<Buffer>>> {
+        let values = self.store.get_many(&keys).await.map_err(to_js_async)?;
+        Ok(values.into_iter().map(|v| v.map(|bytes| bytes.to_vec().into())).collect())
+    }
+
+    /// Writes `data[offsets[2i]..][..offsets[2i+1]]` under `keys[i]`.
+    #[napi]
+    pub async fn put_many(&self, keys: Vec<String>, data: Buffer, offsets: Uint32Array) -> napi::Result<()> {
+        let values = slices(&data, &offsets).map_err(into_async)?;
+        if values.len() != keys.len() {
+            return Err(into_async(invalid_argument("keys", "must have one entry per value")));
+        }
+        let entries: Vec<(&str, &[u8])> = keys.iter().map(String::as_str).zip(values).collect();
+        self.store.put_many(&entries).await.map_err(to_js_async)
+    }
+}
