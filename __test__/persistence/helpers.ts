@@ -12,8 +12,13 @@ export function uniqueName(name: string): string {
   return `catga_t${process.pid}_${Math.random().toString(36).slice(2, 8)}_${name}`;
 }
 
-export function newPool(max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: PG_URL, max });
+/** `applicationName` tags the connections, so a test can find (and kill) only its own backends. */
+export function newPool(max = 10, applicationName?: string): pg.Pool {
+  return new pg.Pool({
+    connectionString: PG_URL,
+    max,
+    ...(applicationName === undefined ? {} : { application_name: applicationName }),
+  });
 }
 
 /** A pool whose server does not exist: every connect fails with ECONNREFUSED. */

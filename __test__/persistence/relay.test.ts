@@ -9,7 +9,7 @@ import { deadPool, dropSchema, eventually, newPool, sleep, uniqueName } from "./
 // Real services only: PostgreSQL for the outbox, a private nats-server with JetStream for the
 // publisher (streams are thrown away with the server).
 const schema = uniqueName("relay");
-const pool = newPool(20);
+const pool = newPool(20, schema);
 const outbox = new PostgresOutbox({ schema });
 const table = `"${schema}".catga_outbox`;
 let server: PrivateNats;
@@ -194,7 +194,8 @@ describe("OutboxRelay", () => {
         if (!killed) {
           killed = true;
           await pool.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND query LIKE '%FOR UPDATE SKIP LOCKED%' AND datname = current_database()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND query LIKE '%FOR UPDATE SKIP LOCKED%' AND application_name = $1",
+            [schema],
           );
         }
         return outcomes;
@@ -248,6 +249,27 @@ describe("OutboxRelay", () => {
     await r.stop();
     expect(errors).toEqual([]);
     expect(Math.max(...latencies)).toBeLessThan(1000);
+    await s.stop();
+  });
+
+  it("survives losing its LISTEN connection: reports it, listens again, and is woken again", async () => {
+    const s = await stream();
+    const { relay: r, errors } = relay({ pollIntervalMs: 60_000 });
+    await r.start();
+    const { rows } = await pool.query(
+      "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name = $1",
+      [schema],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    await eventually(() => errors.some((e) => e.message.includes("listen failed")), 5000, "listen error");
+    expect(errors.every((e) => e.code === "CATGA_STORE_FAILED")).toBe(true);
+    await sleep(1500); // re-LISTEN after 1 s
+    const [m] = messages(s.subject, 1);
+    const started = performance.now();
+    await outbox.add(pool, m!);
+    await eventually(() => s.seen.has(m!.messageId), 5000, "delivery after re-LISTEN");
+    expect(performance.now() - started).toBeLessThan(1000);
+    await r.stop();
     await s.stop();
   });
 

@@ -99,6 +99,8 @@ export class OutboxRelay {
   private listener: PgPoolClient | undefined;
   private listening: Promise<void> | undefined;
   private listenRetry: NodeJS.Timeout | undefined;
+  private listenFailures = 0;
+  private listenerOff: (() => void) | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
   private cleaning: Promise<unknown> | undefined;
 
@@ -354,25 +356,30 @@ export class OutboxRelay {
     this.wake();
   };
 
-  private readonly onListenerError = (error: unknown) => {
-    const client = this.listener;
-    if (client === undefined) return;
+  /** The LISTEN connection died: drop it, report, and LISTEN again later. */
+  private listenerDied(client: PgPoolClient, error: unknown): void {
+    if (this.listener !== client) return;
     this.listener = undefined;
     client.removeListener("notification", this.onNotification);
     client.release(error instanceof Error ? error : new Error(String(error)));
     this.report(storeFailed(NAME, "listen", error));
     this.retryListen();
-  };
+  }
 
   private async listen(): Promise<void> {
     if (this.channel === undefined || !this.running) return;
     let client: PgPoolClient | undefined;
     try {
-      client = await this.pool.connect();
-      client.on("notification", this.onNotification);
-      client.on("error", this.onListenerError);
-      this.listener = client;
+      const connected = await this.pool.connect();
+      client = connected;
+      // Stays attached on a dead connection (it may emit more than once); removed on a clean release.
+      const onError = (error: unknown) => this.listenerDied(connected, error);
+      connected.on("error", onError);
+      this.listenerOff = () => connected.removeListener("error", onError);
+      connected.on("notification", this.onNotification);
+      this.listener = connected;
       await client.query(`LISTEN ${quoteIdent(this.channel)}`);
+      this.listenFailures = 0;
       this.wake(); // rows committed before LISTEN took effect
       if (!this.running) await this.unlisten();
     } catch (error) {
@@ -386,15 +393,14 @@ export class OutboxRelay {
     }
   }
 
+  /** LISTEN again after 1 s, doubling per consecutive failure up to 30 s; polling goes on meanwhile. */
   private retryListen(): void {
     if (!this.running || this.listenRetry !== undefined) return;
-    this.listenRetry = setTimeout(
-      () => {
-        this.listenRetry = undefined;
-        this.listening = this.listen();
-      },
-      Math.max(1000, Math.min(this.pollIntervalMs, 10_000)),
-    );
+    const delay = Math.min(1000 * 2 ** Math.min(this.listenFailures++, 5), 30_000);
+    this.listenRetry = setTimeout(() => {
+      this.listenRetry = undefined;
+      this.listening = this.listen();
+    }, delay);
     this.listenRetry.unref();
   }
 
@@ -405,10 +411,9 @@ export class OutboxRelay {
     client.removeListener("notification", this.onNotification);
     try {
       await client.query("UNLISTEN *");
-      client.removeListener("error", this.onListenerError);
+      this.listenerOff?.();
       client.release();
     } catch (error) {
-      client.removeListener("error", this.onListenerError);
       client.release(error instanceof Error ? error : true);
     }
   }
