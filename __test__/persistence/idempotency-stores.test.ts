@@ -1,10 +1,13 @@
-import { Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { InMemoryIdempotencyStore } from "../../ts/index.js";
 import {
   migrate,
+  type PgPool,
+  type PgQueryable,
   PostgresIdempotencyStore,
+  type RedisClientLike,
   RedisIdempotencyStore,
   withBatchOps,
 } from "../../ts/persistence/index.js";
@@ -135,6 +138,16 @@ describe("PostgresIdempotencyStore", () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe("structural driver types", () => {
+  it("accept the real pg and ioredis classes (checked by tsc)", () => {
+    expectTypeOf<pg.Pool>().toExtend<PgPool>();
+    expectTypeOf<pg.Client>().toExtend<PgQueryable>();
+    expectTypeOf<pg.PoolClient>().toExtend<PgQueryable>();
+    expectTypeOf<Redis>().toExtend<RedisClientLike>();
+    expectTypeOf<Cluster>().toExtend<RedisClientLike>();
   });
 });
 

@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { MIGRATIONS, migrate } from "../../ts/persistence/index.js";
+import { MIGRATIONS, migrate, PostgresIdempotencyStore, PostgresOutbox } from "../../ts/persistence/index.js";
 import { expectCode } from "./contract.js";
-import { deadPool, dropSchema, newPool, uniqueName } from "./helpers.js";
+import { deadPool, dropSchema, newPool, PG_URL, uniqueName } from "./helpers.js";
 
 const pool = newPool();
 const schemas: string[] = [];
@@ -92,6 +93,27 @@ describe("migrate", () => {
     expect(String((error.cause as Error).message)).toContain("already exists");
     const { rows } = await pool.query("SELECT to_regclass($1) AS t", [`"${s}".catga_outbox`]);
     expect(rows[0].t).toBeNull(); // migration 1 did not stay behind
+  });
+
+  it("without a schema option uses the connection's search_path, and so do the stores", async () => {
+    const s = schema("path");
+    await pool.query(`CREATE SCHEMA "${s}"`);
+    const scoped = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path=${s}` });
+    try {
+      expect(await migrate(scoped)).toEqual({ applied: [1, 2], version: 2 });
+      const { rows } = await pool.query("SELECT to_regclass($1) AS t", [`"${s}".catga_outbox`]);
+      expect(rows[0].t).not.toBeNull();
+      const outbox = new PostgresOutbox();
+      expect(
+        await outbox.add(scoped, { subject: "a.b", messageId: "m1", envelope: new Uint8Array([1]) }),
+      ).toBe(true);
+      expect(await outbox.pending(scoped)).toBe(1);
+      const store = new PostgresIdempotencyStore({ pool: scoped });
+      await store.set("k", { value: 1 }, 60_000);
+      expect(await store.get("k")).toEqual({ value: 1 });
+    } finally {
+      await scoped.end();
+    }
   });
 
   it("reports a database that is down as CATGA_STORE_FAILED", async () => {

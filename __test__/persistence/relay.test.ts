@@ -9,7 +9,7 @@ import { deadPool, dropSchema, eventually, newPool, sleep, uniqueName } from "./
 // Real services only: PostgreSQL for the outbox, a private nats-server with JetStream for the
 // publisher (streams are thrown away with the server).
 const schema = uniqueName("relay");
-const pool = newPool(20, schema);
+const pool = newPool(10, schema);
 const outbox = new PostgresOutbox({ schema });
 const table = `"${schema}".catga_outbox`;
 let server: PrivateNats;
