@@ -77,6 +77,7 @@ while (performance.now() < end) {
       t: Math.round((now - start) / 1000),
       rssMB: mb(m.rss),
       heapUsedMB: mb(m.heapUsed),
+      heapTotalMB: mb(m.heapTotal),
       externalMB: mb(m.external),
       deliveredPerSec: delivered - lastDelivered,
       backlog: published - delivered,
