@@ -1,12 +1,13 @@
 import { type Cluster, Redis } from "ioredis";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { InMemoryIdempotencyStore } from "../../ts/index.js";
+import { CatgaConfigError, InMemoryIdempotencyStore } from "../../ts/index.js";
 import {
   migrate,
   type PgPool,
   type PgQueryable,
   PostgresIdempotencyStore,
+  PostgresOutbox,
   type RedisClientLike,
   RedisIdempotencyStore,
   withBatchOps,
@@ -138,6 +139,43 @@ describe("PostgresIdempotencyStore", () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe("store options", () => {
+  it("are checked like the rest of Catga: one CatgaConfigError lists every bad or unknown field", () => {
+    const issues = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        expect(error).toBeInstanceOf(CatgaConfigError);
+        return (error as CatgaConfigError).issues.map((i) => i.path).sort();
+      }
+      throw new Error("expected a CatgaConfigError");
+    };
+    expect(
+      issues(
+        () =>
+          new PostgresIdempotencyStore({
+            pool: {} as never,
+            maxValueBytes: 0,
+            purgeIntervalMs: -5,
+            tabel: "x",
+          } as never),
+      ),
+    ).toEqual([
+      "postgresIdempotencyStore.maxValueBytes",
+      "postgresIdempotencyStore.pool",
+      "postgresIdempotencyStore.purgeIntervalMs",
+      "postgresIdempotencyStore.tabel",
+    ]);
+    expect(
+      issues(() => new RedisIdempotencyStore({ client: redis, keyPrefix: 7, maxKeyBytes: 1.5 } as never)),
+    ).toEqual(["redisIdempotencyStore.keyPrefix", "redisIdempotencyStore.maxKeyBytes"]);
+    expect(issues(() => new PostgresOutbox({ schema: "x".repeat(64), maxEnvelopeBytes: -1 }))).toEqual([
+      "postgresOutbox.maxEnvelopeBytes",
+      "postgresOutbox.schema",
+    ]);
   });
 });
 

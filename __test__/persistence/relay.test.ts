@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CatgaError, JetStream, NatsConnection } from "../../ts/index.js";
+import { CatgaConfigError, type CatgaError, JetStream, NatsConnection } from "../../ts/index.js";
 import type { DurablePublisher } from "../../ts/jetstream/index.js";
 import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../ts/persistence/index.js";
 import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
@@ -323,9 +323,37 @@ describe("OutboxRelay", () => {
     await s.stop();
   });
 
-  it("rejects bad options with coded errors", () => {
-    expect(() => new OutboxRelay({ pool, publisher: js, batchSize: 0 })).toThrow(/batchSize/);
-    expect(() => new OutboxRelay({ pool, publisher: {} as never })).toThrow(/publisher/);
-    expect(() => new OutboxRelay({ pool, publisher: js, pollIntervalMs: -1 })).toThrow(/pollIntervalMs/);
+  it("rejects bad options with one CatgaConfigError listing every problem", () => {
+    let error: unknown;
+    try {
+      new OutboxRelay({
+        pool,
+        publisher: {} as never,
+        batchSize: 0,
+        pollIntervalMs: -1,
+        cleanupSentOlderThanMs: Number.NaN,
+        schema: "",
+        batchsize: 5,
+      } as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    const issues = (error as CatgaConfigError).issues.map((i) => i.path);
+    expect(issues.sort()).toEqual(
+      [
+        "outboxRelay.batchSize",
+        "outboxRelay.batchsize",
+        "outboxRelay.cleanupSentOlderThanMs",
+        "outboxRelay.pollIntervalMs",
+        "outboxRelay.publisher",
+        "outboxRelay.schema",
+      ].sort(),
+    );
+    expect((error as CatgaConfigError).code).toBe("CATGA_CONFIG");
+    // Infinity keeps sent rows forever; channel false polls only.
+    expect(
+      () => new OutboxRelay({ pool, publisher: js, cleanupSentOlderThanMs: Infinity, channel: false }),
+    ).not.toThrow();
   });
 });

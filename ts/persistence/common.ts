@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
 import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
 
 /**
@@ -96,16 +96,21 @@ export class Limits {
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
 
+  /**
+   * Reads `maxKeyBytes`/`maxValueBytes` through the store's option checker, or straight from
+   * `StoreLimits` (then bad values throw a CatgaConfigError at once).
+   */
   constructor(
     private readonly store: string,
-    limits: StoreLimits | undefined,
+    source: OptionChecker | StoreLimits | undefined,
   ) {
-    this.maxKeyBytes = positiveInt(limits?.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, `${store}.maxKeyBytes`);
-    this.maxValueBytes = positiveInt(
-      limits?.maxValueBytes,
-      DEFAULT_MAX_VALUE_BYTES,
-      `${store}.maxValueBytes`,
-    );
+    const check =
+      source instanceof OptionChecker
+        ? source
+        : new OptionChecker(store, pickLimits(source), ["maxKeyBytes", "maxValueBytes"]);
+    this.maxKeyBytes = check.int("maxKeyBytes", DEFAULT_MAX_KEY_BYTES);
+    this.maxValueBytes = check.int("maxValueBytes", DEFAULT_MAX_VALUE_BYTES);
+    if (check !== source) check.done();
   }
 
   key(key: unknown): string {
@@ -172,25 +177,114 @@ export class Limits {
   }
 }
 
-export function positiveInt(value: unknown, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw invalid(`${name} must be an integer >= 1, got ${String(value)}`);
+/**
+ * Checks constructor options the way the rest of Catga does: every bad or unknown field is
+ * collected, then one CatgaConfigError lists them all.
+ */
+export class OptionChecker {
+  private readonly issues: ConfigIssue[] = [];
+  private readonly options: Record<string, unknown>;
+
+  constructor(
+    private readonly prefix: string,
+    options: unknown,
+    known: readonly string[],
+  ) {
+    if (typeof options !== "object" || options === null) {
+      this.issues.push({ path: prefix, message: "options must be an object" });
+      this.options = {};
+      return;
+    }
+    this.options = options as Record<string, unknown>;
+    for (const key of Object.keys(this.options)) {
+      if (!known.includes(key)) {
+        this.issues.push({
+          path: `${prefix}.${key}`,
+          message: `unknown option (expected one of: ${known.join(", ")})`,
+        });
+      }
+    }
   }
-  return value;
+
+  private bad(name: string, message: string, value: unknown): void {
+    const shown = typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value));
+    this.issues.push({ path: `${this.prefix}.${name}`, message: `${message}, got ${shown}` });
+  }
+
+  /** An integer >= `min`. */
+  int(name: string, fallback: number, min = 1): number {
+    const value = this.options[name];
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+      this.bad(name, `must be an integer >= ${min}`, value);
+      return fallback;
+    }
+    return value;
+  }
+
+  /** A number >= 0 (finite unless `infinity`). */
+  number(name: string, fallback: number, infinity = false): number {
+    const value = this.options[name];
+    if (value === undefined) return fallback;
+    if (
+      typeof value !== "number" ||
+      Number.isNaN(value) ||
+      value < 0 ||
+      (!infinity && !Number.isFinite(value))
+    ) {
+      this.bad(
+        name,
+        `must be a ${infinity ? "" : "finite "}number >= 0${infinity ? " (Infinity allowed)" : ""}`,
+        value,
+      );
+      return fallback;
+    }
+    return value;
+  }
+
+  /** A PostgreSQL identifier or a key prefix: a non-empty string. */
+  text(name: string, identifier: boolean): string | undefined {
+    const value = this.options[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || value.length === 0 || (identifier && !validIdent(value))) {
+      this.bad(
+        name,
+        identifier ? "must be a PostgreSQL identifier (1-63 characters)" : "must be a string",
+        value,
+      );
+      return undefined;
+    }
+    return value;
+  }
+
+  /** An object with these methods (a driver client, a publisher). */
+  methods(name: string, ...methods: string[]): void {
+    const value = this.options[name] as Record<string, unknown> | undefined;
+    if (typeof value !== "object" || value === null || methods.some((m) => typeof value[m] !== "function")) {
+      this.issues.push({
+        path: `${this.prefix}.${name}`,
+        message: `must be an object with ${methods.map((m) => `${m}()`).join(", ")}`,
+      });
+    }
+  }
+
+  function(name: string): void {
+    const value = this.options[name];
+    if (value !== undefined && typeof value !== "function") this.bad(name, "must be a function", value);
+  }
+
+  /** Throws one CatgaConfigError listing every issue found. */
+  done(): void {
+    if (this.issues.length > 0) throw new CatgaConfigError(this.issues);
+  }
 }
 
-export function nonNegative(value: unknown, fallback: number, name: string, allowInfinity = false): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    Number.isNaN(value) ||
-    value < 0 ||
-    (!allowInfinity && !Number.isFinite(value))
-  ) {
-    throw invalid(`${name} must be a ${allowInfinity ? "" : "finite "}number >= 0, got ${String(value)}`);
-  }
-  return value;
+function pickLimits(limits: StoreLimits | undefined): StoreLimits {
+  return { maxKeyBytes: limits?.maxKeyBytes, maxValueBytes: limits?.maxValueBytes } as StoreLimits;
+}
+
+function validIdent(name: string): boolean {
+  return name.length > 0 && name.length <= 63 && !name.includes("\0");
 }
 
 /** Quotes a PostgreSQL identifier; `schema` optional. */
@@ -199,7 +293,7 @@ export function qualified(schema: string | undefined, name: string): string {
 }
 
 export function quoteIdent(name: string): string {
-  if (typeof name !== "string" || name.length === 0 || name.length > 63 || name.includes("\0")) {
+  if (typeof name !== "string" || !validIdent(name)) {
     throw invalid(`not a valid PostgreSQL identifier: ${JSON.stringify(name)}`);
   }
   return `"${name.replaceAll('"', '""')}"`;

@@ -3,7 +3,15 @@ import type { AnyEvent, InputOf } from "../mediator/contracts.js";
 import { uuidv7 } from "../mediator/ids.js";
 import type { Envelope } from "../mediator/transport.js";
 import { EnvelopeCodec, type PayloadCodec } from "../nats/wire.js";
-import { checkout, invalid, type PgPool, type PgQueryable, qualified, storeFailed } from "./common.js";
+import {
+  checkout,
+  invalid,
+  OptionChecker,
+  type PgPool,
+  type PgQueryable,
+  qualified,
+  storeFailed,
+} from "./common.js";
 
 /** One message to relay: `envelope` is the encoded Catga envelope, published as is to `subject`. */
 export interface OutboxMessage {
@@ -34,8 +42,11 @@ export class PostgresOutbox {
   private readonly insertSql: string;
 
   constructor(options: PostgresOutboxOptions = {}) {
-    this.table = qualified(options.schema, "catga_outbox");
-    this.maxEnvelopeBytes = options.maxEnvelopeBytes ?? 1024 * 1024;
+    const check = new OptionChecker("postgresOutbox", options, ["schema", "maxEnvelopeBytes"]);
+    const schema = check.text("schema", true);
+    this.maxEnvelopeBytes = check.int("maxEnvelopeBytes", 1024 * 1024);
+    check.done();
+    this.table = qualified(schema, "catga_outbox");
     this.insertSql = `INSERT INTO ${this.table} (message_id, subject, envelope)
       SELECT m, s, e FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY AS u(m, s, e, n)
       ORDER BY n

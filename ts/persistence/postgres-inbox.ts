@@ -4,9 +4,8 @@ import {
   decodeOutcome,
   type IdempotencyEntry,
   Limits,
-  nonNegative,
+  OptionChecker,
   type PgQueryable,
-  positiveInt,
   qualified,
   type StoreLimits,
   storeFailed,
@@ -48,13 +47,26 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: PostgresIdempotencyStoreOptions) {
-    if (typeof options?.pool?.query !== "function") {
-      throw storeFailed(NAME, "construct", new TypeError("options.pool must be a pg Pool or Client"));
-    }
+    const check = new OptionChecker("postgresIdempotencyStore", options, [
+      "pool",
+      "schema",
+      "table",
+      "purgeIntervalMs",
+      "purgeBatchSize",
+      "onError",
+      "maxKeyBytes",
+      "maxValueBytes",
+    ]);
+    check.methods("pool", "query");
+    const schema = check.text("schema", true);
+    const table = check.text("table", true) ?? "catga_inbox";
+    this.limits = new Limits(NAME, check);
+    this.purgeBatchSize = check.int("purgeBatchSize", 10_000);
+    const every = check.number("purgeIntervalMs", 0);
+    check.function("onError");
+    check.done();
     this.pool = options.pool;
-    this.limits = new Limits(NAME, options);
-    this.purgeBatchSize = positiveInt(options.purgeBatchSize, 10_000, "purgeBatchSize");
-    const t = qualified(options.schema, options.table ?? "catga_inbox");
+    const t = qualified(schema, table);
     // ttl is whole milliseconds, or NULL for "never expires".
     const expires = (p: string) => `coalesce(now() + ${p} * interval '1 millisecond', 'infinity')`;
     this.sql = {
@@ -68,7 +80,6 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore {
       purge: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
             SELECT ctid FROM ${t} WHERE expires_at <= now() LIMIT $1))`,
     };
-    const every = nonNegative(options.purgeIntervalMs, 0, "purgeIntervalMs");
     if (every > 0) {
       const onError =
         options.onError ?? ((error: Error) => process.emitWarning(error.message, "CatgaWarning"));

@@ -4,6 +4,7 @@ import {
   decodeOutcome,
   type IdempotencyEntry,
   Limits,
+  OptionChecker,
   type StoreLimits,
   storeFailed,
 } from "./common.js";
@@ -53,13 +54,21 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore {
   private readonly limits: Limits;
 
   constructor(options: RedisIdempotencyStoreOptions) {
-    if (typeof options?.client?.getBuffer !== "function" || typeof options.client.pipeline !== "function") {
-      throw storeFailed(NAME, "construct", new TypeError("options.client must be an ioredis client"));
-    }
+    const check = new OptionChecker("redisIdempotencyStore", options, [
+      "client",
+      "readClient",
+      "keyPrefix",
+      "maxKeyBytes",
+      "maxValueBytes",
+    ]);
+    check.methods("client", "getBuffer", "mgetBuffer", "set", "pipeline");
+    if (options?.readClient !== undefined) check.methods("readClient", "getBuffer", "mgetBuffer");
+    const prefix = check.text("keyPrefix", false);
+    this.limits = new Limits(NAME, check);
+    check.done();
     this.client = options.client;
     this.reader = options.readClient ?? options.client;
-    this.prefix = options.keyPrefix ?? "catga:inbox:";
-    this.limits = new Limits(NAME, options);
+    this.prefix = prefix ?? "catga:inbox:";
   }
 
   async get(key: string): Promise<StoredOutcome | undefined> {

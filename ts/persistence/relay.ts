@@ -2,11 +2,9 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import type { DurableOutcome, DurablePublisher } from "../jetstream/jetstream.js";
 import {
   checkout,
-  invalid,
-  nonNegative,
+  OptionChecker,
   type PgPool,
   type PgPoolClient,
-  positiveInt,
   quoteIdent,
   storeFailed,
 } from "./common.js";
@@ -105,29 +103,36 @@ export class OutboxRelay {
   private cleaning: Promise<unknown> | undefined;
 
   constructor(options: OutboxRelayOptions) {
-    if (typeof options?.pool?.connect !== "function")
-      throw invalid(`${NAME}: options.pool must be a pg Pool`);
-    if (typeof options.publisher?.publish !== "function") {
-      throw invalid(`${NAME}: options.publisher must have publish(items)`);
-    }
+    const check = new OptionChecker("outboxRelay", options, [
+      "pool",
+      "publisher",
+      "schema",
+      "batchSize",
+      "pollIntervalMs",
+      "channel",
+      "publishTimeoutMs",
+      "retryBaseMs",
+      "retryMaxMs",
+      "cleanupSentOlderThanMs",
+      "cleanupIntervalMs",
+      "onError",
+    ]);
+    check.methods("pool", "connect", "query");
+    check.methods("publisher", "publish");
+    this.schema = check.text("schema", true);
+    this.batchSize = check.int("batchSize", 256);
+    this.pollIntervalMs = check.int("pollIntervalMs", 1000);
+    this.channel = options?.channel === false ? undefined : (check.text("channel", true) ?? "catga_outbox");
+    this.publishTimeoutMs = check.number("publishTimeoutMs", 30_000);
+    this.retryBaseMs = check.number("retryBaseMs", 1000);
+    this.retryMaxMs = check.number("retryMaxMs", 60_000);
+    this.retentionMs = check.number("cleanupSentOlderThanMs", 86_400_000, true);
+    this.cleanupIntervalMs = check.number("cleanupIntervalMs", 60_000);
+    check.function("onError");
+    check.done();
     this.pool = options.pool;
     this.publisher = options.publisher;
-    this.schema = options.schema;
-    this.outbox = new PostgresOutbox(options.schema === undefined ? {} : { schema: options.schema });
-    this.batchSize = positiveInt(options.batchSize, 256, "batchSize");
-    this.pollIntervalMs = positiveInt(options.pollIntervalMs, 1000, "pollIntervalMs");
-    if (options.channel !== false) quoteIdent(options.channel ?? "catga_outbox");
-    this.channel = options.channel === false ? undefined : (options.channel ?? "catga_outbox");
-    this.publishTimeoutMs = nonNegative(options.publishTimeoutMs, 30_000, "publishTimeoutMs");
-    this.retryBaseMs = nonNegative(options.retryBaseMs, 1000, "retryBaseMs");
-    this.retryMaxMs = nonNegative(options.retryMaxMs, 60_000, "retryMaxMs");
-    this.retentionMs = nonNegative(
-      options.cleanupSentOlderThanMs,
-      86_400_000,
-      "cleanupSentOlderThanMs",
-      true,
-    );
-    this.cleanupIntervalMs = nonNegative(options.cleanupIntervalMs, 60_000, "cleanupIntervalMs");
+    this.outbox = new PostgresOutbox(this.schema === undefined ? {} : { schema: this.schema });
     this.onError =
       options.onError ?? ((error) => process.emitWarning(`${error.code}: ${error.message}`, "CatgaWarning"));
     const t = this.outbox.table;
