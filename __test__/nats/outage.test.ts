@@ -55,14 +55,15 @@ describe("broker outage", () => {
     expect((rejectedPublish as CatgaError).code).toBe("CATGA_NOT_CONNECTED");
 
     // Wait policy: the request is held (bounded by its timeout) and completes after the restart.
-    const during = patient.request("outage.cmd.echo", eventEnvelope("during"));
-    await new Promise((r) => setTimeout(r, 300));
-    await server.start();
-    await until(() => responderStatus.includes("reconnected"), 10_000, "responder reconnect");
-    const settled = await during.then(
+    // Settled into a value at once, so an early rejection is never "unhandled".
+    const during = patient.request("outage.cmd.echo", eventEnvelope("during")).then(
       (reply) => decodeWire(reply).messageId,
       (error: CatgaError) => error.code,
     );
+    await new Promise((r) => setTimeout(r, 300));
+    await server.start();
+    await until(() => responderStatus.includes("reconnected"), 10_000, "responder reconnect");
+    const settled = await during;
     // Either it was delivered once both sides were back, or it failed with a code: never a hang.
     expect(["during", "CATGA_TIMEOUT", "CATGA_NO_HANDLER", "CATGA_NOT_CONNECTED"]).toContain(settled);
 
@@ -75,9 +76,7 @@ describe("broker outage", () => {
       "after2",
     );
     expect(failFast.stats().reconnects).toBeGreaterThanOrEqual(1);
-    expect(failFastStatus).toEqual(
-      expect.arrayContaining(["connected", "disconnected", "reconnecting", "reconnected"]),
-    );
+    expect(failFastStatus).toEqual(expect.arrayContaining(["disconnected", "reconnecting", "reconnected"]));
     await Promise.all([responder.close(), failFast.close(), patient.close()]);
   });
 

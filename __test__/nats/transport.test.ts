@@ -7,6 +7,7 @@ import {
   defineQuery,
   ErrorCodes,
   type HandlerContext,
+  JetStream,
   natsTransport,
   silentLogger,
 } from "../../ts/index.js";
@@ -131,5 +132,82 @@ describe("NatsTransport with the mediator", () => {
       "prefix",
       "service",
     ]);
+  });
+});
+
+describe("events across services", () => {
+  it("each other service handles an event once; the publisher's own service only in process", async () => {
+    const prefix = uniquePrefix("fanout");
+    const counts = { orders: 0, shipping: 0 };
+    const build = async (service: "orders" | "shipping") => {
+      const transport = await connect(service, prefix);
+      const catga = createCatga({ logger: silentLogger, transport })
+        .handle(Placed, () => {
+          counts[service]++;
+        })
+        .build();
+      await transport.ready();
+      return catga;
+    };
+    // Two instances of orders (one queue group) and one of shipping.
+    const [orders1, orders2, shipping] = await Promise.all([
+      build("orders"),
+      build("orders"),
+      build("shipping"),
+    ]);
+    await orders1.publish(Placed, { orderId: "o-1", at: new Date(0) });
+    await until(() => counts.shipping === 1, 5000, "shipping handled the event");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(counts).toEqual({ orders: 1, shipping: 1 });
+    await Promise.all([orders1.close(), orders2.close(), shipping.close()]);
+  });
+});
+
+describe("durable events (JetStream)", () => {
+  it("a service started after the event still gets it; failures retry and dead-letter", async () => {
+    const prefix = uniquePrefix("durable");
+    const durableEvents = {
+      consumer: { maxDeliver: 2, backoffMs: [20], fetchWaitMs: 100 },
+      provision: { storage: "memory" as const },
+    };
+    const orders = createCatga({
+      logger: silentLogger,
+      transport: await connect("orders", prefix, { durableEvents }),
+    }).build();
+    // Published while no shipping instance runs: stored, not lost.
+    expect((await orders.publish(Placed, { orderId: "o-late", at: new Date(0) })).ok).toBe(true);
+    expect((await orders.publish(Placed, { orderId: "o-poison", at: new Date(0) })).ok).toBe(true);
+
+    const handled: string[] = [];
+    let poisonAttempts = 0;
+    const shippingTransport = await connect("shipping", prefix, { durableEvents });
+    const shipping = createCatga({ logger: silentLogger, transport: shippingTransport })
+      .handle(Placed, (event) => {
+        if (event.orderId === "o-poison") {
+          poisonAttempts++;
+          throw new Error("label printer on fire");
+        }
+        handled.push(event.orderId);
+      })
+      .build();
+    await shippingTransport.ready();
+    await until(() => handled.includes("o-late") && poisonAttempts === 2, 10_000, "durable delivery");
+
+    const js = new JetStream(shippingTransport.connection);
+    const dead: Record<string, string>[] = [];
+    const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+    const stop = await js.consume({ stream: `${stream}_DLQ`, durable: "inspect", fetchWaitMs: 100 }, (m) => {
+      dead.push({ ...m.headers });
+    });
+    await until(() => dead.length === 1, 10_000, "the dead letter");
+    expect(dead[0]).toMatchObject({
+      // The mediator aggregates event handler failures under CATGA_PUBLISH_FAILED.
+      "Catga-Error-Code": ErrorCodes.PUBLISH_FAILED,
+      "Catga-Deliveries": "2",
+    });
+    expect(dead[0]!["Catga-Error-Message"]).toContain("label printer on fire");
+    await stop();
+    await Promise.all([js.deleteStream(stream), js.deleteStream(`${stream}_DLQ`)]);
+    await Promise.all([orders.close(), shipping.close()]);
   });
 });

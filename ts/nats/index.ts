@@ -13,5 +13,11 @@ export {
   type NatsConnectionOptions,
   natsOptionIssues,
 } from "./options.js";
-export { NatsTransport, type NatsTransportOptions, natsTransport } from "./transport.js";
+export {
+  type DurableEventsOptions,
+  NatsTransport,
+  type NatsTransportOptions,
+  natsTransport,
+  ORIGIN_HEADER,
+} from "./transport.js";
 export { jsonCodec, msgpackCodec, type PayloadCodec } from "./wire.js";

@@ -1,4 +1,6 @@
 import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
+import { JetStream } from "../jetstream/jetstream.js";
+import type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";
 import { uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
 import {
@@ -12,6 +14,20 @@ import { NatsConnection } from "./connection.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "./options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "./wire.js";
 
+/** Events delivered through JetStream: stored, acked after the handler succeeds, retried, dead-lettered. */
+export interface DurableEventsOptions {
+  /** Stream for the events (default `<PREFIX>_EVENTS`); its dead letters go to `<stream>_DLQ`. */
+  stream?: string;
+  /** Event types that travel durably; default: all. The others stay on core NATS. */
+  types?: readonly string[];
+  /** Create/update the streams at connect (default true), optionally with retention settings. */
+  provision?: boolean | Omit<StreamOptions, "name" | "subjects">;
+  consumer?: Pick<
+    DurableConsumerOptions,
+    "ackWaitMs" | "maxDeliver" | "backoffMs" | "maxAckPending" | "batch" | "fetchWaitMs" | "orderBy"
+  >;
+}
+
 export interface NatsTransportOptions extends NatsConnectionOptions {
   /** Service name: the queue group, so instances of one service share commands and events. */
   service: string;
@@ -19,9 +35,18 @@ export interface NatsTransportOptions extends NatsConnectionOptions {
   prefix?: string;
   /** Payload codec per message type; the default is MessagePack. */
   codecs?: Readonly<Record<string, "json" | "msgpack" | PayloadCodec>>;
+  /**
+   * Deliver events through JetStream instead of core NATS: each service gets each event once
+   * (a durable consumer per service and type), even if it was down when the event was published;
+   * failures are retried with backoff and dead-lettered to `<prefix>.dlq.<type>` after `maxDeliver`.
+   */
+  durableEvents?: DurableEventsOptions;
 }
 
 const SUBJECT_TOKEN = /^[^\s.*>]+$/;
+
+/** Names the service that published an event, so its own instances skip it (they handled it in process). */
+export const ORIGIN_HEADER = "catga-origin-service";
 
 function resolveCodec(codec: "json" | "msgpack" | PayloadCodec): PayloadCodec {
   if (codec === "json") return jsonCodec;
@@ -41,6 +66,8 @@ export class NatsTransport implements Transport {
   private readonly prefix: string;
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private subscribed: Promise<void> = Promise.resolve();
+  private readonly durable: JetStream | undefined;
+  private readonly eventStream: string;
 
   private constructor(
     readonly connection: NatsConnection,
@@ -50,11 +77,32 @@ export class NatsTransport implements Transport {
     const perType: Record<string, PayloadCodec> = {};
     for (const [type, codec] of Object.entries(options.codecs ?? {})) perType[type] = resolveCodec(codec);
     this.codec = new EnvelopeCodec(perType);
+    this.durable = options.durableEvents ? new JetStream(connection, { prefix: this.prefix }) : undefined;
+    this.eventStream =
+      options.durableEvents?.stream ?? `${this.prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+  }
+
+  private isDurable(type: string): boolean {
+    const types = this.options.durableEvents?.types;
+    return types === undefined || types.includes(type);
+  }
+
+  /** Creates or updates the event and dead-letter streams (idempotent). */
+  private async provision(): Promise<void> {
+    const durable = this.options.durableEvents;
+    if (!this.durable || !durable || durable.provision === false) return;
+    const settings = typeof durable.provision === "object" ? durable.provision : {};
+    await this.durable.ensureStream({
+      ...settings,
+      name: this.eventStream,
+      subjects: [`${this.prefix}.evt.>`],
+    });
+    await this.durable.ensureStream({ name: `${this.eventStream}_DLQ`, subjects: [`${this.prefix}.dlq.>`] });
   }
 
   /** Connects now, so a wrong URL or credentials fail at start-up rather than on first send. */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
-    const { service, prefix, codecs, ...connection } = options;
+    const { service, prefix, codecs, durableEvents, ...connection } = options;
     const issues: ConfigIssue[] = natsOptionIssues(connection);
     if (typeof service !== "string" || !SUBJECT_TOKEN.test(service))
       issues.push({ path: "service", message: "must be a non-empty name without spaces, dots or wildcards" });
@@ -68,8 +116,24 @@ export class NatsTransport implements Transport {
       )
         issues.push({ path: `codecs.${type}`, message: 'must be "json", "msgpack" or a PayloadCodec' });
     }
+    if (durableEvents !== undefined) {
+      if (typeof durableEvents !== "object" || durableEvents === null)
+        issues.push({ path: "durableEvents", message: "must be an object" });
+      else if (
+        durableEvents.types !== undefined &&
+        (!Array.isArray(durableEvents.types) || durableEvents.types.some((t) => typeof t !== "string"))
+      )
+        issues.push({ path: "durableEvents.types", message: "must be a list of event types" });
+    }
     if (issues.length > 0) throw new CatgaConfigError(issues);
-    return new NatsTransport(await NatsConnection.connect(connection), options);
+    const transport = new NatsTransport(await NatsConnection.connect(connection), options);
+    try {
+      await transport.provision();
+    } catch (error) {
+      await transport.connection.close().catch(() => undefined);
+      throw error;
+    }
+    return transport;
   }
 
   subjectFor(envelope: Pick<Envelope, "kind" | "type">): string {
@@ -84,9 +148,11 @@ export class NatsTransport implements Transport {
       ),
     );
     const events = inbound.events.map((type) =>
-      this.connection.subscribe(`${this.prefix}.evt.${type}`, { queue }, (batch) =>
-        this.consume(inbound, batch),
-      ),
+      this.durable && this.isDurable(type)
+        ? this.consumeDurably(this.durable, inbound, type)
+        : this.connection.subscribe(`${this.prefix}.evt.${type}`, { queue }, (batch) =>
+            this.consume(inbound, batch),
+          ),
     );
     this.subscribed = Promise.all([...requests, ...events]).then((unsubscribers) => {
       this.unsubscribers.push(...unsubscribers);
@@ -130,8 +196,33 @@ export class NatsTransport implements Transport {
           this.connection.emit("malformed", 1, String(error));
           return;
         }
+        // The publishing service already ran its own handlers in process.
+        if (event.headers[ORIGIN_HEADER] === this.options.service) return;
         await inbound.dispatch(event);
       }),
+    );
+  }
+
+  /** One durable consumer per service and event type: the service resumes where it left off. */
+  private consumeDurably(
+    js: JetStream,
+    inbound: InboundDispatcher,
+    type: string,
+  ): Promise<() => Promise<void>> {
+    return js.consume(
+      {
+        ...this.options.durableEvents?.consumer,
+        stream: this.eventStream,
+        durable: `${this.options.service}-${type}`.replace(/[^A-Za-z0-9_-]/g, "_"),
+        filterSubject: `${this.prefix}.evt.${type}`,
+      },
+      async (message) => {
+        const event = this.codec.decodeMessage(message.bytes);
+        if (event.headers[ORIGIN_HEADER] === this.options.service) return;
+        const result = await inbound.dispatch(event);
+        // A failed handler fails the delivery: JetStream retries it, then dead-letters it.
+        if (!result.ok) throw new CatgaError(result.error.code, result.error.message);
+      },
     );
   }
 
@@ -150,7 +241,13 @@ export class NatsTransport implements Transport {
   }
 
   publish(envelope: Envelope): Promise<void> {
-    return this.connection.publish(this.subjectFor(envelope), this.codec.encodeMessage(envelope));
+    const stamped = { ...envelope, headers: { ...envelope.headers, [ORIGIN_HEADER]: this.options.service } };
+    const bytes = this.codec.encodeMessage(stamped);
+    const subject = this.subjectFor(envelope);
+    if (this.durable && this.isDurable(envelope.type)) {
+      return this.durable.publishOne(subject, envelope.messageId, bytes).then(() => undefined);
+    }
+    return this.connection.publish(subject, bytes);
   }
 
   async close(): Promise<void> {
