@@ -32,7 +32,16 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as hdr from "hdr-histogram-js";
-import { connectCatga, connectNatsJs, makeEnvelopes, NATS_URL, POOL, sleep, tick } from "./nats/common.mjs";
+import {
+  connectCatga,
+  connectNatsJs,
+  makeEnvelopes,
+  NATS_PORT,
+  NATS_URL,
+  POOL,
+  sleep,
+  tick,
+} from "./nats/common.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -135,17 +144,24 @@ const cpuMs = (a, b) => ((b.user - a.user + (b.system - a.system)) / 1000).toFix
 
 // Whole-machine and nats-server CPU over a window, from /proc (Linux; blank elsewhere), so each
 // result shows how much of the 2 cores went to the server and how much to other work on the box.
-const serverPid = (() => {
+/** The nats-server process serving NATS_PORT (other nats-servers may run on the box for tests). */
+function findServerPid() {
+  const candidates = [];
   try {
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "nats-server") return Number(entry);
+        if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "nats-server") continue;
+        const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+        const at = args.findIndex((a) => a === "-p" || a === "--port");
+        const port = at >= 0 ? Number(args[at + 1]) : 4222;
+        if (port === NATS_PORT) candidates.push(Number(entry));
       } catch {}
     }
   } catch {}
-  return undefined;
-})();
+  return candidates.sort((a, b) => a - b)[0];
+}
+const serverPid = findServerPid();
 function cpuSnapshot() {
   const snap = { at: performance.now(), server: undefined, busy: undefined };
   try {
@@ -153,6 +169,8 @@ function cpuSnapshot() {
       const fields = readFileSync(`/proc/${serverPid}/stat`, "utf8").split(") ")[1].split(" ");
       snap.server = (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks (100 Hz) -> ms
     }
+  } catch {}
+  try {
     const all = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
     const idle = all[3] + (all[4] ?? 0);
     snap.busy = { total: all.reduce((a, b) => a + b, 0), idle };
@@ -161,7 +179,7 @@ function cpuSnapshot() {
 }
 /** nats-server CPU ms and machine busy % (of all cores) between two snapshots. */
 function cpuWindow(a, b) {
-  const server = a.server === undefined ? "" : String(b.server - a.server);
+  const server = a.server === undefined || b.server === undefined ? "" : String(b.server - a.server);
   let busy = "";
   if (a.busy && b.busy) {
     const total = b.busy.total - a.busy.total;
@@ -353,16 +371,7 @@ function rustBaseline(mode) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       binary,
-      [
-        "--mode",
-        mode,
-        "--warm",
-        String(WARM_S),
-        "--secs",
-        String(RUN_S),
-        "--port",
-        String(NATS_URL.split(":")[2]),
-      ],
+      ["--mode", mode, "--warm", String(WARM_S), "--secs", String(RUN_S), "--port", String(NATS_PORT)],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     children.set(child.pid, child);
