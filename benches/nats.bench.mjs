@@ -207,7 +207,9 @@ async function clientFor(impl, name) {
 
 async function requestReply(impl, concurrency) {
   const subject = `bench.${process.pid}.rr.${impl}.c${concurrency}`;
-  const responder = forkChild("responder.mjs", [impl, subject, "bench-rr"]);
+  // RR_RESPONDER=catga|natsjs pairs every client with one responder, to split client-side from
+  // responder-side costs (both reply with the same envelope bytes).
+  const responder = forkChild("responder.mjs", [process.env.RR_RESPONDER ?? impl, subject, "bench-rr"]);
   const client = await clientFor(impl, `bench-rr-${impl}`);
   try {
     await responder.ready;
@@ -320,6 +322,7 @@ async function pubSub(impl) {
   let waits = 0;
   try {
     await subscriber.ready;
+    let failure;
     const loop = (async () => {
       while (!stopped && published < MAX_PUBLISH) {
         if (published - delivered > WINDOW) {
@@ -330,7 +333,10 @@ async function pubSub(impl) {
         publish();
         await settle();
       }
-    })();
+    })().catch((error) => {
+      failure = error;
+      stopped = true;
+    });
     await sleep(WARM_S * 1000);
     const a = await subscriber.mark();
     const cpu0 = process.cpuUsage();
@@ -345,6 +351,7 @@ async function pubSub(impl) {
     const publishedInWindow = published - published0;
     stopped = true;
     await loop;
+    if (failure) throw failure;
     const subSeconds = Number(BigInt(b.ns) - BigInt(a.ns)) / 1e9;
     return {
       impl,
