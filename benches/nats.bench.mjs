@@ -506,7 +506,7 @@ async function main() {
       "## Rust async-nats ceiling (one process, publisher and subscriber on separate connections)\n",
     );
     const rows = [];
-    for (const mode of ["plain", "framed"]) {
+    for (const mode of ["plain", "framed", "framed-raw"]) {
       try {
         const r = await rustBaseline(mode);
         if (!r) {

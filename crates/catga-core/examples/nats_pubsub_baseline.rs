@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build --release -p catga-core --example nats_pubsub_baseline
-//! target/release/examples/nats_pubsub_baseline --mode plain|framed [--warm 1] [--secs 5] [--port 4222]
+//! target/release/examples/nats_pubsub_baseline --mode plain|framed|framed-raw [--warm 1] [--secs 5] [--port 4222]
 //! ```
 //!
 //! One process, tokio multi-thread runtime (2 workers), publisher and subscriber on separate
@@ -40,6 +40,7 @@ const MAX_PUBLISH: u64 = 200_000_000;
 
 struct Args {
     framed: bool,
+    zstd: bool,
     probe: bool,
     warm: Duration,
     secs: Duration,
@@ -47,8 +48,14 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut args =
-        Args { framed: false, probe: false, warm: Duration::from_secs(1), secs: Duration::from_secs(5), port: 4222 };
+    let mut args = Args {
+        framed: false,
+        zstd: true,
+        probe: false,
+        warm: Duration::from_secs(1),
+        secs: Duration::from_secs(5),
+        port: 4222,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -57,11 +64,17 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                 args.framed = match value.as_str() {
                     "plain" => false,
                     "framed" => true,
+                    "framed-raw" => {
+                        args.zstd = false;
+                        true
+                    }
                     "probe" => {
                         args.probe = true;
                         false
                     }
-                    other => return Err(format!("--mode must be plain, framed or probe, got {other}").into()),
+                    other => {
+                        return Err(format!("--mode must be plain, framed, framed-raw or probe, got {other}").into())
+                    }
                 }
             }
             "--warm" => args.warm = Duration::from_secs_f64(value.parse()?),
@@ -156,7 +169,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
         return probe(&pool);
     }
     let url = format!("127.0.0.1:{}", args.port);
-    let subject = format!("bench.{}.rust.{}", std::process::id(), if args.framed { "framed" } else { "plain" });
+    let mode = match (args.framed, args.zstd) {
+        (false, _) => "plain",
+        (true, true) => "framed",
+        (true, false) => "framed-raw",
+    };
+    let frame_options = if args.zstd {
+        FrameOptions::default()
+    } else {
+        FrameOptions { compression_threshold: usize::MAX, ..FrameOptions::default() }
+    };
+    let subject = format!("bench.{}.rust.{mode}", std::process::id());
     let subscriber_client = async_nats::connect(&url).await?;
     let publisher = async_nats::connect(&url).await?;
     let mut subscription = subscriber_client.subscribe(subject.clone()).await?;
@@ -196,7 +219,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 continue;
             }
             if framed {
-                let mut builder = FrameBuilder::new(FrameOptions::default());
+                let mut builder = FrameBuilder::new(frame_options);
                 for _ in 0..FRAME_OF {
                     builder.push_encoded(&pool[i % POOL])?;
                     i += 1;
@@ -226,7 +249,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let seconds = elapsed.as_secs_f64();
     println!(
         "{{\"mode\":\"{}\",\"msgs_per_sec\":{:.0},\"published_per_sec\":{:.0},\"malformed\":{}}}",
-        if framed { "framed" } else { "plain" },
+        mode,
         (d1 - d0) as f64 / seconds,
         (p1 - p0) as f64 / seconds,
         malformed.load(Ordering::Relaxed)
