@@ -15,6 +15,13 @@ CREATE TABLE catga_outbox (
   next_attempt_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- High churn (insert, update once, delete after retention): vacuum and analyze it early so the
+-- pending index stays free of dead entries and the claim query keeps its index plan.
+ALTER TABLE catga_outbox SET (
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_analyze_scale_factor = 0.01
+);
+
 -- The relay's claim query walks pending rows in id order.
 CREATE INDEX catga_outbox_pending_idx ON catga_outbox (id) WHERE sent_at IS NULL;
 -- Retention cleanup deletes sent rows by age.
