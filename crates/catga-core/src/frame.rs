@@ -158,20 +158,51 @@ pub fn zstd_levels() -> std::ops::RangeInclusive<i32> {
     zstd::compression_level_range()
 }
 
+thread_local! {
+    // zstd contexts are costly to set up (~10 µs each); one per thread is reused across calls.
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn compression_error(err: std::io::Error) -> CatgaError {
+    CatgaError::new(ErrorCode::Compression, format!("zstd compress: {err}"))
+}
+
 /// Compresses `data` with zstd at `level`.
 pub fn zstd_compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
-    zstd::bulk::compress(data, level)
-        .map_err(|err| CatgaError::new(ErrorCode::Compression, format!("zstd compress: {err}")))
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if !matches!(&*slot, Some((current, _)) if *current == level) {
+            let compressor = zstd::bulk::Compressor::new(level).map_err(compression_error)?;
+            *slot = Some((level, compressor));
+        }
+        match slot.as_mut() {
+            Some((_, compressor)) => compressor.compress(data).map_err(compression_error),
+            None => Err(CatgaError::new(ErrorCode::Compression, "zstd compressor unavailable")),
+        }
+    })
 }
 
 /// Decompresses zstd `data` into at most `max_bytes`; larger output is an error, so this is
 /// safe on untrusted input.
 pub fn zstd_decompress(data: &[u8], max_bytes: usize) -> Result<Vec<u8>> {
-    zstd::bulk::decompress(data, max_bytes).map_err(|err| {
+    let failed = |err: std::io::Error| {
         CatgaError::new(
             ErrorCode::Compression,
             format!("zstd data does not decompress within {max_bytes} bytes: {err}"),
         )
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(failed)?);
+        }
+        match slot.as_mut() {
+            Some(decompressor) => decompressor.decompress(data, max_bytes).map_err(failed),
+            None => Err(CatgaError::new(ErrorCode::Compression, "zstd decompressor unavailable")),
+        }
     })
 }
 
