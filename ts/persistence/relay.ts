@@ -23,7 +23,7 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** LISTEN channel (the migration's trigger notifies `catga_outbox`); `false` = poll only. Default `catga_outbox`. */
   readonly channel?: string | false;
-  /** A publish that takes longer counts as failed (the rows are retried later). Default 30000 ms. */
+  /** A publish that takes longer counts as failed (the rows are retried later). Default 30000 ms; 0 = no limit. */
   readonly publishTimeoutMs?: number;
   /** A row that failed waits `retryBaseMs * 2^(attempts-1)`, at most `retryMaxMs`, before its next try. Defaults 1000 / 60000. */
   readonly retryBaseMs?: number;
