@@ -20,7 +20,8 @@
 // 4. rss  100K msgs/s publish + consume in one fresh process (benches/nats/rss.mjs), RSS every
 //         second, for Catga and nats.js.
 //
-// Payload: a Catga envelope with a 256-byte random payload (~330 B), the identical Buffer for
+// Payload: a Catga envelope with a 256-byte random payload (~330 B; BENCH_PAYLOAD=json for an
+// order-like JSON document that compresses), the identical Buffer for
 // both clients (see benches/nats/common.mjs). Only 127.0.0.1 is targeted; every loop is bounded
 // by time and count; every child is killed by PID on exit, error or signal. Subjects carry this
 // process's PID, so other users of the server don't cross the bench's traffic (they do share
@@ -444,7 +445,7 @@ async function main() {
       `nats-server ${serverVersion} at ${NATS_URL} | nats.js ${natsJsVersion} | ${rustc} | load ${load()}`,
   );
   console.log(
-    `payload: Catga envelope with ${256}-byte random payload (${makeEnvelopes("event", "bench.event", 1)[0].length} B on the wire per message for both)`,
+    `payload: Catga envelope with a 256-byte ${process.env.BENCH_PAYLOAD === "json" ? "JSON (compressible)" : "random"} payload (${makeEnvelopes("event", "bench.event", 1)[0].length} B on the wire per message for both)`,
   );
   console.log(`windows: ${WARM_S}s warm-up + ${RUN_S}s measured; RSS ${RSS_S}s at ${fmt(RSS_RATE)} msgs/s\n`);
   const results = { rr: [], ps: [], rust: [], rss: [] };

@@ -27,7 +27,29 @@ function uuidLike() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-7${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** `count` distinct version-1 envelopes of `kind`, each with a 256-byte random payload. */
+/**
+ * A 256-byte payload: random bytes (default; incompressible, the worst case for the zstd
+ * attempt) or, with BENCH_PAYLOAD=json, an order-like JSON document that differs per message and
+ * compresses the way typical application payloads do.
+ */
+function payload() {
+  if (process.env.BENCH_PAYLOAD !== "json") return randomBytes(PAYLOAD_BYTES);
+  const r = randomBytes(8).readUInt32LE(0);
+  const doc = JSON.stringify({
+    orderId: uuidLike(),
+    customerId: `cust-${r % 100000}`,
+    status: "placed",
+    currency: "EUR",
+    items: [
+      { sku: `SKU-${r % 9973}`, qty: (r % 5) + 1, price: (r % 10000) / 100 },
+      { sku: `SKU-${(r >>> 8) % 9973}`, qty: 1, price: ((r >>> 4) % 5000) / 100 },
+    ],
+    note: "",
+  });
+  return Buffer.from(doc.replace('"note":""', `"note":"${"x".repeat(PAYLOAD_BYTES - doc.length)}"`));
+}
+
+/** `count` distinct version-1 envelopes of `kind`, each with a 256-byte payload (see payload()). */
 export function makeEnvelopes(kind, type, count = POOL) {
   const out = new Array(count);
   for (let i = 0; i < count; i++) {
@@ -41,7 +63,7 @@ export function makeEnvelopes(kind, type, count = POOL) {
       Date.now(),
       {},
       "msgpack",
-      randomBytes(PAYLOAD_BYTES),
+      payload(),
     ]);
   }
   return out;
