@@ -1,3 +1,4 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
@@ -597,12 +598,18 @@ describe("custom behaviors that misbehave", () => {
 
 describe("validation with a schema that throws", () => {
   it("reports CATGA_VALIDATION instead of rejecting", async () => {
-    const Odd = defineCommand(
-      "odd",
-      z.number().refine(async () => {
-        throw new Error("refinement bug");
-      }),
-    ).returns<number>();
+    // A hand-written Standard Schema whose validate rejects. (A zod async refine that throws also
+    // leaves an unhandled rejection inside zod's own sync-then-async attempt, which is zod's, not ours.)
+    const throwing: StandardSchemaV1<number> = {
+      "~standard": {
+        version: 1,
+        vendor: "test",
+        validate: async () => {
+          throw new Error("refinement bug");
+        },
+      },
+    };
+    const Odd = defineCommand("odd", throwing).returns<number>();
     const catga = quiet()
       .withValidation()
       .handle(Odd, (n) => n)
