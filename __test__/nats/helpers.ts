@@ -56,10 +56,14 @@ export class PrivateNats {
   private process: ChildProcess | undefined;
   private readonly storeDir = mkdtempSync(join(tmpdir(), "catga-nats-"));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
 
-  static async start(): Promise<PrivateNats> {
-    const server = new PrivateNats(await freePort());
+  /** `extraArgs` go to nats-server as they are (auth, TLS...). */
+  static async start(extraArgs: readonly string[] = []): Promise<PrivateNats> {
+    const server = new PrivateNats(await freePort(), extraArgs);
     await server.start();
     return server;
   }
@@ -69,13 +73,8 @@ export class PrivateNats {
   }
 
   async start(): Promise<void> {
-    const child = spawn(
-      "nats-server",
-      ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
+    const args = ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.extraArgs];
+    const child = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     await new Promise<void>((resolve, reject) => {
       let log = "";
