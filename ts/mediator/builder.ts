@@ -13,6 +13,7 @@ import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
   type CompiledMediator,
+  type DispatchHook,
   type DispatchRecord,
   Mediator,
   type PipelineDescription,
@@ -72,6 +73,8 @@ export interface BuilderState {
   logger: Logger;
   publishMode: PublishMode;
   transport: Transport | undefined;
+  /** Instrumentation around every dispatch (observability); undefined keeps the fast paths. */
+  hook?: DispatchHook | undefined;
 }
 
 /**
@@ -88,6 +91,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   private logger: Logger;
   private publishMode: PublishMode;
   private transport: Transport | undefined;
+  private hook: DispatchHook | undefined;
 
   constructor(options?: CatgaOptions) {
     this.issues.checkObject("options", options, optionFields);
@@ -175,6 +179,12 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
     return this;
   }
 
+  /** Installs instrumentation around every dispatch (used by `withObservability`); replaces a previous one. */
+  withDispatchHook(hook: DispatchHook | undefined): this {
+    this.hook = hook;
+    return this;
+  }
+
   /** Adds a behavior; one with the same name (e.g. from a preset) is replaced in place. */
   use(behavior: Behavior): this {
     const name = (behavior as Partial<Behavior> | undefined)?.name;
@@ -204,6 +214,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
       logger: this.logger,
       publishMode: this.publishMode,
       transport: this.transport,
+      hook: this.hook,
     };
   }
 
@@ -333,6 +344,7 @@ export function buildMediator(
     publishMode: state.publishMode,
     transport: state.transport,
     observer,
+    hook: state.hook,
   };
   return new Mediator(compiled);
 }

@@ -79,6 +79,22 @@ export interface DispatchRecord {
   readonly context: MessageContext;
 }
 
+/**
+ * Wraps every dispatch (calls made through the mediator or a handler context, and envelopes coming
+ * in from a transport): the seam observability plugs into. `wire` is true when the message goes
+ * through the transport (a remote command/query, or an event with a transport), `inbound` when it
+ * came from one. Before calling `run` the hook may replace `context.headers` (trace context).
+ * Without a hook the mediator keeps its fast paths.
+ */
+export interface DispatchHook {
+  around(
+    context: MessageContext,
+    wire: boolean,
+    inbound: boolean,
+    run: () => Promise<Result<unknown>>,
+  ): Promise<Result<unknown>>;
+}
+
 /** Everything `build()` hands the runtime: composed pipelines and settings. */
 export interface CompiledMediator {
   readonly commands: Map<string, Next>;
@@ -89,6 +105,7 @@ export interface CompiledMediator {
   readonly publishMode: PublishMode;
   readonly transport: Transport | undefined;
   readonly observer: ((record: DispatchRecord) => void) | undefined;
+  readonly hook?: DispatchHook | undefined;
 }
 
 const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(ok({ handled: 0 }));
@@ -105,6 +122,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly descriptions: PipelineDescription[];
   /** True when nothing but the local pipeline can run: lets `send` skip every optional check. */
   private readonly plain: boolean;
+  private readonly hook: DispatchHook | undefined;
 
   constructor(compiled: CompiledMediator) {
     this.commands = compiled.commands;
@@ -115,7 +133,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.transport = compiled.transport;
     this.publishMode = compiled.publishMode;
     this.descriptions = compiled.descriptions;
-    this.plain = compiled.observer === undefined;
+    this.hook = compiled.hook;
+    this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.transport?.attach(this.inbound());
   }
 
@@ -174,7 +193,25 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     // Also catches a cause that was cancelled or timed out before its handler sent this message.
     if (context.signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
     this.observer?.({ kind, type, payload, context });
-    if (kind === "event") return this.runEvent(type, payload, context, options?.mode ?? this.publishMode);
+    const mode = options?.mode ?? this.publishMode;
+    if (this.hook !== undefined) {
+      const wire =
+        this.transport !== undefined &&
+        (kind === "event" || !(kind === "command" ? this.commands : this.queries).has(type));
+      return this.hook.around(context, wire, false, () => this.route(kind, type, payload, context, mode));
+    }
+    return this.route(kind, type, payload, context, mode);
+  }
+
+  private route(
+    kind: ContractKind,
+    type: string,
+    payload: unknown,
+    context: MessageContext,
+    mode: PublishMode,
+    // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
+  ): Promise<Result<any>> {
+    if (kind === "event") return this.runEvent(type, payload, context, mode);
     const run = (kind === "command" ? this.commands : this.queries).get(type);
     if (run !== undefined) return run(payload, context);
     if (this.transport !== undefined) return requestRemote(this.transport, context, payload);
@@ -251,19 +288,25 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         );
         context.setCreatedAt(envelope.createdAt);
         this.observer?.({ kind: envelope.kind, type: envelope.type, payload: envelope.payload, context });
-        if (envelope.kind === "event") {
-          const local = this.events.get(envelope.type);
-          if (local === undefined) return NO_HANDLERS;
-          return runConcurrently(local, envelope.payload, context).then(local.summarize);
-        }
-        const run = (envelope.kind === "command" ? this.commands : this.queries).get(envelope.type);
-        if (run === undefined) {
-          return Promise.resolve(
-            err(ErrorCodes.NO_HANDLER, `No handler for ${envelope.kind} "${envelope.type}"`),
-          );
-        }
-        return run(envelope.payload, context);
+        if (this.hook !== undefined)
+          return this.hook.around(context, true, true, () => this.runInbound(envelope, context));
+        return this.runInbound(envelope, context);
       },
     };
+  }
+
+  private runInbound(envelope: Envelope, context: MessageContext): Promise<Result<unknown>> {
+    if (envelope.kind === "event") {
+      const local = this.events.get(envelope.type);
+      if (local === undefined) return NO_HANDLERS;
+      return runConcurrently(local, envelope.payload, context).then(local.summarize);
+    }
+    const run = (envelope.kind === "command" ? this.commands : this.queries).get(envelope.type);
+    if (run === undefined) {
+      return Promise.resolve(
+        err(ErrorCodes.NO_HANDLER, `No handler for ${envelope.kind} "${envelope.type}"`),
+      );
+    }
+    return run(envelope.payload, context);
   }
 }
