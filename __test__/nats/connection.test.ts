@@ -87,10 +87,33 @@ describe("publish / subscribe", () => {
     expect(received).toEqual(sent);
     const after = producer.stats();
     expect(after.messagesSent - before.messagesSent).toBe(2000);
-    // 128 messages per flush by default: far fewer NATS messages than envelopes.
+    // Up to 1024 messages per flush by default: far fewer NATS messages than envelopes.
     expect(after.framesSent - before.framesSent).toBeLessThanOrEqual(Math.ceil(2000 / 128) + 2);
     expect(batchSizes.length).toBeLessThan(2000);
     await unsubscribe();
+  });
+
+  it("splits a batch larger than the server's max_payload into several frames", async () => {
+    const subject = `${uniquePrefix("split")}.evt.big`;
+    const client = await NatsConnection.connect({
+      servers: NATS_URL,
+      batch: { maxMessages: 4096, maxBytes: 8 * 1024 * 1024 },
+      compressionThreshold: Number.POSITIVE_INFINITY,
+    });
+    let count = 0;
+    const unsubscribe = await consumer.subscribe(subject, {}, async ({ envelopes }) => {
+      count += envelopes.length;
+    });
+    const payload = Buffer.alloc(1000, 7);
+    const before = client.stats();
+    // ~4 MB in one batch: four times the server's default 1 MiB max_payload.
+    await Promise.all(
+      Array.from({ length: 4000 }, (_, i) => client.publish(subject, eventEnvelope(`s${i}`, payload))),
+    );
+    await until(() => count === 4000, 10_000, "every envelope of the split batch");
+    expect(client.stats().framesSent - before.framesSent).toBeGreaterThanOrEqual(4);
+    await unsubscribe();
+    await client.close();
   });
 
   it("compresses large frames with zstd", async () => {

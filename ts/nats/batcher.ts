@@ -106,6 +106,8 @@ export class OutboundBatcher {
       );
     }
     this.queuedBytes += envelope.byteLength;
+    // Close a batch before this envelope would carry it past maxBytes, not after.
+    if (this.open && this.open.bytes + envelope.byteLength > this.options.maxBytes) this.closeOpen();
     this.open ??= new Batch();
     const batch = this.open;
     batch.add(subject, envelope);

@@ -41,7 +41,11 @@ export interface NatsConnectionOptions {
   whenDisconnected?: BackpressurePolicy;
   /** Don't deliver this connection's publishes to its own subscriptions (default true). */
   noEcho?: boolean;
-  /** Outbound batching: flush at `maxMessages` (128) or after `maxDelayMs` (0 = end of the current tick). */
+  /**
+   * Outbound batching: a batch closes at `maxMessages` (1024) or `maxBytes` (512 KiB), or after
+   * `maxDelayMs` (0 = at the end of the current tick). Frames are also split to fit the server's
+   * max_payload.
+   */
   batch?: { maxMessages?: number; maxDelayMs?: number; maxBytes?: number };
   /** zstd above this many bytes per frame when it wins (1024); Infinity disables. */
   compressionThreshold?: number;

@@ -288,13 +288,25 @@ impl NatsEngine {
         })
     }
 
+    /// Frame options whose batch size also fits the server's `max_payload` (1 MiB by default),
+    /// so a large batch is split into several frames instead of being refused by the server.
+    fn frame_options(&self) -> crate::frame::FrameOptions {
+        let mut options = self.options.frame;
+        let server_max = self.client.server_info().max_payload;
+        if server_max > 0 {
+            options.limits.max_batch_bytes = options.limits.max_batch_bytes.min(server_max);
+        }
+        options
+    }
+
     fn frame_by_subject<'a>(&self, items: &[(&'a str, &[u8])]) -> Result<Vec<(&'a str, Vec<u8>)>> {
+        let frame_options = self.frame_options();
         let mut builders: Vec<(&'a str, FrameBuilder)> = Vec::new();
         let mut index: HashMap<&'a str, usize> = HashMap::new();
         let mut done = Vec::new();
         for (subject, bytes) in items {
             let slot = *index.entry(subject).or_insert_with(|| {
-                builders.push((subject, FrameBuilder::new(self.options.frame)));
+                builders.push((subject, FrameBuilder::new(frame_options)));
                 builders.len() - 1
             });
             let builder = &mut builders[slot].1;
@@ -303,7 +315,7 @@ impl NatsEngine {
                     return Err(err); // too large even on its own
                 }
                 // Full: ship this frame and start the next one for the same subject.
-                let full = std::mem::replace(builder, FrameBuilder::new(self.options.frame));
+                let full = std::mem::replace(builder, FrameBuilder::new(frame_options));
                 done.push((*subject, full.finish()?));
                 builder.push_encoded(bytes)?;
             }
