@@ -40,6 +40,8 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
         started: number,
       ): void => {
         const entry: Record<string, unknown> = {
+          type: target.contract.type,
+          kind: target.kind,
           messageId: ctx.messageId,
           correlationId: ctx.correlationId,
           causationId: ctx.causationId,
