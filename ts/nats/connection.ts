@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { NatsClient, NatsStatsJs, NatsSubscription } from "../native/binding.generated.js";
+import type { NatsClient, NatsStatsJs, NatsSubscription, ReplyBatchJs } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
@@ -29,7 +29,17 @@ export interface InboundMessages {
   readonly replies: readonly (string | null)[];
 }
 
-export type InboundHandler = (messages: InboundMessages) => Promise<void>;
+/** A reply to send once the batch is handled: one NATS message to `subject` (a request's reply inbox). */
+export interface OutboundReply {
+  readonly subject: string;
+  readonly envelope: Uint8Array;
+}
+
+/**
+ * Handles one inbound batch. Replies it resolves with are published by the engine as soon as it
+ * settles, with no extra crossing; `reply()` works too, for replies sent later.
+ */
+export type InboundHandler = (messages: InboundMessages) => Promise<void | readonly OutboundReply[]>;
 
 export type NatsStats = NatsStatsJs;
 
@@ -45,7 +55,7 @@ export class NatsConnection extends EventEmitter {
   private readonly events: OutboundBatcher;
   private readonly replies: OutboundBatcher;
   private readonly subscriptions = new Set<NatsSubscription>();
-  private readonly handlersRunning = new Set<Promise<void>>();
+  private readonly handlersRunning = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -163,18 +173,19 @@ export class NatsConnection extends EventEmitter {
       replies: (string | null | undefined)[];
       malformed: number;
       malformedReason?: string | null;
-    }): Promise<void> => {
+    }): Promise<ReplyBatchJs | undefined> => {
       if (batch.malformed > 0) this.emit("malformed", batch.malformed, batch.malformedReason ?? "unknown");
       const count = batch.offsets.length / 2;
-      if (count === 0) return Promise.resolve();
+      if (count === 0) return Promise.resolve(undefined);
       const envelopes = new Array<Buffer>(count);
       for (let i = 0; i < count; i++) {
         const start = batch.offsets[2 * i]!;
         envelopes[i] = batch.data.subarray(start, start + batch.offsets[2 * i + 1]!);
       }
       const replies = batch.replies.map((r) => r ?? null);
-      const running = handler({ envelopes, replies }).catch((error: unknown) => {
+      const running = handler({ envelopes, replies }).then(toReplyBatch, (error: unknown) => {
         this.emit("handlerError", error);
+        return undefined;
       });
       this.handlersRunning.add(running);
       return running.finally(() => this.handlersRunning.delete(running));
@@ -227,4 +238,24 @@ export class NatsConnection extends EventEmitter {
     })();
     return this.closing;
   }
+}
+
+/** Packs a handler's replies for the engine: one buffer plus offsets. */
+function toReplyBatch(replies: void | readonly OutboundReply[]): ReplyBatchJs | undefined {
+  if (!replies || replies.length === 0) return undefined;
+  const offsets = new Uint32Array(replies.length * 2);
+  let at = 0;
+  replies.forEach((reply, i) => {
+    offsets[2 * i] = at;
+    offsets[2 * i + 1] = reply.envelope.byteLength;
+    at += reply.envelope.byteLength;
+  });
+  return {
+    subjects: replies.map((r) => r.subject),
+    data: Buffer.concat(
+      replies.map((r) => r.envelope),
+      at,
+    ),
+    offsets,
+  };
 }

@@ -5,6 +5,7 @@ export {
   type InboundMessages,
   NatsConnection,
   type NatsStats,
+  type OutboundReply,
   type StatusEvent,
 } from "./connection.js";
 export {

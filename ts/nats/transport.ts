@@ -10,7 +10,7 @@ import {
   type Transport,
   toWire,
 } from "../mediator/transport.js";
-import { NatsConnection } from "./connection.js";
+import { NatsConnection, type OutboundReply } from "./connection.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "./options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "./wire.js";
 
@@ -168,7 +168,8 @@ export class NatsTransport implements Transport {
   private async serve(
     inbound: InboundDispatcher,
     batch: { envelopes: readonly Buffer[]; replies: readonly (string | null)[] },
-  ) {
+  ): Promise<OutboundReply[]> {
+    const out: OutboundReply[] = [];
     await Promise.all(
       batch.envelopes.map(async (bytes, i) => {
         const replyTo = batch.replies[i];
@@ -181,9 +182,11 @@ export class NatsTransport implements Transport {
         }
         const result = await inbound.dispatch(request);
         if (replyTo)
-          await this.connection.reply(replyTo, this.codec.encodeReply(request, toWire(result), uuidv7()));
+          out.push({ subject: replyTo, envelope: this.codec.encodeReply(request, toWire(result), uuidv7()) });
       }),
     );
+    // Returned, the replies go out with the batch's completion: no extra crossing per batch.
+    return out;
   }
 
   private async consume(inbound: InboundDispatcher, batch: { envelopes: readonly Buffer[] }) {
