@@ -1,6 +1,7 @@
 // Child process: answers requests on a subject in a queue group until told to stop.
 //   node benches/nats/responder.mjs <catga|natsjs> <subject> <queue>
-// catga:  NatsConnection.subscribe({ queue }) + reply() for each request of an inbound batch,
+// catga:  NatsConnection.subscribe({ queue }) returning the batch's replies (RESPONDER_VIA_REPLY=1:
+//         reply() for each request instead),
 //         awaiting the replies as NatsTransport.serve does (RESPONDER_NO_AWAIT=1 skips the await).
 // natsjs: nc.subscribe({ queue, callback }) + msg.respond().
 // Each reply is a reply envelope of the same size as the request (256-byte payload).
@@ -19,7 +20,17 @@ let counters = () => ({ messages: served, batches: served });
 if (impl === "catga") {
   const conn = await connectCatga("bench-responder-catga");
   const noAwait = process.env.RESPONDER_NO_AWAIT === "1";
+  const viaReply = process.env.RESPONDER_VIA_REPLY === "1";
   const unsubscribe = await conn.subscribe(subject, { queue }, async ({ envelopes, replies: to }) => {
+    if (!viaReply) {
+      // Default: return the replies; the engine publishes them when the batch settles.
+      const out = [];
+      for (let i = 0; i < envelopes.length; i++) {
+        const replyTo = to[i];
+        if (replyTo) out.push({ subject: replyTo, envelope: replies[served++ & MASK] });
+      }
+      return out;
+    }
     const sent = new Array(envelopes.length);
     for (let i = 0; i < envelopes.length; i++) {
       const replyTo = to[i];

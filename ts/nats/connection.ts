@@ -39,6 +39,7 @@ export interface OutboundReply {
  * Handles one inbound batch. Replies it resolves with are published by the engine as soon as it
  * settles, with no extra crossing; `reply()` works too, for replies sent later.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that reply nothing are plain `async () => {}` (Promise<void>).
 export type InboundHandler = (messages: InboundMessages) => Promise<void | readonly OutboundReply[]>;
 
 export type NatsStats = NatsStatsJs;
@@ -241,6 +242,7 @@ export class NatsConnection extends EventEmitter {
 }
 
 /** Packs a handler's replies for the engine: one buffer plus offsets. */
+// biome-ignore lint/suspicious/noConfusingVoidType: receives what an InboundHandler resolves with.
 function toReplyBatch(replies: void | readonly OutboundReply[]): ReplyBatchJs | undefined {
   if (!replies || replies.length === 0) return undefined;
   const offsets = new Uint32Array(replies.length * 2);
