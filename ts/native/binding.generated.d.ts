@@ -43,6 +43,16 @@ export declare class NatsClient {
    * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
    */
   publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<void>
+  /**
+   * Registers where batched requests report (once per connection): one call per group of
+   * finished requests.
+   */
+  onReplies(onReplies: (replies: RepliesJs) => void): void
+  /**
+   * Starts many requests in one call; each reports through `onReplies` with its id when it
+   * finishes. Request i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
+   */
+  requestBatch(ids: Uint32Array, subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, timeoutMs?: number | undefined | null): void
   /** Sends one request envelope and resolves with the reply envelope's bytes. */
   request(subject: string, payload: Buffer, timeoutMs?: number | undefined | null): Promise<Buffer>
   /**
@@ -284,6 +294,18 @@ export interface NatsStatsJs {
   backpressureWaits: number
   backpressureRejections: number
   reconnects: number
+}
+
+/**
+ * Finished requests delivered together: reply i (for `ids[i]`) is
+ * `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`, or `codes[i]`/`messages[i]` when it failed.
+ */
+export interface RepliesJs {
+  ids: Uint32Array
+  data: Buffer
+  offsets: Uint32Array
+  codes: Array<string | undefined | null>
+  messages: Array<string | undefined | null>
 }
 
 /**

@@ -196,13 +196,74 @@ pub async fn connect_nats(
         on_event.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
     });
     let engine = NatsEngine::connect(options, sink).await.map_err(to_js_async)?;
-    Ok(NatsClient { engine: Arc::new(engine) })
+    Ok(NatsClient { engine: Arc::new(engine), completions: std::sync::Mutex::new(None) })
 }
 
 /// A NATS connection owned by the addon's tokio runtime.
 #[napi]
 pub struct NatsClient {
     pub(crate) engine: Arc<NatsEngine>,
+    /// Where finished batched requests report; set by `onReplies`.
+    completions: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Completion>>>,
+}
+
+/// A finished request: its id, and the reply bytes or the error.
+type Completion = (u32, std::result::Result<bytes::Bytes, catga_core::CatgaError>);
+
+/// Finished requests delivered together: reply i (for `ids[i]`) is
+/// `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`, or `codes[i]`/`messages[i]` when it failed.
+#[napi(object)]
+pub struct RepliesJs {
+    pub ids: Uint32Array,
+    pub data: Buffer,
+    pub offsets: Uint32Array,
+    pub codes: Vec<Option<String>>,
+    pub messages: Vec<Option<String>>,
+}
+
+type RepliesCallback = ThreadsafeFunction<RepliesJs, (), RepliesJs, Status, false, true>;
+
+/// Takes every completion already waiting (after the first), up to a cap, into one JS call.
+async fn pump_completions(mut rx: tokio::sync::mpsc::UnboundedReceiver<Completion>, on_replies: RepliesCallback) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 4096 {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut data = Vec::new();
+        let mut offsets = Vec::with_capacity(batch.len() * 2);
+        let mut codes = Vec::with_capacity(batch.len());
+        let mut messages = Vec::with_capacity(batch.len());
+        for (id, outcome) in batch {
+            ids.push(id);
+            offsets.push(data.len() as u32);
+            match outcome {
+                Ok(reply) => {
+                    offsets.push(reply.len() as u32);
+                    data.extend_from_slice(&reply);
+                    codes.push(None);
+                    messages.push(None);
+                }
+                Err(err) => {
+                    offsets.push(0);
+                    codes.push(Some(err.code.as_str().to_owned()));
+                    messages.push(Some(err.message));
+                }
+            }
+        }
+        let replies = RepliesJs {
+            ids: Uint32Array::new(ids),
+            data: data.into(),
+            offsets: Uint32Array::new(offsets),
+            codes,
+            messages,
+        };
+        on_replies.call(replies, ThreadsafeFunctionCallMode::NonBlocking);
+    }
 }
 
 pub(crate) fn slices<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<&'a [u8]>> {
@@ -257,6 +318,61 @@ impl NatsClient {
             items.push((subject.as_str(), envelope));
         }
         self.engine.publish(&items, framed).await.map_err(to_js_async)
+    }
+
+    /// Registers where batched requests report (once per connection): one call per group of
+    /// finished requests.
+    #[napi]
+    pub fn on_replies(
+        &self,
+        #[napi(ts_arg_type = "(replies: RepliesJs) => void")] on_replies: RepliesCallback,
+    ) -> Result<()> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        match self.completions.lock() {
+            Ok(mut slot) => *slot = Some(tx),
+            Err(_) => return Err(invalid_argument("onReplies", "the connection's state is poisoned")),
+        }
+        napi::bindgen_prelude::spawn(pump_completions(rx, on_replies));
+        Ok(())
+    }
+
+    /// Starts many requests in one call; each reports through `onReplies` with its id when it
+    /// finishes. Request i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
+    #[napi]
+    pub fn request_batch(
+        &self,
+        ids: Uint32Array,
+        subjects: Vec<String>,
+        subject_index: Uint32Array,
+        data: Buffer,
+        offsets: Uint32Array,
+        timeout_ms: Option<u32>,
+    ) -> Result<()> {
+        let envelopes = slices(&data, &offsets)?;
+        if envelopes.len() != ids.len() || envelopes.len() != subject_index.len() {
+            return Err(invalid_argument("ids", "must have one entry per request"));
+        }
+        let sender = match self.completions.lock() {
+            Ok(slot) => slot.clone(),
+            Err(_) => None,
+        };
+        let Some(sender) = sender else {
+            return Err(invalid_argument("onReplies", "must be registered before requestBatch"));
+        };
+        let timeout = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
+        for (i, envelope) in envelopes.into_iter().enumerate() {
+            let subject = subjects
+                .get(subject_index[i] as usize)
+                .ok_or_else(|| invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects"))?
+                .clone();
+            let (id, payload, engine, sender) =
+                (ids[i], Bytes::copy_from_slice(envelope), self.engine.clone(), sender.clone());
+            napi::bindgen_prelude::spawn(async move {
+                let outcome = engine.request(&subject, payload, timeout).await;
+                let _ = sender.send((id, outcome));
+            });
+        }
+        Ok(())
     }
 
     /// Sends one request envelope and resolves with the reply envelope's bytes.

@@ -1,0 +1,115 @@
+import { CatgaError } from "../errors.js";
+import type { NatsClient, RepliesJs } from "../native/binding.generated.js";
+import { fromNativeError } from "../native/errors.js";
+
+interface Pending {
+  resolve(reply: Buffer): void;
+  reject(error: unknown): void;
+}
+
+interface Queued {
+  readonly id: number;
+  readonly subject: string;
+  readonly envelope: Uint8Array;
+}
+
+/**
+ * Batches requests both ways: those made in the same tick start in one `requestBatch` call, and
+ * the engine reports finished ones in groups through one callback (`onReplies`), matched here by
+ * id. The correlation of NATS replies to requests stays in Rust; this map only holds promises.
+ * Every started request reports exactly once (the engine bounds each by its timeout), so no
+ * promise is left hanging.
+ */
+export class RequestBatcher {
+  private readonly pending = new Map<number, Pending>();
+  /** Queued per timeout, since one native call carries one timeout. */
+  private readonly queued = new Map<number | undefined, Queued[]>();
+  private nextId = 1;
+  private scheduled = false;
+  // The engine's callback does not hold the event loop open; this timer does while requests wait.
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(private readonly client: NatsClient) {
+    client.onReplies((replies) => this.settle(replies));
+  }
+
+  add(subject: string, envelope: Uint8Array, timeoutMs: number | undefined): Promise<Buffer> {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffff_fffe ? 1 : this.nextId + 1;
+    const promise = new Promise<Buffer>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    let list = this.queued.get(timeoutMs);
+    if (!list) {
+      list = [];
+      this.queued.set(timeoutMs, list);
+    }
+    list.push({ id, subject, envelope });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    this.keepAlive ??= setInterval(() => undefined, 1 << 30);
+    return promise;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const [timeoutMs, list] of this.queued) {
+      this.queued.delete(timeoutMs);
+      this.start(list, timeoutMs);
+    }
+  }
+
+  private start(list: readonly Queued[], timeoutMs: number | undefined): void {
+    const ids = new Uint32Array(list.length);
+    const subjects = new Map<string, number>();
+    const subjectIndex = new Uint32Array(list.length);
+    const offsets = new Uint32Array(list.length * 2);
+    let at = 0;
+    list.forEach((request, i) => {
+      ids[i] = request.id;
+      let index = subjects.get(request.subject);
+      if (index === undefined) {
+        index = subjects.size;
+        subjects.set(request.subject, index);
+      }
+      subjectIndex[i] = index;
+      offsets[2 * i] = at;
+      offsets[2 * i + 1] = request.envelope.byteLength;
+      at += request.envelope.byteLength;
+    });
+    const data = Buffer.concat(
+      list.map((r) => r.envelope),
+      at,
+    );
+    try {
+      this.client.requestBatch(ids, [...subjects.keys()], subjectIndex, data, offsets, timeoutMs);
+    } catch (error) {
+      const failure = fromNativeError(error);
+      for (const request of list) this.take(request.id)?.reject(failure);
+    }
+  }
+
+  private take(id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    if (this.pending.size === 0 && this.keepAlive !== undefined) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
+    return pending;
+  }
+
+  private settle(replies: RepliesJs): void {
+    for (let i = 0; i < replies.ids.length; i++) {
+      const pending = this.take(replies.ids[i]!);
+      if (!pending) continue;
+      const code = replies.codes[i];
+      if (code) {
+        pending.reject(new CatgaError(code, replies.messages[i] ?? "request failed"));
+      } else {
+        const start = replies.offsets[2 * i]!;
+        pending.resolve(replies.data.subarray(start, start + replies.offsets[2 * i + 1]!));
+      }
+    }
+  }
+}
