@@ -1,6 +1,7 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
+import { indexSubjects, packBytes } from "../nats/pack.js";
 import { decodeWire, type WireEnvelope } from "../nats/wire.js";
 import {
   assertConsumerOptions,
@@ -91,28 +92,11 @@ export class JetStream implements DurablePublisher {
   async publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]> {
     if (items.length === 0) return [];
     this.connection.assertOpen();
-    const subjects = new Map<string, number>();
-    const subjectIndex = new Uint32Array(items.length);
-    const offsets = new Uint32Array(items.length * 2);
-    let at = 0;
-    items.forEach((item, i) => {
-      let index = subjects.get(item.subject);
-      if (index === undefined) {
-        index = subjects.size;
-        subjects.set(item.subject, index);
-      }
-      subjectIndex[i] = index;
-      offsets[2 * i] = at;
-      offsets[2 * i + 1] = item.envelope.byteLength;
-      at += item.envelope.byteLength;
-    });
-    const data = Buffer.concat(
-      items.map((i) => i.envelope),
-      at,
-    );
+    const { subjects, subjectIndex } = indexSubjects(items.map((i) => i.subject));
+    const { data, offsets } = packBytes(items.map((i) => i.envelope));
     try {
       const outcomes = await this.connection.native.publishDurable(
-        [...subjects.keys()],
+        subjects,
         subjectIndex,
         items.map((i) => i.messageId),
         data,

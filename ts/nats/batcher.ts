@@ -1,4 +1,5 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { packBytes } from "./pack.js";
 
 /** Sends one flushed batch: envelope i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`. */
 export type FlushBatch = (
@@ -49,15 +50,7 @@ class Batch {
   }
 
   send(flush: FlushBatch): Promise<void> {
-    const offsets = new Uint32Array(this.chunks.length * 2);
-    let at = 0;
-    for (let i = 0; i < this.chunks.length; i++) {
-      const length = this.chunks[i]!.byteLength;
-      offsets[2 * i] = at;
-      offsets[2 * i + 1] = length;
-      at += length;
-    }
-    const data = Buffer.concat(this.chunks, at);
+    const { data, offsets } = packBytes(this.chunks);
     return flush([...this.subjects.keys()], Uint32Array.from(this.subjectOf), data, offsets);
   }
 }

@@ -5,6 +5,7 @@ import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
 import { assertNatsOptions, type NatsConnectionOptions } from "./options.js";
+import { packBytes } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
 
 export type ConnectionStatus =
@@ -245,19 +246,5 @@ export class NatsConnection extends EventEmitter {
 // biome-ignore lint/suspicious/noConfusingVoidType: receives what an InboundHandler resolves with.
 function toReplyBatch(replies: void | readonly OutboundReply[]): ReplyBatchJs | undefined {
   if (!replies || replies.length === 0) return undefined;
-  const offsets = new Uint32Array(replies.length * 2);
-  let at = 0;
-  replies.forEach((reply, i) => {
-    offsets[2 * i] = at;
-    offsets[2 * i + 1] = reply.envelope.byteLength;
-    at += reply.envelope.byteLength;
-  });
-  return {
-    subjects: replies.map((r) => r.subject),
-    data: Buffer.concat(
-      replies.map((r) => r.envelope),
-      at,
-    ),
-    offsets,
-  };
+  return { subjects: replies.map((r) => r.subject), ...packBytes(replies.map((r) => r.envelope)) };
 }

@@ -1,6 +1,7 @@
 import { CatgaError } from "../errors.js";
 import type { NatsClient, RepliesJs } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
+import { indexSubjects, packBytes } from "./pack.js";
 
 interface Pending {
   resolve(reply: Buffer): void;
@@ -60,29 +61,11 @@ export class RequestBatcher {
   }
 
   private start(list: readonly Queued[], timeoutMs: number | undefined): void {
-    const ids = new Uint32Array(list.length);
-    const subjects = new Map<string, number>();
-    const subjectIndex = new Uint32Array(list.length);
-    const offsets = new Uint32Array(list.length * 2);
-    let at = 0;
-    list.forEach((request, i) => {
-      ids[i] = request.id;
-      let index = subjects.get(request.subject);
-      if (index === undefined) {
-        index = subjects.size;
-        subjects.set(request.subject, index);
-      }
-      subjectIndex[i] = index;
-      offsets[2 * i] = at;
-      offsets[2 * i + 1] = request.envelope.byteLength;
-      at += request.envelope.byteLength;
-    });
-    const data = Buffer.concat(
-      list.map((r) => r.envelope),
-      at,
-    );
+    const ids = Uint32Array.from(list, (r) => r.id);
+    const { subjects, subjectIndex } = indexSubjects(list.map((r) => r.subject));
+    const { data, offsets } = packBytes(list.map((r) => r.envelope));
     try {
-      this.client.requestBatch(ids, [...subjects.keys()], subjectIndex, data, offsets, timeoutMs);
+      this.client.requestBatch(ids, subjects, subjectIndex, data, offsets, timeoutMs);
     } catch (error) {
       const failure = fromNativeError(error);
       for (const request of list) this.take(request.id)?.reject(failure);
