@@ -306,6 +306,7 @@ export function buildMediator(
   // Remote commands and queries get the same behaviors (logging, retry, breaker, timeout, ...)
   // around a terminal step that asks the transport; validation runs where the handler lives.
   const transport = state.transport;
+  const remoteTypes = new Set<string>();
   for (const contract of state.remotes) {
     if (byType.has(contract.type)) {
       issues.add(`remote.${contract.type}`, "declared remote but also handled in this process");
@@ -326,6 +327,7 @@ export function buildMediator(
       (payload, ctx) => requestRemote(transport, ctx, payload),
     );
     (contract.kind === "command" ? commands : queries).set(contract.type, run);
+    remoteTypes.add(contract.type);
     descriptions.push({
       kind: contract.kind,
       type: contract.type,
@@ -345,6 +347,7 @@ export function buildMediator(
     transport: state.transport,
     observer,
     hook: state.hook,
+    remoteTypes,
   };
   return new Mediator(compiled);
 }

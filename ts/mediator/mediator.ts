@@ -106,6 +106,8 @@ export interface CompiledMediator {
   readonly transport: Transport | undefined;
   readonly observer: ((record: DispatchRecord) => void) | undefined;
   readonly hook?: DispatchHook | undefined;
+  /** Command/query types declared `.remote()`: their pipelines end in `transport.request`. */
+  readonly remoteTypes?: ReadonlySet<string>;
 }
 
 const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(ok({ handled: 0 }));
@@ -123,6 +125,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   /** True when nothing but the local pipeline can run: lets `send` skip every optional check. */
   private readonly plain: boolean;
   private readonly hook: DispatchHook | undefined;
+  private readonly remoteTypes: ReadonlySet<string>;
 
   constructor(compiled: CompiledMediator) {
     this.commands = compiled.commands;
@@ -134,6 +137,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.publishMode = compiled.publishMode;
     this.descriptions = compiled.descriptions;
     this.hook = compiled.hook;
+    this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.transport?.attach(this.inbound());
   }
@@ -197,7 +201,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     if (this.hook !== undefined) {
       const wire =
         this.transport !== undefined &&
-        (kind === "event" || !(kind === "command" ? this.commands : this.queries).has(type));
+        (kind === "event" ||
+          this.remoteTypes.has(type) ||
+          !(kind === "command" ? this.commands : this.queries).has(type));
       return this.hook.around(context, wire, false, () => this.route(kind, type, payload, context, mode));
     }
     return this.route(kind, type, payload, context, mode);
