@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CatgaError } from "../errors.js";
+import type { Transport } from "../mediator/transport.js";
+
+/** What a check may return: `true`/`false`, or a status with details. Throwing or rejecting means down. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a check that returns nothing (and does not throw) is up
+export type CheckOutcome = boolean | void | { readonly status: "up" | "down"; readonly details?: unknown };
+
+/** A check function, or an object probed by its shape (see `health`). */
+export type HealthTarget =
+  | (() => CheckOutcome | Promise<CheckOutcome>)
+  | { health(): CheckOutcome | Promise<CheckOutcome> }
+  | object;
+
+export interface CheckResult {
+  readonly status: "up" | "down";
+  readonly durationMs: number;
+  readonly details?: unknown;
+  /** Why it is down: the Catga code (or the error's name) and message. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface HealthReport {
+  /** "up" when every check is up. */
+  readonly status: "up" | "down";
+  /** `transport`, `stores.<name>`, `consumers.<name>`. */
+  readonly checks: Readonly<Record<string, CheckResult>>;
+}
+
+export interface HealthOptions {
+  /** Default: the mediator's transport (none = in process, always up). */
+  readonly transport?: Transport | object;
+  /** Idempotency/inbox stores, outboxes, pools, Redis clients, or check functions, by name. */
+  readonly stores?: Readonly<Record<string, HealthTarget>>;
+  /** Consumers (an outbox relay, a JetStream consumer's check...), by name. */
+  readonly consumers?: Readonly<Record<string, HealthTarget>>;
+  /** A check slower than this is down. Default 2000 ms. */
+  readonly timeoutMs?: number;
+}
+
+/** The mediator, or anything with its `transport`. */
+export interface HealthSubject {
+  readonly transport?: Transport | undefined;
+}
+
+const PROBE_KEY = "catga:health:probe";
+
+/** Runs one target's check by its shape. */
+async function probe(target: HealthTarget): Promise<CheckOutcome> {
+  const t = target as Record<string, unknown>;
+  if (typeof target === "function") return (target as () => CheckOutcome | Promise<CheckOutcome>)();
+  if (typeof t.health === "function") return (t.health as () => CheckOutcome)();
+  // A NATS transport or connection: connected right now?
+  const connection = (t.connection as Record<string, unknown> | undefined) ?? t;
+  if (typeof connection.connected === "boolean" && typeof connection.stats === "function") {
+    const stats = (connection.stats as () => { reconnects: number; backpressureWaits: number })();
+    return {
+      status: connection.connected ? "up" : "down",
+      details: { connected: connection.connected, reconnects: stats.reconnects },
+    };
+  }
+  // An outbox relay: running, and its store answers how much is pending.
+  if (typeof t.pending === "function" && typeof t.isRunning === "boolean") {
+    const pending = await (t.pending as () => Promise<number>)();
+    const lastError = t.lastError as CatgaError | undefined;
+    return {
+      status: t.isRunning ? "up" : "down",
+      details: { running: t.isRunning, pending, ...(lastError ? { lastError: lastError.code } : {}) },
+    };
+  }
+  if (typeof t.ping === "function") {
+    await (t.ping as () => unknown)();
+    return true;
+  }
+  // A PostgreSQL pool or client.
+  if (typeof t.query === "function" && typeof t.connect === "function") {
+    await (t.query as (sql: string) => Promise<unknown>)("SELECT 1");
+    return true;
+  }
+  // An idempotency store: one real read.
+  if (typeof t.get === "function" && typeof t.set === "function") {
+    await (t.get as (key: string) => unknown)(PROBE_KEY);
+    return true;
+  }
+  // An in-process transport (or anything else) with nothing to ask: up.
+  return true;
+}
+
+async function run(target: HealthTarget, timeoutMs: number): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+  try {
+    const outcome = await Promise.race([
+      probe(target),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new CatgaError("CATGA_TIMEOUT", `health check took longer than ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        timer.unref();
+      }),
+    ]);
+    if (outcome === false) return { status: "down", durationMs: elapsed() };
+    if (typeof outcome === "object" && outcome !== null)
+      return { status: outcome.status, durationMs: elapsed(), details: outcome.details };
+    return { status: "up", durationMs: elapsed() };
+  } catch (error) {
+    const code =
+      error instanceof CatgaError ? error.code : error instanceof Error ? error.name : "CATGA_HEALTH_FAILED";
+    return {
+      status: "down",
+      durationMs: elapsed(),
+      error: { code, message: String((error as Error)?.message ?? error) },
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Checks the transport connection, stores and consumers concurrently (each with a timeout) and
+ * reports every check. Status is "up" only when all are up.
+ */
+export async function health(
+  catga: HealthSubject | undefined,
+  options: HealthOptions = {},
+): Promise<HealthReport> {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const entries: [string, HealthTarget][] = [];
+  const transport = options.transport ?? catga?.transport;
+  entries.push(["transport", transport ?? (() => ({ status: "up", details: { transport: "in-process" } }))]);
+  for (const [name, target] of Object.entries(options.stores ?? {})) entries.push([`stores.${name}`, target]);
+  for (const [name, target] of Object.entries(options.consumers ?? {}))
+    entries.push([`consumers.${name}`, target]);
+  const results = await Promise.all(entries.map(([, target]) => run(target, timeoutMs)));
+  const checks: Record<string, CheckResult> = {};
+  entries.forEach(([name], i) => {
+    checks[name] = results[i]!;
+  });
+  return { status: results.every((r) => r.status === "up") ? "up" : "down", checks };
+}
+
+const LIVE = JSON.stringify({ status: "up" });
+
+/** `node:http` handlers: liveness (the process answers) and readiness (200 when `health` is up, else 503). */
+export function healthHandlers(
+  catga: HealthSubject | undefined,
+  options: HealthOptions = {},
+): {
+  liveness(request: IncomingMessage, response: ServerResponse): void;
+  readiness(request: IncomingMessage, response: ServerResponse): Promise<void>;
+} {
+  const send = (response: ServerResponse, status: number, body: string) => {
+    response.statusCode = status;
+    response.setHeader("content-type", "application/json; charset=utf-8");
+    response.setHeader("cache-control", "no-store");
+    response.end(body);
+  };
+  return {
+    liveness(_request, response) {
+      send(response, 200, LIVE);
+    },
+    async readiness(_request, response) {
+      const report = await health(catga, options);
+      send(response, report.status === "up" ? 200 : 503, JSON.stringify(report));
+    },
+  };
+}
+
+/** The part of a Fastify reply used here (no fastify dependency). */
+export interface ReplyLike {
+  code(status: number): ReplyLike;
+  header(name: string, value: string): ReplyLike;
+  send(body: unknown): unknown;
+}
+
+/** Fastify-shaped handlers `(request, reply)`: `fastify.get("/health/ready", handlers.readiness)`. */
+export function fastifyHealthHandlers(
+  catga: HealthSubject | undefined,
+  options: HealthOptions = {},
+): {
+  liveness(request: unknown, reply: ReplyLike): Promise<unknown>;
+  readiness(request: unknown, reply: ReplyLike): Promise<unknown>;
+} {
+  return {
+    async liveness(_request, reply) {
+      return reply.code(200).header("cache-control", "no-store").send({ status: "up" });
+    },
+    async readiness(_request, reply) {
+      const report = await health(catga, options);
+      return reply
+        .code(report.status === "up" ? 200 : 503)
+        .header("cache-control", "no-store")
+        .send(report);
+    },
+  };
+}

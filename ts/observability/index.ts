@@ -1,0 +1,30 @@
+export {
+  type CheckOutcome,
+  type CheckResult,
+  fastifyHealthHandlers,
+  type HealthOptions,
+  type HealthReport,
+  type HealthSubject,
+  type HealthTarget,
+  health,
+  healthHandlers,
+  type ReplyLike,
+} from "./health.js";
+export { type InstrumentableBuilder, observability, withObservability } from "./install.js";
+export {
+  Attr as ObservabilityAttributes,
+  CatgaObservability,
+  INSTRUMENTATION_SCOPE,
+  MetricNames,
+  OBSERVABILITY_PRIORITY,
+  type ObservabilityOptions,
+} from "./instrumentation.js";
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  type PinoLike,
+  PRESET_LOG_LEVELS,
+  pinoLogger,
+  tracedLogger,
+} from "./logger.js";
+export type { MeterProviderLike, TracerProviderLike } from "./otel.js";

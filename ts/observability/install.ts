@@ -1,0 +1,43 @@
+import type { BuilderState } from "../mediator/builder.js";
+import type { DispatchHook } from "../mediator/mediator.js";
+import type { Behavior } from "../mediator/pipeline.js";
+import { CatgaObservability, type ObservabilityOptions } from "./instrumentation.js";
+
+/** Creates the instrumentation (spans, metrics) without installing it; see `withObservability`. */
+export function observability(options?: ObservabilityOptions): CatgaObservability {
+  return new CatgaObservability(options);
+}
+
+/**
+ * Instruments a builder with OpenTelemetry: a hook around every dispatch (send/query/publish spans,
+ * `catga.requests.*`, W3C trace context in headers), an innermost `observability` behavior (a span
+ * and `catga.handler.*` per handler execution), and — when the builder's transport is NATS — the
+ * engine's counters as observable instruments. Call it after the transport is set. With no OTel
+ * SDK registered (and `enabled: "auto"`, the default) it installs nothing: zero cost.
+ *
+ * ```ts
+ * const catga = withObservability(createCatga({ preset: "production", transport })).handle(...).build();
+ * ```
+ */
+/** The builder methods `withObservability` uses (any `CatgaBuilder`, whatever contracts it holds). */
+export interface InstrumentableBuilder {
+  state(): BuilderState;
+  withDispatchHook(hook: DispatchHook | undefined): unknown;
+  use(behavior: Behavior): unknown;
+}
+
+export function withObservability<B extends InstrumentableBuilder>(
+  builder: B,
+  options?: ObservabilityOptions | CatgaObservability,
+): B {
+  const instrumentation = options instanceof CatgaObservability ? options : new CatgaObservability(options);
+  if (!instrumentation.enabled) return builder;
+  const transport = builder.state().transport;
+  instrumentation.useTransportName(transport?.name);
+  builder.withDispatchHook(instrumentation.hook);
+  builder.use(instrumentation.behavior);
+  const connection = (transport as { connection?: { stats?: unknown } } | undefined)?.connection;
+  if (instrumentation.metrics && typeof connection?.stats === "function")
+    instrumentation.observeNats(connection as Parameters<CatgaObservability["observeNats"]>[0]);
+  return builder;
+}

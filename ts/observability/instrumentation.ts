@@ -1,0 +1,706 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type { HandlerContext, Headers } from "../mediator/context.js";
+import type { ContractKind } from "../mediator/contracts.js";
+import type { DispatchHook } from "../mediator/mediator.js";
+import {
+  type Behavior,
+  type BehaviorContext,
+  markBuiltIn,
+  type PipelineTarget,
+} from "../mediator/pipeline.js";
+import type { Result } from "../mediator/result.js";
+import type { NatsStats } from "../nats/connection.js";
+import {
+  extractTraceContext,
+  hasGlobalMeter,
+  hasGlobalTracer,
+  injectTraceContext,
+  loadOtelApi,
+  type MeterProviderLike,
+  type OtelApi,
+  type OtelAttributes,
+  type OtelContext,
+  type OtelMeter,
+  type OtelSpan,
+  type OtelTracer,
+  type TracerProviderLike,
+} from "./otel.js";
+
+export interface ObservabilityOptions {
+  /**
+   * The `@opentelemetry/api` module (`import * as api from "@opentelemetry/api"`). Default: loaded
+   * from the application's dependencies if installed; without it observability stays off.
+   */
+  readonly api?: unknown;
+  /** Default: the global tracer provider (what `NodeSDK.start()` / `provider.register()` set). */
+  readonly tracerProvider?: TracerProviderLike;
+  /** Default: the global meter provider. */
+  readonly meterProvider?: MeterProviderLike;
+  /**
+   * `"auto"` (default): traces only when a tracer provider is registered (or given), metrics only
+   * when a meter provider is; with no SDK nothing is installed and the mediator keeps its fast
+   * paths. `true` installs everything even on the no-op API; `false` installs nothing.
+   */
+  readonly enabled?: boolean | "auto";
+  /** Default true (subject to `enabled`). */
+  readonly tracing?: boolean;
+  /** Default true (subject to `enabled`). */
+  readonly metrics?: boolean;
+  /** `messaging.system` for messages that cross the transport. Default: the transport's name, else "catga". */
+  readonly wireSystem?: string;
+}
+
+/** Name and version of the instrumentation scope. */
+export const INSTRUMENTATION_SCOPE = "@catga/native";
+const SCOPE_VERSION = "0.1.0";
+
+/** Metric names (fixed; see docs/observability.md). */
+export const MetricNames = Object.freeze({
+  requestsTotal: "catga.requests.total",
+  requestsDuration: "catga.requests.duration",
+  requestsActive: "catga.requests.active",
+  requestsFailed: "catga.requests.failed",
+  handlerExecutions: "catga.handler.executions",
+  handlerDuration: "catga.handler.duration",
+  transportSent: "catga.transport.messages.sent",
+  transportReceived: "catga.transport.messages.received",
+  transportBatchSize: "catga.transport.batch.size",
+  transportCompressionRatio: "catga.transport.compression.ratio",
+  transportBytesSent: "catga.transport.bytes.sent",
+  transportBytesUncompressed: "catga.transport.bytes.uncompressed",
+  transportFramesSent: "catga.transport.frames.sent",
+  transportReconnects: "catga.transport.reconnects",
+  transportBackpressureWaits: "catga.transport.backpressure.waits",
+  transportBackpressureRejections: "catga.transport.backpressure.rejections",
+  transportMalformed: "catga.transport.malformed.received",
+  transportRequestFailures: "catga.transport.request.failures",
+  outboxPending: "catga.outbox.pending",
+  outboxRelayed: "catga.outbox.relayed",
+  inboxProcessed: "catga.inbox.processed",
+  persistenceLatency: "catga.persistence.latency",
+});
+
+/** Attribute keys used on spans and metrics. */
+export const Attr = Object.freeze({
+  system: "messaging.system",
+  destination: "messaging.destination.name",
+  operationType: "messaging.operation.type",
+  operationName: "messaging.operation.name",
+  messageId: "messaging.message.id",
+  conversationId: "messaging.message.conversation_id",
+  batchCount: "messaging.batch.message_count",
+  type: "catga.message.type",
+  kind: "catga.message.kind",
+  correlationId: "catga.correlation_id",
+  causationId: "catga.causation_id",
+  handler: "catga.handler",
+  outcome: "catga.outcome",
+  errorCode: "catga.error.code",
+  errorType: "error.type",
+});
+
+const DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Behaviors of this priority run innermost: a handler span times one handler execution (one retry attempt). */
+export const OBSERVABILITY_PRIORITY = Number.MIN_SAFE_INTEGER;
+
+// biome-ignore lint/suspicious/noExplicitAny: OTel instruments are generic over attributes
+type Instrument = any;
+
+interface Instruments {
+  requestsTotal: Instrument;
+  requestsDuration: Instrument;
+  requestsActive: Instrument;
+  requestsFailed: Instrument;
+  handlerExecutions: Instrument;
+  handlerDuration: Instrument;
+  sent: Instrument;
+  received: Instrument;
+}
+
+/** Attributes for one message type and route, with one outcome variant per code (made once, reused). */
+class AttributeSet {
+  readonly base: OtelAttributes;
+  readonly span: OtelAttributes;
+  readonly spanName: string;
+  private readonly outcomes = new Map<string, OtelAttributes>();
+
+  constructor(base: OtelAttributes, span: OtelAttributes, spanName: string) {
+    this.base = base;
+    this.span = span;
+    this.spanName = spanName;
+  }
+
+  outcome(code: string): OtelAttributes {
+    let attributes = this.outcomes.get(code);
+    if (attributes === undefined) {
+      attributes = { ...this.base, [Attr.outcome]: code };
+      if (this.outcomes.size < 256) this.outcomes.set(code, attributes);
+    }
+    return attributes;
+  }
+}
+
+/** A parent registered for the headers object a message carries (identity, not content). */
+interface ParentEntry {
+  readonly context: OtelContext;
+  readonly inbound: boolean;
+}
+
+function operationOf(kind: ContractKind): { type: string; name: string } {
+  if (kind === "event") return { type: "publish", name: "publish" };
+  return { type: "send", name: kind === "query" ? "query" : "send" };
+}
+
+function seconds(startedMs: number): number {
+  return (performance.now() - startedMs) / 1000;
+}
+
+/**
+ * OpenTelemetry instrumentation for a Catga mediator: a span per send/query/publish and per
+ * handler execution, W3C trace context in envelope headers, the `catga.*` metrics, and observable
+ * instruments over the counters the Rust core keeps. Depends only on `@opentelemetry/api`.
+ */
+export class CatgaObservability {
+  /** True when spans are produced. */
+  readonly tracing: boolean;
+  /** True when metrics are recorded. */
+  readonly metrics: boolean;
+  private readonly api: OtelApi | undefined;
+  private readonly tracer: OtelTracer | undefined;
+  private readonly meter: OtelMeter | undefined;
+  private readonly instruments: Instruments | undefined;
+  private wireSystem: string;
+  private readonly explicitWireSystem: boolean;
+  /** Parent context per headers object: the send span (local) or the remote parent (inbound). */
+  private readonly parents = new WeakMap<Headers, ParentEntry>();
+  /** The handler span per handler context, so messages a handler sends become its children. */
+  private readonly handlerContexts = new WeakMap<object, OtelContext>();
+  private readonly attributeSets = new Map<string, AttributeSet>();
+  private readonly unobserve = new Set<() => void>();
+  private persistenceLatency: Instrument | undefined;
+  private inboxProcessed: Instrument | undefined;
+
+  constructor(options: ObservabilityOptions = {}) {
+    const api = (options.api as OtelApi | undefined) ?? loadOtelApi();
+    this.api = api;
+    const enabled = options.enabled ?? "auto";
+    const on = (wanted: boolean | undefined, explicit: unknown, registered: (api: OtelApi) => boolean) =>
+      api !== undefined &&
+      wanted !== false &&
+      enabled !== false &&
+      (enabled === true || explicit !== undefined || registered(api));
+    this.tracing = on(options.tracing, options.tracerProvider, hasGlobalTracer);
+    this.metrics = on(options.metrics, options.meterProvider, hasGlobalMeter);
+    this.explicitWireSystem = options.wireSystem !== undefined;
+    this.wireSystem = options.wireSystem ?? "catga";
+    if (api !== undefined && this.tracing) {
+      const provider = options.tracerProvider ?? api.trace.getTracerProvider();
+      this.tracer = provider.getTracer(INSTRUMENTATION_SCOPE, SCOPE_VERSION) as OtelTracer;
+    }
+    if (api !== undefined && this.metrics) {
+      const provider = options.meterProvider ?? api.metrics.getMeterProvider();
+      this.meter = provider.getMeter(INSTRUMENTATION_SCOPE, SCOPE_VERSION) as OtelMeter;
+      this.instruments = this.createInstruments(this.meter);
+    }
+  }
+
+  /** True when anything (traces or metrics) is on. */
+  get enabled(): boolean {
+    return this.tracing || this.metrics;
+  }
+
+  private createInstruments(meter: OtelMeter): Instruments {
+    const histogram = { unit: "s", advice: { explicitBucketBoundaries: DURATION_BUCKETS } };
+    return {
+      requestsTotal: meter.createCounter(MetricNames.requestsTotal, {
+        description: "Messages dispatched (send, query, publish, and inbound from a transport)",
+      }),
+      requestsDuration: meter.createHistogram(MetricNames.requestsDuration, {
+        ...histogram,
+        description: "Time from dispatch to result, including behaviors and remote round trips",
+      }),
+      requestsActive: meter.createUpDownCounter(MetricNames.requestsActive, {
+        description: "Messages dispatched and not yet completed",
+      }),
+      requestsFailed: meter.createCounter(MetricNames.requestsFailed, {
+        description: "Dispatches that ended with an error Result (catga.outcome = the Catga code)",
+      }),
+      handlerExecutions: meter.createCounter(MetricNames.handlerExecutions, {
+        description: "Handler executions (each retry attempt counts)",
+      }),
+      handlerDuration: meter.createHistogram(MetricNames.handlerDuration, {
+        ...histogram,
+        description: "Duration of one handler execution",
+      }),
+      sent: meter.createCounter(MetricNames.transportSent, {
+        description: "Messages handed to the transport (remote commands/queries, published events)",
+      }),
+      received: meter.createCounter(MetricNames.transportReceived, {
+        description: "Envelopes received from the transport and dispatched",
+      }),
+    };
+  }
+
+  /** Sets the `messaging.system` used for the wire (the transport's name) unless given explicitly. */
+  useTransportName(name: string | undefined): void {
+    if (!this.explicitWireSystem && name !== undefined) this.wireSystem = name;
+  }
+
+  private attributesFor(kind: ContractKind, type: string, route: "local" | "wire" | "inbound"): AttributeSet {
+    const key = `${route}\u0000${kind}\u0000${type}`;
+    let set = this.attributeSets.get(key);
+    if (set === undefined) {
+      const system = route === "local" ? "catga" : this.wireSystem;
+      const operation = route === "inbound" ? { type: "process", name: "process" } : operationOf(kind);
+      const base: OtelAttributes = { [Attr.type]: type, [Attr.kind]: kind, [Attr.system]: system };
+      set = new AttributeSet(
+        base,
+        {
+          [Attr.system]: system,
+          [Attr.destination]: type,
+          [Attr.operationType]: operation.type,
+          [Attr.operationName]: operation.name,
+          [Attr.type]: type,
+          [Attr.kind]: kind,
+        },
+        `${operation.name} ${type}`,
+      );
+      this.attributeSets.set(key, set);
+    }
+    return set;
+  }
+
+  /** The hook the mediator calls around every dispatch. */
+  readonly hook: DispatchHook = {
+    around: (context, wire, inbound, run) => {
+      const api = this.api!;
+      const attributes = this.attributesFor(
+        context.kind,
+        context.type,
+        inbound ? "inbound" : wire ? "wire" : "local",
+      );
+      const instruments = this.instruments;
+      const started = performance.now();
+      if (instruments !== undefined) {
+        instruments.requestsActive.add(1, attributes.base);
+        if (inbound) instruments.received.add(1, attributes.base);
+        else if (wire) instruments.sent.add(1, attributes.base);
+      }
+      let span: OtelSpan | undefined;
+      let running: Promise<Result<unknown>>;
+      if (this.tracer === undefined) {
+        running = run();
+      } else if (inbound) {
+        // No span of its own: the handler spans are children of the remote sender's span.
+        const remote = extractTraceContext(api, context.headers);
+        if (remote !== undefined) this.parents.set(context.headers, { context: remote, inbound: true });
+        running = run();
+      } else {
+        const parent = this.parentFor(context);
+        span = this.tracer.startSpan(
+          attributes.spanName,
+          {
+            kind: context.kind === "event" ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT,
+            attributes: attributes.span,
+          },
+          parent,
+        );
+        const spanContext = span.spanContext();
+        const active = api.trace.setSpan(parent, span);
+        if (api.isSpanContextValid(spanContext)) {
+          const headers = injectTraceContext(spanContext, context.headers);
+          // The hook's documented right: the message carries its trace context from here on.
+          (context as { headers: Headers }).headers = headers;
+          this.parents.set(headers, { context: active, inbound: false });
+        }
+        if (span.isRecording()) describeMessage(span, context);
+        running = api.context.with(active, run);
+      }
+      if (instruments === undefined && span === undefined) return running;
+      return running.then((result) => {
+        if (span !== undefined) endSpan(api, span, result);
+        if (instruments !== undefined) {
+          const outcome = attributes.outcome(result.ok ? "ok" : result.error.code);
+          instruments.requestsActive.add(-1, attributes.base);
+          instruments.requestsTotal.add(1, outcome);
+          instruments.requestsDuration.record(seconds(started), outcome);
+          if (!result.ok) instruments.requestsFailed.add(1, outcome);
+        }
+        return result;
+      });
+    },
+  };
+
+  /** The parent of a message's span: the handler that sent it, else the active span, else W3C headers. */
+  private parentFor(context: HandlerContext & { readonly parent?: object | undefined }): OtelContext {
+    const api = this.api!;
+    if (context.parent !== undefined) {
+      const handler = this.handlerContexts.get(context.parent);
+      if (handler !== undefined) return handler;
+    }
+    const active = api.context.active();
+    if (api.trace.getSpan(active) === undefined) {
+      const remote = extractTraceContext(api, context.headers);
+      if (remote !== undefined) return remote;
+    }
+    return active;
+  }
+
+  /** Innermost behavior: one span and one measurement per handler execution. */
+  readonly behavior: Behavior = markBuiltIn({
+    name: "observability",
+    priority: OBSERVABILITY_PRIORITY,
+    create: (target: PipelineTarget) => {
+      if (target.remote || (this.tracer === undefined && this.instruments === undefined)) return undefined;
+      const type = target.contract.type;
+      const sets = [false, true].map((inbound) => {
+        const system = inbound ? undefined : "catga";
+        const base: OtelAttributes = {
+          [Attr.type]: type,
+          [Attr.kind]: target.kind,
+          [Attr.handler]: target.handlerName,
+        };
+        const span: OtelAttributes = {
+          [Attr.destination]: type,
+          [Attr.operationType]: "process",
+          [Attr.operationName]: "process",
+          [Attr.type]: type,
+          [Attr.kind]: target.kind,
+          [Attr.handler]: target.handlerName,
+        };
+        if (system !== undefined) {
+          base[Attr.system] = system;
+          span[Attr.system] = system;
+        }
+        return { base, span };
+      });
+      let local: AttributeSet | undefined;
+      let wire: AttributeSet | undefined;
+      const setFor = (inbound: boolean): AttributeSet => {
+        if (inbound) {
+          // The wire system is known once the transport is (at install time or later).
+          wire ??= new AttributeSet(
+            { ...sets[1]!.base, [Attr.system]: this.wireSystem },
+            { ...sets[1]!.span, [Attr.system]: this.wireSystem },
+            `process ${type}`,
+          );
+          return wire;
+        }
+        local ??= new AttributeSet(sets[0]!.base, sets[0]!.span, `process ${type}`);
+        return local;
+      };
+      const tracer = this.tracer;
+      const instruments = this.instruments;
+      const api = this.api!;
+      return (payload: unknown, ctx: BehaviorContext, next) => {
+        const started = performance.now();
+        const entry = this.parents.get(ctx.headers);
+        const attributes = setFor(entry?.inbound === true);
+        let span: OtelSpan | undefined;
+        let running: Promise<Result<unknown>>;
+        if (tracer === undefined) {
+          running = next(payload, ctx);
+        } else {
+          const parent = entry?.context ?? api.context.active();
+          span = tracer.startSpan(
+            attributes.spanName,
+            { kind: api.SpanKind.CONSUMER, attributes: attributes.span },
+            parent,
+          );
+          const active = api.trace.setSpan(parent, span);
+          this.handlerContexts.set(ctx, active);
+          if (span.isRecording()) describeMessage(span, ctx);
+          try {
+            running = api.context.with(active, next, undefined, payload, ctx);
+          } catch (thrown) {
+            running = Promise.reject(thrown);
+          }
+        }
+        return running.then((result) => {
+          if (span !== undefined) endSpan(api, span, result);
+          if (instruments !== undefined) {
+            const outcome = attributes.outcome(result.ok ? "ok" : result.error.code);
+            instruments.handlerExecutions.add(1, outcome);
+            instruments.handlerDuration.record(seconds(started), outcome);
+          }
+          return result;
+        });
+      };
+    },
+  });
+
+  /**
+   * Reads a NATS connection's engine counters (bytes, frames, reconnects, backpressure waits...)
+   * in bulk at each metric collection, through observable instruments: nothing per message.
+   * Accepts a `NatsConnection`, a `NatsTransport` (its connection) or anything with `stats()`.
+   * Returns a function that stops observing.
+   */
+  observeNats(source: { stats(): NatsStats } | { readonly connection: { stats(): NatsStats } }): () => void {
+    const meter = this.meter;
+    if (meter === undefined) return () => undefined;
+    const target = "stats" in source ? source : source.connection;
+    const counter = (name: string, description: string, unit?: string) =>
+      meter.createObservableCounter(name, { description, ...(unit ? { unit } : {}) });
+    const bytesSent = counter(
+      MetricNames.transportBytesSent,
+      "Bytes written to NATS (after compression)",
+      "By",
+    );
+    const bytesRaw = counter(
+      MetricNames.transportBytesUncompressed,
+      "Envelope bytes handed to the engine before framing/compression",
+      "By",
+    );
+    const frames = counter(MetricNames.transportFramesSent, "CTG1 frames published");
+    const reconnects = counter(MetricNames.transportReconnects, "Reconnects of the NATS client");
+    const waits = counter(MetricNames.transportBackpressureWaits, "Publishes that waited for buffer room");
+    const rejections = counter(
+      MetricNames.transportBackpressureRejections,
+      "Publishes rejected by backpressure (policy reject)",
+    );
+    const malformed = counter(MetricNames.transportMalformed, "Inbound messages skipped as malformed");
+    const requestFailures = counter(
+      MetricNames.transportRequestFailures,
+      "Requests that failed or timed out",
+    );
+    const batchSize = meter.createObservableGauge(MetricNames.transportBatchSize, {
+      description: "Envelopes per inbound batch delivered by the engine since the last collection",
+    });
+    const ratio = meter.createObservableGauge(MetricNames.transportCompressionRatio, {
+      description: "Bytes before compression / bytes on the wire, since the last collection",
+    });
+    const attributes = { [Attr.system]: this.wireSystem === "catga" ? "nats" : this.wireSystem };
+    let last: NatsStats | undefined;
+    const callback = (result: {
+      // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
+      observe(observable: any, value: number, attributes?: OtelAttributes): void;
+    }) => {
+      let stats: NatsStats;
+      try {
+        stats = target.stats();
+      } catch {
+        return; // closed connection: nothing to report
+      }
+      result.observe(bytesSent, stats.bytesSent, attributes);
+      result.observe(bytesRaw, stats.bytesBeforeCompression, attributes);
+      result.observe(frames, stats.framesSent, attributes);
+      result.observe(reconnects, stats.reconnects, attributes);
+      result.observe(waits, stats.backpressureWaits, attributes);
+      result.observe(rejections, stats.backpressureRejections, attributes);
+      result.observe(malformed, stats.malformedReceived, attributes);
+      result.observe(requestFailures, stats.requestFailures, attributes);
+      const batches = stats.batchesDelivered - (last?.batchesDelivered ?? 0);
+      if (batches > 0)
+        result.observe(
+          batchSize,
+          (stats.messagesReceived - (last?.messagesReceived ?? 0)) / batches,
+          attributes,
+        );
+      const wireBytes = stats.bytesSent - (last?.bytesSent ?? 0);
+      if (wireBytes > 0)
+        result.observe(
+          ratio,
+          (stats.bytesBeforeCompression - (last?.bytesBeforeCompression ?? 0)) / wireBytes,
+          attributes,
+        );
+      last = stats;
+    };
+    const observables = [
+      bytesSent,
+      bytesRaw,
+      frames,
+      reconnects,
+      waits,
+      rejections,
+      malformed,
+      requestFailures,
+    ];
+    observables.push(batchSize, ratio);
+    meter.addBatchObservableCallback(callback, observables);
+    const stop = () => {
+      meter.removeBatchObservableCallback(callback, observables);
+      this.unobserve.delete(stop);
+    };
+    this.unobserve.add(stop);
+    return stop;
+  }
+
+  /**
+   * Observes an outbox relay: `catga.outbox.pending` (rows waiting, read with `pending()` at each
+   * collection) and `catga.outbox.relayed` (its counters: sent, duplicates, failed, errors).
+   */
+  observeRelay(
+    relay: {
+      pending(): Promise<number>;
+      readonly stats: { sent: number; duplicates: number; failed: number; errors: number };
+    },
+    options: { name?: string } = {},
+  ): () => void {
+    const meter = this.meter;
+    if (meter === undefined) return () => undefined;
+    const base = { "catga.outbox": options.name ?? "default" };
+    const pending = meter.createObservableGauge(MetricNames.outboxPending, {
+      description: "Outbox rows waiting to be relayed",
+    });
+    const relayed = meter.createObservableCounter(MetricNames.outboxRelayed, {
+      description: "Outbox rows handled by the relay, by outcome (sent, duplicate, failed, error)",
+    });
+    const observables = [pending, relayed];
+    const callback = async (result: {
+      // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
+      observe(observable: any, value: number, attributes?: OtelAttributes): void;
+    }) => {
+      const { sent, duplicates, failed, errors } = relay.stats;
+      result.observe(relayed, sent, { ...base, [Attr.outcome]: "sent" });
+      result.observe(relayed, duplicates, { ...base, [Attr.outcome]: "duplicate" });
+      result.observe(relayed, failed, { ...base, [Attr.outcome]: "failed" });
+      result.observe(relayed, errors, { ...base, [Attr.outcome]: "error" });
+      try {
+        result.observe(pending, await relay.pending(), base);
+      } catch {
+        // store down: no reading this time (the relay reports the error itself)
+      }
+    };
+    meter.addBatchObservableCallback(callback, observables);
+    const stop = () => {
+      meter.removeBatchObservableCallback(callback, observables);
+      this.unobserve.delete(stop);
+    };
+    this.unobserve.add(stop);
+    return stop;
+  }
+
+  /**
+   * Wraps an idempotency (inbox) store: `catga.persistence.latency` per operation and
+   * `catga.inbox.processed` (a `set` = one message processed and recorded; a `get` hit = a
+   * duplicate). Batch methods (`getMany`, `setMany`) are passed through and measured too.
+   */
+  instrumentStore<S extends IdempotencyStore>(store: S, name = "inbox"): S {
+    const meter = this.meter;
+    if (meter === undefined) return store;
+    this.persistenceLatency ??= meter.createHistogram(MetricNames.persistenceLatency, {
+      unit: "s",
+      description: "Latency of store operations",
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.inboxProcessed ??= meter.createCounter(MetricNames.inboxProcessed, {
+      description: "Inbox entries: processed (stored) or duplicate (replayed from the store)",
+    });
+    const latency = this.persistenceLatency;
+    const processed = this.inboxProcessed;
+    const attrs = (operation: string, outcome: string) => ({
+      "catga.store": name,
+      "catga.store.operation": operation,
+      [Attr.outcome]: outcome,
+    });
+    const measure = <T>(operation: string, call: () => T, count?: (value: Awaited<T>) => void): T => {
+      const started = performance.now();
+      const done = (outcome: string) => latency.record(seconds(started), attrs(operation, outcome));
+      let out: T;
+      try {
+        out = call();
+      } catch (thrown) {
+        done(codeOf(thrown));
+        throw thrown;
+      }
+      if (out instanceof Promise) {
+        return out.then(
+          (value) => {
+            done("ok");
+            count?.(value as Awaited<T>);
+            return value;
+          },
+          (thrown: unknown) => {
+            done(codeOf(thrown));
+            throw thrown;
+          },
+        ) as T;
+      }
+      done("ok");
+      count?.(out as Awaited<T>);
+      return out;
+    };
+    const hit = { "catga.store": name, [Attr.outcome]: "duplicate" };
+    const stored = { "catga.store": name, [Attr.outcome]: "processed" };
+    return new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        switch (property) {
+          case "get":
+            return (key: string) =>
+              measure(
+                "get",
+                () => value.call(target, key),
+                (found: StoredOutcome | undefined) => {
+                  if (found !== undefined) processed.add(1, hit);
+                },
+              );
+          case "set":
+            return (key: string, outcome: StoredOutcome, ttlMs: number) =>
+              measure(
+                "set",
+                () => value.call(target, key, outcome, ttlMs),
+                () => processed.add(1, stored),
+              );
+          case "getMany":
+            return (keys: readonly string[]) =>
+              measure(
+                "getMany",
+                () => value.call(target, keys),
+                (found: readonly (StoredOutcome | undefined)[]) => {
+                  const hits = found.filter((entry) => entry !== undefined).length;
+                  if (hits > 0) processed.add(hits, hit);
+                },
+              );
+          case "setMany":
+            return (entries: readonly unknown[], ttlMs: number) =>
+              measure(
+                "setMany",
+                () => value.call(target, entries, ttlMs),
+                () => processed.add(entries.length, stored),
+              );
+          default:
+            return value.bind(target);
+        }
+      },
+    });
+  }
+
+  /** Stops every observable callback registered by `observeNats` / `observeRelay`. */
+  shutdown(): void {
+    for (const stop of [...this.unobserve]) stop();
+  }
+}
+
+function codeOf(thrown: unknown): string {
+  return thrown instanceof CatgaError ? thrown.code : ErrorCodes.STORE_FAILED;
+}
+
+function describeMessage(span: OtelSpan, context: HandlerContext): void {
+  span.setAttribute(Attr.messageId, context.messageId);
+  span.setAttribute(Attr.correlationId, context.correlationId);
+  span.setAttribute(Attr.conversationId, context.correlationId);
+  const causation = context.causationId;
+  if (causation !== undefined) span.setAttribute(Attr.causationId, causation);
+}
+
+function endSpan(api: OtelApi, span: OtelSpan, result: Result<unknown>): void {
+  if (!result.ok) {
+    const { code, message, cause } = result.error;
+    span.setAttribute(Attr.errorCode, code);
+    span.setAttribute(Attr.errorType, code);
+    span.recordException({
+      code,
+      name: code,
+      message,
+      ...(cause instanceof Error && cause.stack ? { stack: cause.stack } : {}),
+    });
+    span.setStatus({ code: api.SpanStatusCode.ERROR, message: `${code}: ${message}` });
+  }
+  span.end();
+}
