@@ -275,8 +275,10 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   /** The side of this mediator a transport sees: local types and a dispatcher for inbound envelopes. */
   private inbound(): InboundDispatcher {
     return {
-      commands: [...this.commands.keys()],
-      queries: [...this.queries.keys()],
+      // Types declared `.remote()` are served elsewhere: subscribing to them would bounce requests
+      // between instances of this service forever.
+      commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
+      queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
       events: [...this.events.keys()],
       dispatch: (envelope: Envelope) => {
         const context = new MessageContext(
