@@ -8,7 +8,8 @@ use async_nats::Subscriber;
 use futures_util::{FutureExt, StreamExt};
 
 use super::stats::Stats;
-use crate::envelope::decode_envelope;
+use crate::envelope::{decode_envelope, ENVELOPE_VERSION};
+use crate::error::CatgaError;
 use crate::frame::{decode_frame, FRAME_MAGIC};
 use crate::limits::Limits;
 
@@ -55,8 +56,8 @@ impl InboundBatch {
             match decode_frame(payload, limits) {
                 Ok(frame) => {
                     for envelope in frame.envelopes() {
-                        match decode_envelope(envelope, limits) {
-                            Ok(_) => self.push(envelope, reply),
+                        match check_envelope_header(envelope) {
+                            Ok(()) => self.push(envelope, reply),
                             Err(err) => self.skip(subject, err),
                         }
                     }
@@ -69,6 +70,20 @@ impl InboundBatch {
                 Err(err) => self.skip(subject, err),
             }
         }
+    }
+}
+
+/// Inside a frame (whose structure and lengths `decode_frame` already checked) only the envelope's
+/// header is checked here: a 10-element MessagePack array of version 1. The full decode happens
+/// once, on the JS side, instead of twice (it cost ~20 µs per 128-message frame here).
+fn check_envelope_header(envelope: &[u8]) -> Result<(), CatgaError> {
+    match envelope {
+        [0x9a, version, ..] if *version == ENVELOPE_VERSION => Ok(()),
+        [0x9a, version, ..] => Err(CatgaError::new(
+            crate::error::ErrorCode::UnsupportedVersion,
+            format!("envelope version {version} is not supported"),
+        )),
+        _ => Err(CatgaError::decode("frame entry is not a Catga envelope")),
     }
 }
 
