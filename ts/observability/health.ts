@@ -53,6 +53,8 @@ async function probe(target: HealthTarget): Promise<CheckOutcome> {
   // A NATS transport or connection: connected right now?
   const connection = (t.connection as Record<string, unknown> | undefined) ?? t;
   if (typeof connection.connected === "boolean" && typeof connection.stats === "function") {
+    // A connection that was closed (or is closing) takes no work, whatever the socket says.
+    if (typeof connection.assertOpen === "function") (connection.assertOpen as () => void)();
     const stats = (connection.stats as () => { reconnects: number; backpressureWaits: number })();
     return {
       status: connection.connected ? "up" : "down",
