@@ -179,7 +179,8 @@ export class CatgaObservability {
   private readonly parents = new WeakMap<Headers, ParentEntry>();
   /** The handler span per handler context, so messages a handler sends become its children. */
   private readonly handlerContexts = new WeakMap<object, OtelContext>();
-  private readonly attributeSets = new Map<string, AttributeSet>();
+  /** Per type: one attribute set per (route, kind), indexed `route * 3 + kind` (no key strings per call). */
+  private readonly attributeSets = new Map<string, (AttributeSet | undefined)[]>();
   private readonly unobserve = new Set<() => void>();
   private persistenceLatency: Instrument | undefined;
   private inboxProcessed: Instrument | undefined;
@@ -250,12 +251,17 @@ export class CatgaObservability {
     if (!this.explicitWireSystem && name !== undefined) this.wireSystem = name;
   }
 
-  private attributesFor(kind: ContractKind, type: string, route: "local" | "wire" | "inbound"): AttributeSet {
-    const key = `${route}\u0000${kind}\u0000${type}`;
-    let set = this.attributeSets.get(key);
+  private attributesFor(kind: ContractKind, type: string, routeIndex: 0 | 1 | 2): AttributeSet {
+    let sets = this.attributeSets.get(type);
+    if (sets === undefined) {
+      sets = new Array<AttributeSet | undefined>(9).fill(undefined);
+      this.attributeSets.set(type, sets);
+    }
+    const index = routeIndex * 3 + (kind === "command" ? 0 : kind === "query" ? 1 : 2);
+    let set = sets[index];
     if (set === undefined) {
-      const system = route === "local" ? "catga" : this.wireSystem;
-      const operation = route === "inbound" ? { type: "process", name: "process" } : operationOf(kind);
+      const system = routeIndex === 0 ? "catga" : this.wireSystem;
+      const operation = routeIndex === 2 ? { type: "process", name: "process" } : operationOf(kind);
       const base: OtelAttributes = { [Attr.type]: type, [Attr.kind]: kind, [Attr.system]: system };
       set = new AttributeSet(
         base,
@@ -269,7 +275,7 @@ export class CatgaObservability {
         },
         `${operation.name} ${type}`,
       );
-      this.attributeSets.set(key, set);
+      sets[index] = set;
     }
     return set;
   }
@@ -278,11 +284,7 @@ export class CatgaObservability {
   readonly hook: DispatchHook = {
     around: (context, wire, inbound, run) => {
       const api = this.api!;
-      const attributes = this.attributesFor(
-        context.kind,
-        context.type,
-        inbound ? "inbound" : wire ? "wire" : "local",
-      );
+      const attributes = this.attributesFor(context.kind, context.type, inbound ? 2 : wire ? 1 : 0);
       const instruments = this.instruments;
       const started = performance.now();
       if (instruments !== undefined) {
@@ -310,15 +312,19 @@ export class CatgaObservability {
           parent,
         );
         const spanContext = span.spanContext();
-        const active = api.trace.setSpan(parent, span);
         if (api.isSpanContextValid(spanContext)) {
+          const active = api.trace.setSpan(parent, span);
           const headers = injectTraceContext(spanContext, context.headers);
           // The hook's documented right: the message carries its trace context from here on.
           (context as { headers: Headers }).headers = headers;
           this.parents.set(headers, { context: active, inbound: false });
+          if (span.isRecording()) describeMessage(span, context);
+          running = api.context.with(active, run);
+        } else {
+          // No trace to continue or record (no-op API): nothing to end or propagate.
+          span = undefined;
+          running = run();
         }
-        if (span.isRecording()) describeMessage(span, context);
-        running = api.context.with(active, run);
       }
       if (instruments === undefined && span === undefined) return running;
       return running.then((result) => {
@@ -411,15 +417,17 @@ export class CatgaObservability {
             { kind: api.SpanKind.CONSUMER, attributes: attributes.span },
             parent,
           );
-          const active = api.trace.setSpan(parent, span);
-          this.handlerContexts.set(ctx, active);
-          if (span.isRecording()) describeMessage(span, ctx);
-          try {
+          if (api.isSpanContextValid(span.spanContext())) {
+            const active = api.trace.setSpan(parent, span);
+            this.handlerContexts.set(ctx, active);
+            if (span.isRecording()) describeMessage(span, ctx);
             running = api.context.with(active, next, undefined, payload, ctx);
-          } catch (thrown) {
-            running = Promise.reject(thrown);
+          } else {
+            span = undefined;
+            running = next(payload, ctx);
           }
         }
+        if (span === undefined && instruments === undefined) return running;
         return running.then((result) => {
           if (span !== undefined) endSpan(api, span, result);
           if (instruments !== undefined) {
