@@ -121,6 +121,19 @@ interface Instruments {
   received: Instrument;
 }
 
+/**
+ * A counter kept in process and reported through an observable instrument at collection time:
+ * `add` is one Map update keyed by a cached attributes object, far cheaper than an SDK counter's
+ * per-call attribute hashing. Same `add(value, attributes)` shape as an OTel counter.
+ */
+class Tally {
+  readonly values = new Map<OtelAttributes, number>();
+
+  add(value: number, attributes: OtelAttributes): void {
+    this.values.set(attributes, (this.values.get(attributes) ?? 0) + value);
+  }
+}
+
 /** Attributes for one message type and route, with one outcome variant per code (made once, reused). */
 class AttributeSet {
   readonly base: OtelAttributes;
@@ -137,8 +150,10 @@ class AttributeSet {
   outcome(code: string): OtelAttributes {
     let attributes = this.outcomes.get(code);
     if (attributes === undefined) {
-      attributes = { ...this.base, [Attr.outcome]: code };
-      if (this.outcomes.size < 256) this.outcomes.set(code, attributes);
+      // Codes are few in practice; past 256 distinct ones they share "other" (bounded cardinality).
+      const key = this.outcomes.size < 256 ? code : "other";
+      attributes = this.outcomes.get(key) ?? { ...this.base, [Attr.outcome]: key };
+      this.outcomes.set(key, attributes);
     }
     return attributes;
   }
@@ -195,17 +210,24 @@ export class CatgaObservability {
       enabled !== false &&
       (enabled === true || explicit !== undefined || registered(api));
     this.tracing = on(options.tracing, options.tracerProvider, hasGlobalTracer);
-    this.metrics = on(options.metrics, options.meterProvider, hasGlobalMeter);
+    let metrics = on(options.metrics, options.meterProvider, hasGlobalMeter);
+    let meter: OtelMeter | undefined;
+    if (api !== undefined && metrics) {
+      const provider = options.meterProvider ?? api.metrics.getMeterProvider();
+      meter = provider.getMeter(INSTRUMENTATION_SCOPE, SCOPE_VERSION) as OtelMeter;
+      // A meter from the no-op provider stays no-op for good (the metrics API has no proxy).
+      if (meter === api.createNoopMeter()) metrics = false;
+    }
+    this.metrics = metrics;
     this.explicitWireSystem = options.wireSystem !== undefined;
     this.wireSystem = options.wireSystem ?? "catga";
     if (api !== undefined && this.tracing) {
       const provider = options.tracerProvider ?? api.trace.getTracerProvider();
       this.tracer = provider.getTracer(INSTRUMENTATION_SCOPE, SCOPE_VERSION) as OtelTracer;
     }
-    if (api !== undefined && this.metrics) {
-      const provider = options.meterProvider ?? api.metrics.getMeterProvider();
-      this.meter = provider.getMeter(INSTRUMENTATION_SCOPE, SCOPE_VERSION) as OtelMeter;
-      this.instruments = this.createInstruments(this.meter);
+    if (meter !== undefined && metrics) {
+      this.meter = meter;
+      this.instruments = this.createInstruments(meter);
     }
   }
 
@@ -216,34 +238,61 @@ export class CatgaObservability {
 
   private createInstruments(meter: OtelMeter): Instruments {
     const histogram = { unit: "s", advice: { explicitBucketBoundaries: DURATION_BUCKETS } };
-    return {
-      requestsTotal: meter.createCounter(MetricNames.requestsTotal, {
-        description: "Messages dispatched (send, query, publish, and inbound from a transport)",
-      }),
+    // Counters are tallied in process and read at collection; only durations are recorded per call.
+    const tallies: [Tally, Instrument][] = [];
+    const tally = (create: () => Instrument): Tally => {
+      const counts = new Tally();
+      tallies.push([counts, create()]);
+      return counts;
+    };
+    const instruments: Instruments = {
+      requestsTotal: tally(() =>
+        meter.createObservableCounter(MetricNames.requestsTotal, {
+          description: "Messages dispatched (send, query, publish, and inbound from a transport)",
+        }),
+      ),
       requestsDuration: meter.createHistogram(MetricNames.requestsDuration, {
         ...histogram,
         description: "Time from dispatch to result, including behaviors and remote round trips",
       }),
-      requestsActive: meter.createUpDownCounter(MetricNames.requestsActive, {
-        description: "Messages dispatched and not yet completed",
-      }),
-      requestsFailed: meter.createCounter(MetricNames.requestsFailed, {
-        description: "Dispatches that ended with an error Result (catga.outcome = the Catga code)",
-      }),
-      handlerExecutions: meter.createCounter(MetricNames.handlerExecutions, {
-        description: "Handler executions (each retry attempt counts)",
-      }),
+      requestsActive: tally(() =>
+        meter.createObservableUpDownCounter(MetricNames.requestsActive, {
+          description: "Messages dispatched and not yet completed",
+        }),
+      ),
+      requestsFailed: tally(() =>
+        meter.createObservableCounter(MetricNames.requestsFailed, {
+          description: "Dispatches that ended with an error Result (catga.outcome = the Catga code)",
+        }),
+      ),
+      handlerExecutions: tally(() =>
+        meter.createObservableCounter(MetricNames.handlerExecutions, {
+          description: "Handler executions (each retry attempt counts)",
+        }),
+      ),
       handlerDuration: meter.createHistogram(MetricNames.handlerDuration, {
         ...histogram,
         description: "Duration of one handler execution",
       }),
-      sent: meter.createCounter(MetricNames.transportSent, {
-        description: "Messages handed to the transport (remote commands/queries, published events)",
-      }),
-      received: meter.createCounter(MetricNames.transportReceived, {
-        description: "Envelopes received from the transport and dispatched",
-      }),
+      sent: tally(() =>
+        meter.createObservableCounter(MetricNames.transportSent, {
+          description: "Messages handed to the transport (remote commands/queries, published events)",
+        }),
+      ),
+      received: tally(() =>
+        meter.createObservableCounter(MetricNames.transportReceived, {
+          description: "Envelopes received from the transport and dispatched",
+        }),
+      ),
     };
+    meter.addBatchObservableCallback(
+      (result) => {
+        for (const [counts, observable] of tallies)
+          for (const [attributes, value] of counts.values) result.observe(observable, value, attributes);
+      },
+      tallies.map(([, observable]) => observable),
+    );
+    return instruments;
   }
 
   /** Sets the `messaging.system` used for the wire (the transport's name) unless given explicitly. */
