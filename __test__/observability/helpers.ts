@@ -42,8 +42,8 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-export function telemetry(): Telemetry {
-  ensureContextManager();
+export function telemetry(options: { contextManager?: boolean } = {}): Telemetry {
+  if (options.contextManager !== false) ensureContextManager();
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const reader = new TestReader();

@@ -198,6 +198,13 @@ export class CatgaObservability {
   private readonly attributeSets = new Map<string, (AttributeSet | undefined)[]>();
   private readonly unobserve = new Set<() => void>();
   private persistenceLatency: Instrument | undefined;
+  /**
+   * True when a context manager carries the active context across awaits (NodeSDK registers
+   * AsyncLocalStorage): parents then come from the active context alone. Without one, parents are
+   * found through weak maps keyed by the message's headers and the handler's context.
+   */
+  private readonly ambient: boolean;
+  private readonly inboundKey: symbol | undefined;
   private inboxProcessed: Instrument | undefined;
 
   constructor(options: ObservabilityOptions = {}) {
@@ -219,6 +226,8 @@ export class CatgaObservability {
       if (meter === api.createNoopMeter()) metrics = false;
     }
     this.metrics = metrics;
+    this.ambient = api !== undefined && hasContextManager(api);
+    this.inboundKey = api?.createContextKey("catga.inbound");
     this.explicitWireSystem = options.wireSystem !== undefined;
     this.wireSystem = options.wireSystem ?? "catga";
     if (api !== undefined && this.tracing) {
@@ -343,12 +352,19 @@ export class CatgaObservability {
       }
       let span: OtelSpan | undefined;
       let running: Promise<Result<unknown>>;
-      if (this.tracer === undefined) {
-        running = run();
-      } else if (inbound) {
+      if (inbound) {
         // No span of its own: the handler spans are children of the remote sender's span.
-        const remote = extractTraceContext(api, context.headers);
-        if (remote !== undefined) this.parents.set(context.headers, { context: remote, inbound: true });
+        const remote =
+          (this.tracer === undefined ? undefined : extractTraceContext(api, context.headers)) ??
+          api.ROOT_CONTEXT;
+        if (this.ambient) {
+          const marked = remote.setValue(this.inboundKey!, api.trace.getSpan(remote) ?? NO_SPAN);
+          running = api.context.with(marked, run);
+        } else {
+          this.parents.set(context.headers, { context: remote, inbound: true });
+          running = run();
+        }
+      } else if (this.tracer === undefined) {
         running = run();
       } else {
         const parent = this.parentFor(context);
@@ -366,7 +382,7 @@ export class CatgaObservability {
           const headers = injectTraceContext(spanContext, context.headers);
           // The hook's documented right: the message carries its trace context from here on.
           (context as { headers: Headers }).headers = headers;
-          this.parents.set(headers, { context: active, inbound: false });
+          if (!this.ambient) this.parents.set(headers, { context: active, inbound: false });
           if (span.isRecording()) describeMessage(span, context);
           running = api.context.with(active, run);
         } else {
@@ -393,7 +409,7 @@ export class CatgaObservability {
   /** The parent of a message's span: the handler that sent it, else the active span, else W3C headers. */
   private parentFor(context: HandlerContext & { readonly parent?: object | undefined }): OtelContext {
     const api = this.api!;
-    if (context.parent !== undefined) {
+    if (!this.ambient && context.parent !== undefined) {
       const handler = this.handlerContexts.get(context.parent);
       if (handler !== undefined) return handler;
     }
@@ -451,16 +467,28 @@ export class CatgaObservability {
       const tracer = this.tracer;
       const instruments = this.instruments;
       const api = this.api!;
+      const ambient = this.ambient;
+      const inboundKey = this.inboundKey!;
       return (payload: unknown, ctx: BehaviorContext, next) => {
         const started = performance.now();
-        const entry = this.parents.get(ctx.headers);
-        const attributes = setFor(entry?.inbound === true);
+        let parent: OtelContext;
+        let inbound: boolean;
+        if (ambient) {
+          // The active context says it all: the send span, or the remote parent marked inbound.
+          parent = api.context.active();
+          const mark = parent.getValue(inboundKey);
+          inbound = mark !== undefined && mark === (api.trace.getSpan(parent) ?? NO_SPAN);
+        } else {
+          const entry = this.parents.get(ctx.headers);
+          parent = entry?.context ?? api.context.active();
+          inbound = entry?.inbound === true;
+        }
+        const attributes = setFor(inbound);
         let span: OtelSpan | undefined;
         let running: Promise<Result<unknown>>;
         if (tracer === undefined) {
           running = next(payload, ctx);
         } else {
-          const parent = entry?.context ?? api.context.active();
           span = tracer.startSpan(
             attributes.spanName,
             { kind: api.SpanKind.CONSUMER, attributes: attributes.span },
@@ -468,7 +496,7 @@ export class CatgaObservability {
           );
           if (api.isSpanContextValid(span.spanContext())) {
             const active = api.trace.setSpan(parent, span);
-            this.handlerContexts.set(ctx, active);
+            if (!ambient) this.handlerContexts.set(ctx, active);
             if (span.isRecording()) describeMessage(span, ctx);
             running = api.context.with(active, next, undefined, payload, ctx);
           } else {
@@ -732,6 +760,15 @@ export class CatgaObservability {
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();
   }
+}
+
+/** Marks an inbound context whose remote parent is no span at all (no traceparent came). */
+const NO_SPAN = Symbol("catga.noSpan");
+
+/** True when the registered context manager really propagates `context.with` (not the no-op one). */
+function hasContextManager(api: OtelApi): boolean {
+  const probe = api.ROOT_CONTEXT.setValue(api.createContextKey("catga.probe"), true);
+  return api.context.with(probe, () => api.context.active() === probe);
 }
 
 function codeOf(thrown: unknown): string {
