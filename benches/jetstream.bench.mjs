@@ -345,12 +345,47 @@ async function benchRelay() {
           return out;
         },
       };
+      // The relay's pool, with every statement timed by kind (checkout, begin, claim, mark, commit).
+      const step = { connect: 0, begin: 0, claim: 0, mark: 0, commit: 0, other: 0 };
+      const kind = (sql) =>
+        /^\s*BEGIN/i.test(sql)
+          ? "begin"
+          : /^\s*COMMIT/i.test(sql)
+            ? "commit"
+            : /^\s*SELECT id, message_id/i.test(sql)
+              ? "claim"
+              : /^\s*UPDATE/i.test(sql)
+                ? "mark"
+                : "other";
+      const timedPool = {
+        query: (...args) => pool.query(...args),
+        async connect() {
+          const t0 = performance.now();
+          const client = await pool.connect();
+          step.connect += performance.now() - t0;
+          return new Proxy(client, {
+            get(target, prop) {
+              if (prop === "query")
+                return async (sql, ...rest) => {
+                  const t1 = performance.now();
+                  try {
+                    return await target.query(sql, ...rest);
+                  } finally {
+                    step[kind(String(sql))] += performance.now() - t1;
+                  }
+                };
+              const value = Reflect.get(target, prop);
+              return typeof value === "function" ? value.bind(target) : value;
+            },
+          });
+        },
+      };
       const errors = [];
       const workers = Array.from(
         { length: relays },
         () =>
           new OutboxRelay({
-            pool,
+            pool: timedPool,
             publisher,
             schema,
             batchSize,
@@ -379,6 +414,10 @@ async function benchRelay() {
         );
       console.log(
         `| ${relays} × ${batchSize} | ${fmt(insertRate)} | ${fmt(sent() / seconds)} | ${batches} | ${Math.round((100 * publishMs) / (relays * seconds * 1000))}% | ${us(publishH, 50)} / ${us(publishH, 99)} | ${c.node} / ${c.nats} / ${c.pg} / ${c.machine} | ${load()} |`,
+      );
+      const share = (ms) => `${Math.round((100 * ms) / (relays * seconds * 1000))}%`;
+      console.log(
+        `  ${relays} × ${batchSize} relay wall (summed over relays): publish ${share(publishMs)}, claim SELECT ${share(step.claim)}, mark sent UPDATE ${share(step.mark)}, COMMIT ${share(step.commit)}, BEGIN ${share(step.begin)}, pool checkout ${share(step.connect)}, other ${share(step.other)}; per batch: claim ${(step.claim / batches).toFixed(2)} ms, mark ${(step.mark / batches).toFixed(2)} ms, commit ${(step.commit / batches).toFixed(2)} ms, publish ${(publishMs / batches).toFixed(2)} ms`,
       );
     } finally {
       await dropStream(name);
@@ -488,6 +527,31 @@ async function benchConsume() {
       clearTimeout(timer);
       messages.stop();
       report(label, seen, s0, s1);
+    }
+
+    // nats.js fetch(256), then every ack of the batch confirmed concurrently: Catga's
+    // semantics (fetch, handle, ack with confirmation, fetch again) with the acks pipelined.
+    {
+      await jsm.consumers.add(name, {
+        durable_name: "natsjs_fetch",
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: 60e9,
+      });
+      const s0 = snapshot();
+      const consumer = await js.consumers.get(name, "natsjs_fetch");
+      const deadline = performance.now() + DEADLINE_MS;
+      let seen = 0;
+      while (seen < CONSUME_N && performance.now() < deadline) {
+        const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
+        const acks = [];
+        for await (const m of batch) {
+          seen++;
+          acks.push(m.ackAck());
+        }
+        await Promise.all(acks);
+      }
+      const s1 = snapshot();
+      report("natsjs fetch(256) + Promise.all(ackAck) per batch", seen, s0, s1);
     }
   } finally {
     await dropStream(name);
