@@ -8,7 +8,7 @@
 //   on, no SDK, forced       - withObservability(builder, { enabled: true }): the full hook + handler
 //                              behavior runs over the no-op API (what a user pays before an SDK exists)
 //   on, SDK (spans sampled)  - a BasicTracerProvider (no exporter work: NoopSpanProcessor) + MeterProvider
-//   on, SDK, sampler off     - same with AlwaysOffSampler: metrics recorded, spans not
+//   on, SDK, sampler off     - same with AlwaysOffSampler: metrics recorded, span context propagated, nothing recorded
 // Each case is measured "per call" (one awaited op per tinybench sample, p50) and in a "tight loop"
 // (100 awaited ops per sample, mean). Bytes/op: heapUsed growth over 20,000 sends with a 64 MB young
 // generation (no scavenge in between), median of 7 runs; run with --expose-gc --max-semi-space-size=64.
@@ -125,7 +125,7 @@ const productionSdk = withSdk("production");
 const second = await phase({
   "send, off (context manager registered)": bareSdk.off,
   "send, on, SDK (spans sampled, no-op processor)": bareSdk.sdk,
-  "send, on, SDK, sampler off (metrics only)": bareSdk.unsampled,
+  "send, on, SDK, sampler off (spans propagated, not recorded)": bareSdk.unsampled,
   "production preset send, off (context manager registered)": productionSdk.off,
   "production preset send, on, SDK (spans sampled)": productionSdk.sdk,
 });

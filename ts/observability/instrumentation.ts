@@ -344,7 +344,7 @@ export class CatgaObservability {
       const api = this.api!;
       const attributes = this.attributesFor(context.kind, context.type, inbound ? 2 : wire ? 1 : 0);
       const instruments = this.instruments;
-      const started = performance.now();
+      const started = instruments === undefined ? 0 : performance.now();
       if (instruments !== undefined) {
         instruments.requestsActive.add(1, attributes.base);
         if (inbound) instruments.received.add(1, attributes.base);
@@ -470,7 +470,7 @@ export class CatgaObservability {
       const ambient = this.ambient;
       const inboundKey = this.inboundKey!;
       return (payload: unknown, ctx: BehaviorContext, next) => {
-        const started = performance.now();
+        const started = instruments === undefined ? 0 : performance.now();
         let parent: OtelContext;
         let inbound: boolean;
         if (ambient) {
