@@ -139,9 +139,12 @@ class AttributeSet {
   readonly base: OtelAttributes;
   readonly span: OtelAttributes;
   readonly spanName: string;
+  /** Span options made once (kind + attributes): nothing allocated per span for them. */
+  readonly spanOptions: { readonly kind: number; readonly attributes: OtelAttributes };
   private readonly outcomes = new Map<string, OtelAttributes>();
 
-  constructor(base: OtelAttributes, span: OtelAttributes, spanName: string) {
+  constructor(base: OtelAttributes, span: OtelAttributes, spanName: string, spanKind: number) {
+    this.spanOptions = { kind: spanKind, attributes: span };
     this.base = base;
     this.span = span;
     this.spanName = spanName;
@@ -332,6 +335,7 @@ export class CatgaObservability {
           [Attr.kind]: kind,
         },
         `${operation.name} ${type}`,
+        kind === "event" ? SPAN_KIND_PRODUCER : SPAN_KIND_CLIENT,
       );
       sets[index] = set;
     }
@@ -368,14 +372,7 @@ export class CatgaObservability {
         running = run();
       } else {
         const parent = this.parentFor(context);
-        span = this.tracer.startSpan(
-          attributes.spanName,
-          {
-            kind: context.kind === "event" ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT,
-            attributes: attributes.span,
-          },
-          parent,
-        );
+        span = this.tracer.startSpan(attributes.spanName, attributes.spanOptions, parent);
         const spanContext = span.spanContext();
         if (api.isSpanContextValid(spanContext)) {
           const active = api.trace.setSpan(parent, span);
@@ -458,10 +455,11 @@ export class CatgaObservability {
             { ...sets[1]!.base, [Attr.system]: this.wireSystem },
             { ...sets[1]!.span, [Attr.system]: this.wireSystem },
             `process ${type}`,
+            SPAN_KIND_CONSUMER,
           );
           return wire;
         }
-        local ??= new AttributeSet(sets[0]!.base, sets[0]!.span, `process ${type}`);
+        local ??= new AttributeSet(sets[0]!.base, sets[0]!.span, `process ${type}`, SPAN_KIND_CONSUMER);
         return local;
       };
       const tracer = this.tracer;
@@ -489,11 +487,7 @@ export class CatgaObservability {
         if (tracer === undefined) {
           running = next(payload, ctx);
         } else {
-          span = tracer.startSpan(
-            attributes.spanName,
-            { kind: api.SpanKind.CONSUMER, attributes: attributes.span },
-            parent,
-          );
+          span = tracer.startSpan(attributes.spanName, attributes.spanOptions, parent);
           if (api.isSpanContextValid(span.spanContext())) {
             const active = api.trace.setSpan(parent, span);
             if (!ambient) this.handlerContexts.set(ctx, active);
@@ -761,6 +755,11 @@ export class CatgaObservability {
     for (const stop of [...this.unobserve]) stop();
   }
 }
+
+// SpanKind values are fixed by the OTel API (a const enum there; plain numbers here, no import).
+const SPAN_KIND_CLIENT = 2;
+const SPAN_KIND_PRODUCER = 3;
+const SPAN_KIND_CONSUMER = 4;
 
 /** Marks an inbound context whose remote parent is no span at all (no traceparent came). */
 const NO_SPAN = Symbol("catga.noSpan");
