@@ -280,6 +280,37 @@ describe("metrics", () => {
     expect(handlerDurations.length).toBeGreaterThanOrEqual(3);
   });
 
+  it("metrics only: inbound handlers count under the transport, what they send under catga", async () => {
+    t = telemetry();
+    const bus = new InMemoryBus();
+    const options = { api, meterProvider: t.meterProvider, tracing: false };
+    const Lookup = defineQuery("inbound.lookup").payload<{ id: string }>().returns<string>();
+    const Local = defineQuery("inbound.local").payload<{ id: string }>().returns<string>();
+    const server = withObservability(
+      createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) }),
+      options,
+    )
+      .handle(Lookup, async ({ id }, ctx) => (await ctx.query(Local, { id })).unwrap())
+      .handle(Local, ({ id }) => `v-${id}`)
+      .build();
+    const client = withObservability(
+      createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) }),
+      options,
+    )
+      .remote(Lookup)
+      .build();
+    expect((await client.query(Lookup, { id: "1" })).unwrap()).toBe("v-1");
+    const executions = await t.points(MetricNames.handlerExecutions);
+    expect(
+      pointValue(executions, { "catga.message.type": "inbound.lookup", "messaging.system": "in-memory" }),
+    ).toBe(1);
+    expect(
+      pointValue(executions, { "catga.message.type": "inbound.local", "messaging.system": "catga" }),
+    ).toBe(1);
+    expect(t.spans()).toHaveLength(0);
+    await Promise.all([client.close(), server.close()]);
+  });
+
   it("retries are separate handler executions inside one request", async () => {
     t = telemetry();
     let calls = 0;

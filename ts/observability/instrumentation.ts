@@ -485,7 +485,11 @@ export class CatgaObservability {
         let span: OtelSpan | undefined;
         let running: Promise<Result<unknown>>;
         if (tracer === undefined) {
-          running = next(payload, ctx);
+          // Messages this handler sends are not inbound themselves: drop the mark for them.
+          running =
+            inbound && ambient
+              ? api.context.with(parent.deleteValue(inboundKey), next, undefined, payload, ctx)
+              : next(payload, ctx);
         } else {
           span = tracer.startSpan(attributes.spanName, attributes.spanOptions, parent);
           if (api.isSpanContextValid(span.spanContext())) {
