@@ -1,3 +1,4 @@
+export type { DispatchHook } from "../mediator/mediator.js";
 export {
   type CheckOutcome,
   type CheckResult,
