@@ -301,6 +301,14 @@ impl DurableConsumer {
     }
 }
 
+/// Settles a fetched batch, all messages at once; per-message failures are left to redelivery.
+pub async fn settle_all(js: &Context, deliveries: &[Delivery], decisions: &[Decision]) {
+    futures_util::future::join_all(deliveries.iter().zip(decisions).map(|(delivery, decision)| async move {
+        let _ = settle(js, delivery, decision).await;
+    }))
+    .await;
+}
+
 /// Applies a decision: ack, nak, or dead-letter then terminate. A dead-letter publish that fails
 /// leaves the message to be redelivered (nak), so nothing is lost.
 pub async fn settle(js: &Context, delivery: &Delivery, decision: &Decision) -> Result<()> {
