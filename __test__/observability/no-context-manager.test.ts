@@ -11,6 +11,7 @@ import {
   silentLogger,
   withObservability,
 } from "../../ts/index.js";
+import { batchScenario } from "./batch-scenario.js";
 import { api, telemetry } from "./helpers.js";
 
 const Place = defineCommand("orders.place").payload<{ sku: string }>();
@@ -69,5 +70,9 @@ describe("without a context manager", () => {
     expect(onPlaced.attributes["messaging.system"]).toBe("catga");
     await Promise.all([orders.close(), stock.close()]);
     await t.shutdown();
+  });
+
+  it("messages of a NATS batch: handler spans carry messaging.batch.message_count", async () => {
+    await batchScenario({ contextManager: false });
   });
 });

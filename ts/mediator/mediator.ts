@@ -84,7 +84,8 @@ export interface DispatchRecord {
  * in from a transport): the seam observability plugs into. `wire` is true when the message goes
  * through the transport (a remote command/query, or an event with a transport), `inbound` when it
  * came from one. Before calling `run` the hook may replace `context.headers` (trace context).
- * Without a hook the mediator keeps its fast paths.
+ * `batchSize` is the inbound envelope's {@link Envelope.batchSize} (set only when the message came
+ * in a transport batch of several). Without a hook the mediator keeps its fast paths.
  */
 export interface DispatchHook {
   around(
@@ -92,6 +93,7 @@ export interface DispatchHook {
     wire: boolean,
     inbound: boolean,
     run: () => Promise<Result<unknown>>,
+    batchSize?: number,
   ): Promise<Result<unknown>>;
 }
 
@@ -297,7 +299,13 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         context.setCreatedAt(envelope.createdAt);
         this.observer?.({ kind: envelope.kind, type: envelope.type, payload: envelope.payload, context });
         if (this.hook !== undefined)
-          return this.hook.around(context, true, true, () => this.runInbound(envelope, context));
+          return this.hook.around(
+            context,
+            true,
+            true,
+            () => this.runInbound(envelope, context),
+            envelope.batchSize,
+          );
         return this.runInbound(envelope, context);
       },
     };

@@ -17,6 +17,12 @@ export interface Envelope {
   readonly createdAt: number;
   readonly headers: Headers;
   readonly payload: unknown;
+  /**
+   * Inbound only, optional: how many messages the transport delivered together with this one
+   * (set by a transport only when > 1). Observability reports it as `messaging.batch.message_count`
+   * on the handler spans; nothing else reads it.
+   */
+  readonly batchSize?: number;
 }
 
 /** A Result as it travels back over a wire: plain data, no prototype, no `cause`. */

@@ -60,6 +60,8 @@ export class NatsConnection extends EventEmitter {
   private readonly requests: RequestBatcher;
   private readonly subscriptions = new Set<NatsSubscription>();
   private readonly handlersRunning = new Set<Promise<unknown>>();
+  /** Called with the envelope count of every inbound batch (see `observeBatches`). */
+  private batchObservers: ((size: number) => void)[] = [];
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -179,6 +181,7 @@ export class NatsConnection extends EventEmitter {
       if (batch.malformed > 0) this.emit("malformed", batch.malformed, batch.malformedReason ?? "unknown");
       const count = batch.offsets.length / 2;
       if (count === 0) return Promise.resolve(undefined);
+      for (const observe of this.batchObservers) observe(count);
       const envelopes = new Array<Buffer>(count);
       for (let i = 0; i < count; i++) {
         const start = batch.offsets[2 * i]!;
@@ -206,6 +209,18 @@ export class NatsConnection extends EventEmitter {
     return async () => {
       this.subscriptions.delete(subscription);
       await subscription.drain();
+    };
+  }
+
+  /**
+   * Calls `listener` with the number of envelopes in each inbound batch delivered to a
+   * subscription of this connection (once per batch; observability records the
+   * `catga.transport.batch.size` histogram with it). Returns a function that stops it.
+   */
+  observeBatches(listener: (size: number) => void): () => void {
+    this.batchObservers = [...this.batchObservers, listener];
+    return () => {
+      this.batchObservers = this.batchObservers.filter((l) => l !== listener);
     };
   }
 

@@ -170,12 +170,13 @@ export class NatsTransport implements Transport {
     batch: { envelopes: readonly Buffer[]; replies: readonly (string | null)[] },
   ): Promise<OutboundReply[]> {
     const out: OutboundReply[] = [];
+    const size = batch.envelopes.length;
     await Promise.all(
       batch.envelopes.map(async (bytes, i) => {
         const replyTo = batch.replies[i];
         let request: Envelope;
         try {
-          request = this.codec.decodeMessage(bytes);
+          request = inBatch(this.codec.decodeMessage(bytes), size);
         } catch (error) {
           this.connection.emit("malformed", 1, String(error));
           return;
@@ -190,11 +191,12 @@ export class NatsTransport implements Transport {
   }
 
   private async consume(inbound: InboundDispatcher, batch: { envelopes: readonly Buffer[] }) {
+    const size = batch.envelopes.length;
     await Promise.all(
       batch.envelopes.map(async (bytes) => {
         let event: Envelope;
         try {
-          event = this.codec.decodeMessage(bytes);
+          event = inBatch(this.codec.decodeMessage(bytes), size);
         } catch (error) {
           this.connection.emit("malformed", 1, String(error));
           return;
@@ -257,6 +259,14 @@ export class NatsTransport implements Transport {
     await this.subscribed.catch(() => undefined);
     await this.connection.close();
   }
+}
+
+/**
+ * Marks an envelope that arrived in a batch of several (`Envelope.batchSize`, reported as
+ * `messaging.batch.message_count` by observability). A batch of one is left as it is.
+ */
+function inBatch(envelope: Envelope, size: number): Envelope {
+  return size > 1 ? { ...envelope, batchSize: size } : envelope;
 }
 
 /** Connects a NATS transport; pass the result to `createCatga().withTransport(...)`. */

@@ -100,6 +100,15 @@ export const Attr = Object.freeze({
   errorType: "error.type",
 });
 
+/** Envelopes per inbound batch (the engine delivers up to ~1024 per batch). */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/** What `observeNats` reads: engine counters, and (a `NatsConnection`) a per-batch callback. */
+export interface NatsSource {
+  stats(): NatsStats;
+  observeBatches?(listener: (size: number) => void): () => void;
+}
+
 const DURATION_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
@@ -166,6 +175,8 @@ class AttributeSet {
 interface ParentEntry {
   readonly context: OtelContext;
   readonly inbound: boolean;
+  /** Inbound only: the size of the transport batch the message came in, when > 1. */
+  readonly batchSize?: number | undefined;
 }
 
 function operationOf(kind: ContractKind): { type: string; name: string } {
@@ -208,6 +219,8 @@ export class CatgaObservability {
    */
   private readonly ambient: boolean;
   private readonly inboundKey: symbol | undefined;
+  /** Ambient mode: carries an inbound message's batch size (when > 1) to its handler spans. */
+  private readonly batchKey: symbol | undefined;
   private inboxProcessed: Instrument | undefined;
 
   constructor(options: ObservabilityOptions = {}) {
@@ -231,6 +244,7 @@ export class CatgaObservability {
     this.metrics = metrics;
     this.ambient = api !== undefined && hasContextManager(api);
     this.inboundKey = api?.createContextKey("catga.inbound");
+    this.batchKey = api?.createContextKey("catga.batchSize");
     this.explicitWireSystem = options.wireSystem !== undefined;
     this.wireSystem = options.wireSystem ?? "catga";
     if (api !== undefined && this.tracing) {
@@ -344,7 +358,7 @@ export class CatgaObservability {
 
   /** The hook the mediator calls around every dispatch. */
   readonly hook: DispatchHook = {
-    around: (context, wire, inbound, run) => {
+    around: (context, wire, inbound, run, batchSize) => {
       const api = this.api!;
       const attributes = this.attributesFor(context.kind, context.type, inbound ? 2 : wire ? 1 : 0);
       const instruments = this.instruments;
@@ -362,10 +376,11 @@ export class CatgaObservability {
           (this.tracer === undefined ? undefined : extractTraceContext(api, context.headers)) ??
           api.ROOT_CONTEXT;
         if (this.ambient) {
-          const marked = remote.setValue(this.inboundKey!, api.trace.getSpan(remote) ?? NO_SPAN);
+          let marked = remote.setValue(this.inboundKey!, api.trace.getSpan(remote) ?? NO_SPAN);
+          if (batchSize !== undefined) marked = marked.setValue(this.batchKey!, batchSize);
           running = api.context.with(marked, run);
         } else {
-          this.parents.set(context.headers, { context: remote, inbound: true });
+          this.parents.set(context.headers, { context: remote, inbound: true, batchSize });
           running = run();
         }
       } else if (this.tracer === undefined) {
@@ -467,17 +482,19 @@ export class CatgaObservability {
       const api = this.api!;
       const ambient = this.ambient;
       const inboundKey = this.inboundKey!;
+      const batchKey = this.batchKey!;
       return (payload: unknown, ctx: BehaviorContext, next) => {
         const started = instruments === undefined ? 0 : performance.now();
         let parent: OtelContext;
         let inbound: boolean;
+        let entry: ParentEntry | undefined;
         if (ambient) {
           // The active context says it all: the send span, or the remote parent marked inbound.
           parent = api.context.active();
           const mark = parent.getValue(inboundKey);
           inbound = mark !== undefined && mark === (api.trace.getSpan(parent) ?? NO_SPAN);
         } else {
-          const entry = this.parents.get(ctx.headers);
+          entry = this.parents.get(ctx.headers);
           parent = entry?.context ?? api.context.active();
           inbound = entry?.inbound === true;
         }
@@ -495,7 +512,14 @@ export class CatgaObservability {
           if (api.isSpanContextValid(span.spanContext())) {
             const active = api.trace.setSpan(parent, span);
             if (!ambient) this.handlerContexts.set(ctx, active);
-            if (span.isRecording()) describeMessage(span, ctx);
+            if (span.isRecording()) {
+              describeMessage(span, ctx);
+              // The transport batch this message came in (OTel: messaging.batch.message_count).
+              if (inbound) {
+                const batch = ambient ? parent.getValue(batchKey) : entry?.batchSize;
+                if (batch !== undefined) span.setAttribute(Attr.batchCount, batch as number);
+              }
+            }
             running = api.context.with(active, next, undefined, payload, ctx);
           } else {
             span = undefined;
@@ -522,10 +546,10 @@ export class CatgaObservability {
    * Accepts a `NatsConnection`, a `NatsTransport` (its connection) or anything with `stats()`.
    * Returns a function that stops observing.
    */
-  observeNats(source: { stats(): NatsStats } | { readonly connection: { stats(): NatsStats } }): () => void {
+  observeNats(source: NatsSource | { readonly connection: NatsSource }): () => void {
     const meter = this.meter;
     if (meter === undefined) return () => undefined;
-    const target = "stats" in source ? source : source.connection;
+    const target: NatsSource = "stats" in source ? source : source.connection;
     const counter = (name: string, description: string, unit?: string) =>
       meter.createObservableCounter(name, { description, ...(unit ? { unit } : {}) });
     const bytesSent = counter(
@@ -550,13 +574,17 @@ export class CatgaObservability {
       MetricNames.transportRequestFailures,
       "Requests that failed or timed out",
     );
-    const batchSize = meter.createObservableGauge(MetricNames.transportBatchSize, {
-      description: "Envelopes per inbound batch delivered by the engine since the last collection",
+    const batchSize = meter.createHistogram(MetricNames.transportBatchSize, {
+      unit: "{message}",
+      description: "Envelopes per inbound batch delivered to a subscription (one record per batch)",
+      advice: { explicitBucketBoundaries: BATCH_BUCKETS },
     });
     const ratio = meter.createObservableGauge(MetricNames.transportCompressionRatio, {
       description: "Bytes before compression / bytes on the wire, since the last collection",
     });
     const attributes = { [Attr.system]: this.wireSystem === "catga" ? "nats" : this.wireSystem };
+    // Recorded where the batch is known: one call per inbound batch, nothing per message.
+    const stopBatches = target.observeBatches?.((size) => batchSize.record(size, attributes));
     let last: NatsStats | undefined;
     const callback = (result: {
       // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
@@ -576,13 +604,6 @@ export class CatgaObservability {
       result.observe(rejections, stats.backpressureRejections, attributes);
       result.observe(malformed, stats.malformedReceived, attributes);
       result.observe(requestFailures, stats.requestFailures, attributes);
-      const batches = stats.batchesDelivered - (last?.batchesDelivered ?? 0);
-      if (batches > 0)
-        result.observe(
-          batchSize,
-          (stats.messagesReceived - (last?.messagesReceived ?? 0)) / batches,
-          attributes,
-        );
       const wireBytes = stats.bytesSent - (last?.bytesSent ?? 0);
       if (wireBytes > 0)
         result.observe(
@@ -602,10 +623,11 @@ export class CatgaObservability {
       malformed,
       requestFailures,
     ];
-    observables.push(batchSize, ratio);
+    observables.push(ratio);
     meter.addBatchObservableCallback(callback, observables);
     const stop = () => {
       meter.removeBatchObservableCallback(callback, observables);
+      stopBatches?.();
       this.unobserve.delete(stop);
     };
     this.unobserve.add(stop);
