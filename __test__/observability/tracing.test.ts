@@ -11,6 +11,7 @@ import {
   silentLogger,
   withObservability,
 } from "../../ts/index.js";
+import { chainScenario } from "./chain-scenario.js";
 import { api, pointValue, type Telemetry, telemetry } from "./helpers.js";
 
 const PlaceOrder = defineCommand("orders.place").payload<{ sku: string }>().returns<{ orderId: string }>();
@@ -189,56 +190,9 @@ describe("traces", () => {
   });
 });
 
-const Place = defineCommand("chain.place").payload<{ sku: string }>();
-const Placed = defineEvent("chain.placed").payload<{ sku: string }>();
-const Reserve = defineCommand("chain.reserve").payload<{ sku: string }>();
-
 describe("chains", () => {
   it("send → handler → publish → handlers → remote send → remote handler is one tree (context manager)", async () => {
-    const t = telemetry();
-    const options = { api, tracerProvider: t.tracerProvider, meterProvider: t.meterProvider };
-    const bus = new InMemoryBus();
-    const stock = withObservability(
-      createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) }),
-      options,
-    )
-      .handle(Reserve, async function reserve() {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      })
-      .build();
-    const orders = withObservability(
-      createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) }),
-      options,
-    )
-      .handle(Place, async function place(order, ctx) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        (await ctx.publish(Placed, order)).unwrap();
-      })
-      .handle(Placed, async function onPlaced(event, ctx) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        (await ctx.send(Reserve, event)).unwrap();
-      })
-      .remote(Reserve)
-      .build();
-    (await orders.send(Place, { sku: "a" })).unwrap();
-
-    const byName = (name: string) => t.span(name);
-    const send = byName("send chain.place");
-    const place = byName("process chain.place");
-    const publish = byName("publish chain.placed");
-    const onPlaced = byName("process chain.placed");
-    const reserveSend = byName("send chain.reserve");
-    const reserve = byName("process chain.reserve");
-    const chain = [send, place, publish, onPlaced, reserveSend, reserve];
-    for (let i = 1; i < chain.length; i++) {
-      expect(chain[i]!.parentSpanContext?.spanId, chain[i]!.name).toBe(chain[i - 1]!.spanContext().spanId);
-      expect(chain[i]!.spanContext().traceId).toBe(send.spanContext().traceId);
-    }
-    expect(reserveSend.attributes["messaging.system"]).toBe("in-memory");
-    expect(reserve.attributes["messaging.system"]).toBe("in-memory");
-    expect(onPlaced.attributes["messaging.system"]).toBe("catga");
-    await Promise.all([orders.close(), stock.close()]);
-    await t.shutdown();
+    await chainScenario({ contextManager: true, prefix: "chain" });
   });
 });
 
