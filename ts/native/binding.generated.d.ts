@@ -53,8 +53,6 @@ export declare class NatsClient {
    * finishes. Request i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
    */
   requestBatch(ids: Uint32Array, subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, timeoutMs?: number | undefined | null): void
-  /** Sends one request envelope and resolves with the reply envelope's bytes. */
-  request(subject: string, payload: Buffer, timeoutMs?: number | undefined | null): Promise<Buffer>
   /**
    * Subscribes (in a queue group when `queue` is set). `onBatch` is called once per batch and
    * must return a Promise; the next batch is delivered after it settles.

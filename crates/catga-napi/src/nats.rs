@@ -375,15 +375,6 @@ impl NatsClient {
         Ok(())
     }
 
-    /// Sends one request envelope and resolves with the reply envelope's bytes.
-    #[napi]
-    pub async fn request(&self, subject: String, payload: Buffer, timeout_ms: Option<u32>) -> napi::Result<Buffer> {
-        let timeout = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
-        let reply =
-            self.engine.request(&subject, Bytes::copy_from_slice(&payload), timeout).await.map_err(to_js_async)?;
-        Ok(reply.to_vec().into())
-    }
-
     /// Subscribes (in a queue group when `queue` is set). `onBatch` is called once per batch and
     /// must return a Promise; the next batch is delivered after it settles.
     #[napi]
