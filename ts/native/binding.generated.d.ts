@@ -276,6 +276,8 @@ export interface NatsOptionsInput {
   frame?: FrameOptionsInput
   inboundBatchMax?: number
   subscriptionCapacity?: number
+  /** Most requests per framed group (64); 1 sends each request as its own NATS message. */
+  requestsPerFrame?: number
 }
 
 /** Engine counters, read in bulk. */

@@ -59,6 +59,13 @@ export interface NatsConnectionOptions {
    * at-most-once, and memory stays bounded.
    */
   subscriptionCapacity?: number;
+  /**
+   * Requests to one subject that start in the same tick travel as one frame of at most this many
+   * (64), and their replies come back as one frame: two NATS messages per group instead of two
+   * per request. Responders must be Catga connections; 1 sends every request as its own NATS
+   * message (for responders written with another client).
+   */
+  requestsPerFrame?: number;
 }
 
 const KNOWN = new Set([
@@ -87,6 +94,7 @@ const KNOWN = new Set([
   "limits",
   "inboundBatchMax",
   "subscriptionCapacity",
+  "requestsPerFrame",
 ]);
 
 const MAX_U32 = 4_294_967_295;
@@ -139,6 +147,7 @@ export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] 
   int("maxPendingBytes", options.maxPendingBytes, 1);
   int("inboundBatchMax", options.inboundBatchMax, 1);
   int("subscriptionCapacity", options.subscriptionCapacity, 1);
+  int("requestsPerFrame", options.requestsPerFrame, 1, 4096);
   int("compressionLevel", options.compressionLevel, -7, 22);
   if (options.compressionThreshold !== undefined && options.compressionThreshold !== Number.POSITIVE_INFINITY)
     int("compressionThreshold", options.compressionThreshold, 0);

@@ -56,6 +56,8 @@ pub struct NatsOptionsInput {
     pub frame: Option<FrameOptionsInput>,
     pub inbound_batch_max: Option<u32>,
     pub subscription_capacity: Option<u32>,
+    /// Most requests per framed group (64); 1 sends each request as its own NATS message.
+    pub requests_per_frame: Option<u32>,
 }
 
 fn policy(field: &str, value: Option<&str>) -> Result<BackpressurePolicy> {
@@ -105,6 +107,7 @@ fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         frame: frame_options(input.frame.as_ref())?,
         inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
         subscription_capacity: input.subscription_capacity.map_or(d.subscription_capacity, |n| n as usize),
+        requests_per_frame: input.requests_per_frame.map_or(d.requests_per_frame, |n| n as usize),
     };
     options.validate().map_err(to_js)?;
     Ok(options)
@@ -285,12 +288,16 @@ pub(crate) fn slices<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<&'a [u8]
         .collect()
 }
 
-async fn send_replies(engine: &NatsEngine, replies: &ReplyBatchJs) -> std::result::Result<(), catga_core::CatgaError> {
+async fn send_replies(
+    engine: &NatsEngine,
+    replies: &ReplyBatchJs,
+    reply_groups: &[(String, u32)],
+) -> std::result::Result<(), catga_core::CatgaError> {
     let Ok(envelopes) = slices(&replies.data, &replies.offsets) else {
         return Err(catga_core::CatgaError::invalid_argument("replies.offsets", "outside data"));
     };
     let items: Vec<(&str, &[u8])> = replies.subjects.iter().map(String::as_str).zip(envelopes).collect();
-    engine.publish(&items, false).await
+    engine.publish_replies(&items, reply_groups).await
 }
 
 #[napi]
@@ -360,16 +367,45 @@ impl NatsClient {
             return Err(invalid_argument("onReplies", "must be registered before requestBatch"));
         };
         let timeout = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
+        // Per subject, in order: a lone request goes as a plain NATS request; several go framed.
+        let mut by_subject: Vec<Vec<(u32, &[u8])>> = vec![Vec::new(); subjects.len()];
         for (i, envelope) in envelopes.into_iter().enumerate() {
-            let subject = subjects
-                .get(subject_index[i] as usize)
-                .ok_or_else(|| invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects"))?
-                .clone();
-            let (id, payload, engine, sender) =
-                (ids[i], Bytes::copy_from_slice(envelope), self.engine.clone(), sender.clone());
+            let group = by_subject
+                .get_mut(subject_index[i] as usize)
+                .ok_or_else(|| invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects"))?;
+            group.push((ids[i], envelope));
+        }
+        // Frame everything before sending anything: a request that cannot be framed fails the
+        // whole call, and then none of its requests has gone out.
+        let mut singles = Vec::new();
+        let mut groups = Vec::new();
+        for (subject, requests) in subjects.iter().zip(by_subject) {
+            match requests.as_slice() {
+                [] => {}
+                [(id, envelope)] => singles.push((subject.clone(), *id, Bytes::copy_from_slice(envelope))),
+                many => {
+                    let envelopes: Vec<&[u8]> = many.iter().map(|(_, envelope)| *envelope).collect();
+                    let mut ids = many.iter().map(|(id, _)| *id);
+                    for (frame, count) in self.engine.frame_requests(&envelopes).map_err(to_js)? {
+                        groups.push((subject.clone(), ids.by_ref().take(count).collect::<Vec<u32>>(), frame));
+                    }
+                }
+            }
+        }
+        for (subject, id, payload) in singles {
+            let (engine, sender) = (self.engine.clone(), sender.clone());
             napi::bindgen_prelude::spawn(async move {
                 let outcome = engine.request(&subject, payload, timeout).await;
                 let _ = sender.send((id, outcome));
+            });
+        }
+        for (subject, group_ids, frame) in groups {
+            let (engine, sender) = (self.engine.clone(), sender.clone());
+            napi::bindgen_prelude::spawn(async move {
+                let outcomes = engine.request_group(&subject, frame, group_ids.len(), timeout).await;
+                for (id, outcome) in group_ids.into_iter().zip(outcomes) {
+                    let _ = sender.send((id, outcome));
+                }
             });
         }
         Ok(())
@@ -404,12 +440,13 @@ impl NatsClient {
                         }
                     }
                 };
-                let Some(batch) = batch else { break };
+                let Some(mut batch) = batch else { break };
+                let reply_groups = std::mem::take(&mut batch.reply_groups);
                 // A throwing or rejecting handler must not end the subscription.
                 if let Ok(settled) = on_batch.call_async_catch(batch.into()).await {
                     if let Ok(Some(replies)) = settled.await {
                         // Failures to reply surface to the requester as its own timeout.
-                        let _ = send_replies(&engine, &replies).await;
+                        let _ = send_replies(&engine, &replies, &reply_groups).await;
                     }
                 }
             }

@@ -12,6 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::inbound::InboundSubscription;
 use super::options::{BackpressurePolicy, NatsOptions};
+use super::request_frames::{frame_replies, request_frames, GroupRequest, ReplyRouter};
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::frame::FrameBuilder;
@@ -57,10 +58,24 @@ pub struct NatsEngine {
     pending_bytes: Arc<Semaphore>,
     closing: AtomicBool,
     stats: Arc<Stats>,
+    router: ReplyRouter,
 }
 
 fn transport(what: &str, err: impl std::fmt::Display) -> CatgaError {
     CatgaError::new(ErrorCode::Transport, format!("{what}: {err}"))
+}
+
+/// Maps a publish failure to a coded error naming the subject.
+pub(crate) fn publish_error(subject: &str, e: async_nats::client::PublishError) -> CatgaError {
+    match e.kind() {
+        async_nats::client::PublishErrorKind::InvalidSubject => {
+            CatgaError::invalid_argument("subject", format!("{subject:?} is not a valid NATS subject"))
+        }
+        async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
+            CatgaError::new(ErrorCode::Limit, format!("message on {subject} exceeds the server's max_payload"))
+        }
+        _ => transport(&format!("publish to {subject}"), e),
+    }
 }
 
 fn parse_servers(servers: &[String]) -> Result<Vec<ServerAddr>> {
@@ -172,6 +187,7 @@ impl NatsEngine {
         })?;
         Ok(Self {
             jetstream: async_nats::jetstream::new(client.clone()),
+            router: ReplyRouter::new(&client),
             client,
             requests: Arc::new(Semaphore::new(options.max_in_flight_requests)),
             pending_bytes: Arc::new(Semaphore::new(options.max_pending_bytes)),
@@ -202,7 +218,7 @@ impl NatsEngine {
         self.check_open()?;
         let total: usize = items.iter().map(|(_, _, bytes)| bytes.len()).sum();
         let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
-        let _permit = self.admit(&self.pending_bytes, permits, "pending bytes").await?;
+        let _permit = self.admit(&self.pending_bytes, permits, 1, "pending bytes").await?;
         let outcomes =
             super::jetstream::publish_durable(&self.jetstream, items, self.options.max_in_flight_requests.min(1024))
                 .await;
@@ -232,16 +248,24 @@ impl NatsEngine {
         Ok(())
     }
 
-    async fn admit(&self, semaphore: &Arc<Semaphore>, permits: u32, what: &str) -> Result<OwnedSemaphorePermit> {
+    /// Takes `permits` from a bound, per the backpressure policy. `units` is how many requests or
+    /// publishes the admission stands for, as counted in the wait/rejection stats.
+    async fn admit(
+        &self,
+        semaphore: &Arc<Semaphore>,
+        permits: u32,
+        units: u64,
+        what: &str,
+    ) -> Result<OwnedSemaphorePermit> {
         match semaphore.clone().try_acquire_many_owned(permits) {
             Ok(permit) => Ok(permit),
             Err(TryAcquireError::Closed) => Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closed")),
             Err(TryAcquireError::NoPermits) if self.options.backpressure == BackpressurePolicy::Reject => {
-                Stats::add(&self.stats.backpressure_rejections, 1);
+                Stats::add(&self.stats.backpressure_rejections, units);
                 Err(CatgaError::new(ErrorCode::Backpressure, format!("{what} limit reached (policy: reject)")))
             }
             Err(TryAcquireError::NoPermits) => {
-                Stats::add(&self.stats.backpressure_waits, 1);
+                Stats::add(&self.stats.backpressure_waits, units);
                 semaphore
                     .clone()
                     .acquire_many_owned(permits)
@@ -259,7 +283,7 @@ impl NatsEngine {
         let total: usize = items.iter().map(|(_, bytes)| bytes.len()).sum();
         // A batch larger than the whole budget still goes through once it has the budget to itself.
         let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
-        let _permit = self.admit(&self.pending_bytes, permits, "pending bytes").await?;
+        let _permit = self.admit(&self.pending_bytes, permits, 1, "pending bytes").await?;
         if framed {
             for (subject, frame) in self.frame_by_subject(items)? {
                 Stats::add(&self.stats.frames_sent, 1);
@@ -277,15 +301,86 @@ impl NatsEngine {
 
     async fn send(&self, subject: &str, payload: Bytes) -> Result<()> {
         Stats::add(&self.stats.bytes_sent, payload.len() as u64);
-        self.client.publish(subject.to_owned(), payload).await.map_err(|e| match e.kind() {
-            async_nats::client::PublishErrorKind::InvalidSubject => {
-                CatgaError::invalid_argument("subject", format!("{subject:?} is not a valid NATS subject"))
+        self.client.publish(subject.to_owned(), payload).await.map_err(|e| publish_error(subject, e))
+    }
+
+    /// Publishes the replies a handler returned with its batch: replies to members of a framed
+    /// request group (`reply_groups`, see [`super::request_frames`]) go back as one frame per
+    /// group, the others one NATS message each.
+    pub async fn publish_replies(&self, items: &[(&str, &[u8])], reply_groups: &[(String, u32)]) -> Result<()> {
+        if reply_groups.is_empty() {
+            return self.publish(items, false).await;
+        }
+        let (frames, singles) = frame_replies(items, reply_groups, self.frame_options());
+        if !frames.is_empty() {
+            self.check_open()?;
+            let total: usize = frames.iter().map(|(_, frame)| frame.len()).sum();
+            let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
+            let _permit = self.admit(&self.pending_bytes, permits, 1, "pending bytes").await?;
+            for (subject, frame) in frames {
+                Stats::add(&self.stats.frames_sent, 1);
+                self.send(subject, Bytes::from(frame)).await?;
             }
-            async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
-                CatgaError::new(ErrorCode::Limit, format!("message on {subject} exceeds the server's max_payload"))
-            }
-            _ => transport(&format!("publish to {subject}"), e),
-        })
+            Stats::add(&self.stats.messages_sent, (items.len() - singles.len()) as u64);
+        }
+        if singles.is_empty() {
+            Ok(())
+        } else {
+            self.publish(&singles, false).await
+        }
+    }
+
+    /// Requests to one subject as framed groups of at most `requests_per_frame` (see
+    /// [`super::request_frames`]); one outcome per envelope, in order. Needs a Catga responder.
+    pub fn frame_requests(&self, envelopes: &[&[u8]]) -> Result<Vec<(Vec<u8>, usize)>> {
+        let per_frame = self.options.requests_per_frame.min(self.options.max_in_flight_requests);
+        request_frames(envelopes, per_frame, self.frame_options())
+    }
+
+    /// Sends one framed request group (from [`Self::frame_requests`]) and waits for its replies.
+    pub async fn request_group(
+        &self,
+        subject: &str,
+        frame: Vec<u8>,
+        count: usize,
+        timeout: Option<Duration>,
+    ) -> Vec<Result<Bytes>> {
+        let failed = |err: CatgaError| (0..count).map(|_| Err(err.clone())).collect::<Vec<_>>();
+        if let Err(err) = self.check_open() {
+            return failed(err);
+        }
+        // Groups are framed no larger than the bound (see `frame_requests`), so a group is admitted whole.
+        let permits = count.min(self.options.max_in_flight_requests).max(1) as u32;
+        let _permit = match self.admit(&self.requests, permits, count as u64, "requests in flight").await {
+            Ok(permit) => permit,
+            Err(err) => return failed(err),
+        };
+        Stats::add(&self.stats.requests, count as u64);
+        Stats::add(&self.stats.frames_sent, 1);
+        let timeout = timeout.unwrap_or(self.options.request_timeout);
+        let group = GroupRequest {
+            client: &self.client,
+            router: &self.router,
+            subject,
+            frame,
+            count,
+            timeout,
+            limits: &self.options.frame.limits,
+        };
+        let outcomes = group.run(|| self.timeout_error(subject, timeout)).await;
+        Stats::add(&self.stats.request_failures, outcomes.iter().filter(|o| o.is_err()).count() as u64);
+        outcomes
+    }
+
+    fn timeout_error(&self, subject: &str, timeout: Duration) -> CatgaError {
+        if self.is_connected() {
+            CatgaError::new(ErrorCode::Timeout, format!("no reply on {subject} within {} ms", timeout.as_millis()))
+        } else {
+            CatgaError::new(
+                ErrorCode::NotConnected,
+                format!("no reply on {subject} within {} ms: NATS is disconnected", timeout.as_millis()),
+            )
+        }
     }
 
     /// Frame options whose batch size also fits the server's `max_payload` (1 MiB by default),
@@ -331,7 +426,7 @@ impl NatsEngine {
     /// Sends one request and waits for its reply, bounded by `timeout` (or the default).
     pub async fn request(&self, subject: &str, payload: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
         self.check_open()?;
-        let _permit = self.admit(&self.requests, 1, "requests in flight").await?;
+        let _permit = self.admit(&self.requests, 1, 1, "requests in flight").await?;
         Stats::add(&self.stats.requests, 1);
         let timeout = timeout.unwrap_or(self.options.request_timeout);
         let request = async_nats::Request::new().payload(payload).timeout(Some(timeout));
@@ -340,14 +435,7 @@ impl NatsEngine {
             Err(err) => {
                 Stats::add(&self.stats.request_failures, 1);
                 Err(match err.kind() {
-                    RequestErrorKind::TimedOut if !self.is_connected() => CatgaError::new(
-                        ErrorCode::NotConnected,
-                        format!("no reply on {subject} within {} ms: NATS is disconnected", timeout.as_millis()),
-                    ),
-                    RequestErrorKind::TimedOut => CatgaError::new(
-                        ErrorCode::Timeout,
-                        format!("no reply on {subject} within {} ms", timeout.as_millis()),
-                    ),
+                    RequestErrorKind::TimedOut => self.timeout_error(subject, timeout),
                     RequestErrorKind::NoResponders => {
                         CatgaError::new(ErrorCode::NoHandler, format!("no handler is subscribed to {subject}"))
                     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_nats::Subscriber;
 use futures_util::{FutureExt, StreamExt};
 
+use super::request_frames::member_reply_subject;
 use super::stats::Stats;
 use crate::envelope::{decode_envelope, ENVELOPE_VERSION};
 use crate::error::CatgaError;
@@ -24,6 +25,9 @@ pub struct InboundBatch {
     pub malformed: u32,
     /// The first reason a message was skipped, for the host's log.
     pub malformed_reason: Option<String>,
+    /// Framed request groups in this batch: (group reply subject, request count). Their members'
+    /// reply subjects are `<reply>.<i>`; the engine frames the replies back per group.
+    pub reply_groups: Vec<(String, u32)>,
 }
 
 impl InboundBatch {
@@ -35,11 +39,11 @@ impl InboundBatch {
         self.replies.is_empty()
     }
 
-    fn push(&mut self, envelope: &[u8], reply: Option<&str>) {
+    fn push(&mut self, envelope: &[u8], reply: Option<String>) {
         self.offsets.push(self.data.len() as u32);
         self.offsets.push(envelope.len() as u32);
         self.data.extend_from_slice(envelope);
-        self.replies.push(reply.map(str::to_owned));
+        self.replies.push(reply);
     }
 
     fn skip(&mut self, subject: &str, reason: impl std::fmt::Display) {
@@ -55,9 +59,14 @@ impl InboundBatch {
         if payload.starts_with(&FRAME_MAGIC) {
             match decode_frame(payload, limits) {
                 Ok(frame) => {
-                    for envelope in frame.envelopes() {
+                    // A frame with a reply subject is a framed request group: member i answers
+                    // on `<reply>.<i>` (its position in the frame, skipped entries included).
+                    if let Some(reply) = reply {
+                        self.reply_groups.push((reply.to_owned(), frame.len() as u32));
+                    }
+                    for (index, envelope) in frame.envelopes().enumerate() {
                         match check_envelope_header(envelope) {
-                            Ok(()) => self.push(envelope, reply),
+                            Ok(()) => self.push(envelope, reply.map(|r| member_reply_subject(r, index))),
                             Err(err) => self.skip(subject, err),
                         }
                     }
@@ -66,7 +75,7 @@ impl InboundBatch {
             }
         } else {
             match decode_envelope(payload, limits) {
-                Ok(_) => self.push(payload, reply),
+                Ok(_) => self.push(payload, reply.map(str::to_owned)),
                 Err(err) => self.skip(subject, err),
             }
         }

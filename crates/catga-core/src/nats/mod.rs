@@ -8,6 +8,7 @@ mod inbound;
 pub mod jetstream;
 pub mod kv;
 mod options;
+mod request_frames;
 mod stats;
 
 pub use engine::{ConnectionEvent, NatsEngine};

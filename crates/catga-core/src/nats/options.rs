@@ -56,6 +56,10 @@ pub struct NatsOptions {
     /// slow-consumer rule drops messages (core NATS is at-most-once; use JetStream for more), so
     /// memory stays bounded: at most this many frames of `max_batch_bytes` each.
     pub subscription_capacity: usize,
+    /// Requests to one subject that start together travel as frames of at most this many
+    /// (see `request_frames`); 1 sends every request as its own NATS message (for responders
+    /// that are not Catga).
+    pub requests_per_frame: usize,
 }
 
 impl Default for NatsOptions {
@@ -83,6 +87,7 @@ impl Default for NatsOptions {
             frame: FrameOptions::default(),
             inbound_batch_max: 1024,
             subscription_capacity: 1024,
+            requests_per_frame: 64,
         }
     }
 }
@@ -103,6 +108,7 @@ impl NatsOptions {
             ("maxPendingBytes", self.max_pending_bytes),
             ("inboundBatchMax", self.inbound_batch_max),
             ("subscriptionCapacity", self.subscription_capacity),
+            ("requestsPerFrame", self.requests_per_frame),
         ] {
             if value == 0 {
                 return Err(CatgaError::invalid_argument(field, "must be greater than 0"));

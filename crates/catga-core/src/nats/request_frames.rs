@@ -1,0 +1,289 @@
+//! Framed requests: requests to one subject that start together travel as one `CTG1` frame with
+//! one reply subject, and their replies come back as one positional frame. At 64 requests in
+//! flight that is two NATS messages per 64 round trips instead of 128, which is what lets request/
+//! reply beat a client that sends one message per request.
+//!
+//! ```text
+//! client ── PUB <prefix>.cmd.T  reply=<inbox>.<group>  CTG1[req0, req1, ... reqN-1] ──▶ responder
+//! client ◀── PUB <inbox>.<group>  CTG1[rep0, rep1, ... repN-1]  (entry i answers request i;
+//!                                 an empty entry means "not in this frame")
+//! client ◀── PUB <inbox>.<group>.<i>  rep_i  (a reply sent on its own, e.g. later via `reply()`)
+//! ```
+//! The responder's engine hands JS each request with the reply subject `<inbox>.<group>.<i>`, so
+//! JS code is the same for framed and single requests; the engine puts returned replies back
+//! into one frame. One router subscription (`<inbox>.>`) per connection serves every group.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::{Client, Message, StatusCode};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, OnceCell};
+
+use crate::error::{CatgaError, ErrorCode, Result};
+use crate::frame::{decode_frame, FrameBuilder, FrameOptions};
+use crate::limits::Limits;
+
+/// What arrived for one group on the router subscription.
+enum Arrival {
+    Frame(Bytes),
+    One(usize, Bytes),
+    NoResponders,
+}
+
+type Waiting = Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<Arrival>>>>;
+
+fn lock(waiting: &Waiting) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::UnboundedSender<Arrival>>> {
+    // The map holds senders only; a panic elsewhere cannot leave it half-updated.
+    waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Routes replies of framed request groups to the group waiting for them.
+pub(crate) struct ReplyRouter {
+    base: String,
+    next_group: AtomicU64,
+    waiting: Waiting,
+    subscribed: OnceCell<()>,
+}
+
+/// Removes a group from the router however its wait ends (reply, timeout, cancellation).
+struct Registration<'a> {
+    waiting: &'a Waiting,
+    group: u64,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        lock(self.waiting).remove(&self.group);
+    }
+}
+
+impl ReplyRouter {
+    pub(crate) fn new(client: &Client) -> Self {
+        Self {
+            base: client.new_inbox(),
+            next_group: AtomicU64::new(1),
+            waiting: Arc::default(),
+            subscribed: OnceCell::new(),
+        }
+    }
+
+    /// Subscribes to `<inbox>.>` on first use. The SUB goes out before the first request on the
+    /// same connection, and the server handles one connection's protocol in order.
+    async fn ensure_subscribed(&self, client: &Client) -> Result<()> {
+        self.subscribed
+            .get_or_try_init(|| async {
+                let mut subscriber = client
+                    .subscribe(format!("{}.>", self.base))
+                    .await
+                    .map_err(|e| CatgaError::new(ErrorCode::Transport, format!("subscribe to the reply inbox: {e}")))?;
+                let (waiting, prefix) = (self.waiting.clone(), format!("{}.", self.base));
+                tokio::spawn(async move {
+                    while let Some(message) = subscriber.next().await {
+                        route(&waiting, &prefix, message);
+                    }
+                });
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+fn route(waiting: &Waiting, prefix: &str, message: Message) {
+    let Some(rest) = message.subject.as_str().strip_prefix(prefix) else { return };
+    let (group, index) = match rest.split_once('.') {
+        Some((group, index)) => (group, index.parse::<usize>().ok()),
+        None => (rest, None),
+    };
+    let Ok(group) = group.parse::<u64>() else { return };
+    let arrival = match (message.status, index) {
+        (Some(StatusCode::NO_RESPONDERS), _) => Arrival::NoResponders,
+        (Some(_), _) => return, // other statuses carry no reply
+        (None, Some(index)) => Arrival::One(index, message.payload),
+        (None, None) => Arrival::Frame(message.payload),
+    };
+    if let Some(sender) = lock(waiting).get(&group) {
+        let _ = sender.send(arrival); // a group that stopped waiting has dropped its receiver
+    }
+}
+
+/// Frames of requests for one subject, each with the number of requests it carries.
+pub(crate) fn request_frames(
+    envelopes: &[&[u8]],
+    per_frame: usize,
+    options: FrameOptions,
+) -> Result<Vec<(Vec<u8>, usize)>> {
+    let mut frames = Vec::new();
+    for chunk in envelopes.chunks(per_frame.max(1)) {
+        let mut builder = FrameBuilder::with_capacity(options, chunk.iter().map(|e| e.len() + 4).sum());
+        for envelope in chunk {
+            if let Err(err) = builder.push_encoded(envelope) {
+                if builder.is_empty() {
+                    return Err(err);
+                }
+                let count = builder.len();
+                frames.push((std::mem::replace(&mut builder, FrameBuilder::new(options)).finish()?, count));
+                builder.push_encoded(envelope)?;
+            }
+        }
+        let count = builder.len();
+        frames.push((builder.finish()?, count));
+    }
+    Ok(frames)
+}
+
+/// The replies of one group, filled as they arrive; `None` until then.
+struct Slots {
+    replies: Vec<Option<Result<Bytes>>>,
+    open: usize,
+}
+
+impl Slots {
+    fn new(count: usize) -> Self {
+        Self { replies: (0..count).map(|_| None).collect(), open: count }
+    }
+
+    fn fill(&mut self, index: usize, outcome: Result<Bytes>) {
+        if let Some(slot @ None) = self.replies.get_mut(index) {
+            *slot = Some(outcome);
+            self.open -= 1;
+        }
+    }
+
+    fn fail_open(&mut self, err: &CatgaError) {
+        for index in 0..self.replies.len() {
+            self.fill(index, Err(err.clone()));
+        }
+    }
+
+    fn absorb_frame(&mut self, payload: &Bytes, limits: &Limits) -> Result<()> {
+        let frame = decode_frame(payload, limits)?;
+        for (index, range) in frame.ranges.iter().enumerate() {
+            if range.is_empty() {
+                continue; // not answered in this frame; may come on its own
+            }
+            let reply = if frame.compressed {
+                Bytes::copy_from_slice(&frame.body[range.clone()])
+            } else {
+                payload.slice(range.clone()) // shares the received buffer
+            };
+            self.fill(index, Ok(reply));
+        }
+        Ok(())
+    }
+
+    fn into_outcomes(self) -> Vec<Result<Bytes>> {
+        self.replies
+            .into_iter()
+            .map(|slot| slot.unwrap_or_else(|| Err(CatgaError::new(ErrorCode::Timeout, "no reply"))))
+            .collect()
+    }
+}
+
+/// One framed request group on its way: the frame and what it needs to collect the replies.
+pub(crate) struct GroupRequest<'a> {
+    pub client: &'a Client,
+    pub router: &'a ReplyRouter,
+    pub subject: &'a str,
+    pub frame: Vec<u8>,
+    pub count: usize,
+    pub timeout: Duration,
+    pub limits: &'a Limits,
+}
+
+impl GroupRequest<'_> {
+    /// Sends the frame and collects the replies; a request with no reply within the timeout gets
+    /// `timed_out`'s error, all of them get CATGA_NO_HANDLER when nobody is subscribed.
+    pub(crate) async fn run(self, timed_out: impl Fn() -> CatgaError) -> Vec<Result<Bytes>> {
+        let mut slots = Slots::new(self.count);
+        if let Err(err) = self.router.ensure_subscribed(self.client).await {
+            slots.fail_open(&err);
+            return slots.into_outcomes();
+        }
+        let group = self.router.next_group.fetch_add(1, Ordering::Relaxed);
+        let (sender, mut arrivals) = mpsc::unbounded_channel();
+        lock(&self.router.waiting).insert(group, sender);
+        let _registration = Registration { waiting: &self.router.waiting, group };
+        let reply = format!("{}.{group}", self.router.base);
+        if let Err(err) = self.client.publish_with_reply(self.subject.to_owned(), reply, Bytes::from(self.frame)).await
+        {
+            slots.fail_open(&super::engine::publish_error(self.subject, err));
+            return slots.into_outcomes();
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        while slots.open > 0 {
+            match tokio::time::timeout_at(deadline, arrivals.recv()).await {
+                Ok(Some(Arrival::Frame(payload))) => {
+                    if let Err(err) = slots.absorb_frame(&payload, self.limits) {
+                        slots.fail_open(&CatgaError::new(
+                            err.code,
+                            format!("malformed reply frame from {}: {}", self.subject, err.message),
+                        ));
+                    }
+                }
+                Ok(Some(Arrival::One(index, payload))) => slots.fill(index, Ok(payload)),
+                Ok(Some(Arrival::NoResponders)) => slots.fail_open(&CatgaError::new(
+                    ErrorCode::NoHandler,
+                    format!("no handler is subscribed to {}", self.subject),
+                )),
+                Ok(None) | Err(_) => slots.fail_open(&timed_out()),
+            }
+        }
+        slots.into_outcomes()
+    }
+}
+
+/// Responder side: the reply subject of request `index` of a framed request group.
+pub(crate) fn member_reply_subject(group_reply: &str, index: usize) -> String {
+    format!("{group_reply}.{index}")
+}
+
+/// Replies ready to send: (group reply subject, frame) per group, and (subject, envelope) for
+/// each reply that goes on its own.
+pub(crate) type FramedReplies<'a> = (Vec<(&'a str, Vec<u8>)>, Vec<(&'a str, &'a [u8])>);
+
+/// Responder side: puts replies addressed to members of framed groups (`<reply>.<i>`) back into
+/// one positional frame per group; everything else is returned to be sent on its own.
+pub(crate) fn frame_replies<'a>(
+    items: &[(&'a str, &'a [u8])],
+    groups: &'a [(String, u32)],
+    options: FrameOptions,
+) -> FramedReplies<'a> {
+    // Per group, which item answers each member.
+    let mut slots: HashMap<&'a str, Vec<Option<usize>>> =
+        groups.iter().map(|(reply, count)| (reply.as_str(), vec![None; *count as usize])).collect();
+    let mut singles = Vec::new();
+    for (k, &(subject, envelope)) in items.iter().enumerate() {
+        let member = subject.rsplit_once('.').and_then(|(group, index)| {
+            let index = index.parse::<usize>().ok()?;
+            let list = slots.get_mut(group)?;
+            let slot = list.get_mut(index).filter(|slot| slot.is_none() && !envelope.is_empty())?;
+            *slot = Some(k);
+            Some(())
+        });
+        if member.is_none() {
+            singles.push((subject, envelope));
+        }
+    }
+    let mut frames = Vec::new();
+    for (reply, list) in slots {
+        if list.iter().all(Option::is_none) {
+            continue;
+        }
+        let entries: Vec<&[u8]> = list.iter().map(|k| k.map_or(&[][..], |k| items[k].1)).collect();
+        match crate::frame::encode_frame(&entries, &options) {
+            Ok(frame) => frames.push((reply, frame)),
+            // Too large for one frame: each reply goes on its own to its member subject.
+            Err(_) => singles.extend(list.iter().flatten().map(|&k| items[k])),
+        }
+    }
+    (frames, singles)
+}
+
+#[cfg(test)]
+#[path = "request_frames_tests.rs"]
+mod tests;
