@@ -222,8 +222,11 @@ export interface FrameOptionsInput {
 export interface InboundBatchJs {
   data: Buffer
   offsets: Uint32Array
-  /** Reply subject per envelope (null for events). */
-  replies: Array<string | undefined | null>
+  /**
+   * Reply subject per envelope; null when no envelope of the batch came as a request (events),
+   * which spares building an array of nulls per batch.
+   */
+  replies?: Array<string | undefined | null>
   malformed: number
   malformedReason?: string
 }

@@ -174,7 +174,7 @@ export class NatsConnection extends EventEmitter {
     const onBatch = (batch: {
       data: Buffer;
       offsets: Uint32Array;
-      replies: (string | null | undefined)[];
+      replies?: (string | null | undefined)[] | null;
       malformed: number;
       malformedReason?: string | null;
     }): Promise<ReplyBatchJs | undefined> => {
@@ -187,7 +187,9 @@ export class NatsConnection extends EventEmitter {
         const start = batch.offsets[2 * i]!;
         envelopes[i] = batch.data.subarray(start, start + batch.offsets[2 * i + 1]!);
       }
-      const replies = batch.replies.map((r) => r ?? null);
+      const replies = batch.replies
+        ? batch.replies.map((r) => r ?? null)
+        : new Array<string | null>(count).fill(null);
       const running = handler({ envelopes, replies }).then(toReplyBatch, (error: unknown) => {
         this.emit("handlerError", error);
         return undefined;

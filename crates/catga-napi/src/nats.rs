@@ -140,8 +140,9 @@ impl From<ConnectionEvent> for ConnectionEventJs {
 pub struct InboundBatchJs {
     pub data: Buffer,
     pub offsets: Uint32Array,
-    /// Reply subject per envelope (null for events).
-    pub replies: Vec<Option<String>>,
+    /// Reply subject per envelope; null when no envelope of the batch came as a request (events),
+    /// which spares building an array of nulls per batch.
+    pub replies: Option<Vec<Option<String>>>,
     pub malformed: u32,
     pub malformed_reason: Option<String>,
 }
@@ -151,7 +152,7 @@ impl From<InboundBatch> for InboundBatchJs {
         Self {
             data: batch.data.into(),
             offsets: Uint32Array::new(batch.offsets),
-            replies: batch.replies,
+            replies: batch.replies.iter().any(Option::is_some).then_some(batch.replies),
             malformed: batch.malformed,
             malformed_reason: batch.malformed_reason,
         }

@@ -399,11 +399,17 @@ impl NatsEngine {
         let mut builders: Vec<(&'a str, FrameBuilder)> = Vec::new();
         let mut index: HashMap<&'a str, usize> = HashMap::new();
         let mut done = Vec::new();
+        // Batches are mostly runs of one subject: reuse the last slot before hashing.
+        let mut last: Option<(&str, usize)> = None;
         for (subject, bytes) in items {
-            let slot = *index.entry(subject).or_insert_with(|| {
-                builders.push((subject, FrameBuilder::new(frame_options)));
-                builders.len() - 1
-            });
+            let slot = match last {
+                Some((previous, slot)) if previous == *subject => slot,
+                _ => *index.entry(subject).or_insert_with(|| {
+                    builders.push((subject, FrameBuilder::new(frame_options)));
+                    builders.len() - 1
+                }),
+            };
+            last = Some((subject, slot));
             let builder = &mut builders[slot].1;
             if let Err(err) = builder.push_encoded(bytes) {
                 if builder.is_empty() {

@@ -64,6 +64,9 @@ impl InboundBatch {
                     if let Some(reply) = reply {
                         self.reply_groups.push((reply.to_owned(), frame.len() as u32));
                     }
+                    self.data.reserve(frame.body.len());
+                    self.offsets.reserve(2 * frame.len());
+                    self.replies.reserve(frame.len());
                     for (index, envelope) in frame.envelopes().enumerate() {
                         match check_envelope_header(envelope) {
                             Ok(()) => self.push(envelope, reply.map(|r| member_reply_subject(r, index))),
