@@ -15,7 +15,10 @@ import { createCatga, defineCommand, defineEvent, silentLogger } from "../dist/i
 
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
 const payload = { a: 1, b: 2 };
-const add = async (p) => p.a + p.b;
+// BENCH_HANDLER=sync runs every peer with a synchronous `add` instead (a handler that does not
+// await anything, e.g. a query served from memory); the default is an async handler.
+const SYNC = process.env.BENCH_HANDLER === "sync";
+const add = SYNC ? (p) => p.a + p.b : async (p) => p.a + p.b;
 
 // --- Catga -------------------------------------------------------------------------------------
 const Add = defineCommand("math.add");
@@ -150,7 +153,7 @@ const publish = {
 };
 // Reference point for the floor of any Result-wrapping mediator: one extra promise reaction.
 const reference = {
-  "reference: add().then(wrap)": () => add(payload).then((value) => ({ ok: true, value })),
+  "reference: add().then(wrap)": () => Promise.resolve(add(payload)).then((value) => ({ ok: true, value })),
 };
 const cases = Object.entries({ ...send, ...reference, ...publish });
 
