@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
+import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { afterAll, describe, expect, it } from "vitest";
 import { CatgaError, NatsConnection } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
@@ -73,6 +75,83 @@ describe("authentication", () => {
     await ok.close();
     const error = await refused(
       NatsConnection.connect({ servers: nats.url, token: "wrong", maxReconnects: 0, connectTimeoutMs: 1000 }),
+    );
+    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+  });
+});
+
+describe("NKey authentication", () => {
+  it("connects with an NKey seed the server knows, and refuses another one", async () => {
+    const user = createUser();
+    const stranger = createUser();
+    const seed = (pair: typeof user) => new TextDecoder().decode(pair.getSeed());
+    const config = join(dir, "nkey.conf");
+    writeFileSync(config, `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`);
+    const nats = await server(["-c", config]);
+    const ok = await NatsConnection.connect({ servers: nats.url, nkeySeed: seed(user), noEcho: false });
+    expect(await roundTrip(ok)).toBe("hello");
+    await ok.close();
+    const error = await refused(
+      NatsConnection.connect({
+        servers: nats.url,
+        nkeySeed: seed(stranger),
+        maxReconnects: 0,
+        connectTimeoutMs: 1000,
+      }),
+    );
+    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+  });
+
+  it("connects with a credentials file (user JWT + seed) under an operator, and refuses a forged one", async () => {
+    // Operator mode: operator -> account -> user, with the account JWT preloaded in the server.
+    const operator = createOperator();
+    const account = createAccount();
+    const user = createUser();
+    const operatorJwt = await encodeOperator("catga-test-op", operator);
+    const unlimited = {
+      conn: -1,
+      subs: -1,
+      data: -1,
+      payload: -1,
+      imports: -1,
+      exports: -1,
+      wildcards: true,
+    };
+    const accountJwt = await encodeAccount(
+      "catga-test-acct",
+      account,
+      { limits: unlimited },
+      { signer: operator },
+    );
+    // The private servers run JetStream, which needs a system account in operator mode.
+    const system = createAccount();
+    const systemJwt = await encodeAccount("SYS", system, {}, { signer: operator });
+    const config = join(dir, "operator.conf");
+    writeFileSync(
+      config,
+      [
+        `operator: ${operatorJwt}`,
+        `system_account: ${system.getPublicKey()}`,
+        "resolver: MEMORY",
+        `resolver_preload: { ${account.getPublicKey()}: ${accountJwt}, ${system.getPublicKey()}: ${systemJwt} }`,
+      ].join("\n"),
+    );
+    const nats = await server(["-c", config]);
+    const creds = join(dir, "user.creds");
+    writeFileSync(creds, fmtCreds(await encodeUser("catga-test-user", user, account), user));
+    const ok = await NatsConnection.connect({ servers: nats.url, credentialsFile: creds, noEcho: false });
+    expect(await roundTrip(ok)).toBe("hello");
+    await ok.close();
+    // Same user, but the JWT is signed by an account the server does not know.
+    const forged = join(dir, "forged.creds");
+    writeFileSync(forged, fmtCreds(await encodeUser("catga-test-user", user, createAccount()), user));
+    const error = await refused(
+      NatsConnection.connect({
+        servers: nats.url,
+        credentialsFile: forged,
+        maxReconnects: 0,
+        connectTimeoutMs: 1000,
+      }),
     );
     expect(error.code).toBe("CATGA_NOT_CONNECTED");
   });
