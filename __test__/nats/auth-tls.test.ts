@@ -158,11 +158,10 @@ describe("NKey authentication", () => {
 });
 
 describe("TLS", () => {
-  // A throwaway CA and a server certificate for 127.0.0.1, made with openssl for this run.
+  // A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl
+  // for this run.
   const ca = join(dir, "ca.pem");
   const caKey = join(dir, "ca-key.pem");
-  const cert = join(dir, "server.pem");
-  const key = join(dir, "server-key.pem");
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
   openssl(
     "req",
@@ -179,37 +178,20 @@ describe("TLS", () => {
     "-out",
     ca,
   );
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-keyout",
-    key,
-    "-out",
-    join(dir, "server.csr"),
-  );
-  const ext = join(dir, "ext.cnf");
-  execFileSync("sh", ["-c", `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${ext}`]);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    join(dir, "server.csr"),
-    "-CA",
-    ca,
-    "-CAkey",
-    caKey,
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    ext,
-    "-out",
-    cert,
-  );
+  /** A key and a certificate for `cn`, signed by the CA, with one x509v3 extension line. */
+  const issue = (name: string, cn: string, extension: string) => {
+    const [key, csr, cert, ext] = ["-key.pem", ".csr", ".pem", ".cnf"].map((end) => join(dir, name + end));
+    writeFileSync(ext!, `${extension}\n`);
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", key!, "-out", csr!);
+    openssl(
+      "x509",
+      ...["-req", "-in", csr!, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "1"],
+      ...["-extfile", ext!, "-out", cert!],
+    );
+    return { cert: cert!, key: key! };
+  };
+  const { cert, key } = issue("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  const client = issue("client", "catga-test-client", "extendedKeyUsage=clientAuth");
 
   it("connects over TLS with the CA file, and fails without trusting the CA", async () => {
     const nats = await server(["--tls", "--tlscert", cert, "--tlskey", key]);
@@ -225,6 +207,27 @@ describe("TLS", () => {
       NatsConnection.connect({
         servers: url,
         tls: { required: true },
+        maxReconnects: 0,
+        connectTimeoutMs: 1000,
+      }),
+    );
+    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+  });
+
+  it("presents a client certificate when the server verifies clients (mutual TLS)", async () => {
+    const nats = await server(["--tlsverify", "--tlscert", cert, "--tlskey", key, "--tlscacert", ca]);
+    const url = `tls://127.0.0.1:${nats.port}`;
+    const ok = await NatsConnection.connect({
+      servers: url,
+      tls: { required: true, caFile: ca, certFile: client.cert, keyFile: client.key },
+      noEcho: false,
+    });
+    expect(await roundTrip(ok)).toBe("hello");
+    await ok.close();
+    const error = await refused(
+      NatsConnection.connect({
+        servers: url,
+        tls: { required: true, caFile: ca },
         maxReconnects: 0,
         connectTimeoutMs: 1000,
       }),
