@@ -64,7 +64,9 @@ export function handlerStep(handler: Handler): Next {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
+  // Primitives (most sync results) never are; checking the type first skips a prototype lookup.
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
+  return typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Sorts by priority (descending, stable), so the order is the same on every build. */

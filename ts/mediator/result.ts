@@ -26,18 +26,14 @@ export interface ErrResult {
 /** Every mediator call resolves to a Result; it never rejects. */
 export type Result<T> = OkResult<T> | ErrResult;
 
-// Classes keep `unwrap` on the prototype: one small allocation per result, no closures.
-class Ok<T> implements OkResult<T> {
-  readonly ok = true as const;
-  readonly value: T;
-  constructor(value: T) {
-    this.value = value;
-  }
-  unwrap(): T {
-    return this.value;
-  }
+// An Ok result is a plain object literal whose `unwrap` is one shared function: V8 allocates such
+// literals from a boilerplate, ~300 machine instructions cheaper per result than `new` of a
+// class (callgrind, benches/RESULTS.md), and this is on every successful send's path.
+function unwrapOk<T>(this: OkResult<T>): T {
+  return this.value;
 }
 
+// Errors are rarer; the class keeps `unwrap` on the prototype.
 class Err implements ErrResult {
   readonly ok = false as const;
   readonly error: ErrorInfo;
@@ -50,7 +46,7 @@ class Err implements ErrResult {
 }
 
 export function ok<T>(value: T): OkResult<T> {
-  return new Ok(value);
+  return { ok: true, value, unwrap: unwrapOk };
 }
 
 export function err(code: ErrorCode, message: string, details?: unknown, cause?: unknown): ErrResult {
