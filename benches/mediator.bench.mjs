@@ -321,7 +321,7 @@ const load = `load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toF
 const report = `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}; ${load}.
 Packages: @catga/native ${self} (dist build), ${versions}.
 Method: tinybench, ${TIME_MS} ms per case after 300 ms warm-up, one process, sequential \`await\` per op; every case runs
-the same handler \`async (p) => p.a + p.b\`. "per call": one awaited op per tinybench sample; "tight loop": ${LOOP} awaited
+the same handler \`${SYNC ? "(p) => p.a + p.b" : "async (p) => p.a + p.b"}\`. "per call": one awaited op per tinybench sample; "tight loop": ${LOOP} awaited
 ops per sample, divided by ${LOOP}. ns/op is tinybench's overhead-corrected mean period. Bars: per-call ratios use
 medians (single ~200 ns samples on a shared machine have long GC/scheduling tails), tight-loop ratios use means.
 
