@@ -61,7 +61,9 @@ export class RequestBatcher {
   }
 
   private start(list: readonly Queued[], timeoutMs: number | undefined): void {
-    const ids = Uint32Array.from(list, (r) => r.id);
+    // A plain loop: `Uint32Array.from` with a map function costs ~100 ns per element here.
+    const ids = new Uint32Array(list.length);
+    for (let i = 0; i < list.length; i++) ids[i] = list[i]!.id;
     const { subjects, subjectIndex } = indexSubjects(list.map((r) => r.subject));
     const { data, offsets } = packBytes(list.map((r) => r.envelope));
     try {

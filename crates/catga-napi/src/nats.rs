@@ -200,7 +200,7 @@ pub async fn connect_nats(
         on_event.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
     });
     let engine = NatsEngine::connect(options, sink).await.map_err(to_js_async)?;
-    Ok(NatsClient { engine: Arc::new(engine), completions: std::sync::Mutex::new(None) })
+    Ok(NatsClient { engine: Arc::new(engine), on_replies: std::sync::Mutex::new(None) })
 }
 
 /// A NATS connection owned by the addon's tokio runtime.
@@ -208,7 +208,7 @@ pub async fn connect_nats(
 pub struct NatsClient {
     pub(crate) engine: Arc<NatsEngine>,
     /// Where finished batched requests report; set by `onReplies`.
-    completions: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Completion>>>,
+    on_replies: std::sync::Mutex<Option<Arc<RepliesCallback>>>,
 }
 
 /// A finished request: its id, and the reply bytes or the error.
@@ -227,47 +227,40 @@ pub struct RepliesJs {
 
 type RepliesCallback = ThreadsafeFunction<RepliesJs, (), RepliesJs, Status, false, true>;
 
-/// Takes every completion already waiting (after the first), up to a cap, into one JS call.
-async fn pump_completions(mut rx: tokio::sync::mpsc::UnboundedReceiver<Completion>, on_replies: RepliesCallback) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 4096 {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+/// Reports finished requests to JS in one call. The task that finished them calls this itself
+/// (a framed group reports all its members at once), so no extra task hop sits between the reply
+/// and JS; the threadsafe function queues calls, and JS drains them in one wake-up.
+fn deliver(on_replies: &RepliesCallback, finished: Vec<Completion>) {
+    let mut ids = Vec::with_capacity(finished.len());
+    let mut data = Vec::new();
+    let mut offsets = Vec::with_capacity(finished.len() * 2);
+    let mut codes = Vec::with_capacity(finished.len());
+    let mut messages = Vec::with_capacity(finished.len());
+    for (id, outcome) in finished {
+        ids.push(id);
+        offsets.push(data.len() as u32);
+        match outcome {
+            Ok(reply) => {
+                offsets.push(reply.len() as u32);
+                data.extend_from_slice(&reply);
+                codes.push(None);
+                messages.push(None);
+            }
+            Err(err) => {
+                offsets.push(0);
+                codes.push(Some(err.code.as_str().to_owned()));
+                messages.push(Some(err.message));
             }
         }
-        let mut ids = Vec::with_capacity(batch.len());
-        let mut data = Vec::new();
-        let mut offsets = Vec::with_capacity(batch.len() * 2);
-        let mut codes = Vec::with_capacity(batch.len());
-        let mut messages = Vec::with_capacity(batch.len());
-        for (id, outcome) in batch {
-            ids.push(id);
-            offsets.push(data.len() as u32);
-            match outcome {
-                Ok(reply) => {
-                    offsets.push(reply.len() as u32);
-                    data.extend_from_slice(&reply);
-                    codes.push(None);
-                    messages.push(None);
-                }
-                Err(err) => {
-                    offsets.push(0);
-                    codes.push(Some(err.code.as_str().to_owned()));
-                    messages.push(Some(err.message));
-                }
-            }
-        }
-        let replies = RepliesJs {
-            ids: Uint32Array::new(ids),
-            data: data.into(),
-            offsets: Uint32Array::new(offsets),
-            codes,
-            messages,
-        };
-        on_replies.call(replies, ThreadsafeFunctionCallMode::NonBlocking);
     }
+    let replies = RepliesJs {
+        ids: Uint32Array::new(ids),
+        data: data.into(),
+        offsets: Uint32Array::new(offsets),
+        codes,
+        messages,
+    };
+    on_replies.call(replies, ThreadsafeFunctionCallMode::NonBlocking);
 }
 
 pub(crate) fn slices<'a>(data: &'a [u8], offsets: &[u32]) -> Result<Vec<&'a [u8]>> {
@@ -335,12 +328,10 @@ impl NatsClient {
         &self,
         #[napi(ts_arg_type = "(replies: RepliesJs) => void")] on_replies: RepliesCallback,
     ) -> Result<()> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        match self.completions.lock() {
-            Ok(mut slot) => *slot = Some(tx),
+        match self.on_replies.lock() {
+            Ok(mut slot) => *slot = Some(Arc::new(on_replies)),
             Err(_) => return Err(invalid_argument("onReplies", "the connection's state is poisoned")),
         }
-        napi::bindgen_prelude::spawn(pump_completions(rx, on_replies));
         Ok(())
     }
 
@@ -360,7 +351,7 @@ impl NatsClient {
         if envelopes.len() != ids.len() || envelopes.len() != subject_index.len() {
             return Err(invalid_argument("ids", "must have one entry per request"));
         }
-        let sender = match self.completions.lock() {
+        let sender = match self.on_replies.lock() {
             Ok(slot) => slot.clone(),
             Err(_) => None,
         };
@@ -397,16 +388,14 @@ impl NatsClient {
             let (engine, sender) = (self.engine.clone(), sender.clone());
             napi::bindgen_prelude::spawn(async move {
                 let outcome = engine.request(&subject, payload, timeout).await;
-                let _ = sender.send((id, outcome));
+                deliver(&sender, vec![(id, outcome)]);
             });
         }
         for (subject, group_ids, frame) in groups {
             let (engine, sender) = (self.engine.clone(), sender.clone());
             napi::bindgen_prelude::spawn(async move {
                 let outcomes = engine.request_group(&subject, frame, group_ids.len(), timeout).await;
-                for (id, outcome) in group_ids.into_iter().zip(outcomes) {
-                    let _ = sender.send((id, outcome));
-                }
+                deliver(&sender, group_ids.into_iter().zip(outcomes).collect());
             });
         }
         Ok(())
