@@ -101,8 +101,18 @@ describe("framed requests", () => {
         decodeWire(bytes).messageId.endsWith("!") ? [] : [{ subject: batch.replies[i]!, envelope: bytes }],
       ),
     );
-    const replies = await Promise.all(send(subject, ["a", "b!", "c", "d!"], 300).map(outcome));
+    const settled: string[] = [];
+    const replies = await Promise.all(
+      send(subject, ["a", "b!", "c", "d!"], 300).map((p) =>
+        outcome(p).then((result) => {
+          settled.push(result);
+          return result;
+        }),
+      ),
+    );
     expect(replies).toEqual(["a", "CATGA_TIMEOUT", "c", "CATGA_TIMEOUT"]);
+    // The answered members settle as their replies arrive, not when their siblings time out.
+    expect(settled).toEqual(["a", "c", "CATGA_TIMEOUT", "CATGA_TIMEOUT"]);
     await unsubscribe();
   });
 
@@ -129,14 +139,17 @@ describe("framed requests", () => {
     const subject = `${uniquePrefix("frames")}.cmd.foreign`;
     const plain = await NatsConnection.connect({ servers: NATS_URL, requestsPerFrame: 1 });
     const foreign: NatsJsConnection = await connectNatsJs({ servers: NATS_URL.replace("nats://", "") });
-    // Echoes each raw envelope: it knows nothing of frames.
-    foreign.subscribe(subject, { callback: (_e, msg) => msg.respond(msg.data) });
+    // Decodes each request as one raw envelope (a frame would not decode) and answers it.
+    foreign.subscribe(subject, {
+      callback: (_e, msg) => msg.respond(eventEnvelope(`re:${decodeWire(msg.data).messageId}`)),
+    });
     await foreign.flush();
     const requested = ids(6, "f");
     const replies = await Promise.all(
-      requested.map((id) => outcome(plain.request(subject, eventEnvelope(id)))),
+      requested.map((id) => outcome(plain.request(subject, eventEnvelope(id), 1000))),
     );
-    expect(replies).toEqual(requested);
+    expect(replies).toEqual(requested.map((id) => `re:${id}`));
+    expect(plain.stats().framesSent).toBe(0);
     await plain.close();
     await foreign.close();
   });

@@ -10,7 +10,8 @@
 //! [10     4     uncompressed body length, u32 LE — only when bit 0 is set]
 //! ...           body: count × (u32 LE length, envelope bytes), zstd-compressed when bit 0 is set
 //! ```
-//! zstd is applied only when the body is above the threshold and the compressed form is smaller.
+//! zstd is applied only when the body is above the threshold and compressing saves at least a
+//! quarter of its bytes.
 
 use std::borrow::Cow;
 use std::ops::Range;

@@ -367,21 +367,31 @@ impl NatsClient {
                 .ok_or_else(|| invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects"))?;
             group.push((ids[i], envelope));
         }
-        // Frame everything before sending anything: a request that cannot be framed fails the
-        // whole call, and then none of its requests has gone out.
+        // Frame everything before sending anything. A lone request goes as a plain NATS request,
+        // and so does every request when framing is off (requestsPerFrame 1) or when the
+        // subject's requests cannot be framed (an envelope that fits max_payload alone but not
+        // with the frame's header): each then fails or succeeds on its own.
         let mut singles = Vec::new();
         let mut groups = Vec::new();
         for (subject, requests) in subjects.iter().zip(by_subject) {
-            match requests.as_slice() {
-                [] => {}
-                [(id, envelope)] => singles.push((subject.clone(), *id, Bytes::copy_from_slice(envelope))),
-                many => {
+            let framed = match requests.as_slice() {
+                [] | [_] => None,
+                many if self.engine.frames_requests() => {
                     let envelopes: Vec<&[u8]> = many.iter().map(|(_, envelope)| *envelope).collect();
-                    let mut ids = many.iter().map(|(id, _)| *id);
-                    for (frame, count) in self.engine.frame_requests(&envelopes).map_err(to_js)? {
+                    self.engine.frame_requests(&envelopes).ok()
+                }
+                _ => None,
+            };
+            match framed {
+                Some(frames) => {
+                    let mut ids = requests.iter().map(|(id, _)| *id);
+                    for (frame, count) in frames {
                         groups.push((subject.clone(), ids.by_ref().take(count).collect::<Vec<u32>>(), frame));
                     }
                 }
+                None => singles.extend(
+                    requests.iter().map(|(id, envelope)| (subject.clone(), *id, Bytes::copy_from_slice(envelope))),
+                ),
             }
         }
         for (subject, id, payload) in singles {
@@ -394,8 +404,14 @@ impl NatsClient {
         for (subject, group_ids, frame) in groups {
             let (engine, sender) = (self.engine.clone(), sender.clone());
             napi::bindgen_prelude::spawn(async move {
-                let outcomes = engine.request_group(&subject, frame, group_ids.len(), timeout).await;
-                deliver(&sender, group_ids.into_iter().zip(outcomes).collect());
+                let report = |outcomes: Vec<(usize, std::result::Result<Bytes, catga_core::CatgaError>)>| {
+                    let finished = outcomes
+                        .into_iter()
+                        .filter_map(|(index, outcome)| group_ids.get(index).map(|id| (*id, outcome)))
+                        .collect();
+                    deliver(&sender, finished);
+                };
+                engine.request_group(&subject, frame, group_ids.len(), timeout, report).await;
             });
         }
         Ok(())

@@ -322,6 +322,9 @@ impl NatsEngine {
                 self.send(subject, Bytes::from(frame)).await?;
             }
             Stats::add(&self.stats.messages_sent, (items.len() - singles.len()) as u64);
+            let framed_bytes: usize = items.iter().map(|(_, bytes)| bytes.len()).sum::<usize>()
+                - singles.iter().map(|(_, b)| b.len()).sum::<usize>();
+            Stats::add(&self.stats.bytes_before_compression, framed_bytes as u64);
         }
         if singles.is_empty() {
             Ok(())
@@ -332,44 +335,54 @@ impl NatsEngine {
 
     /// Requests to one subject as framed groups of at most `requests_per_frame` (see
     /// [`super::request_frames`]); one outcome per envelope, in order. Needs a Catga responder.
+    /// Whether requests are framed at all (`requests_per_frame` and the in-flight bound above 1).
+    pub fn frames_requests(&self) -> bool {
+        self.options.requests_per_frame.min(self.options.max_in_flight_requests) > 1
+    }
+
     pub fn frame_requests(&self, envelopes: &[&[u8]]) -> Result<Vec<(Vec<u8>, usize)>> {
         let per_frame = self.options.requests_per_frame.min(self.options.max_in_flight_requests);
         request_frames(envelopes, per_frame, self.frame_options())
     }
 
-    /// Sends one framed request group (from [`Self::frame_requests`]) and waits for its replies.
+    /// Sends one framed request group (from [`Self::frame_requests`]); `report` gets each member's
+    /// outcome (by its index in the group) as soon as it is known.
     pub async fn request_group(
         &self,
         subject: &str,
         frame: Vec<u8>,
         count: usize,
         timeout: Option<Duration>,
-    ) -> Vec<Result<Bytes>> {
-        let failed = |err: CatgaError| (0..count).map(|_| Err(err.clone())).collect::<Vec<_>>();
+        mut report: impl FnMut(Vec<(usize, Result<Bytes>)>),
+    ) {
+        let failed = |err: CatgaError| (0..count).map(|i| (i, Err(err.clone()))).collect::<Vec<_>>();
         if let Err(err) = self.check_open() {
-            return failed(err);
+            return report(failed(err));
         }
         // Groups are framed no larger than the bound (see `frame_requests`), so a group is admitted whole.
         let permits = count.min(self.options.max_in_flight_requests).max(1) as u32;
         let _permit = match self.admit(&self.requests, permits, count as u64, "requests in flight").await {
             Ok(permit) => permit,
-            Err(err) => return failed(err),
+            Err(err) => return report(failed(err)),
         };
         Stats::add(&self.stats.requests, count as u64);
-        Stats::add(&self.stats.frames_sent, 1);
         let timeout = timeout.unwrap_or(self.options.request_timeout);
         let group = GroupRequest {
             client: &self.client,
             router: &self.router,
+            stats: &self.stats,
             subject,
             frame,
             count,
             timeout,
             limits: &self.options.frame.limits,
         };
-        let outcomes = group.run(|| self.timeout_error(subject, timeout)).await;
-        Stats::add(&self.stats.request_failures, outcomes.iter().filter(|o| o.is_err()).count() as u64);
-        outcomes
+        let stats = &self.stats;
+        let counted = |outcomes: Vec<(usize, Result<Bytes>)>| {
+            Stats::add(&stats.request_failures, outcomes.iter().filter(|(_, o)| o.is_err()).count() as u64);
+            report(outcomes);
+        };
+        group.run(|| self.timeout_error(subject, timeout), counted).await;
     }
 
     fn timeout_error(&self, subject: &str, timeout: Duration) -> CatgaError {

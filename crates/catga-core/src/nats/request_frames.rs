@@ -21,8 +21,9 @@ use std::time::Duration;
 use async_nats::{Client, Message, StatusCode};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, OnceCell};
+use tokio::sync::{mpsc, oneshot, OnceCell};
 
+use super::stats::Stats;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::frame::{decode_frame, FrameBuilder, FrameOptions};
 use crate::limits::Limits;
@@ -47,6 +48,10 @@ pub(crate) struct ReplyRouter {
     next_group: AtomicU64,
     waiting: Waiting,
     subscribed: OnceCell<()>,
+    /// Dropped with the router (that is, with the engine): it ends the router task, whose
+    /// subscription would otherwise keep the connection open after every handle is gone.
+    _alive: oneshot::Sender<()>,
+    engine_dropped: Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 /// Removes a group from the router however its wait ends (reply, timeout, cancellation).
@@ -63,11 +68,14 @@ impl Drop for Registration<'_> {
 
 impl ReplyRouter {
     pub(crate) fn new(client: &Client) -> Self {
+        let (alive, engine_dropped) = oneshot::channel();
         Self {
             base: client.new_inbox(),
             next_group: AtomicU64::new(1),
             waiting: Arc::default(),
             subscribed: OnceCell::new(),
+            _alive: alive,
+            engine_dropped: Mutex::new(Some(engine_dropped)),
         }
     }
 
@@ -81,9 +89,26 @@ impl ReplyRouter {
                     .await
                     .map_err(|e| CatgaError::new(ErrorCode::Transport, format!("subscribe to the reply inbox: {e}")))?;
                 let (waiting, prefix) = (self.waiting.clone(), format!("{}.", self.base));
+                let engine_dropped =
+                    self.engine_dropped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
                 tokio::spawn(async move {
-                    while let Some(message) = subscriber.next().await {
-                        route(&waiting, &prefix, message);
+                    let engine_dropped = async {
+                        match engine_dropped {
+                            Some(receiver) => {
+                                let _ = receiver.await;
+                            }
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::pin!(engine_dropped);
+                    loop {
+                        tokio::select! {
+                            message = subscriber.next() => match message {
+                                Some(message) => route(&waiting, &prefix, message),
+                                None => break,
+                            },
+                            () = &mut engine_dropped => break,
+                        }
                     }
                 });
                 Ok(())
@@ -136,26 +161,28 @@ pub(crate) fn request_frames(
     Ok(frames)
 }
 
-/// The replies of one group, filled as they arrive; `None` until then.
+/// Which members of one group have their outcome, and the outcomes not yet reported.
 struct Slots {
-    replies: Vec<Option<Result<Bytes>>>,
+    done: Vec<bool>,
     open: usize,
+    ready: Vec<(usize, Result<Bytes>)>,
 }
 
 impl Slots {
     fn new(count: usize) -> Self {
-        Self { replies: (0..count).map(|_| None).collect(), open: count }
+        Self { done: vec![false; count], open: count, ready: Vec::new() }
     }
 
     fn fill(&mut self, index: usize, outcome: Result<Bytes>) {
-        if let Some(slot @ None) = self.replies.get_mut(index) {
-            *slot = Some(outcome);
+        if let Some(done @ false) = self.done.get_mut(index) {
+            *done = true;
             self.open -= 1;
+            self.ready.push((index, outcome));
         }
     }
 
     fn fail_open(&mut self, err: &CatgaError) {
-        for index in 0..self.replies.len() {
+        for index in 0..self.done.len() {
             self.fill(index, Err(err.clone()));
         }
     }
@@ -176,11 +203,9 @@ impl Slots {
         Ok(())
     }
 
-    fn into_outcomes(self) -> Vec<Result<Bytes>> {
-        self.replies
-            .into_iter()
-            .map(|slot| slot.unwrap_or_else(|| Err(CatgaError::new(ErrorCode::Timeout, "no reply"))))
-            .collect()
+    /// Outcomes filled since the last call, as (member index, outcome).
+    fn take_ready(&mut self) -> Vec<(usize, Result<Bytes>)> {
+        std::mem::take(&mut self.ready)
     }
 }
 
@@ -188,6 +213,7 @@ impl Slots {
 pub(crate) struct GroupRequest<'a> {
     pub client: &'a Client,
     pub router: &'a ReplyRouter,
+    pub stats: &'a Stats,
     pub subject: &'a str,
     pub frame: Vec<u8>,
     pub count: usize,
@@ -195,26 +221,38 @@ pub(crate) struct GroupRequest<'a> {
     pub limits: &'a Limits,
 }
 
+/// Longest wait honoured; a larger timeout (only possible from Rust callers) is capped, not a panic.
+const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 impl GroupRequest<'_> {
-    /// Sends the frame and collects the replies; a request with no reply within the timeout gets
-    /// `timed_out`'s error, all of them get CATGA_NO_HANDLER when nobody is subscribed.
-    pub(crate) async fn run(self, timed_out: impl Fn() -> CatgaError) -> Vec<Result<Bytes>> {
+    /// Sends the frame and reports outcomes as they arrive, each member exactly once: `report`
+    /// gets (member index, reply or error) pairs, so an answered request never waits for a slow
+    /// sibling. A member with no reply within the timeout gets `timed_out`'s error; all get
+    /// CATGA_NO_HANDLER when nobody is subscribed.
+    pub(crate) async fn run(
+        self,
+        timed_out: impl Fn() -> CatgaError,
+        mut report: impl FnMut(Vec<(usize, Result<Bytes>)>),
+    ) {
         let mut slots = Slots::new(self.count);
         if let Err(err) = self.router.ensure_subscribed(self.client).await {
             slots.fail_open(&err);
-            return slots.into_outcomes();
+            return report(slots.take_ready());
         }
         let group = self.router.next_group.fetch_add(1, Ordering::Relaxed);
         let (sender, mut arrivals) = mpsc::unbounded_channel();
         lock(&self.router.waiting).insert(group, sender);
         let _registration = Registration { waiting: &self.router.waiting, group };
         let reply = format!("{}.{group}", self.router.base);
+        let frame_len = self.frame.len() as u64;
         if let Err(err) = self.client.publish_with_reply(self.subject.to_owned(), reply, Bytes::from(self.frame)).await
         {
             slots.fail_open(&super::engine::publish_error(self.subject, err));
-            return slots.into_outcomes();
+            return report(slots.take_ready());
         }
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        Stats::add(&self.stats.frames_sent, 1);
+        Stats::add(&self.stats.bytes_sent, frame_len);
+        let deadline = tokio::time::Instant::now() + self.timeout.min(MAX_WAIT);
         while slots.open > 0 {
             match tokio::time::timeout_at(deadline, arrivals.recv()).await {
                 Ok(Some(Arrival::Frame(payload))) => {
@@ -232,8 +270,11 @@ impl GroupRequest<'_> {
                 )),
                 Ok(None) | Err(_) => slots.fail_open(&timed_out()),
             }
+            let ready = slots.take_ready();
+            if !ready.is_empty() {
+                report(ready);
+            }
         }
-        slots.into_outcomes()
     }
 }
 

@@ -54,16 +54,20 @@ fn member_subjects_outside_the_group_or_repeated_are_sent_on_their_own() {
 }
 
 #[test]
-fn reply_frames_fill_slots_and_skip_empty_entries() {
+fn reply_frames_fill_slots_once_and_skip_empty_entries() {
     let frame = crate::frame::encode_frame(&[b"r0".as_slice(), b"", b"r2"], &FrameOptions::default()).unwrap();
     let mut slots = Slots::new(3);
     slots.absorb_frame(&Bytes::from(frame), &Limits::default()).unwrap();
     assert_eq!(slots.open, 1);
+    let first: Vec<_> = slots.take_ready().into_iter().map(|(i, o)| (i, o.unwrap())).collect();
+    assert_eq!(first, vec![(0, Bytes::from_static(b"r0")), (2, Bytes::from_static(b"r2"))]);
+    // The unanswered member arrives on its own later; a duplicate is ignored.
     slots.fill(1, Ok(Bytes::from_static(b"r1")));
     slots.fill(1, Ok(Bytes::from_static(b"late duplicate")));
+    slots.fail_open(&CatgaError::new(ErrorCode::Timeout, "late"));
     assert_eq!(slots.open, 0);
-    let outcomes: Vec<_> = slots.into_outcomes().into_iter().map(|o| o.unwrap()).collect();
-    assert_eq!(outcomes, vec![Bytes::from_static(b"r0"), Bytes::from_static(b"r1"), Bytes::from_static(b"r2")]);
+    let second: Vec<_> = slots.take_ready().into_iter().map(|(i, o)| (i, o.unwrap())).collect();
+    assert_eq!(second, vec![(1, Bytes::from_static(b"r1"))]);
     let mut slots = Slots::new(2);
     assert!(slots.absorb_frame(&Bytes::from_static(b"CTG1garbage"), &Limits::default()).is_err());
 }
