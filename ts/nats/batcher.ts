@@ -24,6 +24,8 @@ class Batch {
   readonly chunks: Uint8Array[] = [];
   readonly subjectOf: number[] = [];
   readonly subjects = new Map<string, number>();
+  private lastSubject: string | undefined;
+  private lastIndex = 0;
   bytes = 0;
   readonly done: Promise<void>;
   resolve!: () => void;
@@ -38,15 +40,18 @@ class Batch {
     this.done.catch(() => undefined);
   }
 
-  add(subject: string, envelope: Uint8Array): void {
-    let index = this.subjects.get(subject);
+  add(subject: string, envelope: Uint8Array, length: number): void {
+    // Batches are mostly runs of one subject: skip the Map when it repeats.
+    let index = subject === this.lastSubject ? this.lastIndex : this.subjects.get(subject);
     if (index === undefined) {
       index = this.subjects.size;
       this.subjects.set(subject, index);
     }
+    this.lastSubject = subject;
+    this.lastIndex = index;
     this.chunks.push(envelope);
     this.subjectOf.push(index);
-    this.bytes += envelope.byteLength;
+    this.bytes += length;
   }
 
   send(flush: FlushBatch): Promise<void> {
@@ -84,7 +89,8 @@ export class OutboundBatcher {
   add(subject: string, envelope: Uint8Array): Promise<void> {
     if (this.closed)
       return Promise.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));
-    if (this.queuedBytes + envelope.byteLength > this.options.maxQueuedBytes && this.queuedBytes > 0) {
+    const length = envelope.byteLength;
+    if (this.queuedBytes + length > this.options.maxQueuedBytes && this.queuedBytes > 0) {
       if (this.options.policy === "reject") {
         return Promise.reject(
           new CatgaError(
@@ -98,12 +104,12 @@ export class OutboundBatcher {
         this.add(subject, envelope),
       );
     }
-    this.queuedBytes += envelope.byteLength;
+    this.queuedBytes += length;
     // Close a batch before this envelope would carry it past maxBytes, not after.
-    if (this.open && this.open.bytes + envelope.byteLength > this.options.maxBytes) this.closeOpen();
+    if (this.open && this.open.bytes + length > this.options.maxBytes) this.closeOpen();
     this.open ??= new Batch();
     const batch = this.open;
-    batch.add(subject, envelope);
+    batch.add(subject, envelope, length);
     if (batch.chunks.length >= this.options.maxMessages || batch.bytes >= this.options.maxBytes) {
       this.closeOpen();
       this.pump();
