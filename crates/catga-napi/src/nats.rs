@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use catga_core::nats::{BackpressurePolicy, ConnectionEvent, InboundBatch, NatsEngine, NatsOptions, TlsOptions};
-use napi::bindgen_prelude::{Buffer, Promise, Uint32Array};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Promise, ToNapiValue, TypeName, Uint32Array, ValueType};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Env;
 use napi::Status;
 use napi_derive::napi;
 use tokio::sync::watch;
@@ -135,10 +136,42 @@ impl From<ConnectionEvent> for ConnectionEventJs {
     }
 }
 
+/// Bytes handed to JS as a Buffer without copying: the Buffer is an external view over the
+/// `Bytes` (a received frame, or the batch's own vector), released when JS collects it.
+pub struct SharedBuffer(Bytes);
+
+impl TypeName for SharedBuffer {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for SharedBuffer {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        let bytes = val.0;
+        if bytes.is_empty() {
+            // An external buffer needs a non-null pointer; an empty Buffer costs nothing to copy.
+            return unsafe { Buffer::to_napi_value(env, Buffer::from(Vec::new())) };
+        }
+        let (data, len) = (bytes.as_ptr().cast_mut(), bytes.len());
+        // SAFETY: `data..data+len` is owned by `bytes`, which the finalizer keeps alive until JS
+        // collects the Buffer; no Rust code reads or writes these bytes after this point.
+        let slice = unsafe {
+            BufferSlice::from_external(&Env::from_raw(env), data, len, bytes, |_env, bytes: Bytes| drop(bytes))
+        }?;
+        unsafe { <&BufferSlice<'_>>::to_napi_value(env, &slice) }
+    }
+}
+
 /// Envelopes received together: envelope i is `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct InboundBatchJs {
-    pub data: Buffer,
+    #[napi(ts_type = "Buffer")]
+    pub data: SharedBuffer,
     pub offsets: Uint32Array,
     /// Reply subject per envelope; null when no envelope of the batch came as a request (events),
     /// which spares building an array of nulls per batch.
@@ -150,7 +183,7 @@ pub struct InboundBatchJs {
 impl From<InboundBatch> for InboundBatchJs {
     fn from(batch: InboundBatch) -> Self {
         Self {
-            data: batch.data.into(),
+            data: SharedBuffer(batch.shared.unwrap_or_else(|| Bytes::from(batch.data))),
             offsets: Uint32Array::new(batch.offsets),
             replies: batch.replies.iter().any(Option::is_some).then_some(batch.replies),
             malformed: batch.malformed,

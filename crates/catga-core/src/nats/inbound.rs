@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use async_nats::Subscriber;
+use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 
 use super::request_frames::member_reply_subject;
 use super::stats::Stats;
 use crate::envelope::{decode_envelope, ENVELOPE_VERSION};
 use crate::error::CatgaError;
-use crate::frame::{decode_frame, FRAME_MAGIC};
+use crate::frame::{decode_frame, FLAG_ZSTD, FRAME_MAGIC};
 use crate::limits::Limits;
 
 /// Envelopes received together: envelope `i` is `data[offsets[2i]..][..offsets[2i+1]]`, and
@@ -28,6 +29,9 @@ pub struct InboundBatch {
     /// Framed request groups in this batch: (group reply subject, request count). Their members'
     /// reply subjects are `<reply>.<i>`; the engine frames the replies back per group.
     pub reply_groups: Vec<(String, u32)>,
+    /// Set when the batch is one large uncompressed frame handed over as received: `offsets`
+    /// then index into these bytes (no copy) and `data` is empty.
+    pub shared: Option<Bytes>,
 }
 
 impl InboundBatch {
@@ -51,6 +55,42 @@ impl InboundBatch {
         if self.malformed_reason.is_none() {
             self.malformed_reason = Some(format!("{subject}: {reason}"));
         }
+    }
+
+    /// Takes one large uncompressed frame as the whole batch without copying it: the envelopes
+    /// are checked and their offsets point into `payload`. False (and nothing taken) when the
+    /// message is not such a frame; small frames are copied so several share one JS call.
+    fn adopt_frame(&mut self, payload: &Bytes, subject: &str, reply: Option<&str>, limits: &Limits) -> bool {
+        let adoptable = payload.len() >= SHARED_FRAME_BYTES
+            && payload.starts_with(&FRAME_MAGIC)
+            && payload.get(5).is_some_and(|flags| flags & FLAG_ZSTD == 0);
+        if !adoptable {
+            return false;
+        }
+        let frame = match decode_frame(payload, limits) {
+            Ok(frame) => frame,
+            Err(err) => {
+                self.skip(subject, err);
+                return true;
+            }
+        };
+        if let Some(reply) = reply {
+            self.reply_groups.push((reply.to_owned(), frame.len() as u32));
+        }
+        self.offsets.reserve(2 * frame.len());
+        self.replies.reserve(frame.len());
+        for (index, range) in frame.ranges.iter().enumerate() {
+            match check_envelope_header(&payload[range.clone()]) {
+                Ok(()) => {
+                    self.offsets.push(range.start as u32);
+                    self.offsets.push(range.len() as u32);
+                    self.replies.push(reply.map(|r| member_reply_subject(r, index)));
+                }
+                Err(err) => self.skip(subject, err),
+            }
+        }
+        self.shared = Some(payload.clone());
+        true
     }
 
     /// Adds one NATS message: a frame of envelopes or a single envelope. Bad input is counted and
@@ -99,6 +139,10 @@ fn check_envelope_header(envelope: &[u8]) -> Result<(), CatgaError> {
     }
 }
 
+/// Frames at least this large are handed to JS as received (see `adopt_frame`); below it the
+/// copy is cheaper than a JS call per frame.
+const SHARED_FRAME_BYTES: usize = 16 * 1024;
+
 /// A subscription that yields [`InboundBatch`]es.
 pub struct InboundSubscription {
     subscriber: Subscriber,
@@ -119,8 +163,12 @@ impl InboundSubscription {
             let first = self.subscriber.next().await?;
             let mut batch = InboundBatch::default();
             let mut received = 1u64;
-            batch.absorb(&first.payload, first.subject.as_str(), first.reply.as_deref(), &self.limits);
-            while batch.len() < self.max_messages && batch.data.len() < self.limits.max_batch_bytes {
+            let adopted =
+                batch.adopt_frame(&first.payload, first.subject.as_str(), first.reply.as_deref(), &self.limits);
+            if !adopted {
+                batch.absorb(&first.payload, first.subject.as_str(), first.reply.as_deref(), &self.limits);
+            }
+            while !adopted && batch.len() < self.max_messages && batch.data.len() < self.limits.max_batch_bytes {
                 match self.subscriber.next().now_or_never() {
                     Some(Some(message)) => {
                         received += 1;
