@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { afterAll, describe, expect, it } from "vitest";
-import { CatgaError, NatsConnection } from "../../ts/index.js";
+import { CatgaError, NatsConnection, type NatsConnectionOptions } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
 import { eventEnvelope, PrivateNats } from "./helpers.js";
 
@@ -36,47 +36,38 @@ async function roundTrip(connection: NatsConnection): Promise<string> {
   }
 }
 
-async function refused(promise: Promise<unknown>): Promise<CatgaError> {
-  const error = await promise.then(
+type Credentials = Omit<NatsConnectionOptions, "servers">;
+
+/**
+ * Connects with `accepted` and round-trips a request over that connection, then expects
+ * `rejected` to be refused at connect with CATGA_NOT_CONNECTED.
+ */
+async function expectAuth(servers: string, accepted: Credentials, rejected: Credentials): Promise<void> {
+  const ok = await NatsConnection.connect({ servers, ...accepted, noEcho: false });
+  expect(await roundTrip(ok)).toBe("hello");
+  await ok.close();
+  const error = await NatsConnection.connect({
+    servers,
+    ...rejected,
+    maxReconnects: 0,
+    connectTimeoutMs: 1000,
+  }).then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(CatgaError);
-  return error as CatgaError;
+  expect((error as CatgaError).code).toBe("CATGA_NOT_CONNECTED");
 }
 
 describe("authentication", () => {
   it("connects with user and password, and refuses wrong ones with CATGA_NOT_CONNECTED", async () => {
     const nats = await server(["--user", "alice", "--pass", "s3cret"]);
-    const ok = await NatsConnection.connect({
-      servers: nats.url,
-      user: "alice",
-      pass: "s3cret",
-      noEcho: false,
-    });
-    expect(await roundTrip(ok)).toBe("hello");
-    await ok.close();
-    const error = await refused(
-      NatsConnection.connect({
-        servers: nats.url,
-        user: "alice",
-        pass: "nope",
-        maxReconnects: 0,
-        connectTimeoutMs: 1000,
-      }),
-    );
-    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+    await expectAuth(nats.url, { user: "alice", pass: "s3cret" }, { user: "alice", pass: "nope" });
   });
 
   it("connects with a token", async () => {
     const nats = await server(["--auth", "t0k3n"]);
-    const ok = await NatsConnection.connect({ servers: nats.url, token: "t0k3n", noEcho: false });
-    expect(await roundTrip(ok)).toBe("hello");
-    await ok.close();
-    const error = await refused(
-      NatsConnection.connect({ servers: nats.url, token: "wrong", maxReconnects: 0, connectTimeoutMs: 1000 }),
-    );
-    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+    await expectAuth(nats.url, { token: "t0k3n" }, { token: "wrong" });
   });
 });
 
@@ -88,18 +79,7 @@ describe("NKey authentication", () => {
     const config = join(dir, "nkey.conf");
     writeFileSync(config, `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`);
     const nats = await server(["-c", config]);
-    const ok = await NatsConnection.connect({ servers: nats.url, nkeySeed: seed(user), noEcho: false });
-    expect(await roundTrip(ok)).toBe("hello");
-    await ok.close();
-    const error = await refused(
-      NatsConnection.connect({
-        servers: nats.url,
-        nkeySeed: seed(stranger),
-        maxReconnects: 0,
-        connectTimeoutMs: 1000,
-      }),
-    );
-    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+    await expectAuth(nats.url, { nkeySeed: seed(user) }, { nkeySeed: seed(stranger) });
   });
 
   it("connects with a credentials file (user JWT + seed) under an operator, and refuses a forged one", async () => {
@@ -139,21 +119,10 @@ describe("NKey authentication", () => {
     const nats = await server(["-c", config]);
     const creds = join(dir, "user.creds");
     writeFileSync(creds, fmtCreds(await encodeUser("catga-test-user", user, account), user));
-    const ok = await NatsConnection.connect({ servers: nats.url, credentialsFile: creds, noEcho: false });
-    expect(await roundTrip(ok)).toBe("hello");
-    await ok.close();
-    // Same user, but the JWT is signed by an account the server does not know.
+    // The forged one: same user, but its JWT is signed by an account the server does not know.
     const forged = join(dir, "forged.creds");
     writeFileSync(forged, fmtCreds(await encodeUser("catga-test-user", user, createAccount()), user));
-    const error = await refused(
-      NatsConnection.connect({
-        servers: nats.url,
-        credentialsFile: forged,
-        maxReconnects: 0,
-        connectTimeoutMs: 1000,
-      }),
-    );
-    expect(error.code).toBe("CATGA_NOT_CONNECTED");
+    await expectAuth(nats.url, { credentialsFile: creds }, { credentialsFile: forged });
   });
 });
 
@@ -195,43 +164,19 @@ describe("TLS", () => {
 
   it("connects over TLS with the CA file, and fails without trusting the CA", async () => {
     const nats = await server(["--tls", "--tlscert", cert, "--tlskey", key]);
-    const url = `tls://127.0.0.1:${nats.port}`;
-    const ok = await NatsConnection.connect({
-      servers: url,
-      tls: { required: true, caFile: ca },
-      noEcho: false,
-    });
-    expect(await roundTrip(ok)).toBe("hello");
-    await ok.close();
-    const error = await refused(
-      NatsConnection.connect({
-        servers: url,
-        tls: { required: true },
-        maxReconnects: 0,
-        connectTimeoutMs: 1000,
-      }),
+    await expectAuth(
+      `tls://127.0.0.1:${nats.port}`,
+      { tls: { required: true, caFile: ca } },
+      { tls: { required: true } },
     );
-    expect(error.code).toBe("CATGA_NOT_CONNECTED");
   });
 
   it("presents a client certificate when the server verifies clients (mutual TLS)", async () => {
     const nats = await server(["--tlsverify", "--tlscert", cert, "--tlskey", key, "--tlscacert", ca]);
-    const url = `tls://127.0.0.1:${nats.port}`;
-    const ok = await NatsConnection.connect({
-      servers: url,
-      tls: { required: true, caFile: ca, certFile: client.cert, keyFile: client.key },
-      noEcho: false,
-    });
-    expect(await roundTrip(ok)).toBe("hello");
-    await ok.close();
-    const error = await refused(
-      NatsConnection.connect({
-        servers: url,
-        tls: { required: true, caFile: ca },
-        maxReconnects: 0,
-        connectTimeoutMs: 1000,
-      }),
+    await expectAuth(
+      `tls://127.0.0.1:${nats.port}`,
+      { tls: { required: true, caFile: ca, certFile: client.cert, keyFile: client.key } },
+      { tls: { required: true, caFile: ca } },
     );
-    expect(error.code).toBe("CATGA_NOT_CONNECTED");
   });
 });
