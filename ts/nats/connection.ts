@@ -25,7 +25,11 @@ export interface StatusEvent {
   readonly message?: string;
 }
 
-/** Envelopes received together; `replies[i]` is set when envelope i came as a request. */
+/**
+ * Envelopes received together; `replies[i]` is set when envelope i came as a request. The
+ * envelopes are views into the received buffer: copy one (`Buffer.from(view)`) to keep it past
+ * the handler without keeping that whole buffer alive.
+ */
 export interface InboundMessages {
   readonly envelopes: readonly Buffer[];
   readonly replies: readonly (string | null)[];

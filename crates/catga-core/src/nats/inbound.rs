@@ -89,7 +89,10 @@ impl InboundBatch {
                 Err(err) => self.skip(subject, err),
             }
         }
-        self.shared = Some(payload.clone());
+        // A frame whose entries were all skipped hands JS nothing to hold on to.
+        if !self.offsets.is_empty() {
+            self.shared = Some(payload.clone());
+        }
         true
     }
 
