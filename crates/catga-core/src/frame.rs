@@ -233,6 +233,38 @@ fn worth_compressing(body: &[u8], level: i32) -> Result<bool> {
     Ok(saves_enough(sample.len(), SAMPLE_BYTES))
 }
 
+/// Packs already-encoded envelopes, in order, into as many frames as the limits (and at most
+/// `max_per_frame` envelopes each) require; each frame comes with its envelope count. Fails only
+/// for an envelope too large to travel even alone.
+pub fn split_into_frames<'b>(
+    envelopes: impl IntoIterator<Item = &'b [u8]>,
+    max_per_frame: usize,
+    options: FrameOptions,
+) -> Result<Vec<(Vec<u8>, usize)>> {
+    let mut frames = Vec::new();
+    let mut builder = FrameBuilder::new(options);
+    for envelope in envelopes {
+        if builder.len() >= max_per_frame.max(1) {
+            let count = builder.len();
+            frames.push((std::mem::replace(&mut builder, FrameBuilder::new(options)).finish()?, count));
+        }
+        if let Err(err) = builder.push_encoded(envelope) {
+            if builder.is_empty() {
+                return Err(err);
+            }
+            // Full: ship this frame and start the next one.
+            let count = builder.len();
+            frames.push((std::mem::replace(&mut builder, FrameBuilder::new(options)).finish()?, count));
+            builder.push_encoded(envelope)?;
+        }
+    }
+    if !builder.is_empty() {
+        let count = builder.len();
+        frames.push((builder.finish()?, count));
+    }
+    Ok(frames)
+}
+
 /// Frames already-encoded envelopes.
 pub fn encode_frame<B: AsRef<[u8]>>(envelopes: &[B], options: &FrameOptions) -> Result<Vec<u8>> {
     let capacity = envelopes.iter().map(|e| e.as_ref().len() + LEN_PREFIX).sum();

@@ -15,7 +15,7 @@ use super::options::{BackpressurePolicy, NatsOptions};
 use super::request_frames::{frame_replies, request_frames, GroupRequest, ReplyRouter};
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
-use crate::frame::FrameBuilder;
+use crate::frame::split_into_frames;
 
 /// Connection status changes, reported to the host (JS) as they happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,8 +217,7 @@ impl NatsEngine {
     ) -> Result<Vec<Result<super::jetstream::PublishReceipt>>> {
         self.check_open()?;
         let total: usize = items.iter().map(|(_, _, bytes)| bytes.len()).sum();
-        let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
-        let _permit = self.admit(&self.pending_bytes, permits, 1, "pending bytes").await?;
+        let _permit = self.admit_bytes(total).await?;
         let outcomes =
             super::jetstream::publish_durable(&self.jetstream, items, self.options.max_in_flight_requests.min(1024))
                 .await;
@@ -246,6 +245,13 @@ impl NatsEngine {
             ));
         }
         Ok(())
+    }
+
+    /// Admits `total` bytes under `max_pending_bytes`. A batch larger than the whole budget still
+    /// goes through once it has the budget to itself.
+    async fn admit_bytes(&self, total: usize) -> Result<OwnedSemaphorePermit> {
+        let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
+        self.admit(&self.pending_bytes, permits, 1, "pending bytes").await
     }
 
     /// Takes `permits` from a bound, per the backpressure policy. `units` is how many requests or
@@ -281,9 +287,7 @@ impl NatsEngine {
     pub async fn publish(&self, items: &[(&str, &[u8])], framed: bool) -> Result<()> {
         self.check_open()?;
         let total: usize = items.iter().map(|(_, bytes)| bytes.len()).sum();
-        // A batch larger than the whole budget still goes through once it has the budget to itself.
-        let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
-        let _permit = self.admit(&self.pending_bytes, permits, 1, "pending bytes").await?;
+        let _permit = self.admit_bytes(total).await?;
         if framed {
             for (subject, frame) in self.frame_by_subject(items)? {
                 Stats::add(&self.stats.frames_sent, 1);
@@ -315,8 +319,7 @@ impl NatsEngine {
         if !frames.is_empty() {
             self.check_open()?;
             let total: usize = frames.iter().map(|(_, frame)| frame.len()).sum();
-            let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
-            let _permit = self.admit(&self.pending_bytes, permits, 1, "pending bytes").await?;
+            let _permit = self.admit_bytes(total).await?;
             for (subject, frame) in frames {
                 Stats::add(&self.stats.frames_sent, 1);
                 self.send(subject, Bytes::from(frame)).await?;
@@ -337,12 +340,16 @@ impl NatsEngine {
     /// [`super::request_frames`]); one outcome per envelope, in order. Needs a Catga responder.
     /// Whether requests are framed at all (`requests_per_frame` and the in-flight bound above 1).
     pub fn frames_requests(&self) -> bool {
-        self.options.requests_per_frame.min(self.options.max_in_flight_requests) > 1
+        self.requests_per_frame() > 1
+    }
+
+    /// Groups are never larger than the in-flight bound, so a group is admitted whole.
+    fn requests_per_frame(&self) -> usize {
+        self.options.requests_per_frame.min(self.options.max_in_flight_requests)
     }
 
     pub fn frame_requests(&self, envelopes: &[&[u8]]) -> Result<Vec<(Vec<u8>, usize)>> {
-        let per_frame = self.options.requests_per_frame.min(self.options.max_in_flight_requests);
-        request_frames(envelopes, per_frame, self.frame_options())
+        request_frames(envelopes, self.requests_per_frame(), self.frame_options())
     }
 
     /// Sends one framed request group (from [`Self::frame_requests`]); `report` gets each member's
@@ -408,38 +415,30 @@ impl NatsEngine {
     }
 
     fn frame_by_subject<'a>(&self, items: &[(&'a str, &[u8])]) -> Result<Vec<(&'a str, Vec<u8>)>> {
-        let frame_options = self.frame_options();
-        let mut builders: Vec<(&'a str, FrameBuilder)> = Vec::new();
+        // Envelopes per subject, in order; batches are mostly runs of one subject, so the last
+        // slot is tried before hashing.
+        let mut groups: Vec<(&'a str, Vec<&[u8]>)> = Vec::new();
         let mut index: HashMap<&'a str, usize> = HashMap::new();
-        let mut done = Vec::new();
-        // Batches are mostly runs of one subject: reuse the last slot before hashing.
         let mut last: Option<(&str, usize)> = None;
-        for (subject, bytes) in items {
+        for &(subject, bytes) in items {
             let slot = match last {
-                Some((previous, slot)) if previous == *subject => slot,
+                Some((previous, slot)) if previous == subject => slot,
                 _ => *index.entry(subject).or_insert_with(|| {
-                    builders.push((subject, FrameBuilder::new(frame_options)));
-                    builders.len() - 1
+                    groups.push((subject, Vec::new()));
+                    groups.len() - 1
                 }),
             };
             last = Some((subject, slot));
-            let builder = &mut builders[slot].1;
-            if let Err(err) = builder.push_encoded(bytes) {
-                if builder.is_empty() {
-                    return Err(err); // too large even on its own
-                }
-                // Full: ship this frame and start the next one for the same subject.
-                let full = std::mem::replace(builder, FrameBuilder::new(frame_options));
-                done.push((*subject, full.finish()?));
-                builder.push_encoded(bytes)?;
+            groups[slot].1.push(bytes);
+        }
+        let frame_options = self.frame_options();
+        let mut frames = Vec::new();
+        for (subject, envelopes) in groups {
+            for (frame, _) in split_into_frames(envelopes, usize::MAX, frame_options)? {
+                frames.push((subject, frame));
             }
         }
-        for (subject, builder) in builders {
-            if !builder.is_empty() {
-                done.push((subject, builder.finish()?));
-            }
-        }
-        Ok(done)
+        Ok(frames)
     }
 
     /// Sends one request and waits for its reply, bounded by `timeout` (or the default).

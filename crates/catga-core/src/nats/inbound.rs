@@ -12,7 +12,7 @@ use super::request_frames::member_reply_subject;
 use super::stats::Stats;
 use crate::envelope::{decode_envelope, ENVELOPE_VERSION};
 use crate::error::CatgaError;
-use crate::frame::{decode_frame, FLAG_ZSTD, FRAME_MAGIC};
+use crate::frame::{decode_frame, DecodedFrame, FLAG_ZSTD, FRAME_MAGIC};
 use crate::limits::Limits;
 
 /// Envelopes received together: envelope `i` is `data[offsets[2i]..][..offsets[2i+1]]`, and
@@ -74,21 +74,7 @@ impl InboundBatch {
                 return true;
             }
         };
-        if let Some(reply) = reply {
-            self.reply_groups.push((reply.to_owned(), frame.len() as u32));
-        }
-        self.offsets.reserve(2 * frame.len());
-        self.replies.reserve(frame.len());
-        for (index, range) in frame.ranges.iter().enumerate() {
-            match check_envelope_header(&payload[range.clone()]) {
-                Ok(()) => {
-                    self.offsets.push(range.start as u32);
-                    self.offsets.push(range.len() as u32);
-                    self.replies.push(reply.map(|r| member_reply_subject(r, index)));
-                }
-                Err(err) => self.skip(subject, err),
-            }
-        }
+        self.take_frame(&frame, subject, reply, true);
         // A frame whose entries were all skipped hands JS nothing to hold on to.
         if !self.offsets.is_empty() {
             self.shared = Some(payload.clone());
@@ -96,27 +82,43 @@ impl InboundBatch {
         true
     }
 
+    /// Takes a decoded frame's envelopes whose header checks out; the others are counted and
+    /// skipped. `in_place` records offsets into the frame itself (its body must be the received
+    /// payload, see `adopt_frame`); otherwise each envelope is copied into `data`. A frame with a
+    /// reply subject is a framed request group: member i answers on `<reply>.<i>`, i being its
+    /// position in the frame, skipped entries included.
+    fn take_frame(&mut self, frame: &DecodedFrame<'_>, subject: &str, reply: Option<&str>, in_place: bool) {
+        if let Some(reply) = reply {
+            self.reply_groups.push((reply.to_owned(), frame.len() as u32));
+        }
+        if !in_place {
+            self.data.reserve(frame.body.len());
+        }
+        self.offsets.reserve(2 * frame.len());
+        self.replies.reserve(frame.len());
+        for (index, range) in frame.ranges.iter().enumerate() {
+            let envelope = &frame.body[range.clone()];
+            if let Err(err) = check_envelope_header(envelope) {
+                self.skip(subject, err);
+                continue;
+            }
+            let member = reply.map(|r| member_reply_subject(r, index));
+            if in_place {
+                self.offsets.push(range.start as u32);
+                self.offsets.push(range.len() as u32);
+                self.replies.push(member);
+            } else {
+                self.push(envelope, member);
+            }
+        }
+    }
+
     /// Adds one NATS message: a frame of envelopes or a single envelope. Bad input is counted and
     /// skipped, never fatal: a foreign publisher must not break the subscription.
     pub fn absorb(&mut self, payload: &[u8], subject: &str, reply: Option<&str>, limits: &Limits) {
         if payload.starts_with(&FRAME_MAGIC) {
             match decode_frame(payload, limits) {
-                Ok(frame) => {
-                    // A frame with a reply subject is a framed request group: member i answers
-                    // on `<reply>.<i>` (its position in the frame, skipped entries included).
-                    if let Some(reply) = reply {
-                        self.reply_groups.push((reply.to_owned(), frame.len() as u32));
-                    }
-                    self.data.reserve(frame.body.len());
-                    self.offsets.reserve(2 * frame.len());
-                    self.replies.reserve(frame.len());
-                    for (index, envelope) in frame.envelopes().enumerate() {
-                        match check_envelope_header(envelope) {
-                            Ok(()) => self.push(envelope, reply.map(|r| member_reply_subject(r, index))),
-                            Err(err) => self.skip(subject, err),
-                        }
-                    }
-                }
+                Ok(frame) => self.take_frame(&frame, subject, reply, false),
                 Err(err) => self.skip(subject, err),
             }
         } else {

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot, OnceCell};
 
 use super::stats::Stats;
 use crate::error::{CatgaError, ErrorCode, Result};
-use crate::frame::{decode_frame, FrameBuilder, FrameOptions};
+use crate::frame::{decode_frame, split_into_frames, FrameOptions};
 use crate::limits::Limits;
 
 /// What arrived for one group on the router subscription.
@@ -142,23 +142,7 @@ pub(crate) fn request_frames(
     per_frame: usize,
     options: FrameOptions,
 ) -> Result<Vec<(Vec<u8>, usize)>> {
-    let mut frames = Vec::new();
-    for chunk in envelopes.chunks(per_frame.max(1)) {
-        let mut builder = FrameBuilder::with_capacity(options, chunk.iter().map(|e| e.len() + 4).sum());
-        for envelope in chunk {
-            if let Err(err) = builder.push_encoded(envelope) {
-                if builder.is_empty() {
-                    return Err(err);
-                }
-                let count = builder.len();
-                frames.push((std::mem::replace(&mut builder, FrameBuilder::new(options)).finish()?, count));
-                builder.push_encoded(envelope)?;
-            }
-        }
-        let count = builder.len();
-        frames.push((builder.finish()?, count));
-    }
-    Ok(frames)
+    split_into_frames(envelopes.iter().copied(), per_frame, options)
 }
 
 /// Which members of one group have their outcome, and the outcomes not yet reported.
