@@ -34,18 +34,7 @@ export interface PublishReport {
 }
 
 /** What every handler receives next to the payload. */
-export interface HandlerContext {
-  readonly kind: ContractKind;
-  readonly type: string;
-  /** Time-ordered UUIDv7 unless the sender supplied one. */
-  readonly messageId: string;
-  /** Shared by every message caused (directly or not) by the same root message. */
-  readonly correlationId: string;
-  /** Id of the message whose handler sent this one; undefined for a root message. */
-  readonly causationId: string | undefined;
-  /** Epoch milliseconds. */
-  readonly createdAt: number;
-  readonly headers: Headers;
+export interface HandlerContext extends MessageMeta {
   /** Aborted on timeout or when the caller cancels; pass it to fetch, db drivers, etc. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -261,9 +250,13 @@ export class MessageContext implements HandlerContext {
 export interface MessageMeta {
   readonly kind: ContractKind;
   readonly type: string;
+  /** Time-ordered UUIDv7 unless the sender supplied one. */
   readonly messageId: string;
+  /** Shared by every message caused (directly or not) by the same root message. */
   readonly correlationId: string;
+  /** Id of the message whose handler sent this one; undefined for a root message. */
   readonly causationId: string | undefined;
+  /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly headers: Headers;
 }

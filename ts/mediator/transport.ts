@@ -1,6 +1,5 @@
 import { ErrorCodes } from "../errors.js";
-import type { HandlerContext, Headers } from "./context.js";
-import type { ContractKind } from "./contracts.js";
+import type { HandlerContext, MessageMeta } from "./context.js";
 import { type ErrorInfo, err, errFrom, errFromThrown, ok, type Result } from "./result.js";
 
 /**
@@ -8,14 +7,7 @@ import { type ErrorInfo, err, errFrom, errFromThrown, ok, type Result } from "./
  * chosen for `type` (e.g. msgpack, JSON) and maps the rest to envelope fields and headers
  * (W3C `traceparent` travels in `headers`).
  */
-export interface Envelope {
-  readonly kind: ContractKind;
-  readonly type: string;
-  readonly messageId: string;
-  readonly correlationId: string;
-  readonly causationId: string | undefined;
-  readonly createdAt: number;
-  readonly headers: Headers;
+export interface Envelope extends MessageMeta {
   readonly payload: unknown;
   /**
    * Inbound only, optional: how many messages the transport delivered together with this one
