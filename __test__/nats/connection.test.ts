@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CatgaConfigError, CatgaError, NatsConnection } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
@@ -33,6 +34,7 @@ describe("NATS connection options", () => {
       batch: { maxMessages: 0 },
       user: "alice",
       requestTimeoutMs: -5,
+      eventFrameBytes: 0,
       colour: "blue",
     } as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CatgaConfigError);
@@ -41,6 +43,7 @@ describe("NATS connection options", () => {
       "backpressure",
       "batch.maxMessages",
       "colour",
+      "eventFrameBytes",
       "requestTimeoutMs",
       "servers[1]",
       "user",
@@ -87,8 +90,10 @@ describe("publish / subscribe", () => {
     expect(received).toEqual(sent);
     const after = producer.stats();
     expect(after.messagesSent - before.messagesSent).toBe(2000);
-    // Up to 1024 messages per flush by default: far fewer NATS messages than envelopes.
-    expect(after.framesSent - before.framesSent).toBeLessThanOrEqual(Math.ceil(2000 / 128) + 2);
+    // Up to 1024 messages per flush and ~16 KiB per frame by default: far fewer NATS messages
+    // than envelopes.
+    const bytes = after.bytesBeforeCompression - before.bytesBeforeCompression;
+    expect(after.framesSent - before.framesSent).toBeLessThanOrEqual(Math.ceil(bytes / 8192) + 4);
     expect(batchSizes.length).toBeLessThan(2000);
     await unsubscribe();
   });
@@ -99,6 +104,7 @@ describe("publish / subscribe", () => {
       servers: NATS_URL,
       batch: { maxMessages: 4096, maxBytes: 8 * 1024 * 1024 },
       compressionThreshold: Number.POSITIVE_INFINITY,
+      eventFrameBytes: 64 * 1024 * 1024,
     });
     let count = 0;
     const unsubscribe = await consumer.subscribe(subject, {}, async ({ envelopes }) => {
@@ -112,6 +118,30 @@ describe("publish / subscribe", () => {
     );
     await until(() => count === 4000, 10_000, "every envelope of the split batch");
     expect(client.stats().framesSent - before.framesSent).toBeGreaterThanOrEqual(4);
+    await unsubscribe();
+    await client.close();
+  });
+
+  it("cuts a batch into frames of about eventFrameBytes", async () => {
+    const subject = `${uniquePrefix("cut")}.evt.cut`;
+    const client = await NatsConnection.connect({ servers: NATS_URL, eventFrameBytes: 4096 });
+    const received: string[] = [];
+    const unsubscribe = await consumer.subscribe(subject, {}, async ({ envelopes }) => {
+      for (const bytes of envelopes) received.push(decodeWire(bytes).messageId);
+    });
+    const before = client.stats();
+    const sent = Array.from({ length: 400 }, (_, i) => `c${i}`);
+    // Distinct random payloads do not compress: no zstd to blur the sizes.
+    await Promise.all(sent.map((id) => client.publish(subject, eventEnvelope(id, randomBytes(1000)))));
+    await until(() => received.length === sent.length, 5000, "every envelope of the cut batch");
+    expect(received).toEqual(sent);
+    const after = client.stats();
+    const frames = after.framesSent - before.framesSent;
+    const bytes = after.bytesBeforeCompression - before.bytesBeforeCompression;
+    // Each frame holds as many ~1.1 KB envelopes as fit in 4 KiB: at least three, so about
+    // a quarter as many frames as envelopes; never one frame per envelope, never one per batch.
+    expect(frames).toBeGreaterThanOrEqual(Math.ceil(bytes / 4096));
+    expect(frames).toBeLessThanOrEqual(Math.ceil(400 / 3) + 2);
     await unsubscribe();
     await client.close();
   });

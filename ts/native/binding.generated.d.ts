@@ -281,6 +281,8 @@ export interface NatsOptionsInput {
   subscriptionCapacity?: number
   /** Most requests per framed group (64); 1 sends each request as its own NATS message. */
   requestsPerFrame?: number
+  /** Event frames are cut at about this many bytes (16 KiB). */
+  eventFrameBytes?: number
 }
 
 /** Engine counters, read in bulk. */

@@ -45,6 +45,7 @@ struct Args {
     warm: Duration,
     secs: Duration,
     port: u16,
+    frame_of: usize,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -55,6 +56,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         warm: Duration::from_secs(1),
         secs: Duration::from_secs(5),
         port: 4222,
+        frame_of: FRAME_OF,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,6 +82,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
             "--warm" => args.warm = Duration::from_secs_f64(value.parse()?),
             "--secs" => args.secs = Duration::from_secs_f64(value.parse()?),
             "--port" => args.port = value.parse()?,
+            "--frame-of" => args.frame_of = value.parse::<usize>()?.clamp(1, POOL),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -189,6 +192,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let delivered = Arc::new(AtomicU64::new(0));
     let malformed = Arc::new(AtomicU64::new(0));
     let framed = args.framed;
+    let frame_of = args.frame_of;
     let (count, bad) = (delivered.clone(), malformed.clone());
     tokio::spawn(async move {
         let limits = Limits::default();
@@ -220,12 +224,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
             }
             if framed {
                 let mut builder = FrameBuilder::new(frame_options);
-                for _ in 0..FRAME_OF {
+                for _ in 0..frame_of {
                     builder.push_encoded(&pool[i % POOL])?;
                     i += 1;
                 }
                 publisher.publish(subject.clone(), Bytes::from(builder.finish()?)).await?;
-                sent.fetch_add(FRAME_OF as u64, Ordering::Relaxed);
+                sent.fetch_add(frame_of as u64, Ordering::Relaxed);
             } else {
                 for _ in 0..FRAME_OF {
                     publisher.publish(subject.clone(), pool[i % POOL].clone()).await?;

@@ -87,6 +87,11 @@ impl FrameBuilder {
         self.count == 0
     }
 
+    /// Bytes of the (uncompressed) body so far.
+    pub fn body_len(&self) -> usize {
+        self.buf.len() - HEADER_LEN
+    }
+
     fn check_room(&self, additional: usize) -> Result<()> {
         let limits = &self.options.limits;
         if self.count + 1 > limits.max_batch_count {
@@ -233,34 +238,66 @@ fn worth_compressing(body: &[u8], level: i32) -> Result<bool> {
     Ok(saves_enough(sample.len(), SAMPLE_BYTES))
 }
 
-/// Packs already-encoded envelopes, in order, into as many frames as the limits (and at most
-/// `max_per_frame` envelopes each) require; each frame comes with its envelope count. Fails only
-/// for an envelope too large to travel even alone.
+/// Where [`split_into_frames`] starts a new frame, besides the hard limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameCut {
+    /// At most this many envelopes per frame.
+    pub max_envelopes: usize,
+    /// A frame is closed before its body would pass this many (uncompressed) bytes; an envelope
+    /// larger than that travels alone. nats-server moves mid-sized messages for less CPU per
+    /// byte than large ones (benches/RESULTS.md), so event frames are cut at ~16 KiB.
+    pub target_bytes: usize,
+}
+
+impl FrameCut {
+    /// Only the hard limits cut.
+    pub const NONE: Self = Self { max_envelopes: usize::MAX, target_bytes: usize::MAX };
+}
+
+/// Packs already-encoded envelopes, in order, into as many frames as the limits and `cut`
+/// require; each frame comes with its envelope count. Fails only for an envelope too large to
+/// travel even alone. One split is one kind of payload, so the first frame large enough to try
+/// zstd on decides for the rest: when it does not compress, the rest skip the attempt (a failed
+/// try costs more per envelope the smaller the frames); when it does, the rest ignore
+/// `cut.target_bytes` (zstd wins more on large bodies, and the server sees compressed bytes).
 pub fn split_into_frames<'b>(
     envelopes: impl IntoIterator<Item = &'b [u8]>,
-    max_per_frame: usize,
-    options: FrameOptions,
+    mut cut: FrameCut,
+    mut options: FrameOptions,
 ) -> Result<Vec<(Vec<u8>, usize)>> {
     let mut frames = Vec::new();
     let mut builder = FrameBuilder::new(options);
+    let max_envelopes = cut.max_envelopes.max(1);
+    let mut ship = |builder: &mut FrameBuilder, cut: &mut FrameCut| -> Result<()> {
+        let (count, tried) = (builder.len(), builder.body_len() > options.compression_threshold);
+        let frame = std::mem::replace(builder, FrameBuilder::new(options)).finish()?;
+        if tried {
+            if frame.get(5).is_some_and(|flags| flags & FLAG_ZSTD != 0) {
+                cut.target_bytes = usize::MAX;
+            } else {
+                options.compression_threshold = usize::MAX;
+                builder.options = options;
+            }
+        }
+        frames.push((frame, count));
+        Ok(())
+    };
     for envelope in envelopes {
-        if builder.len() >= max_per_frame.max(1) {
-            let count = builder.len();
-            frames.push((std::mem::replace(&mut builder, FrameBuilder::new(options)).finish()?, count));
+        let past_target = builder.body_len() + LEN_PREFIX + envelope.len() > cut.target_bytes;
+        if !builder.is_empty() && (builder.len() >= max_envelopes || past_target) {
+            ship(&mut builder, &mut cut)?;
         }
         if let Err(err) = builder.push_encoded(envelope) {
             if builder.is_empty() {
                 return Err(err);
             }
             // Full: ship this frame and start the next one.
-            let count = builder.len();
-            frames.push((std::mem::replace(&mut builder, FrameBuilder::new(options)).finish()?, count));
+            ship(&mut builder, &mut cut)?;
             builder.push_encoded(envelope)?;
         }
     }
     if !builder.is_empty() {
-        let count = builder.len();
-        frames.push((builder.finish()?, count));
+        ship(&mut builder, &mut cut)?;
     }
     Ok(frames)
 }

@@ -159,3 +159,76 @@ fn barely_compressible_batches_are_sent_raw() {
         assert_eq!(frame[5], 0, "{count} items");
     }
 }
+
+fn noise(n: usize, size: usize) -> Vec<Vec<u8>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            (0..size)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn split(items: &[Vec<u8>], cut: FrameCut, options: FrameOptions) -> Vec<(Vec<u8>, usize)> {
+    split_into_frames(items.iter().map(Vec::as_slice), cut, options).unwrap()
+}
+
+/// Every envelope comes back once, in order, across the frames of a split.
+fn assert_round_trips(frames: &[(Vec<u8>, usize)], items: &[Vec<u8>]) {
+    let mut decoded = Vec::new();
+    for (frame, count) in frames {
+        let frame = decode_frame(frame, &Limits::default()).unwrap();
+        assert_eq!(frame.len(), *count);
+        decoded.extend(frame.envelopes().map(<[u8]>::to_vec));
+    }
+    assert_eq!(decoded, items);
+}
+
+#[test]
+fn a_split_cuts_frames_at_the_target_size() {
+    // 100 incompressible envelopes of 300 B against a 4 KiB target: 13 per frame (13 × 304 B).
+    let items = noise(100, 300);
+    let cut = FrameCut { max_envelopes: usize::MAX, target_bytes: 4096 };
+    let frames = split(&items, cut, FrameOptions::default());
+    assert_eq!(frames.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [13, 13, 13, 13, 13, 13, 13, 9]);
+    assert!(frames.iter().all(|(frame, _)| frame[5] == 0 && frame.len() <= 10 + 4096));
+    assert_round_trips(&frames, &items);
+
+    // An envelope larger than the target travels alone; the count cut still applies.
+    let big = vec![noise(1, 300).remove(0), noise(1, 5000).remove(0), noise(1, 300).remove(0)];
+    let frames = split(&big, cut, FrameOptions::default());
+    assert_eq!(frames.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [1, 1, 1]);
+    assert_round_trips(&frames, &big);
+    let frames = split(&items, FrameCut { max_envelopes: 40, target_bytes: usize::MAX }, FrameOptions::default());
+    assert_eq!(frames.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [40, 40, 20]);
+}
+
+#[test]
+fn a_compressible_split_keeps_large_compressed_frames() {
+    // The first frame compresses, so the rest ignore the target: zstd wins more on large bodies.
+    let items = envelopes(200, 300);
+    let cut = FrameCut { max_envelopes: usize::MAX, target_bytes: 4096 };
+    let frames = split(&items, cut, FrameOptions::default());
+    assert_eq!(frames.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [13, 187]);
+    assert!(frames.iter().all(|(frame, _)| frame[5] == FLAG_ZSTD));
+    assert_round_trips(&frames, &items);
+}
+
+#[test]
+fn an_incompressible_split_tries_zstd_once() {
+    // Compressible envelopes after an incompressible first frame stay raw: one try per split.
+    let mut items = noise(13, 300);
+    items.extend(envelopes(50, 300));
+    let cut = FrameCut { max_envelopes: usize::MAX, target_bytes: 4096 };
+    let frames = split(&items, cut, FrameOptions::default());
+    assert!(frames.len() > 2);
+    assert!(frames.iter().all(|(frame, _)| frame[5] == 0));
+    assert_round_trips(&frames, &items);
+}

@@ -14,6 +14,8 @@ pub mod ring;
 
 pub use envelope::{decode_envelope, encode_envelope, Envelope, MessageKind, ENVELOPE_VERSION};
 pub use error::{CatgaError, ErrorCode};
-pub use frame::{decode_frame, encode_frame, DecodedFrame, FrameOptions, FRAME_MAGIC, FRAME_VERSION};
+pub use frame::{
+    decode_frame, encode_frame, split_into_frames, DecodedFrame, FrameCut, FrameOptions, FRAME_MAGIC, FRAME_VERSION,
+};
 pub use limits::Limits;
 pub use ring::HashRing;

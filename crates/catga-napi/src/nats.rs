@@ -59,6 +59,8 @@ pub struct NatsOptionsInput {
     pub subscription_capacity: Option<u32>,
     /// Most requests per framed group (64); 1 sends each request as its own NATS message.
     pub requests_per_frame: Option<u32>,
+    /// Event frames are cut at about this many bytes (16 KiB).
+    pub event_frame_bytes: Option<u32>,
 }
 
 fn policy(field: &str, value: Option<&str>) -> Result<BackpressurePolicy> {
@@ -109,6 +111,7 @@ fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
         subscription_capacity: input.subscription_capacity.map_or(d.subscription_capacity, |n| n as usize),
         requests_per_frame: input.requests_per_frame.map_or(d.requests_per_frame, |n| n as usize),
+        event_frame_bytes: input.event_frame_bytes.map_or(d.event_frame_bytes, |n| n as usize),
     };
     options.validate().map_err(to_js)?;
     Ok(options)

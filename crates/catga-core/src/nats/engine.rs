@@ -15,7 +15,7 @@ use super::options::{BackpressurePolicy, NatsOptions};
 use super::request_frames::{frame_replies, request_frames, GroupRequest, ReplyRouter};
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
-use crate::frame::split_into_frames;
+use crate::frame::{split_into_frames, FrameCut};
 
 /// Connection status changes, reported to the host (JS) as they happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,6 +414,10 @@ impl NatsEngine {
         options
     }
 
+    fn event_frame_cut(&self) -> FrameCut {
+        FrameCut { max_envelopes: usize::MAX, target_bytes: self.options.event_frame_bytes }
+    }
+
     fn frame_by_subject<'a>(&self, items: &[(&'a str, &[u8])]) -> Result<Vec<(&'a str, Vec<u8>)>> {
         // Envelopes per subject, in order; batches are mostly runs of one subject, so the last
         // slot is tried before hashing.
@@ -434,7 +438,7 @@ impl NatsEngine {
         let frame_options = self.frame_options();
         let mut frames = Vec::new();
         for (subject, envelopes) in groups {
-            for (frame, _) in split_into_frames(envelopes, usize::MAX, frame_options)? {
+            for (frame, _) in split_into_frames(envelopes, self.event_frame_cut(), frame_options)? {
                 frames.push((subject, frame));
             }
         }

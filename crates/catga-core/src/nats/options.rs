@@ -60,6 +60,10 @@ pub struct NatsOptions {
     /// (see `request_frames`); 1 sends every request as its own NATS message (for responders
     /// that are not Catga).
     pub requests_per_frame: usize,
+    /// Event frames are cut at about this many bytes (before compression): one batch from JS
+    /// goes out as several frames, because nats-server moves 10–20 KiB messages for less CPU
+    /// per byte than 300 KiB ones (benches/RESULTS.md).
+    pub event_frame_bytes: usize,
 }
 
 impl Default for NatsOptions {
@@ -88,6 +92,7 @@ impl Default for NatsOptions {
             inbound_batch_max: 1024,
             subscription_capacity: 1024,
             requests_per_frame: 64,
+            event_frame_bytes: 16 * 1024,
         }
     }
 }
@@ -109,6 +114,7 @@ impl NatsOptions {
             ("inboundBatchMax", self.inbound_batch_max),
             ("subscriptionCapacity", self.subscription_capacity),
             ("requestsPerFrame", self.requests_per_frame),
+            ("eventFrameBytes", self.event_frame_bytes),
         ] {
             if value == 0 {
                 return Err(CatgaError::invalid_argument(field, "must be greater than 0"));

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot, OnceCell};
 
 use super::stats::Stats;
 use crate::error::{CatgaError, ErrorCode, Result};
-use crate::frame::{decode_frame, split_into_frames, FrameOptions};
+use crate::frame::{decode_frame, split_into_frames, FrameCut, FrameOptions};
 use crate::limits::Limits;
 
 /// What arrived for one group on the router subscription.
@@ -142,7 +142,11 @@ pub(crate) fn request_frames(
     per_frame: usize,
     options: FrameOptions,
 ) -> Result<Vec<(Vec<u8>, usize)>> {
-    split_into_frames(envelopes.iter().copied(), per_frame, options)
+    split_into_frames(
+        envelopes.iter().copied(),
+        FrameCut { max_envelopes: per_frame, target_bytes: usize::MAX },
+        options,
+    )
 }
 
 /// Which members of one group have their outcome, and the outcomes not yet reported.
