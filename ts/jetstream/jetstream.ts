@@ -1,7 +1,7 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
-import { indexSubjects, packBytes } from "../nats/pack.js";
+import { indexSubjects, packBytes, viewAt } from "../nats/pack.js";
 import { decodeWire, type WireEnvelope } from "../nats/wire.js";
 import {
   assertConsumerOptions,
@@ -168,8 +168,7 @@ export class JetStream implements DurablePublisher {
       const messages: DurableMessage[] = [];
       const decisions = new Array<Decision>(count);
       for (let i = 0; i < count; i++) {
-        const start = batch.offsets[2 * i]!;
-        const bytes = batch.data.subarray(start, start + batch.offsets[2 * i + 1]!);
+        const bytes = viewAt(batch.data, batch.offsets[2 * i]!, batch.offsets[2 * i + 1]!);
         messages.push({
           subject: batch.subjects[i]!,
           envelope: decodeWire(bytes),

@@ -5,7 +5,7 @@ import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
 import { assertNatsOptions, type NatsConnectionOptions } from "./options.js";
-import { packBytes } from "./pack.js";
+import { packBytes, viewsOf } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
 
 export type ConnectionStatus =
@@ -186,11 +186,7 @@ export class NatsConnection extends EventEmitter {
       const count = batch.offsets.length / 2;
       if (count === 0) return Promise.resolve(undefined);
       for (const observe of this.batchObservers) observe(count);
-      const envelopes = new Array<Buffer>(count);
-      for (let i = 0; i < count; i++) {
-        const start = batch.offsets[2 * i]!;
-        envelopes[i] = batch.data.subarray(start, start + batch.offsets[2 * i + 1]!);
-      }
+      const envelopes = viewsOf(batch.data, batch.offsets);
       const replies = batch.replies
         ? batch.replies.map((r) => r ?? null)
         : new Array<string | null>(count).fill(null);

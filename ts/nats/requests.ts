@@ -1,7 +1,7 @@
 import { CatgaError } from "../errors.js";
 import type { NatsClient, RepliesJs } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
-import { indexSubjects, packBytes } from "./pack.js";
+import { indexSubjects, packBytes, viewAt } from "./pack.js";
 
 interface Pending {
   resolve(reply: Buffer): void;
@@ -92,8 +92,7 @@ export class RequestBatcher {
       if (code) {
         pending.reject(new CatgaError(code, replies.messages[i] ?? "request failed"));
       } else {
-        const start = replies.offsets[2 * i]!;
-        pending.resolve(replies.data.subarray(start, start + replies.offsets[2 * i + 1]!));
+        pending.resolve(viewAt(replies.data, replies.offsets[2 * i]!, replies.offsets[2 * i + 1]!));
       }
     }
   }
