@@ -90,7 +90,7 @@ describe("publish / subscribe", () => {
     expect(received).toEqual(sent);
     const after = producer.stats();
     expect(after.messagesSent - before.messagesSent).toBe(2000);
-    // Up to 1024 messages per flush and ~16 KiB per frame by default: far fewer NATS messages
+    // Up to 4096 messages per flush and ~16 KiB per frame by default: far fewer NATS messages
     // than envelopes.
     const bytes = after.bytesBeforeCompression - before.bytesBeforeCompression;
     expect(after.framesSent - before.framesSent).toBeLessThanOrEqual(Math.ceil(bytes / 8192) + 4);

@@ -42,7 +42,7 @@ export interface NatsConnectionOptions {
   /** Don't deliver this connection's publishes to its own subscriptions (default true). */
   noEcho?: boolean;
   /**
-   * Outbound batching: a batch closes at `maxMessages` (1024) or `maxBytes` (512 KiB), or after
+   * Outbound batching: a batch closes at `maxMessages` (4096) or `maxBytes` (1 MiB), or after
    * `maxDelayMs` (0 = at the end of the current tick). Frames are also split to fit the server's
    * max_payload.
    */
@@ -51,7 +51,7 @@ export interface NatsConnectionOptions {
   compressionThreshold?: number;
   compressionLevel?: number;
   limits?: CodecLimits;
-  /** Most envelopes per inbound batch handed to JS (1024). */
+  /** Most envelopes per inbound batch handed to JS (4096). */
   inboundBatchMax?: number;
   /**
    * NATS messages buffered per subscription while handlers are busy (1024). Past it the server

@@ -100,8 +100,8 @@ export const Attr = Object.freeze({
   errorType: "error.type",
 });
 
-/** Envelopes per inbound batch (the engine delivers up to ~1024 per batch). */
-const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** Envelopes per inbound batch (the engine delivers up to `inboundBatchMax`, 4096 by default, per batch). */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 /** What `observeNats` reads: engine counters, and (a `NatsConnection`) a per-batch callback. */
 export interface NatsSource {
