@@ -21,7 +21,8 @@ export function packBytes(chunks: readonly Uint8Array[], slab?: Buffer): PackedB
     offsets[2 * i + 1] = length;
     at += length;
   }
-  if (slab === undefined || slab.byteLength < at) return { data: Buffer.concat(chunks as Uint8Array[], at), offsets };
+  if (slab === undefined || slab.byteLength < at)
+    return { data: Buffer.concat(chunks as Uint8Array[], at), offsets };
   for (let i = 0; i < chunks.length; i++) slab.set(chunks[i]!, offsets[2 * i]!);
   return { data: slab.subarray(0, at), offsets };
 }
