@@ -2,6 +2,7 @@
 //! is already waiting (up to a cap), unframes `CTG1` frames, checks each envelope, and packs them
 //! into one buffer plus offsets, so JS is called once per batch however many messages arrived.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_nats::Subscriber;
@@ -12,7 +13,7 @@ use super::request_frames::member_reply_subject;
 use super::stats::Stats;
 use crate::envelope::{decode_envelope, ENVELOPE_VERSION};
 use crate::error::CatgaError;
-use crate::frame::{decode_frame, DecodedFrame, FLAG_ZSTD, FRAME_MAGIC};
+use crate::frame::{decode_frame, FLAG_ZSTD, FRAME_MAGIC};
 use crate::limits::Limits;
 
 /// Envelopes received together: envelope `i` is `data[offsets[2i]..][..offsets[2i+1]]`, and
@@ -61,20 +62,16 @@ impl InboundBatch {
     /// are checked and their offsets point into `payload`. False (and nothing taken) when the
     /// message is not such a frame; small frames are copied so several share one JS call.
     fn adopt_frame(&mut self, payload: &Bytes, subject: &str, reply: Option<&str>, limits: &Limits) -> bool {
-        let adoptable = payload.len() >= SHARED_FRAME_BYTES
-            && payload.starts_with(&FRAME_MAGIC)
-            && payload.get(5).is_some_and(|flags| flags & FLAG_ZSTD == 0);
-        if !adoptable {
+        if payload.len() < SHARED_FRAME_BYTES || !is_raw_frame(payload) {
             return false;
         }
-        let frame = match decode_frame(payload, limits) {
-            Ok(frame) => frame,
+        match decode_frame(payload, limits) {
+            Ok(frame) => self.take_entries(Some(payload), 0, &frame.ranges, subject, reply),
             Err(err) => {
                 self.skip(subject, err);
                 return true;
             }
-        };
-        self.take_frame(&frame, subject, reply, true);
+        }
         // A frame whose entries were all skipped hands JS nothing to hold on to.
         if !self.offsets.is_empty() {
             self.shared = Some(payload.clone());
@@ -82,34 +79,64 @@ impl InboundBatch {
         true
     }
 
-    /// Takes a decoded frame's envelopes whose header checks out; the others are counted and
-    /// skipped. `in_place` records offsets into the frame itself (its body must be the received
-    /// payload, see `adopt_frame`); otherwise each envelope is copied into `data`. A frame with a
+    /// Copies a frame into `data` and takes its entries. An uncompressed frame is copied whole
+    /// *before* it is parsed: one sequential copy, then the entries are walked while they are in
+    /// cache (parsing first read every envelope's length cold from a frame that waited in the
+    /// subscription's queue: ~15 % of the subscriber's CPU).
+    fn copy_frame(&mut self, payload: &[u8], subject: &str, reply: Option<&str>, limits: &Limits) {
+        let base = self.data.len();
+        if is_raw_frame(payload) {
+            self.data.extend_from_slice(payload);
+            match decode_frame(&self.data[base..], limits).map(|frame| frame.ranges) {
+                Ok(ranges) => self.take_entries(None, base, &ranges, subject, reply),
+                Err(err) => {
+                    self.data.truncate(base);
+                    self.skip(subject, err);
+                }
+            }
+        } else {
+            match decode_frame(payload, limits) {
+                Ok(frame) => {
+                    self.data.extend_from_slice(&frame.body);
+                    self.take_entries(None, base, &frame.ranges, subject, reply);
+                }
+                Err(err) => self.skip(subject, err),
+            }
+        }
+    }
+
+    /// Takes a frame's entries whose header checks out; the others are counted and skipped.
+    /// `ranges` index into `body`, or, when it is `None`, into `data` from `base`. A frame with a
     /// reply subject is a framed request group: member i answers on `<reply>.<i>`, i being its
     /// position in the frame, skipped entries included.
-    fn take_frame(&mut self, frame: &DecodedFrame<'_>, subject: &str, reply: Option<&str>, in_place: bool) {
+    fn take_entries(
+        &mut self,
+        body: Option<&[u8]>,
+        base: usize,
+        ranges: &[Range<usize>],
+        subject: &str,
+        reply: Option<&str>,
+    ) {
         if let Some(reply) = reply {
-            self.reply_groups.push((reply.to_owned(), frame.len() as u32));
+            self.reply_groups.push((reply.to_owned(), ranges.len() as u32));
         }
-        if !in_place {
-            self.data.reserve(frame.body.len());
-        }
-        self.offsets.reserve(2 * frame.len());
-        self.replies.reserve(frame.len());
-        for (index, range) in frame.ranges.iter().enumerate() {
-            let envelope = &frame.body[range.clone()];
-            if let Err(err) = check_envelope_header(envelope) {
+        self.offsets.reserve(2 * ranges.len());
+        self.replies.reserve(ranges.len());
+        for (index, range) in ranges.iter().enumerate() {
+            let start = base + range.start;
+            let entry = match body {
+                Some(body) => body.get(range.clone()),
+                None => self.data.get(start..start + range.len()),
+            };
+            let checked =
+                entry.map_or_else(|| Err(CatgaError::decode("frame entry out of range")), check_envelope_header);
+            if let Err(err) = checked {
                 self.skip(subject, err);
                 continue;
             }
-            let member = reply.map(|r| member_reply_subject(r, index));
-            if in_place {
-                self.offsets.push(range.start as u32);
-                self.offsets.push(range.len() as u32);
-                self.replies.push(member);
-            } else {
-                self.push(envelope, member);
-            }
+            self.offsets.push(start as u32);
+            self.offsets.push(range.len() as u32);
+            self.replies.push(reply.map(|r| member_reply_subject(r, index)));
         }
     }
 
@@ -117,10 +144,7 @@ impl InboundBatch {
     /// skipped, never fatal: a foreign publisher must not break the subscription.
     pub fn absorb(&mut self, payload: &[u8], subject: &str, reply: Option<&str>, limits: &Limits) {
         if payload.starts_with(&FRAME_MAGIC) {
-            match decode_frame(payload, limits) {
-                Ok(frame) => self.take_frame(&frame, subject, reply, false),
-                Err(err) => self.skip(subject, err),
-            }
+            self.copy_frame(payload, subject, reply, limits);
         } else {
             match decode_envelope(payload, limits) {
                 Ok(_) => self.push(payload, reply.map(str::to_owned)),
@@ -128,6 +152,11 @@ impl InboundBatch {
             }
         }
     }
+}
+
+/// A `CTG1` frame whose body is not compressed (its entries can be used where they are).
+fn is_raw_frame(payload: &[u8]) -> bool {
+    payload.starts_with(&FRAME_MAGIC) && payload.get(5).is_some_and(|flags| flags & FLAG_ZSTD == 0)
 }
 
 /// Inside a frame (whose structure and lengths `decode_frame` already checked) only the envelope's

@@ -65,3 +65,35 @@ fn an_adopted_frame_skips_entries_that_are_not_envelopes() {
     // Members keep their frame positions: the 4th envelope delivered answers member 4.
     assert_eq!(batch.replies[3].as_deref(), Some("_INBOX.g.1.4"));
 }
+
+#[test]
+fn copied_frames_keep_their_entries_and_a_corrupt_one_leaves_nothing_behind() {
+    let limits = Limits::default();
+    let raw = FrameOptions { compression_threshold: usize::MAX, ..FrameOptions::default() };
+    let mut items: Vec<Vec<u8>> = (0..5).map(|i| envelope(&format!("r{i}"))).collect();
+    items[2] = b"not an envelope".to_vec();
+    let frame = encode_frame(&items, &raw).unwrap();
+    let zstd_items: Vec<Vec<u8>> = (0..64).map(|i| envelope(&format!("z{i:02}-{}", "y".repeat(60)))).collect();
+    let zstd = encode_frame(&zstd_items, &FrameOptions { compression_threshold: 0, ..raw }).unwrap();
+    assert_eq!(zstd[5] & FLAG_ZSTD, FLAG_ZSTD, "the second frame must be compressed for this test");
+
+    let mut batch = InboundBatch::default();
+    batch.absorb(&frame, "evt.t", Some("_INBOX.g.2"), &limits);
+    let mut truncated = frame.clone();
+    truncated.truncate(frame.len() - 3);
+    batch.absorb(&truncated, "evt.t", None, &limits);
+    let after_raw = batch.data.len();
+    batch.absorb(&zstd, "evt.t", None, &limits);
+
+    assert_eq!(after_raw, frame.len(), "the corrupt frame's copy was taken back");
+    assert_eq!(batch.malformed, 2); // the bad entry and the truncated frame
+    assert_eq!(batch.len(), 4 + 64);
+    let entry = |i: usize| &batch.data[batch.offsets[2 * i] as usize..][..batch.offsets[2 * i + 1] as usize];
+    let expected: Vec<&[u8]> =
+        [0, 1, 3, 4].iter().map(|&i| items[i].as_slice()).chain(zstd_items.iter().map(Vec::as_slice)).collect();
+    assert!((0..batch.len()).all(|i| entry(i) == expected[i]));
+    // Members keep their frame positions; the compressed frame's entries came with no reply.
+    assert_eq!(batch.replies[2].as_deref(), Some("_INBOX.g.2.3"));
+    assert_eq!(batch.reply_groups, vec![("_INBOX.g.2".to_owned(), 5)]);
+    assert!(batch.replies[4..].iter().all(Option::is_none));
+}
