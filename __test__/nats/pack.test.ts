@@ -23,18 +23,6 @@ describe("packing for the N-API crossing", () => {
     expect([kept.toString(), views[0]!.toString()]).toEqual(["alpha", "Alpha"]);
   });
 
-  it("packs into a reusable slab when it is large enough, else into a new buffer", () => {
-    const slab = Buffer.alloc(16);
-    const packed = packBytes([Buffer.from("abc"), Buffer.from("defg")], slab);
-    expect(packed.data.buffer).toBe(slab.buffer);
-    expect(packed.data.toString()).toBe("abcdefg");
-    expect(viewsOf(packed.data, packed.offsets).map(String)).toEqual(["abc", "defg"]);
-    const tooBig = packBytes([Buffer.alloc(10, 1), Buffer.alloc(10, 2)], slab);
-    expect(tooBig.data.buffer).not.toBe(slab.buffer);
-    expect(tooBig.data.length).toBe(20);
-    expect(slab.subarray(0, 7).toString()).toBe("abcdefg"); // untouched by the batch that did not fit
-  });
-
   it("views a slice of a buffer that does not start its ArrayBuffer", () => {
     const backing = Buffer.from("xxxxhello world");
     const data = backing.subarray(4);

@@ -1,5 +1,4 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
-import { packBytes } from "./pack.js";
 
 /** Sends one flushed batch: envelope i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`. */
 export type FlushBatch = (
@@ -19,25 +18,46 @@ export interface BatcherOptions {
   maxDelayMs: number;
 }
 
+/** Buffer sets kept for reuse per batcher (one is filled while another is in flight). */
+const SPARE_BUFFER_SETS = 2;
+
+/**
+ * Where one batch is written: envelope bytes, (start, length) pairs and subject indexes. Sets
+ * are pooled and reused once the engine has read a batch, so a busy publisher allocates nothing
+ * per batch (a fresh 1 MiB buffer cost an mmap, page faults and an munmap each time) and each
+ * envelope is copied once, at `add`, instead of kept in arrays and concatenated later.
+ */
+interface BatchBuffers {
+  readonly data: Buffer;
+  readonly offsets: Uint32Array;
+  readonly subjectIndex: Uint32Array;
+}
+
 /** Envelopes collected for one N-API call, and the promise every one of their senders holds. */
 class Batch {
-  readonly chunks: Uint8Array[] = [];
-  readonly subjectOf: number[] = [];
+  count = 0;
+  bytes = 0;
   readonly subjects = new Map<string, number>();
   private lastSubject: string | undefined;
   private lastIndex = 0;
-  bytes = 0;
   readonly done: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
 
-  constructor() {
+  constructor(readonly buffers: BatchBuffers) {
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
     // A caller may drop its promise; an unobserved rejection must not crash the process.
     this.done.catch(() => undefined);
+  }
+
+  /** Whether one more envelope of `length` bytes fits in this batch's buffers. */
+  fits(length: number): boolean {
+    return (
+      this.count < this.buffers.subjectIndex.length && this.bytes + length <= this.buffers.data.byteLength
+    );
   }
 
   add(subject: string, envelope: Uint8Array, length: number): void {
@@ -49,14 +69,23 @@ class Batch {
     }
     this.lastSubject = subject;
     this.lastIndex = index;
-    this.chunks.push(envelope);
-    this.subjectOf.push(index);
+    const { data, offsets, subjectIndex } = this.buffers;
+    data.set(envelope, this.bytes);
+    offsets[2 * this.count] = this.bytes;
+    offsets[2 * this.count + 1] = length;
+    subjectIndex[this.count] = index;
+    this.count++;
     this.bytes += length;
   }
 
-  send(flush: FlushBatch, slab: Buffer): Promise<void> {
-    const { data, offsets } = packBytes(this.chunks, slab);
-    return flush([...this.subjects.keys()], Uint32Array.from(this.subjectOf), data, offsets);
+  send(flush: FlushBatch): Promise<void> {
+    const { data, offsets, subjectIndex } = this.buffers;
+    return flush(
+      [...this.subjects.keys()],
+      subjectIndex.subarray(0, this.count),
+      data.subarray(0, this.bytes),
+      offsets.subarray(0, 2 * this.count),
+    );
   }
 }
 
@@ -75,12 +104,8 @@ export class OutboundBatcher {
   private readonly roomWaiters: (() => void)[] = [];
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private closed = false;
-  /**
-   * Every batch is packed into this one buffer: one batch is in flight at a time, and the engine
-   * has read it before the batch's promise settles. A fresh 1 MiB buffer per batch cost an mmap,
-   * page faults and an munmap each time.
-   */
-  private slab = Buffer.allocUnsafeSlow(0);
+  /** Buffer sets of sent batches, ready for new ones (a few: batches are sent one at a time). */
+  private readonly spare: BatchBuffers[] = [];
 
   constructor(
     private readonly flushBatch: FlushBatch,
@@ -89,7 +114,7 @@ export class OutboundBatcher {
 
   /** Envelopes accepted and not yet handed to the engine. */
   get queued(): number {
-    return (this.open?.chunks.length ?? 0) + this.ready.reduce((n, b) => n + b.chunks.length, 0);
+    return (this.open?.count ?? 0) + this.ready.reduce((n, b) => n + b.count, 0);
   }
 
   add(subject: string, envelope: Uint8Array): Promise<void> {
@@ -112,17 +137,37 @@ export class OutboundBatcher {
     }
     this.queuedBytes += length;
     // Close a batch before this envelope would carry it past maxBytes, not after.
-    if (this.open && this.open.bytes + length > this.options.maxBytes) this.closeOpen();
-    this.open ??= new Batch();
+    if (this.open && !this.open.fits(length)) this.closeOpen();
+    this.open ??= new Batch(this.buffersFor(length));
     const batch = this.open;
     batch.add(subject, envelope, length);
-    if (batch.chunks.length >= this.options.maxMessages || batch.bytes >= this.options.maxBytes) {
+    if (batch.count >= this.options.maxMessages || batch.bytes >= this.options.maxBytes) {
       this.closeOpen();
       this.pump();
     } else {
       this.timer ??= this.schedule();
     }
     return batch.done;
+  }
+
+  /** A buffer set for a new batch whose first envelope has `length` bytes. */
+  private buffersFor(length: number): BatchBuffers {
+    const { maxBytes, maxMessages } = this.options;
+    if (length > maxBytes) {
+      // A lone envelope larger than a batch travels alone in buffers of its own size.
+      return {
+        data: Buffer.allocUnsafeSlow(length),
+        offsets: new Uint32Array(2),
+        subjectIndex: new Uint32Array(1),
+      };
+    }
+    return (
+      this.spare.pop() ?? {
+        data: Buffer.allocUnsafeSlow(maxBytes),
+        offsets: new Uint32Array(2 * maxMessages),
+        subjectIndex: new Uint32Array(maxMessages),
+      }
+    );
   }
 
   private schedule(): NodeJS.Immediate | NodeJS.Timeout {
@@ -143,12 +188,13 @@ export class OutboundBatcher {
     if (this.sending) return;
     const batch = this.ready.shift();
     if (!batch) return;
-    if (this.slab.byteLength < batch.bytes && batch.bytes <= this.options.maxBytes)
-      this.slab = Buffer.allocUnsafeSlow(this.options.maxBytes);
-    this.sending = batch.send(this.flushBatch, this.slab).then(batch.resolve, batch.reject);
+    this.sending = batch.send(this.flushBatch).then(batch.resolve, batch.reject);
     void this.sending.finally(() => {
       this.sending = undefined;
       this.queuedBytes -= batch.bytes;
+      // The engine has read the batch: its buffers can take another one.
+      if (batch.buffers.data.byteLength === this.options.maxBytes && this.spare.length < SPARE_BUFFER_SETS)
+        this.spare.push(batch.buffers);
       // Wake waiters in order; each re-checks the bound when it re-enters add().
       for (const wake of this.roomWaiters.splice(0)) wake();
       this.pump();

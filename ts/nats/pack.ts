@@ -8,11 +8,7 @@ export interface PackedBytes {
   readonly offsets: Uint32Array;
 }
 
-/**
- * Packs `chunks` into one buffer: into `slab` when it is large enough (the caller must not reuse
- * it before the native call that reads it has settled), else into a new one.
- */
-export function packBytes(chunks: readonly Uint8Array[], slab?: Buffer): PackedBytes {
+export function packBytes(chunks: readonly Uint8Array[]): PackedBytes {
   const offsets = new Uint32Array(chunks.length * 2);
   let at = 0;
   for (let i = 0; i < chunks.length; i++) {
@@ -21,10 +17,7 @@ export function packBytes(chunks: readonly Uint8Array[], slab?: Buffer): PackedB
     offsets[2 * i + 1] = length;
     at += length;
   }
-  if (slab === undefined || slab.byteLength < at)
-    return { data: Buffer.concat(chunks as Uint8Array[], at), offsets };
-  for (let i = 0; i < chunks.length; i++) slab.set(chunks[i]!, offsets[2 * i]!);
-  return { data: slab.subarray(0, at), offsets };
+  return { data: Buffer.concat(chunks as Uint8Array[], at), offsets };
 }
 
 export interface IndexedSubjects {
