@@ -39,6 +39,16 @@ describe("OutboundBatcher", () => {
     expect(sent.flat()).toEqual(published);
   });
 
+  it("copies an envelope when it is added: the caller may reuse its buffer at once", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, options);
+    const reused = Buffer.from("first");
+    const pending = batcher.add("s", reused);
+    reused.write("later");
+    await pending;
+    expect(sent.flat().map((m) => m.body)).toEqual(["first"]);
+  });
+
   it("closes a batch before it would pass maxBytes; a lone oversized envelope still goes", async () => {
     const { flush, sent } = recordingFlush();
     const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 100, maxBytes: 10 });
