@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use catga_core::nats::{BackpressurePolicy, ConnectionEvent, InboundBatch, NatsEngine, NatsOptions, TlsOptions};
+use catga_core::nats::{
+    batch_buffers, BackpressurePolicy, ConnectionEvent, InboundBatch, NatsEngine, NatsOptions, TlsOptions,
+};
 use napi::bindgen_prelude::{Buffer, BufferSlice, Promise, ToNapiValue, TypeName, Uint32Array, ValueType};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
@@ -141,7 +143,12 @@ impl From<ConnectionEvent> for ConnectionEventJs {
 
 /// Bytes handed to JS as a Buffer without copying: the Buffer is an external view over the
 /// `Bytes` (a received frame, or the batch's own vector), released when JS collects it.
-pub struct SharedBuffer(Bytes);
+pub enum SharedBuffer {
+    /// Bytes received from NATS (a zero-copy frame); freed when JS collects the Buffer.
+    Shared(Bytes),
+    /// A batch buffer; handed back to `batch_buffers` for reuse when JS collects the Buffer.
+    Owned(Vec<u8>),
+}
 
 impl TypeName for SharedBuffer {
     fn type_name() -> &'static str {
@@ -155,18 +162,27 @@ impl TypeName for SharedBuffer {
 
 impl ToNapiValue for SharedBuffer {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
-        let bytes = val.0;
-        if bytes.is_empty() {
+        let (data, len) = match &val {
+            SharedBuffer::Shared(bytes) => (bytes.as_ptr().cast_mut(), bytes.len()),
+            SharedBuffer::Owned(vec) => (vec.as_ptr().cast_mut(), vec.len()),
+        };
+        if len == 0 {
             // An external buffer needs a non-null pointer; an empty Buffer costs nothing to copy.
             return unsafe { Buffer::to_napi_value(env, Buffer::from(Vec::new())) };
         }
-        let (data, len) = (bytes.as_ptr().cast_mut(), bytes.len());
-        // SAFETY: `data..data+len` is owned by `bytes`, which the finalizer keeps alive until JS
-        // collects the Buffer; no Rust code reads or writes these bytes after this point.
-        let slice = unsafe {
-            BufferSlice::from_external(&Env::from_raw(env), data, len, bytes, |_env, bytes: Bytes| drop(bytes))
+        let env = Env::from_raw(env);
+        // SAFETY: `data..data+len` is owned by `val` (moving a Vec or Bytes does not move its
+        // heap bytes), which the finalizer keeps alive until JS collects the Buffer; no Rust code
+        // reads or writes these bytes after this point.
+        let slice = match val {
+            SharedBuffer::Shared(bytes) => unsafe {
+                BufferSlice::from_external(&env, data, len, bytes, |_env, bytes: Bytes| drop(bytes))
+            },
+            SharedBuffer::Owned(vec) => unsafe {
+                BufferSlice::from_external(&env, data, len, vec, |_env, vec: Vec<u8>| batch_buffers::give(vec))
+            },
         }?;
-        unsafe { <&BufferSlice<'_>>::to_napi_value(env, &slice) }
+        unsafe { <&BufferSlice<'_>>::to_napi_value(env.raw(), &slice) }
     }
 }
 
@@ -186,7 +202,10 @@ pub struct InboundBatchJs {
 impl From<InboundBatch> for InboundBatchJs {
     fn from(batch: InboundBatch) -> Self {
         Self {
-            data: SharedBuffer(batch.shared.unwrap_or_else(|| Bytes::from(batch.data))),
+            data: match batch.shared {
+                Some(bytes) => SharedBuffer::Shared(bytes),
+                None => SharedBuffer::Owned(batch.data),
+            },
             offsets: Uint32Array::new(batch.offsets),
             replies: batch.replies.iter().any(Option::is_some).then_some(batch.replies),
             malformed: batch.malformed,

@@ -195,7 +195,7 @@ impl InboundSubscription {
     pub async fn next_batch(&mut self) -> Option<InboundBatch> {
         loop {
             let first = self.subscriber.next().await?;
-            let mut batch = InboundBatch::default();
+            let mut batch = InboundBatch { data: super::batch_buffers::take(), ..InboundBatch::default() };
             let mut received = 1u64;
             let adopted =
                 batch.adopt_frame(&first.payload, first.subject.as_str(), first.reply.as_deref(), &self.limits);

@@ -3,6 +3,7 @@
 //! checked, and grouped into one [`InboundBatch`] per wake-up so the JS side is called once per
 //! batch. Requests, replies and backpressure live here; meaning (types, handlers) stays in TS.
 
+pub mod batch_buffers;
 mod engine;
 mod inbound;
 pub mod jetstream;
