@@ -18,7 +18,8 @@
 //         NATS message per envelope, as a Rust user of async-nats would) and framed (CTG1
 //         frames of 48 envelopes, ~16 KiB, what the Catga engine sends).
 // 4. rss  100K msgs/s publish + consume in one fresh process (benches/nats/rss.mjs), RSS every
-//         second, for Catga and nats.js: 20 s warm-up at the rate, then the 30 s window judged.
+//         second, for Catga and nats.js: 20 s warm-up at the rate, then the 30 s window judged;
+//         V8's young generation fixed at the size it settles on by itself (see RSS_V8_FLAGS).
 //
 // Payload: a Catga envelope with a 256-byte random payload (~330 B; BENCH_PAYLOAD=json for an
 // order-like JSON document that compresses), the identical Buffer for
@@ -53,9 +54,13 @@ const IMPLS = (argv.find((a) => a.startsWith("--impl="))?.slice(7) ?? "catga,nat
 const WARM_S = QUICK ? 0.5 : 1;
 const RUN_S = QUICK ? 2 : 5;
 const RSS_S = QUICK ? 10 : 30;
-// The RSS window starts after this warm-up at the same rate: V8 grows its young generation once,
-// 12–20 s into a run of either client (+10–15 MB, flat after), which is adaptation, not growth.
+// The RSS window starts after this warm-up at the same rate.
 const RSS_WARM_S = QUICK ? 5 : 20;
+// Left alone, V8 doubles its young generation (new space 8.4 -> 16.8 MB) once enough has survived
+// scavenges: 12-31 s into a run of either client, +10-15 MB of RSS, flat after. Both RSS children
+// run with the young generation fixed at that final size, so the window sees the steady state and
+// not the moment V8 happens to resize (adaptation, not growth; benches/RESULTS.md).
+const RSS_V8_FLAGS = ["--min-semi-space-size=8", "--max-semi-space-size=8"];
 const RSS_RATE = 100_000;
 const CONCURRENCY = [1, 64];
 const MAX_REQUESTS = 20_000_000; // count bound per request/reply run
@@ -85,9 +90,10 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
-function forkChild(script, args, env = {}) {
+function forkChild(script, args, env = {}, execArgv = []) {
   const child = fork(join(here, "nats", script), args, {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv,
     env: { ...process.env, ...env },
   });
   children.set(child.pid, child);
@@ -403,7 +409,12 @@ function rustBaseline(mode) {
 
 async function rss(impl) {
   const subject = `bench.${process.pid}.rss.${impl}`;
-  const child = forkChild("rss.mjs", [impl, subject, String(RSS_RATE), String(RSS_WARM_S + RSS_S)]);
+  const child = forkChild(
+    "rss.mjs",
+    [impl, subject, String(RSS_RATE), String(RSS_WARM_S + RSS_S)],
+    {},
+    RSS_V8_FLAGS,
+  );
   const done = child.next("done", (RSS_WARM_S + RSS_S + 30) * 1000);
   const result = await done;
   await Promise.race([new Promise((r) => child.child.once("exit", r)), sleep(3000)]);
@@ -545,7 +556,7 @@ async function main() {
 
   if (ONLY.includes("rss")) {
     console.log(
-      `## RSS at ${fmt(RSS_RATE)} msgs/s publish + consume in one fresh process: ${RSS_WARM_S}s warm-up, then ${RSS_S}s measured\n`,
+      `## RSS at ${fmt(RSS_RATE)} msgs/s publish + consume in one fresh process (${RSS_V8_FLAGS.join(" ")}): ${RSS_WARM_S}s warm-up, then ${RSS_S}s measured\n`,
     );
     for (const impl of IMPLS) {
       const r = await rss(impl);
