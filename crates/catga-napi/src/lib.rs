@@ -8,3 +8,4 @@ mod kv;
 mod nats;
 mod options;
 mod ring;
+mod runtime;
