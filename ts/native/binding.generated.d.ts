@@ -55,9 +55,14 @@ export declare class NatsClient {
   requestBatch(ids: Uint32Array, subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, timeoutMs?: number | undefined | null): void
   /**
    * Subscribes (in a queue group when `queue` is set). `onBatch` is called once per batch and
-   * must return a Promise; the next batch is delivered after it settles.
+   * must end by calling `settleBatch(batch.token, replies)`; the next batch is delivered after.
    */
-  subscribe(subject: string, queue: string | undefined | null, onBatch: (batch: InboundBatchJs) => Promise<ReplyBatchJs | undefined | null>): Promise<NatsSubscription>
+  subscribe(subject: string, queue: string | undefined | null, onBatch: (batch: InboundBatchJs) => void): Promise<NatsSubscription>
+  /**
+   * Reports an inbound batch handled (see `subscribe`), with the replies its handler returned.
+   * An unknown or already settled token is ignored.
+   */
+  settleBatch(token: number, replies?: ReplyBatchJs | undefined | null): void
   /** Flushes buffered messages to the server. */
   flush(): Promise<void>
   /** Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain. */
@@ -229,6 +234,8 @@ export interface InboundBatchJs {
   replies?: Array<string | undefined | null>
   malformed: number
   malformedReason?: string
+  /** Pass to `settleBatch` once the batch is handled; the subscription's next batch waits for it. */
+  token: number
 }
 
 /** What a message is for. */

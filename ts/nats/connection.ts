@@ -1,6 +1,12 @@
 import { EventEmitter } from "node:events";
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { NatsClient, NatsStatsJs, NatsSubscription, ReplyBatchJs } from "../native/binding.generated.js";
+import type {
+  InboundBatchJs,
+  NatsClient,
+  NatsStatsJs,
+  NatsSubscription,
+  ReplyBatchJs,
+} from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
@@ -177,13 +183,7 @@ export class NatsConnection extends EventEmitter {
     options: { queue?: string },
     handler: InboundHandler,
   ): Promise<() => Promise<void>> {
-    const onBatch = (batch: {
-      data: Buffer;
-      offsets: Uint32Array;
-      replies?: (string | null | undefined)[] | null;
-      malformed: number;
-      malformedReason?: string | null;
-    }): Promise<ReplyBatchJs | undefined> => {
+    const handle = (batch: InboundBatchJs): Promise<ReplyBatchJs | undefined> => {
       if (batch.malformed > 0) this.emit("malformed", batch.malformed, batch.malformedReason ?? "unknown");
       const count = batch.offsets.length / 2;
       if (count === 0) return Promise.resolve(undefined);
@@ -192,12 +192,32 @@ export class NatsConnection extends EventEmitter {
       const replies = batch.replies
         ? batch.replies.map((r) => r ?? null)
         : new Array<string | null>(count).fill(null);
-      const running = handler({ envelopes, replies }).then(toReplyBatch, (error: unknown) => {
+      return handler({ envelopes, replies }).then(toReplyBatch);
+    };
+    // The engine waits for settleBatch before the next batch: it is called exactly once per batch,
+    // whatever the handler (or a listener) throws or rejects.
+    const onBatch = (batch: InboundBatchJs): void => {
+      let outcome: Promise<ReplyBatchJs | undefined>;
+      try {
+        outcome = handle(batch);
+      } catch (error) {
+        outcome = Promise.reject(error);
+      }
+      const running = outcome.catch((error: unknown) => {
         this.emit("handlerError", error);
         return undefined;
       });
       this.handlersRunning.add(running);
-      return running.finally(() => this.handlersRunning.delete(running));
+      void running.then((replies) => {
+        this.handlersRunning.delete(running);
+        try {
+          this.client.settleBatch(batch.token, replies ?? null);
+        } catch (error) {
+          // Replies the engine cannot take (bad shape) are dropped; the batch still settles.
+          this.emit("handlerError", fromNativeError(error));
+          this.client.settleBatch(batch.token, null);
+        }
+      });
     };
     let subscription: NatsSubscription;
     try {
