@@ -241,6 +241,33 @@ describe("publish / subscribe", () => {
   });
 });
 
+describe("subscription handlers that misbehave", () => {
+  it("a handler that throws synchronously or returns replies of a bad shape does not stall the subscription", async () => {
+    const subject = `${uniquePrefix("sync-throw")}.evt.x`;
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    consumer.on("handlerError", onError);
+    // Not an async function: it throws before returning a promise, then returns a non-array.
+    const handler = ({ envelopes }: { envelopes: Buffer[] }) => {
+      const id = decodeWire(envelopes[0]!).messageId;
+      seen.push(id);
+      if (id === "one") throw new Error("sync bug");
+      return Promise.resolve({ not: "replies" } as never);
+    };
+    const unsubscribe = await consumer.subscribe(subject, {}, handler as never);
+    await consumer.flush();
+    for (const id of ["one", "two", "three"]) {
+      await producer.publish(subject, eventEnvelope(id));
+      await until(() => seen.includes(id), 3000, `delivery of ${id}`);
+    }
+    expect(seen).toEqual(["one", "two", "three"]);
+    expect(String(errors[0])).toContain("sync bug");
+    consumer.off("handlerError", onError);
+    await unsubscribe();
+  });
+});
+
 describe("request / reply", () => {
   it("replies, and maps no responders and timeouts to stable codes", async () => {
     const prefix = uniquePrefix("rr");
