@@ -102,3 +102,17 @@ export function guardChild() {
     process.exit(1);
   });
 }
+
+/** One JSON line for a probe: messages, rate, and `cpu` (a `process.cpuUsage` diff) per message. */
+export function reportCpuPerMessage(messages, seconds, cpu) {
+  const perMessage = (us) => +(us / messages).toFixed(3);
+  console.log(
+    JSON.stringify({
+      messages,
+      msgsPerSec: Math.round(messages / seconds),
+      cpuUsPerMsg: perMessage(cpu.user + cpu.system),
+      userUs: perMessage(cpu.user),
+      systemUs: perMessage(cpu.system),
+    }),
+  );
+}

@@ -1,7 +1,7 @@
 // Probe: publishes N envelopes to a subject nobody listens on, as the pub/sub bench's publisher
 // does (chunks of 1024, up to 4 chunks in flight), and prints the process CPU per message.
 //   node benches/nats/publisher-probe.mjs [messages=3000000] [subject]
-import { connectCatga, makeEnvelopes, POOL } from "./common.mjs";
+import { connectCatga, makeEnvelopes, POOL, reportCpuPerMessage } from "./common.mjs";
 
 const total = Number(process.argv[2] ?? 3_000_000);
 const MASK = POOL - 1;
@@ -20,14 +20,6 @@ for (let published = 0; published < total; ) {
 }
 await Promise.all(inFlight);
 const seconds = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
+const cpuUsed = process.cpuUsage(cpu0);
 await conn.close();
-console.log(
-  JSON.stringify({
-    messages: total,
-    msgsPerSec: Math.round(total / seconds),
-    cpuUsPerMsg: +((cpu.user + cpu.system) / total).toFixed(3),
-    userUs: +(cpu.user / total).toFixed(3),
-    systemUs: +(cpu.system / total).toFixed(3),
-  }),
-);
+reportCpuPerMessage(total, seconds, cpuUsed);

@@ -2,7 +2,7 @@
 // then prints the process CPU per message. Pair it with publisher-probe.mjs on the same subject:
 //   node benches/nats/subscriber-probe.mjs <subject> [messages=3000000] &
 //   node benches/nats/publisher-probe.mjs 3000000 <subject>
-import { connectCatga } from "./common.mjs";
+import { connectCatga, reportCpuPerMessage } from "./common.mjs";
 
 const [subject, messages = "3000000"] = process.argv.slice(2);
 const total = Number(messages);
@@ -31,14 +31,6 @@ console.error("ready");
 await finished;
 clearInterval(idle);
 const seconds = (last - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
+const cpuUsed = process.cpuUsage(cpu0);
 await conn.close();
-console.log(
-  JSON.stringify({
-    messages: count,
-    msgsPerSec: Math.round(count / seconds),
-    cpuUsPerMsg: +((cpu.user + cpu.system) / count).toFixed(3),
-    userUs: +(cpu.user / count).toFixed(3),
-    systemUs: +(cpu.system / count).toFixed(3),
-  }),
-);
+reportCpuPerMessage(count, seconds, cpuUsed);
