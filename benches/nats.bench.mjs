@@ -27,6 +27,9 @@
 // by time and count; every child is killed by PID on exit, error or signal. Subjects carry this
 // process's PID, so other users of the server don't cross the bench's traffic (they do share
 // its CPU: the load average is printed with each phase).
+//
+// To see one side's cost alone: benches/nats/publisher-probe.mjs (publishes to nobody, or to a
+// subject) and benches/nats/subscriber-probe.mjs print CPU per message of their own process.
 
 import { execFileSync, fork, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
