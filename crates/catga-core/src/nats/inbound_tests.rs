@@ -28,18 +28,18 @@ fn absorbs_frames_and_single_envelopes_and_skips_garbage() {
 fn large_uncompressed_frames_are_adopted_without_copying() {
     let limits = Limits::default();
     let raw = FrameOptions { compression_threshold: usize::MAX, ..FrameOptions::default() };
-    let items: Vec<Vec<u8>> = (0..400).map(|i| envelope(&format!("message-id-{i:04}-{}", "x".repeat(40)))).collect();
+    let items: Vec<Vec<u8>> = (0..1000).map(|i| envelope(&format!("message-id-{i:04}-{}", "x".repeat(40)))).collect();
     let payload = Bytes::from(encode_frame(&items, &raw).unwrap());
     assert!(payload.len() >= SHARED_FRAME_BYTES);
     let mut batch = InboundBatch::default();
     assert!(batch.adopt_frame(&payload, "evt.t", Some("_INBOX.g.7"), &limits));
     assert!(batch.data.is_empty(), "nothing copied");
     assert_eq!(batch.shared.as_ref().map(|b| b.as_ptr()), Some(payload.as_ptr()));
-    assert_eq!(batch.len(), 400);
-    let last = &payload[batch.offsets[798] as usize..][..batch.offsets[799] as usize];
-    assert_eq!(last, items[399].as_slice());
-    assert_eq!(batch.replies[399].as_deref(), Some("_INBOX.g.7.399"));
-    assert_eq!(batch.reply_groups, vec![("_INBOX.g.7".to_owned(), 400)]);
+    assert_eq!(batch.len(), 1000);
+    let last = &payload[batch.offsets[1998] as usize..][..batch.offsets[1999] as usize];
+    assert_eq!(last, items[999].as_slice());
+    assert_eq!(batch.replies[999].as_deref(), Some("_INBOX.g.7.999"));
+    assert_eq!(batch.reply_groups, vec![("_INBOX.g.7".to_owned(), 1000)]);
 
     // Small frames are copied (several share one JS call); compressed ones must be inflated.
     let small = Bytes::from(encode_frame(&items[..2], &raw).unwrap());
@@ -55,12 +55,12 @@ fn an_adopted_frame_skips_entries_that_are_not_envelopes() {
     let limits = Limits::default();
     let raw = FrameOptions { compression_threshold: usize::MAX, ..FrameOptions::default() };
     let mut items: Vec<Vec<u8>> =
-        (0..400).map(|i| envelope(&format!("message-id-{i:04}-{}", "x".repeat(40)))).collect();
+        (0..1000).map(|i| envelope(&format!("message-id-{i:04}-{}", "x".repeat(40)))).collect();
     items[3] = b"not an envelope".to_vec();
     let payload = Bytes::from(encode_frame(&items, &raw).unwrap());
     let mut batch = InboundBatch::default();
     assert!(batch.adopt_frame(&payload, "cmd.t", Some("_INBOX.g.1"), &limits));
-    assert_eq!(batch.len(), 399);
+    assert_eq!(batch.len(), 999);
     assert_eq!(batch.malformed, 1);
     // Members keep their frame positions: the 4th envelope delivered answers member 4.
     assert_eq!(batch.replies[3].as_deref(), Some("_INBOX.g.1.4"));
