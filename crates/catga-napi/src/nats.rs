@@ -205,7 +205,11 @@ impl From<InboundBatch> for InboundBatchJs {
     fn from(batch: InboundBatch) -> Self {
         Self {
             data: match batch.shared {
-                Some(bytes) => SharedBuffer::Shared(bytes),
+                Some(bytes) => {
+                    // An adopted frame leaves the batch's own (recycled) buffer unused.
+                    batch_buffers::give(batch.data);
+                    SharedBuffer::Shared(bytes)
+                }
                 None => SharedBuffer::Owned(batch.data),
             },
             offsets: Uint32Array::new(batch.offsets),
