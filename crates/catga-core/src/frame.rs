@@ -238,8 +238,10 @@ fn worth_compressing(body: &[u8], level: i32) -> Result<bool> {
     Ok(saves_enough(sample.len(), SAMPLE_BYTES))
 }
 
-/// Most bytes a frame reserves up front in [`split_into_frames`]; larger ones grow as needed.
+/// Most bytes a frame cut at a target reserves up front in [`split_into_frames`]; larger ones
+/// grow as needed, and frames with no target start small (request groups are often tiny).
 const FRAME_CAPACITY_CAP: usize = 64 * 1024;
+const FRAME_CAPACITY_UNCUT: usize = 256;
 
 /// Where [`split_into_frames`] starts a new frame, besides the hard limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,11 +252,6 @@ pub struct FrameCut {
     /// larger than that travels alone. nats-server moves mid-sized messages for less CPU per
     /// byte than large ones (benches/RESULTS.md), so event frames are cut at ~16 KiB.
     pub target_bytes: usize,
-}
-
-impl FrameCut {
-    /// Only the hard limits cut.
-    pub const NONE: Self = Self { max_envelopes: usize::MAX, target_bytes: usize::MAX };
 }
 
 /// Packs already-encoded envelopes, in order, into as many frames as the limits and `cut`
@@ -271,7 +268,10 @@ pub fn split_into_frames<'b>(
     let mut frames = Vec::new();
     // A frame cut at a target is sized for it up front: growing a 16 KiB frame from 256 bytes
     // cost six reallocations and copies per frame.
-    let capacity = |cut: &FrameCut| cut.target_bytes.min(FRAME_CAPACITY_CAP);
+    let capacity = |cut: &FrameCut| match cut.target_bytes {
+        usize::MAX => FRAME_CAPACITY_UNCUT,
+        target => target.min(FRAME_CAPACITY_CAP),
+    };
     let mut builder = FrameBuilder::with_capacity(options, capacity(&cut));
     let max_envelopes = cut.max_envelopes.max(1);
     let mut ship = |builder: &mut FrameBuilder, cut: &mut FrameCut| -> Result<()> {

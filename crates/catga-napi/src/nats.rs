@@ -201,8 +201,9 @@ pub struct InboundBatchJs {
     pub token: u32,
 }
 
-impl From<InboundBatch> for InboundBatchJs {
-    fn from(batch: InboundBatch) -> Self {
+impl InboundBatchJs {
+    /// The batch as JS gets it, settled later with `token`.
+    fn new(batch: InboundBatch, token: u32) -> Self {
         Self {
             data: match batch.shared {
                 Some(bytes) => {
@@ -216,7 +217,7 @@ impl From<InboundBatch> for InboundBatchJs {
             replies: batch.replies.iter().any(Option::is_some).then_some(batch.replies),
             malformed: batch.malformed,
             malformed_reason: batch.malformed_reason,
-            token: 0,
+            token,
         }
     }
 }
@@ -262,6 +263,14 @@ struct Unsettled {
 }
 
 type UnsettledBatches = Arc<std::sync::Mutex<Unsettled>>;
+
+/// Takes the reply slot of an unsettled batch; `None` when the token is unknown or already settled.
+fn take_unsettled(
+    unsettled: &UnsettledBatches,
+    token: u32,
+) -> Option<tokio::sync::oneshot::Sender<Option<ReplyBatchJs>>> {
+    unsettled.lock().ok().and_then(|mut unsettled| unsettled.waiting.remove(&token))
+}
 
 /// A token for a batch about to go to JS, and the receiver of its replies.
 fn register(unsettled: &UnsettledBatches) -> Option<(u32, tokio::sync::oneshot::Receiver<Option<ReplyBatchJs>>)> {
@@ -540,13 +549,10 @@ impl NatsClient {
                 let Some(mut batch) = batch else { break };
                 let reply_groups = std::mem::take(&mut batch.reply_groups);
                 let Some((token, settled)) = register(&unsettled) else { break };
-                let mut js_batch = InboundBatchJs::from(batch);
-                js_batch.token = token;
+                let js_batch = InboundBatchJs::new(batch, token);
                 if on_batch.call(js_batch, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
                     // JS is going away: nobody will settle this batch.
-                    if let Ok(mut unsettled) = unsettled.lock() {
-                        unsettled.waiting.remove(&token);
-                    }
+                    take_unsettled(&unsettled, token);
                     continue;
                 }
                 // A failed handler settles with no replies; the subscription goes on either way.
@@ -564,8 +570,7 @@ impl NatsClient {
     /// An unknown or already settled token is ignored.
     #[napi]
     pub fn settle_batch(&self, token: u32, replies: Option<ReplyBatchJs>) {
-        let sender = self.unsettled.lock().ok().and_then(|mut unsettled| unsettled.waiting.remove(&token));
-        if let Some(sender) = sender {
+        if let Some(sender) = take_unsettled(&self.unsettled, token) {
             let _ = sender.send(replies); // a subscription that ended has dropped its receiver
         }
     }
