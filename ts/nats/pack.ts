@@ -12,7 +12,7 @@ export function packBytes(chunks: readonly Uint8Array[]): PackedBytes {
   const offsets = new Uint32Array(chunks.length * 2);
   let at = 0;
   for (let i = 0; i < chunks.length; i++) {
-    const length = chunks[i]!.byteLength;
+    const length = chunks[i]!.length; // not byteLength: see copyInto in batcher.ts
     offsets[2 * i] = at;
     offsets[2 * i + 1] = length;
     at += length;
