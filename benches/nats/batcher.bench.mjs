@@ -26,5 +26,7 @@ bench.add(`publish ${BATCH} envelopes of ${events[0].length} B to one subject, t
 await bench.run();
 for (const task of bench.tasks) {
   const meanMs = task.result.latency.mean;
-  console.log(`${task.name}: ${((meanMs * 1e6) / BATCH).toFixed(1)} ns per envelope (${task.result.latency.samplesCount ?? "?"} samples, ±${task.result.latency.rme.toFixed(1)} %)`);
+  console.log(
+    `${task.name}: ${((meanMs * 1e6) / BATCH).toFixed(1)} ns per envelope (${task.result.latency.samplesCount ?? "?"} samples, ±${task.result.latency.rme.toFixed(1)} %)`,
+  );
 }

@@ -25,9 +25,8 @@ export interface BatcherOptions {
  * batcher spent per envelope). `length` is inlined for every typed array, so it is used instead
  * of `byteLength` (equal for the Uint8Arrays and Buffers taken here).
  */
-const copyInto: (target: Uint8Array, source: Uint8Array, offset: number) => void = Function.prototype.call.bind(
-  Uint8Array.prototype.set,
-) as never;
+const copyInto: (target: Uint8Array, source: Uint8Array, offset: number) => void =
+  Function.prototype.call.bind(Uint8Array.prototype.set) as never;
 
 /** Buffer sets kept for reuse per batcher (one is filled while another is in flight). */
 const SPARE_BUFFER_SETS = 2;
@@ -66,9 +65,7 @@ class Batch {
 
   /** Whether one more envelope of `length` bytes fits in this batch's buffers. */
   fits(length: number): boolean {
-    return (
-      this.count < this.buffers.subjectIndex.length && this.bytes + length <= this.buffers.data.length
-    );
+    return this.count < this.buffers.subjectIndex.length && this.bytes + length <= this.buffers.data.length;
   }
 
   add(subject: string, envelope: Uint8Array, length: number): void {
