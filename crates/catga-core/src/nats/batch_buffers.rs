@@ -9,16 +9,12 @@ use std::sync::Mutex;
 const KEEP: usize = 8;
 /// Larger buffers are let go: a rare burst must not pin its memory.
 const KEEP_CAPACITY: usize = 4 * 1024 * 1024;
-/// Capacity of a fresh buffer: a full default batch (4096 small envelopes, ~1.4 MB) fits without
-/// growing. Growing from empty re-copied the batch at every doubling (~2 % of the subscriber's
-/// CPU when JS had not yet released older batches); untouched capacity costs no resident memory.
-const FRESH_CAPACITY: usize = 2 * 1024 * 1024;
 
 static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
 /// An empty buffer, recycled when one is spare.
 pub fn take() -> Vec<u8> {
-    SPARE.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_else(|| Vec::with_capacity(FRESH_CAPACITY))
+    SPARE.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_default()
 }
 
 /// Returns a buffer whose contents are no longer read; kept for reuse when there is room.
