@@ -516,20 +516,18 @@ async function main() {
       "| round | client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | pub CPU µs/msg | sub CPU µs/msg | server CPU ms | machine busy | flow-control waits | load |",
     );
     console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    const ratios = [];
     for (let round = 1; round <= PS_ROUNDS; round++) {
+      const rate = {};
       for (const impl of IMPLS) {
-        const r = { ...(await pubSub(impl)), round };
+        const r = await pubSub(impl);
         results.ps.push(r);
+        rate[impl] = r.msgsPerSec;
         console.log(
           `| ${round} | ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${perUnit(r.publisherCpuMs, r.publishedPerSec * r.seconds)} | ${perUnit(r.subscriberCpuMs, r.msgsPerSec * r.seconds)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.flowControlWaits} | ${r.load} |`,
         );
       }
-    }
-    const ratios = [];
-    for (let round = 1; round <= PS_ROUNDS; round++) {
-      const c = results.ps.find((r) => r.impl === "catga" && r.round === round);
-      const n = results.ps.find((r) => r.impl === "natsjs" && r.round === round);
-      if (c && n) ratios.push(c.msgsPerSec / n.msgsPerSec);
+      if (rate.catga && rate.natsjs) ratios.push(rate.catga / rate.natsjs);
     }
     if (ratios.length > 0) {
       const ratio = median(ratios);

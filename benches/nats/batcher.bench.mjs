@@ -27,6 +27,6 @@ await bench.run();
 for (const task of bench.tasks) {
   const meanMs = task.result.latency.mean;
   console.log(
-    `${task.name}: ${((meanMs * 1e6) / BATCH).toFixed(1)} ns per envelope (${task.result.latency.samplesCount ?? "?"} samples, ±${task.result.latency.rme.toFixed(1)} %)`,
+    `${task.name}: ${((meanMs * 1e6) / BATCH).toFixed(1)} ns per envelope (${task.result.latency.samplesCount} samples, ±${task.result.latency.rme.toFixed(1)} %)`,
   );
 }
