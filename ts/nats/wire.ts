@@ -39,6 +39,10 @@ export interface WireEnvelope {
   kind: WireKind;
   type: string;
   messageId: string;
+  /**
+   * Travels as nil when it equals `messageId` (a root message); decoding puts the messageId back,
+   * so a decoded envelope always has one.
+   */
   correlationId: string | null;
   causationId: string | null;
   createdAt: number;
@@ -53,7 +57,9 @@ export function encodeWire(envelope: WireEnvelope): Buffer {
     KIND_CODES[envelope.kind],
     envelope.type,
     envelope.messageId,
-    envelope.correlationId,
+    // A root message is its own correlation: nil says so in 1 byte instead of repeating the id
+    // (38 bytes for a UUID); readers take the messageId back.
+    envelope.correlationId === envelope.messageId ? null : envelope.correlationId,
     envelope.causationId,
     envelope.createdAt,
     envelope.headers,
@@ -73,11 +79,12 @@ export function decodeWire(bytes: Uint8Array): WireEnvelope {
   if (kind === undefined || typeof fields[2] !== "string" || !(payload instanceof Uint8Array)) {
     throw new CatgaError(ErrorCodes.DECODE, "envelope has a bad kind, type or payload");
   }
+  const messageId = String(fields[3]);
   return {
     kind,
     type: fields[2],
-    messageId: String(fields[3]),
-    correlationId: (fields[4] as string | null) ?? null,
+    messageId,
+    correlationId: (fields[4] as string | null) ?? messageId,
     causationId: (fields[5] as string | null) ?? null,
     createdAt: Number(fields[6]),
     headers: (fields[7] as Record<string, string>) ?? {},
