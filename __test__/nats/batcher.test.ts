@@ -75,4 +75,78 @@ describe("OutboundBatcher", () => {
     expect((late as CatgaError).code).toBe("CATGA_CLOSED");
     expect(sent.flat().map((m) => m.body)).toEqual(["12345678"]);
   });
+
+  it("wait policy: waiters keep publish order (a later small envelope never overtakes) and are copied at publish", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 100, maxQueuedBytes: 10 });
+    const reused = Buffer.from("BBBBBB");
+    const published = [
+      batcher.add("s", Buffer.from("AAAAAAAA")),
+      batcher.add("s", reused), // does not fit next to the first: waits
+      batcher.add("s", Buffer.from("C")), // would fit, but must not pass the one waiting
+    ];
+    reused.write("LATER!");
+    await Promise.all(published);
+    expect(sent.flat().map((m) => m.body)).toEqual(["AAAAAAAA", "BBBBBB", "C"]);
+  });
+
+  it("close() fails envelopes still waiting for room with CATGA_CLOSED and sends what it had accepted", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, { ...options, maxQueuedBytes: 8 });
+    const accepted = batcher.add("s", Buffer.from("12345678"));
+    const waiting = batcher.add("s", Buffer.from("9")).catch((e: unknown) => e);
+    await batcher.close();
+    await accepted;
+    expect(await waiting).toMatchObject({ code: "CATGA_CLOSED" });
+    expect(sent.flat().map((m) => m.body)).toEqual(["12345678"]);
+  });
+
+  it("with a delay, a batch closed because the next envelope does not fit goes at once", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, {
+      ...options,
+      maxMessages: 100,
+      maxBytes: 10,
+      maxDelayMs: 60_000,
+    });
+    const first = batcher.add("s", Buffer.from("123456"));
+    const second = batcher.add("s", Buffer.from("789012")); // closes the first batch
+    await first; // would wait a minute for the timer before the fix
+    expect(sent.map((batch) => batch.map((m) => m.body))).toEqual([["123456"]]);
+    await batcher.flush(); // cancels the delay timer, and only it
+    await second;
+    expect(sent.length).toBe(2);
+    // clearImmediate on the Timeout used to break every later setImmediate in the process.
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it("rejects what is not bytes with CATGA_INVALID_ARGUMENT and keeps its byte count (backpressure still holds)", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, { ...options, maxQueuedBytes: 16, policy: "reject" });
+    for (const bad of ["hello", new ArrayBuffer(8), undefined]) {
+      await expect(batcher.add("s", bad as never)).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+    }
+    const outcomes = await Promise.all(
+      [16, 16].map((n) =>
+        batcher.add("s", Buffer.alloc(n)).then(
+          () => "sent",
+          (e: CatgaError) => e.code,
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(["sent", "CATGA_BACKPRESSURE"]);
+    expect(sent.flat()).toHaveLength(1);
+  });
+
+  it("a flush that throws synchronously fails that batch's senders, not the caller of add", async () => {
+    let calls = 0;
+    const flush: FlushBatch = () => {
+      calls++;
+      throw new Error("engine refused the batch");
+    };
+    const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 1 });
+    const pending = batcher.add("s", Buffer.from("x"));
+    await expect(pending).rejects.toThrow("engine refused the batch");
+    expect(calls).toBe(1);
+  });
 });

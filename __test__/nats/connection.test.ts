@@ -284,6 +284,14 @@ describe("request / reply", () => {
       "CATGA_TIMEOUT",
     );
     expect(timeout.message).toContain("150 ms");
+    // A timeout the engine cannot hold as a u32 is refused up front (-1 used to mean ~49 days).
+    for (const bad of [-1, 0, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 32 + 50]) {
+      const refused = await expectCode(
+        producer.request(`${prefix}.cmd.echo`, eventEnvelope("x"), bad),
+        "CATGA_INVALID_ARGUMENT",
+      );
+      expect(refused.message).toContain("timeoutMs");
+    }
     await Promise.all([unsubscribe(), silent()]);
   });
 

@@ -43,6 +43,14 @@ interface BatchBuffers {
   readonly subjectIndex: Uint32Array;
 }
 
+/** An envelope waiting for room under the wait policy; its bytes are the batcher's own copy. */
+interface Waiting {
+  readonly subject: string;
+  readonly envelope: Uint8Array;
+  resolve(sent: Promise<void>): void;
+  reject(error: unknown): void;
+}
+
 /** Envelopes collected for one N-API call, and the promise every one of their senders holds. */
 class Batch {
   count = 0;
@@ -109,7 +117,8 @@ export class OutboundBatcher {
   private readonly ready: Batch[] = [];
   private sending: Promise<void> | undefined;
   private queuedBytes = 0;
-  private readonly roomWaiters: (() => void)[] = [];
+  /** Wait policy: envelopes waiting for room, first in first out (none is taken past one waiting). */
+  private readonly waiting: Waiting[] = [];
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private closed = false;
   /** Buffer sets of sent batches, ready for new ones (a few: batches are sent one at a time). */
@@ -128,8 +137,13 @@ export class OutboundBatcher {
   add(subject: string, envelope: Uint8Array): Promise<void> {
     if (this.closed)
       return Promise.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));
+    // A string or ArrayBuffer would copy as nothing and its missing `length` would poison the byte count.
+    if (!(envelope instanceof Uint8Array))
+      return Promise.reject(
+        new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be a Uint8Array or Buffer"),
+      );
     const length = envelope.length;
-    if (this.queuedBytes + length > this.options.maxQueuedBytes && this.queuedBytes > 0) {
+    if (this.waiting.length > 0 || !this.hasRoom(length)) {
       if (this.options.policy === "reject") {
         return Promise.reject(
           new CatgaError(
@@ -138,14 +152,26 @@ export class OutboundBatcher {
           ),
         );
       }
-      // Wait policy: take the envelope once earlier batches have drained below the bound.
-      return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() =>
-        this.add(subject, envelope),
+      // Wait policy: queue behind earlier waiters, so publish order holds. The bytes are copied
+      // now, since the caller may reuse its buffer as soon as publish returns.
+      return new Promise<void>((resolve, reject) =>
+        this.waiting.push({ subject, envelope: new Uint8Array(envelope), resolve, reject }),
       );
     }
+    return this.accept(subject, envelope, length);
+  }
+
+  private hasRoom(length: number): boolean {
+    return this.queuedBytes === 0 || this.queuedBytes + length <= this.options.maxQueuedBytes;
+  }
+
+  private accept(subject: string, envelope: Uint8Array, length: number): Promise<void> {
     this.queuedBytes += length;
     // Close a batch before this envelope would carry it past maxBytes, not after.
-    if (this.open && !this.open.fits(length)) this.closeOpen();
+    if (this.open && !this.open.fits(length)) {
+      this.closeOpen();
+      this.pump();
+    }
     this.open ??= new Batch(this.buffersFor(length));
     const batch = this.open;
     batch.add(subject, envelope, length);
@@ -156,6 +182,14 @@ export class OutboundBatcher {
       this.timer ??= this.schedule();
     }
     return batch.done;
+  }
+
+  /** Takes waiting envelopes, in order, while the head one fits under the bound. */
+  private admitWaiting(): void {
+    while (this.waiting.length > 0 && this.hasRoom(this.waiting[0]!.envelope.length)) {
+      const next = this.waiting.shift()!;
+      next.resolve(this.accept(next.subject, next.envelope, next.envelope.length));
+    }
   }
 
   /** A buffer set for a new batch whose first envelope has `length` bytes. */
@@ -196,15 +230,21 @@ export class OutboundBatcher {
     if (this.sending) return;
     const batch = this.ready.shift();
     if (!batch) return;
-    this.sending = batch.send(this.flushBatch).then(batch.resolve, batch.reject);
+    let sent: Promise<void>;
+    try {
+      sent = batch.send(this.flushBatch);
+    } catch (error) {
+      // A synchronous throw fails this batch's senders like a rejection, never the caller of add.
+      sent = Promise.reject(error);
+    }
+    this.sending = sent.then(batch.resolve, batch.reject);
     void this.sending.finally(() => {
       this.sending = undefined;
       this.queuedBytes -= batch.bytes;
       // The engine has read the batch: its buffers can take another one.
       if (batch.buffers.data.length === this.options.maxBytes && this.spare.length < SPARE_BUFFER_SETS)
         this.spare.push(batch.buffers);
-      // Wake waiters in order; each re-checks the bound when it re-enters add().
-      for (const wake of this.roomWaiters.splice(0)) wake();
+      this.admitWaiting();
       this.pump();
     });
   }
@@ -212,8 +252,10 @@ export class OutboundBatcher {
   /** Closes the open batch now; resolves when everything accepted so far is sent. */
   async flush(): Promise<void> {
     if (this.timer !== undefined) {
-      clearImmediate(this.timer as NodeJS.Immediate);
-      clearTimeout(this.timer as NodeJS.Timeout);
+      // Each with its own: clearImmediate on a Timeout corrupts Node's count of pending
+      // immediates, after which no setImmediate in the process runs again.
+      if (this.options.maxDelayMs === 0) clearImmediate(this.timer as NodeJS.Immediate);
+      else clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = undefined;
     }
     this.closeOpen();
@@ -225,9 +267,9 @@ export class OutboundBatcher {
   /** Stops taking envelopes and waits until everything accepted has been sent (or failed). */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.open || this.ready.length > 0 || this.sending || this.roomWaiters.length > 0) {
-      for (const wake of this.roomWaiters.splice(0)) wake();
-      await this.flush();
-    }
+    // Not accepted yet (they were waiting for room): they fail as a publish after close would.
+    for (const waiter of this.waiting.splice(0))
+      waiter.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));
+    while (this.open || this.ready.length > 0 || this.sending) await this.flush();
   }
 }

@@ -104,7 +104,7 @@ const KNOWN = new Set([
   "eventFrameBytes",
 ]);
 
-const MAX_U32 = 4_294_967_295;
+export const MAX_U32 = 4_294_967_295;
 
 /** Every problem with the options, each naming its field; empty when they are valid. */
 export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] {
