@@ -63,3 +63,19 @@ describe("wire envelope: correlation of a root message", () => {
     expect(decoded.payload).toEqual({});
   });
 });
+
+describe("wire envelope: payload bytes", () => {
+  it("a Buffer inside a decoded payload is its own copy, not a view into the batch it came in", () => {
+    const codec = new EnvelopeCodec();
+    const blob = Buffer.from("attachment bytes");
+    const bytes = codec.encodeMessage(envelope({ payload: { blob } }));
+    // As delivered: one view into a much larger inbound batch buffer.
+    const batch = Buffer.alloc(1 << 20);
+    bytes.copy(batch, 4096);
+    const view = batch.subarray(4096, 4096 + bytes.length);
+    const decoded = codec.decodeMessage(view).payload as { blob: Uint8Array };
+    expect(Buffer.from(decoded.blob).toString()).toBe("attachment bytes");
+    expect(decoded.blob.buffer).not.toBe(batch.buffer);
+    expect(decoded.blob.byteLength).toBe(blob.length);
+  });
+});

@@ -30,6 +30,7 @@ export interface DecodedEnvelope {
   kind: MessageKind;
   type: string;
   messageId: string;
+  /** Absent when the wire carries nil: for a root message the correlation is its messageId. */
   correlationId?: string;
   causationId?: string;
   createdAtMs: number;

@@ -10,6 +10,13 @@ import type { Envelope, WireResult } from "../mediator/transport.js";
  * with one object per message.
  */
 const packr = new Packr({ useRecords: false, int64AsType: "number" });
+/**
+ * Payloads get their binary fields copied: a Buffer in a handler's payload (or in a reply's
+ * result) would otherwise be a view into the whole inbound batch it arrived in (up to MiBs, and
+ * Rust's recycled batch buffer), kept alive for as long as the application holds that field.
+ * The envelope itself stays zero-copy: its payload bytes are decoded at once and let go.
+ */
+const payloadPackr = new Packr({ useRecords: false, int64AsType: "number", copyBuffers: true });
 
 /** How a payload becomes bytes; chosen per message type. */
 export interface PayloadCodec {
@@ -21,7 +28,7 @@ export interface PayloadCodec {
 export const msgpackCodec: PayloadCodec = {
   name: "msgpack",
   encode: (value) => packr.pack(value),
-  decode: (bytes) => packr.unpack(bytes),
+  decode: (bytes) => payloadPackr.unpack(bytes),
 };
 
 export const jsonCodec: PayloadCodec = {
@@ -68,6 +75,10 @@ export function encodeWire(envelope: WireEnvelope): Buffer {
   ]);
 }
 
+function isOptionalString(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === "string";
+}
+
 /** Decodes an envelope the Rust side already checked; still defensive, since JS may be handed anything. */
 export function decodeWire(bytes: Uint8Array): WireEnvelope {
   const fields = packr.unpack(bytes) as unknown[];
@@ -78,6 +89,9 @@ export function decodeWire(bytes: Uint8Array): WireEnvelope {
   const payload = fields[9];
   if (kind === undefined || typeof fields[2] !== "string" || !(payload instanceof Uint8Array)) {
     throw new CatgaError(ErrorCodes.DECODE, "envelope has a bad kind, type or payload");
+  }
+  if (!isOptionalString(fields[4]) || !isOptionalString(fields[5])) {
+    throw new CatgaError(ErrorCodes.DECODE, "envelope correlationId and causationId must be strings or nil");
   }
   const messageId = String(fields[3]);
   return {
