@@ -176,6 +176,68 @@ describe("durable consumers", () => {
     await Promise.all([stop(), stopDlq()]);
   });
 
+  it("a message whose dead-letter publish fails on its last delivery comes back instead of being dropped", async () => {
+    const { prefix, stream, subject } = names("dlqfail");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.publish([{ subject: `${subject}.a`, messageId: "m1", envelope: eventEnvelope("m1") }]);
+    const deliveries: number[] = [];
+    let failing = true;
+    const stop = await js.consume(
+      // No stream captures this dead-letter subject, so the dead-letter publish fails.
+      {
+        stream,
+        durable: "d",
+        maxDeliver: 2,
+        backoffMs: [50],
+        fetchWaitMs: 100,
+        deadLetterSubject: () => `${prefix}.nowhere`,
+      },
+      (m) => {
+        deliveries.push(m.deliveryCount);
+        if (failing) throw new Error("boom");
+      },
+    );
+    await until(() => deliveries.length >= 3, 10_000); // past maxDeliver: redelivered, not dropped
+    failing = false;
+    const seen = deliveries.length;
+    await until(() => deliveries.length > seen, 10_000);
+    await stop();
+    expect(deliveries.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+
+  it("with orderBy, a message held back behind a poison one on its key is still handled after it is dead-lettered", async () => {
+    const { prefix, stream, subject, dlq } = names("heldback");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    await js.publish([
+      { subject: `${subject}.a`, messageId: "poison", envelope: eventEnvelope("poison") },
+      { subject: `${subject}.a`, messageId: "good", envelope: eventEnvelope("good") },
+    ]);
+    const handled: string[] = [];
+    const deadLettered: string[] = [];
+    const stopDlq = await js.consume({ stream: `${stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
+      deadLettered.push(m.envelope.messageId);
+    });
+    const stop = await js.consume(
+      {
+        stream,
+        durable: "ordered",
+        maxDeliver: 3,
+        backoffMs: [50],
+        fetchWaitMs: 100,
+        orderBy: () => "one-aggregate",
+        deadLetterSubject: (type) => `${prefix}.dlq.${type}`,
+      },
+      (m) => {
+        if (m.envelope.messageId === "poison") throw new Error("boom");
+        handled.push(m.envelope.messageId);
+      },
+    );
+    await until(() => handled.includes("good") && deadLettered.includes("poison"), 10_000);
+    await Promise.all([stop(), stopDlq()]);
+    expect(deadLettered).toEqual(["poison"]);
+  });
+
   it("keeps per-key order when asked", async () => {
     const { stream, subject } = names("order");
     await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });

@@ -93,6 +93,8 @@ pub struct ConsumerSpec {
     pub durable: String,
     pub filter_subject: Option<String>,
     pub ack_wait: Duration,
+    /// Deliveries before the host dead-letters (-1: never). Checked here, enforced by the host:
+    /// the server-side limit is unlimited (see [`durable_consumer`]).
     pub max_deliver: i64,
     pub backoff: Vec<Duration>,
     pub max_ack_pending: i64,
@@ -214,7 +216,10 @@ pub async fn durable_consumer(js: &Context, spec: &ConsumerSpec, limits: Limits)
         deliver_policy: DeliverPolicy::All,
         ack_policy: AckPolicy::Explicit,
         ack_wait: spec.ack_wait,
-        max_deliver: spec.max_deliver,
+        // The host dead-letters at `spec.max_deliver`; the server never gives up on its own. Were
+        // the server's limit the same, a message whose last delivery could not be settled (the
+        // dead-letter publish failed, or the host failed the batch) would be dropped unseen.
+        max_deliver: -1,
         filter_subject: spec.filter_subject.clone().unwrap_or_default(),
         backoff: spec.backoff.clone(),
         max_ack_pending: spec.max_ack_pending,
@@ -310,7 +315,8 @@ pub async fn settle_all(js: &Context, deliveries: &[Delivery], decisions: &[Deci
 }
 
 /// Applies a decision: ack, nak, or dead-letter then terminate. A dead-letter publish that fails
-/// leaves the message to be redelivered (nak), so nothing is lost.
+/// leaves the message to be redelivered (nak; the consumer's server-side `max_deliver` is
+/// unlimited, see [`durable_consumer`]), so nothing is lost.
 pub async fn settle(js: &Context, delivery: &Delivery, decision: &Decision) -> Result<()> {
     let message = &delivery.message;
     let result = match decision {
