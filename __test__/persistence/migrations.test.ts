@@ -44,8 +44,8 @@ describe("migrate", () => {
 
   it("creates the schema and tables once; a second run applies nothing", async () => {
     const s = schema("mig");
-    expect(await migrate(pool, { schema: s })).toEqual({ applied: [1, 2], version: 2 });
-    expect(await migrate(pool, { schema: s })).toEqual({ applied: [], version: 2 });
+    expect(await migrate(pool, { schema: s })).toEqual({ applied: [1, 2, 3], version: 3 });
+    expect(await migrate(pool, { schema: s })).toEqual({ applied: [], version: 3 });
     expect(await columns(s, "catga_outbox")).toEqual({
       id: "bigint",
       message_id: "text",
@@ -68,14 +68,15 @@ describe("migrate", () => {
     expect(rows).toEqual([
       { version: 1, name: "catga_outbox" },
       { version: 2, name: "catga_inbox" },
+      { version: 3, name: "catga_outbox_due" },
     ]);
   });
 
   it("is safe when several instances migrate at once", async () => {
     const s = schema("race");
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(pool, { schema: s })));
-    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2]);
-    expect(results.every((r) => r.version === 2)).toBe(true);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2, 3]);
+    expect(results.every((r) => r.version === 3)).toBe(true);
   });
 
   it("refuses a database migrated by a newer build", async () => {
@@ -100,7 +101,7 @@ describe("migrate", () => {
     await pool.query(`CREATE SCHEMA "${s}"`);
     const scoped = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path=${s}` });
     try {
-      expect(await migrate(scoped)).toEqual({ applied: [1, 2], version: 2 });
+      expect(await migrate(scoped)).toEqual({ applied: [1, 2, 3], version: 3 });
       const { rows } = await pool.query("SELECT to_regclass($1) AS t", [`"${s}".catga_outbox`]);
       expect(rows[0].t).not.toBeNull();
       const outbox = new PostgresOutbox();

@@ -157,6 +157,29 @@ describe("withOutboxTransaction", () => {
     expect(order.rows).toHaveLength(0);
   });
 
+  it("fails with CATGA_STORE_FAILED when a statement failed inside work and PostgreSQL rolled back", async () => {
+    const id = `aborted-${seq++}`;
+    await pool.query(`INSERT INTO "${schema}".orders (id, sku) VALUES ($1, 'pen')`, [`${id}-dup`]);
+    const error = await expectCode(
+      withOutboxTransaction(
+        pool,
+        async (tx) => {
+          await tx.client.query(`INSERT INTO "${schema}".orders (id, sku) VALUES ($1, 'pen')`, [id]);
+          // The work swallows its own failed statement: the transaction is aborted all the same.
+          await tx.client
+            .query(`INSERT INTO "${schema}".orders (id, sku) VALUES ($1, 'pen')`, [`${id}-dup`])
+            .catch(() => undefined);
+          return "looks fine";
+        },
+        { outbox },
+      ),
+      "CATGA_STORE_FAILED",
+    );
+    expect(error.message).toContain("rolled back");
+    const order = await pool.query(`SELECT 1 FROM "${schema}".orders WHERE id = $1`, [id]);
+    expect(order.rows).toHaveLength(0);
+  });
+
   it("rolls back the state change when an enqueued message is invalid", async () => {
     const id = `invalid-${++seq}`;
     await expectCode(

@@ -151,6 +151,22 @@ describe("OutboxRelay", () => {
     await s.stop();
   });
 
+  it("counts a failed row's backoff from when it failed, not from when its slow publish began", async () => {
+    const s = await stream();
+    const list = messages(s.subject, 1);
+    await outbox.addMany(pool, list);
+    const hanging: DurablePublisher = { publish: () => new Promise(() => {}) };
+    // The publish hangs for 600 ms; the backoff (400 ms) would already be over at COMMIT if it
+    // were counted from the claim.
+    const { relay: r } = relay({ publisher: hanging, publishTimeoutMs: 600, retryBaseMs: 400 });
+    expect(await r.relayOnce()).toMatchObject({ claimed: 1, failed: 1 });
+    expect(await r.relayOnce()).toMatchObject({ claimed: 0 });
+    await pool.query(`UPDATE ${table} SET sent_at = now() WHERE message_id = ANY($1)`, [
+      list.map((m) => m.messageId),
+    ]);
+    await s.stop();
+  });
+
   it("reports a database that is down with CATGA_STORE_FAILED; the rows stay pending", async () => {
     const s = await stream();
     const list = messages(s.subject, 10);

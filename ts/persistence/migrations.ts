@@ -78,6 +78,18 @@ CREATE TABLE catga_inbox (
 CREATE INDEX catga_inbox_expires_idx ON catga_inbox (expires_at);
 `,
     },
+    {
+      version: 3,
+      name: "catga_outbox_due",
+      file: "003_catga_outbox_due.sql",
+      sql: `-- Catga outbox: rows waiting on a retry backoff (migration 3).
+-- The claim query takes pending rows that are due (next_attempt_at <= now) in id order. Walking
+-- the pending index in id order skips every row still backing off, so many failing rows made
+-- each claim and each empty poll a scan of all of them; this index finds the due ones directly.
+
+CREATE INDEX catga_outbox_due_idx ON catga_outbox (next_attempt_at, id) WHERE sent_at IS NULL;
+`,
+    },
   ].map((m) => Object.freeze(m)),
 );
 

@@ -213,11 +213,21 @@ export async function withOutboxTransaction<T>(
       });
       throw error;
     }
+    let committed: { command?: string };
     try {
-      await client.query("COMMIT");
+      committed = await client.query("COMMIT");
     } catch (cause) {
       broken = cause instanceof Error ? cause : new Error(String(cause));
       throw storeFailed(NAME, "commit", cause);
+    }
+    // A statement of `work` failed and was caught there: PostgreSQL aborted the transaction and
+    // answers COMMIT with ROLLBACK. Nothing was saved, so the caller must not see success.
+    if (committed.command === "ROLLBACK") {
+      throw storeFailed(
+        NAME,
+        "commit",
+        new Error("the transaction was aborted by a failed statement inside work() and rolled back"),
+      );
     }
     return result;
   } finally {

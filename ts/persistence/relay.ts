@@ -142,7 +142,7 @@ export class OutboxRelay {
         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
       sent: `UPDATE ${t} SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`,
       failed: `UPDATE ${t} AS o SET attempts = o.attempts + 1, last_error = u.error,
-        next_attempt_at = now() + least($3::float8 * power(2, least(o.attempts, 40)), $4::float8) * interval '1 millisecond'
+        next_attempt_at = clock_timestamp() + least($3::float8 * power(2, least(o.attempts, 40)), $4::float8) * interval '1 millisecond'
         FROM unnest($1::bigint[], $2::text[]) AS u(id, error) WHERE o.id = u.id`,
       cleanup: `DELETE FROM ${t} WHERE id = ANY(ARRAY(
         SELECT id FROM ${t} WHERE sent_at < now() - $1::float8 * interval '1 millisecond' LIMIT 10000))`,
