@@ -213,7 +213,7 @@ export async function withOutboxTransaction<T>(
       });
       throw error;
     }
-    let committed: { command?: string };
+    let committed: { command?: string | undefined };
     try {
       committed = await client.query("COMMIT");
     } catch (cause) {
