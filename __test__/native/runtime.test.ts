@@ -9,7 +9,7 @@ const addonPath = process.env.CATGA_NATIVE_PATH ?? join(process.cwd(), `catga.${
 const probe = `
 const fs = require("node:fs");
 const addon = require(${JSON.stringify(addonPath)});
-addon.connectNats({ servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 50, maxReconnects: 0 }, () => {})
+addon.connectNats({ servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 50, maxReconnects: 1 }, () => {})
   .catch(() => {})
   .finally(() => {
     const names = fs.readdirSync("/proc/self/task").map((t) => fs.readFileSync("/proc/self/task/" + t + "/comm", "utf8").trim());

@@ -49,7 +49,7 @@ async function expectAuth(servers: string, accepted: Credentials, rejected: Cred
   const error = await NatsConnection.connect({
     servers,
     ...rejected,
-    maxReconnects: 0,
+    maxReconnects: 1,
     connectTimeoutMs: 1000,
   }).then(
     () => undefined,

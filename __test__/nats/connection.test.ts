@@ -35,6 +35,7 @@ describe("NATS connection options", () => {
       user: "alice",
       requestTimeoutMs: -5,
       eventFrameBytes: 0,
+      maxReconnects: 0, // async-nats would read 0 as "forever"
       colour: "blue",
     } as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CatgaConfigError);
@@ -44,6 +45,7 @@ describe("NATS connection options", () => {
       "batch.maxMessages",
       "colour",
       "eventFrameBytes",
+      "maxReconnects",
       "requestTimeoutMs",
       "servers[1]",
       "user",
@@ -56,7 +58,7 @@ describe("NATS connection options", () => {
       NatsConnection.connect({
         servers: `nats://127.0.0.1:${port}`,
         connectTimeoutMs: 500,
-        maxReconnects: 0,
+        maxReconnects: 1,
       }),
       "CATGA_NOT_CONNECTED",
     );

@@ -103,4 +103,54 @@ describe("broker outage", () => {
     expect(typeof (await closing)).toBe("string");
     await server.start();
   });
+
+  it("flush, unsubscribe and close end during an outage, bounded by requestTimeoutMs", async () => {
+    const client = await NatsConnection.connect({
+      servers: server.url,
+      reconnectDelayMs: 20,
+      reconnectDelayMaxMs: 100,
+      requestTimeoutMs: 800,
+    });
+    const statuses = watch(client);
+    const unsubscribe = await client.subscribe("outage.evt.z", {}, async () => undefined);
+    await server.stop();
+    await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
+    const started = Date.now();
+    // async-nats takes no commands while it reconnects: each of these used to wait for the server.
+    const flushed = await client.flush().catch((e: CatgaError) => e.code);
+    expect(flushed).toBe("CATGA_TIMEOUT");
+    await unsubscribe();
+    const closed = await client.close().then(
+      () => "closed",
+      (e: CatgaError) => e.code,
+    );
+    expect(["closed", "CATGA_TIMEOUT"]).toContain(closed);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await server.start();
+  });
+
+  it("a request queued behind a full client during an outage still ends at its own timeout", async () => {
+    const client = await NatsConnection.connect({
+      servers: server.url,
+      reconnectDelayMs: 20,
+      reconnectDelayMaxMs: 100,
+      requestTimeoutMs: 2000,
+    });
+    const statuses = watch(client);
+    await server.stop();
+    await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
+    // Events to 3,000 subjects are 3,000 NATS messages: more than async-nats' command queue holds.
+    const published = Array.from({ length: 3000 }, (_, i) =>
+      client.publish(`outage.evt.s${i}`, eventEnvelope(`s${i}`)).catch(() => undefined),
+    );
+    const started = Date.now();
+    const outcome = await client
+      .request("outage.cmd.none", eventEnvelope("r"), 500)
+      .catch((e: CatgaError) => e.code);
+    expect(["CATGA_TIMEOUT", "CATGA_NOT_CONNECTED"]).toContain(outcome);
+    expect(Date.now() - started).toBeLessThan(1500);
+    await server.start();
+    await Promise.all(published);
+    await client.close().catch(() => undefined);
+  });
 });

@@ -17,7 +17,7 @@ export interface NatsConnectionOptions {
   /** Path to a `.creds` file (JWT + NKey). */
   credentialsFile?: string;
   tls?: { required?: boolean; caFile?: string; certFile?: string; keyFile?: string };
-  /** Reconnect attempts before giving up; -1 (default) retries forever. */
+  /** Reconnect attempts before giving up (at least 1); -1 (default) retries forever. */
   maxReconnects?: number;
   /** First reconnect delay; doubles per attempt with jitter up to `reconnectDelayMaxMs`. */
   reconnectDelayMs?: number;
@@ -145,6 +145,8 @@ export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] 
     }
   }
   int("maxReconnects", options.maxReconnects, -1, 2_147_483_647);
+  // async-nats reads 0 as "no limit": refuse it rather than reconnect forever when told not to.
+  if (options.maxReconnects === 0) bad("maxReconnects", "must be -1 (forever) or at least 1, got 0");
   int("reconnectDelayMs", options.reconnectDelayMs, 0);
   int("reconnectDelayMaxMs", options.reconnectDelayMaxMs, 0);
   int("pingIntervalMs", options.pingIntervalMs, 1);

@@ -8,7 +8,10 @@ import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idem
  */
 export interface PgQueryable {
   // biome-ignore lint/suspicious/noExplicitAny: pg's row type is any; callers read known columns.
-  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null; command?: string }>;
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: any[]; rowCount: number | null; command?: string }>;
 }
 
 /** A checked-out `pg` connection (`PoolClient`). */

@@ -96,8 +96,9 @@ fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         },
         max_reconnects: match input.max_reconnects {
             None | Some(-1) => None,
-            Some(n) if n >= 0 => Some(n as usize),
-            Some(n) => return Err(invalid_argument("maxReconnects", format!("must be -1 (forever) or >= 0, got {n}"))),
+            // async-nats reads Some(0) as "no limit", so 0 is refused rather than silently unlimited.
+            Some(n) if n >= 1 => Some(n as usize),
+            Some(n) => return Err(invalid_argument("maxReconnects", format!("must be -1 (forever) or >= 1, got {n}"))),
         },
         reconnect_delay_initial: millis(input.reconnect_delay_ms, d.reconnect_delay_initial),
         reconnect_delay_max: millis(input.reconnect_delay_max_ms, d.reconnect_delay_max),
@@ -532,16 +533,24 @@ impl NatsClient {
         let (stop, mut stopped) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
         napi::bindgen_prelude::spawn(async move {
-            let mut draining = false;
+            // Set once stopping: what was received is delivered until then. While the server is
+            // unreachable async-nats cannot drain, so stopping never waits past this deadline.
+            let mut drain_deadline: Option<tokio::time::Instant> = None;
             loop {
-                let batch = if draining {
-                    subscription.next_batch().await
+                let batch = if let Some(deadline) = drain_deadline {
+                    match tokio::time::timeout_at(deadline, subscription.next_batch()).await {
+                        Ok(batch) => batch,
+                        Err(_) => break,
+                    }
                 } else {
                     tokio::select! {
                         batch = subscription.next_batch() => batch,
                         _ = stopped.changed() => {
-                            draining = true;
-                            subscription.drain().await;
+                            let deadline = tokio::time::Instant::now() + engine.options().request_timeout;
+                            drain_deadline = Some(deadline);
+                            if tokio::time::timeout_at(deadline, subscription.drain()).await.is_err() {
+                                break;
+                            }
                             continue;
                         }
                     }

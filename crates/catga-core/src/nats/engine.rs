@@ -12,7 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::inbound::InboundSubscription;
 use super::options::{BackpressurePolicy, NatsOptions};
-use super::request_frames::{frame_replies, request_frames, GroupRequest, ReplyRouter};
+use super::request_frames::{frame_replies, group_deadline, request_frames, GroupRequest, ReplyRouter};
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::frame::{split_into_frames, FrameCut};
@@ -366,14 +366,17 @@ impl NatsEngine {
         if let Err(err) = self.check_open() {
             return report(failed(err));
         }
+        let timeout = timeout.unwrap_or(self.options.request_timeout);
+        let deadline = group_deadline(timeout);
         // Groups are framed no larger than the bound (see `frame_requests`), so a group is admitted whole.
         let permits = count.min(self.options.max_in_flight_requests).max(1) as u32;
-        let _permit = match self.admit(&self.requests, permits, count as u64, "requests in flight").await {
-            Ok(permit) => permit,
-            Err(err) => return report(failed(err)),
+        let admitted = self.admit(&self.requests, permits, count as u64, "requests in flight");
+        let _permit = match tokio::time::timeout_at(deadline, admitted).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(err)) => return report(failed(err)),
+            Err(_) => return report(failed(self.timeout_error(subject, timeout))),
         };
         Stats::add(&self.stats.requests, count as u64);
-        let timeout = timeout.unwrap_or(self.options.request_timeout);
         let group = GroupRequest {
             client: &self.client,
             router: &self.router,
@@ -381,7 +384,7 @@ impl NatsEngine {
             subject,
             frame,
             count,
-            timeout,
+            deadline,
             limits: &self.options.frame.limits,
         };
         let stats = &self.stats;
@@ -448,11 +451,26 @@ impl NatsEngine {
     /// Sends one request and waits for its reply, bounded by `timeout` (or the default).
     pub async fn request(&self, subject: &str, payload: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
         self.check_open()?;
-        let _permit = self.admit(&self.requests, 1, 1, "requests in flight").await?;
-        Stats::add(&self.stats.requests, 1);
         let timeout = timeout.unwrap_or(self.options.request_timeout);
+        let deadline = group_deadline(timeout);
+        let admitted = self.admit(&self.requests, 1, 1, "requests in flight");
+        let _permit = match tokio::time::timeout_at(deadline, admitted).await {
+            Ok(permit) => permit?,
+            Err(_) => return Err(self.timeout_error(subject, timeout)),
+        };
+        Stats::add(&self.stats.requests, 1);
         let request = async_nats::Request::new().payload(payload).timeout(Some(timeout));
-        match self.client.send_request(subject.to_owned(), request).await {
+        // async-nats starts its timeout once the request is queued, and queueing waits while it
+        // reconnects: the whole call is bounded here so a request never outlives its timeout.
+        let sent = match tokio::time::timeout_at(deadline, self.client.send_request(subject.to_owned(), request)).await
+        {
+            Ok(sent) => sent,
+            Err(_) => {
+                Stats::add(&self.stats.request_failures, 1);
+                return Err(self.timeout_error(subject, timeout));
+            }
+        };
+        match sent {
             Ok(message) => Ok(message.payload),
             Err(err) => {
                 Stats::add(&self.stats.request_failures, 1);
@@ -495,17 +513,20 @@ impl NatsEngine {
     /// empties the socket buffer; the server answers a request with no responders at once, and
     /// it processes one connection's protocol in order, so that reply proves the SUBs were seen.
     pub async fn flush(&self) -> Result<()> {
-        self.client.flush().await.map_err(|e| transport("flush", e))?;
-        let probe = format!("_CATGA.PING.{}", self.client.new_inbox().trim_start_matches("_INBOX."));
-        let request = async_nats::Request::new().timeout(Some(self.options.request_timeout));
-        match self.client.send_request(probe, request).await {
-            Ok(_) => Ok(()),
-            Err(err) if err.kind() == RequestErrorKind::NoResponders => Ok(()),
-            Err(err) if err.kind() == RequestErrorKind::TimedOut => {
-                Err(CatgaError::new(ErrorCode::Timeout, "the server did not answer a flush in time"))
+        // Bounded as a whole: while async-nats reconnects it takes no commands at all.
+        let timed_out = || CatgaError::new(ErrorCode::Timeout, "the server did not answer a flush in time");
+        let round_trip = async {
+            self.client.flush().await.map_err(|e| transport("flush", e))?;
+            let probe = format!("_CATGA.PING.{}", self.client.new_inbox().trim_start_matches("_INBOX."));
+            let request = async_nats::Request::new().timeout(Some(self.options.request_timeout));
+            match self.client.send_request(probe, request).await {
+                Ok(_) => Ok(()),
+                Err(err) if err.kind() == RequestErrorKind::NoResponders => Ok(()),
+                Err(err) if err.kind() == RequestErrorKind::TimedOut => Err(timed_out()),
+                Err(err) => Err(transport("flush", err)),
             }
-            Err(err) => Err(transport("flush", err)),
-        }
+        };
+        tokio::time::timeout(self.options.request_timeout, round_trip).await.unwrap_or_else(|_| Err(timed_out()))
     }
 
     /// Graceful close: refuse new work, let in-flight requests and publishes finish (each is
@@ -521,7 +542,18 @@ impl NatsEngine {
         if self.is_connected() {
             let _ = tokio::time::timeout(self.options.request_timeout, self.client.flush()).await;
         }
-        self.client.drain().await.map_err(|e| transport("drain", e))
+        // async-nats drains only once it is connected again: with the server gone, close would
+        // otherwise wait for as long as reconnecting takes (forever with maxReconnects -1).
+        match tokio::time::timeout(self.options.request_timeout, self.client.drain()).await {
+            Ok(drained) => drained.map_err(|e| transport("drain", e)),
+            Err(_) => Err(CatgaError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "could not drain the connection within {} ms (server unreachable); closed without it",
+                    self.options.request_timeout.as_millis()
+                ),
+            )),
+        }
     }
 }
 

@@ -121,6 +121,16 @@ impl NatsOptions {
                 return Err(CatgaError::invalid_argument(field, "must be greater than 0"));
             }
         }
+        // A zero period panics inside async-nats' ping timer (tokio interval) on the runtime thread.
+        for (field, value) in [
+            ("pingIntervalMs", self.ping_interval),
+            ("connectTimeoutMs", self.connect_timeout),
+            ("requestTimeoutMs", self.request_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(CatgaError::invalid_argument(field, "must be greater than 0"));
+            }
+        }
         if self.max_in_flight_requests > tokio::sync::Semaphore::MAX_PERMITS
             || self.max_pending_bytes > u32::MAX as usize
         {
@@ -129,3 +139,7 @@ impl NatsOptions {
         self.frame.validate()
     }
 }
+
+#[cfg(test)]
+#[path = "options_tests.rs"]
+mod tests;

@@ -205,12 +205,19 @@ pub(crate) struct GroupRequest<'a> {
     pub subject: &'a str,
     pub frame: Vec<u8>,
     pub count: usize,
-    pub timeout: Duration,
+    /// When every member still open fails with `timed_out`: counted from when the group was
+    /// started (see [`group_deadline`]), so sending it cannot stretch the wait.
+    pub deadline: tokio::time::Instant,
     pub limits: &'a Limits,
 }
 
 /// Longest wait honoured; a larger timeout (only possible from Rust callers) is capped, not a panic.
 const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The deadline of a request started now with `timeout`.
+pub(crate) fn group_deadline(timeout: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + timeout.min(MAX_WAIT)
+}
 
 impl GroupRequest<'_> {
     /// Sends the frame and reports outcomes as they arrive, each member exactly once: `report`
@@ -223,9 +230,19 @@ impl GroupRequest<'_> {
         mut report: impl FnMut(Vec<(usize, Result<Bytes>)>),
     ) {
         let mut slots = Slots::new(self.count);
-        if let Err(err) = self.router.ensure_subscribed(self.client).await {
-            slots.fail_open(&err);
-            return report(slots.take_ready());
+        let deadline = self.deadline;
+        // While async-nats reconnects it takes no commands and its queue fills up: subscribing and
+        // publishing can wait that long, so they count against the requests' deadline too.
+        match tokio::time::timeout_at(deadline, self.router.ensure_subscribed(self.client)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                slots.fail_open(&err);
+                return report(slots.take_ready());
+            }
+            Err(_) => {
+                slots.fail_open(&timed_out());
+                return report(slots.take_ready());
+            }
         }
         let group = self.router.next_group.fetch_add(1, Ordering::Relaxed);
         let (sender, mut arrivals) = mpsc::unbounded_channel();
@@ -233,14 +250,20 @@ impl GroupRequest<'_> {
         let _registration = Registration { waiting: &self.router.waiting, group };
         let reply = format!("{}.{group}", self.router.base);
         let frame_len = self.frame.len() as u64;
-        if let Err(err) = self.client.publish_with_reply(self.subject.to_owned(), reply, Bytes::from(self.frame)).await
-        {
-            slots.fail_open(&super::engine::publish_error(self.subject, err));
-            return report(slots.take_ready());
+        let published = self.client.publish_with_reply(self.subject.to_owned(), reply, Bytes::from(self.frame));
+        match tokio::time::timeout_at(deadline, published).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                slots.fail_open(&super::engine::publish_error(self.subject, err));
+                return report(slots.take_ready());
+            }
+            Err(_) => {
+                slots.fail_open(&timed_out());
+                return report(slots.take_ready());
+            }
         }
         Stats::add(&self.stats.frames_sent, 1);
         Stats::add(&self.stats.bytes_sent, frame_len);
-        let deadline = tokio::time::Instant::now() + self.timeout.min(MAX_WAIT);
         while slots.open > 0 {
             match tokio::time::timeout_at(deadline, arrivals.recv()).await {
                 Ok(Some(Arrival::Frame(payload))) => {
