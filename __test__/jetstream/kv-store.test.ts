@@ -1,16 +1,18 @@
-import { afterAll } from "vitest";
-import { NatsConnection, NatsKvIdempotencyStore } from "../../ts/index.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { CatgaConfigError, NatsConnection, NatsKvIdempotencyStore } from "../../ts/index.js";
 import { NATS_URL, PrivateNats, uniquePrefix } from "../nats/helpers.js";
-import { describeIdempotencyStoreContract } from "../persistence/contract.js";
+import { describeIdempotencyStoreContract, expectCode } from "../persistence/contract.js";
 
 // The same contract the in-memory, PostgreSQL and Redis stores pass, against a real NATS KV bucket.
+// The contract keeps entries with an Infinity TTL, which only a bucket without a max age can do.
 const connection = NatsConnection.connect({ servers: NATS_URL });
 const bucket = uniquePrefix("kv").replaceAll(".", "_");
+const buckets = [bucket];
 const cleanups: (() => Promise<unknown>)[] = [];
 
 afterAll(async () => {
   const nats = await connection;
-  await nats.native.deleteStream(`KV_${bucket}`).catch(() => undefined);
+  for (const name of buckets) await nats.native.deleteStream(`KV_${name}`).catch(() => undefined);
   for (const cleanup of cleanups) await cleanup();
   await nats.close();
 });
@@ -18,7 +20,13 @@ afterAll(async () => {
 describeIdempotencyStoreContract(
   "NATS KV",
   async (limits) =>
-    new NatsKvIdempotencyStore({ connection: await connection, bucket, storage: "memory", ...limits }),
+    new NatsKvIdempotencyStore({
+      connection: await connection,
+      bucket,
+      maxAgeMs: 0,
+      storage: "memory",
+      ...limits,
+    }),
   {
     validates: true,
     // A bucket on a private server that is then stopped: every operation fails fast, coded.
@@ -37,3 +45,119 @@ describeIdempotencyStoreContract(
     },
   },
 );
+
+describe("NATS KV store options", () => {
+  it("rejects bad and unknown options in the constructor, all in one CatgaConfigError", async () => {
+    const nats = await connection;
+    let error: unknown;
+    try {
+      new NatsKvIdempotencyStore({
+        connection: nats,
+        bucket: "bad.name",
+        maxAgeMs: -5,
+        storage: "disk",
+        maxKeyBytes: 0,
+        bukket: "x",
+      } as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    const issues = (error as CatgaConfigError).issues;
+    expect((error as CatgaConfigError).code).toBe("CATGA_CONFIG");
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      [
+        "natsKvIdempotencyStore.bucket",
+        "natsKvIdempotencyStore.bukket",
+        "natsKvIdempotencyStore.maxAgeMs",
+        "natsKvIdempotencyStore.maxKeyBytes",
+        "natsKvIdempotencyStore.storage",
+      ].sort(),
+    );
+    expect(issues.find((i) => i.path.endsWith("bukket"))!.message).toContain("unknown option");
+  });
+
+  it("requires a connection and checks maxAgeMs against what JetStream accepts", async () => {
+    const nats = await connection;
+    const paths = (options: unknown) => {
+      try {
+        new NatsKvIdempotencyStore(options as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(CatgaConfigError);
+        return (e as CatgaConfigError).issues.map((i) => i.path);
+      }
+      return [];
+    };
+    expect(paths(undefined)).toContain("natsKvIdempotencyStore");
+    expect(paths({})).toEqual(["natsKvIdempotencyStore.connection"]);
+    expect(paths({ connection: {} })).toEqual(["natsKvIdempotencyStore.connection"]);
+    expect(paths({ connection: nats, bucket: "" })).toEqual(["natsKvIdempotencyStore.bucket"]);
+    // JetStream refuses a max age under 100 ms, and one over int64 nanoseconds wraps around.
+    for (const maxAgeMs of [99, 0.5, 1500.5, Number.NaN, -1, "1000", 9_223_372_036_855, 1e300]) {
+      expect(paths({ connection: nats, maxAgeMs }), String(maxAgeMs)).toEqual([
+        "natsKvIdempotencyStore.maxAgeMs",
+      ]);
+    }
+    for (const maxAgeMs of [0, Number.POSITIVE_INFINITY, 100, 9_223_372_036_854]) {
+      expect(paths({ connection: nats, maxAgeMs, storage: "file" }), String(maxAgeMs)).toEqual([]);
+    }
+  });
+});
+
+describe("NATS KV TTLs the bucket cannot keep", () => {
+  const limited = uniquePrefix("kvlim").replaceAll(".", "_");
+  buckets.push(limited);
+
+  it("rejects a TTL longer than the bucket's maxAgeMs, or Infinity, naming both", async () => {
+    const store = new NatsKvIdempotencyStore({
+      connection: await connection,
+      bucket: limited,
+      maxAgeMs: 1000,
+      storage: "memory",
+    });
+    for (const ttl of [1001, Number.POSITIVE_INFINITY, 1e20]) {
+      const error = await expectCode(store.set("a", { value: 1 }, ttl), "CATGA_INVALID_ARGUMENT");
+      expect(error.message).toContain(`ttlMs ${ttl}`);
+      expect(error.message).toContain("maxAgeMs 1000");
+      expect(error.details).toMatchObject({ bucket: limited, ttlMs: ttl, maxAgeMs: 1000 });
+      await expectCode(store.setMany([{ key: "b", outcome: { value: 1 } }], ttl), "CATGA_INVALID_ARGUMENT");
+    }
+    expect(await store.getMany(["a", "b"])).toEqual([undefined, undefined]);
+    // Up to maxAgeMs is fine (rounded up first: 999.5 → 1000).
+    await store.set("a", { value: "kept" }, 999.5);
+    expect(await store.get("a")).toEqual({ value: "kept" });
+  });
+
+  it("the default bucket (24 h) refuses Infinity rather than dropping the entry after a day", async () => {
+    const store = new NatsKvIdempotencyStore({ connection: await connection });
+    const error = await expectCode(
+      store.set("a", { value: 1 }, Number.POSITIVE_INFINITY),
+      "CATGA_INVALID_ARGUMENT",
+    );
+    expect(error.message).toContain("maxAgeMs 86400000");
+    await expectCode(store.set("a", { value: 1 }, 86_400_001), "CATGA_INVALID_ARGUMENT");
+  });
+
+  it("a huge finite TTL is a coded error, not a RangeError, on an unlimited bucket too", async () => {
+    const store = new NatsKvIdempotencyStore({
+      connection: await connection,
+      bucket,
+      maxAgeMs: Number.POSITIVE_INFINITY,
+      storage: "memory",
+    });
+    for (const ttl of [1e20, Number.MAX_VALUE]) {
+      await expectCode(store.set("huge", { value: 1 }, ttl), "CATGA_INVALID_ARGUMENT");
+      await expectCode(
+        store.setMany([{ key: "huge", outcome: { value: 1 } }], ttl),
+        "CATGA_INVALID_ARGUMENT",
+      );
+    }
+    await store.set("long", { value: "long" }, 8_000_000_000_000_000);
+    await store.set("forever", { value: "forever" }, Number.POSITIVE_INFINITY);
+    expect(await store.getMany(["huge", "long", "forever"])).toEqual([
+      undefined,
+      { value: "long" },
+      { value: "forever" },
+    ]);
+  });
+});

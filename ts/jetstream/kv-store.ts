@@ -1,4 +1,4 @@
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
 import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
 import type { NatsKv } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
@@ -7,7 +7,9 @@ import {
   type BatchIdempotencyStore,
   decodeOutcome,
   type IdempotencyEntry,
+  invalid,
   Limits,
+  OptionChecker,
   type StoreLimits,
   storeFailed,
 } from "../persistence/common.js";
@@ -17,14 +19,28 @@ export interface NatsKvIdempotencyStoreOptions extends StoreLimits {
   /** KV bucket name (letters, digits, - and _); created when missing. Default `catga_inbox`. */
   readonly bucket?: string;
   /**
-   * Upper bound on how long the bucket keeps any entry (default 24 h); each entry's own TTL is
-   * enforced on read, so a shorter TTL expires on time and this only bounds the disk.
+   * How long the bucket keeps any entry: whole ms, 100 ms to ~292 years, or `0` / `Infinity` for
+   * no limit. Default 24 h. Each entry's own TTL is enforced on read, so a shorter TTL expires on
+   * time; a TTL the bucket cannot keep (longer than this, or `Infinity` on a limited bucket) is
+   * rejected with CATGA_INVALID_ARGUMENT. Applied only when the bucket is created: an existing
+   * bucket keeps the limit it was created with.
    */
   readonly maxAgeMs?: number;
+  /** Where a new bucket stores entries. Default `file`. Like `maxAgeMs`, set at creation only. */
   readonly storage?: "file" | "memory";
 }
 
 const NAME = "NATS KV idempotency store";
+const PREFIX = "natsKvIdempotencyStore";
+const KNOWN = ["connection", "bucket", "maxAgeMs", "storage", "maxKeyBytes", "maxValueBytes"];
+const BUCKET = /^[-_a-zA-Z0-9]+$/;
+const DEFAULT_MAX_AGE_MS = 86_400_000;
+/** JetStream's shortest max age. */
+const MIN_MAX_AGE_MS = 100;
+/** JetStream keeps max age as int64 nanoseconds; anything longer wraps around. */
+const MAX_MAX_AGE_MS = 9_223_372_036_854;
+/** A finite TTL on an unlimited bucket: at most the range of a JS Date, so expiry stays exact. */
+const MAX_TTL_MS = 8_640_000_000_000_000;
 const NEVER = 0;
 
 /**
@@ -34,19 +50,76 @@ const NEVER = 0;
  */
 export class NatsKvIdempotencyStore implements BatchIdempotencyStore {
   private readonly limits: Limits;
+  private readonly connection: NatsConnection;
+  private readonly name: string;
+  /** 0 = entries are kept until overwritten. */
+  private readonly maxAgeMs: number;
+  private readonly memory: boolean;
   private bucket: Promise<NatsKv> | undefined;
 
-  constructor(private readonly options: NatsKvIdempotencyStoreOptions) {
-    this.limits = new Limits(NAME, options);
+  /** Bad options throw one CatgaConfigError listing every bad or unknown field. */
+  constructor(options: NatsKvIdempotencyStoreOptions) {
+    const check = new OptionChecker(PREFIX, options, KNOWN);
+    this.limits = new Limits(NAME, check);
+    const issues: ConfigIssue[] = [];
+    const bad = (name: string, message: string, value: unknown) =>
+      issues.push({ path: `${PREFIX}.${name}`, message: `${message}, got ${show(value)}` });
+    const o = (typeof options === "object" && options !== null ? options : {}) as Record<string, unknown>;
+
+    const connection = o.connection as { native?: { keyValue?: unknown } } | undefined;
+    let native: { keyValue?: unknown } | undefined;
+    try {
+      native = connection?.native;
+    } catch {
+      native = undefined;
+    }
+    if (typeof native?.keyValue !== "function") {
+      issues.push({ path: `${PREFIX}.connection`, message: "must be a NatsConnection" });
+    }
+    if (o.bucket !== undefined && (typeof o.bucket !== "string" || !BUCKET.test(o.bucket))) {
+      bad("bucket", "must be a non-empty string of letters, digits, - and _", o.bucket);
+    }
+    const maxAge = o.maxAgeMs;
+    if (
+      maxAge !== undefined &&
+      maxAge !== 0 &&
+      maxAge !== Number.POSITIVE_INFINITY &&
+      (typeof maxAge !== "number" ||
+        !Number.isInteger(maxAge) ||
+        maxAge < MIN_MAX_AGE_MS ||
+        maxAge > MAX_MAX_AGE_MS)
+    ) {
+      bad(
+        "maxAgeMs",
+        `must be 0 or Infinity (no limit), or a whole number from ${MIN_MAX_AGE_MS} to ${MAX_MAX_AGE_MS}`,
+        maxAge,
+      );
+    }
+    if (o.storage !== undefined && o.storage !== "file" && o.storage !== "memory") {
+      bad("storage", 'must be "file" or "memory"', o.storage);
+    }
+    try {
+      check.done();
+    } catch (error) {
+      if (!(error instanceof CatgaConfigError)) throw error;
+      issues.unshift(...error.issues);
+    }
+    if (issues.length > 0) throw new CatgaConfigError(issues);
+
+    this.connection = options.connection;
+    this.name = options.bucket ?? "catga_inbox";
+    this.maxAgeMs =
+      options.maxAgeMs === undefined
+        ? DEFAULT_MAX_AGE_MS
+        : options.maxAgeMs === Number.POSITIVE_INFINITY
+          ? 0
+          : options.maxAgeMs;
+    this.memory = options.storage === "memory";
   }
 
   private open(): Promise<NatsKv> {
-    this.bucket ??= this.options.connection.native
-      .keyValue(
-        this.options.bucket ?? "catga_inbox",
-        this.options.maxAgeMs ?? 86_400_000,
-        this.options.storage === "memory",
-      )
+    this.bucket ??= this.connection.native
+      .keyValue(this.name, this.maxAgeMs, this.memory)
       .catch((error: unknown) => {
         this.bucket = undefined;
         throw unavailable("open bucket", error);
@@ -68,15 +141,35 @@ export class NatsKvIdempotencyStore implements BatchIdempotencyStore {
 
   async set(key: string, outcome: StoredOutcome, ttlMs: number): Promise<void> {
     this.limits.key(key);
-    const ttl = this.limits.ttl(ttlMs);
+    const ttl = this.ttl(ttlMs);
     await this.write([key], [this.limits.value(outcome)], ttl, "set");
   }
 
   async setMany(entries: readonly IdempotencyEntry[], ttlMs: number): Promise<void> {
-    const ttl = this.limits.ttl(ttlMs);
+    const ttl = this.ttl(ttlMs);
     const { keys, values } = this.limits.entries(entries);
     if (keys.length === 0) return;
     await this.write(keys, values, ttl, "setMany");
+  }
+
+  /**
+   * A TTL the bucket can keep: the bucket deletes every entry after its max age, so a longer TTL
+   * (or `Infinity` on a limited bucket) would silently expire early; it is refused instead.
+   */
+  private ttl(ttlMs: unknown): number {
+    const ttl = this.limits.ttl(ttlMs);
+    const details = { store: NAME, bucket: this.name, ttlMs: ttl, maxAgeMs: this.maxAgeMs };
+    if (this.maxAgeMs !== 0 && ttl > this.maxAgeMs) {
+      throw invalid(
+        `${NAME}: ttlMs ${ttl} is longer than bucket "${this.name}" keeps entries (maxAgeMs ${this.maxAgeMs}); ` +
+          "use a TTL <= maxAgeMs, or a bucket created with maxAgeMs 0 (no limit)",
+        details,
+      );
+    }
+    if (ttl !== Number.POSITIVE_INFINITY && ttl > MAX_TTL_MS) {
+      throw invalid(`${NAME}: ttlMs ${ttl} is more than ${MAX_TTL_MS}; use Infinity for no expiry`, details);
+    }
+    return ttl;
   }
 
   private async read(keys: readonly string[], operation: string): Promise<(StoredOutcome | undefined)[]> {
@@ -132,6 +225,11 @@ function unavailable(operation: string, cause: unknown): CatgaError {
     cause: error,
     details: { store: NAME, operation, transportCode: error.code },
   });
+}
+
+function show(value: unknown): string {
+  if (typeof value === "number") return String(value); // NaN and Infinity, which JSON cannot show
+  return typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value));
 }
 
 function encodeKey(key: string): string {
