@@ -13,6 +13,7 @@ import {
   InMemoryIdempotencyStore,
   type Logger,
   silentLogger,
+  uuidv7Time,
 } from "../../ts/index.js";
 
 const Work = defineCommand("work.do").payload<{ id: number }>().returns<number>();
@@ -251,6 +252,100 @@ describe("circuit breaker", () => {
       .build();
     for (let i = 0; i < 3; i++) await catga.send(Strict, { n: "x" as unknown as number });
     expect(changes).toEqual([]);
+  });
+
+  it("does not count a caller's cancellation, whatever its abort reason", async () => {
+    const changes: string[] = [];
+    const catga = quiet()
+      .withCircuitBreaker({ failureThreshold: 1, onStateChange: (c) => changes.push(c.to) })
+      .handle(Work, (_p, ctx) => {
+        // What fetch and most drivers do: reject with the signal's reason.
+        return new Promise<number>((_resolve, reject) => {
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+        });
+      })
+      .build();
+    for (const reason of [new Error("client went away"), "shutdown", undefined]) {
+      const controller = new AbortController();
+      const pending = catga.send(Work, { id: 1 }, { signal: controller.signal });
+      controller.abort(reason);
+      const result = await pending;
+      expect(result.ok || result.error.code).toBe(ErrorCodes.ABORTED);
+    }
+    expect(changes).toEqual([]);
+  });
+
+  it("an onStateChange that throws changes no outcome and is reported once as a warning", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      const catga = quiet()
+        .withCircuitBreaker({
+          failureThreshold: 1,
+          resetTimeoutMs: 1000,
+          onStateChange: () => {
+            throw new Error("metrics down");
+          },
+        })
+        .handle(Work, ({ id }) => {
+          if (id < 0) throw new Error("down");
+          return id;
+        })
+        .build();
+      const failed = await catga.send(Work, { id: -1 }); // closed → open
+      expect(failed.ok || failed.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+      const rejected = await catga.send(Work, { id: 1 });
+      expect(rejected.ok || rejected.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
+      vi.advanceTimersByTime(1000);
+      // open → half-open runs synchronously inside send, then half-open → closed
+      expect((await catga.send(Work, { id: 2 })).unwrap()).toBe(2);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toContain("metrics down");
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("half-open: a trial left over from an earlier half-open period neither decides nor frees a slot", async () => {
+    type Outcome = "ok" | "fail" | "neutral";
+    const settle: ((outcome: Outcome) => void)[] = [];
+    const changes: string[] = [];
+    const catga = quiet()
+      .withCircuitBreaker({
+        failureThreshold: 1,
+        resetTimeoutMs: 1000,
+        halfOpenMaxCalls: 2,
+        onStateChange: (c) => changes.push(c.to),
+      })
+      .handle(Work, ({ id }) => {
+        return new Promise<number>((resolve, reject) => {
+          settle.push((outcome) => {
+            if (outcome === "ok") resolve(id);
+            else if (outcome === "fail") reject(new Error("down"));
+            else reject(new CatgaError("ORDERS_REJECTED", "not a counted failure"));
+          });
+        });
+      })
+      .build();
+    const first = catga.send(Work, { id: 0 });
+    settle[0]!("fail");
+    await first; // closed → open
+    vi.advanceTimersByTime(1000);
+    const stale = catga.send(Work, { id: 1 }); // trial of period 1, still running later
+    const trial = catga.send(Work, { id: 2 });
+    settle[2]!("fail");
+    await trial; // half-open → open
+    vi.advanceTimersByTime(1000);
+    const current = [catga.send(Work, { id: 3 }), catga.send(Work, { id: 4 })]; // both slots of period 2
+    settle[1]!("neutral");
+    await stale;
+    const extra = catga.send(Work, { id: 5 });
+    expect(settle).toHaveLength(5); // the extra call never reached the handler
+    const rejected = await extra;
+    expect(rejected.ok || rejected.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
+    settle[3]!("ok");
+    settle[4]!("ok");
+    expect((await Promise.all(current)).map((r) => r.unwrap())).toEqual([3, 4]);
+    expect(changes).toEqual(["open", "half-open", "open", "half-open", "closed"]);
   });
 });
 
@@ -496,6 +591,29 @@ describe("logging", () => {
       },
     ]);
     expect(lines[0]!.fields!.payload).toBeUndefined();
+  });
+
+  it("a logger that throws changes no outcome and is reported once as a warning", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      const broken = () => {
+        throw new Error("log sink down");
+      };
+      const catga = createCatga({ logger: { debug: broken, info: broken, warn: broken, error: broken } })
+        .withLogging()
+        .handle(Work, ({ id }) => {
+          if (id < 0) throw new Error("negative");
+          return id;
+        })
+        .build();
+      expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(1);
+      const failed = await catga.send(Work, { id: -1 });
+      expect(failed.ok || failed.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toContain("log sink down");
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 

@@ -93,6 +93,70 @@ describe("configuration errors", () => {
   });
 });
 
+describe("limits and cross-checks", () => {
+  it("rejects delays longer than setTimeout can wait (2^31 - 1 ms)", () => {
+    const error = configError(() =>
+      createCatga({ logger: silentLogger })
+        .withRetry({ baseDelayMs: 3e9, maxDelayMs: 3e9 })
+        .withTimeout({ ms: 3e9, perType: { "orders.place": 3e9 } })
+        .handle(Place, () => "x")
+        .build(),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual([
+      "retry.baseDelayMs",
+      "retry.maxDelayMs",
+      "timeout.ms",
+      "timeout.perType",
+    ]);
+    expect(error.issues[2]!.message).toBe("must be a finite number > 0 and <= 2147483647, got 3000000000");
+    // The limit itself is fine.
+    createCatga({ logger: silentLogger })
+      .withRetry({ baseDelayMs: 2_147_483_647, maxDelayMs: 2_147_483_647 })
+      .withTimeout({ ms: 2_147_483_647 })
+      .handle(Place, () => "x")
+      .build();
+  });
+
+  it("rejects a timeout.perType key that names no handled or remote type", () => {
+    const error = configError(() =>
+      createCatga({ logger: silentLogger })
+        .withTimeout({ ms: 10, perType: { "orders.plcae": 60_000, "orders.get": 100 } })
+        .handle(Place, () => "x")
+        .handle(Get, () => "y")
+        .build(),
+    );
+    expect(error.issues).toEqual([
+      { path: "timeout.perType.orders.plcae", message: "no handler or remote contract has this type" },
+    ]);
+  });
+
+  it("compares retry.baseDelayMs with the cap in effect, the default one included", () => {
+    const error = configError(() =>
+      createCatga({ logger: silentLogger }).withRetry({ baseDelayMs: 5_000 }).build(),
+    );
+    expect(error.issues).toEqual([
+      {
+        path: "retry.baseDelayMs",
+        message: "must be <= retry.maxDelayMs (default 2000; raise it too), got 5000",
+      },
+    ]);
+    createCatga({ logger: silentLogger }).withRetry({ baseDelayMs: 5_000, maxDelayMs: 5_000 }).build();
+  });
+
+  it("with* setters reject undefined instead of keeping the default", () => {
+    const error = configError(() =>
+      createCatga()
+        .withLogger(undefined as never)
+        .withPublishMode(undefined as never)
+        .build(),
+    );
+    expect(error.issues).toEqual([
+      { path: "options.logger", message: "is required, got undefined" },
+      { path: "options.publishMode", message: "is required, got undefined" },
+    ]);
+  });
+});
+
 describe("handler registration checked at build", () => {
   it("lists missing and duplicate handlers together", () => {
     const builder = createCatga({ logger: silentLogger })

@@ -103,6 +103,38 @@ describe("send and query", () => {
     const aborted = await catga.send(Add, { a: 1, b: 1 }, { signal: controller.signal });
     expect(aborted.ok || aborted.error.code).toBe(ErrorCodes.ABORTED);
   });
+
+  it("maps a handler that stops with its signal's reason to CATGA_ABORTED, whatever the reason", async () => {
+    const catga = quiet()
+      .handle(Add, (_p, ctx) => {
+        // What fetch and most drivers do: reject with the signal's reason.
+        return new Promise<number>((_resolve, reject) => {
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+        });
+      })
+      .build();
+    // AbortSignal.timeout() aborts with a TimeoutError, not an AbortError.
+    const timedOut = await catga.send(Add, { a: 1, b: 1 }, { signal: AbortSignal.timeout(5) });
+    expect(timedOut.ok || timedOut.error.code).toBe(ErrorCodes.ABORTED);
+    for (const reason of [new Error("shutting down"), "bye"]) {
+      const controller = new AbortController();
+      const pending = catga.send(Add, { a: 1, b: 1 }, { signal: controller.signal });
+      controller.abort(reason);
+      const result = await pending;
+      expect(result.ok || result.error).toMatchObject({ code: ErrorCodes.ABORTED, cause: reason });
+    }
+  });
+
+  it("keeps a handler's own TimeoutError a handler failure while its signal is not aborted", async () => {
+    const catga = quiet()
+      .handle(Add, () => {
+        throw Object.assign(new Error("db statement timeout"), { name: "TimeoutError" });
+      })
+      .build();
+    const controller = new AbortController();
+    const result = await catga.send(Add, { a: 1, b: 1 }, { signal: controller.signal });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+  });
 });
 
 describe("message ids and correlation", () => {

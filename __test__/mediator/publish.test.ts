@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createCatga, defineEvent, ErrorCodes, silentLogger } from "../../ts/index.js";
 
 const Happened = defineEvent("something.happened").payload<{ n: number }>();
@@ -85,5 +85,39 @@ describe("publish", () => {
     const result = await catga.publish(Happened, { n: 1 });
     expect(ran).toEqual(["second"]);
     expect(result.ok || result.error.details).toMatchObject({ handled: 1 });
+  });
+
+  it("a circuit-breaker observer that throws stops no handler and rejects nothing", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      const ran: string[] = [];
+      let firstFails = true;
+      const catga = createCatga({ logger: silentLogger })
+        .withCircuitBreaker({
+          failureThreshold: 1,
+          resetTimeoutMs: 1,
+          onStateChange: () => {
+            throw new Error("metrics down");
+          },
+        })
+        .handle(Happened, function first() {
+          ran.push("first");
+          if (firstFails) throw new Error("down");
+        })
+        .handle(Happened, function second() {
+          ran.push("second");
+        })
+        .build();
+      const opened = await catga.publish(Happened, { n: 1 }); // first's circuit opens
+      expect(opened.ok || opened.error.code).toBe(ErrorCodes.PUBLISH_FAILED);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      firstFails = false;
+      ran.length = 0;
+      // first's circuit goes open → half-open synchronously as publish starts its handlers
+      expect((await catga.publish(Happened, { n: 2 })).unwrap()).toEqual({ handled: 2 });
+      expect(ran).toEqual(["first", "second"]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

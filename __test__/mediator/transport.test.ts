@@ -137,6 +137,40 @@ describe("remote contracts get the sender's behaviors", () => {
     }
   });
 
+  it("a transport.publish that throws synchronously is a failure Result, also from a handler", async () => {
+    const Ship = defineCommand("orders.ship").payload<{ orderId: string }>();
+    const disconnected = {
+      name: "down",
+      attach() {},
+      request: async () => ({ ok: true, value: undefined }) as never,
+      publish(): Promise<void> {
+        throw new Error("not connected");
+      },
+      close: async () => {},
+    };
+    let handled = 0;
+    let fromHandler: unknown;
+    const catga = createCatga({ logger: silentLogger, transport: disconnected })
+      .handle(Placed, () => {
+        handled++;
+      })
+      .handle(Ship, async ({ orderId }, ctx) => {
+        fromHandler = await ctx.publish(Placed, { orderId });
+      })
+      .build();
+    const result = await catga.publish(Placed, { orderId: "o-1" });
+    expect(result.ok || result.error).toMatchObject({
+      code: ErrorCodes.PUBLISH_FAILED,
+      details: {
+        handled: 1,
+        failures: [{ handler: "transport:down", code: ErrorCodes.HANDLER_FAILED, message: "not connected" }],
+      },
+    });
+    expect((await catga.send(Ship, { orderId: "o-2" })).ok).toBe(true);
+    expect(fromHandler).toMatchObject({ ok: false, error: { code: ErrorCodes.PUBLISH_FAILED } });
+    expect(handled).toBe(2);
+  });
+
   it("rejects a contract both handled here and declared remote", () => {
     const bus = new InMemoryBus();
     expect(() =>

@@ -25,6 +25,7 @@ import {
   handlerStep,
   type Next,
   orderBehaviors,
+  typeCheckOf,
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
 import { type EventRoute, eventRoute } from "./publish.js";
@@ -162,7 +163,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   }
 
   withLogger(logger: Logger): this {
-    this.issues.checkObject("options", { logger }, optionFields);
+    this.issues.checkValue("options.logger", logger, optionFields.logger!);
     this.logger = logger;
     return this;
   }
@@ -174,7 +175,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   }
 
   withPublishMode(mode: PublishMode): this {
-    this.issues.checkObject("options", { publishMode: mode }, optionFields);
+    this.issues.checkValue("options.publishMode", mode, optionFields.publishMode!);
     this.publishMode = mode;
     return this;
   }
@@ -335,6 +336,9 @@ export function buildMediator(
       steps: [...steps, handlerName],
     });
   }
+
+  const pipelineTypes = new Set([...byType.keys(), ...remoteTypes]);
+  for (const behavior of ordered) typeCheckOf(behavior)?.(pipelineTypes, issues);
 
   if (issues.issues.length > 0) throw new CatgaConfigError(issues.issues);
   const compiled: CompiledMediator = {

@@ -34,7 +34,19 @@ export class IssueList {
     }
     return record;
   }
+
+  /** Checks a value given on its own (a `with*` setter), where undefined is a mistake, not "absent". */
+  checkValue(path: string, value: unknown, check: FieldCheck): void {
+    const problem = value === undefined ? "is required, got undefined" : check(value);
+    if (problem !== undefined) this.add(path, problem);
+  }
 }
+
+/**
+ * The longest delay `setTimeout` honours (2^31 − 1 ms, about 24.8 days): a longer one fires after
+ * about 1 ms instead, so delay options are capped here rather than misbehave at run time.
+ */
+export const MAX_DELAY_MS = 2_147_483_647;
 
 export function describe(value: unknown): string {
   if (value === null) return "null";
@@ -88,17 +100,22 @@ export const withMethods =
       ? undefined
       : `must be an object with methods ${methods.join(", ")}`;
 
-/** Record of message type → positive number (per-contract overrides). */
+/** Record of message type → number in [min, max] (per-contract overrides). */
 export const perTypeNumber =
-  (min: number): FieldCheck =>
+  (min: number, max = Number.POSITIVE_INFINITY): FieldCheck =>
   (value) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    if (!isRecord(value)) {
       return `must be an object of message type → number, got ${describe(value)}`;
     }
     for (const [type, v] of Object.entries(value)) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
-        return `entry "${type}" must be a finite number >= ${min}, got ${describe(v)}`;
+      if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+        return `entry "${type}" must be a finite number >= ${min}${max === Number.POSITIVE_INFINITY ? "" : ` and <= ${max}`}, got ${describe(v)}`;
       }
     }
     return undefined;
   };
+
+/** A plain object (not null, not an array): what `checkObject` and `perTypeNumber` accept. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -139,6 +139,11 @@ export class MessageContext implements HandlerContext {
     return this.abortSignal;
   }
 
+  /** False when the signal can never abort (no caller signal, no timeout), without making it. */
+  get cancellable(): boolean {
+    return this.abortSignal !== NEVER_ABORTED;
+  }
+
   get messageId(): string {
     if (this.origin !== undefined) return this.origin.messageId;
     if (this.id === undefined) {

@@ -40,3 +40,18 @@ export function consoleLogger(options: { level?: LogLevel } = {}): Logger {
     error: min <= RANK.error ? line("error", console.error) : noop,
   };
 }
+
+/**
+ * For user callbacks that only observe (the logger, `onStateChange`): their failure must not change
+ * a message's outcome, so it is swallowed. The first one per reporter becomes a process warning, so a
+ * broken sink is not silent, without a warning per message.
+ */
+export function observerFailureReporter(source: string): (thrown: unknown) => void {
+  let warned = false;
+  return (thrown) => {
+    if (warned) return;
+    warned = true;
+    const reason = thrown instanceof Error ? thrown.message : String(thrown);
+    process.emitWarning(`${source} threw (ignored, later failures not reported): ${reason}`, "CatgaWarning");
+  };
+}

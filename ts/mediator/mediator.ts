@@ -265,13 +265,17 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   /** Hands the event to the transport; a transport failure is reported like a failed handler. */
   private forward(context: MessageContext, payload: unknown): Promise<Failure | undefined> {
     const transport = this.transport!;
-    return transport.publish(envelopeOf(context, payload)).then(
-      () => undefined,
-      (thrown: unknown) => {
-        const info = errorInfoFrom(thrown);
-        return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
-      },
-    );
+    const failed = (thrown: unknown): Failure => {
+      const info = errorInfoFrom(thrown);
+      return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
+    };
+    // A transport may also throw synchronously (e.g. not connected): that too is a failure, never
+    // an exception out of publish (as in `requestRemote`).
+    try {
+      return transport.publish(envelopeOf(context, payload)).then(() => undefined, failed);
+    } catch (thrown) {
+      return Promise.resolve(failed(thrown));
+    }
   }
 
   /** The side of this mediator a transport sees: local types and a dispatcher for inbound envelopes. */

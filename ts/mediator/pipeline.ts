@@ -1,6 +1,7 @@
+import type { IssueList } from "./config.js";
 import type { HandlerContext } from "./context.js";
 import type { AnyContract, ContractKind } from "./contracts.js";
-import { errFromThrown, ok, type Result } from "./result.js";
+import { type ErrResult, errFromThrown, errFromThrownIn, ok, type Result } from "./result.js";
 
 /** The context behaviors see: a handler context that can be re-issued with another signal. */
 export interface BehaviorContext extends HandlerContext {
@@ -55,12 +56,19 @@ export function handlerStep(handler: Handler): Next {
     try {
       out = handler(payload, ctx);
     } catch (thrown) {
-      return Promise.resolve(errFromThrown(thrown));
+      return Promise.resolve(errFromThrownIn(thrown, ctx.signal));
     }
-    if (out instanceof Promise) return out.then(ok, errFromThrown);
-    if (isThenable(out)) return Promise.resolve(out).then(ok, errFromThrown);
+    if (out instanceof Promise) return out.then(ok, onRejected(ctx));
+    if (isThenable(out)) return Promise.resolve(out).then(ok, onRejected(ctx));
     return Promise.resolve(ok(out));
   };
+}
+
+// A message that cannot be cancelled (no caller signal, no timeout: the fast path) keeps the shared
+// rejection handler and allocates no closure; the others tell a cancellation from a failure.
+function onRejected(ctx: BehaviorContext): (thrown: unknown) => ErrResult {
+  if ((ctx as { readonly cancellable?: boolean }).cancellable === false) return errFromThrown;
+  return (thrown) => errFromThrownIn(thrown, ctx.signal);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -81,9 +89,21 @@ export function orderBehaviors(behaviors: readonly Behavior[]): Behavior[] {
 // rejection becomes a Result too, keeping the "never rejects" promise of send/query/publish.
 const builtIn = new WeakSet<Behavior>();
 
+/** Checks options that name message types against the types that got a pipeline at `build()`. */
+export type TypeCheck = (types: ReadonlySet<string>, issues: IssueList) => void;
+const typeChecks = new WeakMap<Behavior, TypeCheck>();
+
 export function markBuiltIn<B extends Behavior>(behavior: B): B {
   builtIn.add(behavior);
   return behavior;
+}
+
+export function addTypeCheck(behavior: Behavior, check: TypeCheck): void {
+  typeChecks.set(behavior, check);
+}
+
+export function typeCheckOf(behavior: Behavior): TypeCheck | undefined {
+  return typeChecks.get(behavior);
 }
 
 function guarded(middleware: Middleware, inner: Next): Next {

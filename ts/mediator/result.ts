@@ -77,6 +77,27 @@ export function errFromThrown(thrown: unknown): ErrResult {
 }
 
 /**
+ * `errFromThrown` for a value thrown while handling a message whose signal is `signal`. Once that
+ * signal has aborted, its own reason (`abort(reason)`) or a TimeoutError (`AbortSignal.timeout()`)
+ * means the caller cancelled: CATGA_ABORTED, not a handler failure a circuit breaker would count.
+ */
+export function errFromThrownIn(thrown: unknown, signal: AbortSignal): ErrResult {
+  const info = errorInfoFrom(thrown);
+  if (
+    info.code === ErrorCodes.HANDLER_FAILED &&
+    signal.aborted &&
+    (thrown === signal.reason || (thrown as { name?: unknown } | null)?.name === "TimeoutError")
+  ) {
+    return new Err({
+      code: ErrorCodes.ABORTED,
+      message: info.message || "The operation was aborted",
+      cause: thrown,
+    });
+  }
+  return new Err(info);
+}
+
+/**
  * Maps anything a handler throws to an ErrorInfo. Catga errors keep their code (a timeout's abort
  * reason is one); an `AbortError` (fetch, `signal.throwIfAborted()`) means the caller cancelled.
  */

@@ -1,6 +1,6 @@
 import { ErrorCodes } from "../errors.js";
 import type { HandlerContext, MessageMeta } from "./context.js";
-import { type ErrorInfo, err, errFrom, errFromThrown, ok, type Result } from "./result.js";
+import { type ErrorInfo, err, errFrom, errFromThrownIn, ok, type Result } from "./result.js";
 
 /**
  * A message as it crosses a process boundary. A wire transport encodes `payload` with the codec
@@ -70,10 +70,11 @@ export function requestRemote(
   context: HandlerContext,
   payload: unknown,
 ): Promise<Result<unknown>> {
+  const failed = (thrown: unknown) => errFromThrownIn(thrown, context.signal);
   try {
-    return transport.request(envelopeOf(context, payload), context.signal).then(undefined, errFromThrown);
+    return transport.request(envelopeOf(context, payload), context.signal).then(undefined, failed);
   } catch (thrown) {
-    return Promise.resolve(errFromThrown(thrown));
+    return Promise.resolve(failed(thrown));
   }
 }
 

@@ -1,5 +1,6 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../config.js";
+import { observerFailureReporter } from "../logger.js";
 import { type Behavior, markBuiltIn } from "../pipeline.js";
 import { err, type Result } from "../result.js";
 
@@ -51,6 +52,7 @@ export function circuitBreakerBehavior(
   const halfOpenMaxCalls = options?.halfOpenMaxCalls ?? 1;
   const failureOn = new Set(options?.failureOn ?? [ErrorCodes.HANDLER_FAILED, ErrorCodes.TIMEOUT]);
   const onStateChange = options?.onStateChange;
+  const onStateChangeFailed = observerFailureReporter("circuitBreaker.onStateChange");
 
   return markBuiltIn({
     name: "circuitBreaker",
@@ -60,13 +62,23 @@ export function circuitBreakerBehavior(
       let failures = 0;
       let openedAt = 0;
       let trials = 0;
+      // Bumped on every transition: a trial that outlives its half-open period must not decide
+      // (or free a slot of) a later one.
+      let period = 0;
       const moveTo = (to: CircuitState): void => {
         const from = state;
         state = to;
         if (to === "open") openedAt = Date.now();
         if (to !== "open") failures = 0;
         trials = 0;
-        onStateChange?.({ key: target.key, from, to });
+        period++;
+        if (onStateChange === undefined) return;
+        // Runs inside send (even synchronously, open → half-open): a throw must not escape it.
+        try {
+          onStateChange({ key: target.key, from, to });
+        } catch (thrown) {
+          onStateChangeFailed(thrown);
+        }
       };
       const rejected = (): Promise<Result<unknown>> =>
         Promise.resolve(
@@ -86,13 +98,16 @@ export function circuitBreakerBehavior(
         }
         return result;
       };
-      const afterTrial = (result: Result<unknown>): Result<unknown> => {
-        if (state !== "half-open") return result; // another trial already decided
-        if (isFailure(result)) moveTo("open");
-        else if (result.ok) moveTo("closed");
-        else trials--; // neither success nor counted failure: free the trial slot
-        return result;
-      };
+      // A closure per trial (half-open only, rare): it remembers the period the trial belongs to.
+      const afterTrial =
+        (trialPeriod: number) =>
+        (result: Result<unknown>): Result<unknown> => {
+          if (trialPeriod !== period) return result; // another trial already decided this period
+          if (isFailure(result)) moveTo("open");
+          else if (result.ok) moveTo("closed");
+          else trials--; // neither success nor counted failure: free the trial slot
+          return result;
+        };
 
       return (payload, ctx, next) => {
         if (state === "closed") return next(payload, ctx).then(afterClosed);
@@ -102,7 +117,7 @@ export function circuitBreakerBehavior(
         }
         if (trials >= halfOpenMaxCalls) return rejected();
         trials++;
-        return next(payload, ctx).then(afterTrial);
+        return next(payload, ctx).then(afterTrial(period));
       };
     },
   });

@@ -1,5 +1,6 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, integer, number, withMethods } from "../config.js";
+import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
 import { err, ok, type Result } from "../result.js";
 
@@ -101,6 +102,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     issues.add("idempotency.maxEntries", "only applies to the default in-memory store; size your own store");
   }
   const inFlight = new Map<string, Promise<Result<unknown>>>();
+  const loggerFailed = observerFailureReporter("logger (idempotency behavior)");
 
   return markBuiltIn({
     name: "idempotency",
@@ -119,7 +121,11 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
           try {
             await store.set(key, { value: result.value }, ttlMs);
           } catch (cause) {
-            ctx.logger.warn("idempotency store write failed", { key, error: String(cause) });
+            try {
+              ctx.logger.warn("idempotency store write failed", { key, error: String(cause) });
+            } catch (thrown) {
+              loggerFailed(thrown); // the handler succeeded: a broken log sink must not change that
+            }
           }
         }
         return result;

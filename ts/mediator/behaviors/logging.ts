@@ -1,4 +1,5 @@
 import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../config.js";
+import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
 import type { Result } from "../result.js";
 
@@ -27,6 +28,7 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
   const successLevel = options?.successLevel ?? "debug";
   const failureLevel = options?.failureLevel ?? "warn";
   const logPayload = options?.logPayload ?? false;
+  const loggerFailed = observerFailureReporter("logger (logging behavior)");
   return markBuiltIn({
     name: "logging",
     priority: options?.priority ?? LOGGING_PRIORITY,
@@ -61,7 +63,14 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
       return (payload, ctx, next) => {
         const started = performance.now();
         return next(payload, ctx).then((result) => {
-          if (!result.ok || successLevel !== "off") write(payload, ctx, result, started);
+          if (!result.ok || successLevel !== "off") {
+            // A failing log sink must not turn the message's outcome into a rejection.
+            try {
+              write(payload, ctx, result, started);
+            } catch (thrown) {
+              loggerFailed(thrown);
+            }
+          }
           return result;
         });
       };

@@ -1,5 +1,14 @@
 import { ErrorCodes } from "../../errors.js";
-import { type FieldCheck, func, type IssueList, integer, number, oneOf, stringList } from "../config.js";
+import {
+  type FieldCheck,
+  func,
+  type IssueList,
+  integer,
+  MAX_DELAY_MS,
+  number,
+  oneOf,
+  stringList,
+} from "../config.js";
 import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
 import type { Result } from "../result.js";
 import { sleep } from "./sleep.js";
@@ -29,8 +38,8 @@ export const DEFAULT_RETRYABLE: readonly string[] = [ErrorCodes.TIMEOUT, ErrorCo
 
 const fields: Record<string, FieldCheck> = {
   maxAttempts: integer(1, 100),
-  baseDelayMs: number(0),
-  maxDelayMs: number(0),
+  baseDelayMs: number(0, MAX_DELAY_MS),
+  maxDelayMs: number(0, MAX_DELAY_MS),
   factor: number(1),
   jitter: oneOf(["full", "equal", "none"]),
   retryOn: stringList,
@@ -44,8 +53,16 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
   const maxAttempts = options?.maxAttempts ?? 3;
   const baseDelayMs = options?.baseDelayMs ?? 50;
   const maxDelayMs = options?.maxDelayMs ?? 2000;
-  if (options?.maxDelayMs !== undefined && options.baseDelayMs !== undefined && maxDelayMs < baseDelayMs) {
-    issues.add("retry.maxDelayMs", `must be >= retry.baseDelayMs (${baseDelayMs}), got ${maxDelayMs}`);
+  // Compared with the cap in effect: a base above the default cap would silently shrink to it.
+  if (options?.baseDelayMs !== undefined && maxDelayMs < baseDelayMs) {
+    if (options.maxDelayMs !== undefined) {
+      issues.add("retry.maxDelayMs", `must be >= retry.baseDelayMs (${baseDelayMs}), got ${maxDelayMs}`);
+    } else {
+      issues.add(
+        "retry.baseDelayMs",
+        `must be <= retry.maxDelayMs (default ${maxDelayMs}; raise it too), got ${baseDelayMs}`,
+      );
+    }
   }
   const factor = options?.factor ?? 2;
   const jitter = options?.jitter ?? "full";

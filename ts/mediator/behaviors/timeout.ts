@@ -1,7 +1,7 @@
 import { CatgaError, ErrorCodes } from "../../errors.js";
-import { type FieldCheck, type IssueList, number, perTypeNumber } from "../config.js";
+import { type FieldCheck, type IssueList, isRecord, MAX_DELAY_MS, number, perTypeNumber } from "../config.js";
 import { MessageContext, NEVER_ABORTED, type SignalSource } from "../context.js";
-import { type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
+import { addTypeCheck, type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
 import { err, errFrom, type Result } from "../result.js";
 import { type Deadline, DeadlineQueue } from "./deadlines.js";
 
@@ -16,8 +16,8 @@ export interface TimeoutOptions {
 export const TIMEOUT_PRIORITY = 500;
 
 const fields: Record<string, FieldCheck> = {
-  ms: number(0, Number.POSITIVE_INFINITY, true),
-  perType: perTypeNumber(1),
+  ms: number(0, MAX_DELAY_MS, true),
+  perType: perTypeNumber(1, MAX_DELAY_MS),
   priority: number(Number.NEGATIVE_INFINITY),
 };
 
@@ -99,7 +99,15 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
   const defaultMs = options?.ms ?? 10_000;
   const perType = options?.perType ?? {};
   const queues = new Map<number, DeadlineQueue>();
-  return markBuiltIn({
+  // A misspelt type would silently get the default budget: every key must name a built pipeline.
+  const checkTypes = (types: ReadonlySet<string>, found: IssueList): void => {
+    if (!isRecord(perType)) return; // already reported as invalid
+    for (const type of Object.keys(perType)) {
+      if (!types.has(type))
+        found.add(`timeout.perType.${type}`, "no handler or remote contract has this type");
+    }
+  };
+  const behavior = markBuiltIn({
     name: "timeout",
     priority: options?.priority ?? TIMEOUT_PRIORITY,
     create(target) {
@@ -125,4 +133,6 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
       };
     },
   });
+  addTypeCheck(behavior, checkTypes);
+  return behavior;
 }
