@@ -222,6 +222,44 @@ describe("publish / subscribe", () => {
     await unsubscribe();
   });
 
+  it("a publish to a bad subject fails alone: the others in its batch are delivered", async () => {
+    const subject = `${uniquePrefix("badsubj")}.evt`;
+    const seen: string[] = [];
+    const unsubscribe = await consumer.subscribe(`${subject}.>`, {}, async ({ envelopes }) => {
+      for (const bytes of envelopes) seen.push(decodeWire(bytes).messageId);
+    });
+    await consumer.flush();
+    // Same tick, so all three would share one batch.
+    const outcomes = await Promise.all(
+      [`${subject}.a`, `${subject}.bad subject`, `${subject}.b`, `${subject}..c`].map((to, i) =>
+        producer.publish(to, eventEnvelope(`m${i}`)).then(
+          () => "sent",
+          (e: CatgaError) => e.code,
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(["sent", "CATGA_INVALID_ARGUMENT", "sent", "CATGA_INVALID_ARGUMENT"]);
+    await until(() => seen.length === 2);
+    expect(seen.sort()).toEqual(["m0", "m2"]);
+    await unsubscribe();
+  });
+
+  it("a reply to a bad subject is dropped and reported; the batch's other replies still go", async () => {
+    const prefix = uniquePrefix("badreply");
+    const errors: unknown[] = [];
+    consumer.on("handlerError", (error: unknown) => errors.push(error));
+    const unsubscribe = await consumer.subscribe(`${prefix}.cmd.echo`, {}, async (batch) => [
+      { subject: "not a subject", envelope: eventEnvelope("stray") },
+      ...batch.envelopes.map((bytes, i) => ({ subject: batch.replies[i]!, envelope: bytes })),
+    ]);
+    await consumer.flush();
+    const reply = await producer.request(`${prefix}.cmd.echo`, eventEnvelope("ping"), 2000);
+    expect(decodeWire(reply).messageId).toBe("ping");
+    await until(() => errors.length > 0, 2000, "handlerError event");
+    expect((errors[0] as CatgaError).code).toBe("CATGA_INVALID_ARGUMENT");
+    await unsubscribe();
+  });
+
   it("a throwing handler does not end the subscription", async () => {
     const subject = `${uniquePrefix("throws")}.evt.x`;
     const seen: string[] = [];

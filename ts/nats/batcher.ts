@@ -1,4 +1,5 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { isPublishSubject } from "./subjects.js";
 
 /** Sends one flushed batch: envelope i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`. */
 export type FlushBatch = (
@@ -121,6 +122,8 @@ export class OutboundBatcher {
   private readonly waiting: Waiting[] = [];
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private closed = false;
+  /** The last subject that passed the subject check. */
+  private lastSubject: string | undefined;
   /** Buffer sets of sent batches, ready for new ones (a few: batches are sent one at a time). */
   private readonly spare: BatchBuffers[] = [];
 
@@ -142,6 +145,17 @@ export class OutboundBatcher {
       return Promise.reject(
         new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be a Uint8Array or Buffer"),
       );
+    // Runs of one subject are checked once.
+    if (subject !== this.lastSubject) {
+      if (!isPublishSubject(subject))
+        return Promise.reject(
+          new CatgaError(
+            ErrorCodes.INVALID_ARGUMENT,
+            `subject ${JSON.stringify(subject)} is not a valid NATS subject`,
+          ),
+        );
+      this.lastSubject = subject;
+    }
     const length = envelope.length;
     if (this.waiting.length > 0 || !this.hasRoom(length)) {
       if (this.options.policy === "reject") {

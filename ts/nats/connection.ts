@@ -13,6 +13,7 @@ import { OutboundBatcher } from "./batcher.js";
 import { assertNatsOptions, MAX_U32, type NatsConnectionOptions } from "./options.js";
 import { packBytes, viewsOf } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
+import { isPublishSubject } from "./subjects.js";
 
 export type ConnectionStatus =
   | "connected"
@@ -204,7 +205,7 @@ export class NatsConnection extends EventEmitter {
       const replies = batch.replies
         ? batch.replies.map((r) => r ?? null)
         : new Array<string | null>(count).fill(null);
-      return handler({ envelopes, replies }).then(toReplyBatch);
+      return handler({ envelopes, replies }).then((out) => toReplyBatch(out, this));
     };
     // The engine waits for settleBatch before the next batch: it is called exactly once per batch,
     // whatever the handler (or a listener) throws or rejects.
@@ -295,7 +296,23 @@ export class NatsConnection extends EventEmitter {
 
 /** Packs a handler's replies for the engine: one buffer plus offsets. */
 // biome-ignore lint/suspicious/noConfusingVoidType: receives what an InboundHandler resolves with.
-function toReplyBatch(replies: void | readonly OutboundReply[]): ReplyBatchJs | undefined {
-  if (!replies || replies.length === 0) return undefined;
+function toReplyBatch(
+  returned: void | readonly OutboundReply[],
+  events: EventEmitter,
+): ReplyBatchJs | undefined {
+  if (!returned || returned.length === 0) return undefined;
+  // The engine sends a batch's replies as one unit: one bad subject must not hold back the rest.
+  const replies = returned.filter((r) => isPublishSubject(r?.subject));
+  if (replies.length < returned.length) {
+    const bad = returned.find((r) => !isPublishSubject(r?.subject));
+    events.emit(
+      "handlerError",
+      new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${returned.length - replies.length} replies dropped: subject ${JSON.stringify(bad?.subject)} is not a valid NATS subject`,
+      ),
+    );
+  }
+  if (replies.length === 0) return undefined;
   return { subjects: replies.map((r) => r.subject), ...packBytes(replies.map((r) => r.envelope)) };
 }

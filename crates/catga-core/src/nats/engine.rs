@@ -286,6 +286,15 @@ impl NatsEngine {
     /// one NATS message (replies). Resolves once the client has accepted every message.
     pub async fn publish(&self, items: &[(&str, &[u8])], framed: bool) -> Result<()> {
         self.check_open()?;
+        // Checked before anything goes out: async-nats would refuse the bad one midway, after
+        // sending those before it and never sending those after it.
+        let mut last_checked = None;
+        for (subject, _) in items {
+            if last_checked != Some(*subject) {
+                check_publish_subject(subject)?;
+                last_checked = Some(*subject);
+            }
+        }
         let total: usize = items.iter().map(|(_, bytes)| bytes.len()).sum();
         let _permit = self.admit_bytes(total).await?;
         if framed {
@@ -312,6 +321,17 @@ impl NatsEngine {
     /// request group (`reply_groups`, see [`super::request_frames`]) go back as one frame per
     /// group, the others one NATS message each.
     pub async fn publish_replies(&self, items: &[(&str, &[u8])], reply_groups: &[(String, u32)]) -> Result<()> {
+        // One reply to a bad subject (the host's mistake) must not hold back the others.
+        if items.iter().any(|(subject, _)| check_publish_subject(subject).is_err()) {
+            let valid: Vec<(&str, &[u8])> =
+                items.iter().copied().filter(|(subject, _)| check_publish_subject(subject).is_ok()).collect();
+            let sent = Box::pin(self.publish_replies(&valid, reply_groups)).await;
+            let dropped = items.len() - valid.len();
+            return sent.and(Err(CatgaError::invalid_argument(
+                "replies.subjects",
+                format!("{dropped} replies had subjects that are not valid NATS subjects and were not sent"),
+            )));
+        }
         if reply_groups.is_empty() {
             return self.publish(items, false).await;
         }
@@ -554,6 +574,21 @@ impl NatsEngine {
                 ),
             )),
         }
+    }
+}
+
+/// What async-nats accepts as a publish subject: non-empty, no leading or trailing dot, no empty
+/// token, no space, tab, CR or LF (its own check is crate-private).
+pub(crate) fn check_publish_subject(subject: &str) -> Result<()> {
+    let valid = !subject.is_empty()
+        && !subject.starts_with('.')
+        && !subject.ends_with('.')
+        && !subject.contains("..")
+        && !subject.contains([' ', '\t', '\r', '\n']);
+    if valid {
+        Ok(())
+    } else {
+        Err(CatgaError::invalid_argument("subject", format!("{subject:?} is not a valid NATS subject")))
     }
 }
 
