@@ -65,6 +65,23 @@ describe("streams", () => {
     expect((error as CatgaError).code).toBe("CATGA_INVALID_ARGUMENT");
     expect((error as CatgaError).message).toContain("NO_SUCH_STREAM_X");
   });
+
+  it("a server without JetStream is a transport failure, not a bad argument", async () => {
+    const plain = await PrivateNats.start([], false);
+    const client = await NatsConnection.connect({ servers: plain.url, requestTimeoutMs: 2000 });
+    try {
+      const noJs = new JetStream(client);
+      const stream = await noJs.ensureStream({ name: "X", subjects: ["x.>"] }).catch((e: CatgaError) => e);
+      expect(stream).toMatchObject({ code: "CATGA_TRANSPORT" });
+      const consumer = await noJs
+        .consume({ stream: "X", durable: "d" }, () => undefined)
+        .catch((e: CatgaError) => e);
+      expect(consumer).toMatchObject({ code: "CATGA_TRANSPORT" });
+    } finally {
+      await client.close();
+      await plain.dispose();
+    }
+  });
 });
 
 describe("durable publish", () => {

@@ -59,11 +59,12 @@ export class PrivateNats {
   private constructor(
     readonly port: number,
     private readonly extraArgs: readonly string[],
+    private readonly jetStream = true,
   ) {}
 
   /** `extraArgs` go to nats-server as they are (auth, TLS...). */
-  static async start(extraArgs: readonly string[] = []): Promise<PrivateNats> {
-    const server = new PrivateNats(await freePort(), extraArgs);
+  static async start(extraArgs: readonly string[] = [], jetStream = true): Promise<PrivateNats> {
+    const server = new PrivateNats(await freePort(), extraArgs, jetStream);
     await server.start();
     return server;
   }
@@ -73,7 +74,8 @@ export class PrivateNats {
   }
 
   async start(): Promise<void> {
-    const args = ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.extraArgs];
+    const store = this.jetStream ? ["-js", "-sd", this.storeDir] : [];
+    const args = ["-a", "127.0.0.1", "-p", String(this.port), ...store, ...this.extraArgs];
     const child = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     await new Promise<void>((resolve, reject) => {

@@ -143,10 +143,18 @@ fn js_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
 /// Creates or updates a stream so it matches `spec` (idempotent).
 pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
     spec.validate()?;
-    js.create_or_update_stream(spec.to_config())
-        .await
-        .map(|_| ())
-        .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("stream {}: {e}", spec.name)))
+    use async_nats::jetstream::context::CreateStreamErrorKind as K;
+    js.create_or_update_stream(spec.to_config()).await.map(|_| ()).map_err(|e| {
+        let code = match e.kind() {
+            // The server (or the client) refused this stream's configuration.
+            K::EmptyStreamName | K::InvalidStreamName | K::DomainAndExternalSet | K::JetStream(_) => {
+                ErrorCode::InvalidArgument
+            }
+            K::TimedOut => ErrorCode::Timeout,
+            K::JetStreamUnavailable | K::Response | K::NotFound | K::ResponseParse => ErrorCode::Transport,
+        };
+        CatgaError::new(code, format!("stream {}: {e}", spec.name))
+    })
 }
 
 /// Deletes a stream and its messages; `Ok(false)` when there was no such stream.
@@ -207,10 +215,17 @@ fn publish_error(
 /// Creates the durable pull consumer (or updates it to match `spec`).
 pub async fn durable_consumer(js: &Context, spec: &ConsumerSpec, limits: Limits) -> Result<DurableConsumer> {
     spec.validate()?;
-    let stream = js
-        .get_stream(&spec.stream)
-        .await
-        .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("consumer.stream {}: {e}", spec.stream)))?;
+    use async_nats::jetstream::context::GetStreamErrorKind as G;
+    use async_nats::jetstream::stream::ConsumerErrorKind as C;
+    let stream = js.get_stream(&spec.stream).await.map_err(|e| {
+        // A missing or misnamed stream is the caller's to fix; a failed request (no JetStream on
+        // the server, no connection, no answer) is not.
+        let code = match e.kind() {
+            G::EmptyName | G::InvalidStreamName | G::JetStream(_) => ErrorCode::InvalidArgument,
+            G::Request => ErrorCode::Transport,
+        };
+        CatgaError::new(code, format!("consumer.stream {}: {e}", spec.stream))
+    })?;
     let config = PullConfig {
         durable_name: Some(spec.durable.clone()),
         deliver_policy: DeliverPolicy::All,
@@ -225,10 +240,14 @@ pub async fn durable_consumer(js: &Context, spec: &ConsumerSpec, limits: Limits)
         max_ack_pending: spec.max_ack_pending,
         ..Default::default()
     };
-    let consumer = stream
-        .create_consumer(config)
-        .await
-        .map_err(|e| CatgaError::new(ErrorCode::InvalidArgument, format!("consumer {}: {e}", spec.durable)))?;
+    let consumer = stream.create_consumer(config).await.map_err(|e| {
+        let code = match e.kind() {
+            C::InvalidConsumerType | C::InvalidName | C::JetStream(_) => ErrorCode::InvalidArgument,
+            C::TimedOut => ErrorCode::Timeout,
+            C::Request | C::Other => ErrorCode::Transport,
+        };
+        CatgaError::new(code, format!("consumer {}: {e}", spec.durable))
+    })?;
     Ok(DurableConsumer { consumer, batch: spec.batch, fetch_wait: spec.fetch_wait, limits })
 }
 
