@@ -128,6 +128,23 @@ describe("NATS KV TTLs the bucket cannot keep", () => {
     expect(await store.get("a")).toEqual({ value: "kept" });
   });
 
+  it("opening an existing bucket brings its max age in line; a different storage is refused", async () => {
+    const name = uniquePrefix("kvreopen").replaceAll(".", "_");
+    buckets.push(name);
+    const nats = await connection;
+    const open = (maxAgeMs: number, storage: "memory" | "file" = "memory") =>
+      new NatsKvIdempotencyStore({ connection: nats, bucket: name, maxAgeMs, storage });
+    await open(1000).set("k", { value: 1 }, 1000);
+    // Reopened with a longer limit: the bucket keeps an entry past the old 1 s.
+    const longer = open(60_000);
+    await longer.set("k", { value: 2 }, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await longer.get("k")).toEqual({ value: 2 });
+    const refused = await expectCode(open(60_000, "file").get("k"), "CATGA_STORE_FAILED");
+    expect(refused.message).toContain(name);
+    expect(refused.message).toContain("storage");
+  });
+
   it("the default bucket (24 h) refuses Infinity rather than dropping the entry after a day", async () => {
     const store = new NatsKvIdempotencyStore({ connection: await connection });
     const error = await expectCode(

@@ -22,11 +22,10 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
     if !valid {
         return Err(CatgaError::invalid_argument("bucket", "must be letters, digits, - or _"));
     }
-    if let Ok(store) = js.get_key_value(name).await {
-        return Ok(KvBucket(store));
-    }
-    // The bucket's stream is created directly, as KV does it: async-nats' `create_key_value`
-    // first queries account info in a shape older servers (2.9) do not answer.
+    // The bucket's stream is created (or brought in line) directly, as KV does it: async-nats'
+    // `create_key_value` first queries account info in a shape older servers (2.9) do not answer.
+    // An existing bucket gets this `max_age`, so the limit a store checks TTLs against is the one
+    // the server applies; a storage type cannot change and is reported.
     let stream = StreamConfig {
         name: format!("KV_{name}"),
         subjects: vec![format!("$KV.{name}.>")],
@@ -44,7 +43,17 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
         discard: DiscardPolicy::New,
         ..Default::default()
     };
-    js.get_or_create_stream(stream).await.map_err(|e| kv_error(&format!("KV bucket {name}"), e))?;
+    {
+        use async_nats::jetstream::context::CreateStreamErrorKind as K;
+        js.create_or_update_stream(stream).await.map_err(|e| match e.kind() {
+            K::JetStream(_) => CatgaError::invalid_argument(
+                "bucket",
+                format!("KV bucket {name} cannot take these settings (an existing bucket keeps its storage): {e}"),
+            ),
+            K::TimedOut => CatgaError::new(ErrorCode::Timeout, format!("KV bucket {name}: {e}")),
+            _ => kv_error(&format!("KV bucket {name}"), e),
+        })?;
+    }
     js.get_key_value(name).await.map(KvBucket).map_err(|e| kv_error(&format!("KV bucket {name}"), e))
 }
 
