@@ -266,6 +266,11 @@ impl NatsEngine {
         match semaphore.clone().try_acquire_many_owned(permits) {
             Ok(permit) => Ok(permit),
             Err(TryAcquireError::Closed) => Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closed")),
+            // close() queues for every permit: work that arrives meanwhile is refused as closed,
+            // not as backpressure.
+            Err(TryAcquireError::NoPermits) if self.closing.load(Ordering::SeqCst) => {
+                Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closed"))
+            }
             Err(TryAcquireError::NoPermits) if self.options.backpressure == BackpressurePolicy::Reject => {
                 Stats::add(&self.stats.backpressure_rejections, units);
                 Err(CatgaError::new(ErrorCode::Backpressure, format!("{what} limit reached (policy: reject)")))
@@ -559,6 +564,10 @@ impl NatsEngine {
         let all_bytes = self.options.max_pending_bytes as u32;
         let _requests = self.requests.acquire_many(all_requests).await;
         let _bytes = self.pending_bytes.acquire_many(all_bytes).await;
+        // Everything admitted before close has finished; whatever still waits for room would run
+        // on a drained client: it fails as closed instead.
+        self.requests.close();
+        self.pending_bytes.close();
         if self.is_connected() {
             let _ = tokio::time::timeout(self.options.request_timeout, self.client.flush()).await;
         }
