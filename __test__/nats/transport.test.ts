@@ -8,9 +8,11 @@ import {
   ErrorCodes,
   type HandlerContext,
   JetStream,
+  NatsConnection,
   natsTransport,
   silentLogger,
 } from "../../ts/index.js";
+import { EnvelopeCodec, encodeWire, msgpackCodec } from "../../ts/nats/wire.js";
 import { NATS_URL, uniquePrefix, until } from "./helpers.js";
 
 const Place = defineCommand("orders.place")
@@ -93,6 +95,46 @@ describe("NatsTransport with the mediator", () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.code).toBe(ErrorCodes.NO_HANDLER);
     await gateway.close();
+  });
+
+  it("dispatches only the subject's own type: a forged type is skipped as malformed, a request answered NO_HANDLER", async () => {
+    const prefix = uniquePrefix("forged");
+    const transport = await connect("orders", prefix);
+    const handled: string[] = [];
+    const malformed: string[] = [];
+    transport.connection.on("malformed", (_count: number, reason: string) => malformed.push(reason));
+    const orders = createCatga({ logger: silentLogger, transport })
+      .handle(Place, ({ sku }) => {
+        handled.push(sku);
+        return { orderId: sku };
+      })
+      .handle(Placed, ({ orderId }) => void handled.push(orderId))
+      .build();
+    await transport.ready();
+    const forged = (kind: "command" | "event", type: string) =>
+      encodeWire({
+        kind,
+        type,
+        messageId: `m-${type}`,
+        correlationId: null,
+        causationId: null,
+        createdAt: Date.now(),
+        headers: {},
+        codec: "msgpack",
+        payload: msgpackCodec.encode({ sku: "x", orderId: "x" }),
+      });
+    const raw = await NatsConnection.connect({ servers: NATS_URL });
+    await raw.publish(`${prefix}.evt.orders.placed`, forged("event", "junk-1"));
+    const reply = await raw.request(`${prefix}.cmd.orders.place`, forged("command", "junk-2"), 2000);
+    expect(new EnvelopeCodec().decodeReply(reply)).toMatchObject({
+      ok: false,
+      error: { code: "CATGA_NO_HANDLER" },
+    });
+    await until(() => malformed.length === 2, 2000, "malformed events");
+    expect(malformed.join(" ")).toContain("junk-1");
+    expect(handled).toEqual([]);
+    await raw.close();
+    await orders.close();
   });
 
   it("uses the codec chosen per type (JSON here) and the remote sees the same payload", async () => {

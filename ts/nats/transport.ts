@@ -144,14 +144,14 @@ export class NatsTransport implements Transport {
     const queue = this.options.service;
     const requests = [...inbound.commands, ...inbound.queries].map((type) =>
       this.connection.subscribe(`${this.prefix}.cmd.${type}`, { queue }, (batch) =>
-        this.serve(inbound, batch),
+        this.serve(inbound, type, batch),
       ),
     );
     const events = inbound.events.map((type) =>
       this.durable && this.isDurable(type)
         ? this.consumeDurably(this.durable, inbound, type)
         : this.connection.subscribe(`${this.prefix}.evt.${type}`, { queue }, (batch) =>
-            this.consume(inbound, batch),
+            this.consume(inbound, type, batch),
           ),
     );
     this.subscribed = Promise.all([...requests, ...events]).then((unsubscribers) => {
@@ -167,6 +167,7 @@ export class NatsTransport implements Transport {
 
   private async serve(
     inbound: InboundDispatcher,
+    type: string,
     batch: { envelopes: readonly Buffer[]; replies: readonly (string | null)[] },
   ): Promise<OutboundReply[]> {
     const out: OutboundReply[] = [];
@@ -181,7 +182,9 @@ export class NatsTransport implements Transport {
           this.connection.emit("malformed", 1, String(error));
           return;
         }
-        const result = await inbound.dispatch(request);
+        const mismatch = typeMismatch(request, type);
+        const result = mismatch ? err(ErrorCodes.NO_HANDLER, mismatch) : await inbound.dispatch(request);
+        if (mismatch) this.connection.emit("malformed", 1, mismatch);
         if (replyTo)
           out.push({ subject: replyTo, envelope: this.codec.encodeReply(request, toWire(result), uuidv7()) });
       }),
@@ -190,7 +193,7 @@ export class NatsTransport implements Transport {
     return out;
   }
 
-  private async consume(inbound: InboundDispatcher, batch: { envelopes: readonly Buffer[] }) {
+  private async consume(inbound: InboundDispatcher, type: string, batch: { envelopes: readonly Buffer[] }) {
     const size = batch.envelopes.length;
     await Promise.all(
       batch.envelopes.map(async (bytes) => {
@@ -199,6 +202,11 @@ export class NatsTransport implements Transport {
           event = inBatch(this.codec.decodeMessage(bytes), size);
         } catch (error) {
           this.connection.emit("malformed", 1, String(error));
+          return;
+        }
+        const mismatch = typeMismatch(event, type);
+        if (mismatch) {
+          this.connection.emit("malformed", 1, mismatch);
           return;
         }
         // The publishing service already ran its own handlers in process.
@@ -223,6 +231,9 @@ export class NatsTransport implements Transport {
       },
       async (message) => {
         const event = this.codec.decodeMessage(message.bytes);
+        const mismatch = typeMismatch(event, type);
+        // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
+        if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
         if (event.headers[ORIGIN_HEADER] === this.options.service) return;
         const result = await inbound.dispatch(event);
         // A failed handler fails the delivery: JetStream retries it, then dead-letters it.
@@ -272,4 +283,14 @@ function inBatch(envelope: Envelope, size: number): Envelope {
 /** Connects a NATS transport; pass the result to `createCatga().withTransport(...)`. */
 export function natsTransport(options: NatsTransportOptions): Promise<NatsTransport> {
   return NatsTransport.connect(options);
+}
+
+/**
+ * Why an envelope cannot be dispatched from the subscription of `type`, or undefined when it can.
+ * Only the subject's own type is let in: the type inside an envelope is whatever its sender wrote,
+ * and per-type state (pipelines, metric series, attribute caches) must not grow with it.
+ */
+function typeMismatch(envelope: Envelope, type: string): string | undefined {
+  if (envelope.type === type) return undefined;
+  return `an envelope of type ${JSON.stringify(envelope.type.slice(0, 200))} arrived on the subject of ${JSON.stringify(type)}`;
 }
