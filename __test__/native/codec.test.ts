@@ -164,6 +164,20 @@ describe("bad input gets a typed error", () => {
     expectCode(() => encodeBatch([wrongType]), "CATGA_INVALID_ARGUMENT", /type/);
     const wrongKind = { ...envelope(0), kind: "shout" } as unknown as EnvelopeInit;
     expectCode(() => encodeEnvelope(wrongKind), "CATGA_INVALID_ARGUMENT", /kind/);
+    // Numbers napi would wrap (NaN → 0, 2**32 + 1 → 1) and bytes that are not bytes.
+    for (const level of [Number.NaN, 2 ** 32 + 1, 1.5]) {
+      expectCode(
+        () => encodeBatch([envelope(0)], { compressionLevel: level }),
+        "CATGA_INVALID_ARGUMENT",
+        /compressionLevel/,
+      );
+      expectCode(() => zstdCompress(Buffer.from("x"), level), "CATGA_INVALID_ARGUMENT", /level/);
+    }
+    const noPayload = { ...envelope(0), payload: undefined } as unknown as EnvelopeInit;
+    expectCode(() => encodeEnvelope(noPayload), "CATGA_INVALID_ARGUMENT", /payload/);
+    const textPayload = { ...envelope(0), payload: "text" } as unknown as EnvelopeInit;
+    expectCode(() => encodeEnvelope(textPayload), "CATGA_INVALID_ARGUMENT", /payload/);
+    expectCode(() => decodeEnvelope("abc" as unknown as Uint8Array), "CATGA_INVALID_ARGUMENT", /bytes/);
   });
 
   it("random bytes never crash the process", () => {

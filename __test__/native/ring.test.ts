@@ -42,4 +42,17 @@ describe("HashRing", () => {
     }
     expect(() => ring.addNode("")).toThrowError(/nodeId/);
   });
+
+  it("refuses numbers napi would wrap or truncate (2**32 + 1 would become 1), naming the value", () => {
+    const ring = new HashRing();
+    for (const weight of [2 ** 32 + 1, 1.7, -1, Number.NaN]) {
+      expect(() => ring.addNode("b", weight)).toThrowError(new RegExp(`^weight .*got ${weight}`));
+    }
+    for (const virtualNodes of [2 ** 32 + 5, 1.9]) {
+      expect(() => new HashRing(virtualNodes)).toThrowError(/virtualNodes/);
+    }
+    expect(ring.size).toBe(0);
+    // has() and nodes() map napi's own argument errors to CatgaError too.
+    expect(() => ring.has(5 as unknown as string)).toThrowError(CatgaError);
+  });
 });

@@ -1,3 +1,5 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+import { asBuffer, I32_MAX, I32_MIN, wholeNumber } from "./arguments.js";
 import type { FrameOptionsInput, LimitsInput } from "./binding.generated.js";
 import { callNative } from "./errors.js";
 import { native } from "./loader.js";
@@ -39,16 +41,18 @@ export interface DecodedEnvelope {
   payload: Buffer;
 }
 
-/** N-API's Buffer arguments want a Buffer; wrapping a Uint8Array's memory copies nothing. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function checkFrameOptions(options: FrameOptions | undefined): void {
+  wholeNumber("options.compressionLevel", options?.compressionLevel ?? undefined, I32_MIN, I32_MAX);
 }
 
 type NativeEnvelope = Parameters<ReturnType<typeof native>["encodeEnvelopeNative"]>[0];
 
 function toNative(envelope: EnvelopeInit): NativeEnvelope {
+  if (typeof envelope !== "object" || envelope === null) {
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be an object");
+  }
   if (Buffer.isBuffer(envelope.payload)) return envelope as unknown as NativeEnvelope;
-  return { ...envelope, payload: asBuffer(envelope.payload) } as unknown as NativeEnvelope;
+  return { ...envelope, payload: asBuffer("payload", envelope.payload) } as unknown as NativeEnvelope;
 }
 
 /** Encodes one envelope to MessagePack bytes. */
@@ -58,7 +62,7 @@ export function encodeEnvelope(envelope: EnvelopeInit, limits?: CodecLimits): Bu
 
 /** Decodes one envelope (its payload is copied). */
 export function decodeEnvelope(bytes: Uint8Array, limits?: CodecLimits): DecodedEnvelope {
-  return callNative(() => native().decodeEnvelopeNative(asBuffer(bytes), limits)) as DecodedEnvelope;
+  return callNative(() => native().decodeEnvelopeNative(asBuffer("bytes", bytes), limits)) as DecodedEnvelope;
 }
 
 /**
@@ -66,12 +70,19 @@ export function decodeEnvelope(bytes: Uint8Array, limits?: CodecLimits): Decoded
  * zstd-compressed above the threshold (default 1 KiB) when that makes it smaller.
  */
 export function encodeBatch(envelopes: readonly EnvelopeInit[], options?: FrameOptions): Buffer {
+  checkFrameOptions(options);
   return callNative(() => native().encodeBatchNative(envelopes.map(toNative), options));
 }
 
 /** Frames envelopes that are already MessagePack-encoded. */
 export function frameEncoded(envelopes: readonly Uint8Array[], options?: FrameOptions): Buffer {
-  return callNative(() => native().frameEncodedNative(envelopes.map(asBuffer), options));
+  checkFrameOptions(options);
+  return callNative(() =>
+    native().frameEncodedNative(
+      envelopes.map((e, i) => asBuffer(`envelopes[${i}]`, e)),
+      options,
+    ),
+  );
 }
 
 /**
@@ -79,7 +90,7 @@ export function frameEncoded(envelopes: readonly Uint8Array[], options?: FrameOp
  * when it was not compressed, else into the one decompressed body.
  */
 export function decodeBatch(frame: Uint8Array, limits?: CodecLimits): DecodedEnvelope[] {
-  const input = asBuffer(frame);
+  const input = asBuffer("frame", frame);
   const batch = callNative(() => native().decodeBatchNative(input, limits));
   const body = batch.body ?? input;
   const out = new Array<DecodedEnvelope>(batch.messages.length);
@@ -102,10 +113,11 @@ export function decodeBatch(frame: Uint8Array, limits?: CodecLimits): DecodedEnv
 
 /** zstd-compresses bytes (level 1 by default). */
 export function zstdCompress(data: Uint8Array, level?: number): Buffer {
-  return callNative(() => native().zstdCompressNative(asBuffer(data), level));
+  wholeNumber("level", level, I32_MIN, I32_MAX);
+  return callNative(() => native().zstdCompressNative(asBuffer("data", data), level));
 }
 
 /** Decompresses zstd bytes; output larger than `maxBytes` is an error, never an allocation. */
 export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
-  return callNative(() => native().zstdDecompressNative(asBuffer(data), maxBytes));
+  return callNative(() => native().zstdDecompressNative(asBuffer("data", data), maxBytes));
 }

@@ -1,3 +1,4 @@
+import { U32_MAX, wholeNumber } from "./arguments.js";
 import type { NativeHashRing } from "./binding.generated.js";
 import { callNative } from "./errors.js";
 import { native } from "./loader.js";
@@ -16,11 +17,13 @@ export class HashRing {
 
   /** @param virtualNodes points per unit of weight (default 160) */
   constructor(virtualNodes?: number) {
+    wholeNumber("virtualNodes", virtualNodes, 0, U32_MAX);
     this.#ring = callNative(() => new (native().NativeHashRing)(virtualNodes));
   }
 
   /** Adds a node, or changes its weight (default 1). */
   addNode(id: string, weight?: number): this {
+    wholeNumber("weight", weight, 0, U32_MAX);
     callNative(() => this.#ring.addNode(id, weight));
     return this;
   }
@@ -36,11 +39,11 @@ export class HashRing {
   }
 
   has(id: string): boolean {
-    return this.#ring.has(id);
+    return callNative(() => this.#ring.has(id));
   }
 
   nodes(): RingNode[] {
-    return this.#ring.nodes();
+    return callNative(() => this.#ring.nodes());
   }
 
   get size(): number {
