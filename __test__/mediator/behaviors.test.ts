@@ -74,6 +74,33 @@ describe("retry", () => {
     expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(3);
   });
 
+  it("a random source that throws or strays from [0, 1) neither rejects the send nor makes a delay NaN", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      for (const random of [
+        () => {
+          throw new Error("entropy gone");
+        },
+        () => Number.NaN,
+        () => 7,
+      ]) {
+        let calls = 0;
+        const catga = quiet()
+          .withRetry({ maxAttempts: 3, baseDelayMs: 1, random })
+          .handle(Work, () => {
+            calls++;
+            if (calls < 3) throw new Error("transient");
+            return calls;
+          })
+          .build();
+        expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(3);
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("gives up after maxAttempts and returns the last error", async () => {
     let calls = 0;
     const catga = quiet()

@@ -148,11 +148,13 @@ describe("limits and cross-checks", () => {
       createCatga()
         .withLogger(undefined as never)
         .withPublishMode(undefined as never)
+        .withTransport(undefined as never)
         .build(),
     );
     expect(error.issues).toEqual([
       { path: "options.logger", message: "is required, got undefined" },
       { path: "options.publishMode", message: "is required, got undefined" },
+      { path: "options.transport", message: "is required, got undefined" },
     ]);
   });
 });

@@ -169,7 +169,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   }
 
   withTransport(transport: Transport): this {
-    this.issues.checkObject("options", { transport }, optionFields);
+    this.issues.checkValue("options.transport", transport, optionFields.transport!);
     this.transport = transport;
     return this;
   }

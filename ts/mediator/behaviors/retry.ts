@@ -9,6 +9,7 @@ import {
   oneOf,
   stringList,
 } from "../config.js";
+import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
 import type { Result } from "../result.js";
 import { sleep } from "./sleep.js";
@@ -67,7 +68,19 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
   const factor = options?.factor ?? 2;
   const jitter = options?.jitter ?? "full";
   const retryOn = new Set(options?.retryOn ?? DEFAULT_RETRYABLE);
-  const random = options?.random ?? Math.random;
+  const userRandom = options?.random ?? Math.random;
+  const randomFailed = observerFailureReporter("retry random()");
+  // A random source that throws or returns something outside [0, 1) must not reject the send or
+  // make a delay NaN: the draw falls back to the full delay.
+  const random = (): number => {
+    try {
+      const value = userRandom();
+      return typeof value === "number" && value >= 0 && value < 1 ? value : 1;
+    } catch (thrown) {
+      randomFailed(thrown);
+      return 1;
+    }
+  };
 
   const delayBefore = (retry: number): number => {
     const delay = Math.min(maxDelayMs, baseDelayMs * factor ** (retry - 1));
