@@ -13,7 +13,6 @@ import {
   InMemoryIdempotencyStore,
   type Logger,
   silentLogger,
-  uuidv7Time,
 } from "../../ts/index.js";
 
 const Work = defineCommand("work.do").payload<{ id: number }>().returns<number>();
