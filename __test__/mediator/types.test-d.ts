@@ -109,6 +109,12 @@ describe("build-time checks in the types", () => {
     builder.handle(CancelOrder, () => {}).build();
   });
 
+  it("a remote contract does not count as handled for requires()", () => {
+    const builder = createCatga().requires(CancelOrder).remote(CancelOrder);
+    // @ts-expect-error required here, but only declared remote: start-up would fail
+    builder.build();
+  });
+
   it("remote contracts are sendable without a local handler", () => {
     const gateway = createCatga().remote(CancelOrder).build();
     expectTypeOf(gateway.send(CancelOrder, { orderId: "o" })).toEqualTypeOf<Promise<Result<void>>>();

@@ -83,7 +83,13 @@ export interface BuilderState {
  * contract. Problems are collected, not thrown one by one: `build()` throws a single
  * `CatgaConfigError` listing every bad option and every missing or duplicate handler.
  */
-export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract = never> {
+export class CatgaBuilder<
+  H extends AnyContract = never,
+  R extends AnyContract = never,
+  // Handled here (not remote): what `requires` is checked against, since a remote contract is
+  // sendable but not handled by this process.
+  L extends AnyContract = never,
+> {
   private readonly issues = new IssueList();
   private readonly registrations: Registration[] = [];
   private readonly behaviors: Behavior[] = [];
@@ -108,7 +114,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   }
 
   /** Registers a handler. Commands and queries take exactly one; events any number. */
-  handle<C extends AnyContract>(contract: C, handler: HandlerFor<C>): CatgaBuilder<H | C, R> {
+  handle<C extends AnyContract>(contract: C, handler: HandlerFor<C>): CatgaBuilder<H | C, R, L | C> {
     if (typeof contract?.type !== "string") {
       this.issues.add("handlers", `handle() needs a contract from defineCommand/defineQuery/defineEvent`);
     } else if (typeof handler !== "function") {
@@ -116,22 +122,22 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
     } else {
       this.registrations.push({ contract, handler: handler as Handler });
     }
-    return this as unknown as CatgaBuilder<H | C, R>;
+    return this as unknown as CatgaBuilder<H | C, R, L | C>;
   }
 
   /**
    * Declares contracts served by other processes through the transport: they become sendable in
    * the types without a local handler. `build()` fails if there is no transport.
    */
-  remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H | C[number], R> {
+  remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H | C[number], R, L> {
     this.remotes.push(...contracts);
-    return this as unknown as CatgaBuilder<H | C[number], R>;
+    return this as unknown as CatgaBuilder<H | C[number], R, L>;
   }
 
   /** Declares contracts this process must handle: `build()` fails (in types and at start-up) without them. */
-  requires<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H, R | C[number]> {
+  requires<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H, R | C[number], L> {
     this.required.push(...contracts);
-    return this as unknown as CatgaBuilder<H, R | C[number]>;
+    return this as unknown as CatgaBuilder<H, R | C[number], L>;
   }
 
   withLogging(options?: LoggingOptions): this {
@@ -220,7 +226,7 @@ export class CatgaBuilder<H extends AnyContract = never, R extends AnyContract =
   }
 
   /** Composes every pipeline once and returns the mediator; throws CatgaConfigError on any problem. */
-  build(..._missing: BuildArgs<R, H>): Catga<H> {
+  build(..._missing: BuildArgs<R, L>): Catga<H> {
     return buildMediator(this.state(), undefined) as unknown as Catga<H>;
   }
 }

@@ -119,7 +119,7 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
  */
 export function createTestCatga<H extends AnyContract = never>(
   // biome-ignore lint/suspicious/noExplicitAny: required contracts do not matter here; stubs may supply them
-  builder?: CatgaBuilder<H, any>,
+  builder?: CatgaBuilder<H, any, any>,
 ): TestCatga<H> {
   const base: BuilderState = builder?.state() ?? {
     issues: new IssueList(),
