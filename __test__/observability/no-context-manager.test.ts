@@ -17,7 +17,7 @@ describe("without a context manager", () => {
     await chainScenario({ contextManager: false, prefix: "orders" });
   });
 
-  it("messages of a NATS batch: handler spans carry messaging.batch.message_count", async () => {
+  it("messages of a NATS batch: handler spans carry catga.batch.size (not messaging.batch.message_count)", async () => {
     await batchScenario({ contextManager: false });
   });
 });

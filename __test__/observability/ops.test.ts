@@ -248,4 +248,32 @@ describe("health", () => {
     expect((sent.body as { status: string }).status).toBe("down");
     expect((await health(undefined)).status).toBe("up"); // in process: nothing to be down
   });
+
+  it("a store or consumer of no known shape is down (nothing checked), naming what it got", async () => {
+    const report = await health(undefined, {
+      stores: {
+        bad: { status: "down" } as object,
+        inbox: new InMemoryIdempotencyStore(),
+        missing: undefined as unknown as object,
+      },
+      consumers: { plain: {}, fn: () => true },
+    });
+    expect(report.status).toBe("down");
+    expect(report.checks["stores.bad"]).toMatchObject({ status: "down", error: { code: "CATGA_CONFIG" } });
+    expect(report.checks["stores.bad"]!.error!.message).toMatch(/stores\.bad.*keys: status.*no known shape/);
+    expect(report.checks["stores.missing"]).toMatchObject({
+      status: "down",
+      error: { code: "CATGA_CONFIG" },
+    });
+    expect(report.checks["stores.missing"]!.error!.message).toMatch(/undefined of no known shape/);
+    expect(report.checks["consumers.plain"]).toMatchObject({
+      status: "down",
+      error: { code: "CATGA_CONFIG" },
+    });
+    expect(report.checks["stores.inbox"]!.status).toBe("up");
+    expect(report.checks["consumers.fn"]!.status).toBe("up");
+    // A transport with no connection to ask (in process, say) is still up.
+    const inProcess = await health(undefined, { transport: { name: "in-memory" } });
+    expect(inProcess.checks.transport!.status).toBe("up");
+  });
 });

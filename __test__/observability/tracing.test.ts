@@ -11,6 +11,7 @@ import {
   silentLogger,
   withObservability,
 } from "../../ts/index.js";
+import { extractTraceContext } from "../../ts/observability/otel.js";
 import { chainScenario } from "./chain-scenario.js";
 import { api, pointValue, type Telemetry, telemetry } from "./helpers.js";
 
@@ -82,8 +83,10 @@ describe("traces", () => {
       "catga.handler": "placeOrder",
       "messaging.message.id": send.attributes["messaging.message.id"],
     });
+    // OTel messaging semconv: `publish` is a deprecated operation type (now `send`); it stays the name.
     expect(publish.attributes).toMatchObject({
-      "messaging.operation.type": "publish",
+      "messaging.operation.type": "send",
+      "messaging.operation.name": "publish",
       "catga.message.kind": "event",
       "catga.correlation_id": "corr-1",
     });
@@ -302,5 +305,34 @@ describe("no SDK", () => {
       .build();
     expect(catga.describe()[0]!.steps).toEqual(["observability", "handler"]);
     expect((await catga.query(GetOrder, { orderId: "1" })).unwrap()).toBe("1");
+  });
+});
+
+describe("W3C traceparent parsing", () => {
+  const traceId = "0af7651916cd43dd8448eb211c80319c";
+  const spanId = "b7ad6b7169203331";
+  const parent = (traceparent: string) => {
+    const context = extractTraceContext(api, { traceparent });
+    return context === undefined ? undefined : api.trace.getSpanContext(context);
+  };
+
+  it("accepts version 00 with exactly four fields", () => {
+    expect(parent(`00-${traceId}-${spanId}-01`)).toMatchObject({
+      traceId,
+      spanId,
+      traceFlags: 1,
+      isRemote: true,
+    });
+  });
+
+  it("rejects version 00 with anything after the flags", () => {
+    expect(parent(`00-${traceId}-${spanId}-01-garbage`)).toBeUndefined();
+    expect(parent(`00-${traceId}-${spanId}-01-`)).toBeUndefined();
+    expect(parent(`00-${traceId}-${spanId}-01x`)).toBeUndefined();
+  });
+
+  it("reads the four known fields of a later version and ignores what it appends; ff is invalid", () => {
+    expect(parent(`01-${traceId}-${spanId}-01-what-comes-next`)).toMatchObject({ traceId, spanId });
+    expect(parent(`ff-${traceId}-${spanId}-01`)).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ export interface Envelope extends MessageMeta {
   readonly payload: unknown;
   /**
    * Inbound only, optional: how many messages the transport delivered together with this one
-   * (set by a transport only when > 1). Observability reports it as `messaging.batch.message_count`
+   * (set by a transport only when > 1). Observability reports it as `catga.batch.size`
    * on the handler spans; nothing else reads it.
    */
   readonly batchSize?: number;

@@ -274,7 +274,7 @@ export class NatsTransport implements Transport {
 
 /**
  * Marks an envelope that arrived in a batch of several (`Envelope.batchSize`, reported as
- * `messaging.batch.message_count` by observability). A batch of one is left as it is.
+ * `catga.batch.size` by observability). A batch of one is left as it is.
  */
 function inBatch(envelope: Envelope, size: number): Envelope {
   return size > 1 ? { ...envelope, batchSize: size } : envelope;

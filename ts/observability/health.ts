@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CatgaError } from "../errors.js";
+import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Transport } from "../mediator/transport.js";
 
 /** What a check may return: `true`/`false`, or a status with details. Throwing or rejecting means down. */
@@ -45,10 +45,14 @@ export interface HealthSubject {
 
 const PROBE_KEY = "catga:health:probe";
 
-/** Runs one target's check by its shape. */
-async function probe(target: HealthTarget): Promise<CheckOutcome> {
-  const t = target as Record<string, unknown>;
+/**
+ * Runs one target's check by its shape. `name` is set for stores and consumers: a target of no
+ * known shape is down there (nothing was checked); for the transport it is up (in process).
+ */
+async function probe(target: HealthTarget, name?: string): Promise<CheckOutcome> {
   if (typeof target === "function") return (target as () => CheckOutcome | Promise<CheckOutcome>)();
+  if (typeof target !== "object" || target === null) return unrecognised(target, name);
+  const t = target as Record<string, unknown>;
   if (typeof t.health === "function") return (t.health as () => CheckOutcome)();
   // A NATS transport or connection: connected right now?
   const connection = (t.connection as Record<string, unknown> | undefined) ?? t;
@@ -84,17 +88,34 @@ async function probe(target: HealthTarget): Promise<CheckOutcome> {
     await (t.get as (key: string) => unknown)(PROBE_KEY);
     return true;
   }
-  // An in-process transport (or anything else) with nothing to ask: up.
-  return true;
+  return unrecognised(target, name);
 }
 
-async function run(target: HealthTarget, timeoutMs: number): Promise<CheckResult> {
+function unrecognised(target: unknown, name: string | undefined): true {
+  // An in-process transport (or any transport without a connection) has nothing to ask: up.
+  if (name === undefined) return true;
+  const keys = typeof target === "object" && target !== null ? Object.keys(target).slice(0, 5) : [];
+  const what =
+    target === null
+      ? "null"
+      : typeof target === "object"
+        ? `an object${keys.length > 0 ? ` (keys: ${keys.join(", ")})` : ""}`
+        : typeof target;
+  throw new CatgaError(
+    ErrorCodes.CONFIG,
+    `health check "${name}": ${what} of no known shape, so nothing was checked (pass a check ` +
+      "function, or an object with health(), ping(), pending() + isRunning, query() + connect(), " +
+      "get() + set(), or a NATS connection)",
+  );
+}
+
+async function run(target: HealthTarget, timeoutMs: number, name?: string): Promise<CheckResult> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
   try {
     const outcome = await Promise.race([
-      probe(target),
+      probe(target, name),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new CatgaError("CATGA_TIMEOUT", `health check took longer than ${timeoutMs} ms`)),
@@ -129,13 +150,20 @@ export async function health(
   options: HealthOptions = {},
 ): Promise<HealthReport> {
   const timeoutMs = options.timeoutMs ?? 2000;
-  const entries: [string, HealthTarget][] = [];
+  const entries: [string, HealthTarget, boolean][] = [];
   const transport = options.transport ?? catga?.transport;
-  entries.push(["transport", transport ?? (() => ({ status: "up", details: { transport: "in-process" } }))]);
-  for (const [name, target] of Object.entries(options.stores ?? {})) entries.push([`stores.${name}`, target]);
+  entries.push([
+    "transport",
+    transport ?? (() => ({ status: "up", details: { transport: "in-process" } })),
+    false,
+  ]);
+  for (const [name, target] of Object.entries(options.stores ?? {}))
+    entries.push([`stores.${name}`, target, true]);
   for (const [name, target] of Object.entries(options.consumers ?? {}))
-    entries.push([`consumers.${name}`, target]);
-  const results = await Promise.all(entries.map(([, target]) => run(target, timeoutMs)));
+    entries.push([`consumers.${name}`, target, true]);
+  const results = await Promise.all(
+    entries.map(([name, target, strict]) => run(target, timeoutMs, strict ? name : undefined)),
+  );
   const checks: Record<string, CheckResult> = {};
   entries.forEach(([name], i) => {
     checks[name] = results[i]!;

@@ -89,7 +89,11 @@ export const Attr = Object.freeze({
   operationName: "messaging.operation.name",
   messageId: "messaging.message.id",
   conversationId: "messaging.message.conversation_id",
-  batchCount: "messaging.batch.message_count",
+  /**
+   * Inbound handler spans: the size of the transport batch the message came in (> 1). Not
+   * `messaging.batch.message_count`, which OTel reserves for spans covering a whole batch.
+   */
+  batchSize: "catga.batch.size",
   type: "catga.message.type",
   kind: "catga.message.kind",
   correlationId: "catga.correlation_id",
@@ -180,7 +184,8 @@ interface ParentEntry {
 }
 
 function operationOf(kind: ContractKind): { type: string; name: string } {
-  if (kind === "event") return { type: "publish", name: "publish" };
+  // OTel messaging semconv: operation type `send` (`publish` is deprecated), name `publish`.
+  if (kind === "event") return { type: "send", name: "publish" };
   return { type: "send", name: kind === "query" ? "query" : "send" };
 }
 
@@ -211,6 +216,8 @@ export class CatgaObservability {
   /** Per type: one attribute set per (route, kind), indexed `route * 3 + kind` (no key strings per call). */
   private readonly attributeSets = new Map<string, (AttributeSet | undefined)[]>();
   private readonly unobserve = new Set<() => void>();
+  /** Created by the first `observeNats`: the NATS instruments, summing every observed connection. */
+  private nats: NatsObserver | undefined;
   private persistenceLatency: Instrument | undefined;
   /**
    * True when a context manager carries the active context across awaits (NodeSDK registers
@@ -514,10 +521,11 @@ export class CatgaObservability {
             if (!ambient) this.handlerContexts.set(ctx, active);
             if (span.isRecording()) {
               describeMessage(span, ctx);
-              // The transport batch this message came in (OTel: messaging.batch.message_count).
+              // The transport batch this message came in. The span covers one message, so not
+              // messaging.batch.message_count (OTel: SHOULD NOT be set on single-message spans).
               if (inbound) {
                 const batch = ambient ? parent.getValue(batchKey) : entry?.batchSize;
-                if (batch !== undefined) span.setAttribute(Attr.batchCount, batch as number);
+                if (batch !== undefined) span.setAttribute(Attr.batchSize, batch as number);
               }
             }
             running = api.context.with(active, next, undefined, payload, ctx);
@@ -544,90 +552,25 @@ export class CatgaObservability {
    * Reads a NATS connection's engine counters (bytes, frames, reconnects, backpressure waits...)
    * in bulk at each metric collection, through observable instruments: nothing per message.
    * Accepts a `NatsConnection`, a `NatsTransport` (its connection) or anything with `stats()`.
-   * Returns a function that stops observing.
+   * Every connection observed by one instance is reported as one series (their counters summed,
+   * attribute `messaging.system` only); observing the same connection twice counts it once. The
+   * counts of a connection that closed or stopped being observed stay in the sums, so the counters
+   * never go down. Returns a function that stops observing this connection.
    */
   observeNats(source: NatsSource | { readonly connection: NatsSource }): () => void {
     const meter = this.meter;
     if (meter === undefined) return () => undefined;
     const target: NatsSource = "stats" in source ? source : source.connection;
-    const counter = (name: string, description: string, unit?: string) =>
-      meter.createObservableCounter(name, { description, ...(unit ? { unit } : {}) });
-    const bytesSent = counter(
-      MetricNames.transportBytesSent,
-      "Bytes written to NATS (after compression)",
-      "By",
-    );
-    const bytesRaw = counter(
-      MetricNames.transportBytesUncompressed,
-      "Envelope bytes handed to the engine before framing/compression",
-      "By",
-    );
-    const frames = counter(MetricNames.transportFramesSent, "CTG1 frames published");
-    const reconnects = counter(MetricNames.transportReconnects, "Reconnects of the NATS client");
-    const waits = counter(MetricNames.transportBackpressureWaits, "Publishes that waited for buffer room");
-    const rejections = counter(
-      MetricNames.transportBackpressureRejections,
-      "Publishes rejected by backpressure (policy reject)",
-    );
-    const malformed = counter(MetricNames.transportMalformed, "Inbound messages skipped as malformed");
-    const requestFailures = counter(
-      MetricNames.transportRequestFailures,
-      "Requests that failed or timed out",
-    );
-    const batchSize = meter.createHistogram(MetricNames.transportBatchSize, {
-      unit: "{message}",
-      description: "Envelopes per inbound batch delivered to a subscription (one record per batch)",
-      advice: { explicitBucketBoundaries: BATCH_BUCKETS },
+    this.nats ??= new NatsObserver(meter, {
+      [Attr.system]: this.wireSystem === "catga" ? "nats" : this.wireSystem,
     });
-    const ratio = meter.createObservableGauge(MetricNames.transportCompressionRatio, {
-      description: "Bytes before compression / bytes on the wire, since the last collection",
-    });
-    const attributes = { [Attr.system]: this.wireSystem === "catga" ? "nats" : this.wireSystem };
-    // Recorded where the batch is known: one call per inbound batch, nothing per message.
-    const stopBatches = target.observeBatches?.((size) => batchSize.record(size, attributes));
-    let last: NatsStats | undefined;
-    const callback = (result: {
-      // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
-      observe(observable: any, value: number, attributes?: OtelAttributes): void;
-    }) => {
-      let stats: NatsStats;
-      try {
-        stats = target.stats();
-      } catch {
-        return; // closed connection: nothing to report
-      }
-      result.observe(bytesSent, stats.bytesSent, attributes);
-      result.observe(bytesRaw, stats.bytesBeforeCompression, attributes);
-      result.observe(frames, stats.framesSent, attributes);
-      result.observe(reconnects, stats.reconnects, attributes);
-      result.observe(waits, stats.backpressureWaits, attributes);
-      result.observe(rejections, stats.backpressureRejections, attributes);
-      result.observe(malformed, stats.malformedReceived, attributes);
-      result.observe(requestFailures, stats.requestFailures, attributes);
-      const wireBytes = stats.bytesSent - (last?.bytesSent ?? 0);
-      if (wireBytes > 0)
-        result.observe(
-          ratio,
-          (stats.bytesBeforeCompression - (last?.bytesBeforeCompression ?? 0)) / wireBytes,
-          attributes,
-        );
-      last = stats;
-    };
-    const observables = [
-      bytesSent,
-      bytesRaw,
-      frames,
-      reconnects,
-      waits,
-      rejections,
-      malformed,
-      requestFailures,
-    ];
-    observables.push(ratio);
-    meter.addBatchObservableCallback(callback, observables);
+    const nats = this.nats;
+    nats.add(target);
+    let stopped = false;
     const stop = () => {
-      meter.removeBatchObservableCallback(callback, observables);
-      stopBatches?.();
+      if (stopped) return;
+      stopped = true;
+      nats.remove(target);
       this.unobserve.delete(stop);
     };
     this.unobserve.add(stop);
@@ -779,6 +722,135 @@ export class CatgaObservability {
   /** Stops every observable callback registered by `observeNats` / `observeRelay`. */
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();
+  }
+}
+
+/** The engine counters `observeNats` reports: stats key, metric name, description, unit. */
+const NATS_COUNTERS: readonly (readonly [keyof NatsStats, string, string, string?])[] = [
+  ["bytesSent", MetricNames.transportBytesSent, "Bytes written to NATS (after compression)", "By"],
+  [
+    "bytesBeforeCompression",
+    MetricNames.transportBytesUncompressed,
+    "Envelope bytes handed to the engine before framing/compression",
+    "By",
+  ],
+  ["framesSent", MetricNames.transportFramesSent, "CTG1 frames published"],
+  ["reconnects", MetricNames.transportReconnects, "Reconnects of the NATS client"],
+  ["backpressureWaits", MetricNames.transportBackpressureWaits, "Publishes that waited for buffer room"],
+  [
+    "backpressureRejections",
+    MetricNames.transportBackpressureRejections,
+    "Publishes rejected by backpressure (policy reject)",
+  ],
+  ["malformedReceived", MetricNames.transportMalformed, "Inbound messages skipped as malformed"],
+  ["requestFailures", MetricNames.transportRequestFailures, "Requests that failed or timed out"],
+];
+
+interface ObservedConnection {
+  /** How many `observeNats` calls hold it (the same connection observed twice counts once). */
+  refs: number;
+  /** Its last readable stats (kept when it closes: the sums never go down). */
+  last: NatsStats | undefined;
+  readonly stopBatches: (() => void) | undefined;
+}
+
+/**
+ * The NATS instruments of one `CatgaObservability`: one batch callback that sums the counters of
+ * every observed connection under one attribute set (one series per metric, whatever the number
+ * of connections), and one batch-size histogram every connection records into.
+ */
+class NatsObserver {
+  private readonly connections = new Map<NatsSource, ObservedConnection>();
+  /** Last counts of connections no longer observed, still part of the sums. */
+  private readonly retired = new Map<keyof NatsStats, number>();
+  private readonly counters: readonly (readonly [keyof NatsStats, Instrument])[];
+  private readonly ratio: Instrument;
+  private readonly batchSize: Instrument;
+  private readonly observables: Instrument[];
+  /** Summed bytes at the previous collection, for the compression ratio since then. */
+  private lastWire = 0;
+  private lastRaw = 0;
+  private registered = false;
+
+  constructor(
+    private readonly meter: OtelMeter,
+    private readonly attributes: OtelAttributes,
+  ) {
+    this.counters = NATS_COUNTERS.map(([key, name, description, unit]) => [
+      key,
+      meter.createObservableCounter(name, { description, ...(unit ? { unit } : {}) }),
+    ]);
+    this.batchSize = meter.createHistogram(MetricNames.transportBatchSize, {
+      unit: "{message}",
+      description: "Envelopes per inbound batch delivered to a subscription (one record per batch)",
+      advice: { explicitBucketBoundaries: BATCH_BUCKETS },
+    });
+    this.ratio = meter.createObservableGauge(MetricNames.transportCompressionRatio, {
+      description: "Bytes before compression / bytes on the wire, since the last collection",
+    });
+    this.observables = [...this.counters.map(([, counter]) => counter), this.ratio];
+  }
+
+  add(target: NatsSource): void {
+    const known = this.connections.get(target);
+    if (known !== undefined) {
+      known.refs++;
+      return;
+    }
+    const attributes = this.attributes;
+    const batchSize = this.batchSize;
+    // Recorded where the batch is known: one call per inbound batch, nothing per message.
+    const stopBatches = target.observeBatches?.((size) => batchSize.record(size, attributes));
+    this.connections.set(target, { refs: 1, last: undefined, stopBatches });
+    if (!this.registered) {
+      this.meter.addBatchObservableCallback(this.collect, this.observables);
+      this.registered = true;
+    }
+  }
+
+  remove(target: NatsSource): void {
+    const entry = this.connections.get(target);
+    if (entry === undefined || --entry.refs > 0) return;
+    this.connections.delete(target);
+    entry.stopBatches?.();
+    const last = read(target) ?? entry.last;
+    if (last !== undefined)
+      for (const [key] of NATS_COUNTERS) this.retired.set(key, (this.retired.get(key) ?? 0) + last[key]);
+    if (this.connections.size === 0 && this.registered) {
+      this.meter.removeBatchObservableCallback(this.collect, this.observables);
+      this.registered = false;
+    }
+  }
+
+  private readonly collect = (result: {
+    // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
+    observe(observable: any, value: number, attributes?: OtelAttributes): void;
+  }): void => {
+    const totals = new Map(this.retired);
+    for (const [target, entry] of this.connections) {
+      // A closed connection answers no more: its last counts stand.
+      entry.last = read(target) ?? entry.last;
+      const stats = entry.last;
+      if (stats === undefined) continue;
+      for (const [key] of NATS_COUNTERS) totals.set(key, (totals.get(key) ?? 0) + stats[key]);
+    }
+    for (const [key, counter] of this.counters)
+      result.observe(counter, totals.get(key) ?? 0, this.attributes);
+    const wire = totals.get("bytesSent") ?? 0;
+    const raw = totals.get("bytesBeforeCompression") ?? 0;
+    if (wire > this.lastWire)
+      result.observe(this.ratio, (raw - this.lastRaw) / (wire - this.lastWire), this.attributes);
+    this.lastWire = wire;
+    this.lastRaw = raw;
+  };
+}
+
+/** A connection's stats, or undefined when it cannot answer (closed). */
+function read(target: NatsSource): NatsStats | undefined {
+  try {
+    return target.stats();
+  } catch {
+    return undefined;
   }
 }
 

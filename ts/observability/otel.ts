@@ -48,7 +48,11 @@ export function hasGlobalMeter(api: OtelApi): boolean {
 export const TRACEPARENT = "traceparent";
 export const TRACESTATE = "tracestate";
 
-const TRACEPARENT_RE = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(?:-.*)?$/;
+/**
+ * W3C `traceparent`: version-traceid-parentid-flags. Version 00 has exactly these four fields;
+ * a later version may append more after a `-`, which a 00 parser ignores (W3C Trace Context §3.2.4).
+ */
+const TRACEPARENT_RE = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(-.*)?$/;
 
 /** W3C trace context of a span as headers (`traceparent`, and `tracestate` when there is one). */
 export function injectTraceContext(
@@ -72,7 +76,8 @@ export function extractTraceContext(
   const value = headers[TRACEPARENT];
   if (value === undefined) return undefined;
   const match = TRACEPARENT_RE.exec(value.trim().toLowerCase());
-  if (match === null || match[1] === "ff") return undefined;
+  // Version ff is invalid; version 00 with anything after the flags is malformed.
+  if (match === null || match[1] === "ff" || (match[1] === "00" && match[5] !== undefined)) return undefined;
   const traceId = match[2]!;
   const spanId = match[3]!;
   if (!api.isValidTraceId(traceId) || !api.isValidSpanId(spanId)) return undefined;
