@@ -515,6 +515,28 @@ describe("idempotency", () => {
     expect(calls).toBe(2);
   });
 
+  it("a duplicate does not inherit the first caller's cancellation: it runs again for itself", async () => {
+    let completed = 0;
+    const catga = quiet()
+      .withIdempotency()
+      .withTimeout({ ms: 5_000 })
+      .handle(Work, async (_payload, ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        return ++completed;
+      })
+      .build();
+    const first = new AbortController();
+    const cancelled = catga.send(Work, { id: 1 }, { messageId: "shared", signal: first.signal });
+    const duplicate = catga.send(Work, { id: 1 }, { messageId: "shared" });
+    setTimeout(() => first.abort(), 10);
+    const [a, b] = await Promise.all([cancelled, duplicate]);
+    expect(a.ok || a.error.code).toBe("CATGA_ABORTED");
+    expect(b.unwrap()).toBe(1);
+    // Stored by the second run: a later repeat replays it.
+    expect((await catga.send(Work, { id: 1 }, { messageId: "shared" })).unwrap()).toBe(1);
+  });
+
   it("shares one execution between concurrent duplicates", async () => {
     let calls = 0;
     const catga = quiet()

@@ -1,7 +1,7 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, integer, number, withMethods } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
-import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, type Middleware, markBuiltIn, type Next } from "../pipeline.js";
 import { err, ok, type Result } from "../result.js";
 
 /** A remembered successful outcome. Wrapped so an `undefined` result differs from "not stored". */
@@ -130,10 +130,18 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
         }
         return result;
       };
-      return (payload, ctx, next) => {
+      const handle: Middleware = (payload, ctx, next) => {
         const key = prefix + ctx.messageId;
         const running = inFlight.get(key);
-        if (running !== undefined) return running;
+        if (running !== undefined) {
+          // A duplicate shares the first caller's run, not its cancellation: when that caller gave
+          // up, the run is tried again for this one (nothing was stored for an aborted run).
+          return running.then((result) =>
+            !result.ok && result.error.code === ErrorCodes.ABORTED && !ctx.signal.aborted
+              ? handle(payload, ctx, next)
+              : result,
+          );
+        }
         const execution = execute(key, payload, ctx, next).then((result) => {
           inFlight.delete(key);
           return result;
@@ -141,6 +149,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
         inFlight.set(key, execution);
         return execution;
       };
+      return handle;
     },
   });
 }
