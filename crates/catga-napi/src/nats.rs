@@ -162,10 +162,12 @@ impl TypeName for SharedBuffer {
 }
 
 impl ToNapiValue for SharedBuffer {
-    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
-        let (data, len) = match &val {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, mut val: Self) -> napi::Result<napi::sys::napi_value> {
+        // JS may write through the Buffer: the Vec's pointer is taken as mutable. `Bytes` has no
+        // mutable access; its range is this Buffer's alone and Rust never reads it again.
+        let (data, len) = match &mut val {
             SharedBuffer::Shared(bytes) => (bytes.as_ptr().cast_mut(), bytes.len()),
-            SharedBuffer::Owned(vec) => (vec.as_ptr().cast_mut(), vec.len()),
+            SharedBuffer::Owned(vec) => (vec.as_mut_ptr(), vec.len()),
         };
         if len == 0 {
             // An external buffer needs a non-null pointer; an empty Buffer costs nothing to copy.
