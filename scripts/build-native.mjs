@@ -40,6 +40,15 @@ const args = [
   "ts/native/binding.generated.d.ts",
   ...(debug ? [] : ["--release"]),
 ];
+// Without cargo the napi CLI fails with a stack trace about `cargo metadata`: say what is missing.
+if (spawnSync("cargo", ["--version"], { stdio: "ignore" }).status !== 0) {
+  console.error(
+    `[catga] no prebuilt @catga/native-${triple ?? "<platform>"} is installed and cargo is not on PATH, ` +
+      "so the native addon cannot be built from source. Install Rust (https://rustup.rs, 1.89 or newer) " +
+      "and a C compiler, then run npm install again (README.md, 'Quick start').",
+  );
+  process.exit(1);
+}
 console.log(
   `[catga] building the native addon from source (${triple ?? "unknown platform"}): npx ${args.join(" ")}`,
 );
@@ -47,7 +56,7 @@ const result = spawnSync("npx", args, { stdio: "inherit" });
 if (result.status !== 0) {
   console.error(
     "[catga] native build failed. It needs a Rust toolchain (https://rustup.rs) and a C compiler; " +
-      "see README.md, 'Building from source'.",
+      "see README.md, 'Quick start'.",
   );
   process.exit(result.status ?? 1);
 }

@@ -1,5 +1,8 @@
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CatgaError, loadNativeBinding, platformTriple } from "../../ts/index.js";
+
+const nativeFile = process.env.CATGA_NATIVE_PATH ?? join(process.cwd(), `catga.${platformTriple()}.node`);
 
 describe("native loader", () => {
   it("maps platforms to napi-rs triples", () => {
@@ -33,6 +36,28 @@ describe("native loader", () => {
     } catch (error) {
       expect((error as CatgaError).code).toBe("CATGA_NATIVE_NOT_FOUND");
       expect((error as CatgaError).message).toContain("@catga/native-linux-x64-musl");
+    }
+  });
+
+  it("says musl when a musl platform has no binary", () => {
+    expect(() => loadNativeBinding("linux", "arm64", () => true)).toThrowError(/linux\/arm64 \(musl libc\)/);
+  });
+
+  it("resolves CATGA_NATIVE_PATH from the working directory, and fails rather than fall back when it does not load", () => {
+    const saved = process.env.CATGA_NATIVE_PATH;
+    const cwd = process.cwd();
+    try {
+      process.chdir(dirname(nativeFile));
+      process.env.CATGA_NATIVE_PATH = `./${basename(nativeFile)}`;
+      expect(typeof loadNativeBinding().encodeBatchNative).toBe("function");
+      process.env.CATGA_NATIVE_PATH = "/nonexistent/catga.node";
+      expect(() => loadNativeBinding()).toThrowError(
+        /CATGA_NATIVE_PATH=\/nonexistent\/catga\.node could not be loaded/,
+      );
+    } finally {
+      process.chdir(cwd);
+      if (saved === undefined) delete process.env.CATGA_NATIVE_PATH;
+      else process.env.CATGA_NATIVE_PATH = saved;
     }
   });
 });

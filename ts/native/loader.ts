@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type * as Binding from "./binding.generated.js";
-import { platformPackage, platformTriple, SUPPORTED_TRIPLES } from "./platform.js";
+import { isMusl, platformPackage, platformTriple, SUPPORTED_TRIPLES } from "./platform.js";
 
 export type NativeBinding = typeof Binding;
 
@@ -55,14 +55,23 @@ export function loadNativeBinding(
 
   const override = process.env.CATGA_NATIVE_PATH;
   if (override) {
-    const binding = tryLoad(override);
+    // Relative to the working directory, as a user means it; and an explicit choice that fails is
+    // an error, not a silent fall-back to another binary.
+    const path = resolve(override);
+    const binding = tryLoad(path);
     if (binding) return binding;
+    throw new CatgaError(
+      ErrorCodes.NATIVE_NOT_FOUND,
+      `CATGA_NATIVE_PATH=${override} could not be loaded (${path}): ${attempts[0]?.error.split("\n")[0] ?? "unknown error"}`,
+      { details: attempts },
+    );
   }
   const triple = platformTriple(platform, arch, musl);
   if (!triple) {
+    const libc = platform === "linux" ? ((musl ?? isMusl)() ? " (musl libc)" : " (glibc)") : "";
     throw new CatgaError(
       ErrorCodes.NATIVE_NOT_FOUND,
-      `@catga/native has no native binary for ${platform}/${arch}. ` +
+      `@catga/native has no native binary for ${platform}/${arch}${libc}. ` +
         `Supported: ${SUPPORTED_TRIPLES.join(", ")}. Set CATGA_NATIVE_PATH to a catga.*.node you built yourself.`,
       { details: attempts },
     );
@@ -79,7 +88,7 @@ export function loadNativeBinding(
     ErrorCodes.NATIVE_NOT_FOUND,
     `@catga/native could not load its native binary for ${platform}/${arch} (${triple}): ` +
       `looked for the package ${pkg} and for ${local}. Reinstall with optional dependencies ` +
-      `enabled (npm i ${pkg}), or build from source with 'npm run build:native'.\n` +
+      `enabled (npm i ${pkg}); in a clone of the repository, build it with 'npm run build:native'.\n` +
       attempts.map((a) => `  - ${a.source}: ${a.error.split("\n")[0]}`).join("\n"),
     { details: attempts },
   );

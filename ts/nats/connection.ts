@@ -295,8 +295,8 @@ export class NatsConnection extends EventEmitter {
 }
 
 /** Packs a handler's replies for the engine: one buffer plus offsets. */
-// biome-ignore lint/suspicious/noConfusingVoidType: receives what an InboundHandler resolves with.
 function toReplyBatch(
+  // biome-ignore lint/suspicious/noConfusingVoidType: receives what an InboundHandler resolves with.
   returned: void | readonly OutboundReply[],
   events: EventEmitter,
 ): ReplyBatchJs | undefined {

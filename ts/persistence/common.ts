@@ -7,11 +7,15 @@ import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idem
  * imported: pass your own `new pg.Pool(...)`, a `PoolClient` or a `Client`.
  */
 export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<PgResult>;
+}
+
+/** What a query returns, as far as Catga reads it (`command` is pg's tag, e.g. "ROLLBACK"). */
+export interface PgResult {
   // biome-ignore lint/suspicious/noExplicitAny: pg's row type is any; callers read known columns.
-  query(
-    text: string,
-    values?: unknown[],
-  ): Promise<{ rows: any[]; rowCount: number | null; command?: string }>;
+  rows: any[];
+  rowCount: number | null;
+  command?: string;
 }
 
 /** A checked-out `pg` connection (`PoolClient`). */
