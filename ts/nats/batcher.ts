@@ -1,5 +1,5 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
-import { isPublishSubject } from "./subjects.js";
+import { CheckedSubjects } from "./subjects.js";
 
 /** Sends one flushed batch: envelope i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`. */
 export type FlushBatch = (
@@ -124,6 +124,7 @@ export class OutboundBatcher {
   private closed = false;
   /** The last subject that passed the subject check. */
   private lastSubject: string | undefined;
+  private readonly checkedSubjects = new CheckedSubjects();
   /** Buffer sets of sent batches, ready for new ones (a few: batches are sent one at a time). */
   private readonly spare: BatchBuffers[] = [];
 
@@ -145,9 +146,9 @@ export class OutboundBatcher {
       return Promise.reject(
         new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be a Uint8Array or Buffer"),
       );
-    // Runs of one subject are checked once.
+    // Runs of one subject skip even the set lookup.
     if (subject !== this.lastSubject) {
-      if (!isPublishSubject(subject))
+      if (!this.checkedSubjects.check(subject))
         return Promise.reject(
           new CatgaError(
             ErrorCodes.INVALID_ARGUMENT,
