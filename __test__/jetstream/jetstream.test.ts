@@ -255,6 +255,36 @@ describe("durable consumers", () => {
     expect(deadLettered).toEqual(["poison"]);
   });
 
+  it("a throwing orderBy fails its message like a handler failure: backoff, then dead-letter, no spin", async () => {
+    const { prefix, stream, subject, dlq } = names("badkey");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    await js.publish([{ subject: `${subject}.a`, messageId: "k1", envelope: eventEnvelope("k1") }]);
+    const deadLettered: string[] = [];
+    const stopDlq = await js.consume({ stream: `${stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
+      deadLettered.push(m.envelope.messageId);
+    });
+    let keyCalls = 0;
+    const stop = await js.consume(
+      {
+        stream,
+        durable: "badkey",
+        maxDeliver: 3,
+        backoffMs: [50],
+        fetchWaitMs: 100,
+        deadLetterSubject: (type) => `${prefix}.dlq.${type}`,
+        orderBy: () => {
+          keyCalls++;
+          throw new Error("no key for you");
+        },
+      },
+      () => undefined,
+    );
+    await until(() => deadLettered.includes("k1"), 10_000, "dead letter");
+    await Promise.all([stop(), stopDlq()]);
+    expect(keyCalls).toBe(3);
+  });
+
   it("keeps per-key order when asked", async () => {
     const { stream, subject } = names("order");
     await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });

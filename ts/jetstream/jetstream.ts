@@ -138,19 +138,32 @@ export class JetStream implements DurablePublisher {
     assertConsumerOptions(options);
     const maxDeliver = options.maxDeliver ?? 5;
     const backoff = options.backoffMs && options.backoffMs.length > 0 ? options.backoffMs : DEFAULT_BACKOFF;
-    const deadLetter = options.deadLetterSubject ?? ((type: string) => `${this.prefix}.dlq.${type}`);
+    const defaultDeadLetter = (type: string) => `${this.prefix}.dlq.${type}`;
+    const deadLetter = options.deadLetterSubject ?? defaultDeadLetter;
+    // What a failed delivery becomes: nak with backoff, or the dead-letter subject once its
+    // deliveries are spent. Every failure goes through here — the handler's, but also one of
+    // decoding or of `orderBy` — so a batch always gets decisions and none spins or is lost.
+    const failed = (deliveryCount: number, type: string, error: unknown): Decision => {
+      const code = error instanceof CatgaError ? String(error.code) : ErrorCodes.HANDLER_FAILED;
+      const text = error instanceof Error ? error.message : String(error);
+      if (maxDeliver !== -1 && deliveryCount >= maxDeliver) {
+        let subject: string;
+        try {
+          subject = deadLetter(type);
+        } catch {
+          subject = defaultDeadLetter(type);
+        }
+        return { action: "dlq", subject, code, message: text };
+      }
+      const delayMs = backoff[Math.min(deliveryCount - 1, backoff.length - 1)] ?? 1000;
+      return { action: "nak", delayMs };
+    };
     const decide = async (message: DurableMessage): Promise<Decision> => {
       try {
         await handler(message);
         return { action: "ack" };
       } catch (error) {
-        const code = error instanceof CatgaError ? String(error.code) : ErrorCodes.HANDLER_FAILED;
-        const text = error instanceof Error ? error.message : String(error);
-        if (maxDeliver !== -1 && message.deliveryCount >= maxDeliver) {
-          return { action: "dlq", subject: deadLetter(message.envelope.type), code, message: text };
-        }
-        const delayMs = backoff[Math.min(message.deliveryCount - 1, backoff.length - 1)] ?? 1000;
-        return { action: "nak", delayMs };
+        return failed(message.deliveryCount, message.envelope.type, error);
       }
     };
     const onBatch = async (batch: {
@@ -165,23 +178,28 @@ export class JetStream implements DurablePublisher {
       if (batch.malformed > 0)
         this.connection.emit("malformed", batch.malformed, "non-Catga message on a durable consumer");
       const count = batch.subjects.length;
-      const messages: DurableMessage[] = [];
+      const messages: (DurableMessage | undefined)[] = [];
       const decisions = new Array<Decision>(count);
       for (let i = 0; i < count; i++) {
         const bytes = viewAt(batch.data, batch.offsets[2 * i]!, batch.offsets[2 * i + 1]!);
-        messages.push({
-          subject: batch.subjects[i]!,
-          envelope: decodeWire(bytes),
-          bytes,
-          deliveryCount: batch.deliveries[i]!,
-          streamSequence: batch.sequences[i]!,
-          headers: batch.headers[i] ?? {},
-        });
+        try {
+          messages.push({
+            subject: batch.subjects[i]!,
+            envelope: decodeWire(bytes),
+            bytes,
+            deliveryCount: batch.deliveries[i]!,
+            streamSequence: batch.sequences[i]!,
+            headers: batch.headers[i] ?? {},
+          });
+        } catch (error) {
+          messages.push(undefined);
+          decisions[i] = failed(batch.deliveries[i]!, "_undecodable", error);
+        }
       }
       if (!options.orderBy) {
         await Promise.all(
           messages.map(async (m, i) => {
-            decisions[i] = await decide(m);
+            if (m) decisions[i] = await decide(m);
           }),
         );
         return decisions;
@@ -189,7 +207,14 @@ export class JetStream implements DurablePublisher {
       // Same key: one after another, and after a failure the rest of that key waits for redelivery.
       const lanes = new Map<string, number[]>();
       messages.forEach((m, i) => {
-        const key = options.orderBy?.(m) ?? `#${i}`;
+        if (!m) return;
+        let key: string;
+        try {
+          key = options.orderBy?.(m) ?? `#${i}`;
+        } catch (error) {
+          decisions[i] = failed(m.deliveryCount, m.envelope.type, error);
+          return;
+        }
         const lane = lanes.get(key);
         if (lane) lane.push(i);
         else lanes.set(key, [i]);

@@ -17,6 +17,9 @@ use tokio::sync::watch;
 use crate::error::{into_async, invalid_argument, to_js_async};
 use crate::nats::{slices, NatsClient, NatsSubscription};
 
+/// How long a message waits before coming back when the host gave no decision for its batch.
+const UNDECIDED_RETRY_DELAY: Duration = Duration::from_secs(1);
+
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct StreamSpecInput {
@@ -291,9 +294,12 @@ impl NatsClient {
                     Err(_) => Vec::new(),
                 };
                 let mut decisions = decisions.into_iter().map(decision);
-                // A missing decision (handler crashed) means retry, never loss.
-                let planned: Vec<Decision> =
-                    deliveries.iter().map(|_| decisions.next().unwrap_or(Decision::Nak(None))).collect();
+                // A missing decision (the host failed the batch) means retry, never loss; after a
+                // pause, so a batch that always fails cannot spin (the server's own limit is off).
+                let planned: Vec<Decision> = deliveries
+                    .iter()
+                    .map(|_| decisions.next().unwrap_or(Decision::Nak(Some(UNDECIDED_RETRY_DELAY))))
+                    .collect();
                 // Acks of one batch are confirmed concurrently: one after another they cost a
                 // server round trip each (~97 % of consumer time, benches/RESULTS.md). A batch
                 // is at most 4096 messages, so this stays bounded.
