@@ -128,21 +128,22 @@ describe("NATS KV TTLs the bucket cannot keep", () => {
     expect(await store.get("a")).toEqual({ value: "kept" });
   });
 
-  it("opening an existing bucket brings its max age in line; a different storage is refused", async () => {
+  it("opening an existing bucket with other settings is refused, never rewrites the bucket", async () => {
     const name = uniquePrefix("kvreopen").replaceAll(".", "_");
     buckets.push(name);
     const nats = await connection;
     const open = (maxAgeMs: number, storage: "memory" | "file" = "memory") =>
       new NatsKvIdempotencyStore({ connection: nats, bucket: name, maxAgeMs, storage });
-    await open(1000).set("k", { value: 1 }, 1000);
-    // Reopened with a longer limit: the bucket keeps an entry past the old 1 s.
-    const longer = open(60_000);
-    await longer.set("k", { value: 2 }, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await longer.get("k")).toEqual({ value: 2 });
-    const refused = await expectCode(open(60_000, "file").get("k"), "CATGA_STORE_FAILED");
-    expect(refused.message).toContain(name);
-    expect(refused.message).toContain("storage");
+    const forever = open(0);
+    await forever.set("k", { value: 1 }, Number.POSITIVE_INFINITY);
+    // Another store asking for a 500 ms limit would cut the first one's entries short if applied.
+    for (const other of [open(500), open(0, "file")]) {
+      const refused = await expectCode(other.get("k"), "CATGA_STORE_FAILED");
+      expect(refused.message).toContain(`KV bucket ${name} exists with maxAgeMs 0 and Memory storage`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await forever.get("k")).toEqual({ value: 1 });
+    expect(await open(0).get("k")).toEqual({ value: 1 });
   });
 
   it("the default bucket (24 h) refuses Infinity rather than dropping the entry after a day", async () => {

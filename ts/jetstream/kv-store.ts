@@ -22,11 +22,11 @@ export interface NatsKvIdempotencyStoreOptions extends StoreLimits {
    * How long the bucket keeps any entry: whole ms, 100 ms to ~292 years, or `0` / `Infinity` for
    * no limit. Default 24 h. Each entry's own TTL is enforced on read, so a shorter TTL expires on
    * time; a TTL the bucket cannot keep (longer than this, or `Infinity` on a limited bucket) is
-   * rejected with CATGA_INVALID_ARGUMENT. An existing bucket is updated to this limit when the
-   * store opens it.
+   * rejected with CATGA_INVALID_ARGUMENT. An existing bucket must have this limit (and `storage`):
+   * a store given other settings fails with CATGA_STORE_FAILED instead of rewriting the bucket.
    */
   readonly maxAgeMs?: number;
-  /** Where a new bucket stores entries. Default `file`. An existing bucket cannot change it. */
+  /** Where a new bucket stores entries. Default `file`. Must match an existing bucket's. */
   readonly storage?: "file" | "memory";
 }
 

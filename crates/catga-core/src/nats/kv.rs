@@ -16,16 +16,15 @@ fn kv_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
 }
 
 /// Opens the bucket, creating it when missing. `max_age` bounds how long any entry is kept
-/// (zero keeps entries until overwritten).
+/// (zero keeps entries until overwritten); an existing bucket must have the same max age and
+/// storage, else this is an error naming both.
 pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -> Result<KvBucket> {
     let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
         return Err(CatgaError::invalid_argument("bucket", "must be letters, digits, - or _"));
     }
-    // The bucket's stream is created (or brought in line) directly, as KV does it: async-nats'
-    // `create_key_value` first queries account info in a shape older servers (2.9) do not answer.
-    // An existing bucket gets this `max_age`, so the limit a store checks TTLs against is the one
-    // the server applies; a storage type cannot change and is reported.
+    // The bucket's stream is created directly, as KV does it: async-nats' `create_key_value`
+    // first queries account info in a shape older servers (2.9) do not answer.
     let stream = StreamConfig {
         name: format!("KV_{name}"),
         subjects: vec![format!("$KV.{name}.>")],
@@ -43,16 +42,21 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
         discard: DiscardPolicy::New,
         ..Default::default()
     };
-    {
-        use async_nats::jetstream::context::CreateStreamErrorKind as K;
-        js.create_or_update_stream(stream).await.map_err(|e| match e.kind() {
-            K::JetStream(_) => CatgaError::invalid_argument(
-                "bucket",
-                format!("KV bucket {name} cannot take these settings (an existing bucket keeps its storage): {e}"),
+    let storage = stream.storage;
+    let created = js.get_or_create_stream(stream).await.map_err(|e| kv_error(&format!("KV bucket {name}"), e))?;
+    // An existing bucket is used only with the settings this store was given: its max age is the
+    // limit the store checks TTLs against, and rewriting it would cut short what other stores of
+    // the same bucket keep.
+    let existing = &created.cached_info().config;
+    if existing.max_age != max_age || existing.storage != storage {
+        let (have, want) = (existing.max_age.as_millis(), max_age.as_millis());
+        return Err(CatgaError::invalid_argument(
+            "bucket",
+            format!(
+                "KV bucket {name} exists with maxAgeMs {have} and {:?} storage, this store asks for maxAgeMs {want} and {storage:?} storage: pass the bucket's settings (or delete the bucket to change them)",
+                existing.storage
             ),
-            K::TimedOut => CatgaError::new(ErrorCode::Timeout, format!("KV bucket {name}: {e}")),
-            _ => kv_error(&format!("KV bucket {name}"), e),
-        })?;
+        ));
     }
     js.get_key_value(name).await.map(KvBucket).map_err(|e| kv_error(&format!("KV bucket {name}"), e))
 }
