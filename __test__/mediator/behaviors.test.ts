@@ -537,6 +537,23 @@ describe("idempotency", () => {
     expect((await catga.send(Work, { id: 1 }, { messageId: "shared" })).unwrap()).toBe(1);
   });
 
+  it("shares an ABORTED outcome nobody asked for: duplicates do not re-run a handler that aborted itself", async () => {
+    let runs = 0;
+    const catga = quiet()
+      .withIdempotency()
+      .handle(Work, async () => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        throw Object.assign(new Error("upstream fetch aborted"), { name: "AbortError" });
+      })
+      .build();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => catga.send(Work, { id: 1 }, { messageId: "self-aborted" })),
+    );
+    expect(results.map((r) => r.ok || r.error.code)).toEqual(Array(5).fill("CATGA_ABORTED"));
+    expect(runs).toBe(1);
+  });
+
   it("shares one execution between concurrent duplicates", async () => {
     let calls = 0;
     const catga = quiet()

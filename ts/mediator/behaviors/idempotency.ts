@@ -101,7 +101,11 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
   if (options?.store !== undefined && options.maxEntries !== undefined) {
     issues.add("idempotency.maxEntries", "only applies to the default in-memory store; size your own store");
   }
-  const inFlight = new Map<string, Promise<Result<unknown>>>();
+  /** Runs in progress, with the context of the caller that started each. */
+  const inFlight = new Map<
+    string,
+    { readonly result: Promise<Result<unknown>>; readonly ctx: BehaviorContext }
+  >();
   const loggerFailed = observerFailureReporter("logger (idempotency behavior)");
 
   return markBuiltIn({
@@ -134,20 +138,24 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
         const key = prefix + ctx.messageId;
         const running = inFlight.get(key);
         if (running !== undefined) {
-          // A duplicate shares the first caller's run, not its cancellation: when that caller gave
-          // up, the run is tried again for this one (nothing was stored for an aborted run).
-          return running.then((result) =>
-            !result.ok && result.error.code === ErrorCodes.ABORTED && !ctx.signal.aborted
+          // A duplicate shares the first caller's run, not its cancellation: when that caller
+          // aborted, the run is tried again for this one (nothing was stored for it). Any other
+          // outcome, ABORTED from the handler itself included, is shared as it is.
+          return running.result.then((result) =>
+            !result.ok &&
+            result.error.code === ErrorCodes.ABORTED &&
+            running.ctx.signal.aborted &&
+            !ctx.signal.aborted
               ? handle(payload, ctx, next)
               : result,
           );
         }
-        const execution = execute(key, payload, ctx, next).then((result) => {
+        const result = execute(key, payload, ctx, next).then((outcome) => {
           inFlight.delete(key);
-          return result;
+          return outcome;
         });
-        inFlight.set(key, execution);
-        return execution;
+        inFlight.set(key, { result, ctx });
+        return result;
       };
       return handle;
     },
