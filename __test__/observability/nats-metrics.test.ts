@@ -128,6 +128,17 @@ describe("observeNats with several connections", () => {
     expect((await only(MetricNames.transportBytesSent)).value).toBe(170);
   });
 
+  it("a connection observed again after stop() is counted once, from its own counters", async () => {
+    const obs = instance();
+    obs.observeNats(new FakeConnection({ bytesSent: 1 })); // keeps the series reported throughout
+    const a = new FakeConnection({ bytesSent: 100 });
+    obs.observeNats(a)();
+    expect((await only(MetricNames.transportBytesSent)).value).toBe(101);
+    a.counts = { bytesSent: 130 };
+    obs.observeNats(a);
+    expect((await only(MetricNames.transportBytesSent)).value).toBe(131);
+  });
+
   it("shutdown stops reading every connection", async () => {
     const obs = instance();
     const a = new FakeConnection({ bytesSent: 10 });

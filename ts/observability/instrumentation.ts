@@ -763,6 +763,9 @@ class NatsObserver {
   private readonly connections = new Map<NatsSource, ObservedConnection>();
   /** Last counts of connections no longer observed, still part of the sums. */
   private readonly retired = new Map<keyof NatsStats, number>();
+  /** What each of those added to `retired`: taken out again if it is observed anew, since its
+   * own counters go on from those values. Weak, so a dropped connection is not kept alive. */
+  private readonly retiredBy = new WeakMap<NatsSource, NatsStats>();
   private readonly counters: readonly (readonly [keyof NatsStats, Instrument])[];
   private readonly ratio: Instrument;
   private readonly batchSize: Instrument;
@@ -797,6 +800,11 @@ class NatsObserver {
       known.refs++;
       return;
     }
+    const counted = this.retiredBy.get(target);
+    if (counted !== undefined) {
+      this.retiredBy.delete(target);
+      for (const [key] of NATS_COUNTERS) this.retired.set(key, (this.retired.get(key) ?? 0) - counted[key]);
+    }
     const attributes = this.attributes;
     const batchSize = this.batchSize;
     // Recorded where the batch is known: one call per inbound batch, nothing per message.
@@ -814,8 +822,10 @@ class NatsObserver {
     this.connections.delete(target);
     entry.stopBatches?.();
     const last = read(target) ?? entry.last;
-    if (last !== undefined)
+    if (last !== undefined) {
       for (const [key] of NATS_COUNTERS) this.retired.set(key, (this.retired.get(key) ?? 0) + last[key]);
+      this.retiredBy.set(target, last);
+    }
     if (this.connections.size === 0 && this.registered) {
       this.meter.removeBatchObservableCallback(this.collect, this.observables);
       this.registered = false;

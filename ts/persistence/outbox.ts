@@ -222,7 +222,7 @@ export async function withOutboxTransaction<T>(
     }
     // A statement of `work` failed and was caught there: PostgreSQL aborted the transaction and
     // answers COMMIT with ROLLBACK. Nothing was saved, so the caller must not see success.
-    if (committed.command === "ROLLBACK") {
+    if (committed?.command === "ROLLBACK") {
       throw storeFailed(
         NAME,
         "commit",
