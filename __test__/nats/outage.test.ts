@@ -26,6 +26,20 @@ async function echoResponder(connection: NatsConnection, subject: string) {
   });
 }
 
+/** A client of the private server, connected, then cut off by stopping the server. */
+async function disconnectedClient(requestTimeoutMs: number): Promise<NatsConnection> {
+  const client = await NatsConnection.connect({
+    servers: server.url,
+    reconnectDelayMs: 20,
+    reconnectDelayMaxMs: 100,
+    requestTimeoutMs,
+  });
+  const statuses = watch(client);
+  await server.stop();
+  await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
+  return client;
+}
+
 describe("broker outage", () => {
   it("fails fast or waits per policy, then resumes after reconnect with no hung promise", async () => {
     const fast = { reconnectDelayMs: 20, reconnectDelayMaxMs: 200, connectTimeoutMs: 1000 };
@@ -81,15 +95,7 @@ describe("broker outage", () => {
   });
 
   it("close during an outage settles every accepted publish", async () => {
-    const client = await NatsConnection.connect({
-      servers: server.url,
-      reconnectDelayMs: 20,
-      reconnectDelayMaxMs: 100,
-      requestTimeoutMs: 1000,
-    });
-    const statuses = watch(client);
-    await server.stop();
-    await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
+    const client = await disconnectedClient(1000);
     const accepted = Array.from({ length: 50 }, (_, i) =>
       client.publish("outage.evt.y", eventEnvelope(`y${i}`)),
     );
@@ -130,15 +136,7 @@ describe("broker outage", () => {
   });
 
   it("a request queued behind a full client during an outage still ends at its own timeout", async () => {
-    const client = await NatsConnection.connect({
-      servers: server.url,
-      reconnectDelayMs: 20,
-      reconnectDelayMaxMs: 100,
-      requestTimeoutMs: 2000,
-    });
-    const statuses = watch(client);
-    await server.stop();
-    await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
+    const client = await disconnectedClient(2000);
     // Events to 3,000 subjects are 3,000 NATS messages: more than async-nats' command queue holds.
     const published = Array.from({ length: 3000 }, (_, i) =>
       client.publish(`outage.evt.s${i}`, eventEnvelope(`s${i}`)).catch(() => undefined),
