@@ -285,6 +285,39 @@ describe("durable consumers", () => {
     expect(keyCalls).toBe(3);
   });
 
+  it("a handler that throws something unprintable still gets its own decision; the others are acked once", async () => {
+    const { prefix, stream, subject, dlq } = names("unprintable");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    await js.publish([
+      { subject: `${subject}.a`, messageId: "bad", envelope: eventEnvelope("bad") },
+      { subject: `${subject}.a`, messageId: "good", envelope: eventEnvelope("good") },
+    ]);
+    const deadLettered: string[] = [];
+    const stopDlq = await js.consume({ stream: `${stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
+      deadLettered.push(m.envelope.messageId);
+    });
+    const handled: string[] = [];
+    const stop = await js.consume(
+      {
+        stream,
+        durable: "d",
+        maxDeliver: 2,
+        backoffMs: [50],
+        fetchWaitMs: 100,
+        deadLetterSubject: (t) => `${prefix}.dlq.${t}`,
+      },
+      (m) => {
+        handled.push(`${m.envelope.messageId}#${m.deliveryCount}`);
+        if (m.envelope.messageId === "bad") throw Object.create(null); // String() of it throws
+      },
+    );
+    await until(() => deadLettered.includes("bad"), 10_000, "dead letter");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await Promise.all([stop(), stopDlq()]);
+    expect(handled.filter((h) => h.startsWith("good"))).toEqual(["good#1"]);
+  });
+
   it("keeps per-key order when asked", async () => {
     const { stream, subject } = names("order");
     await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });

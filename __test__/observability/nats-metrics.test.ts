@@ -135,6 +135,11 @@ describe("observeNats with several connections", () => {
     obs.observeNats(a)();
     expect((await only(MetricNames.transportBytesSent)).value).toBe(101);
     a.counts = { bytesSent: 130 };
+    const again = obs.observeNats(a);
+    expect((await only(MetricNames.transportBytesSent)).value).toBe(131);
+    // Closed, then observed once more: its last counts stand, the counter never goes down.
+    again();
+    a.closed = true;
     obs.observeNats(a);
     expect((await only(MetricNames.transportBytesSent)).value).toBe(131);
   });

@@ -144,8 +144,11 @@ export class JetStream implements DurablePublisher {
     // deliveries are spent. Every failure goes through here — the handler's, but also one of
     // decoding or of `orderBy` — so a batch always gets decisions and none spins or is lost.
     const failed = (deliveryCount: number, type: string, error: unknown): Decision => {
-      const code = error instanceof CatgaError ? String(error.code) : ErrorCodes.HANDLER_FAILED;
-      const text = error instanceof Error ? error.message : String(error);
+      const code =
+        error instanceof CatgaError && typeof error.code === "string"
+          ? error.code
+          : ErrorCodes.HANDLER_FAILED;
+      const text = describeThrown(error);
       if (maxDeliver !== -1 && deliveryCount >= maxDeliver) {
         let subject: string;
         try {
@@ -252,5 +255,15 @@ export class JetStream implements DurablePublisher {
     } catch (error) {
       throw fromNativeError(error);
     }
+  }
+}
+
+/** A thrown value as text for a dead-letter header, whatever was thrown (it must not throw itself). */
+function describeThrown(error: unknown): string {
+  try {
+    if (error instanceof Error && typeof error.message === "string") return error.message;
+    return String(error);
+  } catch {
+    return "a value that cannot be shown as text was thrown";
   }
 }

@@ -809,7 +809,8 @@ class NatsObserver {
     const batchSize = this.batchSize;
     // Recorded where the batch is known: one call per inbound batch, nothing per message.
     const stopBatches = target.observeBatches?.((size) => batchSize.record(size, attributes));
-    this.connections.set(target, { refs: 1, last: undefined, stopBatches });
+    // Its retired counts move back into the entry: a closed connection observed again keeps them.
+    this.connections.set(target, { refs: 1, last: counted, stopBatches });
     if (!this.registered) {
       this.meter.addBatchObservableCallback(this.collect, this.observables);
       this.registered = true;
