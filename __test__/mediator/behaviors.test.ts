@@ -800,6 +800,26 @@ describe("validation with a schema that throws", () => {
     const result = await catga.send(Odd, 1);
     expect(result.ok || result.error.code).toBe(ErrorCodes.VALIDATION);
     expect(result.ok || result.error.message).toContain("refinement bug");
+    // The same shape as any validation failure: details.issues.
+    expect(result.ok || result.error.details).toMatchObject({ issues: [{ path: "" }] });
+  });
+
+  it("accepts a schema that is a function carrying ~standard (as arktype's are)", async () => {
+    const schema = Object.assign(() => undefined, {
+      "~standard": {
+        version: 1 as const,
+        vendor: "callable",
+        validate: (value: unknown) =>
+          typeof value === "number" ? { value } : { issues: [{ message: "not a number", path: [] }] },
+      },
+    });
+    const Callable = defineCommand("callable", schema as StandardSchemaV1<number>).returns<number>();
+    const catga = quiet()
+      .withValidation()
+      .handle(Callable, (n) => n * 2)
+      .build();
+    expect((await catga.send(Callable, 21)).unwrap()).toBe(42);
+    expect((await catga.send(Callable, "x" as never)).ok).toBe(false);
   });
 });
 

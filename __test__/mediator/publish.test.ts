@@ -44,6 +44,14 @@ describe("publish", () => {
     });
   });
 
+  it("refuses a misspelt per-call mode instead of running concurrently", async () => {
+    const catga = createCatga({ logger: silentLogger })
+      .handle(Happened, () => undefined)
+      .build();
+    const result = await catga.publish(Happened, { n: 1 }, { mode: "sequentail" as never });
+    expect(result.ok || result.error).toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+  });
+
   it("runs handlers concurrently by default and one after another when sequential", async () => {
     const log: string[] = [];
     const slow = async function slow() {

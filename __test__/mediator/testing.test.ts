@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { createCatga, createTestCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
+import {
+  createCatga,
+  createTestCatga,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  InMemoryBus,
+  inMemoryTransport,
+  silentLogger,
+} from "../../ts/index.js";
 
 const Place = defineCommand("orders.place").payload<{ sku: string }>().returns<{ orderId: string }>();
 const Placed = defineEvent("orders.placed").payload<{ orderId: string }>();
@@ -50,5 +59,36 @@ describe("createTestCatga", () => {
     const t = createTestCatga().stub(Charge, ({ orderId }) => orderId === "ok");
     expect((await t.send(Charge, { orderId: "ok" })).unwrap()).toBe(true);
     expect(t.queried).toEqual([]);
+  });
+
+  it("stubs a contract the builder declared .remote(): it is handled here in the test", async () => {
+    const Stock = defineQuery("stock.get").payload<{ sku: string }>().returns<number>();
+    const builder = createCatga({
+      logger: silentLogger,
+      transport: inMemoryTransport(new InMemoryBus()),
+    }).remote(Stock);
+    const t = createTestCatga(builder).stub(Stock, () => 5);
+    expect((await t.query(Stock, { sku: "x" })).unwrap()).toBe(5);
+    await t.close();
+  });
+
+  it("a mediator rebuilt by stub() replaces the previous one on a shared transport", async () => {
+    const bus = new InMemoryBus();
+    const calls: string[] = [];
+    const other = createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) }).build();
+    const t = createTestCatga(
+      createCatga({ logger: silentLogger, transport: inMemoryTransport(bus) }).handle(Placed, () => {
+        calls.push("real");
+      }),
+    );
+    await t.publish(Placed, { orderId: "o-0" }); // builds the first mediator
+    t.stub(Placed, () => {
+      calls.push("stub");
+    });
+    await t.publish(Placed, { orderId: "o-1" }); // builds the second
+    calls.length = 0;
+    await other.publish(Placed, { orderId: "o-2" });
+    expect(calls).toEqual(["stub"]);
+    await Promise.all([t.close(), other.close()]);
   });
 });

@@ -101,7 +101,13 @@ function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | und
   if (typeof type !== "string" || type.length === 0) {
     throw new TypeError(`define${kind[0]!.toUpperCase()}${kind.slice(1)}: type must be a non-empty string`);
   }
-  if (schema !== undefined && (typeof schema !== "object" || schema === null || !("~standard" in schema))) {
+  // arktype's schemas are functions carrying `~standard`: any object or function with it will do.
+  if (
+    schema !== undefined &&
+    ((typeof schema !== "object" && typeof schema !== "function") ||
+      schema === null ||
+      !("~standard" in schema))
+  ) {
     throw new TypeError(
       `${kind} "${type}": schema must implement Standard Schema (zod, valibot, arktype, ...)`,
     );

@@ -200,6 +200,14 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     if (context.signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
     this.observer?.({ kind, type, payload, context });
     const mode = options?.mode ?? this.publishMode;
+    // A misspelt mode would silently run concurrently: a call-time mistake, reported as one.
+    if (mode !== "concurrent" && mode !== "sequential")
+      return Promise.resolve(
+        err(
+          ErrorCodes.INVALID_ARGUMENT,
+          `options.mode must be "concurrent" or "sequential", got ${JSON.stringify(mode)}`,
+        ),
+      );
     if (this.hook !== undefined) {
       const wire =
         this.transport !== undefined &&

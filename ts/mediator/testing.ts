@@ -105,7 +105,9 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
     if (this.mediator !== undefined) return this.mediator;
     const registrations = this.base.registrations.filter((r) => !this.stubs.has(r.contract.type));
     for (const stub of this.stubs.values()) registrations.push(stub);
-    const state: BuilderState = { ...this.base, registrations };
+    // A stub of a `.remote()` contract handles it here instead: it is no longer remote.
+    const remotes = this.base.remotes.filter((c) => !this.stubs.has(c.type));
+    const state: BuilderState = { ...this.base, registrations, remotes };
     this.mediator = buildMediator(state, ({ kind, type, payload, context }) => {
       this.messages.push({ ...context.toJSON(), kind: kind as ContractKind, type, payload });
     });
@@ -117,10 +119,12 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
  * Wraps a builder (its handlers and behaviors) for tests, or starts empty with a silent logger.
  * Configuration errors surface on the first call, as `build()` would raise them.
  */
-export function createTestCatga<H extends AnyContract = never>(
-  // biome-ignore lint/suspicious/noExplicitAny: required contracts do not matter here; stubs may supply them
-  builder?: CatgaBuilder<H, any, any>,
-): TestCatga<H> {
+export function createTestCatga<
+  H extends AnyContract = never,
+  // Required and locally handled contracts do not matter here: stubs may supply them.
+  R extends AnyContract = never,
+  L extends AnyContract = never,
+>(builder?: CatgaBuilder<H, R, L>): TestCatga<H> {
   const base: BuilderState = builder?.state() ?? {
     issues: new IssueList(),
     registrations: [],

@@ -140,6 +140,9 @@ export function inMemoryTransport(bus: InMemoryBus): Transport {
   return {
     name: "in-memory",
     attach(inbound) {
+      // Attached again (a test harness rebuilding its mediator): the previous one leaves the bus,
+      // or it would go on taking requests and events beside the new one.
+      leave?.();
       self = inbound;
       leave = bus.join(inbound);
     },

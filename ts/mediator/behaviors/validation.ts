@@ -64,13 +64,11 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
           ? next(outcome.value, ctx)
           : Promise.resolve(validationError(type, outcome.issues));
       // A schema that throws (a buggy refinement) is a validation failure, not a crashed call.
-      const schemaFailed = (thrown: unknown): Result<never> =>
-        err(
-          ErrorCodes.VALIDATION,
-          `Schema for ${type} threw: ${errorInfoFrom(thrown).message}`,
-          undefined,
-          thrown,
-        );
+      const schemaFailed = (thrown: unknown): Result<never> => {
+        const message = `Schema for ${type} threw: ${errorInfoFrom(thrown).message}`;
+        // Same shape as any validation failure: callers read details.issues.
+        return err(ErrorCodes.VALIDATION, message, { issues: [{ path: "", message }] }, thrown);
+      };
       const validate = (payload: unknown): Outcome => {
         try {
           return schema["~standard"].validate(payload);
