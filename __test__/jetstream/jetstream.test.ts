@@ -13,6 +13,17 @@ function names(label: string) {
   return { prefix, stream, subject: `${prefix}.evt.orders`, dlq: `${prefix}.dlq` };
 }
 
+/** A stream for `subject.>` and its dead-letter stream, with a consumer recording what is dead-lettered. */
+async function withDeadLetters(n: ReturnType<typeof names>) {
+  await js.ensureStream({ name: n.stream, subjects: [`${n.subject}.>`], storage: "memory" });
+  await js.ensureStream({ name: `${n.stream}_DLQ`, subjects: [`${n.dlq}.>`], storage: "memory" });
+  const deadLettered: string[] = [];
+  const stop = await js.consume({ stream: `${n.stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
+    deadLettered.push(m.envelope.messageId);
+  });
+  return { deadLettered, stop };
+}
+
 beforeAll(async () => {
   connection = await NatsConnection.connect({ servers: NATS_URL });
   js = new JetStream(connection);
@@ -223,18 +234,14 @@ describe("durable consumers", () => {
   });
 
   it("with orderBy, a message held back behind a poison one on its key is still handled after it is dead-lettered", async () => {
-    const { prefix, stream, subject, dlq } = names("heldback");
-    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
-    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    const n = names("heldback");
+    const { prefix, stream, subject } = n;
+    const { deadLettered, stop: stopDlq } = await withDeadLetters(n);
     await js.publish([
       { subject: `${subject}.a`, messageId: "poison", envelope: eventEnvelope("poison") },
       { subject: `${subject}.a`, messageId: "good", envelope: eventEnvelope("good") },
     ]);
     const handled: string[] = [];
-    const deadLettered: string[] = [];
-    const stopDlq = await js.consume({ stream: `${stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
-      deadLettered.push(m.envelope.messageId);
-    });
     const stop = await js.consume(
       {
         stream,
@@ -256,14 +263,10 @@ describe("durable consumers", () => {
   });
 
   it("a throwing orderBy fails its message like a handler failure: backoff, then dead-letter, no spin", async () => {
-    const { prefix, stream, subject, dlq } = names("badkey");
-    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
-    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    const n = names("badkey");
+    const { prefix, stream, subject } = n;
+    const { deadLettered, stop: stopDlq } = await withDeadLetters(n);
     await js.publish([{ subject: `${subject}.a`, messageId: "k1", envelope: eventEnvelope("k1") }]);
-    const deadLettered: string[] = [];
-    const stopDlq = await js.consume({ stream: `${stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
-      deadLettered.push(m.envelope.messageId);
-    });
     let keyCalls = 0;
     const stop = await js.consume(
       {
@@ -286,17 +289,13 @@ describe("durable consumers", () => {
   });
 
   it("a handler that throws something unprintable still gets its own decision; the others are acked once", async () => {
-    const { prefix, stream, subject, dlq } = names("unprintable");
-    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
-    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    const n = names("unprintable");
+    const { prefix, stream, subject } = n;
+    const { deadLettered, stop: stopDlq } = await withDeadLetters(n);
     await js.publish([
       { subject: `${subject}.a`, messageId: "bad", envelope: eventEnvelope("bad") },
       { subject: `${subject}.a`, messageId: "good", envelope: eventEnvelope("good") },
     ]);
-    const deadLettered: string[] = [];
-    const stopDlq = await js.consume({ stream: `${stream}_DLQ`, durable: "watch", fetchWaitMs: 100 }, (m) => {
-      deadLettered.push(m.envelope.messageId);
-    });
     const handled: string[] = [];
     const stop = await js.consume(
       {
