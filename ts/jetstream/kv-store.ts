@@ -1,4 +1,4 @@
-import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
+import { CatgaError, ErrorCodes } from "../errors.js";
 import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
 import type { NatsKv } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
@@ -61,50 +61,29 @@ export class NatsKvIdempotencyStore implements BatchIdempotencyStore {
   constructor(options: NatsKvIdempotencyStoreOptions) {
     const check = new OptionChecker(PREFIX, options, KNOWN);
     this.limits = new Limits(NAME, check);
-    const issues: ConfigIssue[] = [];
-    const bad = (name: string, message: string, value: unknown) =>
-      issues.push({ path: `${PREFIX}.${name}`, message: `${message}, got ${show(value)}` });
-    const o = (typeof options === "object" && options !== null ? options : {}) as Record<string, unknown>;
-
-    const connection = o.connection as { native?: { keyValue?: unknown } } | undefined;
-    let native: { keyValue?: unknown } | undefined;
-    try {
-      native = connection?.native;
-    } catch {
-      native = undefined;
-    }
-    if (typeof native?.keyValue !== "function") {
-      issues.push({ path: `${PREFIX}.connection`, message: "must be a NatsConnection" });
-    }
-    if (o.bucket !== undefined && (typeof o.bucket !== "string" || !BUCKET.test(o.bucket))) {
-      bad("bucket", "must be a non-empty string of letters, digits, - and _", o.bucket);
-    }
-    const maxAge = o.maxAgeMs;
-    if (
-      maxAge !== undefined &&
-      maxAge !== 0 &&
-      maxAge !== Number.POSITIVE_INFINITY &&
-      (typeof maxAge !== "number" ||
-        !Number.isInteger(maxAge) ||
-        maxAge < MIN_MAX_AGE_MS ||
-        maxAge > MAX_MAX_AGE_MS)
-    ) {
-      bad(
-        "maxAgeMs",
-        `must be 0 or Infinity (no limit), or a whole number from ${MIN_MAX_AGE_MS} to ${MAX_MAX_AGE_MS}`,
-        maxAge,
-      );
-    }
-    if (o.storage !== undefined && o.storage !== "file" && o.storage !== "memory") {
-      bad("storage", 'must be "file" or "memory"', o.storage);
-    }
-    try {
-      check.done();
-    } catch (error) {
-      if (!(error instanceof CatgaConfigError)) throw error;
-      issues.unshift(...error.issues);
-    }
-    if (issues.length > 0) throw new CatgaConfigError(issues);
+    check.field("connection", isNatsConnection, "must be a NatsConnection", true);
+    check.field(
+      "bucket",
+      (bucket) => typeof bucket === "string" && BUCKET.test(bucket),
+      "must be a non-empty string of letters, digits, - and _",
+    );
+    check.field(
+      "maxAgeMs",
+      (maxAge) =>
+        maxAge === 0 ||
+        maxAge === Number.POSITIVE_INFINITY ||
+        (typeof maxAge === "number" &&
+          Number.isInteger(maxAge) &&
+          maxAge >= MIN_MAX_AGE_MS &&
+          maxAge <= MAX_MAX_AGE_MS),
+      `must be 0 or Infinity (no limit), or a whole number from ${MIN_MAX_AGE_MS} to ${MAX_MAX_AGE_MS}`,
+    );
+    check.field(
+      "storage",
+      (storage) => storage === "file" || storage === "memory",
+      'must be "file" or "memory"',
+    );
+    check.done();
 
     this.connection = options.connection;
     this.name = options.bucket ?? "catga_inbox";
@@ -227,9 +206,13 @@ function unavailable(operation: string, cause: unknown): CatgaError {
   });
 }
 
-function show(value: unknown): string {
-  if (typeof value === "number") return String(value); // NaN and Infinity, which JSON cannot show
-  return typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value));
+/** Something whose `native.keyValue` this store can call (a getter that throws counts as no). */
+function isNatsConnection(value: unknown): boolean {
+  try {
+    return typeof (value as { native?: { keyValue?: unknown } } | undefined)?.native?.keyValue === "function";
+  } catch {
+    return false;
+  }
 }
 
 function encodeKey(key: string): string {

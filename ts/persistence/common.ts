@@ -214,8 +214,14 @@ export class OptionChecker {
   }
 
   private bad(name: string, message: string, value: unknown): void {
-    const shown = typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value));
-    this.issues.push({ path: `${this.prefix}.${name}`, message: `${message}, got ${shown}` });
+    this.issues.push({ path: `${this.prefix}.${name}`, message: `${message}, got ${showValue(value)}` });
+  }
+
+  /** Any other field: `valid` judges its value (an absent one only when `required`). */
+  field(name: string, valid: (value: unknown) => boolean, message: string, required = false): void {
+    const value = this.options[name];
+    if (value === undefined && !required) return;
+    if (!valid(value)) this.bad(name, message, value);
   }
 
   /** An integer >= `min`. */
@@ -345,4 +351,15 @@ export async function checkout(pool: PgPool, store: string): Promise<CheckedOut>
       client.release(error ?? died);
     },
   };
+}
+
+/** A value as an option error shows it: NaN and Infinity as such, never a throw (circular objects). */
+function showValue(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "function") return "a function";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

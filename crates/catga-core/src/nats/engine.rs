@@ -265,23 +265,17 @@ impl NatsEngine {
     ) -> Result<OwnedSemaphorePermit> {
         match semaphore.clone().try_acquire_many_owned(permits) {
             Ok(permit) => Ok(permit),
-            Err(TryAcquireError::Closed) => Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closed")),
+            Err(TryAcquireError::Closed) => Err(closed()),
             // close() queues for every permit: work that arrives meanwhile is refused as closed,
             // not as backpressure.
-            Err(TryAcquireError::NoPermits) if self.closing.load(Ordering::SeqCst) => {
-                Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closed"))
-            }
+            Err(TryAcquireError::NoPermits) if self.closing.load(Ordering::SeqCst) => Err(closed()),
             Err(TryAcquireError::NoPermits) if self.options.backpressure == BackpressurePolicy::Reject => {
                 Stats::add(&self.stats.backpressure_rejections, units);
                 Err(CatgaError::new(ErrorCode::Backpressure, format!("{what} limit reached (policy: reject)")))
             }
             Err(TryAcquireError::NoPermits) => {
                 Stats::add(&self.stats.backpressure_waits, units);
-                semaphore
-                    .clone()
-                    .acquire_many_owned(permits)
-                    .await
-                    .map_err(|_| CatgaError::new(ErrorCode::Closed, "the NATS connection is closed"))
+                semaphore.clone().acquire_many_owned(permits).await.map_err(|_| closed())
             }
         }
     }
@@ -327,16 +321,19 @@ impl NatsEngine {
     /// group, the others one NATS message each.
     pub async fn publish_replies(&self, items: &[(&str, &[u8])], reply_groups: &[(String, u32)]) -> Result<()> {
         // One reply to a bad subject (the host's mistake) must not hold back the others.
-        if items.iter().any(|(subject, _)| check_publish_subject(subject).is_err()) {
-            let valid: Vec<(&str, &[u8])> =
-                items.iter().copied().filter(|(subject, _)| check_publish_subject(subject).is_ok()).collect();
-            let sent = Box::pin(self.publish_replies(&valid, reply_groups)).await;
-            let dropped = items.len() - valid.len();
-            return sent.and(Err(CatgaError::invalid_argument(
-                "replies.subjects",
-                format!("{dropped} replies had subjects that are not valid NATS subjects and were not sent"),
-            )));
+        let (valid, invalid): (Vec<(&str, &[u8])>, Vec<_>) =
+            items.iter().copied().partition(|(subject, _)| check_publish_subject(subject).is_ok());
+        let sent = self.publish_valid_replies(&valid, reply_groups).await;
+        if invalid.is_empty() {
+            return sent;
         }
+        sent.and(Err(CatgaError::invalid_argument(
+            "replies.subjects",
+            format!("{} replies had subjects that are not valid NATS subjects and were not sent", invalid.len()),
+        )))
+    }
+
+    async fn publish_valid_replies(&self, items: &[(&str, &[u8])], reply_groups: &[(String, u32)]) -> Result<()> {
         if reply_groups.is_empty() {
             return self.publish(items, false).await;
         }
@@ -584,6 +581,10 @@ impl NatsEngine {
             )),
         }
     }
+}
+
+fn closed() -> CatgaError {
+    CatgaError::new(ErrorCode::Closed, "the NATS connection is closed")
 }
 
 /// What async-nats accepts as a publish subject: non-empty, no leading or trailing dot, no empty
