@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { U32_MAX, wholeNumber } from "../native/arguments.js";
 import type {
   InboundBatchJs,
   NatsClient,
@@ -10,7 +11,7 @@ import type {
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
-import { assertNatsOptions, MAX_U32, type NatsConnectionOptions } from "./options.js";
+import { assertNatsOptions, type NatsConnectionOptions } from "./options.js";
 import { packBytes, viewsOf } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
 import { isPublishSubject } from "./subjects.js";
@@ -173,16 +174,10 @@ export class NatsConnection extends EventEmitter {
    */
   request(subject: string, envelope: Uint8Array, timeoutMs?: number): Promise<Buffer> {
     // The engine reads the timeout as a u32: -1 would wait ~49 days (and hold up close()).
-    if (
-      timeoutMs !== undefined &&
-      (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_U32)
-    ) {
-      return Promise.reject(
-        new CatgaError(
-          ErrorCodes.INVALID_ARGUMENT,
-          `timeoutMs must be a whole number of milliseconds between 1 and ${MAX_U32}, got ${String(timeoutMs)}`,
-        ),
-      );
+    try {
+      wholeNumber("timeoutMs", timeoutMs, 1, U32_MAX);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return this.requests.add(subject, envelope, timeoutMs);
   }

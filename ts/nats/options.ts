@@ -1,4 +1,5 @@
 import { CatgaConfigError, type ConfigIssue } from "../errors.js";
+import { U32_MAX } from "../native/arguments.js";
 import type { CodecLimits } from "../native/codec.js";
 
 export type BackpressurePolicy = "wait" | "reject";
@@ -104,8 +105,6 @@ const KNOWN = new Set([
   "eventFrameBytes",
 ]);
 
-export const MAX_U32 = 4_294_967_295;
-
 /** Every problem with the options, each naming its field; empty when they are valid. */
 export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -123,7 +122,7 @@ export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] 
         bad(`servers[${i}]`, `must be a NATS URL like nats://host:4222, got ${JSON.stringify(s)}`);
     });
 
-  const int = (path: string, value: unknown, min: number, max = MAX_U32) => {
+  const int = (path: string, value: unknown, min: number, max = U32_MAX) => {
     if (value === undefined) return;
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
       bad(path, `must be a whole number between ${min} and ${max}, got ${JSON.stringify(value)}`);
@@ -157,7 +156,7 @@ export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] 
   int("inboundBatchMax", options.inboundBatchMax, 1);
   int("subscriptionCapacity", options.subscriptionCapacity, 1);
   int("requestsPerFrame", options.requestsPerFrame, 1, 4096);
-  int("eventFrameBytes", options.eventFrameBytes, 1, MAX_U32);
+  int("eventFrameBytes", options.eventFrameBytes, 1, U32_MAX);
   int("compressionLevel", options.compressionLevel, -7, 22);
   if (options.compressionThreshold !== undefined && options.compressionThreshold !== Number.POSITIVE_INFINITY)
     int("compressionThreshold", options.compressionThreshold, 0);
