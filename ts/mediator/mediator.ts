@@ -112,7 +112,14 @@ export interface CompiledMediator {
   readonly remoteTypes?: ReadonlySet<string>;
 }
 
-const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(ok({ handled: 0 }));
+const NO_HANDLERS_RESULT: Result<PublishReport> = ok({ handled: 0 });
+const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(NO_HANDLERS_RESULT);
+
+/** A transport's failure to take an event, reported like a failed handler. */
+function transportFailure(transport: Transport, thrown: unknown): Failure {
+  const info = errorInfoFrom(thrown);
+  return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
+}
 
 export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly commands: Map<string, Next>;
@@ -128,6 +135,10 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly plain: boolean;
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
+  /** The promise `publishNew` returned last, its type and the Result made from it (see forwardNew). */
+  private lastSent: Promise<void> | undefined;
+  private lastSentType: string | undefined;
+  private lastSentReport: Promise<Result<PublishReport>> | undefined;
 
   constructor(compiled: CompiledMediator) {
     this.commands = compiled.commands;
@@ -141,6 +152,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
+    this.lastSent = undefined;
+    this.lastSentType = undefined;
+    this.lastSentReport = undefined;
     this.transport?.attach(this.inbound());
   }
 
@@ -171,8 +185,14 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   }
 
   publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
-    if (options === undefined && this.plain && this.transport === undefined) {
+    if (options === undefined && this.plain) {
       const local = this.events.get(contract.type);
+      const transport = this.transport;
+      if (transport !== undefined) {
+        if (local === undefined && transport.publishNew !== undefined)
+          return this.forwardNew(transport, contract.type, payload);
+        return this.dispatch("event", contract, payload, options, undefined);
+      }
       if (local === undefined) return NO_HANDLERS;
       const context = new MessageContext(this, this.logger, "event", contract.type, undefined, undefined);
       const results =
@@ -270,13 +290,32 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     });
   }
 
+  /**
+   * A new event nobody handles here, straight to the transport's fast path. Transports hand one
+   * promise to all events of a batch, so the last one's Result is reused while it repeats: one
+   * `then` per batch instead of two per event (benches/RESULTS.md, "Session 12").
+   */
+  private forwardNew(transport: Transport, type: string, payload: unknown): Promise<Result<PublishReport>> {
+    let sent: Promise<void>;
+    try {
+      sent = transport.publishNew!(type, payload);
+    } catch (thrown) {
+      return Promise.resolve(aggregate(type, 0, [transportFailure(transport, thrown)]));
+    }
+    if (sent === this.lastSent && type === this.lastSentType) return this.lastSentReport!;
+    this.lastSent = sent;
+    this.lastSentType = type;
+    this.lastSentReport = sent.then(
+      () => NO_HANDLERS_RESULT,
+      (thrown: unknown) => aggregate(type, 0, [transportFailure(transport, thrown)]),
+    );
+    return this.lastSentReport;
+  }
+
   /** Hands the event to the transport; a transport failure is reported like a failed handler. */
   private forward(context: MessageContext, payload: unknown): Promise<Failure | undefined> {
     const transport = this.transport!;
-    const failed = (thrown: unknown): Failure => {
-      const info = errorInfoFrom(thrown);
-      return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
-    };
+    const failed = (thrown: unknown): Failure => transportFailure(transport, thrown);
     // A transport may also throw synchronously (e.g. not connected): that too is a failure, never
     // an exception out of publish (as in `requestRemote`).
     try {

@@ -47,6 +47,13 @@ export interface Transport {
   request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>>;
   /** Fire the event to other processes; must not deliver it back to the publishing process. */
   publish(envelope: Envelope): Promise<void>;
+  /**
+   * Optional fast path for `publish` of a new root event: no caller options, no handler in this
+   * process, no dispatch hook. The transport mints the message's id and time itself, so the
+   * mediator makes no context or envelope for it. Settles like `publish`; a transport may hand
+   * the same promise to every event of one batch (the mediator maps it to a Result once).
+   */
+  publishNew?(type: string, payload: unknown): Promise<void>;
   close(): Promise<void>;
 }
 

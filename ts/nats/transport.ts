@@ -1,7 +1,7 @@
 import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
 import { JetStream } from "../jetstream/jetstream.js";
 import type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";
-import { uuidv7 } from "../mediator/ids.js";
+import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
 import {
   type Envelope,
@@ -43,6 +43,8 @@ export interface NatsTransportOptions extends NatsConnectionOptions {
   durableEvents?: DurableEventsOptions;
 }
 
+const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
+
 const SUBJECT_TOKEN = /^[^\s.*>]+$/;
 
 /** Names the service that published an event, so its own instances skip it (they handled it in process). */
@@ -68,12 +70,15 @@ export class NatsTransport implements Transport {
   private subscribed: Promise<void> = Promise.resolve();
   private readonly durable: JetStream | undefined;
   private readonly eventStream: string;
+  private readonly originOnly: Envelope["headers"];
+  private readonly eventSubjects = new Map<string, string>();
 
   private constructor(
     readonly connection: NatsConnection,
     private readonly options: NatsTransportOptions,
   ) {
     this.prefix = options.prefix ?? "catga";
+    this.originOnly = Object.freeze({ [ORIGIN_HEADER]: options.service });
     const perType: Record<string, PayloadCodec> = {};
     for (const [type, codec] of Object.entries(options.codecs ?? {})) perType[type] = resolveCodec(codec);
     this.codec = new EnvelopeCodec(perType);
@@ -186,7 +191,7 @@ export class NatsTransport implements Transport {
         const result = mismatch ? err(ErrorCodes.NO_HANDLER, mismatch) : await inbound.dispatch(request);
         if (mismatch) this.connection.emit("malformed", 1, mismatch);
         if (replyTo)
-          out.push({ subject: replyTo, envelope: this.codec.encodeReply(request, toWire(result), uuidv7()) });
+          out.push({ subject: replyTo, envelope: this.codec.encodeReply(request, toWire(result)) });
       }),
     );
     // Returned, the replies go out with the batch's completion: no extra crossing per batch.
@@ -257,13 +262,49 @@ export class NatsTransport implements Transport {
   }
 
   publish(envelope: Envelope): Promise<void> {
-    const stamped = { ...envelope, headers: { ...envelope.headers, [ORIGIN_HEADER]: this.options.service } };
+    const stamped = { ...envelope, headers: this.stampOrigin(envelope.headers) };
     const bytes = this.codec.encodeMessage(stamped);
     const subject = this.subjectFor(envelope);
     if (this.durable && this.isDurable(envelope.type)) {
       return this.durable.publishOne(subject, envelope.messageId, bytes).then(() => undefined);
     }
     return this.connection.publish(subject, bytes);
+  }
+
+  publishNew(type: string, payload: unknown): Promise<void> {
+    if (this.durable && this.isDurable(type)) {
+      // Durable publishes need the id as a string (Nats-Msg-Id): the general path makes one.
+      const messageId = uuidv7();
+      return this.publish({
+        kind: "event",
+        type,
+        messageId,
+        correlationId: messageId,
+        causationId: undefined,
+        createdAt: idClock.ms,
+        headers: EMPTY_HEADERS,
+        payload,
+      });
+    }
+    const bytes = this.codec.encodeNew("event", type, this.originOnly, payload);
+    return this.connection.publish(this.eventSubject(type), bytes);
+  }
+
+  /** `<prefix>.evt.<type>`, made once per type: a fresh string per publish cost a concat and a flatten. */
+  private eventSubject(type: string): string {
+    let subject = this.eventSubjects.get(type);
+    if (subject === undefined) {
+      subject = `${this.prefix}.evt.${type}`;
+      if (this.eventSubjects.size >= 1024) this.eventSubjects.clear();
+      this.eventSubjects.set(type, subject);
+    }
+    return subject;
+  }
+
+  /** The headers with this service as the origin; most events have none, and share one object. */
+  private stampOrigin(headers: Envelope["headers"]): Envelope["headers"] {
+    for (const _ in headers) return { ...headers, [ORIGIN_HEADER]: this.options.service };
+    return this.originOnly;
   }
 
   async close(): Promise<void> {

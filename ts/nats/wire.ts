@@ -2,6 +2,7 @@ import { Packr } from "msgpackr";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
+import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
 
 /**
  * Envelope encoding on the JS side of the wire. The envelope is plain MessagePack (see
@@ -38,6 +39,8 @@ export const jsonCodec: PayloadCodec = {
     JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")),
 };
 
+const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
+
 const KIND_CODES = { command: 0, query: 1, event: 2, reply: 3, error: 4 } as const;
 type WireKind = keyof typeof KIND_CODES;
 const KINDS: readonly WireKind[] = ["command", "query", "event", "reply", "error"];
@@ -59,20 +62,31 @@ export interface WireEnvelope {
 }
 
 export function encodeWire(envelope: WireEnvelope): Buffer {
-  return packr.pack([
-    1,
-    KIND_CODES[envelope.kind],
-    envelope.type,
-    envelope.messageId,
-    // A root message is its own correlation: nil says so in 1 byte instead of repeating the id
-    // (38 bytes for a UUID); readers take the messageId back.
-    envelope.correlationId === envelope.messageId ? null : envelope.correlationId,
-    envelope.causationId,
-    envelope.createdAt,
-    envelope.headers,
-    envelope.codec,
+  return writeEnvelope(
+    {
+      kindCode: KIND_CODES[envelope.kind],
+      type: envelope.type,
+      messageId: envelope.messageId,
+      correlationId: envelope.correlationId,
+      causationId: envelope.causationId,
+      createdAt: envelope.createdAt,
+      headers: envelope.headers,
+      codec: envelope.codec,
+    },
     envelope.payload,
-  ]);
+  );
+}
+
+/**
+ * An envelope whose payload is encoded by `codec`. With the MessagePack codec, plain data is
+ * packed right behind the envelope's head (see plain-packer.ts); anything else goes to msgpackr.
+ */
+function encodeEnvelope(head: EnvelopeHead, codec: PayloadCodec, value: unknown): Buffer {
+  if (codec === msgpackCodec) {
+    const bytes = writeEnvelopeOf(head, value);
+    if (bytes !== undefined) return bytes;
+  }
+  return writeEnvelope(head, codec.encode(value));
 }
 
 function isOptionalString(value: unknown): boolean {
@@ -134,17 +148,42 @@ export class EnvelopeCodec {
 
   encodeMessage(envelope: Envelope): Buffer {
     const codec = this.codecFor(envelope.type);
-    return encodeWire({
-      kind: envelope.kind,
-      type: envelope.type,
-      messageId: envelope.messageId,
-      correlationId: envelope.correlationId,
-      causationId: envelope.causationId ?? null,
-      createdAt: envelope.createdAt,
-      headers: { ...envelope.headers },
-      codec: codec.name,
-      payload: codec.encode(envelope.payload),
-    });
+    return encodeEnvelope(
+      {
+        kindCode: KIND_CODES[envelope.kind],
+        type: envelope.type,
+        messageId: envelope.messageId,
+        correlationId: envelope.correlationId,
+        causationId: envelope.causationId ?? null,
+        createdAt: envelope.createdAt,
+        headers: envelope.headers,
+        codec: codec.name,
+      },
+      codec,
+      envelope.payload,
+    );
+  }
+
+  /**
+   * A new root message of `type` (no cause, no caller options): its id is minted into the bytes
+   * and its time is the id's, so no id string is ever made for it.
+   */
+  encodeNew(kind: ContractKind, type: string, headers: Envelope["headers"], payload: unknown): Buffer {
+    const codec = this.codecFor(type);
+    return encodeEnvelope(
+      {
+        kindCode: KIND_CODES[kind],
+        type,
+        messageId: undefined,
+        correlationId: null,
+        causationId: null,
+        createdAt: 0,
+        headers,
+        codec: codec.name,
+      },
+      codec,
+      payload,
+    );
   }
 
   decodeMessage(bytes: Uint8Array): Envelope {
@@ -165,18 +204,21 @@ export class EnvelopeCodec {
   }
 
   /** A reply carries the handler's Result as plain data (code and message, never a stack). */
-  encodeReply(request: Envelope, result: WireResult, messageId: string): Buffer {
-    return encodeWire({
-      kind: result.ok ? "reply" : "error",
-      type: request.type,
-      messageId,
-      correlationId: request.correlationId,
-      causationId: request.messageId,
-      createdAt: Date.now(),
-      headers: {},
-      codec: msgpackCodec.name,
-      payload: msgpackCodec.encode(result),
-    });
+  encodeReply(request: Envelope, result: WireResult): Buffer {
+    return encodeEnvelope(
+      {
+        kindCode: KIND_CODES[result.ok ? "reply" : "error"],
+        type: request.type,
+        messageId: undefined,
+        correlationId: request.correlationId,
+        causationId: request.messageId,
+        createdAt: 0,
+        headers: EMPTY_HEADERS,
+        codec: msgpackCodec.name,
+      },
+      msgpackCodec,
+      result,
+    );
   }
 
   decodeReply(bytes: Uint8Array): WireResult {

@@ -1,0 +1,261 @@
+/**
+ * Writes a version-1 envelope (docs/architecture.md, "Wire format") as MessagePack by hand.
+ *
+ * The envelope is a fixed 10-field array of strings, small integers, a string map and one `bin`,
+ * so its layout is known in advance. msgpackr's generic `pack` spent ~1.5 µs per envelope on it
+ * (type dispatch per value, UTF-8 encoding each char of the 36-char ids in a JS loop, a second
+ * copy of the already-encoded payload): 28 % of a user-path publisher's CPU in a `--cpu-prof`
+ * (benches/RESULTS.md, "Session 12"). Written here, ASCII strings go byte by byte into a slab and
+ * the payload is copied once. Any MessagePack reader decodes the result (tests check msgpackr).
+ *
+ * Envelopes are written into 64 KiB slabs and returned as views. A slab is never written again
+ * once a view of it is handed out (the next envelope starts after it), so a caller may keep the
+ * view for as long as it likes; a full slab is simply replaced (the views keep it alive).
+ */
+
+import { idClock, writeUuidv7 } from "../mediator/ids.js";
+import { viewAt } from "./pack.js";
+import { NO_ROOM, NOT_PLAIN, packPlain } from "./plain-packer.js";
+
+const SLAB_BYTES = 64 * 1024;
+
+/** `Uint8Array.prototype.set`, called directly (see `copyInto` in batcher.ts for why). */
+const copyInto: (target: Uint8Array, source: Uint8Array, offset: number) => void =
+  Function.prototype.call.bind(Uint8Array.prototype.set) as never;
+
+const EMPTY_MAP = 0x80;
+const NIL = 0xc0;
+
+/** Everything of a wire envelope but its payload; `kindCode` is 0 command … 4 error. */
+export interface EnvelopeHead {
+  readonly kindCode: number;
+  readonly type: string;
+  /** Undefined mints a new UUIDv7 straight into the bytes (and `createdAt` is its time). */
+  readonly messageId: string | undefined;
+  /** nil on the wire when it equals `messageId` (a root message) or is null. */
+  readonly correlationId: string | null;
+  readonly causationId: string | null;
+  readonly createdAt: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly codec: string;
+}
+
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let at = 0;
+/** Where the envelope being written starts in `slab`. */
+let start = 0;
+
+/** Makes room for `bytes` more, moving the envelope written so far to a fresh slab if needed. */
+function ensure(bytes: number): void {
+  if (at + bytes <= slab.length) return;
+  const written = at - start;
+  const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, 2 * (written + bytes)));
+  copyInto(next, slab.subarray(start, at), 0);
+  slab = next;
+  start = 0;
+  at = written;
+}
+
+function writeString(value: string): void {
+  const length = value.length;
+  // ASCII fast path: one byte per char, the header known from the length.
+  ensure(5 + length);
+  const header = length < 32 ? 1 : length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const body = at + header;
+  const buffer = slab;
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) {
+      writeUtf8String(value);
+      return;
+    }
+    buffer[body + i] = c;
+  }
+  writeStringHeader(length, header);
+  at = body + length;
+}
+
+function writeUtf8String(value: string): void {
+  const bytes = Buffer.byteLength(value, "utf8");
+  ensure(5 + bytes);
+  const header = bytes < 32 ? 1 : bytes < 256 ? 2 : bytes < 65536 ? 3 : 5;
+  slab.write(value, at + header, bytes, "utf8");
+  writeStringHeader(bytes, header);
+  at += header + bytes;
+}
+
+function writeStringHeader(length: number, header: number): void {
+  const buffer = slab;
+  if (header === 1) buffer[at] = 0xa0 | length;
+  else if (header === 2) {
+    buffer[at] = 0xd9;
+    buffer[at + 1] = length;
+  } else if (header === 3) {
+    buffer[at] = 0xda;
+    buffer[at + 1] = length >>> 8;
+    buffer[at + 2] = length & 0xff;
+  } else {
+    buffer[at] = 0xdb;
+    writeU32(at + 1, length);
+  }
+}
+
+function writeU32(offset: number, value: number): void {
+  const buffer = slab;
+  buffer[offset] = value >>> 24;
+  buffer[offset + 1] = (value >>> 16) & 0xff;
+  buffer[offset + 2] = (value >>> 8) & 0xff;
+  buffer[offset + 3] = value & 0xff;
+}
+
+function writeOptionalString(value: string | null): void {
+  if (value === null) {
+    ensure(1);
+    slab[at++] = NIL;
+  } else writeString(value);
+}
+
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Epoch milliseconds as a float64, exact for every whole millisecond: what msgpackr wrote before
+ * this writer existed, so readers that turn a uint64 into a BigInt still get a number.
+ */
+function writeTime(value: number): void {
+  ensure(9);
+  const buffer = slab;
+  buffer[at] = 0xcb;
+  float64[0] = value;
+  if (LITTLE_ENDIAN) {
+    for (let i = 0; i < 8; i++) buffer[at + 1 + i] = float64Bytes[7 - i]!;
+  } else {
+    for (let i = 0; i < 8; i++) buffer[at + 1 + i] = float64Bytes[i]!;
+  }
+  at += 9;
+}
+
+function writeHeaders(headers: Readonly<Record<string, string>>): void {
+  const keys = Object.keys(headers);
+  const count = keys.length;
+  ensure(5);
+  if (count < 16) slab[at++] = EMPTY_MAP | count;
+  else if (count < 65536) {
+    slab[at] = 0xde;
+    slab[at + 1] = count >>> 8;
+    slab[at + 2] = count & 0xff;
+    at += 3;
+  } else {
+    slab[at] = 0xdf;
+    writeU32(at + 1, count);
+    at += 5;
+  }
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    writeString(key);
+    // Header values are strings by contract; anything else travels as its string form.
+    const value = headers[key];
+    writeString(typeof value === "string" ? value : String(value));
+  }
+}
+
+function writeBin(payload: Uint8Array): void {
+  const length = payload.length; // not byteLength: see copyInto in batcher.ts
+  ensure(5 + length);
+  const buffer = slab;
+  if (length < 256) {
+    buffer[at] = 0xc4;
+    buffer[at + 1] = length;
+    at += 2;
+  } else if (length < 65536) {
+    buffer[at] = 0xc5;
+    buffer[at + 1] = length >>> 8;
+    buffer[at + 2] = length & 0xff;
+    at += 3;
+  } else {
+    buffer[at] = 0xc6;
+    writeU32(at + 1, length);
+    at += 5;
+  }
+  copyInto(buffer, payload, at);
+  at += length;
+}
+
+function writeHead(head: EnvelopeHead): void {
+  ensure(3 + 2 + 36);
+  slab[at] = 0x9a; // fixarray of 10
+  slab[at + 1] = 1; // version
+  slab[at + 2] = head.kindCode;
+  at += 3;
+  writeString(head.type);
+  const id = head.messageId;
+  if (id === undefined) {
+    // A new id, written as bytes: no string is made for a message nobody reads the id of.
+    ensure(38);
+    slab[at] = 0xd9;
+    slab[at + 1] = 36;
+    writeUuidv7(slab, at + 2);
+    at += 38;
+    // null: a root message, its own correlation (nil on the wire).
+    writeOptionalString(head.correlationId);
+    writeOptionalString(head.causationId);
+    writeTime(idClock.ms);
+  } else {
+    writeString(id);
+    // A root message is its own correlation: nil says so in 1 byte instead of repeating the id.
+    writeOptionalString(head.correlationId === id ? null : head.correlationId);
+    writeOptionalString(head.causationId);
+    writeTime(head.createdAt);
+  }
+  writeHeaders(head.headers);
+  writeString(head.codec);
+}
+
+/** Encodes one envelope; the view stays valid (see the module comment). */
+export function writeEnvelope(head: EnvelopeHead, payload: Uint8Array): Buffer {
+  start = at;
+  writeHead(head);
+  writeBin(payload);
+  return viewAt(slab, start, at - start);
+}
+
+/**
+ * Encodes one envelope whose payload is `value` packed as MessagePack by {@link packPlain},
+ * written straight behind the head (no intermediate buffer). Returns undefined when the value is
+ * not plain data: the caller packs it with msgpackr and uses {@link writeEnvelope}.
+ */
+export function writeEnvelopeOf(head: EnvelopeHead, value: unknown): Buffer | undefined {
+  start = at;
+  writeHead(head);
+  const headEnd = at;
+  // Room for the largest bin header; the head moves up to meet the real one.
+  let payloadEnd = packPlain(value, slab, headEnd + 5);
+  while (payloadEnd === NO_ROOM) {
+    ensure(2 * (slab.length - start));
+    payloadEnd = packPlain(value, slab, at + 5);
+  }
+  if (payloadEnd === NOT_PLAIN) {
+    at = start;
+    return undefined;
+  }
+  const payloadStart = at + 5;
+  const length = payloadEnd - payloadStart;
+  const binHeader = length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const shift = 5 - binHeader;
+  if (shift > 0) slab.copyWithin(start + shift, start, at);
+  const bin = payloadStart - binHeader;
+  if (binHeader === 2) {
+    slab[bin] = 0xc4;
+    slab[bin + 1] = length;
+  } else if (binHeader === 3) {
+    slab[bin] = 0xc5;
+    slab[bin + 1] = length >>> 8;
+    slab[bin + 2] = length & 0xff;
+  } else {
+    slab[bin] = 0xc6;
+    writeU32(bin + 1, length);
+  }
+  at = payloadEnd;
+  return viewAt(slab, start + shift, payloadEnd - start - shift);
+}
