@@ -1,467 +1,313 @@
-// NATS engine bench: Catga (Rust engine via NatsConnection) vs nats.js v2, same server, same
-// bytes per message, one run.
+// NATS bench: what users call — Catga's public API (createCatga + natsTransport) on both sides —
+// against what users would pick instead, on the same server in the same run, plus the Catga engine
+// alone as a labelled ceiling.
 //
-//   npx tsup && npm run bench:nats [-- --quick] [--only=rr,ps,rust,rss] [--impl=catga,natsjs] [--rounds=5]
-//   CATGA_OPTS=<json> merges options into every Catga connection (see benches/nats/common.mjs)
-//   (Rust ceiling: cargo build --release -p catga-core --example nats_pubsub_baseline first;
-//    the bench runs that binary when it exists)
+//   npx tsup && npm run bench:nats [-- --quick] [--rounds=3] [--only=events,rr64,rr1,rust,rss]
+//                                  [--impl=catga,natsjs,moleculer,nestjs,engine]
+//   (--only=ps means events, --only=rr means rr64,rr1; --rounds defaults to 3, 1 with --quick)
+//   CATGA_OPTS=<json> merges options into every Catga connection, user API and engine rows alike
+//   (see benches/nats/common.mjs). Rust ceiling: cargo build --release -p catga-core --example
+//   nats_pubsub_baseline first; the bench runs that binary when it exists (rust-ceiling.mjs).
 //
-// 1. rr   request/reply to a responder in ANOTHER process (benches/nats/responder.mjs), at
-//         concurrency 1 and 64: warm-up, then a fixed window; req/s and latency percentiles
-//         from an HDR histogram (µs, 3 significant digits) of every request in the window.
-// 2. ps   pub/sub: publisher in this process, subscriber in a child process
-//         (benches/nats/subscriber.mjs) counting messages delivered to its handler; the rate is
-//         measured in the child between two marks. The publisher holds off while more than
-//         WINDOW messages are undelivered, so neither side can flood the server (a subscriber
-//         that falls 64 MB behind is cut off by nats-server as a slow consumer). Catga and
-//         nats.js alternate for --rounds rounds (5; 1 with --quick) and the bar reads the median
-//         of the rounds' ratios (see PS_ROUNDS).
-// 3. rust async-nats ceiling (crates/catga-core/examples/nats_pubsub_baseline.rs): plain (one
-//         NATS message per envelope, as a Rust user of async-nats would) and framed (CTG1
-//         frames of 48 envelopes, ~16 KiB, what the Catga engine sends).
-// 4. rss  100K msgs/s publish + consume in one fresh process (benches/nats/rss.mjs), RSS every
-//         second, for Catga and nats.js: 20 s warm-up at the rate, then the 30 s window judged;
-//         V8's young generation fixed at the size it settles on by itself (see RSS_V8_FLAGS).
+// Implementations (bench-process side in benches/nats/clients/, child side in benches/nats/peers/):
+//   catga      catga.publish(Event, payload) / catga.send(Command, payload) → handlers registered
+//              with .handle() in a Catga service (MessagePack payloads in Catga envelopes)
+//   natsjs     nats.js v2, raw bytes, `noAsyncTraces: true`: nc.publish / nc.request → a callback
+//              that counts / msg.respond(msg.data). The floor: no encoding, no dispatch
+//   moleculer  Moleculer 0.14, NATS transporter, CBOR serializer: broker.emit / broker.call → a
+//              service's event handler / action
+//   nestjs     NestJS 11 microservices, Transport.NATS, default JSON serializer: ClientProxy emit /
+//              send → @EventPattern / @MessagePattern handlers (the Buffer travels as JSON numbers,
+//              ~1 KB a message)
+//   engine     "engine ceiling": NatsConnection.publish / request of pre-encoded ~330 B envelopes →
+//              a subscriber that only counts / a responder returning pre-encoded replies
+//              (benches/nats/subscriber.mjs, responder.mjs). A reference, not a headline
+// Payload: { data: <256 random bytes> }, the same objects for every implementation (nats.js raw
+// sends the Buffer itself); see benches/nats/payloads.mjs.
 //
-// Payload: a Catga envelope with a 256-byte random payload (~330 B; BENCH_PAYLOAD=json for an
-// order-like JSON document that compresses), the identical Buffer for
-// both clients (see benches/nats/common.mjs). Only 127.0.0.1 is targeted; every loop is bounded
-// by time and count; every child is killed by PID on exit, error or signal. Subjects carry this
-// process's PID, so other users of the server don't cross the bench's traffic (they do share
-// its CPU: the load average is printed with each phase).
+// Scenarios, each implementation in turn per round (A,B,C,D,E, then again), --rounds rounds; the
+// tables give every round, the median of the rounds, and the median of the rounds' ratios to
+// nats.js (this VM's speed drifts by ±15 % over tens of seconds, so a pair is only compared
+// within its round):
+// 1. events  publisher here, subscriber in a child process; msgs/s counted at the handler in the
+//            child between two marks; the publisher holds off while more than a window of events
+//            is undelivered (benches/nats/events.mjs). CPU per event on both sides.
+// 2. rr64    request/reply, 64 in flight, responder in a child process: req/s, p50/p99 from an
+//            HDR histogram of every request in the window (benches/nats/request-reply.mjs)
+// 3. rr1     the same with 1 in flight: p50, p99, and CPU per request on both sides
+//            (process.cpuUsage() here + the child's, reported over IPC, ÷ requests in the window)
+// 4. rust    async-nats ceiling (crates/catga-core/examples/nats_pubsub_baseline.rs): plain (one
+//            NATS message per envelope) and framed (CTG1 frames of ~16 KiB, what the engine sends)
+// 5. rss     100K msgs/s publish + consume in one fresh process (benches/nats/rss.mjs), engine
+//            and nats.js (envelope bytes): 20 s warm-up at the rate, then the 30 s window judged;
+//            V8's young generation fixed at the size it settles on by itself
+//            (benches/nats/rss-phase.mjs).
+//
+// Only 127.0.0.1 is targeted; every loop is bounded by time and count; every child is killed by
+// PID on exit, error or signal (benches/nats/children.mjs). Subjects, prefixes and namespaces
+// carry this process's PID (benches/nats/names.mjs), so other users of the server don't cross the
+// bench's traffic (they do share its CPU: the load average is printed with each row).
 //
 // To see one side's cost alone: benches/nats/publisher-probe.mjs (publishes to nobody, or to a
 // subject) and benches/nats/subscriber-probe.mjs print CPU per message of their own process.
 
-import { execFileSync, fork, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as hdr from "hdr-histogram-js";
-import {
-  connectCatga,
-  connectNatsJs,
-  makeEnvelopes,
-  NATS_PORT,
-  NATS_URL,
-  POOL,
-  sleep,
-  tick,
-} from "./nats/common.mjs";
+import { killChildren } from "./nats/children.mjs";
+import * as catga from "./nats/clients/catga.mjs";
+import * as engine from "./nats/clients/engine.mjs";
+import * as moleculer from "./nats/clients/moleculer.mjs";
+import * as natsjs from "./nats/clients/natsjs.mjs";
+import * as nestjs from "./nats/clients/nestjs.mjs";
+import { connectNatsJs, makeEnvelopes, NATS_URL, PAYLOAD_BYTES } from "./nats/common.mjs";
+import { runEvents } from "./nats/events.mjs";
+import { fmt, median, us } from "./nats/format.mjs";
+import { load } from "./nats/machine.mjs";
+import { makePayloads } from "./nats/payloads.mjs";
+import { runRequestReply } from "./nats/request-reply.mjs";
+import { runRssPhase } from "./nats/rss-phase.mjs";
+import { runRustPhase } from "./nats/rust-ceiling.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const argv = process.argv.slice(2);
+const option = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const QUICK = argv.includes("--quick");
-const ONLY = (argv.find((a) => a.startsWith("--only="))?.slice(7) ?? "rr,ps,rust,rss").split(",");
-const IMPLS = (argv.find((a) => a.startsWith("--impl="))?.slice(7) ?? "catga,natsjs").split(",");
+const ALIASES = { ps: ["events"], rr: ["rr64", "rr1"] };
+const ONLY = (option("only") ?? "events,rr64,rr1,rust,rss").split(",").flatMap((s) => ALIASES[s] ?? [s]);
+/** Column order of every table; --impl picks a subset (its order is ignored). */
+const CLIENTS = { catga, natsjs, moleculer, nestjs, engine };
+const picked = (option("impl") ?? Object.keys(CLIENTS).join(",")).split(",");
+for (const name of picked) if (!CLIENTS[name]) throw new Error(`unknown --impl ${name}`);
+const IMPLS = Object.keys(CLIENTS).filter((name) => picked.includes(name));
 const WARM_S = QUICK ? 0.5 : 1;
 const RUN_S = QUICK ? 2 : 5;
-// Pub/sub runs Catga and nats.js back to back this many times and judges the median of the
-// rounds' ratios: this VM's speed drifts by ±15 % over tens of seconds (the Rust-only ceiling
-// alone moved between 1.4M and 2.0M msgs/s in consecutive runs), so one pair can land on a fast
-// stretch for one client and a slow one for the other.
-const PS_ROUNDS = Number(argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? (QUICK ? 1 : 5));
-const RSS_S = QUICK ? 10 : 30;
-// The RSS window starts after this warm-up at the same rate.
-const RSS_WARM_S = QUICK ? 5 : 20;
-// Left alone, V8 doubles its young generation (new space 8.4 -> 16.8 MB) once enough has survived
-// scavenges: 12-31 s into a run of either client, +10-15 MB of RSS, flat after. Both RSS children
-// run with the young generation fixed at that final size, so the window sees the steady state and
-// not the moment V8 happens to resize (adaptation, not growth; benches/RESULTS.md).
-const RSS_V8_FLAGS = ["--min-semi-space-size=8", "--max-semi-space-size=8"];
-const RSS_RATE = 100_000;
-const CONCURRENCY = [1, 64];
-const MAX_REQUESTS = 20_000_000; // count bound per request/reply run
-const MAX_PUBLISH = 200_000_000; // count bound per pub/sub run
-const WINDOW = 65_536; // most undelivered messages the publisher allows
-const CHUNK = 1024; // messages published between yields
-const MASK = POOL - 1;
+const ROUNDS = Number(option("rounds") ?? (QUICK ? 1 : 3));
+
+const pkgVersion = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
-// Children: tracked by PID, killed on every way out.
-const children = new Map();
-function killChildren() {
-  for (const [pid, child] of children) {
-    if (child.exitCode === null && child.signalCode === null) {
+// Scenarios: how to run one implementation once, how to print a round's row, which metrics the
+// medians and the summary show (`better` says which way is good, for the reader).
+const SCENARIOS = [
+  {
+    id: "events",
+    title: "events to a trivial handler (publisher here, subscriber in a child process)",
+    run: (client, ctx) => runEvents(client, ctx),
+    columns: [
+      "delivered msgs/s",
+      "published msgs/s",
+      "pub CPU µs/msg",
+      "sub CPU µs/msg",
+      "server CPU ms",
+      "machine busy",
+      "flow-control waits",
+      "errors",
+      "load",
+    ],
+    row: (r) => [
+      fmt(r.msgsPerSec),
+      fmt(r.publishedPerSec),
+      us(r.pubCpuUsPerMsg),
+      us(r.subCpuUsPerMsg),
+      r.serverCpuMs,
+      r.machineBusy,
+      r.flowControlWaits,
+      r.errors,
+      r.load,
+    ],
+    metrics: [
+      { name: "msgs/s", get: (r) => r.msgsPerSec, show: fmt, better: "higher" },
+      {
+        name: "CPU µs/event (pub + sub)",
+        get: (r) => r.pubCpuUsPerMsg + r.subCpuUsPerMsg,
+        show: us,
+        better: "lower",
+      },
+    ],
+  },
+  ...[64, 1].map((concurrency) => ({
+    id: `rr${concurrency}`,
+    title: `request/reply, ${concurrency} in flight (responder in a child process)`,
+    run: (client, ctx) => runRequestReply(client, concurrency, ctx),
+    columns: [
+      "req/s",
+      "p50 µs",
+      "p90 µs",
+      "p99 µs",
+      "p99.9 µs",
+      "max µs",
+      "errors",
+      "requester CPU µs/req",
+      "responder CPU µs/req",
+      "server CPU ms",
+      "machine busy",
+      "load",
+    ],
+    row: (r) => [
+      fmt(r.reqPerSec),
+      r.p50,
+      r.p90,
+      r.p99,
+      r.p999,
+      r.max,
+      r.errors,
+      us(r.clientCpuUsPerReq),
+      us(r.responderCpuUsPerReq),
+      r.serverCpuMs,
+      r.machineBusy,
+      r.load,
+    ],
+    metrics: [
+      ...(concurrency > 1 ? [{ name: "req/s", get: (r) => r.reqPerSec, show: fmt, better: "higher" }] : []),
+      { name: "p50 µs", get: (r) => r.p50, show: fmt, better: "lower" },
+      { name: "p99 µs", get: (r) => r.p99, show: fmt, better: "lower" },
+      {
+        name: "CPU µs/req (requester + responder)",
+        get: (r) => r.cpuUsPerReq,
+        show: us,
+        better: "lower",
+      },
+    ],
+  })),
+];
+
+/** Median over the rounds of one implementation, and median of its per-round ratios to nats.js. */
+function summarize(rounds, impl, metric) {
+  const values = [];
+  const ratios = [];
+  for (const round of rounds) {
+    const r = round[impl];
+    if (!r) continue;
+    values.push(metric.get(r));
+    const base = round.natsjs;
+    if (base && impl !== "natsjs" && metric.get(base) > 0) ratios.push(metric.get(r) / metric.get(base));
+  }
+  if (values.length === 0) return undefined;
+  return { value: median(values), ratio: ratios.length > 0 ? median(ratios) : undefined, ratios };
+}
+const cell = (s, metric) =>
+  s === undefined
+    ? "—"
+    : `${metric.show(s.value)}${s.ratio === undefined ? "" : ` (${s.ratio.toFixed(2)}×)`}`;
+
+async function runScenario(scenario, ctx) {
+  console.log(`## ${scenario.title}\n`);
+  console.log(`| round | implementation | ${scenario.columns.join(" | ")} |`);
+  console.log(`| ---: | --- |${scenario.columns.map((c) => (c === "load" ? " --- |" : " ---: |")).join("")}`);
+  const rounds = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = {};
+    for (const impl of IMPLS) {
       try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-    children.delete(pid);
-  }
-}
-process.on("exit", killChildren);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
-
-function forkChild(script, args, env = {}, execArgv = []) {
-  const child = fork(join(here, "nats", script), args, {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    execArgv,
-    env: { ...process.env, ...env },
-  });
-  children.set(child.pid, child);
-  const waiters = new Map();
-  let marks = 0;
-  child.on("message", (m) => {
-    if (m?.type === "error") console.error(`child ${script} ${args[0]}: ${m.message}`);
-    const key = m?.type === "mark" ? `mark:${m.id}` : m?.type;
-    waiters.get(key)?.(m);
-    waiters.delete(key);
-  });
-  const next = (type, ms = 15_000) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script}: no "${type}" within ${ms} ms`)), ms);
-      const failed = (code) => reject(new Error(`${script} exited (${code}) before "${type}"`));
-      child.once("exit", failed);
-      waiters.set(type, (m) => {
-        clearTimeout(timer);
-        child.off("exit", failed);
-        resolve(m);
-      });
-    });
-  const ready = next("ready");
-  ready.catch(() => undefined); // awaited by callers that need it; never an unhandled rejection
-  return {
-    child,
-    ready,
-    next,
-    mark() {
-      const id = ++marks;
-      const reply = next(`mark:${id}`);
-      child.send({ type: "mark", id });
-      return reply;
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
-      const stopped = next("stopped", 5000).catch(() => undefined);
-      child.send({ type: "stop" });
-      const result = await stopped;
-      await Promise.race([new Promise((r) => child.once("exit", r)), sleep(2000)]);
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
-      children.delete(child.pid);
-      return result;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-const load = () =>
-  os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ");
-/** CPU milliseconds per unit of work, in µs. */
-const perUnit = (ms, units) => ((1000 * Number(ms)) / Math.max(1, units)).toFixed(2);
-/** Middle value (mean of the two middle ones for an even count). */
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-const fmt = (n) => Math.round(n).toLocaleString("en-US");
-const cpuMs = (a, b) => ((b.user - a.user + (b.system - a.system)) / 1000).toFixed(0);
-
-// Whole-machine and nats-server CPU over a window, from /proc (Linux; blank elsewhere), so each
-// result shows how much of the 2 cores went to the server and how much to other work on the box.
-/** The nats-server process serving NATS_PORT (other nats-servers may run on the box for tests). */
-function findServerPid() {
-  const candidates = [];
-  try {
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "nats-server") continue;
-        const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-        const at = args.findIndex((a) => a === "-p" || a === "--port");
-        const port = at >= 0 ? Number(args[at + 1]) : 4222;
-        if (port === NATS_PORT) candidates.push(Number(entry));
-      } catch {}
-    }
-  } catch {}
-  return candidates.sort((a, b) => a - b)[0];
-}
-const serverPid = findServerPid();
-function cpuSnapshot() {
-  const snap = { at: performance.now(), server: undefined, busy: undefined };
-  try {
-    if (serverPid) {
-      const fields = readFileSync(`/proc/${serverPid}/stat`, "utf8").split(") ")[1].split(" ");
-      snap.server = (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks (100 Hz) -> ms
-    }
-  } catch {}
-  try {
-    const all = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = all[3] + (all[4] ?? 0);
-    snap.busy = { total: all.reduce((a, b) => a + b, 0), idle };
-  } catch {}
-  return snap;
-}
-/** nats-server CPU ms and machine busy % (of all cores) between two snapshots. */
-function cpuWindow(a, b) {
-  const server = a.server === undefined || b.server === undefined ? "" : String(b.server - a.server);
-  let busy = "";
-  if (a.busy && b.busy) {
-    const total = b.busy.total - a.busy.total;
-    busy = `${Math.round((100 * (total - (b.busy.idle - a.busy.idle))) / Math.max(1, total))}%`;
-  }
-  return { serverCpuMs: server, machineBusy: busy };
-}
-
-async function clientFor(impl, name) {
-  if (impl === "catga") {
-    const conn = await connectCatga(name);
-    return {
-      request: (subject, bytes) => conn.request(subject, bytes, 5000),
-      close: () => conn.close(),
-      conn,
-    };
-  }
-  const nc = await connectNatsJs(name);
-  return {
-    request: (subject, bytes) => nc.request(subject, bytes, { timeout: 5000 }),
-    close: () => nc.close(),
-    nc,
-  };
-}
-
-async function requestReply(impl, concurrency) {
-  const subject = `bench.${process.pid}.rr.${impl}.c${concurrency}`;
-  // RR_RESPONDER=catga|natsjs pairs every client with one responder, to split client-side from
-  // responder-side costs (both reply with the same envelope bytes).
-  const responder = forkChild("responder.mjs", [process.env.RR_RESPONDER ?? impl, subject, "bench-rr"]);
-  const client = await clientFor(impl, `bench-rr-${impl}`);
-  try {
-    await responder.ready;
-    const requests = makeEnvelopes("query", "bench.query");
-    const histogram = hdr.build({
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: 60_000_000,
-      numberOfSignificantValueDigits: 3,
-    });
-    let recording = false;
-    let stopped = false;
-    let sent = 0;
-    let completed = 0;
-    let errors = 0;
-    let firstError;
-    const worker = async () => {
-      while (!stopped && sent < MAX_REQUESTS) {
-        const bytes = requests[sent++ & MASK];
-        const t0 = performance.now();
-        try {
-          await client.request(subject, bytes);
-        } catch (error) {
-          errors++;
-          firstError ??= error;
-          continue;
-        }
-        if (recording) {
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-          completed++;
-        }
+        results[impl] = await scenario.run(CLIENTS[impl], ctx);
+        console.log(`| ${round} | ${CLIENTS[impl].label} | ${scenario.row(results[impl]).join(" | ")} |`);
+      } catch (error) {
+        console.log(`| ${round} | ${CLIENTS[impl].label} | failed: ${String(error?.message ?? error)} |`);
       }
-    };
-    const workers = Array.from({ length: concurrency }, worker);
-    await sleep(WARM_S * 1000);
-    const markStart = await responder.mark();
-    const cpu0 = process.cpuUsage();
-    const snap0 = cpuSnapshot();
-    const t0 = performance.now();
-    recording = true;
-    await sleep(RUN_S * 1000);
-    recording = false;
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu1 = process.cpuUsage();
-    const snap1 = cpuSnapshot();
-    const markEnd = await responder.mark();
-    stopped = true;
-    await Promise.all(workers);
-    if (firstError) console.error(`  ${impl} c${concurrency}: ${errors} errors, first: ${firstError}`);
-    return {
-      impl,
-      concurrency,
-      reqPerSec: completed / seconds,
-      p50: histogram.getValueAtPercentile(50),
-      p90: histogram.getValueAtPercentile(90),
-      p99: histogram.getValueAtPercentile(99),
-      p999: histogram.getValueAtPercentile(99.9),
-      max: histogram.maxValue,
-      errors,
-      clientCpuMs: cpuMs(cpu0, cpu1),
-      responderCpuMs: cpuMs(markStart.cpu, markEnd.cpu),
-      perBatch: (markEnd.messages - markStart.messages) / Math.max(1, markEnd.batches - markStart.batches),
-      ...cpuWindow(snap0, snap1),
-      seconds,
-      load: load(),
-    };
-  } finally {
-    await client.close().catch(() => undefined);
-    await responder.stop();
+    }
+    rounds.push(results);
   }
-}
-
-async function pubSub(impl) {
-  const subject = `bench.${process.pid}.ps.${impl}`;
-  const subscriber = forkChild("subscriber.mjs", [impl, subject]);
-  let delivered = 0;
-  subscriber.child.on("message", (m) => {
-    if (m?.type === "count") delivered = m.count;
-  });
-  const events = makeEnvelopes("event", "bench.event");
-  let published = 0;
-  let publish;
-  let settle;
-  let close;
-  if (impl === "catga") {
-    const conn = await connectCatga("bench-pub-catga");
-    const inFlight = [];
-    publish = () => {
-      let last;
-      for (let i = 0; i < CHUNK; i++) last = conn.publish(subject, events[published++ & MASK]);
-      inFlight.push(last);
-    };
-    // Keep up to 4 chunks handed to the batcher; waiting on the oldest also yields the loop.
-    settle = async () => {
-      if (inFlight.length >= 4) await inFlight.shift();
-      else await tick();
-    };
-    close = async () => {
-      await Promise.allSettled(inFlight);
-      await conn.close();
-    };
-  } else {
-    const nc = await connectNatsJs("bench-pub-natsjs");
-    publish = () => {
-      for (let i = 0; i < CHUNK; i++) nc.publish(subject, events[published++ & MASK]);
-    };
-    settle = tick; // nats.js writes its outbound buffer when the loop turns
-    close = () => nc.close();
-  }
-  let stopped = false;
-  let waits = 0;
-  try {
-    await subscriber.ready;
-    let failure;
-    const loop = (async () => {
-      while (!stopped && published < MAX_PUBLISH) {
-        if (published - delivered > WINDOW) {
-          waits++;
-          await sleep(1);
-          continue;
-        }
-        publish();
-        await settle();
-      }
-    })().catch((error) => {
-      failure = error;
-      stopped = true;
-    });
-    await sleep(WARM_S * 1000);
-    const a = await subscriber.mark();
-    const cpu0 = process.cpuUsage();
-    const snap0 = cpuSnapshot();
-    const published0 = published;
-    const t0 = performance.now();
-    await sleep(RUN_S * 1000);
-    const b = await subscriber.mark();
-    const cpu1 = process.cpuUsage();
-    const snap1 = cpuSnapshot();
-    const seconds = (performance.now() - t0) / 1000;
-    const publishedInWindow = published - published0;
-    stopped = true;
-    await loop;
-    if (failure) throw failure;
-    const subSeconds = Number(BigInt(b.ns) - BigInt(a.ns)) / 1e9;
-    return {
-      impl,
-      msgsPerSec: (b.count - a.count) / subSeconds,
-      publishedPerSec: publishedInWindow / seconds,
-      avgBatch: (b.count - a.count) / Math.max(1, b.batches - a.batches),
-      publisherCpuMs: cpuMs(cpu0, cpu1),
-      subscriberCpuMs: cpuMs(a.cpu, b.cpu),
-      ...cpuWindow(snap0, snap1),
-      flowControlWaits: waits,
-      seconds: subSeconds,
-      load: load(),
-    };
-  } finally {
-    stopped = true;
-    await close().catch(() => undefined);
-    await subscriber.stop();
-  }
-}
-
-function rustBaseline(mode) {
-  const binary = join(root, "target", "release", "examples", "nats_pubsub_baseline");
-  if (!existsSync(binary)) return undefined;
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      binary,
-      ["--mode", mode, "--warm", String(WARM_S), "--secs", String(RUN_S), "--port", String(NATS_PORT)],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    children.set(child.pid, child);
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), (WARM_S + RUN_S + 20) * 1000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      children.delete(child.pid);
-      const line = out.trim().split("\n").at(-1);
-      if (code === 0 && line) resolve({ ...JSON.parse(line), load: load() });
-      else reject(new Error(`nats_pubsub_baseline --mode ${mode} exited ${code}: ${out}`));
-    });
-  });
-}
-
-async function rss(impl) {
-  const subject = `bench.${process.pid}.rss.${impl}`;
-  const child = forkChild(
-    "rss.mjs",
-    [impl, subject, String(RSS_RATE), String(RSS_WARM_S + RSS_S)],
-    {},
-    RSS_V8_FLAGS,
+  console.log(`\nmedian of ${ROUNDS} round(s) (× nats.js: median of the rounds' ratios)\n`);
+  console.log(
+    `| implementation | ${scenario.metrics.map((m) => `${m.name} (${m.better} is better)`).join(" | ")} |`,
   );
-  const done = child.next("done", (RSS_WARM_S + RSS_S + 30) * 1000);
-  const result = await done;
-  await Promise.race([new Promise((r) => child.child.once("exit", r)), sleep(3000)]);
-  if (child.child.exitCode === null) process.kill(child.child.pid, "SIGKILL");
-  children.delete(child.child.pid);
-  const s = result.samples;
-  const settled = s.filter((x) => x.t > RSS_WARM_S);
-  const rssValues = settled.map((x) => x.rssMB);
-  const half = Math.floor(settled.length / 2);
-  const avg = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  return {
-    impl,
-    samples: s,
-    peakMB: Math.max(...s.map((x) => x.rssMB)),
-    settledMinMB: Math.min(...rssValues),
-    settledMaxMB: Math.max(...rssValues),
-    driftMB: avg(rssValues.slice(half)) - avg(rssValues.slice(0, half)),
-    deliveredPerSec: avg(settled.map((x) => x.deliveredPerSec)),
-    published: result.published,
-    delivered: result.delivered,
-    errors: result.errors,
-    throttled: result.throttled,
-    load: load(),
-  };
+  console.log(`| --- |${scenario.metrics.map(() => " ---: |").join("")}`);
+  for (const impl of IMPLS) {
+    const cells = scenario.metrics.map((m) => cell(summarize(rounds, impl, m), m));
+    console.log(`| ${CLIENTS[impl].label} | ${cells.join(" | ")} |`);
+  }
+  console.log("");
+  return rounds;
 }
 
 // ---------------------------------------------------------------------------------------------
+/** The median over rounds of `impl`'s metric divided by `base`'s in the same round. */
+function ratioTo(rounds, impl, base, metric) {
+  const ratios = [];
+  for (const round of rounds) {
+    const a = round[impl];
+    const b = round[base];
+    if (a && b && metric.get(b) > 0) ratios.push(metric.get(a) / metric.get(b));
+  }
+  return ratios.length > 0 ? median(ratios) : undefined;
+}
+
+const verdict = (met) => (met ? "MET" : "MISSED");
+
+/**
+ * The bars of issue 13 ("Speed where users are"), each read for the Catga user API against its
+ * peers in the same rounds (medians of per-round ratios). A bar whose peers were not run is skipped.
+ */
+function printBars(rounds) {
+  const lines = [];
+  const has = (...impls) => impls.every((impl) => IMPLS.includes(impl));
+  const metric = (id, name) => SCENARIOS.find((s) => s.id === id)?.metrics.find((m) => m.name === name);
+  if (rounds.events && has("catga", "natsjs")) {
+    const rate = metric("events", "msgs/s");
+    const vsNats = ratioTo(rounds.events, "catga", "natsjs", rate);
+    const vsEngine = has("engine") ? ratioTo(rounds.events, "catga", "engine", rate) : undefined;
+    lines.push(
+      `events: ≥ 1.5× nats.js raw → ${vsNats?.toFixed(2)}×: ${verdict(vsNats >= 1.5)}` +
+        (vsEngine === undefined
+          ? ""
+          : `; ≥ 50 % of the engine ceiling → ${(100 * vsEngine).toFixed(0)} %: ${verdict(vsEngine >= 0.5)}`),
+    );
+  }
+  if (rounds.rr64 && has("catga", "natsjs")) {
+    const reqs = metric("rr64", "req/s");
+    const p99 = metric("rr64", "p99 µs");
+    const peers = ["natsjs", ...(has("moleculer") ? ["moleculer"] : [])];
+    const vsNats = ratioTo(rounds.rr64, "catga", "natsjs", reqs);
+    const vsMoleculer = has("moleculer") ? ratioTo(rounds.rr64, "catga", "moleculer", reqs) : undefined;
+    const p99Ok = peers.every((peer) => ratioTo(rounds.rr64, "catga", peer, p99) <= 1);
+    lines.push(
+      `rr64: ≥ 1.5× nats.js req/s → ${vsNats?.toFixed(2)}×: ${verdict(vsNats >= 1.5)}` +
+        (vsMoleculer === undefined
+          ? ""
+          : `; ≥ 2× moleculer → ${vsMoleculer.toFixed(2)}×: ${verdict(vsMoleculer >= 2)}`) +
+        `; p99 ≤ ${peers.join(" and ")}: ${verdict(p99Ok)}`,
+    );
+  }
+  if (rounds.rr1 && has("catga", "natsjs")) {
+    const p50 = ratioTo(rounds.rr1, "catga", "natsjs", metric("rr1", "p50 µs"));
+    const p99 = ratioTo(rounds.rr1, "catga", "natsjs", metric("rr1", "p99 µs"));
+    const cpu = ratioTo(rounds.rr1, "catga", "natsjs", metric("rr1", "CPU µs/req (requester + responder)"));
+    lines.push(
+      `rr1: p50 ≤ 1.1× nats.js → ${p50?.toFixed(2)}×: ${verdict(p50 <= 1.1)}; p99 ≤ nats.js → ` +
+        `${p99?.toFixed(2)}×: ${verdict(p99 <= 1)}; CPU/req ≤ nats.js → ${cpu?.toFixed(2)}×: ${verdict(cpu <= 1)}`,
+    );
+  }
+  if (lines.length > 0)
+    console.log(`## Bars (issue 13; Catga user API; medians of per-round ratios)\n\n${lines.join("\n")}\n`);
+}
+
+/** One Markdown table for benches/RESULTS.md: every scenario's metrics, × nats.js in brackets. */
+function printSummary(rounds) {
+  console.log("## Summary (medians; in brackets: × nats.js raw, median of the per-round ratios)\n");
+  console.log(`| scenario | ${IMPLS.map((impl) => CLIENTS[impl].label).join(" | ")} |`);
+  console.log(`| --- |${IMPLS.map(() => " ---: |").join("")}`);
+  for (const scenario of SCENARIOS) {
+    const scenarioRounds = rounds[scenario.id];
+    if (!scenarioRounds) continue;
+    for (const metric of scenario.metrics) {
+      const cells = IMPLS.map((impl) => cell(summarize(scenarioRounds, impl, metric), metric));
+      console.log(`| ${scenario.id}: ${metric.name} (${metric.better} is better) | ${cells.join(" | ")} |`);
+    }
+  }
+  console.log("");
+}
+
 async function main() {
-  const natsJsVersion = JSON.parse(
-    readFileSync(join(root, "node_modules/nats/package.json"), "utf8"),
-  ).version;
   const probe = await connectNatsJs("bench-probe");
   const serverVersion = probe.info?.version;
   await probe.close();
@@ -469,145 +315,36 @@ async function main() {
   try {
     rustc = execFileSync("rustc", ["--version"], { encoding: "utf8" }).trim();
   } catch {}
-  console.log(`# NATS engine bench ${QUICK ? "(quick)" : ""}`);
+  console.log(`# NATS bench: user APIs and the engine ceiling ${QUICK ? "(quick)" : ""}`);
   console.log(
     `${new Date().toISOString()} | ${os.cpus().length} cores (${os.cpus()[0]?.model}) | Node ${process.version} | ` +
-      `nats-server ${serverVersion} at ${NATS_URL} | nats.js ${natsJsVersion} | ${rustc} | load ${load()}`,
+      `nats-server ${serverVersion} at ${NATS_URL} | nats.js ${pkgVersion("nats")} | moleculer ${pkgVersion("moleculer")} ` +
+      `(cbor-x ${pkgVersion("cbor-x")}) | @nestjs/microservices ${pkgVersion("@nestjs/microservices")} | ${rustc} | load ${load()}`,
   );
   console.log(
-    `payload: Catga envelope with a 256-byte ${process.env.BENCH_PAYLOAD === "json" ? "JSON (compressible)" : "random"} payload (${makeEnvelopes("event", "bench.event", 1)[0].length} B on the wire per message for both)`,
+    `payload: { data: <${PAYLOAD_BYTES} random bytes> }, the same objects for every implementation (nats.js raw: the bytes alone; ` +
+      `engine ceiling: pre-encoded envelopes of ${makeEnvelopes("event", "bench.event", 1)[0].length} B)`,
   );
-  console.log(`windows: ${WARM_S}s warm-up + ${RUN_S}s measured; RSS ${RSS_S}s at ${fmt(RSS_RATE)} msgs/s\n`);
-  const results = { rr: [], ps: [], rust: [], rss: [] };
-
-  if (ONLY.includes("rr")) {
-    console.log("## request/reply (responder in a child process)\n");
-    console.log(
-      "| client | concurrency | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors | client CPU ms | responder CPU ms | client+responder CPU µs/req | requests per responder handler call | server CPU ms | machine busy | load |",
-    );
-    console.log(
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    );
-    for (const concurrency of CONCURRENCY) {
-      for (const impl of IMPLS) {
-        const r = await requestReply(impl, concurrency);
-        results.rr.push(r);
-        console.log(
-          `| ${impl} | ${concurrency} | ${fmt(r.reqPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} | ${r.clientCpuMs} | ${r.responderCpuMs} | ${perUnit(Number(r.clientCpuMs) + Number(r.responderCpuMs), r.reqPerSec * r.seconds)} | ${r.perBatch.toFixed(1)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.load} |`,
-        );
-      }
-    }
-    const c = results.rr.find((r) => r.impl === "catga" && r.concurrency === 64);
-    const n = results.rr.find((r) => r.impl === "natsjs" && r.concurrency === 64);
-    if (c && n) {
-      const ratio = c.reqPerSec / n.reqPerSec;
-      const ok = ratio >= 2 && c.p99 <= n.p99;
-      console.log(
-        `\nbar @64: Catga ≥ 2x nats.js req/s and p99 ≤ nats.js p99 → ${ratio.toFixed(2)}x, p99 ${c.p99} vs ${n.p99} µs: ${ok ? "MET" : "MISSED"}\n`,
-      );
-    }
+  console.log(
+    `windows: ${WARM_S}s warm-up + ${RUN_S}s measured per run; ${ROUNDS} round(s), order ${IMPLS.join(", ")}\n`,
+  );
+  const ctx = { warmS: WARM_S, runS: RUN_S, payloads: makePayloads() };
+  const rounds = {};
+  for (const scenario of SCENARIOS) {
+    if (ONLY.includes(scenario.id)) rounds[scenario.id] = await runScenario(scenario, ctx);
   }
-
-  if (ONLY.includes("ps")) {
-    console.log(
-      "## pub/sub (publisher here, subscriber in a child process; rate counted at the subscriber's handler)\n",
-    );
-    console.log(
-      "| round | client | delivered msgs/s | published msgs/s | msgs per handler call | publisher CPU ms | subscriber CPU ms | pub CPU µs/msg | sub CPU µs/msg | server CPU ms | machine busy | flow-control waits | load |",
-    );
-    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-    const ratios = [];
-    for (let round = 1; round <= PS_ROUNDS; round++) {
-      const rate = {};
-      for (const impl of IMPLS) {
-        const r = await pubSub(impl);
-        results.ps.push(r);
-        rate[impl] = r.msgsPerSec;
-        console.log(
-          `| ${round} | ${impl} | ${fmt(r.msgsPerSec)} | ${fmt(r.publishedPerSec)} | ${r.avgBatch.toFixed(1)} | ${r.publisherCpuMs} | ${r.subscriberCpuMs} | ${perUnit(r.publisherCpuMs, r.publishedPerSec * r.seconds)} | ${perUnit(r.subscriberCpuMs, r.msgsPerSec * r.seconds)} | ${r.serverCpuMs} | ${r.machineBusy} | ${r.flowControlWaits} | ${r.load} |`,
-        );
-      }
-      if (rate.catga && rate.natsjs) ratios.push(rate.catga / rate.natsjs);
-    }
-    if (ratios.length > 0) {
-      const ratio = median(ratios);
-      console.log(
-        `\nbar: Catga ≥ 3x nats.js msgs/s → ${ratio.toFixed(2)}x (median of ${ratios.length} rounds: ${ratios.map((x) => `${x.toFixed(2)}x`).join(", ")}): ${ratio >= 3 ? "MET" : "MISSED"}\n`,
-      );
-    }
-  }
-
   if (ONLY.includes("rust")) {
-    console.log(
-      "## Rust async-nats ceiling (one process, publisher and subscriber on separate connections)\n",
-    );
-    const rows = [];
-    for (const mode of ["plain", "framed", "framed-raw"]) {
-      try {
-        const r = await rustBaseline(mode);
-        if (!r) {
-          console.log(
-            "(skipped: build it with `cargo build --release -p catga-core --example nats_pubsub_baseline`)\n",
-          );
-          break;
-        }
-        rows.push(r);
-        results.rust.push(r);
-      } catch (error) {
-        console.error(String(error));
-      }
-    }
-    if (rows.length > 0) {
-      console.log("| mode | delivered msgs/s | published msgs/s | load |");
-      console.log("| --- | ---: | ---: | --- |");
-      for (const r of rows)
-        console.log(`| ${r.mode} | ${fmt(r.msgs_per_sec)} | ${fmt(r.published_per_sec)} | ${r.load} |`);
-      const catga = results.ps.filter((r) => r.impl === "catga").map((r) => r.msgsPerSec);
-      if (catga.length > 0) {
-        // Catga's median pub/sub rate over the rounds above.
-        const rate = median(catga);
-        for (const r of rows) {
-          const share = rate / r.msgs_per_sec;
-          console.log(
-            `\nbar: Catga ≥ 50% of Rust ${r.mode} → ${(share * 100).toFixed(0)}%: ${share >= 0.5 ? "MET" : "MISSED"}`,
-          );
-        }
-      }
-      console.log("");
-    }
+    // The JS rows' median events rates, as shares of the Rust ceiling; the engine's is the bar.
+    const rates = ["engine", "catga"].flatMap((impl) => {
+      const rate = rounds.events && summarize(rounds.events, impl, SCENARIOS[0].metrics[0]);
+      return rate ? [{ label: CLIENTS[impl].label, msgsPerSec: rate.value, bar: impl === "engine" }] : [];
+    });
+    await runRustPhase({ warmS: WARM_S, runS: RUN_S }, rates);
   }
-
-  if (ONLY.includes("rss")) {
-    console.log(
-      `## RSS at ${fmt(RSS_RATE)} msgs/s publish + consume in one fresh process (${RSS_V8_FLAGS.join(" ")}): ${RSS_WARM_S}s warm-up, then ${RSS_S}s measured\n`,
-    );
-    for (const impl of IMPLS) {
-      const r = await rss(impl);
-      results.rss.push(r);
-      console.log(
-        `${impl}: rss per second (MB): ${r.samples.map((s) => s.rssMB).join(" ")}\n` +
-          `  delivered/s per second: ${r.samples.map((s) => s.deliveredPerSec).join(" ")}`,
-      );
-    }
-    console.log(
-      "\n| client | delivered msgs/s (avg, window) | peak RSS MB (whole run) | window min–max MB | drift 2nd half vs 1st MB (window) | heapUsed MB (last) | errors | load |",
-    );
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-    for (const r of results.rss) {
-      console.log(
-        `| ${r.impl} | ${fmt(r.deliveredPerSec)} | ${r.peakMB} | ${r.settledMinMB}–${r.settledMaxMB} | ${r.driftMB.toFixed(1)} | ${r.samples.at(-1)?.heapUsedMB} | ${r.errors} | ${r.load} |`,
-      );
-    }
-    const c = results.rss.find((r) => r.impl === "catga");
-    if (c) {
-      const flat = Math.abs(c.driftMB) <= 5;
-      console.log(
-        `\nbar: Catga RSS ≤ 150 MB and flat at ${fmt(RSS_RATE)} msgs/s → peak ${c.peakMB} MB, drift ${c.driftMB.toFixed(1)} MB over the ${RSS_S}s window, ` +
-          `${fmt(c.deliveredPerSec)} msgs/s delivered: ${c.peakMB <= 150 && flat && c.deliveredPerSec >= RSS_RATE * 0.95 ? "MET" : "MISSED"}`,
-      );
-    }
-  }
-  if (process.env.BENCH_JSON) console.log(`\nJSON ${JSON.stringify(results)}`);
+  if (ONLY.includes("rss")) await runRssPhase(IMPLS, { quick: QUICK });
+  printBars(rounds);
+  printSummary(rounds);
+  if (process.env.BENCH_JSON) console.log(`\nJSON ${JSON.stringify(rounds)}`);
 }
 
 try {

@@ -1,6 +1,7 @@
 // Shared pieces of the NATS benchmark (benches/nats.bench.mjs) and its child processes.
 //
-// Both sides put the SAME bytes on the wire per message: a Catga envelope (msgpack array, see
+// Engine-level pieces (the "engine ceiling" rows, the RSS phase, the probes): both sides put the
+// SAME bytes on the wire per message: a Catga envelope (msgpack array, see
 // docs/architecture.md) whose payload is 256 random bytes. Catga needs an envelope (its
 // subscriptions check every one in Rust); nats.js is handed the identical Buffer as its raw
 // payload and never decodes it, so it does strictly less work per message. Payloads are random
@@ -76,16 +77,27 @@ export function makeEnvelopes(kind, type, count = POOL) {
  */
 export async function connectCatga(name, extra = {}) {
   const { NatsConnection } = await import("../../dist/index.js");
-  const overrides = JSON.parse(process.env.CATGA_OPTS ?? "{}");
-  if (overrides.compressionThreshold >= 1e308) overrides.compressionThreshold = Number.POSITIVE_INFINITY;
-  return NatsConnection.connect({ servers: NATS_URL, name, ...extra, ...overrides });
+  return NatsConnection.connect({ servers: NATS_URL, name, ...extra, ...catgaOverrides() });
 }
 
-/** nats.js (v2) connection. */
-export async function connectNatsJs(name) {
-  const { connect } = await import("nats");
-  return connect({ servers: `${NATS_HOST}:${NATS_PORT}`, name });
+/** CATGA_OPTS as connection options (also merged into the user-API rows' `natsTransport` options). */
+export function catgaOverrides() {
+  const overrides = JSON.parse(process.env.CATGA_OPTS ?? "{}");
+  if (overrides.compressionThreshold >= 1e308) overrides.compressionThreshold = Number.POSITIVE_INFINITY;
+  return overrides;
 }
+
+/**
+ * nats.js (v2) connection. The "natsjs raw" rows pass NATSJS_FAST; the engine-era children
+ * (subscriber.mjs, responder.mjs, rss.mjs) connect with the defaults.
+ */
+export async function connectNatsJs(name, extra = {}) {
+  const { connect } = await import("nats");
+  return connect({ servers: `${NATS_HOST}:${NATS_PORT}`, name, ...extra });
+}
+
+/** nats.js's own speed advice: no async stack traces on requests (`noAsyncTraces`). */
+export const NATSJS_FAST = { noAsyncTraces: true };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const tick = () => new Promise((resolve) => setImmediate(resolve));

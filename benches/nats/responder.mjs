@@ -1,4 +1,5 @@
-// Child process: answers requests on a subject in a queue group until told to stop.
+// Child process: answers requests on a subject in a queue group until told to stop. The peer of
+// the "engine ceiling" request/reply rows (clients/engine.mjs); the user-API peers are in peers/.
 //   node benches/nats/responder.mjs <catga|natsjs> <subject> <queue>
 // catga:  NatsConnection.subscribe({ queue }) returning the batch's replies (RESPONDER_VIA_REPLY=1:
 //         reply() for each request instead),

@@ -1,4 +1,5 @@
-// Child process: counts messages delivered to a handler until told to stop.
+// Child process: counts messages delivered to a handler until told to stop. The peer of the
+// "engine ceiling" events rows (clients/engine.mjs, with catga); the user-API peers are in peers/.
 //   node benches/nats/subscriber.mjs <catga|natsjs> <subject>
 // catga:  NatsConnection.subscribe(subject, {}, handler) — the handler gets each inbound batch
 //         (Buffer views of checked envelopes) and adds its length.
