@@ -253,3 +253,59 @@ describe("durable events (JetStream)", () => {
     await Promise.all([orders.close(), shipping.close()]);
   });
 });
+
+describe("NatsTransport: inbound events", () => {
+  it("runs every handler of a batch although one throws, and hides the origin header from handlers", async () => {
+    const prefix = uniquePrefix("inbound");
+    const subscriberTransport = await connect("shipping", prefix);
+    const seen: { orderId: string; headers: Record<string, string> }[] = [];
+    const subscriber = createCatga({ logger: silentLogger, transport: subscriberTransport })
+      .handle(Placed, (event, ctx) => {
+        if (event.orderId === "boom") throw new Error("sync failure");
+        seen.push({ orderId: event.orderId, headers: { ...ctx.headers } });
+      })
+      .build();
+    await subscriberTransport.ready();
+    const publisherTransport = await connect("orders", prefix);
+    const publisher = createCatga({ logger: silentLogger, transport: publisherTransport }).build();
+    const results = await Promise.all(
+      ["a", "boom", "b", "c"].map((orderId) => publisher.publish(Placed, { orderId, at: new Date(0) })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    await publisher.publish(
+      Placed,
+      { orderId: "d", at: new Date(0) },
+      { headers: { traceparent: "00-t-s-01" } },
+    );
+    await until(() => seen.length === 4, 5000, "four events handled");
+    expect(seen.map((s) => s.orderId)).toEqual(["a", "b", "c", "d"]);
+    expect(seen[0]!.headers).toEqual({});
+    expect(seen[3]!.headers).toEqual({ traceparent: "00-t-s-01" });
+    await Promise.all([publisher.close(), subscriber.close()]);
+  });
+
+  it("reports an envelope of another kind on an event subject as malformed and runs no handler", async () => {
+    const prefix = uniquePrefix("kind");
+    const transport = await connect("shipping", prefix);
+    let handled = 0;
+    const catga = createCatga({ logger: silentLogger, transport })
+      .handle(Placed, () => {
+        handled++;
+      })
+      .build();
+    await transport.ready();
+    const malformed: string[] = [];
+    transport.connection.on("malformed", (_count: number, reason: string) => malformed.push(reason));
+    const raw = await NatsConnection.connect({ servers: NATS_URL });
+    const codec = new EnvelopeCodec();
+    const command = codec.encodeNew("command", "orders.placed", {}, { orderId: "x", at: new Date(0) });
+    await raw.publish(`${prefix}.evt.orders.placed`, command);
+    await raw.publish(
+      `${prefix}.evt.orders.placed`,
+      codec.encodeNew("event", "orders.placed", {}, { orderId: "y" }),
+    );
+    await until(() => handled === 1, 5000, "the event after the command");
+    expect(malformed).toEqual([`a command envelope arrived on the event subject of "orders.placed"`]);
+    await Promise.all([raw.close(), catga.close()]);
+  });
+});

@@ -293,6 +293,7 @@ export function buildMediator(
     }
     const runs: Next[] = [];
     const names: string[] = [];
+    let bare = true;
     list.forEach(({ handler }, index) => {
       const handlerName = handler.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
@@ -303,11 +304,12 @@ export function buildMediator(
       );
       runs.push(run);
       names.push(handlerName);
+      if (steps.length > 0) bare = false;
       descriptions.push({ kind: contract.kind, type, handler: handlerName, steps: [...steps, "handler"] });
     });
     if (contract.kind === "command") commands.set(type, runs[0]!);
     else if (contract.kind === "query") queries.set(type, runs[0]!);
-    else events.set(type, eventRoute(type, runs, names));
+    else events.set(type, eventRoute(type, runs, names, bare ? list.map((r) => r.handler) : undefined));
   }
 
   // Remote commands and queries get the same behaviors (logging, retry, breaker, timeout, ...)

@@ -134,6 +134,30 @@ export class MessageContext implements HandlerContext {
     this.origin = undefined;
   }
 
+  /**
+   * The context of a message that came from another process: ids, headers and time as they
+   * arrived. Arguments instead of an options object: this runs once per inbound message.
+   */
+  static received(
+    dispatcher: Dispatcher,
+    logger: Logger,
+    kind: ContractKind,
+    type: string,
+    messageId: string,
+    correlationId: string,
+    causationId: string | undefined,
+    headers: Headers,
+    createdAt: number,
+  ): MessageContext {
+    const context = new MessageContext(dispatcher, logger, kind, type, undefined, undefined);
+    context.id = messageId;
+    context.correlation = correlationId;
+    context.causation = causationId;
+    (context as { headers: Headers }).headers = headers;
+    context.created = createdAt;
+    return context;
+  }
+
   get signal(): AbortSignal {
     if (this.abortSignal === undefined) this.abortSignal = this.signalSource!.signal;
     return this.abortSignal;

@@ -7,10 +7,8 @@ import { randomFillSync } from "node:crypto";
 // Cost, measured on the session-12 VM (benches/RESULTS.md): building the id from 20 hex pieces
 // took ~380 ns, and V8 flattened the resulting rope again (~160 ns) when the envelope writer read
 // it; `Date.now()` alone costs ~65 ns there. So the id is kept as 36 ASCII bytes in `template`:
-// the timestamp and the random part are written once per millisecond, only the four sequence
-// characters per id. The random part is drawn per millisecond (62 bits, from a pooled
-// `randomFillSync`): ids of one process differ by their sequence, ids of two processes in the same
-// millisecond by 62 random bits. A wire writer copies the bytes (`writeUuidv7`, no string at all);
+// the timestamp is written once per millisecond, the sequence and 62 random bits (from a pooled
+// `randomFillSync`) per id. A wire writer copies the bytes (`writeUuidv7`, no string at all);
 // `uuidv7()` makes a flat string from them in one native call.
 
 const HEX_CODES = new Uint8Array(512);
@@ -21,7 +19,7 @@ for (let i = 0; i < 256; i++) {
 }
 const DASH = 45;
 
-// Random bytes are drawn in blocks: one syscall per 512 milliseconds of ids, not one per id.
+// Random bytes are drawn in blocks: one syscall per ~500 ids, not one per id.
 const POOL_SIZE = 4096;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let poolOffset = POOL_SIZE;
@@ -68,7 +66,7 @@ function writeHexByte(offset: number, value: number): void {
   template[offset + 1] = HEX_CODES[2 * value + 1]!;
 }
 
-/** Writes the timestamp and a fresh random part for millisecond `ms`, and a starting sequence. */
+/** Writes the timestamp for millisecond `ms` and a starting sequence. */
 function startMillisecond(ms: number, startSequence: number): void {
   lastMs = ms;
   sequence = startSequence;
@@ -83,14 +81,10 @@ function startMillisecond(ms: number, startSequence: number): void {
   writeHexByte(11, lo & 0xff);
   template[13] = DASH;
   template[18] = DASH;
-  const r = randomByteOffset(8);
-  writeHexByte(19, 0x80 | (pool[r]! & 0x3f));
-  writeHexByte(21, pool[r + 1]!);
   template[23] = DASH;
-  for (let i = 0; i < 6; i++) writeHexByte(24 + 2 * i, pool[r + 2 + i]!);
 }
 
-/** Advances to the next id and writes its sequence into `template`. */
+/** Advances to the next id: its sequence and its own 62 random bits go into `template`. */
 function advance(): void {
   const ms = now();
   if (ms > lastMs) {
@@ -104,6 +98,12 @@ function advance(): void {
   idClock.ms = lastMs;
   writeHexByte(14, 0x70 | (sequence >>> 8));
   writeHexByte(16, sequence & 0xff);
+  // Random per id, not per millisecond: ids of one millisecond sharing their tail made a frame of
+  // envelopes ~30 % compressible, and the engine then spent ~0.9 µs per envelope on zstd.
+  const r = randomByteOffset(8);
+  writeHexByte(19, 0x80 | (pool[r]! & 0x3f));
+  writeHexByte(21, pool[r + 1]!);
+  for (let i = 0; i < 6; i++) writeHexByte(24 + 2 * i, pool[r + 2 + i]!);
 }
 
 const latin1Slice: (this: Buffer, start: number, end: number) => string = (

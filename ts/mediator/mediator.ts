@@ -24,6 +24,7 @@ import {
   type EventRoute,
   type Failure,
   runConcurrently,
+  runDirect,
   runSequentially,
 } from "./publish.js";
 import { err, errorInfoFrom, ok, type Result } from "./result.js";
@@ -327,39 +328,70 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
 
   /** The side of this mediator a transport sees: local types and a dispatcher for inbound envelopes. */
   private inbound(): InboundDispatcher {
+    const dispatch = (envelope: Envelope) => this.dispatchInbound(envelope);
     return {
       // Types declared `.remote()` are served elsewhere: subscribing to them would bounce requests
       // between instances of this service forever.
       commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
       queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
       events: [...this.events.keys()],
-      dispatch: (envelope: Envelope) => {
-        const context = new MessageContext(
+      deliverEvent: (type, payload, meta, batchSize) => {
+        const route = this.events.get(type);
+        if (route === undefined) return undefined;
+        if (!this.plain || route.direct === undefined) {
+          // Observers, hooks and behaviors see the message as `dispatch` hands it to them.
+          return dispatch({
+            kind: "event",
+            type,
+            messageId: meta.messageId,
+            correlationId: meta.correlationId ?? meta.messageId,
+            causationId: meta.causationId ?? undefined,
+            createdAt: meta.createdAt,
+            headers: meta.headers,
+            payload,
+            ...(batchSize > 1 ? { batchSize } : {}),
+          });
+        }
+        const context = MessageContext.received(
           this,
           this.logger,
-          envelope.kind,
-          envelope.type,
-          {
-            messageId: envelope.messageId,
-            correlationId: envelope.correlationId,
-            causationId: envelope.causationId,
-            headers: envelope.headers,
-          },
-          undefined,
+          "event",
+          type,
+          meta.messageId,
+          meta.correlationId ?? meta.messageId,
+          meta.causationId ?? undefined,
+          meta.headers,
+          meta.createdAt,
         );
-        context.setCreatedAt(envelope.createdAt);
-        this.observer?.({ kind: envelope.kind, type: envelope.type, payload: envelope.payload, context });
-        if (this.hook !== undefined)
-          return this.hook.around(
-            context,
-            true,
-            true,
-            () => this.runInbound(envelope, context),
-            envelope.batchSize,
-          );
-        return this.runInbound(envelope, context);
+        return runDirect(route.direct, payload, context);
       },
+      dispatch,
     };
+  }
+
+  /** Runs an envelope from another process through this mediator's pipelines. */
+  private dispatchInbound(envelope: Envelope): Promise<Result<unknown>> {
+    const context = MessageContext.received(
+      this,
+      this.logger,
+      envelope.kind,
+      envelope.type,
+      envelope.messageId,
+      envelope.correlationId,
+      envelope.causationId,
+      envelope.headers,
+      envelope.createdAt,
+    );
+    this.observer?.({ kind: envelope.kind, type: envelope.type, payload: envelope.payload, context });
+    if (this.hook !== undefined)
+      return this.hook.around(
+        context,
+        true,
+        true,
+        () => this.runInbound(envelope, context),
+        envelope.batchSize,
+      );
+    return this.runInbound(envelope, context);
   }
 
   private runInbound(envelope: Envelope, context: MessageContext): Promise<Result<unknown>> {

@@ -1,6 +1,6 @@
 import { ErrorCodes } from "../errors.js";
-import type { MessageContext, PublishReport } from "./context.js";
-import type { Next } from "./pipeline.js";
+import type { HandlerContext, MessageContext, PublishReport } from "./context.js";
+import type { Handler, Next } from "./pipeline.js";
 import { errFrom, ok, type Result } from "./result.js";
 
 // Running an event's handlers and folding their Results into one: every handler runs, failures
@@ -11,10 +11,51 @@ export interface EventRoute {
   readonly runs: Next[];
   readonly names: string[];
   readonly summarize: (results: Result<unknown>[]) => Result<PublishReport>;
+  /**
+   * The handlers themselves when no behavior wraps any of them: an inbound event whose outcome
+   * nobody reads calls them directly (see `runDirect`).
+   */
+  readonly direct: readonly Handler[] | undefined;
 }
 
-export function eventRoute(type: string, runs: Next[], names: string[]): EventRoute {
-  return { runs, names, summarize: (results) => summarize(type, results, names) };
+export function eventRoute(
+  type: string,
+  runs: Next[],
+  names: string[],
+  direct: readonly Handler[] | undefined,
+): EventRoute {
+  return { runs, names, summarize: (results) => summarize(type, results, names), direct };
+}
+
+/**
+ * Calls handlers with no behavior around them for an event whose outcome nobody reads (an event
+ * from another process on core NATS). A handler that returns a non-promise costs no promise at
+ * all; returns undefined when every handler finished synchronously, else a promise that settles
+ * (never rejects) when the rest have. Failures are dropped, as the pipeline's Results were.
+ */
+export function runDirect(
+  handlers: readonly Handler[],
+  payload: unknown,
+  context: HandlerContext,
+): Promise<unknown> | undefined {
+  let pending: Promise<unknown> | undefined;
+  for (let i = 0; i < handlers.length; i++) {
+    let out: unknown;
+    try {
+      out = handlers[i]!(payload, context);
+    } catch {
+      continue;
+    }
+    if (out === null || (typeof out !== "object" && typeof out !== "function")) continue;
+    if (typeof (out as { then?: unknown }).then !== "function") continue;
+    const settled = Promise.resolve(out).then(undefined, ignore);
+    pending = pending === undefined ? settled : Promise.all([pending, settled]);
+  }
+  return pending;
+}
+
+function ignore(): undefined {
+  return undefined;
 }
 
 export interface Failure {

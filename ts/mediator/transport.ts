@@ -1,5 +1,5 @@
 import { ErrorCodes } from "../errors.js";
-import type { HandlerContext, MessageMeta } from "./context.js";
+import type { HandlerContext, Headers, MessageMeta } from "./context.js";
 import { type ErrorInfo, err, errFrom, errFromThrownIn, ok, type Result } from "./result.js";
 
 /**
@@ -31,6 +31,24 @@ export interface InboundDispatcher {
   readonly events: readonly string[];
   /** Runs the local pipeline(s) for an envelope received from another process. */
   dispatch(envelope: Envelope): Promise<Result<unknown>>;
+  /**
+   * Runs the local handlers of an event received from another process when nobody reads the
+   * outcome (core NATS events): the same as `dispatch`, minus the envelope object and the Result.
+   * Returns undefined when everything finished synchronously, else a promise that settles (never
+   * rejects) when the handlers are done. `batchSize` as in {@link Envelope.batchSize}.
+   */
+  deliverEvent?(
+    type: string,
+    payload: unknown,
+    meta: {
+      readonly messageId: string;
+      readonly correlationId: string | null;
+      readonly causationId: string | null;
+      readonly createdAt: number;
+      readonly headers: Headers;
+    },
+    batchSize: number,
+  ): Promise<unknown> | undefined;
 }
 
 /**

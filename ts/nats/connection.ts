@@ -39,8 +39,44 @@ export interface StatusEvent {
  * the handler without keeping that whole buffer alive.
  */
 export interface InboundMessages {
+  /** How many envelopes arrived. */
+  readonly count: number;
   readonly envelopes: readonly Buffer[];
   readonly replies: readonly (string | null)[];
+  /**
+   * The received buffer and the (start, length) pair of each envelope in it: what `envelopes`
+   * are views of, for readers that parse in place (the NATS transport) and make no view at all.
+   */
+  readonly data: Buffer;
+  readonly offsets: Uint32Array;
+}
+
+/** An inbound batch whose views and reply list are made only if a handler asks for them. */
+class InboundBatch implements InboundMessages {
+  private views: Buffer[] | undefined;
+  private replyList: (string | null)[] | undefined;
+
+  constructor(
+    readonly data: Buffer,
+    readonly offsets: Uint32Array,
+    private readonly replySubjects: (string | null | undefined)[] | null | undefined,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length / 2;
+  }
+
+  get envelopes(): readonly Buffer[] {
+    this.views ??= viewsOf(this.data, this.offsets);
+    return this.views;
+  }
+
+  get replies(): readonly (string | null)[] {
+    this.replyList ??= this.replySubjects
+      ? this.replySubjects.map((r) => r ?? null)
+      : new Array<string | null>(this.count).fill(null);
+    return this.replyList;
+  }
 }
 
 /** A reply to send once the batch is handled: one NATS message to `subject` (a request's reply inbox). */
@@ -196,11 +232,9 @@ export class NatsConnection extends EventEmitter {
       const count = batch.offsets.length / 2;
       if (count === 0) return Promise.resolve(undefined);
       for (const observe of this.batchObservers) observe(count);
-      const envelopes = viewsOf(batch.data, batch.offsets);
-      const replies = batch.replies
-        ? batch.replies.map((r) => r ?? null)
-        : new Array<string | null>(count).fill(null);
-      return handler({ envelopes, replies }).then((out) => toReplyBatch(out, this));
+      return handler(new InboundBatch(batch.data, batch.offsets, batch.replies)).then((out) =>
+        toReplyBatch(out, this),
+      );
     };
     // The engine waits for settleBatch before the next batch: it is called exactly once per batch,
     // whatever the handler (or a listener) throws or rejects.

@@ -10,8 +10,10 @@ import {
   type Transport,
   toWire,
 } from "../mediator/transport.js";
-import { NatsConnection, type OutboundReply } from "./connection.js";
+import { type InboundMessages, NatsConnection, type OutboundReply } from "./connection.js";
+import { envelopeRead, type ReadExpectations, readEnvelope } from "./envelope-reader.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "./options.js";
+import { viewAt } from "./pack.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "./wire.js";
 
 /** Events delivered through JetStream: stored, acked after the handler succeeds, retried, dead-lettered. */
@@ -44,11 +46,16 @@ export interface NatsTransportOptions extends NatsConnectionOptions {
 }
 
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
+const DONE: Promise<void> = Promise.resolve();
+const nothing = (): void => undefined;
+const EVENT_KIND = 2;
+const KIND_NAMES = ["command", "query", "event", "reply", "error"];
 
 const SUBJECT_TOKEN = /^[^\s.*>]+$/;
 
 /** Names the service that published an event, so its own instances skip it (they handled it in process). */
 export const ORIGIN_HEADER = "catga-origin-service";
+const ORIGIN_KEY_BYTES = Buffer.from(ORIGIN_HEADER);
 
 function resolveCodec(codec: "json" | "msgpack" | PayloadCodec): PayloadCodec {
   if (codec === "json") return jsonCodec;
@@ -72,6 +79,7 @@ export class NatsTransport implements Transport {
   private readonly eventStream: string;
   private readonly originOnly: Envelope["headers"];
   private readonly eventSubjects = new Map<string, string>();
+  private readonly readExpectations = new Map<string, ReadExpectations>();
 
   private constructor(
     readonly connection: NatsConnection,
@@ -187,7 +195,7 @@ export class NatsTransport implements Transport {
           this.connection.emit("malformed", 1, String(error));
           return;
         }
-        const mismatch = typeMismatch(request, type);
+        const mismatch = typeMismatch(request.type, type);
         const result = mismatch ? err(ErrorCodes.NO_HANDLER, mismatch) : await inbound.dispatch(request);
         if (mismatch) this.connection.emit("malformed", 1, mismatch);
         if (replyTo)
@@ -198,27 +206,89 @@ export class NatsTransport implements Transport {
     return out;
   }
 
-  private async consume(inbound: InboundDispatcher, type: string, batch: { envelopes: readonly Buffer[] }) {
-    const size = batch.envelopes.length;
-    await Promise.all(
-      batch.envelopes.map(async (bytes) => {
-        let event: Envelope;
-        try {
-          event = inBatch(this.codec.decodeMessage(bytes), size);
-        } catch (error) {
-          this.connection.emit("malformed", 1, String(error));
-          return;
-        }
-        const mismatch = typeMismatch(event, type);
-        if (mismatch) {
-          this.connection.emit("malformed", 1, mismatch);
-          return;
-        }
-        // The publishing service already ran its own handlers in process.
-        if (event.headers[ORIGIN_HEADER] === this.options.service) return;
-        await inbound.dispatch(event);
-      }),
-    );
+  /**
+   * Delivers one inbound batch of events: each envelope is read in place (envelope-reader.ts) and
+   * handed to the mediator's `deliverEvent`, so a batch of events with synchronous handlers
+   * allocates no promise per event. Envelopes in another layout take the generic decoder.
+   */
+  private consume(inbound: InboundDispatcher, type: string, batch: InboundMessages): Promise<void> {
+    const expect = this.expectations(type);
+    const { data, offsets } = batch;
+    const size = offsets.length / 2;
+    let pending: Promise<unknown>[] | undefined;
+    for (let i = 0; i < size; i++) {
+      const start = offsets[2 * i]!;
+      const length = offsets[2 * i + 1]!;
+      let running: Promise<unknown> | undefined;
+      try {
+        running =
+          readEnvelope(data, start, length, expect) && inbound.deliverEvent !== undefined
+            ? this.deliverRead(inbound, type, data, size)
+            : this.consumeDecoded(inbound, type, viewAt(data, start, length), size);
+      } catch (error) {
+        this.connection.emit("malformed", 1, String(error));
+      }
+      if (running === undefined) continue;
+      if (pending === undefined) pending = [running];
+      else pending.push(running);
+    }
+    return pending === undefined ? DONE : Promise.all(pending).then(nothing);
+  }
+
+  /** The event just read into `envelopeRead`, to its handlers. */
+  private deliverRead(
+    inbound: InboundDispatcher,
+    type: string,
+    data: Buffer,
+    size: number,
+  ): Promise<unknown> | undefined {
+    const read = envelopeRead;
+    if (!read.typeMatches || read.kindCode !== EVENT_KIND) {
+      const mismatch = read.typeMatches
+        ? `a ${KIND_NAMES[read.kindCode]} envelope arrived on the event subject of ${JSON.stringify(type)}`
+        : typeMismatch(read.type, type);
+      this.connection.emit("malformed", 1, mismatch);
+      return undefined;
+    }
+    // The publishing service already ran its own handlers in process.
+    if (read.fromSelf) return undefined;
+    const payload = this.codec.decodePayload(read.codec, data, read.payloadStart, read.payloadEnd);
+    return inbound.deliverEvent!(type, payload, read, size);
+  }
+
+  /** The generic path: decode the whole envelope, then dispatch it. */
+  private consumeDecoded(
+    inbound: InboundDispatcher,
+    type: string,
+    bytes: Buffer,
+    size: number,
+  ): Promise<unknown> | undefined {
+    const event = inBatch(this.codec.decodeMessage(bytes), size);
+    const mismatch =
+      event.kind === "event"
+        ? typeMismatch(event.type, type)
+        : `a ${event.kind} envelope arrived on the event subject of ${JSON.stringify(type)}`;
+    if (mismatch) {
+      this.connection.emit("malformed", 1, mismatch);
+      return undefined;
+    }
+    if (event.headers[ORIGIN_HEADER] === this.options.service) return undefined;
+    return inbound.dispatch(withoutOrigin(event));
+  }
+
+  /** What the envelope reader checks for a subscription of `type`, made once per type. */
+  private expectations(type: string): ReadExpectations {
+    let expect = this.readExpectations.get(type);
+    if (expect === undefined) {
+      expect = {
+        type,
+        typeBytes: Buffer.from(type),
+        originKeyBytes: ORIGIN_KEY_BYTES,
+        selfBytes: Buffer.from(this.options.service),
+      };
+      this.readExpectations.set(type, expect);
+    }
+    return expect;
   }
 
   /** One durable consumer per service and event type: the service resumes where it left off. */
@@ -236,7 +306,7 @@ export class NatsTransport implements Transport {
       },
       async (message) => {
         const event = this.codec.decodeMessage(message.bytes);
-        const mismatch = typeMismatch(event, type);
+        const mismatch = typeMismatch(event.type, type);
         // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
         if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
         if (event.headers[ORIGIN_HEADER] === this.options.service) return;
@@ -331,7 +401,14 @@ export function natsTransport(options: NatsTransportOptions): Promise<NatsTransp
  * Only the subject's own type is let in: the type inside an envelope is whatever its sender wrote,
  * and per-type state (pipelines, metric series, attribute caches) must not grow with it.
  */
-function typeMismatch(envelope: Envelope, type: string): string | undefined {
-  if (envelope.type === type) return undefined;
-  return `an envelope of type ${JSON.stringify(envelope.type.slice(0, 200))} arrived on the subject of ${JSON.stringify(type)}`;
+function typeMismatch(actual: string, type: string): string | undefined {
+  if (actual === type) return undefined;
+  return `an envelope of type ${JSON.stringify(actual.slice(0, 200))} arrived on the subject of ${JSON.stringify(type)}`;
+}
+
+/** The envelope without the transport's origin header, which handlers never see. */
+function withoutOrigin(envelope: Envelope): Envelope {
+  if (!(ORIGIN_HEADER in envelope.headers)) return envelope;
+  const { [ORIGIN_HEADER]: _origin, ...headers } = envelope.headers;
+  return { ...envelope, headers };
 }

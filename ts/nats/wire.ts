@@ -3,6 +3,8 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
 import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
+import { viewAt } from "./pack.js";
+import { NOT_PLAIN, unpackPlain } from "./plain-unpacker.js";
 
 /**
  * Envelope encoding on the JS side of the wire. The envelope is plain MessagePack (see
@@ -184,6 +186,18 @@ export class EnvelopeCodec {
       codec,
       payload,
     );
+  }
+
+  /**
+   * Decodes the payload in `data[start, end)` with the codec named `codec`; plain MessagePack is
+   * read in place (plain-unpacker.ts), anything else by the codec from a view.
+   */
+  decodePayload(codec: string, data: Buffer, start: number, end: number): unknown {
+    if (codec === msgpackCodec.name && this.byName.get(codec) === msgpackCodec) {
+      const value = unpackPlain(data, start, end);
+      if (value !== NOT_PLAIN) return value;
+    }
+    return this.codecNamed(codec).decode(viewAt(data, start, end - start));
   }
 
   decodeMessage(bytes: Uint8Array): Envelope {
