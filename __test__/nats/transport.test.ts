@@ -309,3 +309,35 @@ describe("NatsTransport: inbound events", () => {
     await Promise.all([raw.close(), catga.close()]);
   });
 });
+
+describe("NatsTransport: inbound requests", () => {
+  it("answers an event envelope sent to a command subject with CATGA_NO_HANDLER, never success", async () => {
+    const prefix = uniquePrefix("reqkind");
+    const transport = await connect("orders", prefix);
+    let handled = 0;
+    const catga = createCatga({ logger: silentLogger, transport })
+      .handle(Place, () => {
+        handled++;
+        return { orderId: "o-1" };
+      })
+      .build();
+    await transport.ready();
+    const malformed: string[] = [];
+    transport.connection.on("malformed", (_count: number, reason: string) => malformed.push(reason));
+    const raw = await NatsConnection.connect({ servers: NATS_URL });
+    const codec = new EnvelopeCodec();
+    const asEvent = codec.encodeNew("event", "orders.place", {}, { sku: "x", qty: 1 });
+    const reply = codec.decodeReply(await raw.request(`${prefix}.cmd.orders.place`, asEvent));
+    expect(reply.ok).toBe(false);
+    if (!reply.ok) expect(reply.error.code).toBe(ErrorCodes.NO_HANDLER);
+    expect(malformed).toEqual([`an event envelope arrived on the request subject of "orders.place"`]);
+    // A real command still works, with a synchronous handler answered in the same batch.
+    const asCommand = codec.encodeNew("command", "orders.place", {}, { sku: "x", qty: 1 });
+    expect(codec.decodeReply(await raw.request(`${prefix}.cmd.orders.place`, asCommand))).toEqual({
+      ok: true,
+      value: { orderId: "o-1" },
+    });
+    expect(handled).toBe(1);
+    await Promise.all([raw.close(), catga.close()]);
+  });
+});

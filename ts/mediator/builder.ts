@@ -280,6 +280,7 @@ export function buildMediator(
   const commands = new Map<string, Next>();
   const queries = new Map<string, Next>();
   const events = new Map<string, EventRoute>();
+  const bareHandlers = new Map<string, Handler>();
   const descriptions: PipelineDescription[] = [];
 
   for (const [type, list] of byType) {
@@ -307,6 +308,7 @@ export function buildMediator(
       if (steps.length > 0) bare = false;
       descriptions.push({ kind: contract.kind, type, handler: handlerName, steps: [...steps, "handler"] });
     });
+    if (contract.kind !== "event" && bare) bareHandlers.set(type, list[0]!.handler);
     if (contract.kind === "command") commands.set(type, runs[0]!);
     else if (contract.kind === "query") queries.set(type, runs[0]!);
     else events.set(type, eventRoute(type, runs, names, bare ? list.map((r) => r.handler) : undefined));
@@ -360,6 +362,7 @@ export function buildMediator(
     observer,
     hook: state.hook,
     remoteTypes,
+    bareHandlers,
   };
   return new Mediator(compiled);
 }

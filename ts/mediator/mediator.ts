@@ -17,7 +17,7 @@ import type {
   ResultOf,
 } from "./contracts.js";
 import type { Logger } from "./logger.js";
-import type { Next } from "./pipeline.js";
+import { type Handler, type Next, runBare } from "./pipeline.js";
 import {
   aggregate,
   countOk,
@@ -111,6 +111,8 @@ export interface CompiledMediator {
   readonly hook?: DispatchHook | undefined;
   /** Command/query types declared `.remote()`: their pipelines end in `transport.request`. */
   readonly remoteTypes?: ReadonlySet<string>;
+  /** Handlers of commands/queries with no behavior around them (their pipeline is the handler). */
+  readonly bareHandlers?: ReadonlyMap<string, Handler>;
 }
 
 const NO_HANDLERS_RESULT: Result<PublishReport> = ok({ handled: 0 });
@@ -136,6 +138,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly plain: boolean;
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
+  private readonly bareHandlers: ReadonlyMap<string, Handler>;
   /** The promise `publishNew` returned last, its type and the Result made from it (see forwardNew). */
   private lastSent: Promise<void> | undefined;
   private lastSentType: string | undefined;
@@ -152,6 +155,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.descriptions = compiled.descriptions;
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
+    this.bareHandlers = compiled.bareHandlers ?? new Map();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.lastSent = undefined;
     this.lastSentType = undefined;
@@ -364,6 +368,34 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
           meta.createdAt,
         );
         return runDirect(route.direct, payload, context);
+      },
+      deliverRequest: (kind, type, payload, meta, batchSize) => {
+        const envelopeOf = (): Envelope => ({
+          kind,
+          type,
+          messageId: meta.messageId,
+          correlationId: meta.correlationId ?? meta.messageId,
+          causationId: meta.causationId ?? undefined,
+          createdAt: meta.createdAt,
+          headers: meta.headers,
+          payload,
+          ...(batchSize > 1 ? { batchSize } : {}),
+        });
+        const bare = this.plain ? this.bareHandlers.get(type) : undefined;
+        const served = (kind === "command" ? this.commands : this.queries).has(type);
+        if (bare === undefined || !served) return dispatch(envelopeOf());
+        const context = MessageContext.received(
+          this,
+          this.logger,
+          kind,
+          type,
+          meta.messageId,
+          meta.correlationId ?? meta.messageId,
+          meta.causationId ?? undefined,
+          meta.headers,
+          meta.createdAt,
+        );
+        return runBare(bare, payload, context);
       },
       dispatch,
     };

@@ -64,6 +64,26 @@ export function handlerStep(handler: Handler): Next {
   };
 }
 
+/**
+ * `handlerStep` for a caller that can take a Result synchronously (a transport serving a batch of
+ * requests): a handler that returns a plain value costs no promise.
+ */
+export function runBare(
+  handler: Handler,
+  payload: unknown,
+  ctx: BehaviorContext,
+): Result<unknown> | Promise<Result<unknown>> {
+  let out: unknown;
+  try {
+    out = handler(payload, ctx);
+  } catch (thrown) {
+    return errFromThrownIn(thrown, ctx.signal);
+  }
+  if (out instanceof Promise) return out.then(ok, onRejected(ctx));
+  if (isThenable(out)) return Promise.resolve(out).then(ok, onRejected(ctx));
+  return ok(out);
+}
+
 // A message that cannot be cancelled (no caller signal, no timeout: the fast path) keeps the shared
 // rejection handler and allocates no closure; the others tell a cancellation from a failure.
 function onRejected(ctx: BehaviorContext): (thrown: unknown) => ErrResult {

@@ -17,6 +17,16 @@ export interface Envelope extends MessageMeta {
   readonly batchSize?: number;
 }
 
+/** The metadata of a received message as a transport read it (no envelope object). */
+export interface ReceivedMeta {
+  readonly messageId: string;
+  /** Null: a root message, its own correlation. */
+  readonly correlationId: string | null;
+  readonly causationId: string | null;
+  readonly createdAt: number;
+  readonly headers: Headers;
+}
+
 /** A Result as it travels back over a wire: plain data, no prototype, no `cause`. */
 export type WireResult =
   | { readonly ok: true; readonly value: unknown }
@@ -40,15 +50,21 @@ export interface InboundDispatcher {
   deliverEvent?(
     type: string,
     payload: unknown,
-    meta: {
-      readonly messageId: string;
-      readonly correlationId: string | null;
-      readonly causationId: string | null;
-      readonly createdAt: number;
-      readonly headers: Headers;
-    },
+    meta: ReceivedMeta,
     batchSize: number,
   ): Promise<unknown> | undefined;
+  /**
+   * Runs a command or query received from another process: the same as `dispatch` minus the
+   * envelope object. A handler with no behavior around it that returns synchronously gives its
+   * Result synchronously (no promise); otherwise a promise of it. Never throws or rejects.
+   */
+  deliverRequest?(
+    kind: "command" | "query",
+    type: string,
+    payload: unknown,
+    meta: ReceivedMeta,
+    batchSize: number,
+  ): Result<unknown> | Promise<Result<unknown>>;
 }
 
 /**

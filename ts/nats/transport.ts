@@ -49,7 +49,7 @@ const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 const DONE: Promise<void> = Promise.resolve();
 const nothing = (): void => undefined;
 const EVENT_KIND = 2;
-const KIND_NAMES = ["command", "query", "event", "reply", "error"];
+const KIND_NAMES = ["a command", "a query", "an event", "a reply", "an error"];
 
 const SUBJECT_TOKEN = /^[^\s.*>]+$/;
 
@@ -79,6 +79,7 @@ export class NatsTransport implements Transport {
   private readonly eventStream: string;
   private readonly originOnly: Envelope["headers"];
   private readonly eventSubjects = new Map<string, string>();
+  private readonly requestSubjects = new Map<string, string>();
   private readonly readExpectations = new Map<string, ReadExpectations>();
 
   private constructor(
@@ -178,32 +179,110 @@ export class NatsTransport implements Transport {
     await this.connection.flush();
   }
 
-  private async serve(
+  /**
+   * Serves one inbound batch of requests: each envelope is read in place and handed to the
+   * mediator's `deliverRequest`; replies to synchronous results are encoded at once, the others
+   * when their handler settles. The replies go back with the batch (no extra crossing).
+   */
+  private serve(inbound: InboundDispatcher, type: string, batch: InboundMessages): Promise<OutboundReply[]> {
+    const expect = this.expectations(type);
+    const { data, offsets } = batch;
+    const replies = batch.replies;
+    const size = offsets.length / 2;
+    const out: OutboundReply[] = [];
+    let pending: Promise<unknown>[] | undefined;
+    for (let i = 0; i < size; i++) {
+      const start = offsets[2 * i]!;
+      const length = offsets[2 * i + 1]!;
+      const replyTo = replies[i] ?? null;
+      let running: Promise<unknown> | undefined;
+      try {
+        running =
+          readEnvelope(data, start, length, expect) && inbound.deliverRequest !== undefined
+            ? this.serveRead(inbound, type, data, size, replyTo, out)
+            : this.serveDecoded(inbound, type, viewAt(data, start, length), size, replyTo, out);
+      } catch (error) {
+        this.connection.emit("malformed", 1, String(error));
+      }
+      if (running === undefined) continue;
+      if (pending === undefined) pending = [running];
+      else pending.push(running);
+    }
+    if (pending === undefined) return Promise.resolve(out);
+    return Promise.all(pending).then(() => out);
+  }
+
+  /** The request just read into `envelopeRead`: run it, and reply now or when it settles. */
+  private serveRead(
     inbound: InboundDispatcher,
     type: string,
-    batch: { envelopes: readonly Buffer[]; replies: readonly (string | null)[] },
-  ): Promise<OutboundReply[]> {
-    const out: OutboundReply[] = [];
-    const size = batch.envelopes.length;
-    await Promise.all(
-      batch.envelopes.map(async (bytes, i) => {
-        const replyTo = batch.replies[i];
-        let request: Envelope;
-        try {
-          request = inBatch(this.codec.decodeMessage(bytes), size);
-        } catch (error) {
-          this.connection.emit("malformed", 1, String(error));
-          return;
-        }
-        const mismatch = typeMismatch(request.type, type);
-        const result = mismatch ? err(ErrorCodes.NO_HANDLER, mismatch) : await inbound.dispatch(request);
-        if (mismatch) this.connection.emit("malformed", 1, mismatch);
-        if (replyTo)
-          out.push({ subject: replyTo, envelope: this.codec.encodeReply(request, toWire(result)) });
-      }),
-    );
-    // Returned, the replies go out with the batch's completion: no extra crossing per batch.
-    return out;
+    data: Buffer,
+    size: number,
+    replyTo: string | null,
+    out: OutboundReply[],
+  ): Promise<unknown> | undefined {
+    const read = envelopeRead;
+    const kind = read.kindCode === 0 ? "command" : read.kindCode === 1 ? "query" : undefined;
+    // Read now: `envelopeRead` is overwritten by the next envelope of the batch.
+    const messageId = read.messageId;
+    const correlationId = read.correlationId ?? messageId;
+    if (kind === undefined || !read.typeMatches) {
+      const problem =
+        kind === undefined
+          ? `${KIND_NAMES[read.kindCode]} envelope arrived on the request subject of ${JSON.stringify(type)}`
+          : typeMismatch(read.type, type)!;
+      this.connection.emit("malformed", 1, problem);
+      if (replyTo)
+        this.pushReply(out, replyTo, type, messageId, correlationId, err(ErrorCodes.NO_HANDLER, problem));
+      return undefined;
+    }
+    const payload = this.codec.decodePayload(read.codec, data, read.payloadStart, read.payloadEnd);
+    const result = inbound.deliverRequest!(kind, type, payload, read, size);
+    if (!(result instanceof Promise)) {
+      if (replyTo) this.pushReply(out, replyTo, type, messageId, correlationId, result);
+      return undefined;
+    }
+    if (!replyTo) return result;
+    return result.then((settled) => this.pushReply(out, replyTo, type, messageId, correlationId, settled));
+  }
+
+  private pushReply(
+    out: OutboundReply[],
+    replyTo: string,
+    type: string,
+    messageId: string,
+    correlationId: string,
+    result: Result<unknown>,
+  ): void {
+    out.push({
+      subject: replyTo,
+      envelope: this.codec.encodeReplyTo(type, messageId, correlationId, toWire(result)),
+    });
+  }
+
+  /** The generic path: decode the whole request, dispatch it, reply when it settles. */
+  private async serveDecoded(
+    inbound: InboundDispatcher,
+    type: string,
+    bytes: Buffer,
+    size: number,
+    replyTo: string | null,
+    out: OutboundReply[],
+  ): Promise<void> {
+    let request: Envelope;
+    try {
+      request = inBatch(this.codec.decodeMessage(bytes), size);
+    } catch (error) {
+      this.connection.emit("malformed", 1, String(error));
+      return;
+    }
+    const mismatch =
+      request.kind === "event"
+        ? `an event envelope arrived on the request subject of ${JSON.stringify(type)}`
+        : typeMismatch(request.type, type);
+    const result = mismatch ? err(ErrorCodes.NO_HANDLER, mismatch) : await inbound.dispatch(request);
+    if (mismatch) this.connection.emit("malformed", 1, mismatch);
+    if (replyTo) this.pushReply(out, replyTo, request.type, request.messageId, request.correlationId, result);
   }
 
   /**
@@ -245,7 +324,7 @@ export class NatsTransport implements Transport {
     const read = envelopeRead;
     if (!read.typeMatches || read.kindCode !== EVENT_KIND) {
       const mismatch = read.typeMatches
-        ? `a ${KIND_NAMES[read.kindCode]} envelope arrived on the event subject of ${JSON.stringify(type)}`
+        ? `${KIND_NAMES[read.kindCode]} envelope arrived on the event subject of ${JSON.stringify(type)}`
         : typeMismatch(read.type, type);
       this.connection.emit("malformed", 1, mismatch);
       return undefined;
@@ -317,18 +396,35 @@ export class NatsTransport implements Transport {
     );
   }
 
-  async request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> {
-    if (signal.aborted) return err(ErrorCodes.ABORTED, "The operation was aborted");
+  request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> {
+    if (signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+    let sent: Promise<Buffer>;
     try {
-      const reply = await this.connection.request(
-        this.subjectFor(envelope),
-        this.codec.encodeMessage(envelope),
-      );
+      sent = this.connection.request(this.requestSubject(envelope.type), this.codec.encodeMessage(envelope));
+    } catch (error) {
+      return Promise.resolve(requestFailed(error));
+    }
+    // Shared callbacks: no closure per request.
+    return sent.then(this.replied, requestFailed);
+  }
+
+  private readonly replied = (reply: Buffer): Result<unknown> => {
+    try {
       return fromWire(this.codec.decodeReply(reply));
     } catch (error) {
-      if (error instanceof CatgaError) return err(error.code, error.message, error.details, error);
-      return err(ErrorCodes.TRANSPORT, String(error), undefined, error);
+      return requestFailed(error);
     }
+  };
+
+  /** `<prefix>.cmd.<type>`, made once per type (see eventSubject). */
+  private requestSubject(type: string): string {
+    let subject = this.requestSubjects.get(type);
+    if (subject === undefined) {
+      subject = `${this.prefix}.cmd.${type}`;
+      if (this.requestSubjects.size >= 1024) this.requestSubjects.clear();
+      this.requestSubjects.set(type, subject);
+    }
+    return subject;
   }
 
   publish(envelope: Envelope): Promise<void> {
@@ -404,6 +500,12 @@ export function natsTransport(options: NatsTransportOptions): Promise<NatsTransp
 function typeMismatch(actual: string, type: string): string | undefined {
   if (actual === type) return undefined;
   return `an envelope of type ${JSON.stringify(actual.slice(0, 200))} arrived on the subject of ${JSON.stringify(type)}`;
+}
+
+/** A request that failed in the transport, as a Result with its code kept. */
+function requestFailed(error: unknown): Result<unknown> {
+  if (error instanceof CatgaError) return err(error.code, error.message, error.details, error);
+  return err(ErrorCodes.TRANSPORT, String(error), undefined, error);
 }
 
 /** The envelope without the transport's origin header, which handlers never see. */

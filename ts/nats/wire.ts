@@ -2,6 +2,7 @@ import { Packr } from "msgpackr";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
+import { envelopeRead, type ReadExpectations, readEnvelope } from "./envelope-reader.js";
 import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
 import { viewAt } from "./pack.js";
 import { NOT_PLAIN, unpackPlain } from "./plain-unpacker.js";
@@ -42,6 +43,16 @@ export const jsonCodec: PayloadCodec = {
 };
 
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
+
+/** Replies have no subscription type to compare with: the reader decodes theirs. */
+const REPLY_EXPECTATIONS: ReadExpectations = {
+  type: "",
+  typeBytes: new Uint8Array(0),
+  originKeyBytes: new Uint8Array(0),
+  selfBytes: new Uint8Array(0),
+};
+const REPLY_KIND = 3;
+const ERROR_KIND = 4;
 
 const KIND_CODES = { command: 0, query: 1, event: 2, reply: 3, error: 4 } as const;
 type WireKind = keyof typeof KIND_CODES;
@@ -219,13 +230,18 @@ export class EnvelopeCodec {
 
   /** A reply carries the handler's Result as plain data (code and message, never a stack). */
   encodeReply(request: Envelope, result: WireResult): Buffer {
+    return this.encodeReplyTo(request.type, request.messageId, request.correlationId, result);
+  }
+
+  /** The reply to request `messageId` of `type`: caused by it, in its correlation. */
+  encodeReplyTo(type: string, messageId: string, correlationId: string, result: WireResult): Buffer {
     return encodeEnvelope(
       {
         kindCode: KIND_CODES[result.ok ? "reply" : "error"],
-        type: request.type,
+        type,
         messageId: undefined,
-        correlationId: request.correlationId,
-        causationId: request.messageId,
+        correlationId,
+        causationId: messageId,
         createdAt: 0,
         headers: EMPTY_HEADERS,
         codec: msgpackCodec.name,
@@ -235,15 +251,26 @@ export class EnvelopeCodec {
     );
   }
 
-  decodeReply(bytes: Uint8Array): WireResult {
+  decodeReply(bytes: Buffer): WireResult {
+    // In place when it is in the layout Catga writes (envelope-reader.ts); else the generic way.
+    if (readEnvelope(bytes, 0, bytes.length, REPLY_EXPECTATIONS)) {
+      const read = envelopeRead;
+      if (read.kindCode !== REPLY_KIND && read.kindCode !== ERROR_KIND) {
+        throw new CatgaError(ErrorCodes.DECODE, `expected a reply, got a ${KINDS[read.kindCode]}`);
+      }
+      return asWireResult(this.decodePayload(read.codec, bytes, read.payloadStart, read.payloadEnd));
+    }
     const wire = decodeWire(bytes);
     if (wire.kind !== "reply" && wire.kind !== "error") {
       throw new CatgaError(ErrorCodes.DECODE, `expected a reply, got a ${wire.kind}`);
     }
-    const result = this.codecNamed(wire.codec).decode(wire.payload) as WireResult;
-    if (typeof result !== "object" || result === null || typeof result.ok !== "boolean") {
-      throw new CatgaError(ErrorCodes.DECODE, "reply payload is not a Result");
-    }
-    return result;
+    return asWireResult(this.codecNamed(wire.codec).decode(wire.payload));
   }
+}
+
+function asWireResult(value: unknown): WireResult {
+  if (typeof value !== "object" || value === null || typeof (value as WireResult).ok !== "boolean") {
+    throw new CatgaError(ErrorCodes.DECODE, "reply payload is not a Result");
+  }
+  return value as WireResult;
 }
