@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CatgaError, loadNativeBinding, platformTriple } from "../../ts/index.js";
@@ -59,5 +60,20 @@ describe("native loader", () => {
       if (saved === undefined) delete process.env.CATGA_NATIVE_PATH;
       else process.env.CATGA_NATIVE_PATH = saved;
     }
+  });
+});
+
+describe("native loading is lazy", () => {
+  it("an in-memory mediator built and used from the package never loads Catga's addon", () => {
+    const script = `
+      import { createRequire } from "node:module";
+      import { createCatga, defineCommand, defineEvent } from ${JSON.stringify(join(process.cwd(), "dist/index.js"))};
+      const Ping = defineCommand("ping"); const Pinged = defineEvent("pinged");
+      const catga = createCatga({ preset: "production" }).handle(Ping, () => "pong").handle(Pinged, () => {}).build();
+      (await catga.send(Ping, {})).unwrap(); (await catga.publish(Pinged, {})).unwrap();
+      const cache = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify(cache.filter((path) => /catga[^/\\\\]*\\.node$/.test(path))));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([]);
   });
 });
