@@ -1,9 +1,10 @@
 import { Packr, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { uuidv7, uuidv7Time } from "../../ts/mediator/ids.js";
 import { decodeEnvelope } from "../../ts/native/codec.js";
 import { writeEnvelope, writeEnvelopeOf } from "../../ts/nats/envelope-writer.js";
 import { NO_ROOM, NOT_PLAIN, packPlain } from "../../ts/nats/plain-packer.js";
-import { decodeWire, EnvelopeCodec } from "../../ts/nats/wire.js";
+import { decodeWire, EnvelopeCodec, type PayloadCodec } from "../../ts/nats/wire.js";
 
 const msgpackr = new Packr({ useRecords: false, int64AsType: "number" });
 
@@ -175,5 +176,90 @@ describe("envelope writer", () => {
     const decoded = codec.decodeMessage(codec.encodeNew("event", "orders.placed", {}, value));
     expect(decoded.payload).toEqual(unpack(msgpackr.pack(value)));
     expect((decoded.payload as { when: Date }).when).toEqual(value.when);
+  });
+});
+
+describe("envelope writer: what callers may hand it (found by a reviewer)", () => {
+  const codec = new EnvelopeCodec();
+
+  it("keeps both envelopes whole when a payload getter encodes another message mid-write", () => {
+    let inner: Buffer | undefined;
+    const outer = codec.encodeNew(
+      "event",
+      "outer",
+      {},
+      {
+        a: "first",
+        get b() {
+          inner = codec.encodeNew("event", "inner", {}, { x: "in" });
+          return "second";
+        },
+      },
+    );
+    expect(codec.decodeMessage(outer).payload).toEqual({ a: "first", b: "second" });
+    expect(codec.decodeMessage(inner!).payload).toEqual({ x: "in" });
+  });
+
+  it("sends header values that are not strings as msgpackr did (undefined stays undefined)", () => {
+    const headers = { traceparent: undefined, tenant: null, plain: "v" } as unknown as Record<string, string>;
+    const decoded = codec.decodeMessage(
+      codec.encodeMessage({
+        kind: "event",
+        type: "t",
+        messageId: "m",
+        correlationId: "m",
+        causationId: undefined,
+        createdAt: 1,
+        headers,
+        payload: {},
+      }),
+    );
+    expect(decoded.headers).toEqual({ traceparent: undefined, tenant: null, plain: "v" });
+  });
+
+  it("writes a numeric id as its text, and the bytes of any typed array a codec returns", () => {
+    const floats: PayloadCodec = {
+      name: "floats",
+      encode: () => new Float32Array([1.5, 2.5]) as unknown as Uint8Array,
+      decode: (bytes) => bytes.length,
+    };
+    const withFloats = new EnvelopeCodec({ t: floats });
+    const bytes = withFloats.encodeMessage({
+      kind: "event",
+      type: "t",
+      messageId: 123 as unknown as string,
+      correlationId: 123 as unknown as string,
+      causationId: undefined,
+      createdAt: 1,
+      headers: {},
+      payload: {},
+    });
+    const decoded = withFloats.decodeMessage(bytes);
+    expect(decoded.messageId).toBe("123");
+    expect(decoded.payload).toBe(8);
+  });
+
+  it("gives every decoded binary field memory of its own, as msgpackr's copyBuffers did", () => {
+    const secret = codec.encodeNew("event", "t", {}, { token: Buffer.from("SECRET-TOKEN-of-user-A") });
+    const image = codec.encodeNew("event", "t", {}, { image: Buffer.from([1, 2, 3, 4]) });
+    const read = (bytes: Buffer) => {
+      const fields = unpack(bytes) as unknown[];
+      const payload = fields[9] as Buffer;
+      return codec.decodePayload("msgpack", payload, 0, payload.length) as Record<string, Buffer>;
+    };
+    read(secret);
+    const { image: copy } = read(image);
+    expect(copy!.byteOffset).toBe(0);
+    expect(copy!.buffer.byteLength).toBe(4);
+    expect(Buffer.from(copy!.buffer).includes("SECRET")).toBe(false);
+  });
+
+  it("stamps each id with the time it was made, even within one synchronous run", () => {
+    uuidv7();
+    const until = Date.now() + 30;
+    while (Date.now() < until) {
+      // a handler busy for 30 ms before it sends
+    }
+    expect(Math.abs(uuidv7Time(uuidv7()) - Date.now())).toBeLessThanOrEqual(2);
   });
 });

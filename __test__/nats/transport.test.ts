@@ -221,19 +221,23 @@ describe("durable events (JetStream)", () => {
     expect((await orders.publish(Placed, { orderId: "o-poison", at: new Date(0) })).ok).toBe(true);
 
     const handled: string[] = [];
+    const headersSeen: Record<string, string>[] = [];
     let poisonAttempts = 0;
     const shippingTransport = await connect("shipping", prefix, { durableEvents });
     const shipping = createCatga({ logger: silentLogger, transport: shippingTransport })
-      .handle(Placed, (event) => {
+      .handle(Placed, (event, ctx) => {
         if (event.orderId === "o-poison") {
           poisonAttempts++;
           throw new Error("label printer on fire");
         }
         handled.push(event.orderId);
+        headersSeen.push({ ...ctx.headers });
       })
       .build();
     await shippingTransport.ready();
     await until(() => handled.includes("o-late") && poisonAttempts === 2, 10_000, "durable delivery");
+    // The transport's origin header stays the transport's, on the durable path too.
+    expect(headersSeen).toEqual([{}]);
 
     const js = new JetStream(shippingTransport.connection);
     const dead: Record<string, string>[] = [];
@@ -339,5 +343,43 @@ describe("NatsTransport: inbound requests", () => {
     });
     expect(handled).toBe(1);
     await Promise.all([raw.close(), catga.close()]);
+  });
+});
+
+describe("NatsTransport: results (found by a reviewer)", () => {
+  it("a publish Result shared by a batch cannot be changed by one caller for the others", async () => {
+    const prefix = uniquePrefix("frozen");
+    const transport = await connect("orders", prefix);
+    const catga = createCatga({ logger: silentLogger, transport }).build();
+    const [first, second] = await Promise.all([
+      catga.publish(Placed, { orderId: "a", at: new Date(0) }),
+      catga.publish(Placed, { orderId: "b", at: new Date(0) }),
+    ]);
+    expect(() => {
+      // A caller writing past the readonly type, as JavaScript code may.
+      (first!.ok ? (first!.value as { handled: number }) : { handled: 0 }).handled = 42;
+    }).toThrow(TypeError);
+    expect(second!.ok && second!.value.handled).toBe(0);
+    await catga.close();
+  });
+
+  it("a result that cannot be encoded fails its own request with CATGA_ENCODE, not the batch", async () => {
+    const Big = defineQuery("numbers.big").payload<{ huge: boolean }>().returns<unknown>();
+    const prefix = uniquePrefix("encode");
+    const serverTransport = await connect("numbers", prefix);
+    const server = createCatga({ logger: silentLogger, transport: serverTransport })
+      .handle(Big, async ({ huge }) => (huge ? 2n ** 70n : 7))
+      .build();
+    await serverTransport.ready();
+    const client = createCatga({ logger: silentLogger, transport: await connect("client", prefix) })
+      .remote(Big)
+      .build();
+    const [huge, small] = await Promise.all([
+      client.query(Big, { huge: true }),
+      client.query(Big, { huge: false }),
+    ]);
+    expect(huge!.ok || huge!.error.code).toBe(ErrorCodes.ENCODE);
+    expect(small!.ok && small!.value).toBe(7);
+    await Promise.all([client.close(), server.close()]);
   });
 });

@@ -6,7 +6,7 @@ import { randomFillSync } from "node:crypto";
 //
 // Cost, measured on the session-12 VM (benches/RESULTS.md): building the id from 20 hex pieces
 // took ~380 ns, and V8 flattened the resulting rope again (~160 ns) when the envelope writer read
-// it; `Date.now()` alone costs ~65 ns there. So the id is kept as 36 ASCII bytes in `template`:
+// it. So the id is kept as 36 ASCII bytes in `template`:
 // the timestamp is written once per millisecond, the sequence and 62 random bits (from a pooled
 // `randomFillSync`) per id. A wire writer copies the bytes (`writeUuidv7`, no string at all);
 // `uuidv7()` makes a flat string from them in one native call.
@@ -42,25 +42,6 @@ let sequence = 0;
 /** Timestamp encoded in the latest id, so a message's createdAt matches its id. */
 export const idClock = { ms: 0 };
 
-/**
- * One clock reading serves every id made in the same synchronous run (refreshed after 64 ids and
- * at the next microtask): a busy publisher's loop of 1024 publishes reads the clock 16 times, not
- * 1024; ids made later in another task read it again, so they never carry a stale time.
- */
-let cachedNow = 0;
-let idsSinceRead = 0;
-const forgetNow = () => {
-  cachedNow = 0;
-};
-function now(): number {
-  if (cachedNow === 0 || ++idsSinceRead >= 64) {
-    if (cachedNow === 0) queueMicrotask(forgetNow);
-    cachedNow = Date.now();
-    idsSinceRead = 0;
-  }
-  return cachedNow;
-}
-
 function writeHexByte(offset: number, value: number): void {
   template[offset] = HEX_CODES[2 * value]!;
   template[offset + 1] = HEX_CODES[2 * value + 1]!;
@@ -86,7 +67,7 @@ function startMillisecond(ms: number, startSequence: number): void {
 
 /** Advances to the next id: its sequence and its own 62 random bits go into `template`. */
 function advance(): void {
-  const ms = now();
+  const ms = Date.now();
   if (ms > lastMs) {
     // Start below the midpoint so there is room to count up within this millisecond.
     startMillisecond(ms, pool[randomByteOffset(1)]! & 0x7ff);

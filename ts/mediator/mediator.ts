@@ -115,7 +115,8 @@ export interface CompiledMediator {
   readonly bareHandlers?: ReadonlyMap<string, Handler>;
 }
 
-const NO_HANDLERS_RESULT: Result<PublishReport> = ok({ handled: 0 });
+// Shared by every publish that ran no local handler: frozen, so no caller can change another's.
+const NO_HANDLERS_RESULT: Result<PublishReport> = Object.freeze(ok(Object.freeze({ handled: 0 })));
 const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(NO_HANDLERS_RESULT);
 
 /** A transport's failure to take an event, reported like a failed handler. */

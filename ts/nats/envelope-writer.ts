@@ -13,6 +13,7 @@
  * view for as long as it likes; a full slab is simply replaced (the views keep it alive).
  */
 
+import { Packr } from "msgpackr";
 import { idClock, writeUuidv7 } from "../mediator/ids.js";
 import { viewAt } from "./pack.js";
 import { NO_ROOM, NOT_PLAIN, packPlain } from "./plain-packer.js";
@@ -108,11 +109,16 @@ function writeU32(offset: number, value: number): void {
   buffer[offset + 3] = value & 0xff;
 }
 
-function writeOptionalString(value: string | null): void {
-  if (value === null) {
+function writeOptionalString(value: string | null | undefined): void {
+  if (value === null || value === undefined) {
     ensure(1);
     slab[at++] = NIL;
-  } else writeString(value);
+  } else writeString(asString(value));
+}
+
+/** Ids typed as strings may still arrive as numbers from JavaScript callers: as before, their text. */
+function asString(value: unknown): string {
+  return typeof value === "string" ? value : String(value);
 }
 
 const float64 = new Float64Array(1);
@@ -136,8 +142,53 @@ function writeTime(value: number): void {
   at += 9;
 }
 
+/**
+ * The bytes of the last frozen headers object written, by identity. A frozen object cannot change,
+ * so its bytes can be reused: the NATS transport stamps most events with one shared frozen
+ * `{ catga-origin-service: <service> }`, and writing its keys char by char was ~10 % of a
+ * publisher's JS time.
+ */
+let cachedHeaders: object | undefined;
+let cachedHeaderBytes: Uint8Array = new Uint8Array(0);
+
 function writeHeaders(headers: Readonly<Record<string, string>>): void {
+  if (headers === cachedHeaders) {
+    const bytes = cachedHeaderBytes;
+    ensure(bytes.length);
+    copyInto(slab, bytes, at);
+    at += bytes.length;
+    return;
+  }
+  // Relative to the envelope: `ensure` may move it to a new slab while the map is written.
+  const offset = at - start;
+  writeHeaderMap(headers);
+  if (Object.isFrozen(headers) && onlyDataProperties(headers)) {
+    cachedHeaders = headers;
+    cachedHeaderBytes = new Uint8Array(slab.subarray(start + offset, at)); // a copy: the slab is reused
+  }
+}
+
+/** For header maps with a value that is not a string: msgpackr writes them as it always did. */
+const headerPackr = new Packr({ useRecords: false });
+
+/** A getter on a frozen object may still answer differently each time: such maps are not cached. */
+function onlyDataProperties(headers: object): boolean {
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(headers)))
+    if (!("value" in descriptor)) return false;
+  return true;
+}
+
+function writeHeaderMap(headers: Readonly<Record<string, string>>): void {
   const keys = Object.keys(headers);
+  for (let i = 0; i < keys.length; i++) {
+    if (typeof headers[keys[i]!] !== "string") {
+      const bytes = headerPackr.pack(headers);
+      ensure(bytes.length);
+      copyInto(slab, bytes, at);
+      at += bytes.length;
+      return;
+    }
+  }
   const count = keys.length;
   ensure(5);
   if (count < 16) slab[at++] = EMPTY_MAP | count;
@@ -154,13 +205,13 @@ function writeHeaders(headers: Readonly<Record<string, string>>): void {
   for (let i = 0; i < count; i++) {
     const key = keys[i]!;
     writeString(key);
-    // Header values are strings by contract; anything else travels as its string form.
-    const value = headers[key];
-    writeString(typeof value === "string" ? value : String(value));
+    writeString(headers[key]!);
   }
 }
 
-function writeBin(payload: Uint8Array): void {
+function writeBin(bytes: Uint8Array): void {
+  // A codec may hand back another view type (a Float32Array, say): its bytes are what travel.
+  const payload = bytes instanceof Uint8Array ? bytes : asBytes(bytes);
   const length = payload.length; // not byteLength: see copyInto in batcher.ts
   ensure(5 + length);
   const buffer = slab;
@@ -188,8 +239,8 @@ function writeHead(head: EnvelopeHead): void {
   slab[at + 1] = 1; // version
   slab[at + 2] = head.kindCode;
   at += 3;
-  writeString(head.type);
-  const id = head.messageId;
+  writeString(asString(head.type));
+  const id = head.messageId === undefined ? undefined : asString(head.messageId);
   if (id === undefined) {
     // A new id, written as bytes: no string is made for a message nobody reads the id of.
     ensure(38);
@@ -209,11 +260,19 @@ function writeHead(head: EnvelopeHead): void {
     writeTime(head.createdAt);
   }
   writeHeaders(head.headers);
-  writeString(head.codec);
+  writeString(asString(head.codec));
+}
+
+function asBytes(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /** Encodes one envelope; the view stays valid (see the module comment). */
 export function writeEnvelope(head: EnvelopeHead, payload: Uint8Array): Buffer {
+  return guarded(writeEnvelopeUnguarded, head, payload);
+}
+
+function writeEnvelopeUnguarded(head: EnvelopeHead, payload: Uint8Array): Buffer {
   start = at;
   writeHead(head);
   writeBin(payload);
@@ -226,6 +285,39 @@ export function writeEnvelope(head: EnvelopeHead, payload: Uint8Array): Buffer {
  * not plain data: the caller packs it with msgpackr and uses {@link writeEnvelope}.
  */
 export function writeEnvelopeOf(head: EnvelopeHead, value: unknown): Buffer | undefined {
+  return guarded(writeEnvelopeOfUnguarded, head, value);
+}
+
+/**
+ * Writing runs user code (payload getters, a header value's `toString`), which may encode another
+ * message: that nested write gets a slab of its own, so it never writes over the envelope being
+ * written, and the outer write finds its state as it left it.
+ */
+let writing = false;
+
+function guarded<T, R>(write: (head: EnvelopeHead, value: T) => R, head: EnvelopeHead, value: T): R {
+  if (!writing) {
+    writing = true;
+    try {
+      return write(head, value);
+    } finally {
+      writing = false;
+    }
+  }
+  const saved = { slab, at, start };
+  slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  at = 0;
+  start = 0;
+  try {
+    return write(head, value);
+  } finally {
+    slab = saved.slab;
+    at = saved.at;
+    start = saved.start;
+  }
+}
+
+function writeEnvelopeOfUnguarded(head: EnvelopeHead, value: unknown): Buffer | undefined {
   start = at;
   writeHead(head);
   const headEnd = at;

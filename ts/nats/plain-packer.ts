@@ -37,9 +37,17 @@ let end = 0;
 
 /** Packs `value` into `target` from `offset`; returns the end offset, NOT_PLAIN or NO_ROOM. */
 export function packPlain(value: unknown, target: Uint8Array, offset: number): number {
+  // A getter in `value` may pack another value: the outer call gets its target back after it.
+  const outerTarget = out;
+  const outerEnd = end;
   out = target;
   end = target.length;
-  return write(value, offset, 0);
+  try {
+    return write(value, offset, 0);
+  } finally {
+    out = outerTarget;
+    end = outerEnd;
+  }
 }
 
 function write(value: unknown, at: number, depth: number): number {

@@ -135,8 +135,9 @@ function readString(length: number): unknown {
 
 function readBin(length: number): unknown {
   if (at + length > end) return NOT_PLAIN;
-  // A copy: a view would keep the whole inbound batch alive for as long as the handler keeps it.
-  const copy = Buffer.allocUnsafe(length);
+  // A copy in memory of its own, as msgpackr's copyBuffers gives: a view would keep the whole
+  // inbound batch alive, and Node's shared pool would put other bytes behind `copy.buffer`.
+  const copy = Buffer.allocUnsafeSlow(length);
   copyInto(copy, source.subarray(at, at + length), 0);
   at += length;
   return copy;

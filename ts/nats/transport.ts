@@ -222,6 +222,7 @@ export class NatsTransport implements Transport {
     out: OutboundReply[],
   ): Promise<unknown> | undefined {
     const read = envelopeRead;
+    if (!read.typeMatches && read.type === type) read.typeMatches = true;
     const kind = read.kindCode === 0 ? "command" : read.kindCode === 1 ? "query" : undefined;
     // Read now: `envelopeRead` is overwritten by the next envelope of the batch.
     const messageId = read.messageId;
@@ -254,10 +255,15 @@ export class NatsTransport implements Transport {
     correlationId: string,
     result: Result<unknown>,
   ): void {
-    out.push({
-      subject: replyTo,
-      envelope: this.codec.encodeReplyTo(type, messageId, correlationId, toWire(result)),
-    });
+    let envelope: Uint8Array;
+    try {
+      envelope = this.codec.encodeReplyTo(type, messageId, correlationId, toWire(result));
+    } catch (error) {
+      // A result that cannot be encoded (a cycle, a BigInt) fails this request alone, coded.
+      const failure = err(ErrorCodes.ENCODE, `the result of ${type} cannot be encoded: ${String(error)}`);
+      envelope = this.codec.encodeReplyTo(type, messageId, correlationId, toWire(failure));
+    }
+    out.push({ subject: replyTo, envelope });
   }
 
   /** The generic path: decode the whole request, dispatch it, reply when it settles. */
@@ -322,6 +328,8 @@ export class NatsTransport implements Transport {
     size: number,
   ): Promise<unknown> | undefined {
     const read = envelopeRead;
+    // Bytes that differ but decode to the same string (invalid UTF-8 from a foreign producer) match.
+    if (!read.typeMatches && read.type === type) read.typeMatches = true;
     if (!read.typeMatches || read.kindCode !== EVENT_KIND) {
       const mismatch = read.typeMatches
         ? `${KIND_NAMES[read.kindCode]} envelope arrived on the event subject of ${JSON.stringify(type)}`
@@ -389,7 +397,7 @@ export class NatsTransport implements Transport {
         // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
         if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
         if (event.headers[ORIGIN_HEADER] === this.options.service) return;
-        const result = await inbound.dispatch(event);
+        const result = await inbound.dispatch(withoutOrigin(event));
         // A failed handler fails the delivery: JetStream retries it, then dead-letters it.
         if (!result.ok) throw new CatgaError(result.error.code, result.error.message);
       },

@@ -4,7 +4,6 @@ import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
 import { envelopeRead, type ReadExpectations, readEnvelope } from "./envelope-reader.js";
 import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
-import { viewAt } from "./pack.js";
 import { NOT_PLAIN, unpackPlain } from "./plain-unpacker.js";
 
 /**
@@ -136,6 +135,8 @@ export function decodeWire(bytes: Uint8Array): WireEnvelope {
 
 /** Maps mediator envelopes to wire envelopes and back, with the payload codec chosen per type. */
 export class EnvelopeCodec {
+  private lastType: string | undefined;
+  private lastCodec: PayloadCodec = msgpackCodec;
   private readonly byName = new Map<string, PayloadCodec>([
     [msgpackCodec.name, msgpackCodec],
     [jsonCodec.name, jsonCodec],
@@ -150,7 +151,12 @@ export class EnvelopeCodec {
   }
 
   private codecFor(type: string): PayloadCodec {
-    return this.perType[type] ?? this.fallback;
+    // Most traffic repeats one type: skip the keyed lookup when it does.
+    if (type === this.lastType) return this.lastCodec;
+    const codec = this.perType[type] ?? this.fallback;
+    this.lastType = type;
+    this.lastCodec = codec;
+    return codec;
   }
 
   private codecNamed(name: string): PayloadCodec {
@@ -208,7 +214,8 @@ export class EnvelopeCodec {
       const value = unpackPlain(data, start, end);
       if (value !== NOT_PLAIN) return value;
     }
-    return this.codecNamed(codec).decode(viewAt(data, start, end - start));
+    // A plain Buffer view (not an EnvelopeView): binary fields msgpackr copies out of it are Buffers.
+    return this.codecNamed(codec).decode(data.subarray(start, end));
   }
 
   decodeMessage(bytes: Uint8Array): Envelope {
