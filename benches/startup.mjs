@@ -16,11 +16,16 @@ if (mode !== "bare") {
       service: "startup",
       prefix: `startup${process.pid}`,
     });
-    const catga = createCatga().handle(Ping, () => "pong").withTransport(transport).build();
+    const catga = createCatga()
+      .handle(Ping, () => "pong")
+      .withTransport(transport)
+      .build();
     await transport.ready();
     await catga.close();
   } else {
-    const catga = createCatga().handle(Ping, () => "pong").build();
+    const catga = createCatga()
+      .handle(Ping, () => "pong")
+      .build();
     (await catga.send(Ping, {})).unwrap();
     // Catga's own addon (msgpackr may load its optional msgpackr-extract addon; that is not ours).
     const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) =>
