@@ -458,8 +458,11 @@ describe("timeout", () => {
       .build();
     const before = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     for (let i = 0; i < 2000; i++) await catga.send(Work, { id: i });
+    // The queue lets go of its timer once the task that settled the last message is over.
+    await new Promise((resolve) => setImmediate(resolve));
     const after = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    expect(after).toBe(before);
+    // At most as many as before (an earlier test's own timer may have ended meanwhile).
+    expect(after).toBeLessThanOrEqual(before);
   });
 });
 
@@ -852,5 +855,55 @@ describe("validation of events", () => {
     expect(seen.sort((a, b) => a - b)).toEqual([1, 2, 10, 20, 100, 200]);
     const bad = await catga.publish(Counted, { n: "x" } as never);
     expect(bad.ok || bad.error.details).toMatchObject({ handled: 0 });
+  });
+});
+
+describe("built-in behaviors around a handler that answers at once", () => {
+  it("answers CATGA_ABORTED when the caller's signal aborts while a synchronous handler runs", async () => {
+    const controller = new AbortController();
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, ({ id }) => {
+        controller.abort(new Error("caller gave up"));
+        return id;
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 }, { signal: controller.signal });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.ABORTED);
+  });
+
+  it("hands custom behaviors a promise from the built-in steps inside them", async () => {
+    const seen: string[] = [];
+    const outer = defineBehavior({
+      name: "outer",
+      priority: 10_000,
+      create: () => (payload, ctx, next) => {
+        const inner = next(payload, ctx);
+        seen.push(inner instanceof Promise ? "promise" : "value");
+        return inner.then((result) => result);
+      },
+    });
+    const catga = createCatga({ logger: silentLogger, preset: "production" })
+      .use(outer)
+      .handle(Work, ({ id }) => id * 2)
+      .build();
+    expect((await catga.send(Work, { id: 21 })).unwrap()).toBe(42);
+    expect(seen).toEqual(["promise"]);
+  });
+
+  it("counts consecutive synchronous failures and opens the breaker, then rejects at once", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withCircuitBreaker({ failureThreshold: 2, resetTimeoutMs: 60_000 })
+      .handle(Work, () => {
+        calls++;
+        throw new Error("down");
+      })
+      .build();
+    await catga.send(Work, { id: 1 });
+    await catga.send(Work, { id: 2 });
+    const third = await catga.send(Work, { id: 3 });
+    expect(third.ok || third.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
+    expect(calls).toBe(2);
   });
 });

@@ -22,9 +22,11 @@ import {
   type Behavior,
   composePipeline,
   type Handler,
+  handlerRun,
   handlerStep,
   type Next,
   orderBehaviors,
+  type Step,
   typeCheckOf,
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
@@ -280,7 +282,7 @@ export function buildMediator(
   const commands = new Map<string, Next>();
   const queries = new Map<string, Next>();
   const events = new Map<string, EventRoute>();
-  const bareHandlers = new Map<string, Handler>();
+  const requestSteps = new Map<string, Step>();
   const descriptions: PipelineDescription[] = [];
 
   for (const [type, list] of byType) {
@@ -298,17 +300,18 @@ export function buildMediator(
     list.forEach(({ handler }, index) => {
       const handlerName = handler.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
-      const { run, steps } = composePipeline(
+      const { run, step, steps } = composePipeline(
         ordered,
         { contract, kind: contract.kind, key, handlerName, remote: false },
         handlerStep(handler),
+        handlerRun(handler),
       );
+      if (contract.kind !== "event") requestSteps.set(type, step);
       runs.push(run);
       names.push(handlerName);
       if (steps.length > 0) bare = false;
       descriptions.push({ kind: contract.kind, type, handler: handlerName, steps: [...steps, "handler"] });
     });
-    if (contract.kind !== "event" && bare) bareHandlers.set(type, list[0]!.handler);
     if (contract.kind === "command") commands.set(type, runs[0]!);
     else if (contract.kind === "query") queries.set(type, runs[0]!);
     else events.set(type, eventRoute(type, runs, names, bare ? list.map((r) => r.handler) : undefined));
@@ -362,7 +365,7 @@ export function buildMediator(
     observer,
     hook: state.hook,
     remoteTypes,
-    bareHandlers,
+    requestSteps,
   };
   return new Mediator(compiled);
 }

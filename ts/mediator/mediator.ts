@@ -17,7 +17,7 @@ import type {
   ResultOf,
 } from "./contracts.js";
 import type { Logger } from "./logger.js";
-import { type Handler, type Next, runBare } from "./pipeline.js";
+import type { Next, Step } from "./pipeline.js";
 import {
   aggregate,
   countOk,
@@ -111,8 +111,8 @@ export interface CompiledMediator {
   readonly hook?: DispatchHook | undefined;
   /** Command/query types declared `.remote()`: their pipelines end in `transport.request`. */
   readonly remoteTypes?: ReadonlySet<string>;
-  /** Handlers of commands/queries with no behavior around them (their pipeline is the handler). */
-  readonly bareHandlers?: ReadonlyMap<string, Handler>;
+  /** The pipelines of local commands/queries as steps that may answer at once (see `Step`). */
+  readonly requestSteps?: ReadonlyMap<string, Step>;
 }
 
 // Shared by every publish that ran no local handler: frozen, so no caller can change another's.
@@ -139,7 +139,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly plain: boolean;
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
-  private readonly bareHandlers: ReadonlyMap<string, Handler>;
+  private readonly requestSteps: ReadonlyMap<string, Step>;
   /** The promise `publishNew` returned last, its type and the Result made from it (see forwardNew). */
   private lastSent: Promise<void> | undefined;
   private lastSentType: string | undefined;
@@ -156,7 +156,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.descriptions = compiled.descriptions;
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
-    this.bareHandlers = compiled.bareHandlers ?? new Map();
+    this.requestSteps = compiled.requestSteps ?? new Map();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.lastSent = undefined;
     this.lastSentType = undefined;
@@ -382,9 +382,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
           payload,
           ...(batchSize > 1 ? { batchSize } : {}),
         });
-        const bare = this.plain ? this.bareHandlers.get(type) : undefined;
+        const step = this.plain ? this.requestSteps.get(type) : undefined;
         const served = (kind === "command" ? this.commands : this.queries).has(type);
-        if (bare === undefined || !served) return dispatch(envelopeOf());
+        if (step === undefined || !served) return dispatch(envelopeOf());
         const context = MessageContext.received(
           this,
           this.logger,
@@ -396,7 +396,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
           meta.headers,
           meta.createdAt,
         );
-        return runBare(bare, payload, context);
+        return step(payload, context);
       },
       dispatch,
     };

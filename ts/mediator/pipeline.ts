@@ -14,6 +14,26 @@ export type Next = (payload: unknown, ctx: BehaviorContext) => Promise<Result<un
 /** One behavior's step for one target. It must resolve to a Result and never reject. */
 export type Middleware = (payload: unknown, ctx: BehaviorContext, next: Next) => Promise<Result<unknown>>;
 
+/**
+ * Internal: a pipeline step that may answer at once. A synchronous handler's Result travels back
+ * through the built-in behaviors without a promise per layer; the pipeline makes one promise at
+ * its outer end. Measured (benches/RESULTS.md, "Session 12"): each promise-returning layer cost
+ * ~200–300 ns per send on the session-12 VM.
+ */
+export type Step = (payload: unknown, ctx: BehaviorContext) => Result<unknown> | Promise<Result<unknown>>;
+
+/** Internal: a built-in behavior's step; `next` may answer at once and so may it. Never throws. */
+export type StepMiddleware = (
+  payload: unknown,
+  ctx: BehaviorContext,
+  next: Step,
+) => Result<unknown> | Promise<Result<unknown>>;
+
+/** A Result or a promise of one, as a promise. */
+export function settle(result: Result<unknown> | Promise<Result<unknown>>): Promise<Result<unknown>> {
+  return result instanceof Promise ? result : Promise.resolve(result);
+}
+
 /** What a pipeline is built for: a command/query contract, or one handler of an event. */
 export interface PipelineTarget {
   readonly contract: AnyContract;
@@ -47,10 +67,18 @@ export function defineBehavior(behavior: Behavior): Behavior {
 export type Handler = (payload: any, ctx: HandlerContext) => unknown;
 
 /**
- * Innermost step: call the handler and turn its value or throw into a Result. Written without
- * async/await or per-call closures: this is the whole call path when no behavior is configured.
+ * Innermost step: call the handler and turn its value or throw into a Result, synchronously when
+ * the handler returns a plain value (see {@link runBare}).
  */
-export function handlerStep(handler: Handler): Next {
+export function handlerStep(handler: Handler): Step {
+  return (payload, ctx) => runBare(handler, payload, ctx);
+}
+
+/**
+ * {@link handlerStep} as a promise, written without async/await or per-call closures: the whole
+ * call path of a send when no behavior is configured.
+ */
+export function handlerRun(handler: Handler): Next {
   return (payload, ctx) => {
     let out: unknown;
     try {
@@ -108,6 +136,31 @@ export function orderBehaviors(behaviors: readonly Behavior[]): Behavior[] {
 // Built-in behaviors are known to resolve to a Result; custom ones get a guard so a throw or a
 // rejection becomes a Result too, keeping the "never rejects" promise of send/query/publish.
 const builtIn = new WeakSet<Behavior>();
+/** Built-ins that can answer at once: their step factory (see {@link Step}). */
+const stepFactories = new WeakMap<Behavior, (target: PipelineTarget) => StepMiddleware | undefined>();
+
+/**
+ * Marks a built-in behavior whose step may answer synchronously; its public `create` is derived
+ * from `createStep` (always a promise), for anyone who calls it directly.
+ */
+export function builtInStep(
+  name: string,
+  priority: number,
+  createStep: (target: PipelineTarget) => StepMiddleware | undefined,
+): Behavior {
+  const behavior: Behavior = {
+    name,
+    priority,
+    create(target) {
+      const step = createStep(target);
+      if (step === undefined) return undefined;
+      return (payload, ctx, next) => settle(step(payload, ctx, next));
+    },
+  };
+  builtIn.add(behavior);
+  stepFactories.set(behavior, createStep);
+  return behavior;
+}
 
 /** Checks options that name message types against the types that got a pipeline at `build()`. */
 export type TypeCheck = (types: ReadonlySet<string>, issues: IssueList) => void;
@@ -136,23 +189,39 @@ function guarded(middleware: Middleware, inner: Next): Next {
   };
 }
 
-/** Composes the pipeline for one target once; with no behaviors it is the terminal step itself. */
+/**
+ * Composes the pipeline for one target once; with no behaviors it is the terminal step itself.
+ * `step` may answer at once (for callers that take a Result synchronously); `run` is the same as
+ * a promise.
+ */
 export function composePipeline(
   ordered: readonly Behavior[],
   target: PipelineTarget,
-  terminal: Next,
-): { run: Next; steps: string[] } {
-  let run = terminal;
+  terminal: Step,
+  terminalRun?: Next,
+): { run: Next; step: Step; steps: string[] } {
+  let step = terminal;
   const steps: string[] = [];
   for (let i = ordered.length - 1; i >= 0; i--) {
     const behavior = ordered[i]!;
-    const middleware = behavior.create(target);
-    if (middleware === undefined) continue;
-    const inner = run;
-    run = builtIn.has(behavior)
-      ? (payload, ctx) => middleware(payload, ctx, inner)
-      : guarded(middleware, inner);
+    const inner = step;
+    const createStep = stepFactories.get(behavior);
+    if (createStep !== undefined) {
+      const middleware = createStep(target);
+      if (middleware === undefined) continue;
+      step = (payload, ctx) => middleware(payload, ctx, inner);
+    } else {
+      const middleware = behavior.create(target);
+      if (middleware === undefined) continue;
+      // Behaviors written against the public `Next` get promises from the steps inside them.
+      const next: Next = (payload, ctx) => settle(inner(payload, ctx));
+      step = builtIn.has(behavior)
+        ? (payload, ctx) => middleware(payload, ctx, next)
+        : guarded(middleware, next);
+    }
     steps.unshift(behavior.name);
   }
-  return { run, steps };
+  const composed = step;
+  if (steps.length === 0 && terminalRun !== undefined) return { run: terminalRun, step: composed, steps };
+  return { run: (payload, ctx) => settle(composed(payload, ctx)), step: composed, steps };
 }

@@ -1,7 +1,7 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
-import { type Behavior, markBuiltIn } from "../pipeline.js";
+import { type Behavior, builtInStep, type StepMiddleware } from "../pipeline.js";
 import { err, type Result } from "../result.js";
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -54,71 +54,71 @@ export function circuitBreakerBehavior(
   const onStateChange = options?.onStateChange;
   const onStateChangeFailed = observerFailureReporter("circuitBreaker.onStateChange");
 
-  return markBuiltIn({
-    name: "circuitBreaker",
-    priority: options?.priority ?? CIRCUIT_BREAKER_PRIORITY,
-    create(target) {
-      let state: CircuitState = "closed";
-      let failures = 0;
-      let openedAt = 0;
-      let trials = 0;
-      // Bumped on every transition: a trial that outlives its half-open period must not decide
-      // (or free a slot of) a later one.
-      let period = 0;
-      const moveTo = (to: CircuitState): void => {
-        const from = state;
-        state = to;
-        if (to === "open") openedAt = Date.now();
-        if (to !== "open") failures = 0;
-        trials = 0;
-        period++;
-        if (onStateChange === undefined) return;
-        // Runs inside send (even synchronously, open → half-open): a throw must not escape it.
-        try {
-          onStateChange({ key: target.key, from, to });
-        } catch (thrown) {
-          onStateChangeFailed(thrown);
-        }
-      };
-      const rejected = (): Promise<Result<unknown>> =>
-        Promise.resolve(
-          err(ErrorCodes.CIRCUIT_OPEN, `Circuit for ${target.key} is open`, {
-            retryAfterMs: Math.max(0, openedAt + resetTimeoutMs - Date.now()),
-          }),
-        );
-      const isFailure = (result: Result<unknown>): boolean => !result.ok && failureOn.has(result.error.code);
+  return builtInStep("circuitBreaker", options?.priority ?? CIRCUIT_BREAKER_PRIORITY, (target) => {
+    let state: CircuitState = "closed";
+    let failures = 0;
+    let openedAt = 0;
+    let trials = 0;
+    // Bumped on every transition: a trial that outlives its half-open period must not decide
+    // (or free a slot of) a later one.
+    let period = 0;
+    const moveTo = (to: CircuitState): void => {
+      const from = state;
+      state = to;
+      if (to === "open") openedAt = Date.now();
+      if (to !== "open") failures = 0;
+      trials = 0;
+      period++;
+      if (onStateChange === undefined) return;
+      // Runs inside send (even synchronously, open → half-open): a throw must not escape it.
+      try {
+        onStateChange({ key: target.key, from, to });
+      } catch (thrown) {
+        onStateChangeFailed(thrown);
+      }
+    };
+    const rejected = (): Result<unknown> =>
+      err(ErrorCodes.CIRCUIT_OPEN, `Circuit for ${target.key} is open`, {
+        retryAfterMs: Math.max(0, openedAt + resetTimeoutMs - Date.now()),
+      });
+    const isFailure = (result: Result<unknown>): boolean => !result.ok && failureOn.has(result.error.code);
 
-      // Made once per pipeline, so the closed-state path allocates no closure per call.
-      const afterClosed = (result: Result<unknown>): Result<unknown> => {
-        if (isFailure(result)) {
-          failures++;
-          if (failures >= threshold && state === "closed") moveTo("open");
-        } else if (result.ok) {
-          failures = 0;
-        }
+    // Made once per pipeline, so the closed-state path allocates no closure per call.
+    const afterClosed = (result: Result<unknown>): Result<unknown> => {
+      if (isFailure(result)) {
+        failures++;
+        if (failures >= threshold && state === "closed") moveTo("open");
+      } else if (result.ok) {
+        failures = 0;
+      }
+      return result;
+    };
+    // A closure per trial (half-open only, rare): it remembers the period the trial belongs to.
+    const afterTrial =
+      (trialPeriod: number) =>
+      (result: Result<unknown>): Result<unknown> => {
+        if (trialPeriod !== period) return result; // another trial already decided this period
+        if (isFailure(result)) moveTo("open");
+        else if (result.ok) moveTo("closed");
+        else trials--; // neither success nor counted failure: free the trial slot
         return result;
       };
-      // A closure per trial (half-open only, rare): it remembers the period the trial belongs to.
-      const afterTrial =
-        (trialPeriod: number) =>
-        (result: Result<unknown>): Result<unknown> => {
-          if (trialPeriod !== period) return result; // another trial already decided this period
-          if (isFailure(result)) moveTo("open");
-          else if (result.ok) moveTo("closed");
-          else trials--; // neither success nor counted failure: free the trial slot
-          return result;
-        };
 
-      return (payload, ctx, next) => {
-        if (state === "closed") return next(payload, ctx).then(afterClosed);
-        if (state === "open") {
-          if (Date.now() - openedAt < resetTimeoutMs) return rejected();
-          moveTo("half-open");
-        }
-        if (trials >= halfOpenMaxCalls) return rejected();
-        trials++;
-        return next(payload, ctx).then(afterTrial(period));
-      };
-    },
+    const step: StepMiddleware = (payload, ctx, next) => {
+      if (state === "closed") {
+        const outcome = next(payload, ctx);
+        return outcome instanceof Promise ? outcome.then(afterClosed) : afterClosed(outcome);
+      }
+      if (state === "open") {
+        if (Date.now() - openedAt < resetTimeoutMs) return rejected();
+        moveTo("half-open");
+      }
+      if (trials >= halfOpenMaxCalls) return rejected();
+      trials++;
+      const decide = afterTrial(period);
+      const outcome = next(payload, ctx);
+      return outcome instanceof Promise ? outcome.then(decide) : decide(outcome);
+    };
+    return step;
   });
 }

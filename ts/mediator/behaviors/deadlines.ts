@@ -21,6 +21,9 @@ export class DeadlineQueue {
   private live = 0;
   private settled = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The timer no longer keeps the process alive (nothing in flight). */
+  private unreferenced = false;
+  private idleCheckScheduled = false;
 
   constructor(private readonly ms: number) {}
 
@@ -28,7 +31,10 @@ export class DeadlineQueue {
     entry.deadline = Date.now() + this.ms;
     this.entries.push(entry);
     if (this.timer === undefined) this.arm(entry.deadline);
-    else if (this.live === 0) this.timer.ref();
+    else if (this.unreferenced) {
+      this.timer.ref();
+      this.unreferenced = false;
+    }
     this.live++;
   }
 
@@ -37,17 +43,26 @@ export class DeadlineQueue {
     if (entry.done) return;
     entry.done = true;
     this.live--;
-    if (this.live === 0) {
-      this.idle();
-      return;
-    }
     this.settled++;
+    // Going idle is checked once the current task is over, not at every settle: sequential
+    // sends go busy → idle → busy once per call, and toggling the timer's ref each time (a
+    // native call both ways) cost ~150 ns per send (benches/RESULTS.md, "Session 12").
+    if (this.live === 0 && !this.idleCheckScheduled) {
+      this.idleCheckScheduled = true;
+      setImmediate(this.idleCheck);
+    }
     const pending = this.entries.length - this.head;
     if (this.settled > 1024 && this.settled * 2 > pending) this.compact();
   }
 
+  private readonly idleCheck = (): void => {
+    this.idleCheckScheduled = false;
+    if (this.live === 0) this.idle();
+  };
+
   private arm(at: number): void {
     this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+    this.unreferenced = false;
   }
 
   /** Runs at the armed time; entries added since may not be due yet (then it re-arms). */
@@ -87,6 +102,9 @@ export class DeadlineQueue {
     this.entries.length = 0;
     this.head = 0;
     this.settled = 0;
-    this.timer?.unref();
+    if (this.timer !== undefined) {
+      this.timer.unref();
+      this.unreferenced = true;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
-import { type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
+import { type Behavior, type BehaviorContext, builtInStep, type StepMiddleware } from "../pipeline.js";
 import type { Result } from "../result.js";
 
 export interface LoggingOptions {
@@ -29,51 +29,56 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
   const failureLevel = options?.failureLevel ?? "warn";
   const logPayload = options?.logPayload ?? false;
   const loggerFailed = observerFailureReporter("logger (logging behavior)");
-  return markBuiltIn({
-    name: "logging",
-    priority: options?.priority ?? LOGGING_PRIORITY,
-    create(target) {
-      const label = `${target.kind} ${target.contract.type}`;
-      const handler = target.kind === "event" ? target.handlerName : undefined;
-      const write = (
-        payload: unknown,
-        ctx: BehaviorContext,
-        result: Result<unknown>,
-        started: number,
-      ): void => {
-        const entry: Record<string, unknown> = {
-          type: target.contract.type,
-          kind: target.kind,
-          messageId: ctx.messageId,
-          correlationId: ctx.correlationId,
-          causationId: ctx.causationId,
-          handler,
-          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        };
-        if (logPayload) entry.payload = payload;
-        if (result.ok) {
-          ctx.logger[successLevel as "debug" | "info"](`${label} ok`, entry);
-        } else {
-          entry.code = result.error.code;
-          entry.error = result.error.message;
-          const level = result.error.code === "CATGA_HANDLER_FAILED" ? "error" : failureLevel;
-          ctx.logger[level](`${label} failed`, entry);
+  return builtInStep("logging", options?.priority ?? LOGGING_PRIORITY, (target) => {
+    const label = `${target.kind} ${target.contract.type}`;
+    const handler = target.kind === "event" ? target.handlerName : undefined;
+    const write = (
+      payload: unknown,
+      ctx: BehaviorContext,
+      result: Result<unknown>,
+      started: number,
+    ): void => {
+      const entry: Record<string, unknown> = {
+        type: target.contract.type,
+        kind: target.kind,
+        messageId: ctx.messageId,
+        correlationId: ctx.correlationId,
+        causationId: ctx.causationId,
+        handler,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      if (logPayload) entry.payload = payload;
+      if (result.ok) {
+        ctx.logger[successLevel as "debug" | "info"](`${label} ok`, entry);
+      } else {
+        entry.code = result.error.code;
+        entry.error = result.error.message;
+        const level = result.error.code === "CATGA_HANDLER_FAILED" ? "error" : failureLevel;
+        ctx.logger[level](`${label} failed`, entry);
+      }
+    };
+    const finish = (
+      payload: unknown,
+      ctx: BehaviorContext,
+      result: Result<unknown>,
+      started: number,
+    ): Result<unknown> => {
+      if (!result.ok || successLevel !== "off") {
+        // A failing log sink must not turn the message's outcome into a rejection.
+        try {
+          write(payload, ctx, result, started);
+        } catch (thrown) {
+          loggerFailed(thrown);
         }
-      };
-      return (payload, ctx, next) => {
-        const started = performance.now();
-        return next(payload, ctx).then((result) => {
-          if (!result.ok || successLevel !== "off") {
-            // A failing log sink must not turn the message's outcome into a rejection.
-            try {
-              write(payload, ctx, result, started);
-            } catch (thrown) {
-              loggerFailed(thrown);
-            }
-          }
-          return result;
-        });
-      };
-    },
+      }
+      return result;
+    };
+    const step: StepMiddleware = (payload, ctx, next) => {
+      const started = performance.now();
+      const outcome = next(payload, ctx);
+      if (outcome instanceof Promise) return outcome.then((result) => finish(payload, ctx, result, started));
+      return finish(payload, ctx, outcome, started);
+    };
+    return step;
   });
 }

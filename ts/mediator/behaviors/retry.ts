@@ -10,7 +10,13 @@ import {
   stringList,
 } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
-import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
+import {
+  type Behavior,
+  type BehaviorContext,
+  builtInStep,
+  type Step,
+  type StepMiddleware,
+} from "../pipeline.js";
 import type { Result } from "../result.js";
 import { sleep } from "./sleep.js";
 
@@ -89,31 +95,33 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
     return random() * delay;
   };
 
-  return markBuiltIn({
-    name: "retry",
-    priority: options?.priority ?? RETRY_PRIORITY,
-    create() {
-      const retryable = (result: Result<unknown>, ctx: BehaviorContext): boolean =>
-        !result.ok && retryOn.has(result.error.code) && !ctx.signal.aborted;
-      // Only a failed first attempt enters the async retry loop; success costs one `.then`.
-      const retryAfter = async (
-        first: Result<unknown>,
-        payload: unknown,
-        ctx: BehaviorContext,
-        next: Next,
-      ): Promise<Result<unknown>> => {
-        let result = first;
-        for (let attempt = 2; attempt <= maxAttempts && retryable(result, ctx); attempt++) {
-          await sleep(delayBefore(attempt - 1), ctx.signal);
-          if (ctx.signal.aborted) break;
-          result = await next(payload, ctx);
-        }
-        return result;
-      };
-      return (payload, ctx, next) =>
-        next(payload, ctx).then((first) =>
-          maxAttempts > 1 && retryable(first, ctx) ? retryAfter(first, payload, ctx, next) : first,
+  return builtInStep("retry", options?.priority ?? RETRY_PRIORITY, () => {
+    const retryable = (result: Result<unknown>, ctx: BehaviorContext): boolean =>
+      !result.ok && retryOn.has(result.error.code) && !ctx.signal.aborted;
+    // Only a failed first attempt enters the async retry loop; success costs nothing more (at
+    // once) or one `.then` (a handler that answered later).
+    const retryAfter = async (
+      first: Result<unknown>,
+      payload: unknown,
+      ctx: BehaviorContext,
+      next: Step,
+    ): Promise<Result<unknown>> => {
+      let result = first;
+      for (let attempt = 2; attempt <= maxAttempts && retryable(result, ctx); attempt++) {
+        await sleep(delayBefore(attempt - 1), ctx.signal);
+        if (ctx.signal.aborted) break;
+        result = await next(payload, ctx);
+      }
+      return result;
+    };
+    const step: StepMiddleware = (payload, ctx, next) => {
+      const first = next(payload, ctx);
+      if (first instanceof Promise)
+        return first.then((settled) =>
+          maxAttempts > 1 && retryable(settled, ctx) ? retryAfter(settled, payload, ctx, next) : settled,
         );
-    },
+      return maxAttempts > 1 && retryable(first, ctx) ? retryAfter(first, payload, ctx, next) : first;
+    };
+    return step;
   });
 }

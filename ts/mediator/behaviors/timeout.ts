@@ -1,7 +1,13 @@
 import { CatgaError, ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, isRecord, MAX_DELAY_MS, number, perTypeNumber } from "../config.js";
 import { MessageContext, NEVER_ABORTED, type SignalSource } from "../context.js";
-import { addTypeCheck, type Behavior, type BehaviorContext, markBuiltIn } from "../pipeline.js";
+import {
+  addTypeCheck,
+  type Behavior,
+  type BehaviorContext,
+  builtInStep,
+  type StepMiddleware,
+} from "../pipeline.js";
 import { err, errFrom, type Result } from "../result.js";
 import { type Deadline, DeadlineQueue } from "./deadlines.js";
 
@@ -34,12 +40,38 @@ class TimedCall implements Deadline, SignalSource {
   private parent: AbortSignal = NEVER_ABORTED;
   private onParentAbort: (() => void) | undefined;
 
+  /** The caller's promise, once the handler went asynchronous (see `promise`). */
+  private resolve: ((result: Result<unknown>) => void) | undefined;
+  /** The answer, when it came before anyone asked for a promise of it. */
+  private answered: Result<unknown> | undefined;
+
   constructor(
     private readonly queue: DeadlineQueue,
-    private readonly resolve: (result: Result<unknown>) => void,
     private readonly type: string,
     private readonly ms: number,
-  ) {}
+  ) {
+    this.resolve = undefined;
+    this.answered = undefined;
+  }
+
+  private answer(result: Result<unknown>): void {
+    if (this.resolve !== undefined) this.resolve(result);
+    else this.answered = result;
+  }
+
+  /** The answer as a promise (the handler went asynchronous). */
+  promise(): Promise<Result<unknown>> {
+    if (this.answered !== undefined) return Promise.resolve(this.answered);
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  /** The handler answered at once: that answer, unless a caller's abort answered first. */
+  completeNow(result: Result<unknown>): Result<unknown> {
+    this.complete(result);
+    return this.answered ?? result;
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -60,7 +92,7 @@ class TimedCall implements Deadline, SignalSource {
       const cause: unknown = parent.reason;
       if (this.controller === undefined) this.controller = new AbortController();
       this.controller.abort(cause);
-      this.resolve(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
+      this.answer(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
     };
     parent.addEventListener("abort", this.onParentAbort, { once: true });
   }
@@ -70,7 +102,7 @@ class TimedCall implements Deadline, SignalSource {
     if (this.done) return;
     this.queue.settle(this);
     this.unfollow();
-    this.resolve(result);
+    this.answer(result);
   }
 
   /** Called by the queue at the deadline. */
@@ -79,7 +111,7 @@ class TimedCall implements Deadline, SignalSource {
     this.reason = new CatgaError(ErrorCodes.TIMEOUT, message, { details: { timeoutMs: this.ms } });
     this.controller?.abort(this.reason);
     this.unfollow();
-    this.resolve(
+    this.answer(
       errFrom({ code: ErrorCodes.TIMEOUT, message, details: { timeoutMs: this.ms }, cause: this.reason }),
     );
   }
@@ -107,31 +139,30 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
         found.add(`timeout.perType.${type}`, "no handler or remote contract has this type");
     }
   };
-  const behavior = markBuiltIn({
-    name: "timeout",
-    priority: options?.priority ?? TIMEOUT_PRIORITY,
-    create(target) {
-      const type = target.contract.type;
-      const ms = perType[type] ?? defaultMs;
-      let queue = queues.get(ms);
-      if (queue === undefined) {
-        queue = new DeadlineQueue(ms);
-        queues.set(ms, queue);
-      }
-      const deadlines = queue;
-      return (payload, ctx, next) => {
-        const parent = ctx.signal;
-        if (parent.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
-        return new Promise<Result<unknown>>((resolve) => {
-          const call = new TimedCall(deadlines, resolve, type, ms);
-          deadlines.add(call);
-          if (parent !== NEVER_ABORTED) call.follow(parent);
-          const inner: BehaviorContext =
-            ctx instanceof MessageContext ? ctx.withSignalSource(call) : ctx.withSignal(call.signal);
-          next(payload, inner).then((result) => call.complete(result));
-        });
-      };
-    },
+  const behavior = builtInStep("timeout", options?.priority ?? TIMEOUT_PRIORITY, (target) => {
+    const type = target.contract.type;
+    const ms = perType[type] ?? defaultMs;
+    let queue = queues.get(ms);
+    if (queue === undefined) {
+      queue = new DeadlineQueue(ms);
+      queues.set(ms, queue);
+    }
+    const deadlines = queue;
+    const step: StepMiddleware = (payload, ctx, next) => {
+      const parent = ctx.signal;
+      if (parent.aborted) return err(ErrorCodes.ABORTED, "The operation was aborted");
+      const call = new TimedCall(deadlines, type, ms);
+      deadlines.add(call);
+      if (parent !== NEVER_ABORTED) call.follow(parent);
+      const inner: BehaviorContext =
+        ctx instanceof MessageContext ? ctx.withSignalSource(call) : ctx.withSignal(call.signal);
+      const outcome = next(payload, inner);
+      // A handler that answered at once needs no promise and leaves no deadline behind.
+      if (!(outcome instanceof Promise)) return call.completeNow(outcome);
+      outcome.then((result) => call.complete(result));
+      return call.promise();
+    };
+    return step;
   });
   addTypeCheck(behavior, checkTypes);
   return behavior;

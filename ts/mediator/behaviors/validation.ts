@@ -1,7 +1,13 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, type IssueList, number } from "../config.js";
-import { type Behavior, type BehaviorContext, markBuiltIn, type Next } from "../pipeline.js";
+import {
+  type Behavior,
+  type BehaviorContext,
+  builtInStep,
+  type Step,
+  type StepMiddleware,
+} from "../pipeline.js";
 import { err, errorInfoFrom, type Result } from "../result.js";
 
 export interface ValidationOptions {
@@ -46,48 +52,43 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
     }
     return outcomes;
   };
-  return markBuiltIn({
-    name: "validation",
-    priority: options?.priority ?? VALIDATION_PRIORITY,
-    create(target) {
-      const schema = target.contract.schema;
-      // Remote handlers validate on their side; validating here too would send the schema's
-      // output through a schema that expects its input.
-      if (schema === undefined || target.remote) return undefined;
-      const type = target.contract.type;
-      const proceed = (
-        outcome: StandardSchemaV1.Result<unknown>,
-        ctx: BehaviorContext,
-        next: Next,
-      ): Promise<Result<unknown>> =>
-        outcome.issues === undefined
-          ? next(outcome.value, ctx)
-          : Promise.resolve(validationError(type, outcome.issues));
-      // A schema that throws (a buggy refinement) is a validation failure, not a crashed call.
-      const schemaFailed = (thrown: unknown): Result<never> => {
-        const message = `Schema for ${type} threw: ${errorInfoFrom(thrown).message}`;
-        // Same shape as any validation failure: callers read details.issues.
-        return err(ErrorCodes.VALIDATION, message, { issues: [{ path: "", message }] }, thrown);
-      };
-      const validate = (payload: unknown): Outcome => {
-        try {
-          return schema["~standard"].validate(payload);
-        } catch (thrown) {
-          return Promise.reject(thrown);
-        }
-      };
-      // An event's handlers share one context per publish: validate once, not once per handler.
-      const shared = target.kind === "event" ? sharedOutcomes(type) : undefined;
-      return (payload, ctx, next) => {
-        let outcome = shared?.get(ctx);
-        if (outcome === undefined) {
-          outcome = validate(payload);
-          shared?.set(ctx, outcome);
-        }
-        return outcome instanceof Promise
-          ? outcome.then((resolved) => proceed(resolved, ctx, next), schemaFailed)
-          : proceed(outcome, ctx, next);
-      };
-    },
+  return builtInStep("validation", options?.priority ?? VALIDATION_PRIORITY, (target) => {
+    const schema = target.contract.schema;
+    // Remote handlers validate on their side; validating here too would send the schema's
+    // output through a schema that expects its input.
+    if (schema === undefined || target.remote) return undefined;
+    const type = target.contract.type;
+    const proceed = (
+      outcome: StandardSchemaV1.Result<unknown>,
+      ctx: BehaviorContext,
+      next: Step,
+    ): Result<unknown> | Promise<Result<unknown>> =>
+      outcome.issues === undefined ? next(outcome.value, ctx) : validationError(type, outcome.issues);
+    // A schema that throws (a buggy refinement) is a validation failure, not a crashed call.
+    const schemaFailed = (thrown: unknown): Result<never> => {
+      const message = `Schema for ${type} threw: ${errorInfoFrom(thrown).message}`;
+      // Same shape as any validation failure: callers read details.issues.
+      return err(ErrorCodes.VALIDATION, message, { issues: [{ path: "", message }] }, thrown);
+    };
+    const validate = (payload: unknown): Outcome => {
+      try {
+        return schema["~standard"].validate(payload);
+      } catch (thrown) {
+        return Promise.reject(thrown);
+      }
+    };
+    // An event's handlers share one context per publish: validate once, not once per handler.
+    const shared = target.kind === "event" ? sharedOutcomes(type) : undefined;
+    const step: StepMiddleware = (payload, ctx, next) => {
+      let outcome = shared?.get(ctx);
+      if (outcome === undefined) {
+        outcome = validate(payload);
+        shared?.set(ctx, outcome);
+      }
+      return outcome instanceof Promise
+        ? outcome.then((resolved) => proceed(resolved, ctx, next), schemaFailed)
+        : proceed(outcome, ctx, next);
+    };
+    return step;
   });
 }
