@@ -232,6 +232,13 @@ const table = [
 
 const CATGA = "catga send (no behaviors)";
 const bars = [
+  // Issue 13: the production preset must cost about nothing on the success path.
+  [
+    "catga send (production preset) vs @nestjs/cqrs (ops/s)",
+    (r) => r["catga send (production preset)"].opsPerSec / r["@nestjs/cqrs CommandBus.execute"].opsPerSec,
+    ">= 1",
+    (v) => v >= 1,
+  ],
   ["catga send / direct call (time)", (r) => r[CATGA].ns / r["direct call"].ns, "<= 1.5", (v) => v <= 1.5],
   [
     "reference add().then(wrap) / direct call (time)",
