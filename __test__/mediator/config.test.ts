@@ -208,9 +208,69 @@ describe("handler registration checked at build", () => {
 });
 
 describe("contracts", () => {
-  it("rejects an empty type and a non-Standard-Schema schema", () => {
-    expect(() => defineCommand("")).toThrow(TypeError);
-    expect(() => defineEvent("x", { parse: () => 1 } as never)).toThrow(/Standard Schema/);
+  it("rejects an empty type and a non-Standard-Schema schema with CATGA_INVALID_ARGUMENT", () => {
+    expect(() => defineCommand("")).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => defineEvent("x", { parse: () => 1 } as never)).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_ARGUMENT,
+        message: expect.stringMatching(/Standard Schema/),
+      }),
+    );
+  });
+
+  it("accepts only names that make one literal NATS subject token path", () => {
+    for (const good of ["orders.place", "a", "Orders_v2.place-now", "x".repeat(200)])
+      expect(defineCommand(good).type).toBe(good);
+    for (const bad of [
+      "orders.*",
+      "*",
+      ">",
+      "orders.>",
+      "a b",
+      "a\tb",
+      "a\nb",
+      ".a",
+      "a.",
+      "a..b",
+      "ü",
+      "x".repeat(201),
+    ]) {
+      expect(() => defineCommand(bad), bad).toThrow(
+        expect.objectContaining({
+          code: ErrorCodes.INVALID_ARGUMENT,
+          details: expect.objectContaining({ field: "type" }),
+        }),
+      );
+    }
+  });
+
+  it("feeds 5,000 random strings to define* and build(): a contract or a coded error, nothing else", () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const alphabet = "ab.*> \t\n_-Z9ü$";
+    for (let i = 0; i < 5000; i++) {
+      const name = Array.from({ length: next() % 12 }, () => alphabet[next() % alphabet.length]).join("");
+      let contract: ReturnType<typeof defineEvent> | undefined;
+      try {
+        contract = defineEvent(name);
+      } catch (error) {
+        expect((error as { code?: string }).code, JSON.stringify(name)).toBe(ErrorCodes.INVALID_ARGUMENT);
+      }
+      // A hand-made contract with the same name: build() checks it too.
+      const forged = { kind: "event", type: name } as unknown as ReturnType<typeof defineEvent>;
+      try {
+        createCatga({ logger: silentLogger })
+          .handle(contract ?? forged, () => undefined)
+          .build();
+        expect(contract, JSON.stringify(name)).toBeDefined();
+      } catch (error) {
+        expect((error as { code?: string }).code, JSON.stringify(name)).toBe(ErrorCodes.CONFIG);
+        expect(contract, JSON.stringify(name)).toBeUndefined();
+      }
+    }
   });
 
   it("tokens are frozen and describe themselves", () => {

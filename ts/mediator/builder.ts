@@ -8,7 +8,14 @@ import { type TimeoutOptions, timeoutBehavior } from "./behaviors/timeout.js";
 import { type ValidationOptions, validationBehavior } from "./behaviors/validation.js";
 import { type FieldCheck, IssueList, oneOf, withMethods } from "./config.js";
 import type { HandlerContext, PublishMode } from "./context.js";
-import type { AnyContract, AnyEvent, PayloadOf, ResultOf, TypeOf } from "./contracts.js";
+import {
+  type AnyContract,
+  type AnyEvent,
+  contractNameProblem,
+  type PayloadOf,
+  type ResultOf,
+  type TypeOf,
+} from "./contracts.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
@@ -247,6 +254,21 @@ export function buildMediator(
   const ordered = orderBehaviors(state.behaviors);
   const byType = new Map<string, Registration[]>();
   const contractOf = new Map<string, AnyContract>();
+
+  // Contracts may come from elsewhere than define* (hand-made objects, another copy of the package):
+  // their names are checked here against the same grammar.
+  const named = new Set<string>();
+  for (const contract of [
+    ...state.registrations.map((r) => r.contract),
+    ...state.remotes,
+    ...state.required,
+  ]) {
+    const type = (contract as { type?: unknown } | undefined)?.type;
+    const problem = contractNameProblem(type);
+    if (problem === undefined || named.has(String(type))) continue;
+    named.add(String(type));
+    issues.add(`contracts.${String(type).slice(0, 100)}`, `contract name ${problem}`);
+  }
 
   for (const registration of state.registrations) {
     const { contract } = registration;

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { CatgaError, ErrorCodes } from "../errors.js";
 
 export type { StandardSchemaV1 };
 
@@ -97,9 +98,38 @@ class ContractToken {
   }
 }
 
+/** The longest contract name: it becomes part of NATS subjects, stream and consumer names. */
+export const MAX_CONTRACT_NAME_LENGTH = 200;
+
+const NAME_TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Why `type` is not a valid contract name, or undefined when it is. The grammar (docs/mediator.md,
+ * "Contract names"): dot-separated tokens of ASCII letters, digits, `_` and `-`, at most
+ * {@link MAX_CONTRACT_NAME_LENGTH} characters. Names become NATS subjects: a space, an empty
+ * token or a wildcard (`*`, `>`) would make an invalid subject or one that catches other types.
+ */
+export function contractNameProblem(type: unknown): string | undefined {
+  if (typeof type !== "string") return `must be a string, got ${type === null ? "null" : typeof type}`;
+  if (type.length === 0) return "must not be empty";
+  if (type.length > MAX_CONTRACT_NAME_LENGTH)
+    return `must be at most ${MAX_CONTRACT_NAME_LENGTH} characters, got ${type.length}`;
+  for (const token of type.split(".")) {
+    if (token.length === 0) return "must not start or end with a dot or have two dots in a row";
+    if (!NAME_TOKEN.test(token))
+      return "may hold only ASCII letters, digits, '_' and '-' between dots (no spaces or wildcards)";
+  }
+  return undefined;
+}
+
 function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | undefined): ContractToken {
-  if (typeof type !== "string" || type.length === 0) {
-    throw new TypeError(`define${kind[0]!.toUpperCase()}${kind.slice(1)}: type must be a non-empty string`);
+  const define = `define${kind[0]!.toUpperCase()}${kind.slice(1)}`;
+  const problem = contractNameProblem(type);
+  if (problem !== undefined) {
+    const shown = typeof type === "string" ? JSON.stringify(type.slice(0, 100)) : String(type);
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${define}: type ${shown} ${problem}`, {
+      details: { field: "type", kind, problem },
+    });
   }
   // arktype's schemas are functions carrying `~standard`: any object or function with it will do.
   if (
@@ -108,8 +138,10 @@ function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | und
       schema === null ||
       !("~standard" in schema))
   ) {
-    throw new TypeError(
-      `${kind} "${type}": schema must implement Standard Schema (zod, valibot, arktype, ...)`,
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${define}: the schema of ${kind} "${type}" must implement Standard Schema (zod, valibot, arktype, ...)`,
+      { details: { field: "schema", kind, type } },
     );
   }
   return new ContractToken(kind, type, schema);

@@ -171,6 +171,10 @@ export class NatsTransport implements Transport {
     this.subscribed = Promise.all([...requests, ...events]).then((unsubscribers) => {
       this.unsubscribers.push(...unsubscribers);
     });
+    // A refused subscription fails `ready()`; nobody awaiting it must not end the process.
+    this.subscribed.catch((error: unknown) => {
+      this.connection.emit("status", { kind: "error", message: `subscribe failed: ${String(error)}` });
+    });
   }
 
   /** Resolves once every subscription made by `attach` is live on the server. */
