@@ -79,7 +79,9 @@ describe("broker outage", () => {
     await until(() => responderStatus.includes("reconnected"), 10_000, "responder reconnect");
     const settled = await during;
     // Either it was delivered once both sides were back, or it failed with a code: never a hang.
-    expect(["during", "CATGA_TIMEOUT", "CATGA_NO_HANDLER", "CATGA_NOT_CONNECTED"]).toContain(settled);
+    // Held under the wait policy, it fails at its deadline as CATGA_TIMEOUT, as documented (and
+    // retried by default), never CATGA_NOT_CONNECTED (found from outside, issue 14 item 9).
+    expect(["during", "CATGA_TIMEOUT", "CATGA_NO_HANDLER"]).toContain(settled);
 
     // Traffic resumes on every connection.
     await until(() => failFastStatus.includes("reconnected"), 10_000, "client reconnect");
@@ -145,7 +147,7 @@ describe("broker outage", () => {
     const outcome = await client
       .request("outage.cmd.none", eventEnvelope("r"), 500)
       .catch((e: CatgaError) => e.code);
-    expect(["CATGA_TIMEOUT", "CATGA_NOT_CONNECTED"]).toContain(outcome);
+    expect(outcome).toBe("CATGA_TIMEOUT");
     expect(Date.now() - started).toBeLessThan(1500);
     await server.start();
     await Promise.all(published);

@@ -417,13 +417,17 @@ impl NatsEngine {
         group.run(|| self.timeout_error(subject, timeout), counted).await;
     }
 
+    /// A request's deadline passed: always `CATGA_TIMEOUT` (what the docs and the default retry
+    /// classification expect), with the disconnection named in the message when that was why.
+    /// `CATGA_NOT_CONNECTED` is for refusing work at once (`whenDisconnected: reject`, connect).
     fn timeout_error(&self, subject: &str, timeout: Duration) -> CatgaError {
+        let waited = timeout.as_millis();
         if self.is_connected() {
-            CatgaError::new(ErrorCode::Timeout, format!("no reply on {subject} within {} ms", timeout.as_millis()))
+            CatgaError::new(ErrorCode::Timeout, format!("no reply on {subject} within {waited} ms"))
         } else {
             CatgaError::new(
-                ErrorCode::NotConnected,
-                format!("no reply on {subject} within {} ms: NATS is disconnected", timeout.as_millis()),
+                ErrorCode::Timeout,
+                format!("no reply on {subject} within {waited} ms (NATS was disconnected meanwhile)"),
             )
         }
     }
