@@ -159,6 +159,7 @@ describe("durable consumers", () => {
     await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
     const good: string[] = [];
     const attempts: number[] = [];
+    const invalidAttempts: number[] = [];
     const stop = await js.consume(
       {
         stream,
@@ -171,13 +172,19 @@ describe("durable consumers", () => {
       (m) => {
         if (m.envelope.messageId === "poison") {
           attempts.push(m.deliveryCount);
-          throw new CatgaError("CATGA_VALIDATION", "sku is required");
+          throw new CatgaError("CATGA_HANDLER_FAILED", "sku is required");
+        }
+        if (m.envelope.messageId === "invalid") {
+          invalidAttempts.push(m.deliveryCount);
+          // No redelivery can fix it: dead-lettered on the first delivery.
+          throw new CatgaError("CATGA_VALIDATION", "quantity must be positive");
         }
         good.push(m.envelope.messageId);
       },
     );
     await js.publish([
       { subject: `${subject}.x`, messageId: "poison", envelope: eventEnvelope("poison") },
+      { subject: `${subject}.x`, messageId: "invalid", envelope: eventEnvelope("invalid") },
       ...Array.from({ length: 20 }, (_, i) => ({
         subject: `${subject}.x`,
         messageId: `ok-${i}`,
@@ -191,16 +198,21 @@ describe("durable consumers", () => {
         dead.push({ id: m.envelope.messageId, headers: { ...m.headers } });
       },
     );
-    await until(() => dead.length === 1 && good.length === 20, 15_000, "dead letter and good messages");
+    await until(() => dead.length === 2 && good.length === 20, 15_000, "dead letters and good messages");
     expect(attempts).toEqual([1, 2, 3]);
-    expect(dead[0]!.id).toBe("poison");
-    expect(dead[0]!.headers).toMatchObject({
-      "Catga-Error-Code": "CATGA_VALIDATION",
+    expect(invalidAttempts).toEqual([1]);
+    const poison = dead.find((d) => d.id === "poison")!;
+    expect(poison.headers).toMatchObject({
+      "Catga-Error-Code": "CATGA_HANDLER_FAILED",
       "Catga-Error-Message": "sku is required",
       "Catga-Deliveries": "3",
       "Catga-Original-Subject": `${subject}.x`,
     });
-    expect(dead[0]!.headers).not.toHaveProperty("stack");
+    expect(poison.headers).not.toHaveProperty("stack");
+    expect(dead.find((d) => d.id === "invalid")!.headers).toMatchObject({
+      "Catga-Error-Code": "CATGA_VALIDATION",
+      "Catga-Deliveries": "1",
+    });
     await Promise.all([stop(), stopDlq()]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   CatgaConfigError,
   createCatga,
@@ -381,5 +382,58 @@ describe("NatsTransport: results (found by a reviewer)", () => {
     expect(huge!.ok || huge!.error.code).toBe(ErrorCodes.ENCODE);
     expect(small!.ok && small!.value).toBe(7);
     await Promise.all([client.close(), server.close()]);
+  });
+});
+
+describe("durable events: failures no retry can fix (issue 21 item 4)", () => {
+  it("dead-letters an undecodable payload and a refused schema on the first delivery, under their own codes", async () => {
+    const prefix = uniquePrefix("poison");
+    const Shipped = defineEvent("orders.shipped", z.object({ orderId: z.string().min(1) }));
+    const durableEvents = {
+      consumer: { maxDeliver: 5, backoffMs: [50], fetchWaitMs: 100 },
+      provision: { storage: "memory" as const },
+    };
+    const shippingTransport = await connect("shipping", prefix, { durableEvents });
+    const handled: string[] = [];
+    const shipping = createCatga({ logger: silentLogger, transport: shippingTransport })
+      .withValidation()
+      .handle(Shipped, (event) => {
+        handled.push(event.orderId);
+      })
+      .build();
+    await shippingTransport.ready();
+    const js = new JetStream(shippingTransport.connection);
+    const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+    const dead: Record<string, string>[] = [];
+    const stop = await js.consume({ stream: `${stream}_DLQ`, durable: "inspect", fetchWaitMs: 100 }, (m) => {
+      dead.push({ ...m.headers });
+    });
+    const subject = `${prefix}.evt.orders.shipped`;
+    const garbage = encodeWire({
+      kind: "event",
+      type: "orders.shipped",
+      messageId: "m-garbage",
+      correlationId: null,
+      causationId: null,
+      createdAt: Date.now(),
+      headers: {},
+      codec: "msgpack",
+      payload: Buffer.from([0x92, 0x01]), // an array of two that ends after one: truncated
+    });
+    const codec = new EnvelopeCodec();
+    const invalid = codec.encodeNew("event", "orders.shipped", {}, { orderId: "" });
+    const valid = codec.encodeNew("event", "orders.shipped", {}, { orderId: "o-1" });
+    await js.publish([
+      { subject, messageId: "m-garbage", envelope: garbage },
+      { subject, messageId: "m-invalid", envelope: invalid },
+      { subject, messageId: "m-valid", envelope: valid },
+    ]);
+    await until(() => dead.length === 2 && handled.length === 1, 10_000, "two dead letters and one event");
+    const byCode = Object.fromEntries(dead.map((h) => [h["Catga-Error-Code"], h["Catga-Deliveries"]]));
+    expect(byCode).toEqual({ [ErrorCodes.DECODE]: "1", [ErrorCodes.VALIDATION]: "1" });
+    expect(handled).toEqual(["o-1"]);
+    await stop();
+    await Promise.all([js.deleteStream(stream), js.deleteStream(`${stream}_DLQ`)]);
+    await shipping.close();
   });
 });

@@ -149,7 +149,9 @@ export class JetStream implements DurablePublisher {
           ? error.code
           : ErrorCodes.HANDLER_FAILED;
       const text = describeThrown(error);
-      if (maxDeliver !== -1 && deliveryCount >= maxDeliver) {
+      // A failure no redelivery can fix (bytes that do not decode, a payload its schema refuses)
+      // goes to the dead-letter subject on its first delivery, under its own code.
+      if (PERMANENT_FAILURES.has(code) || (maxDeliver !== -1 && deliveryCount >= maxDeliver)) {
         let subject: string;
         try {
           subject = deadLetter(type);
@@ -257,6 +259,12 @@ export class JetStream implements DurablePublisher {
     }
   }
 }
+
+/**
+ * Error codes that no redelivery can fix: the message is dead-lettered at once instead of retried.
+ * Documented in docs/jetstream.md ("Dead letters").
+ */
+export const PERMANENT_FAILURES: ReadonlySet<string> = new Set([ErrorCodes.DECODE, ErrorCodes.VALIDATION]);
 
 /** A thrown value as text for a dead-letter header, whatever was thrown (it must not throw itself). */
 function describeThrown(error: unknown): string {

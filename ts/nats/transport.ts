@@ -1,5 +1,5 @@
 import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
-import { JetStream } from "../jetstream/jetstream.js";
+import { JetStream, PERMANENT_FAILURES } from "../jetstream/jetstream.js";
 import type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
@@ -402,8 +402,11 @@ export class NatsTransport implements Transport {
         if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
         if (event.headers[ORIGIN_HEADER] === this.options.service) return;
         const result = await inbound.dispatch(withoutOrigin(event));
-        // A failed handler fails the delivery: JetStream retries it, then dead-letters it.
-        if (!result.ok) throw new CatgaError(result.error.code, result.error.message);
+        // A failed handler fails the delivery: JetStream retries it, then dead-letters it. When
+        // every handler failed for a reason no retry fixes (validation), that code is the one
+        // reported, so the message is dead-lettered at once under it.
+        if (!result.ok)
+          throw new CatgaError(permanentCodeOf(result.error) ?? result.error.code, result.error.message);
       },
     );
   }
@@ -512,6 +515,15 @@ export function natsTransport(options: NatsTransportOptions): Promise<NatsTransp
 function typeMismatch(actual: string, type: string): string | undefined {
   if (actual === type) return undefined;
   return `an envelope of type ${JSON.stringify(actual.slice(0, 200))} arrived on the subject of ${JSON.stringify(type)}`;
+}
+
+/** The one permanent code behind an event's aggregated failure, if all of its failures have it. */
+function permanentCodeOf(error: { code: string; details?: unknown }): string | undefined {
+  if (PERMANENT_FAILURES.has(error.code)) return error.code;
+  const failures = (error.details as { failures?: { code: string }[] } | undefined)?.failures;
+  if (!Array.isArray(failures) || failures.length === 0) return undefined;
+  const first = failures[0]!.code;
+  return PERMANENT_FAILURES.has(first) && failures.every((f) => f.code === first) ? first : undefined;
 }
 
 /** A request that failed in the transport, as a Result with its code kept. */

@@ -215,7 +215,7 @@ export class EnvelopeCodec {
       if (value !== NOT_PLAIN) return value;
     }
     // A plain Buffer view (not an EnvelopeView): binary fields msgpackr copies out of it are Buffers.
-    return this.codecNamed(codec).decode(data.subarray(start, end));
+    return decodeWith(this.codecNamed(codec), data.subarray(start, end));
   }
 
   decodeMessage(bytes: Uint8Array): Envelope {
@@ -231,7 +231,7 @@ export class EnvelopeCodec {
       causationId: wire.causationId ?? undefined,
       createdAt: wire.createdAt,
       headers: wire.headers,
-      payload: this.codecNamed(wire.codec).decode(wire.payload),
+      payload: decodeWith(this.codecNamed(wire.codec), wire.payload),
     };
   }
 
@@ -271,7 +271,19 @@ export class EnvelopeCodec {
     if (wire.kind !== "reply" && wire.kind !== "error") {
       throw new CatgaError(ErrorCodes.DECODE, `expected a reply, got a ${wire.kind}`);
     }
-    return asWireResult(this.codecNamed(wire.codec).decode(wire.payload));
+    return asWireResult(decodeWith(this.codecNamed(wire.codec), wire.payload));
+  }
+}
+
+/** A payload codec's decode, its failure coded CATGA_DECODE (a message no retry can fix). */
+function decodeWith(codec: PayloadCodec, bytes: Uint8Array): unknown {
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    if (error instanceof CatgaError) throw error;
+    throw new CatgaError(ErrorCodes.DECODE, `the ${codec.name} payload does not decode: ${String(error)}`, {
+      cause: error,
+    });
   }
 }
 
