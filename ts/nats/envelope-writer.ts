@@ -13,7 +13,7 @@
  * view for as long as it likes; a full slab is simply replaced (the views keep it alive).
  */
 
-import { Packr } from "msgpackr";
+import { Packr } from "msgpackr/pack";
 import { idClock, writeUuidv7 } from "../mediator/ids.js";
 import { viewAt } from "./pack.js";
 import { NO_ROOM, NOT_PLAIN, packPlain } from "./plain-packer.js";

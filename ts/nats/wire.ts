@@ -1,4 +1,4 @@
-import { Packr } from "msgpackr";
+import { Packr } from "msgpackr/pack";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";

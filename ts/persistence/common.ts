@@ -1,4 +1,4 @@
-import { Packr } from "msgpackr";
+import { Packr } from "msgpackr/pack";
 import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
 import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
 
