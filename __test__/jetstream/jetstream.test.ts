@@ -402,3 +402,30 @@ describe("broker restart", () => {
     }
   });
 });
+
+describe("publishOne", () => {
+  it("sends the calls of one tick together, each caller getting its own outcome", async () => {
+    const { stream, subject } = names("single");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      js.publishOne(`${subject}.x`, `one-${i}`, eventEnvelope(`one-${i}`)).then(
+        (outcome) => outcome.sequence,
+        (error: CatgaError) => error.code,
+      ),
+    );
+    // A subject no stream takes fails alone, coded; the others in its batch are stored.
+    const stray = js.publishOne(`nobody.${stream}.x`, "stray", eventEnvelope("stray")).then(
+      () => "stored",
+      (error: CatgaError) => error.code,
+    );
+    const sequences = await Promise.all(calls);
+    expect([...sequences].sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    expect(await stray).toMatch(/^CATGA_/);
+    // A duplicate id is reported as such, not stored twice.
+    expect(await js.publishOne(`${subject}.x`, "one-0", eventEnvelope("one-0"))).toMatchObject({
+      duplicate: true,
+    });
+  });
+});
