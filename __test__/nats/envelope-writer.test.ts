@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { Packr, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { uuidv7, uuidv7Time } from "../../ts/mediator/ids.js";
@@ -247,6 +248,9 @@ describe("envelope writer: what callers may hand it (found by a reviewer)", () =
     expect(Buffer.isBuffer(image)).toBe(true);
     // Still [1, 2, 3, 4] after the received bytes were zeroed: a copy, not a view of them.
     expect([...image!]).toEqual([1, 2, 3, 4]);
+    // A plain Buffer, equal to one made any other way.
+    expect(Object.getPrototypeOf(image)).toBe(Buffer.prototype);
+    expect(isDeepStrictEqual(image, Buffer.from([1, 2, 3, 4]))).toBe(true);
   });
 
   it("stamps each id with the time it was made, even within one synchronous run", () => {
