@@ -32,6 +32,7 @@ import {
   type Envelope,
   envelopeOf,
   type InboundDispatcher,
+  type ReceivedMeta,
   requestRemote,
   type Transport,
 } from "./transport.js";
@@ -343,63 +344,35 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       deliverEvent: (type, payload, meta, batchSize) => {
         const route = this.events.get(type);
         if (route === undefined) return undefined;
-        if (!this.plain || route.direct === undefined) {
-          // Observers, hooks and behaviors see the message as `dispatch` hands it to them.
-          return dispatch({
-            kind: "event",
-            type,
-            messageId: meta.messageId,
-            correlationId: meta.correlationId ?? meta.messageId,
-            causationId: meta.causationId ?? undefined,
-            createdAt: meta.createdAt,
-            headers: meta.headers,
-            payload,
-            ...(batchSize > 1 ? { batchSize } : {}),
-          });
-        }
-        const context = MessageContext.received(
-          this,
-          this.logger,
-          "event",
-          type,
-          meta.messageId,
-          meta.correlationId ?? meta.messageId,
-          meta.causationId ?? undefined,
-          meta.headers,
-          meta.createdAt,
-        );
-        return runDirect(route.direct, payload, context);
+        // Observers, hooks and behaviors see the message as `dispatch` hands it to them.
+        if (!this.plain || route.direct === undefined)
+          return dispatch(receivedEnvelope("event", type, payload, meta, batchSize));
+        return runDirect(route.direct, payload, this.receivedContext("event", type, meta));
       },
       deliverRequest: (kind, type, payload, meta, batchSize) => {
-        const envelopeOf = (): Envelope => ({
-          kind,
-          type,
-          messageId: meta.messageId,
-          correlationId: meta.correlationId ?? meta.messageId,
-          causationId: meta.causationId ?? undefined,
-          createdAt: meta.createdAt,
-          headers: meta.headers,
-          payload,
-          ...(batchSize > 1 ? { batchSize } : {}),
-        });
         const step = this.plain ? this.requestSteps.get(type) : undefined;
         const served = (kind === "command" ? this.commands : this.queries).has(type);
-        if (step === undefined || !served) return dispatch(envelopeOf());
-        const context = MessageContext.received(
-          this,
-          this.logger,
-          kind,
-          type,
-          meta.messageId,
-          meta.correlationId ?? meta.messageId,
-          meta.causationId ?? undefined,
-          meta.headers,
-          meta.createdAt,
-        );
-        return step(payload, context);
+        if (step === undefined || !served)
+          return dispatch(receivedEnvelope(kind, type, payload, meta, batchSize));
+        return step(payload, this.receivedContext(kind, type, meta));
       },
       dispatch,
     };
+  }
+
+  /** The context of a message a transport read without an envelope object. */
+  private receivedContext(kind: ContractKind, type: string, meta: ReceivedMeta): MessageContext {
+    return MessageContext.received(
+      this,
+      this.logger,
+      kind,
+      type,
+      meta.messageId,
+      meta.correlationId ?? meta.messageId,
+      meta.causationId ?? undefined,
+      meta.headers,
+      meta.createdAt,
+    );
   }
 
   /** Runs an envelope from another process through this mediator's pipelines. */
@@ -441,4 +414,25 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     }
     return run(envelope.payload, context);
   }
+}
+
+/** The envelope of a message a transport read without one (for observers, hooks and behaviors). */
+function receivedEnvelope(
+  kind: ContractKind,
+  type: string,
+  payload: unknown,
+  meta: ReceivedMeta,
+  batchSize: number,
+): Envelope {
+  return {
+    kind,
+    type,
+    messageId: meta.messageId,
+    correlationId: meta.correlationId ?? meta.messageId,
+    causationId: meta.causationId ?? undefined,
+    createdAt: meta.createdAt,
+    headers: meta.headers,
+    payload,
+    ...(batchSize > 1 ? { batchSize } : {}),
+  };
 }

@@ -1,3 +1,4 @@
+import { readFloat64 } from "./msgpack-bytes.js";
 import { bytesEqual, readUtf8 } from "./msgpack-strings.js";
 
 /**
@@ -61,10 +62,6 @@ export const envelopeRead: ReadEnvelope = {
 let source: Uint8Array = new Uint8Array(0);
 let at = 0;
 let end = 0;
-
-const float64 = new Float64Array(1);
-const float64Bytes = new Uint8Array(float64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Reads the envelope in `data[start, start + length)` into {@link envelopeRead}; false when it is
@@ -153,10 +150,9 @@ function readTime(): number | undefined {
   if (at >= end) return undefined;
   const byte = source[at]!;
   if (byte === 0xcb && at + 9 <= end) {
-    if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) float64Bytes[7 - i] = source[at + 1 + i]!;
-    else for (let i = 0; i < 8; i++) float64Bytes[i] = source[at + 1 + i]!;
+    const value = readFloat64(source, at + 1);
     at += 9;
-    return float64[0];
+    return value;
   }
   if (byte === 0xcf && at + 9 <= end) {
     let value = 0;

@@ -15,14 +15,19 @@
 
 import { Packr } from "msgpackr/pack";
 import { idClock, writeUuidv7 } from "../mediator/ids.js";
+import {
+  binHeaderSize,
+  copyInto,
+  stringHeaderSize,
+  writeBinHeader,
+  writeFloat64,
+  writeStringHeader,
+  writeU32,
+} from "./msgpack-bytes.js";
 import { viewAt } from "./pack.js";
 import { NO_ROOM, NOT_PLAIN, packPlain } from "./plain-packer.js";
 
 const SLAB_BYTES = 64 * 1024;
-
-/** `Uint8Array.prototype.set`, called directly (see `copyInto` in batcher.ts for why). */
-const copyInto: (target: Uint8Array, source: Uint8Array, offset: number) => void =
-  Function.prototype.call.bind(Uint8Array.prototype.set) as never;
 
 const EMPTY_MAP = 0x80;
 const NIL = 0xc0;
@@ -61,7 +66,7 @@ function writeString(value: string): void {
   const length = value.length;
   // ASCII fast path: one byte per char, the header known from the length.
   ensure(5 + length);
-  const header = length < 32 ? 1 : length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const header = stringHeaderSize(length);
   const body = at + header;
   const buffer = slab;
   for (let i = 0; i < length; i++) {
@@ -72,41 +77,17 @@ function writeString(value: string): void {
     }
     buffer[body + i] = c;
   }
-  writeStringHeader(length, header);
+  writeStringHeader(slab, at, header, length);
   at = body + length;
 }
 
 function writeUtf8String(value: string): void {
   const bytes = Buffer.byteLength(value, "utf8");
   ensure(5 + bytes);
-  const header = bytes < 32 ? 1 : bytes < 256 ? 2 : bytes < 65536 ? 3 : 5;
+  const header = stringHeaderSize(bytes);
   slab.write(value, at + header, bytes, "utf8");
-  writeStringHeader(bytes, header);
+  writeStringHeader(slab, at, header, bytes);
   at += header + bytes;
-}
-
-function writeStringHeader(length: number, header: number): void {
-  const buffer = slab;
-  if (header === 1) buffer[at] = 0xa0 | length;
-  else if (header === 2) {
-    buffer[at] = 0xd9;
-    buffer[at + 1] = length;
-  } else if (header === 3) {
-    buffer[at] = 0xda;
-    buffer[at + 1] = length >>> 8;
-    buffer[at + 2] = length & 0xff;
-  } else {
-    buffer[at] = 0xdb;
-    writeU32(at + 1, length);
-  }
-}
-
-function writeU32(offset: number, value: number): void {
-  const buffer = slab;
-  buffer[offset] = value >>> 24;
-  buffer[offset + 1] = (value >>> 16) & 0xff;
-  buffer[offset + 2] = (value >>> 8) & 0xff;
-  buffer[offset + 3] = value & 0xff;
 }
 
 function writeOptionalString(value: string | null | undefined): void {
@@ -121,24 +102,13 @@ function asString(value: unknown): string {
   return typeof value === "string" ? value : String(value);
 }
 
-const float64 = new Float64Array(1);
-const float64Bytes = new Uint8Array(float64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
  * Epoch milliseconds as a float64, exact for every whole millisecond: what msgpackr wrote before
  * this writer existed, so readers that turn a uint64 into a BigInt still get a number.
  */
 function writeTime(value: number): void {
   ensure(9);
-  const buffer = slab;
-  buffer[at] = 0xcb;
-  float64[0] = value;
-  if (LITTLE_ENDIAN) {
-    for (let i = 0; i < 8; i++) buffer[at + 1 + i] = float64Bytes[7 - i]!;
-  } else {
-    for (let i = 0; i < 8; i++) buffer[at + 1 + i] = float64Bytes[i]!;
-  }
+  writeFloat64(slab, at, value);
   at += 9;
 }
 
@@ -199,7 +169,7 @@ function writeHeaderMap(headers: Readonly<Record<string, string>>): void {
     at += 3;
   } else {
     slab[at] = 0xdf;
-    writeU32(at + 1, count);
+    writeU32(slab, at + 1, count);
     at += 5;
   }
   for (let i = 0; i < count; i++) {
@@ -214,22 +184,10 @@ function writeBin(bytes: Uint8Array): void {
   const payload = bytes instanceof Uint8Array ? bytes : asBytes(bytes);
   const length = payload.length; // not byteLength: see copyInto in batcher.ts
   ensure(5 + length);
-  const buffer = slab;
-  if (length < 256) {
-    buffer[at] = 0xc4;
-    buffer[at + 1] = length;
-    at += 2;
-  } else if (length < 65536) {
-    buffer[at] = 0xc5;
-    buffer[at + 1] = length >>> 8;
-    buffer[at + 2] = length & 0xff;
-    at += 3;
-  } else {
-    buffer[at] = 0xc6;
-    writeU32(at + 1, length);
-    at += 5;
-  }
-  copyInto(buffer, payload, at);
+  const header = binHeaderSize(length);
+  writeBinHeader(slab, at, header, length);
+  at += header;
+  copyInto(slab, payload, at);
   at += length;
 }
 
@@ -333,21 +291,10 @@ function writeEnvelopeOfUnguarded(head: EnvelopeHead, value: unknown): Buffer | 
   }
   const payloadStart = at + 5;
   const length = payloadEnd - payloadStart;
-  const binHeader = length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const binHeader = binHeaderSize(length);
   const shift = 5 - binHeader;
   if (shift > 0) slab.copyWithin(start + shift, start, at);
-  const bin = payloadStart - binHeader;
-  if (binHeader === 2) {
-    slab[bin] = 0xc4;
-    slab[bin + 1] = length;
-  } else if (binHeader === 3) {
-    slab[bin] = 0xc5;
-    slab[bin + 1] = length >>> 8;
-    slab[bin + 2] = length & 0xff;
-  } else {
-    slab[bin] = 0xc6;
-    writeU32(bin + 1, length);
-  }
+  writeBinHeader(slab, payloadStart - binHeader, binHeader, length);
   at = payloadEnd;
   return viewAt(slab, start + shift, payloadEnd - start - shift);
 }

@@ -13,18 +13,22 @@
  * is not plain data, or -2 when it does not fit (the caller grows the buffer and tries again).
  */
 
+import {
+  binHeaderSize,
+  copyInto,
+  stringHeaderSize,
+  writeBinHeader,
+  writeFloat64,
+  writeStringHeader,
+  writeU32,
+} from "./msgpack-bytes.js";
+
 /** Deeper nesting than this is left to msgpackr (which also detects what a cycle would do). */
 const MAX_DEPTH = 64;
 
 export const NOT_PLAIN = -1;
 export const NO_ROOM = -2;
 
-const copyInto: (target: Uint8Array, source: Uint8Array, offset: number) => void =
-  Function.prototype.call.bind(Uint8Array.prototype.set) as never;
-
-const float64 = new Float64Array(1);
-const float64Bytes = new Uint8Array(float64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const utf8 = new TextEncoder();
 
 const objectPrototype = Object.prototype;
@@ -125,20 +129,13 @@ function writeCollectionHeader(at: number, count: number, fix: number, of16: num
     return at + 3;
   }
   out[at] = of32;
-  writeU32(at + 1, count);
+  writeU32(out, at + 1, count);
   return at + 5;
-}
-
-function writeU32(at: number, value: number): void {
-  out[at] = value >>> 24;
-  out[at + 1] = (value >>> 16) & 0xff;
-  out[at + 2] = (value >>> 8) & 0xff;
-  out[at + 3] = value & 0xff;
 }
 
 function writeString(value: string, at: number): number {
   const length = value.length;
-  const header = length < 32 ? 1 : length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const header = stringHeaderSize(length);
   const body = at + header;
   if (body + length > end) return NO_ROOM;
   const target = out;
@@ -147,7 +144,7 @@ function writeString(value: string, at: number): number {
     if (c >= 0x80) return writeUtf8String(value, at);
     target[body + i] = c;
   }
-  writeStringHeader(at, header, length);
+  writeStringHeader(out, at, header, length);
   return body + length;
 }
 
@@ -155,29 +152,14 @@ function writeUtf8String(value: string, at: number): number {
   // At most 3 bytes per UTF-16 unit; encode after the largest header that could be needed, then
   // move the bytes back when the real length needs a shorter one.
   const most = value.length * 3;
-  const header = most < 32 ? 1 : most < 256 ? 2 : most < 65536 ? 3 : 5;
+  const header = stringHeaderSize(most);
   if (at + header + most > end) return NO_ROOM;
   const { written } = utf8.encodeInto(value, out.subarray(at + header, at + header + most));
   const length = written ?? 0;
-  const fitting = length < 32 ? 1 : length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const fitting = stringHeaderSize(length);
   if (fitting !== header) out.copyWithin(at + fitting, at + header, at + header + length);
-  writeStringHeader(at, fitting, length);
+  writeStringHeader(out, at, fitting, length);
   return at + fitting + length;
-}
-
-function writeStringHeader(at: number, header: number, length: number): void {
-  if (header === 1) out[at] = 0xa0 | length;
-  else if (header === 2) {
-    out[at] = 0xd9;
-    out[at + 1] = length;
-  } else if (header === 3) {
-    out[at] = 0xda;
-    out[at + 1] = length >>> 8;
-    out[at + 2] = length & 0xff;
-  } else {
-    out[at] = 0xdb;
-    writeU32(at + 1, length);
-  }
 }
 
 function writeNumber(value: number, at: number): number {
@@ -203,7 +185,7 @@ function writeNumber(value: number, at: number): number {
       }
       if (value < 0x1_0000_0000) {
         target[at] = 0xce;
-        writeU32(at + 1, value);
+        writeU32(out, at + 1, value);
         return at + 5;
       }
     } else {
@@ -224,38 +206,21 @@ function writeNumber(value: number, at: number): number {
       }
       if (value >= -0x8000_0000) {
         target[at] = 0xd2;
-        writeU32(at + 1, value >>> 0);
+        writeU32(out, at + 1, value >>> 0);
         return at + 5;
       }
     }
   }
   // Fractions, NaN, infinities and integers beyond 32 bits: a float64 (exact), as msgpackr writes them.
-  target[at] = 0xcb;
-  float64[0] = value;
-  if (LITTLE_ENDIAN) {
-    for (let i = 0; i < 8; i++) target[at + 1 + i] = float64Bytes[7 - i]!;
-  } else {
-    for (let i = 0; i < 8; i++) target[at + 1 + i] = float64Bytes[i]!;
-  }
+  writeFloat64(target, at, value);
   return at + 9;
 }
 
 function writeBin(value: Uint8Array, at: number): number {
   const length = value.length;
-  const header = length < 256 ? 2 : length < 65536 ? 3 : 5;
+  const header = binHeaderSize(length);
   if (at + header + length > end) return NO_ROOM;
-  const target = out;
-  if (header === 2) {
-    target[at] = 0xc4;
-    target[at + 1] = length;
-  } else if (header === 3) {
-    target[at] = 0xc5;
-    target[at + 1] = length >>> 8;
-    target[at + 2] = length & 0xff;
-  } else {
-    target[at] = 0xc6;
-    writeU32(at + 1, length);
-  }
-  copyInto(target, value, at + header);
+  writeBinHeader(out, at, header, length);
+  copyInto(out, value, at + header);
   return at + header + length;
 }

@@ -1,3 +1,4 @@
+import { copyInto, readFloat64 } from "./msgpack-bytes.js";
 import { readUtf8 } from "./msgpack-strings.js";
 
 /**
@@ -20,10 +21,6 @@ const MAX_DEPTH = 64;
 let source: Uint8Array = new Uint8Array(0);
 let end = 0;
 let at = 0;
-
-const float64 = new Float64Array(1);
-const float64Bytes = new Uint8Array(float64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Decodes exactly `data[start, stop)` as one value, or returns {@link NOT_PLAIN}. */
 export function unpackPlain(data: Uint8Array, start: number, stop: number): unknown {
@@ -57,7 +54,7 @@ function read(depth: number): unknown {
     case 0xc6:
       return readBin(readUint(4));
     case 0xcb:
-      return readFloat64();
+      return readFloat();
     case 0xcc:
       return readUint(1);
     case 0xcd:
@@ -115,15 +112,11 @@ function readUint(bytes: number): number {
   return value;
 }
 
-function readFloat64(): unknown {
+function readFloat(): unknown {
   if (at + 8 > end) return NOT_PLAIN;
-  if (LITTLE_ENDIAN) {
-    for (let i = 0; i < 8; i++) float64Bytes[7 - i] = source[at + i]!;
-  } else {
-    for (let i = 0; i < 8; i++) float64Bytes[i] = source[at + i]!;
-  }
+  const value = readFloat64(source, at);
   at += 8;
-  return float64[0];
+  return value;
 }
 
 function readString(length: number): unknown {
@@ -166,9 +159,6 @@ function readBin(length: number): unknown {
   chunkUsed = (chunkUsed + length + 7) & ~7;
   return copy;
 }
-
-const copyInto: (target: Uint8Array, source: Uint8Array, offset: number) => void =
-  Function.prototype.call.bind(Uint8Array.prototype.set) as never;
 
 function readArray(count: number, depth: number): unknown {
   if (depth >= MAX_DEPTH || count > end - at) return NOT_PLAIN;
