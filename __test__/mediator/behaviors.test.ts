@@ -1,3 +1,4 @@
+import vm from "node:vm";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
@@ -905,5 +906,47 @@ describe("built-in behaviors around a handler that answers at once", () => {
     const third = await catga.send(Work, { id: 3 });
     expect(third.ok || third.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
     expect(calls).toBe(2);
+  });
+});
+
+describe("built-in behaviors around another realm's promise (found by a reviewer)", () => {
+  const ForeignPromise = vm.runInNewContext("Promise") as PromiseConstructor;
+  // A custom behavior inside the built-ins that hands back a promise of another realm.
+  const foreign = defineBehavior({
+    name: "foreign",
+    priority: 10,
+    create: () => (payload, ctx, next) => ForeignPromise.resolve(next(payload, ctx)) as never,
+  });
+
+  it("logging, retry and the breaker wait for it instead of reading it as a Result", async () => {
+    const lines: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (message) => lines.push(message),
+      warn: (message) => lines.push(message),
+      error: (message) => lines.push(message),
+    };
+    const catga = createCatga({ logger })
+      .withLogging({ successLevel: "info" })
+      .withRetry({ maxAttempts: 2, baseDelayMs: 0 })
+      .withCircuitBreaker()
+      .use(foreign)
+      .handle(Work, ({ id }) => id * 3)
+      .build();
+    expect((await catga.send(Work, { id: 5 })).unwrap()).toBe(15);
+    expect(lines).toEqual(["command work.do ok"]);
+  });
+
+  it("the timeout still answers CATGA_TIMEOUT through it", async () => {
+    const catga = quiet()
+      .withTimeout({ ms: 30 })
+      .use(foreign)
+      .handle(Work, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return 1;
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.TIMEOUT);
   });
 });

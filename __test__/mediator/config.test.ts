@@ -334,3 +334,25 @@ describe("builder setters and the console logger", () => {
     expect(lines).toEqual(["warn careful code=X n=2", "error broken"]);
   });
 });
+
+describe("contracts that are not contracts (found by a reviewer)", () => {
+  it("define* and build() answer coded errors for values without a usable type, never a TypeError", () => {
+    expect(() => defineCommand(Object.create(null) as never)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
+    const Place = defineCommand("orders.place");
+    for (const odd of [undefined, null, Object.create(null), { type: Object.create(null) }, { type: 7 }]) {
+      expect(() =>
+        createCatga({ logger: silentLogger })
+          .handle(Place, () => undefined)
+          .requires(odd as never)
+          .build(),
+      ).toThrow(CatgaConfigError);
+      expect(() =>
+        createCatga({ logger: silentLogger })
+          .remote(odd as never)
+          .build(),
+      ).toThrow(CatgaConfigError);
+    }
+  });
+});

@@ -437,3 +437,19 @@ describe("durable events: failures no retry can fix (issue 21 item 4)", () => {
     await shipping.close();
   });
 });
+
+describe("durable events: consumer names (found by a reviewer)", () => {
+  it("refuses two event types that would share one durable consumer, when the mediator is built", async () => {
+    const prefix = uniquePrefix("collide");
+    const transport = await connect("shipping", prefix, { durableEvents: { provision: false } });
+    const Dotted = defineEvent("orders.placed");
+    const Underscored = defineEvent("orders_placed");
+    expect(() =>
+      createCatga({ logger: silentLogger, transport })
+        .handle(Dotted, () => undefined)
+        .handle(Underscored, () => undefined)
+        .build(),
+    ).toThrow(CatgaConfigError);
+    await transport.close();
+  });
+});

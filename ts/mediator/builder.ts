@@ -258,6 +258,7 @@ export function buildMediator(
   // Contracts may come from elsewhere than define* (hand-made objects, another copy of the package):
   // their names are checked here against the same grammar.
   const named = new Set<string>();
+  let unusable = false;
   for (const contract of [
     ...state.registrations.map((r) => r.contract),
     ...state.remotes,
@@ -265,10 +266,16 @@ export function buildMediator(
   ]) {
     const type = (contract as { type?: unknown } | undefined)?.type;
     const problem = contractNameProblem(type);
-    if (problem === undefined || named.has(String(type))) continue;
-    named.add(String(type));
-    issues.add(`contracts.${String(type).slice(0, 100)}`, `contract name ${problem}`);
+    if (problem === undefined) continue;
+    unusable = true;
+    // Never String() an unknown value: an object without a prototype would throw.
+    const shown = typeof type === "string" ? type.slice(0, 100) : `<${typeof type}>`;
+    if (named.has(shown)) continue;
+    named.add(shown);
+    issues.add(`contracts.${shown}`, `contract name ${problem}`);
   }
+  // What follows reads contract.type and .kind: with an unusable contract, report what was found.
+  if (unusable) throw new CatgaConfigError(issues.issues);
 
   for (const registration of state.registrations) {
     const { contract } = registration;

@@ -20,17 +20,29 @@ export type Middleware = (payload: unknown, ctx: BehaviorContext, next: Next) =>
  * its outer end. Measured (benches/RESULTS.md, "Session 12"): each promise-returning layer cost
  * ~200–300 ns per send on the session-12 VM.
  */
-export type Step = (payload: unknown, ctx: BehaviorContext) => Result<unknown> | Promise<Result<unknown>>;
+export type Step = (payload: unknown, ctx: BehaviorContext) => Result<unknown> | PromiseLike<Result<unknown>>;
 
 /** Internal: a built-in behavior's step; `next` may answer at once and so may it. Never throws. */
 export type StepMiddleware = (
   payload: unknown,
   ctx: BehaviorContext,
   next: Step,
-) => Result<unknown> | Promise<Result<unknown>>;
+) => Result<unknown> | PromiseLike<Result<unknown>>;
 
-/** A Result or a promise of one, as a promise. */
-export function settle(result: Result<unknown> | Promise<Result<unknown>>): Promise<Result<unknown>> {
+/**
+ * Whether a step's answer is still to come. Any thenable counts, not only `instanceof Promise`:
+ * a custom behavior or transport may hand back another realm's or a library's promise (and a
+ * replaced global `Promise` is not the class of native async functions' promises). A Result
+ * never has a `then`.
+ */
+export function isPending(
+  outcome: Result<unknown> | PromiseLike<Result<unknown>>,
+): outcome is PromiseLike<Result<unknown>> {
+  return typeof (outcome as { then?: unknown }).then === "function";
+}
+
+/** A Result or a promise of one (of any kind), as a native promise. */
+export function settle(result: Result<unknown> | PromiseLike<Result<unknown>>): Promise<Result<unknown>> {
   return result instanceof Promise ? result : Promise.resolve(result);
 }
 
@@ -100,7 +112,7 @@ export function runBare(
   handler: Handler,
   payload: unknown,
   ctx: BehaviorContext,
-): Result<unknown> | Promise<Result<unknown>> {
+): Result<unknown> | PromiseLike<Result<unknown>> {
   let out: unknown;
   try {
     out = handler(payload, ctx);

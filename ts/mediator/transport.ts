@@ -55,8 +55,8 @@ export interface InboundDispatcher {
   ): Promise<unknown> | undefined;
   /**
    * Runs a command or query received from another process: the same as `dispatch` minus the
-   * envelope object. A handler with no behavior around it that returns synchronously gives its
-   * Result synchronously (no promise); otherwise a promise of it. Never throws or rejects.
+   * envelope object. A handler that answers synchronously, through built-in behaviors only,
+   * gives its Result synchronously (no promise); otherwise a promise (any thenable) of it.
    */
   deliverRequest?(
     kind: "command" | "query",
@@ -64,7 +64,7 @@ export interface InboundDispatcher {
     payload: unknown,
     meta: ReceivedMeta,
     batchSize: number,
-  ): Result<unknown> | Promise<Result<unknown>>;
+  ): Result<unknown> | PromiseLike<Result<unknown>>;
 }
 
 /**

@@ -2,6 +2,7 @@ import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../e
 import { JetStream, PERMANENT_FAILURES } from "../jetstream/jetstream.js";
 import type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
+import { isPending } from "../mediator/pipeline.js";
 import { err, type Result } from "../mediator/result.js";
 import {
   type Envelope,
@@ -154,7 +155,35 @@ export class NatsTransport implements Transport {
     return `${this.prefix}.${envelope.kind === "event" ? "evt" : "cmd"}.${envelope.type}`;
   }
 
+  /** The durable consumer of this service for event `type` (dots become underscores). */
+  private durableName(type: string): string {
+    return `${this.options.service}-${type}`.replace(/[^A-Za-z0-9_-]/g, "_");
+  }
+
+  /**
+   * Two event types whose consumer names coincide (`orders.placed` and `orders_placed`) would
+   * share one durable consumer and lose one type's events: refused when the mediator is built.
+   */
+  private checkDurableNames(events: readonly string[]): void {
+    if (!this.durable) return;
+    const byName = new Map<string, string>();
+    const issues: ConfigIssue[] = [];
+    for (const type of events) {
+      if (!this.isDurable(type)) continue;
+      const name = this.durableName(type);
+      const other = byName.get(name);
+      if (other !== undefined)
+        issues.push({
+          path: `durableEvents.${type}`,
+          message: `event types "${other}" and "${type}" would share the durable consumer "${name}"; rename one`,
+        });
+      else byName.set(name, type);
+    }
+    if (issues.length > 0) throw new CatgaConfigError(issues);
+  }
+
   attach(inbound: InboundDispatcher): void {
+    this.checkDurableNames(inbound.events);
     const queue = this.options.service;
     const requests = [...inbound.commands, ...inbound.queries].map((type) =>
       this.connection.subscribe(`${this.prefix}.cmd.${type}`, { queue }, (batch) =>
@@ -243,12 +272,15 @@ export class NatsTransport implements Transport {
     }
     const payload = this.codec.decodePayload(read.codec, data, read.payloadStart, read.payloadEnd);
     const result = inbound.deliverRequest!(kind, type, payload, read, size);
-    if (!(result instanceof Promise)) {
+    if (!isPending(result)) {
       if (replyTo) this.pushReply(out, replyTo, type, messageId, correlationId, result);
       return undefined;
     }
-    if (!replyTo) return result;
-    return result.then((settled) => this.pushReply(out, replyTo, type, messageId, correlationId, settled));
+    // Any thenable, made a native promise for the batch's Promise.all.
+    if (!replyTo) return Promise.resolve(result);
+    return Promise.resolve(result).then((settled) =>
+      this.pushReply(out, replyTo, type, messageId, correlationId, settled),
+    );
   }
 
   private pushReply(
@@ -392,7 +424,7 @@ export class NatsTransport implements Transport {
       {
         ...this.options.durableEvents?.consumer,
         stream: this.eventStream,
-        durable: `${this.options.service}-${type}`.replace(/[^A-Za-z0-9_-]/g, "_"),
+        durable: this.durableName(type),
         filterSubject: `${this.prefix}.evt.${type}`,
       },
       async (message) => {

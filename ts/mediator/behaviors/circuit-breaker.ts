@@ -1,7 +1,7 @@
 import { ErrorCodes } from "../../errors.js";
 import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
-import { type Behavior, builtInStep, type StepMiddleware } from "../pipeline.js";
+import { type Behavior, builtInStep, isPending, type StepMiddleware } from "../pipeline.js";
 import { err, type Result } from "../result.js";
 
 export type CircuitState = "closed" | "open" | "half-open";
@@ -107,7 +107,7 @@ export function circuitBreakerBehavior(
     const step: StepMiddleware = (payload, ctx, next) => {
       if (state === "closed") {
         const outcome = next(payload, ctx);
-        return outcome instanceof Promise ? outcome.then(afterClosed) : afterClosed(outcome);
+        return isPending(outcome) ? outcome.then(afterClosed) : afterClosed(outcome);
       }
       if (state === "open") {
         if (Date.now() - openedAt < resetTimeoutMs) return rejected();
@@ -117,7 +117,7 @@ export function circuitBreakerBehavior(
       trials++;
       const decide = afterTrial(period);
       const outcome = next(payload, ctx);
-      return outcome instanceof Promise ? outcome.then(decide) : decide(outcome);
+      return isPending(outcome) ? outcome.then(decide) : decide(outcome);
     };
     return step;
   });

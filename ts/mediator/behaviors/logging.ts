@@ -1,6 +1,12 @@
 import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
-import { type Behavior, type BehaviorContext, builtInStep, type StepMiddleware } from "../pipeline.js";
+import {
+  type Behavior,
+  type BehaviorContext,
+  builtInStep,
+  isPending,
+  type StepMiddleware,
+} from "../pipeline.js";
 import type { Result } from "../result.js";
 
 export interface LoggingOptions {
@@ -76,7 +82,7 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
     const step: StepMiddleware = (payload, ctx, next) => {
       const started = performance.now();
       const outcome = next(payload, ctx);
-      if (outcome instanceof Promise) return outcome.then((result) => finish(payload, ctx, result, started));
+      if (isPending(outcome)) return outcome.then((result) => finish(payload, ctx, result, started));
       return finish(payload, ctx, outcome, started);
     };
     return step;

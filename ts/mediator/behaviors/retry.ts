@@ -14,6 +14,7 @@ import {
   type Behavior,
   type BehaviorContext,
   builtInStep,
+  isPending,
   type Step,
   type StepMiddleware,
 } from "../pipeline.js";
@@ -116,7 +117,7 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
     };
     const step: StepMiddleware = (payload, ctx, next) => {
       const first = next(payload, ctx);
-      if (first instanceof Promise)
+      if (isPending(first))
         return first.then((settled) =>
           maxAttempts > 1 && retryable(settled, ctx) ? retryAfter(settled, payload, ctx, next) : settled,
         );

@@ -6,6 +6,7 @@ import {
   type Behavior,
   type BehaviorContext,
   builtInStep,
+  isPending,
   type StepMiddleware,
 } from "../pipeline.js";
 import { err, errFrom, type Result } from "../result.js";
@@ -158,7 +159,7 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
         ctx instanceof MessageContext ? ctx.withSignalSource(call) : ctx.withSignal(call.signal);
       const outcome = next(payload, inner);
       // A handler that answered at once needs no promise and leaves no deadline behind.
-      if (!(outcome instanceof Promise)) return call.completeNow(outcome);
+      if (!isPending(outcome)) return call.completeNow(outcome);
       outcome.then((result) => call.complete(result));
       return call.promise();
     };

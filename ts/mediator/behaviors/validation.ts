@@ -24,7 +24,11 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
-type Outcome = StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
+type Outcome = StandardSchemaV1.Result<unknown> | PromiseLike<StandardSchemaV1.Result<unknown>>;
+
+function isSchemaPending(outcome: Outcome): outcome is PromiseLike<StandardSchemaV1.Result<unknown>> {
+  return typeof (outcome as { then?: unknown }).then === "function";
+}
 
 function pathOf(issue: StandardSchemaV1.Issue): string {
   if (issue.path === undefined) return "";
@@ -62,7 +66,7 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
       outcome: StandardSchemaV1.Result<unknown>,
       ctx: BehaviorContext,
       next: Step,
-    ): Result<unknown> | Promise<Result<unknown>> =>
+    ): Result<unknown> | PromiseLike<Result<unknown>> =>
       outcome.issues === undefined ? next(outcome.value, ctx) : validationError(type, outcome.issues);
     // A schema that throws (a buggy refinement) is a validation failure, not a crashed call.
     const schemaFailed = (thrown: unknown): Result<never> => {
@@ -85,7 +89,8 @@ export function validationBehavior(options: ValidationOptions | undefined, issue
         outcome = validate(payload);
         shared?.set(ctx, outcome);
       }
-      return outcome instanceof Promise
+      // Any thenable: an async schema may answer with another realm's or a library's promise.
+      return isSchemaPending(outcome)
         ? outcome.then((resolved) => proceed(resolved, ctx, next), schemaFailed)
         : proceed(outcome, ctx, next);
     };
