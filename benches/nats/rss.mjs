@@ -1,7 +1,9 @@
 // Child process: sustains `rate` msgs/s publish + consume for `secs` seconds in ONE process (a
 // publishing connection and a subscribing connection), sampling process.memoryUsage() every
 // second. Run in a fresh process so earlier phases of the bench don't pollute its RSS.
-//   node benches/nats/rss.mjs <catga|natsjs> <subject> <rate> <secs>
+//   node benches/nats/rss.mjs <catga|catga-user|natsjs> <subject> <rate> <secs>
+// catga: the engine (NatsConnection, envelope bytes); catga-user: the user API (createCatga +
+// natsTransport, `{ data: <256 bytes> }` payloads); natsjs: nats.js with envelope bytes.
 // The publisher is paced on a 10 ms tick (catching up if a tick is late, at most 5 ticks' worth
 // at once) and holds off while more than one second's worth of messages is undelivered, so the
 // loop is bounded in count, time and memory.
@@ -35,6 +37,36 @@ if (impl === "catga") {
     await pub.close();
     await unsubscribe();
     await sub.close();
+  };
+} else if (impl === "catga-user") {
+  // The user API: createCatga + natsTransport, publish(Event, payload) and a handler registered
+  // with .handle(), in two mediators (two services) of this one process.
+  const { createCatga, defineEvent, natsTransport } = await import("../../dist/index.js");
+  const { NATS_URL } = await import("./common.mjs");
+  const { randomBytes } = await import("node:crypto");
+  const RssEvent = defineEvent("bench.rss");
+  const payloads = Array.from({ length: POOL }, () => ({ data: randomBytes(256) }));
+  const prefix = subject.replace(/[^A-Za-z0-9_-]/g, "_");
+  const subTransport = await natsTransport({ servers: NATS_URL, service: "rss-sub", prefix });
+  const subscriber = createCatga()
+    .handle(RssEvent, () => {
+      delivered++;
+    })
+    .withTransport(subTransport)
+    .build();
+  await subTransport.ready();
+  const pubTransport = await natsTransport({ servers: NATS_URL, service: "rss-pub", prefix });
+  const publisher = createCatga().withTransport(pubTransport).build();
+  publish = (n) => {
+    let last;
+    for (let i = 0; i < n; i++) last = publisher.publish(RssEvent, payloads[published++ & MASK]);
+    last?.then((result) => {
+      if (!result.ok) errors++;
+    });
+  };
+  close = async () => {
+    await publisher.close();
+    await subscriber.close();
   };
 } else if (impl === "natsjs") {
   const sub = await connectNatsJs("bench-rss-sub-natsjs");
