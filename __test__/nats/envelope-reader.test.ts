@@ -76,6 +76,16 @@ describe("envelope reader", () => {
     expect(envelopeRead.headers).toEqual({ "x-é": "ü" });
   });
 
+  it("with metadata off, skips the ids but still checks the layout and finds the payload", () => {
+    const bytes = writeEnvelope({ ...head, messageId: "x-skipped-id" }, Buffer.from([7, 8]));
+    const skipping = { ...expecting("orders.placed"), metadata: false };
+    envelopeRead.messageId = "before";
+    expect(readEnvelope(bytes, 0, bytes.length, skipping)).toBe(true);
+    expect(envelopeRead.messageId).toBe("before");
+    expect([...bytes.subarray(envelopeRead.payloadStart, envelopeRead.payloadEnd)]).toEqual([7, 8]);
+    expect(readEnvelope(bytes.subarray(0, bytes.length - 1), 0, bytes.length - 1, skipping)).toBe(false);
+  });
+
   it("declines what it does not read, so the generic decoder decides (and reports) instead", () => {
     const good = writeEnvelope(head, Buffer.alloc(2));
     const cases: Uint8Array[] = [

@@ -39,6 +39,11 @@ export interface ReadExpectations {
   readonly typeBytes: Uint8Array;
   readonly originKeyBytes: Uint8Array;
   readonly selfBytes: Uint8Array;
+  /**
+   * False when the reader needs none of the ids nor the type's text (a reply: only its kind and
+   * payload matter), so no string is made for them. Default true.
+   */
+  readonly metadata?: boolean;
 }
 
 const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -85,17 +90,20 @@ export function readEnvelope(
   const typeLength = stringLength();
   if (typeLength < 0) return false;
   out.typeMatches = bytesEqual(data, at, typeLength, expect.typeBytes);
-  out.type = out.typeMatches ? expect.type : readUtf8(data, at, typeLength);
+  const metadata = expect.metadata !== false;
+  out.type = out.typeMatches || !metadata ? expect.type : readUtf8(data, at, typeLength);
   at += typeLength;
-  const id = readString();
-  if (id === undefined) return false;
-  out.messageId = id;
-  const correlation = readOptionalString();
-  if (correlation === undefined) return false;
-  out.correlationId = correlation;
-  const causation = readOptionalString();
-  if (causation === undefined) return false;
-  out.causationId = causation;
+  if (metadata) {
+    const id = readString();
+    if (id === undefined) return false;
+    out.messageId = id;
+    const correlation = readOptionalString();
+    if (correlation === undefined) return false;
+    out.correlationId = correlation;
+    const causation = readOptionalString();
+    if (causation === undefined) return false;
+    out.causationId = causation;
+  } else if (!skipString() || !skipOptionalString() || !skipOptionalString()) return false;
   const createdAt = readTime();
   if (createdAt === undefined) return false;
   out.createdAt = createdAt;
@@ -135,6 +143,23 @@ function readString(): string | undefined {
   const value = readUtf8(source, at, length);
   at += length;
   return value;
+}
+
+/** Moves past a string without making it; false when there is none. */
+function skipString(): boolean {
+  const length = stringLength();
+  if (length < 0) return false;
+  at += length;
+  return true;
+}
+
+/** Moves past a string or nil; false when neither. */
+function skipOptionalString(): boolean {
+  if (at < end && source[at] === 0xc0) {
+    at++;
+    return true;
+  }
+  return skipString();
 }
 
 /** A string, null for nil, undefined when neither. */

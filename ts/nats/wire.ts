@@ -43,12 +43,14 @@ export const jsonCodec: PayloadCodec = {
 
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 
-/** Replies have no subscription type to compare with: the reader decodes theirs. */
+/** Replies have no subscription type to compare with, and their ids are not read. */
 const REPLY_EXPECTATIONS: ReadExpectations = {
   type: "",
   typeBytes: new Uint8Array(0),
   originKeyBytes: new Uint8Array(0),
   selfBytes: new Uint8Array(0),
+  // A reply is read for its kind and Result only: its ids would be strings nobody reads.
+  metadata: false,
 };
 const REPLY_KIND = 3;
 const ERROR_KIND = 4;
