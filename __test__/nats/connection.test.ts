@@ -395,6 +395,8 @@ describe("outbound backpressure", () => {
     expect(rejected.length).toBeGreaterThan(0);
     expect(outcomes.length - rejected.length).toBeGreaterThan(0);
     for (const r of rejected) expect((r.reason as CatgaError).code).toBe("CATGA_BACKPRESSURE");
+    // Counted where users read backpressure (issue 14 item 11: it stayed 0 for publishes).
+    expect(client.stats().backpressureRejections).toBe(rejected.length);
     await client.close();
   });
 
@@ -411,6 +413,7 @@ describe("outbound backpressure", () => {
       ),
     );
     await until(() => received === 1000, 5000, "all held publishes");
+    expect(client.stats().backpressureWaits).toBeGreaterThan(0);
     await unsubscribe();
     await client.close();
   });

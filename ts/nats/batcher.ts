@@ -133,6 +133,14 @@ export class OutboundBatcher {
     private readonly options: BatcherOptions,
   ) {}
 
+  /**
+   * Publishes refused (`reject` policy) or made to wait (`wait` policy) here because
+   * `maxQueuedBytes` was reached: counted per envelope, added to the engine's own backpressure
+   * counts by `NatsConnection.stats()`.
+   */
+  rejections = 0;
+  waits = 0;
+
   /** Envelopes accepted and not yet handed to the engine. */
   get queued(): number {
     return (this.open?.count ?? 0) + this.ready.reduce((n, b) => n + b.count, 0);
@@ -160,6 +168,7 @@ export class OutboundBatcher {
     const length = envelope.length;
     if (this.waiting.length > 0 || !this.hasRoom(length)) {
       if (this.options.policy === "reject") {
+        this.rejections++;
         return Promise.reject(
           new CatgaError(
             ErrorCodes.BACKPRESSURE,
@@ -169,6 +178,7 @@ export class OutboundBatcher {
       }
       // Wait policy: queue behind earlier waiters, so publish order holds. The bytes are copied
       // now, since the caller may reuse its buffer as soon as publish returns.
+      this.waits++;
       return new Promise<void>((resolve, reject) =>
         this.waiting.push({ subject, envelope: new Uint8Array(envelope), resolve, reject }),
       );

@@ -290,9 +290,19 @@ export class NatsConnection extends EventEmitter {
     };
   }
 
-  /** Engine counters (bytes, frames, reconnects, backpressure waits...), read in bulk. */
+  /**
+   * Engine counters (bytes, frames, reconnects...), read in bulk. `backpressureWaits` and
+   * `backpressureRejections` count every publish, reply or request that waited for room or was
+   * refused with CATGA_BACKPRESSURE, whether the bound was reached in the JS batcher
+   * (`maxPendingBytes`) or in the engine.
+   */
   stats(): NatsStats {
-    return this.client.stats();
+    const stats = this.client.stats();
+    return {
+      ...stats,
+      backpressureWaits: stats.backpressureWaits + this.events.waits + this.replies.waits,
+      backpressureRejections: stats.backpressureRejections + this.events.rejections + this.replies.rejections,
+    };
   }
 
   /** Sends queued batches and waits until the server has them. */
