@@ -429,3 +429,56 @@ describe("publishOne", () => {
     });
   });
 });
+
+describe("publishOne (found by a reviewer)", () => {
+  it("fails a call with a bad argument alone, and stores what was accepted before a close in the same tick", async () => {
+    const { stream, subject } = names("single2");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const client = await NatsConnection.connect({ servers: NATS_URL });
+    const own = new JetStream(client);
+    const good = own.publishOne(`${subject}.x`, "g1", eventEnvelope("g1"));
+    const bad = own
+      .publishOne(`${subject}.x`, 42 as never, eventEnvelope("g2"))
+      .catch((e: CatgaError) => e.code);
+    const notBytes = own.publishOne(`${subject}.x`, "g3", "text" as never).catch((e: CatgaError) => e.code);
+    const closing = client.close();
+    expect(await bad).toBe("CATGA_INVALID_ARGUMENT");
+    expect(await notBytes).toBe("CATGA_INVALID_ARGUMENT");
+    expect((await good).sequence).toBe(1);
+    await closing;
+    const late = await own
+      .publishOne(`${subject}.x`, "late", eventEnvelope("late"))
+      .catch((e: CatgaError) => e.code);
+    expect(late).toBe("CATGA_CLOSED");
+  });
+
+  it("counts every publish refused for backpressure, one per message", async () => {
+    const { stream, subject } = names("single3");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const client = await NatsConnection.connect({
+      servers: NATS_URL,
+      maxPendingBytes: 2000,
+      backpressure: "reject",
+    });
+    const own = new JetStream(client);
+    // Bursts in separate ticks: each is one engine call while the earlier ones are still in flight.
+    const pending: Promise<string>[] = [];
+    for (let burst = 0; burst < 4; burst++) {
+      for (let i = 0; i < 50; i++)
+        pending.push(
+          own
+            .publishOne(`${subject}.x`, `b${burst}-${i}`, eventEnvelope(`b${burst}-${i}`, Buffer.alloc(100)))
+            .then(
+              () => "ok",
+              (e: CatgaError) => e.code,
+            ),
+        );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const outcomes = await Promise.all(pending);
+    const refused = outcomes.flat().filter((o) => o === "CATGA_BACKPRESSURE").length;
+    expect(refused).toBeGreaterThan(0);
+    expect(client.stats().backpressureRejections).toBe(refused);
+    await client.close();
+  });
+});

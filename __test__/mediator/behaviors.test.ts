@@ -950,3 +950,33 @@ describe("built-in behaviors around another realm's promise (found by a reviewer
     expect(result.ok || result.error.code).toBe(ErrorCodes.TIMEOUT);
   });
 });
+
+describe("custom behaviors answering with bare thenables (found by a reviewer)", () => {
+  // A thenable whose `then` calls back and returns nothing, as some libraries' do.
+  const bare = defineBehavior({
+    name: "bare-thenable",
+    priority: 10,
+    create: () => (payload, ctx, next) =>
+      ({
+        // biome-ignore lint/suspicious/noThenProperty: a bare thenable is the case under test
+        then(resolve: (value: unknown) => void) {
+          next(payload, ctx).then(resolve);
+        },
+      }) as never,
+  });
+
+  it("is awaited alone and inside built-ins: the send resolves to the handler's Result", async () => {
+    const alone = quiet()
+      .use(bare)
+      .handle(Work, ({ id }) => id + 1)
+      .build();
+    expect((await alone.send(Work, { id: 1 })).unwrap()).toBe(2);
+    const wrapped = quiet()
+      .withLogging()
+      .withRetry()
+      .use(bare)
+      .handle(Work, ({ id }) => id + 2)
+      .build();
+    expect((await wrapped.send(Work, { id: 1 })).unwrap()).toBe(3);
+  });
+});

@@ -2,6 +2,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
 import { indexSubjects, packBytes, viewAt } from "../nats/pack.js";
+import { isPublishSubject } from "../nats/subjects.js";
 import { decodeWire, type WireEnvelope } from "../nats/wire.js";
 import {
   assertConsumerOptions,
@@ -92,6 +93,11 @@ export class JetStream implements DurablePublisher {
   async publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]> {
     if (items.length === 0) return [];
     this.connection.assertOpen();
+    return this.publishAccepted(items);
+  }
+
+  /** `publish` of items accepted while the connection was open (the engine refuses if it is not). */
+  private async publishAccepted(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]> {
     const { subjects, subjectIndex } = indexSubjects(items.map((i) => i.subject));
     const { data, offsets } = packBytes(items.map((i) => i.envelope));
     try {
@@ -127,6 +133,22 @@ export class JetStream implements DurablePublisher {
     messageId: string,
     envelope: Uint8Array,
   ): Promise<{ sequence: number; duplicate: boolean }> {
+    // Checked per call, so one caller's bad argument fails that call alone, not its batch; and the
+    // connection is checked now, so a close() later in this tick does not fail what was accepted.
+    try {
+      this.connection.assertOpen();
+      if (!isPublishSubject(subject))
+        throw new CatgaError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `subject ${JSON.stringify(subject)} is not a valid NATS subject`,
+        );
+      if (typeof messageId !== "string" || messageId.length === 0)
+        throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "messageId must be a non-empty string");
+      if (!(envelope instanceof Uint8Array))
+        throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be a Uint8Array or Buffer");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.singles.push({ item: { subject, messageId, envelope }, resolve, reject });
       if (this.singles.length === 1) queueMicrotask(this.flushSingles);
@@ -138,7 +160,7 @@ export class JetStream implements DurablePublisher {
   private readonly flushSingles = (): void => {
     const batch = this.singles;
     this.singles = [];
-    this.publish(batch.map((single) => single.item)).then(
+    this.publishAccepted(batch.map((single) => single.item)).then(
       (outcomes) => {
         for (let i = 0; i < batch.length; i++) {
           const outcome = outcomes[i];

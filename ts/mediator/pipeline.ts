@@ -38,7 +38,7 @@ export type StepMiddleware = (
 export function isPending(
   outcome: Result<unknown> | PromiseLike<Result<unknown>>,
 ): outcome is PromiseLike<Result<unknown>> {
-  return typeof (outcome as { then?: unknown }).then === "function";
+  return outcome != null && typeof (outcome as { then?: unknown }).then === "function";
 }
 
 /** A Result or a promise of one (of any kind), as a native promise. */
@@ -194,7 +194,9 @@ export function typeCheckOf(behavior: Behavior): TypeCheck | undefined {
 function guarded(middleware: Middleware, inner: Next): Next {
   return (payload, ctx) => {
     try {
-      return middleware(payload, ctx, inner).then(undefined, errFromThrown);
+      // Promise.resolve: a custom behavior may answer with any thenable (even one whose `then`
+      // returns nothing); the steps around it get a native promise.
+      return Promise.resolve(middleware(payload, ctx, inner)).then(undefined, errFromThrown);
     } catch (thrown) {
       return Promise.resolve(errFromThrown(thrown));
     }

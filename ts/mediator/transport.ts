@@ -113,7 +113,11 @@ export function requestRemote(
 ): Promise<Result<unknown>> {
   const failed = (thrown: unknown) => errFromThrownIn(thrown, context.signal);
   try {
-    return transport.request(envelopeOf(context, payload), context.signal).then(undefined, failed);
+    // Promise.resolve: a custom transport may answer with any thenable.
+    return Promise.resolve(transport.request(envelopeOf(context, payload), context.signal)).then(
+      undefined,
+      failed,
+    );
   } catch (thrown) {
     return Promise.resolve(failed(thrown));
   }

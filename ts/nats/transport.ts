@@ -549,11 +549,16 @@ function typeMismatch(actual: string, type: string): string | undefined {
   return `an envelope of type ${JSON.stringify(actual.slice(0, 200))} arrived on the subject of ${JSON.stringify(type)}`;
 }
 
-/** The one permanent code behind an event's aggregated failure, if all of its failures have it. */
+/**
+ * The one permanent code behind an event's aggregated failure: when no handler succeeded and every
+ * failure has that code (a handler that did succeed would run again on a redelivery, so such an
+ * event is retried as before).
+ */
 function permanentCodeOf(error: { code: string; details?: unknown }): string | undefined {
   if (PERMANENT_FAILURES.has(error.code)) return error.code;
-  const failures = (error.details as { failures?: { code: string }[] } | undefined)?.failures;
-  if (!Array.isArray(failures) || failures.length === 0) return undefined;
+  const details = error.details as { handled?: number; failures?: { code: string }[] } | undefined;
+  const failures = details?.failures;
+  if (details?.handled !== 0 || !Array.isArray(failures) || failures.length === 0) return undefined;
   const first = failures[0]!.code;
   return PERMANENT_FAILURES.has(first) && failures.every((f) => f.code === first) ? first : undefined;
 }

@@ -277,12 +277,16 @@ export class EnvelopeCodec {
   }
 }
 
-/** A payload codec's decode, its failure coded CATGA_DECODE (a message no retry can fix). */
+/**
+ * A payload codec's decode. A built-in codec's failure is CATGA_DECODE (bytes no retry can fix);
+ * a custom codec's error is left as it is (it may be transient, e.g. a schema registry not
+ * reachable yet, and is then retried like a handler failure).
+ */
 function decodeWith(codec: PayloadCodec, bytes: Uint8Array): unknown {
   try {
     return codec.decode(bytes);
   } catch (error) {
-    if (error instanceof CatgaError) throw error;
+    if (error instanceof CatgaError || (codec !== msgpackCodec && codec !== jsonCodec)) throw error;
     throw new CatgaError(ErrorCodes.DECODE, `the ${codec.name} payload does not decode: ${String(error)}`, {
       cause: error,
     });

@@ -655,8 +655,9 @@ export class CatgaObservability {
         done(codeOf(thrown));
         throw thrown;
       }
-      if (out instanceof Promise) {
-        return out.then(
+      // Any thenable (a store may answer with another library's promise), not only `Promise`.
+      if (out != null && typeof (out as { then?: unknown }).then === "function") {
+        return Promise.resolve(out).then(
           (value) => {
             done("ok");
             count?.(value as Awaited<T>);

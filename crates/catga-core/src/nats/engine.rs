@@ -217,7 +217,7 @@ impl NatsEngine {
     ) -> Result<Vec<Result<super::jetstream::PublishReceipt>>> {
         self.check_open()?;
         let total: usize = items.iter().map(|(_, _, bytes)| bytes.len()).sum();
-        let _permit = self.admit_bytes(total).await?;
+        let _permit = self.admit_bytes(total, items.len()).await?;
         let outcomes =
             super::jetstream::publish_durable(&self.jetstream, items, self.options.max_in_flight_requests.min(1024))
                 .await;
@@ -249,9 +249,12 @@ impl NatsEngine {
 
     /// Admits `total` bytes under `max_pending_bytes`. A batch larger than the whole budget still
     /// goes through once it has the budget to itself.
-    async fn admit_bytes(&self, total: usize) -> Result<OwnedSemaphorePermit> {
+    ///
+    /// `messages` is how many envelopes the bytes hold: what the wait/rejection stats count, so a
+    /// refused batch of 200 counts 200 rejections, as 200 single publishes would.
+    async fn admit_bytes(&self, total: usize, messages: usize) -> Result<OwnedSemaphorePermit> {
         let permits = total.min(self.options.max_pending_bytes).max(1) as u32;
-        self.admit(&self.pending_bytes, permits, 1, "pending bytes").await
+        self.admit(&self.pending_bytes, permits, messages.max(1) as u64, "pending bytes").await
     }
 
     /// Takes `permits` from a bound, per the backpressure policy. `units` is how many requests or
@@ -295,7 +298,7 @@ impl NatsEngine {
             }
         }
         let total: usize = items.iter().map(|(_, bytes)| bytes.len()).sum();
-        let _permit = self.admit_bytes(total).await?;
+        let _permit = self.admit_bytes(total, items.len()).await?;
         if framed {
             for (subject, frame) in self.frame_by_subject(items)? {
                 Stats::add(&self.stats.frames_sent, 1);
@@ -341,7 +344,8 @@ impl NatsEngine {
         if !frames.is_empty() {
             self.check_open()?;
             let total: usize = frames.iter().map(|(_, frame)| frame.len()).sum();
-            let _permit = self.admit_bytes(total).await?;
+            let replies = items.len().saturating_sub(singles.len());
+            let _permit = self.admit_bytes(total, replies).await?;
             for (subject, frame) in frames {
                 Stats::add(&self.stats.frames_sent, 1);
                 self.send(subject, Bytes::from(frame)).await?;
