@@ -980,3 +980,66 @@ describe("custom behaviors answering with bare thenables (found by a reviewer)",
     expect((await wrapped.send(Work, { id: 1 })).unwrap()).toBe(3);
   });
 });
+
+describe("behaviors: guards a mutation pass showed missing (issue 21)", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("retry jitter 'equal' waits half the delay plus a random half (random 0: exactly half)", async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 2, baseDelayMs: 40, jitter: "equal", random: () => 0 })
+      .handle(Work, () => {
+        calls++;
+        if (calls === 1) throw new Error("transient");
+        return calls;
+      })
+      .build();
+    const sent = catga.send(Work, { id: 1 });
+    await vi.advanceTimersByTimeAsync(19);
+    expect(calls).toBe(1); // full jitter with random 0 would have retried at once
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(2); // no jitter would still wait until 40 ms
+    expect((await sent).unwrap()).toBe(2);
+  });
+
+  it("the circuit breaker opens on N consecutive failures: a success in between starts over", async () => {
+    let fail = true;
+    let calls = 0;
+    const catga = quiet()
+      .withCircuitBreaker({ failureThreshold: 3, resetTimeoutMs: 60_000 })
+      .handle(Work, () => {
+        calls++;
+        if (fail) throw new Error("down");
+        return 1;
+      })
+      .build();
+    for (const outcome of [true, true, false, true, true]) {
+      fail = outcome;
+      await catga.send(Work, { id: 1 });
+    }
+    // Four failures in all, never three in a row: still closed, the handler runs.
+    fail = false;
+    expect((await catga.send(Work, { id: 2 })).ok).toBe(true);
+    expect(calls).toBe(6);
+  });
+
+  it("the circuit breaker counts only the codes in failureOn", async () => {
+    let code = "ORDERS_SLOW";
+    const catga = quiet()
+      .withCircuitBreaker({ failureThreshold: 2, resetTimeoutMs: 60_000, failureOn: ["ORDERS_DOWN"] })
+      .handle(Work, () => {
+        throw new CatgaError(code, "no");
+      })
+      .build();
+    await catga.send(Work, { id: 1 });
+    await catga.send(Work, { id: 2 });
+    const third = await catga.send(Work, { id: 3 });
+    expect(third.ok || third.error.code).toBe("ORDERS_SLOW"); // not counted: still closed
+    code = "ORDERS_DOWN";
+    await catga.send(Work, { id: 4 });
+    await catga.send(Work, { id: 5 });
+    const opened = await catga.send(Work, { id: 6 });
+    expect(opened.ok || opened.error.code).toBe(ErrorCodes.CIRCUIT_OPEN);
+  });
+});
