@@ -31,6 +31,34 @@ if (!new HashRing().addNode("a").lookup("k")) throw new Error("ESM ring failed")
 try { decodeBatch(Buffer.from("nope")); throw new Error("no error"); } catch (e) { if (!(e instanceof CatgaError) || e.code !== "CATGA_DECODE") throw e; }
 console.log("esm ok");
 JS
+# The user API from the tarball: an in-memory send, then a command and an event across two
+# mediators over the local NATS server (what `npm i @catga/native` users run first).
+cat > user.mjs <<'JS'
+import { createCatga, defineCommand, defineEvent, natsTransport } from "@catga/native";
+const Add = defineCommand("smoke.add");
+const Added = defineEvent("smoke.added");
+const local = createCatga().handle(Add, ({ a, b }) => a + b).build();
+if ((await local.send(Add, { a: 1, b: 2 })).unwrap() !== 3) throw new Error("in-memory send failed");
+const servers = `nats://127.0.0.1:${process.env.NATS_PORT ?? 4222}`;
+const prefix = `smoke${process.pid}`;
+let seen;
+const serverTransport = await natsTransport({ servers, service: "smoke-server", prefix });
+const server = createCatga({ transport: serverTransport })
+  .handle(Add, ({ a, b }) => a + b)
+  .handle(Added, ({ sum }) => { seen = sum; })
+  .build();
+await serverTransport.ready();
+const client = createCatga({ transport: await natsTransport({ servers, service: "smoke-client", prefix }) })
+  .remote(Add)
+  .build();
+const sum = (await client.send(Add, { a: 2, b: 3 })).unwrap();
+if (sum !== 5) throw new Error(`remote send gave ${sum}`);
+(await client.publish(Added, { sum })).unwrap();
+for (let i = 0; i < 100 && seen === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+if (seen !== 5) throw new Error("event not delivered");
+await Promise.all([client.close(), server.close()]);
+console.log("user api ok");
+JS
 cat > cjs.cjs <<'JS'
 const { decodeBatch, encodeBatch, CatgaError } = require("@catga/native");
 const frame = encodeBatch([{ kind: "command", type: "smoke.cjs", messageId: "m2", payload: Buffer.from("yo") }]);
@@ -53,5 +81,6 @@ JSON
 mkdir -p node_modules/@types && ln -s "$root/node_modules/@types/node" node_modules/@types/node
 node esm.mjs
 node cjs.cjs
+node user.mjs
 "$root/node_modules/.bin/tsc" -p tsconfig.json
 echo "pack smoke test passed"
