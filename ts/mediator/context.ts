@@ -203,11 +203,6 @@ export class MessageContext implements HandlerContext {
     return this.created;
   }
 
-  /** Sets the creation time of a message that was made elsewhere (inbound envelope). */
-  setCreatedAt(ms: number): void {
-    this.created = ms;
-  }
-
   /** A copy of this message with another signal (custom behaviors); ids stay those of this message. */
   withSignal(signal: AbortSignal): MessageContext {
     const copy = this.copy();
