@@ -152,7 +152,7 @@ export class NatsTransport implements Transport {
   }
 
   subjectFor(envelope: Pick<Envelope, "kind" | "type">): string {
-    return `${this.prefix}.${envelope.kind === "event" ? "evt" : "cmd"}.${envelope.type}`;
+    return envelope.kind === "event" ? this.eventSubject(envelope.type) : this.requestSubject(envelope.type);
   }
 
   /** The durable consumer of this service for event `type` (dots become underscores). */
@@ -463,15 +463,8 @@ export class NatsTransport implements Transport {
     }
   };
 
-  /** `<prefix>.cmd.<type>`, made once per type (see eventSubject). */
   private requestSubject(type: string): string {
-    let subject = this.requestSubjects.get(type);
-    if (subject === undefined) {
-      subject = `${this.prefix}.cmd.${type}`;
-      if (this.requestSubjects.size >= 1024) this.requestSubjects.clear();
-      this.requestSubjects.set(type, subject);
-    }
-    return subject;
+    return this.cachedSubject(this.requestSubjects, "cmd", type);
   }
 
   publish(envelope: Envelope): Promise<void> {
@@ -503,13 +496,20 @@ export class NatsTransport implements Transport {
     return this.connection.publish(this.eventSubject(type), bytes);
   }
 
-  /** `<prefix>.evt.<type>`, made once per type: a fresh string per publish cost a concat and a flatten. */
   private eventSubject(type: string): string {
-    let subject = this.eventSubjects.get(type);
+    return this.cachedSubject(this.eventSubjects, "evt", type);
+  }
+
+  /**
+   * `<prefix>.<channel>.<type>`, made once per type (bounded): a fresh string per message cost
+   * a concat, and a flatten when the batcher compared it.
+   */
+  private cachedSubject(cache: Map<string, string>, channel: "cmd" | "evt", type: string): string {
+    let subject = cache.get(type);
     if (subject === undefined) {
-      subject = `${this.prefix}.evt.${type}`;
-      if (this.eventSubjects.size >= 1024) this.eventSubjects.clear();
-      this.eventSubjects.set(type, subject);
+      subject = `${this.prefix}.${channel}.${type}`;
+      if (cache.size >= 1024) cache.clear();
+      cache.set(type, subject);
     }
     return subject;
   }
