@@ -5,3 +5,4 @@ export * from "./native/index.js";
 export * from "./nats/index.js";
 export * from "./observability/index.js";
 export * from "./persistence/index.js";
+export * from "./transport/index.js";

@@ -6,5 +6,4 @@ export {
   type DurablePublisher,
   JetStream,
 } from "./jetstream.js";
-export { NatsKvIdempotencyStore, type NatsKvIdempotencyStoreOptions } from "./kv-store.js";
 export type { DurableConsumerOptions, StreamOptions } from "./options.js";

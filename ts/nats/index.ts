@@ -14,11 +14,4 @@ export {
   type NatsConnectionOptions,
   natsOptionIssues,
 } from "./options.js";
-export {
-  type DurableEventsOptions,
-  NatsTransport,
-  type NatsTransportOptions,
-  natsTransport,
-  ORIGIN_HEADER,
-} from "./transport.js";
 export { jsonCodec, msgpackCodec, type PayloadCodec } from "./wire.js";

@@ -16,6 +16,7 @@ export {
   type Migration,
   migrate,
 } from "./migrations.js";
+export { NatsKvIdempotencyStore, type NatsKvIdempotencyStoreOptions } from "./nats-kv-inbox.js";
 export {
   type OutboxCause,
   type OutboxEventOptions,

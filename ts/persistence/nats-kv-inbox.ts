@@ -12,7 +12,7 @@ import {
   OptionChecker,
   type StoreLimits,
   storeFailed,
-} from "../persistence/common.js";
+} from "./common.js";
 
 export interface NatsKvIdempotencyStoreOptions extends StoreLimits {
   readonly connection: NatsConnection;

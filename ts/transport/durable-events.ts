@@ -1,0 +1,114 @@
+import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
+import { JetStream, PERMANENT_FAILURES } from "../jetstream/jetstream.js";
+import type { InboundDispatcher } from "../mediator/transport.js";
+import type { NatsConnection } from "../nats/connection.js";
+import type { EnvelopeCodec } from "../nats/wire.js";
+import { typeMismatch } from "./inbound.js";
+import type { DurableEventsOptions } from "./options.js";
+import { ORIGIN_HEADER, withoutOrigin } from "./origin.js";
+
+/**
+ * Events that travel through JetStream instead of core NATS (`durableEvents`): a stream per
+ * prefix with a dead-letter stream beside it, one durable consumer per service and event type,
+ * an event acked only after its handlers succeed.
+ */
+export class DurableEvents {
+  private readonly js: JetStream;
+  private readonly stream: string;
+
+  constructor(
+    connection: NatsConnection,
+    private readonly options: DurableEventsOptions,
+    private readonly prefix: string,
+    private readonly service: string,
+    private readonly codec: EnvelopeCodec,
+  ) {
+    this.js = new JetStream(connection, { prefix });
+    this.stream = options.stream ?? `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+  }
+
+  /** Whether events of `type` travel durably. */
+  carries(type: string): boolean {
+    const types = this.options.types;
+    return types === undefined || types.includes(type);
+  }
+
+  /** Creates or updates the event and dead-letter streams (idempotent). */
+  async provision(): Promise<void> {
+    const provision = this.options.provision;
+    if (provision === false) return;
+    const settings = typeof provision === "object" ? provision : {};
+    await this.js.ensureStream({ ...settings, name: this.stream, subjects: [`${this.prefix}.evt.>`] });
+    await this.js.ensureStream({ name: `${this.stream}_DLQ`, subjects: [`${this.prefix}.dlq.>`] });
+  }
+
+  /** Stores one encoded event; resolves once JetStream acknowledged it (deduplicated by id). */
+  publish(subject: string, messageId: string, envelope: Uint8Array): Promise<void> {
+    return this.js.publishOne(subject, messageId, envelope).then(() => undefined);
+  }
+
+  /** The durable consumer of this service for event `type` (dots become underscores). */
+  private consumerName(type: string): string {
+    return `${this.service}-${type}`.replace(/[^A-Za-z0-9_-]/g, "_");
+  }
+
+  /**
+   * Two event types whose consumer names coincide (`orders.placed` and `orders_placed`) would
+   * share one durable consumer and lose one type's events: refused when the mediator is built.
+   */
+  checkConsumerNames(events: readonly string[]): void {
+    const byName = new Map<string, string>();
+    const issues: ConfigIssue[] = [];
+    for (const type of events) {
+      if (!this.carries(type)) continue;
+      const name = this.consumerName(type);
+      const other = byName.get(name);
+      if (other !== undefined)
+        issues.push({
+          path: `durableEvents.${type}`,
+          message: `event types "${other}" and "${type}" would share the durable consumer "${name}"; rename one`,
+        });
+      else byName.set(name, type);
+    }
+    if (issues.length > 0) throw new CatgaConfigError(issues);
+  }
+
+  /** One durable consumer per service and event type: the service resumes where it left off. */
+  consume(inbound: InboundDispatcher, type: string): Promise<() => Promise<void>> {
+    return this.js.consume(
+      {
+        ...this.options.consumer,
+        stream: this.stream,
+        durable: this.consumerName(type),
+        filterSubject: `${this.prefix}.evt.${type}`,
+      },
+      async (message) => {
+        const event = this.codec.decodeMessage(message.bytes);
+        const mismatch = typeMismatch(event.type, type);
+        // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
+        if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
+        if (event.headers[ORIGIN_HEADER] === this.service) return;
+        const result = await inbound.dispatch(withoutOrigin(event));
+        // A failed handler fails the delivery: JetStream retries it, then dead-letters it. When
+        // every handler failed for a reason no retry fixes (validation), that code is the one
+        // reported, so the message is dead-lettered at once under it.
+        if (!result.ok)
+          throw new CatgaError(permanentCodeOf(result.error) ?? result.error.code, result.error.message);
+      },
+    );
+  }
+}
+
+/**
+ * The one permanent code behind an event's aggregated failure: when no handler succeeded and every
+ * failure has that code (a handler that did succeed would run again on a redelivery, so such an
+ * event is retried as before).
+ */
+function permanentCodeOf(error: { code: string; details?: unknown }): string | undefined {
+  if (PERMANENT_FAILURES.has(error.code)) return error.code;
+  const details = error.details as { handled?: number; failures?: { code: string }[] } | undefined;
+  const failures = details?.failures;
+  if (details?.handled !== 0 || !Array.isArray(failures) || failures.length === 0) return undefined;
+  const first = failures[0]!.code;
+  return PERMANENT_FAILURES.has(first) && failures.every((f) => f.code === first) ? first : undefined;
+}

@@ -1,0 +1,198 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+import { idClock, uuidv7 } from "../mediator/ids.js";
+import { err, type Result } from "../mediator/result.js";
+import { type Envelope, fromWire, type InboundDispatcher, type Transport } from "../mediator/transport.js";
+import { NatsConnection } from "../nats/connection.js";
+import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "../nats/wire.js";
+import { DurableEvents } from "./durable-events.js";
+import { InboundBatches } from "./inbound.js";
+import { assertTransportOptions, type NatsTransportOptions } from "./options.js";
+import { ORIGIN_HEADER } from "./origin.js";
+
+const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
+
+function resolveCodec(codec: "json" | "msgpack" | PayloadCodec): PayloadCodec {
+  if (codec === "json") return jsonCodec;
+  if (codec === "msgpack") return msgpackCodec;
+  return codec;
+}
+
+/**
+ * The NATS transport: plug it into the builder (`createCatga().withTransport(await
+ * natsTransport({...}))`) and handlers and callers stay exactly as they were in process.
+ * Commands and queries travel by request/reply to queue groups; events are batched into CTG1
+ * frames and published, or stored in JetStream when `durableEvents` covers their type. A remote
+ * handler's error comes back with the same code and message.
+ */
+export class NatsTransport implements Transport {
+  readonly name = "nats";
+  private readonly codec: EnvelopeCodec;
+  private readonly prefix: string;
+  private readonly unsubscribers: (() => Promise<void>)[] = [];
+  private subscribed: Promise<void> = Promise.resolve();
+  private readonly durable: DurableEvents | undefined;
+  private readonly inbound: InboundBatches;
+  private readonly originOnly: Envelope["headers"];
+  private readonly eventSubjects = new Map<string, string>();
+  private readonly requestSubjects = new Map<string, string>();
+
+  private constructor(
+    readonly connection: NatsConnection,
+    private readonly options: NatsTransportOptions,
+  ) {
+    this.prefix = options.prefix ?? "catga";
+    this.originOnly = Object.freeze({ [ORIGIN_HEADER]: options.service });
+    const perType: Record<string, PayloadCodec> = {};
+    for (const [type, codec] of Object.entries(options.codecs ?? {})) perType[type] = resolveCodec(codec);
+    this.codec = new EnvelopeCodec(perType);
+    this.inbound = new InboundBatches(this.codec, connection, options.service);
+    this.durable = options.durableEvents
+      ? new DurableEvents(connection, options.durableEvents, this.prefix, options.service, this.codec)
+      : undefined;
+  }
+
+  /** Connects now, so a wrong URL or credentials fail at start-up rather than on first send. */
+  static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
+    assertTransportOptions(options);
+    const {
+      service: _service,
+      prefix: _prefix,
+      codecs: _codecs,
+      durableEvents: _durable,
+      ...connection
+    } = options;
+    const transport = new NatsTransport(await NatsConnection.connect(connection), options);
+    try {
+      await transport.durable?.provision();
+    } catch (error) {
+      await transport.connection.close().catch(() => undefined);
+      throw error;
+    }
+    return transport;
+  }
+
+  subjectFor(envelope: Pick<Envelope, "kind" | "type">): string {
+    return envelope.kind === "event" ? this.eventSubject(envelope.type) : this.requestSubject(envelope.type);
+  }
+
+  attach(inbound: InboundDispatcher): void {
+    this.durable?.checkConsumerNames(inbound.events);
+    const queue = this.options.service;
+    const requests = [...inbound.commands, ...inbound.queries].map((type) =>
+      this.connection.subscribe(this.requestSubject(type), { queue }, (batch) =>
+        this.inbound.serve(inbound, type, batch),
+      ),
+    );
+    const events = inbound.events.map((type) =>
+      this.durable?.carries(type)
+        ? this.durable.consume(inbound, type)
+        : this.connection.subscribe(this.eventSubject(type), { queue }, (batch) =>
+            this.inbound.consume(inbound, type, batch),
+          ),
+    );
+    this.subscribed = Promise.all([...requests, ...events]).then((unsubscribers) => {
+      this.unsubscribers.push(...unsubscribers);
+    });
+    // A refused subscription fails `ready()`; nobody awaiting it must not end the process.
+    this.subscribed.catch((error: unknown) => {
+      this.connection.emit("status", { kind: "error", message: `subscribe failed: ${String(error)}` });
+    });
+  }
+
+  /** Resolves once every subscription made by `attach` is live on the server. */
+  async ready(): Promise<void> {
+    await this.subscribed;
+    await this.connection.flush();
+  }
+
+  request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> {
+    if (signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+    let sent: Promise<Buffer>;
+    try {
+      sent = this.connection.request(this.requestSubject(envelope.type), this.codec.encodeMessage(envelope));
+    } catch (error) {
+      return Promise.resolve(requestFailed(error));
+    }
+    // Shared callbacks: no closure per request.
+    return sent.then(this.replied, requestFailed);
+  }
+
+  private readonly replied = (reply: Buffer): Result<unknown> => {
+    try {
+      return fromWire(this.codec.decodeReply(reply));
+    } catch (error) {
+      return requestFailed(error);
+    }
+  };
+
+  private requestSubject(type: string): string {
+    return this.cachedSubject(this.requestSubjects, "cmd", type);
+  }
+
+  publish(envelope: Envelope): Promise<void> {
+    const stamped = { ...envelope, headers: this.stampOrigin(envelope.headers) };
+    const bytes = this.codec.encodeMessage(stamped);
+    const subject = this.subjectFor(envelope);
+    if (this.durable?.carries(envelope.type)) return this.durable.publish(subject, envelope.messageId, bytes);
+    return this.connection.publish(subject, bytes);
+  }
+
+  publishNew(type: string, payload: unknown): Promise<void> {
+    if (this.durable?.carries(type)) {
+      // Durable publishes need the id as a string (Nats-Msg-Id): the general path makes one.
+      const messageId = uuidv7();
+      return this.publish({
+        kind: "event",
+        type,
+        messageId,
+        correlationId: messageId,
+        causationId: undefined,
+        createdAt: idClock.ms,
+        headers: EMPTY_HEADERS,
+        payload,
+      });
+    }
+    const bytes = this.codec.encodeNew("event", type, this.originOnly, payload);
+    return this.connection.publish(this.eventSubject(type), bytes);
+  }
+
+  private eventSubject(type: string): string {
+    return this.cachedSubject(this.eventSubjects, "evt", type);
+  }
+
+  /**
+   * `<prefix>.<channel>.<type>`, made once per type (bounded): a fresh string per message cost
+   * a concat, and a flatten when the batcher compared it.
+   */
+  private cachedSubject(cache: Map<string, string>, channel: "cmd" | "evt", type: string): string {
+    let subject = cache.get(type);
+    if (subject === undefined) {
+      subject = `${this.prefix}.${channel}.${type}`;
+      if (cache.size >= 1024) cache.clear();
+      cache.set(type, subject);
+    }
+    return subject;
+  }
+
+  /** The headers with this service as the origin; most events have none, and share one object. */
+  private stampOrigin(headers: Envelope["headers"]): Envelope["headers"] {
+    for (const _ in headers) return { ...headers, [ORIGIN_HEADER]: this.options.service };
+    return this.originOnly;
+  }
+
+  async close(): Promise<void> {
+    await this.subscribed.catch(() => undefined);
+    await this.connection.close();
+  }
+}
+
+/** Connects a NATS transport; pass the result to `createCatga().withTransport(...)`. */
+export function natsTransport(options: NatsTransportOptions): Promise<NatsTransport> {
+  return NatsTransport.connect(options);
+}
+
+/** A request that failed in the transport, as a Result with its code kept. */
+function requestFailed(error: unknown): Result<unknown> {
+  if (error instanceof CatgaError) return err(error.code, error.message, error.details, error);
+  return err(ErrorCodes.TRANSPORT, String(error), undefined, error);
+}
