@@ -1,5 +1,5 @@
 import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
-import type { BatchIdempotencyStore, IdempotencyEntry } from "./common.js";
+import type { BatchIdempotencyStore, IdempotencyEntry } from "./outcome.js";
 
 /**
  * Gives any `IdempotencyStore` (e.g. the in-memory one) the batch API by calling `get`/`set` per

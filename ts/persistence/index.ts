@@ -1,15 +1,5 @@
 export { withBatchOps } from "./batch.js";
 export {
-  type BatchIdempotencyStore,
-  decodeOutcome,
-  encodeOutcome,
-  type IdempotencyEntry,
-  type PgPool,
-  type PgPoolClient,
-  type PgQueryable,
-  type StoreLimits,
-} from "./common.js";
-export {
   MIGRATIONS,
   type MigrateOptions,
   type MigrateResult,
@@ -28,6 +18,13 @@ export {
   type PostgresOutboxOptions,
   withOutboxTransaction,
 } from "./outbox.js";
+export {
+  type BatchIdempotencyStore,
+  decodeOutcome,
+  encodeOutcome,
+  type IdempotencyEntry,
+} from "./outcome.js";
+export type { PgPool, PgPoolClient, PgQueryable } from "./pg.js";
 export { PostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } from "./postgres-inbox.js";
 export {
   type RedisClientLike,
@@ -41,3 +38,4 @@ export {
   type RelayBatchReport,
   type RelayStats,
 } from "./relay.js";
+export type { StoreLimits } from "./store-limits.js";

@@ -1,5 +1,6 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
-import { checkout, type PgPool, quoteIdent, storeFailed } from "./common.js";
+import { checkout, type PgPool, quoteIdent } from "./pg.js";
+import { storeFailed } from "./store-errors.js";
 
 /** One numbered schema change; the same text ships as `sql/<file>` for your own migration tool. */
 export interface Migration {

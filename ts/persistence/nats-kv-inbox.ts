@@ -3,16 +3,10 @@ import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
 import type { NatsKv } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
-import {
-  type BatchIdempotencyStore,
-  decodeOutcome,
-  type IdempotencyEntry,
-  invalid,
-  Limits,
-  OptionChecker,
-  type StoreLimits,
-  storeFailed,
-} from "./common.js";
+import { OptionChecker } from "./option-checker.js";
+import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
+import { invalid, storeFailed } from "./store-errors.js";
+import { Limits, type StoreLimits } from "./store-limits.js";
 
 export interface NatsKvIdempotencyStoreOptions extends StoreLimits {
   readonly connection: NatsConnection;

@@ -3,15 +3,9 @@ import type { AnyEvent, InputOf } from "../mediator/contracts.js";
 import { uuidv7 } from "../mediator/ids.js";
 import type { Envelope } from "../mediator/transport.js";
 import { EnvelopeCodec, type PayloadCodec } from "../nats/wire.js";
-import {
-  checkout,
-  invalid,
-  OptionChecker,
-  type PgPool,
-  type PgQueryable,
-  qualified,
-  storeFailed,
-} from "./common.js";
+import { OptionChecker } from "./option-checker.js";
+import { checkout, type PgPool, type PgQueryable, qualified } from "./pg.js";
+import { invalid, storeFailed } from "./store-errors.js";
 
 /** One message to relay: `envelope` is the encoded Catga envelope, published as is to `subject`. */
 export interface OutboxMessage {

@@ -1,15 +1,9 @@
 import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
-import {
-  type BatchIdempotencyStore,
-  decodeOutcome,
-  type IdempotencyEntry,
-  Limits,
-  OptionChecker,
-  type PgQueryable,
-  qualified,
-  type StoreLimits,
-  storeFailed,
-} from "./common.js";
+import { OptionChecker } from "./option-checker.js";
+import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
+import { type PgQueryable, qualified } from "./pg.js";
+import { storeFailed } from "./store-errors.js";
+import { Limits, type StoreLimits } from "./store-limits.js";
 
 export interface PostgresIdempotencyStoreOptions extends StoreLimits {
   /** A `pg` Pool (or any client with `query`); the store never ends it. */

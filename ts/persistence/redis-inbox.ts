@@ -1,13 +1,8 @@
 import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
-import {
-  type BatchIdempotencyStore,
-  decodeOutcome,
-  type IdempotencyEntry,
-  Limits,
-  OptionChecker,
-  type StoreLimits,
-  storeFailed,
-} from "./common.js";
+import { OptionChecker } from "./option-checker.js";
+import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
+import { storeFailed } from "./store-errors.js";
+import { Limits, type StoreLimits } from "./store-limits.js";
 
 /** The slice of an ioredis pipeline the store uses. */
 export interface RedisPipelineLike {

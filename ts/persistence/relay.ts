@@ -1,14 +1,9 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { DurableOutcome, DurablePublisher } from "../jetstream/jetstream.js";
-import {
-  checkout,
-  OptionChecker,
-  type PgPool,
-  type PgPoolClient,
-  quoteIdent,
-  storeFailed,
-} from "./common.js";
+import { OptionChecker } from "./option-checker.js";
 import { PostgresOutbox } from "./outbox.js";
+import { checkout, type PgPool, type PgPoolClient, quoteIdent } from "./pg.js";
+import { storeFailed } from "./store-errors.js";
 
 export interface OutboxRelayOptions {
   /** Pool the relay claims rows with (one connection per batch, plus one held for LISTEN). */

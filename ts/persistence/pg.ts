@@ -1,0 +1,88 @@
+import { invalid, storeFailed } from "./store-errors.js";
+
+/**
+ * The slice of a `pg` Pool or Client these modules use. Typed structurally so `pg` is never
+ * imported: pass your own `new pg.Pool(...)`, a `PoolClient` or a `Client`.
+ */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<PgResult>;
+}
+
+/** What a query returns, as far as Catga reads it (`command` is pg's tag, e.g. "ROLLBACK"). */
+export interface PgResult {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's row type is any; callers read known columns.
+  rows: any[];
+  rowCount: number | null;
+  command?: string;
+}
+
+/** A checked-out `pg` connection (`PoolClient`). */
+export interface PgPoolClient extends PgQueryable {
+  release(error?: Error | boolean): void;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listener signature.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listener signature.
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** A `pg` Pool: queries, plus `connect()` for transactions and LISTEN. */
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgPoolClient>;
+}
+
+export function validIdent(name: string): boolean {
+  return name.length > 0 && name.length <= 63 && !name.includes("\0");
+}
+
+/** Quotes a PostgreSQL identifier; `schema` optional. */
+export function qualified(schema: string | undefined, name: string): string {
+  return schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+export function quoteIdent(name: string): string {
+  if (typeof name !== "string" || !validIdent(name)) {
+    throw invalid(`not a valid PostgreSQL identifier: ${JSON.stringify(name)}`);
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A connection checked out of the pool for a transaction. While checked out, a connection that
+ * dies (server restart, `pg_terminate_backend`) emits `error` on the client; without a listener
+ * that would crash the process, so one is attached until release. The next query then fails and
+ * the caller reports it.
+ */
+export interface CheckedOut {
+  readonly client: PgPoolClient;
+  /** The connection's own error, if it died while checked out. */
+  readonly died: Error | undefined;
+  /** Returns the connection; with an error (or after it died) the pool discards it. */
+  release(error?: Error): void;
+}
+
+export async function checkout(pool: PgPool, store: string): Promise<CheckedOut> {
+  let client: PgPoolClient;
+  try {
+    client = await pool.connect();
+  } catch (cause) {
+    throw storeFailed(store, "connect", cause);
+  }
+  let died: Error | undefined;
+  const onError = (error: unknown) => {
+    died ??= error instanceof Error ? error : new Error(String(error));
+  };
+  client.on("error", onError);
+  let released = false;
+  return {
+    client,
+    get died() {
+      return died;
+    },
+    release(error?: Error) {
+      if (released) return;
+      released = true;
+      client.removeListener("error", onError);
+      client.release(error ?? died);
+    },
+  };
+}

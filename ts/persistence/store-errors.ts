@@ -1,0 +1,19 @@
+import { CatgaError, ErrorCodes } from "../errors.js";
+
+/** A store failure that names the store and the operation; `cause` is the driver's error. */
+export function storeFailed(store: string, operation: string, cause: unknown): CatgaError {
+  if (cause instanceof CatgaError && cause.code !== ErrorCodes.DECODE) return cause;
+  const reason = cause instanceof Error ? cause.message || cause.name : String(cause);
+  return new CatgaError(ErrorCodes.STORE_FAILED, `${store}: ${operation} failed: ${reason}`, {
+    cause,
+    details: { store, operation },
+  });
+}
+
+export function invalid(message: string, details?: unknown): CatgaError {
+  return new CatgaError(
+    ErrorCodes.INVALID_ARGUMENT,
+    message,
+    details === undefined ? undefined : { details },
+  );
+}
