@@ -1,8 +1,22 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "ts/index.ts" },
+  // One entry per public entry point (package.json "exports"); shared code lands in chunks that
+  // every entry imports, so `CatgaError` is one class whichever entry a user imported it from.
+  entry: {
+    index: "ts/index.ts",
+    nats: "ts/entries/nats.ts",
+    jetstream: "ts/entries/jetstream.ts",
+    persistence: "ts/entries/persistence.ts",
+    observability: "ts/entries/observability.ts",
+    testing: "ts/entries/testing.ts",
+    wire: "ts/entries/wire.ts",
+    internal: "ts/entries/internal.ts",
+  },
   format: ["esm", "cjs"],
+  // Chunks for CJS too (tsup's flag beyond esbuild's ESM-only splitting): without them each CJS
+  // entry would carry its own copy of the shared classes and `instanceof` would fail across entries.
+  splitting: true,
   dts: true,
   sourcemap: true,
   clean: true,

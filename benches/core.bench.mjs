@@ -29,6 +29,7 @@
 
 import { Packr } from "msgpackr";
 import { Bench } from "tinybench";
+import { loadNativeBinding } from "../dist/internal.js";
 import {
   decodeBatch,
   decodeEnvelope,
@@ -36,10 +37,9 @@ import {
   encodeEnvelope,
   frameEncoded,
   HashRing,
-  loadNativeBinding,
   zstdCompress,
   zstdDecompress,
-} from "../dist/index.js";
+} from "../dist/wire.js";
 
 const BATCH = 128;
 const PAYLOAD_BYTES = 256;

@@ -7,7 +7,9 @@
 // Loopback only; streams carry this process's pid and are deleted at the end.
 import { randomBytes } from "node:crypto";
 import nats from "nats";
-import { createCatga, defineEvent, JetStream, natsTransport } from "../dist/index.js";
+import { createCatga, defineEvent } from "../dist/index.js";
+import { JetStream } from "../dist/jetstream.js";
+import { natsTransport } from "../dist/nats.js";
 
 const SECONDS = Number(process.argv[2] ?? 4);
 const ROUNDS = Number(process.argv[3] ?? 3);

@@ -35,7 +35,8 @@ import * as hdr from "hdr-histogram-js";
 import pg from "pg";
 import { connectCatga, connectNatsJs, makeEnvelopes, NATS_URL, POOL, sleep } from "./nats/common.mjs";
 
-const { JetStream, OutboxRelay, PostgresOutbox, migrate } = await import("../dist/index.js");
+const { JetStream } = await import("../dist/jetstream.js");
+const { OutboxRelay, PostgresOutbox, migrate } = await import("../dist/persistence.js");
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");

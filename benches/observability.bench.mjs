@@ -19,7 +19,8 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { AlwaysOffSampler, BasicTracerProvider, NoopSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Bench } from "tinybench";
-import { createCatga, defineCommand, silentLogger, withObservability } from "../dist/index.js";
+import { createCatga, defineCommand, silentLogger } from "../dist/index.js";
+import { withObservability } from "../dist/observability.js";
 
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
 const LOOP = 100;

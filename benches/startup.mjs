@@ -8,7 +8,8 @@ import { createRequire } from "node:module";
 
 const mode = process.argv[2] ?? "nats";
 if (mode !== "bare") {
-  const { createCatga, defineCommand, natsTransport } = await import("../dist/index.js");
+  const { createCatga, defineCommand } = await import("../dist/index.js");
+  const { natsTransport } = await import("../dist/nats.js");
   const Ping = defineCommand("startup.ping");
   if (mode === "nats") {
     const transport = await natsTransport({

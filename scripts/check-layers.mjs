@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Fails when a module in ts/ imports from a layer above its own (docs/architecture.md, "Layers").
 // Each folder under ts/ is a layer; a layer may import its own folder and the layers listed
-// before it, never a peer of the same rank or one after it. The entry points at ts/*.ts (other
-// than errors.ts, which every layer uses) sit on top and may import anything.
+// before it, never a peer of the same rank or one after it. The entry points (ts/index.ts and
+// ts/entries/*.ts) sit on top and may import anything; ts/errors.ts is below every layer.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +26,7 @@ const rank = new Map(LAYERS.flatMap((names, index) => names.map((name) => [name,
 function layerOf(file) {
   const parts = relative(tsRoot, file).split(sep);
   if (parts.length === 1) return /^errors\.[jt]s$/.test(parts[0]) ? "errors" : "entry";
-  return parts[0];
+  return parts[0] === "entries" ? "entry" : parts[0];
 }
 
 function* sources(dir) {

@@ -23,7 +23,8 @@ echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.jso
 npm install --silent --no-audit --no-fund --omit=optional "$work"/catga-native-0.1.0.tgz "$work"/catga-native-"$triple"-0.1.0.tgz
 
 cat > esm.mjs <<'JS'
-import { decodeBatch, encodeBatch, HashRing, CatgaError } from "@catga/native";
+import { CatgaError } from "@catga/native";
+import { decodeBatch, encodeBatch, HashRing } from "@catga/native/wire";
 const frame = encodeBatch([{ kind: "event", type: "smoke.ok", messageId: "m1", payload: Buffer.from("hi") }]);
 const [message] = decodeBatch(frame);
 if (message.type !== "smoke.ok" || message.payload.toString() !== "hi") throw new Error("ESM round trip failed");
@@ -34,7 +35,8 @@ JS
 # The user API from the tarball: an in-memory send, then a command and an event across two
 # mediators over the local NATS server (what `npm i @catga/native` users run first).
 cat > user.mjs <<'JS'
-import { createCatga, defineCommand, defineEvent, natsTransport } from "@catga/native";
+import { createCatga, defineCommand, defineEvent } from "@catga/native";
+import { natsTransport } from "@catga/native/nats";
 const Add = defineCommand("smoke.add");
 const Added = defineEvent("smoke.added");
 const local = createCatga().handle(Add, ({ a, b }) => a + b).build();
@@ -60,14 +62,15 @@ await Promise.all([client.close(), server.close()]);
 console.log("user api ok");
 JS
 cat > cjs.cjs <<'JS'
-const { decodeBatch, encodeBatch, CatgaError } = require("@catga/native");
+const { CatgaError } = require("@catga/native");
+const { decodeBatch, encodeBatch } = require("@catga/native/wire");
 const frame = encodeBatch([{ kind: "command", type: "smoke.cjs", messageId: "m2", payload: Buffer.from("yo") }]);
 if (decodeBatch(frame)[0].payload.toString() !== "yo") throw new Error("CJS round trip failed");
 if (typeof CatgaError !== "function") throw new Error("CJS exports missing");
 console.log("cjs ok");
 JS
 cat > consumer.ts <<'TS'
-import { type DecodedEnvelope, encodeBatch, decodeBatch, HashRing } from "@catga/native";
+import { type DecodedEnvelope, encodeBatch, decodeBatch, HashRing } from "@catga/native/wire";
 const frame: Buffer = encodeBatch([{ kind: "query", type: "t", messageId: "m", payload: new Uint8Array(1) }]);
 const decoded: DecodedEnvelope[] = decodeBatch(frame);
 const owner: string | undefined = new HashRing().lookup(decoded[0]?.messageId ?? "");
@@ -75,10 +78,43 @@ const owner: string | undefined = new HashRing().lookup(decoded[0]?.messageId ??
 encodeBatch([{ kind: "shout", type: "t", messageId: "m", payload: new Uint8Array(1) }]);
 export { owner };
 TS
+cat > entries.ts <<'TS'
+import { type Catga, createCatga, defineCommand, ErrorCodes } from "@catga/native";
+import { JetStream, type StreamOptions } from "@catga/native/jetstream";
+import { natsTransport, type NatsTransportOptions } from "@catga/native/nats";
+import { withObservability } from "@catga/native/observability";
+import { PostgresOutbox, type PgPool } from "@catga/native/persistence";
+import { createTestCatga } from "@catga/native/testing";
+const Ping = defineCommand("smoke.ping").payload<{ n: number }>().returns<number>();
+const mediator: Catga<typeof Ping> = createCatga().handle(Ping, ({ n }) => n + 1).build();
+const options: NatsTransportOptions = { servers: "nats://127.0.0.1:4222", service: "smoke" };
+// @ts-expect-error service is required
+const missing: NatsTransportOptions = { servers: "nats://127.0.0.1:4222" };
+const stream: StreamOptions = { name: "S", subjects: ["s.>"] };
+const code: string = ErrorCodes.TIMEOUT;
+export { mediator, options, missing, stream, code, JetStream, natsTransport, withObservability, PostgresOutbox, createTestCatga };
+export type { PgPool };
+TS
 cat > tsconfig.json <<'JSON'
-{ "compilerOptions": { "strict": true, "module": "NodeNext", "moduleResolution": "NodeNext", "target": "ES2022", "types": ["node"], "noEmit": true, "skipLibCheck": false }, "files": ["consumer.ts"] }
+{ "compilerOptions": { "strict": true, "module": "NodeNext", "moduleResolution": "NodeNext", "target": "ES2022", "types": ["node"], "noEmit": true, "skipLibCheck": false }, "files": ["consumer.ts", "entries.ts"] }
 JSON
 mkdir -p node_modules/@types && ln -s "$root/node_modules/@types/node" node_modules/@types/node
+# Every entry point in package.json "exports" loads from ESM and CJS, and one class is shared
+# between them (an error from /wire is an instance of the root's CatgaError).
+node --input-type=module -e '
+const pkg = JSON.parse(await (await import("node:fs/promises")).readFile("node_modules/@catga/native/package.json", "utf8"));
+const { CatgaError } = await import("@catga/native");
+for (const key of Object.keys(pkg.exports).filter((k) => k !== "./package.json")) {
+  const name = key === "." ? "@catga/native" : `@catga/native/${key.slice(2)}`;
+  const esm = await import(name);
+  if (Object.keys(esm).length === 0) throw new Error(`${name}: no ESM exports`);
+  const cjs = (await import("node:module")).createRequire(process.cwd() + "/")(name);
+  if (Object.keys(cjs).sort().join() !== Object.keys(esm).sort().join()) throw new Error(`${name}: CJS and ESM differ`);
+}
+const { decodeBatch } = await import("@catga/native/wire");
+try { decodeBatch(Buffer.from("nope")); } catch (e) { if (!(e instanceof CatgaError)) throw new Error("two CatgaError classes"); }
+console.log("entry points ok");
+'
 node esm.mjs
 node cjs.cjs
 node user.mjs

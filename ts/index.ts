@@ -1,8 +1,70 @@
-export * from "./errors.js";
-export * from "./jetstream/index.js";
-export * from "./mediator/index.js";
-export * from "./native/index.js";
-export * from "./nats/index.js";
-export * from "./observability/index.js";
-export * from "./persistence/index.js";
-export * from "./transport/index.js";
+/**
+ * `@catga/native`: the mediator — contracts, handlers, results, behaviors, errors and the
+ * in-memory transport. It never loads the native addon. Optional areas have their own entry
+ * points: `@catga/native/nats`, `/jetstream`, `/persistence`, `/observability`, `/testing`,
+ * `/wire` (docs/architecture.md lists where each public name lives).
+ */
+export type { ConfigIssue, ErrorCode } from "./errors.js";
+export { CatgaConfigError, CatgaError, ErrorCodes } from "./errors.js";
+export type {
+  CircuitBreakerOptions,
+  CircuitState,
+  CircuitStateChange,
+} from "./mediator/behaviors/circuit-breaker.js";
+export { CIRCUIT_BREAKER_PRIORITY } from "./mediator/behaviors/circuit-breaker.js";
+export type {
+  IdempotencyOptions,
+  IdempotencyStore,
+  StoredOutcome,
+} from "./mediator/behaviors/idempotency.js";
+export { IDEMPOTENCY_PRIORITY, InMemoryIdempotencyStore } from "./mediator/behaviors/idempotency.js";
+export type { LoggingOptions } from "./mediator/behaviors/logging.js";
+export { LOGGING_PRIORITY } from "./mediator/behaviors/logging.js";
+export type { RateLimitOptions } from "./mediator/behaviors/rate-limit.js";
+export { RATE_LIMIT_PRIORITY } from "./mediator/behaviors/rate-limit.js";
+export type { RetryOptions } from "./mediator/behaviors/retry.js";
+export { DEFAULT_RETRYABLE, RETRY_PRIORITY } from "./mediator/behaviors/retry.js";
+export type { TimeoutOptions } from "./mediator/behaviors/timeout.js";
+export { TIMEOUT_PRIORITY } from "./mediator/behaviors/timeout.js";
+export type { ValidationIssue, ValidationOptions } from "./mediator/behaviors/validation.js";
+export { VALIDATION_PRIORITY } from "./mediator/behaviors/validation.js";
+export type { CatgaOptions, HandlerFor } from "./mediator/builder.js";
+export { CatgaBuilder, createCatga } from "./mediator/builder.js";
+export type {
+  HandlerContext,
+  Headers,
+  MessageMeta,
+  PublishMode,
+  PublishOptions,
+  PublishReport,
+  SendOptions,
+} from "./mediator/context.js";
+export type {
+  AnyCommand,
+  AnyContract,
+  AnyEvent,
+  AnyQuery,
+  CommandContract,
+  Contract,
+  ContractKind,
+  EventContract,
+  InputOf,
+  PayloadOf,
+  QueryContract,
+  ResultOf,
+  StandardSchemaV1,
+  TypeOf,
+} from "./mediator/contracts.js";
+export { defineCommand, defineEvent, defineQuery } from "./mediator/contracts.js";
+export { uuidv7, uuidv7Time } from "./mediator/ids.js";
+export type { Logger, LogLevel } from "./mediator/logger.js";
+export { consoleLogger, silentLogger } from "./mediator/logger.js";
+export type { Catga, DispatchHook, PipelineDescription } from "./mediator/mediator.js";
+export type { Behavior, BehaviorContext, Middleware, Next, PipelineTarget } from "./mediator/pipeline.js";
+export { defineBehavior } from "./mediator/pipeline.js";
+export type { PresetName } from "./mediator/presets.js";
+export { PRESET_NAMES } from "./mediator/presets.js";
+export type { ErrorInfo, ErrResult, OkResult, Result } from "./mediator/result.js";
+export { err, ok, unwrap } from "./mediator/result.js";
+export type { Envelope, InboundDispatcher, Transport, WireResult } from "./mediator/transport.js";
+export { InMemoryBus, inMemoryTransport } from "./mediator/transport.js";

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CatgaConfigError, CatgaError, JetStream, NatsConnection } from "../../ts/index.js";
+import { JetStream } from "../../ts/entries/jetstream.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { CatgaConfigError, CatgaError } from "../../ts/index.js";
 import { eventEnvelope, NATS_URL, PrivateNats, uniquePrefix, until } from "../nats/helpers.js";
 
 let connection: NatsConnection;

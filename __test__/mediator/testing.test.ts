@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createTestCatga } from "../../ts/entries/testing.js";
 import {
   createCatga,
-  createTestCatga,
   defineCommand,
   defineEvent,
   defineQuery,

@@ -1,9 +1,9 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
+import { createTestCatga } from "../../ts/entries/testing.js";
 import {
   type Catga,
   createCatga,
-  createTestCatga,
   defineCommand,
   defineEvent,
   defineQuery,

@@ -1,7 +1,6 @@
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import {
-  CatgaError,
   decodeBatch,
   decodeEnvelope,
   type EnvelopeInit,
@@ -10,7 +9,8 @@ import {
   frameEncoded,
   zstdCompress,
   zstdDecompress,
-} from "../../ts/index.js";
+} from "../../ts/entries/wire.js";
+import { CatgaError } from "../../ts/index.js";
 
 function envelope(i: number, payloadSize = 32): EnvelopeInit {
   return {

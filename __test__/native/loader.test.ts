@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CatgaError, loadNativeBinding, platformTriple } from "../../ts/index.js";
+import { platformTriple } from "../../ts/entries/wire.js";
+import { CatgaError } from "../../ts/index.js";
+import { loadNativeBinding } from "../../ts/native/loader.js";
 
 const nativeFile = process.env.CATGA_NATIVE_PATH ?? join(process.cwd(), `catga.${platformTriple()}.node`);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CatgaError, HashRing } from "../../ts/index.js";
+import { HashRing } from "../../ts/entries/wire.js";
+import { CatgaError } from "../../ts/index.js";
 
 const keys = Array.from({ length: 5000 }, (_, i) => `order-${i}`);
 

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { afterAll, describe, expect, it } from "vitest";
-import { CatgaError, NatsConnection, type NatsConnectionOptions } from "../../ts/index.js";
+import { NatsConnection, type NatsConnectionOptions } from "../../ts/entries/nats.js";
+import { CatgaError } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
 import { eventEnvelope, PrivateNats } from "./helpers.js";
 

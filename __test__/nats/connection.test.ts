@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CatgaConfigError, CatgaError, NatsConnection } from "../../ts/index.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { CatgaConfigError, CatgaError } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
 import { eventEnvelope, freePort, NATS_URL, uniquePrefix, until } from "./helpers.js";
 

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { createCatga, defineCommand, natsTransport, silentLogger } from "../../ts/index.js";
+import { natsTransport } from "../../ts/entries/nats.js";
+import { createCatga, defineCommand, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix } from "./helpers.js";
 
 const Add = defineCommand("math.add")

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CatgaError, NatsConnection, type StatusEvent } from "../../ts/index.js";
+import { NatsConnection, type StatusEvent } from "../../ts/entries/nats.js";
+import type { CatgaError } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
 import { eventEnvelope, PrivateNats, until } from "./helpers.js";
 

@@ -2,7 +2,8 @@
 // and their replies come back as one positional frame (crates/catga-core/src/nats/request_frames.rs).
 import { connect as connectNatsJs, type NatsConnection as NatsJsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CatgaError, NatsConnection } from "../../ts/index.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { CatgaError } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
 import { eventEnvelope, NATS_URL, uniquePrefix } from "./helpers.js";
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { JetStream } from "../../ts/entries/jetstream.js";
+import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import {
   CatgaConfigError,
   createCatga,
@@ -8,9 +10,6 @@ import {
   defineQuery,
   ErrorCodes,
   type HandlerContext,
-  JetStream,
-  NatsConnection,
-  natsTransport,
   silentLogger,
 } from "../../ts/index.js";
 import { EnvelopeCodec, encodeWire, msgpackCodec } from "../../ts/nats/wire.js";

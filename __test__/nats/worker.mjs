@@ -1,6 +1,7 @@
 // A separate worker process for the cross-process tests: serves `math.add` over NATS until
 // SIGTERM, then closes gracefully. Uses the built package (dist/), as a real service would.
-import { createCatga, defineCommand, natsTransport, silentLogger } from "../../dist/index.js";
+import { createCatga, defineCommand, silentLogger } from "../../dist/index.js";
+import { natsTransport } from "../../dist/nats.js";
 
 const [prefix, service] = process.argv.slice(2);
 const Add = defineCommand("math.add");

@@ -4,14 +4,9 @@
 
 import type { Histogram } from "@opentelemetry/sdk-metrics";
 import { expect } from "vitest";
-import {
-  createCatga,
-  defineEvent,
-  MetricNames,
-  natsTransport,
-  silentLogger,
-  withObservability,
-} from "../../ts/index.js";
+import { natsTransport } from "../../ts/entries/nats.js";
+import { MetricNames, withObservability } from "../../ts/entries/observability.js";
+import { createCatga, defineEvent, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 import { api, telemetry } from "./helpers.js";
 

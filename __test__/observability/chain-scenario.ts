@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { withObservability } from "../../ts/entries/observability.js";
 import {
   createCatga,
   defineCommand,
@@ -6,7 +7,6 @@ import {
   InMemoryBus,
   inMemoryTransport,
   silentLogger,
-  withObservability,
 } from "../../ts/index.js";
 import { api, telemetry } from "./helpers.js";
 

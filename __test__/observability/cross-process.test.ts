@@ -1,15 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  createCatga,
-  defineCommand,
-  defineEvent,
-  MetricNames,
-  natsTransport,
-  silentLogger,
-  withObservability,
-} from "../../ts/index.js";
+import { natsTransport } from "../../ts/entries/nats.js";
+import { MetricNames, withObservability } from "../../ts/entries/observability.js";
+import { createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 import { api, pointValue, telemetry } from "./helpers.js";
 

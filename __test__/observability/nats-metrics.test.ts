@@ -2,7 +2,8 @@
 // their counters summed (not the last connection's numbers replacing the others').
 import type { Histogram } from "@opentelemetry/sdk-metrics";
 import { afterEach, describe, expect, it } from "vitest";
-import { CatgaObservability, MetricNames, type NatsStats, natsTransport } from "../../ts/index.js";
+import { type NatsStats, natsTransport } from "../../ts/entries/nats.js";
+import { CatgaObservability, MetricNames } from "../../ts/entries/observability.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 import { api, type Telemetry, telemetry } from "./helpers.js";
 

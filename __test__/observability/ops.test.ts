@@ -3,26 +3,20 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { natsTransport } from "../../ts/entries/nats.js";
 import {
   CatgaObservability,
-  createCatga,
   createLogger,
-  defineCommand,
   fastifyHealthHandlers,
   health,
   healthHandlers,
-  InMemoryIdempotencyStore,
   MetricNames,
-  migrate,
-  natsTransport,
-  OutboxRelay,
-  PostgresOutbox,
   pinoLogger,
-  RedisIdempotencyStore,
   type ReplyLike,
-  silentLogger,
   withObservability,
-} from "../../ts/index.js";
+} from "../../ts/entries/observability.js";
+import { migrate, OutboxRelay, PostgresOutbox, RedisIdempotencyStore } from "../../ts/entries/persistence.js";
+import { createCatga, defineCommand, InMemoryIdempotencyStore, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
 import { deadPool, dropSchema, newPool, REDIS_URL, uniqueName } from "../persistence/helpers.js";
 import { api, pointValue, telemetry } from "./helpers.js";

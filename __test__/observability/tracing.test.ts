@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { MetricNames, withObservability } from "../../ts/entries/observability.js";
 import {
   CatgaError,
   createCatga,
@@ -7,9 +8,7 @@ import {
   defineQuery,
   InMemoryBus,
   inMemoryTransport,
-  MetricNames,
   silentLogger,
-  withObservability,
 } from "../../ts/index.js";
 import { extractTraceContext } from "../../ts/observability/otel.js";
 import { chainScenario } from "./chain-scenario.js";

@@ -8,14 +8,9 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import {
-  createCatga,
-  defineCommand,
-  defineEvent,
-  natsTransport,
-  silentLogger,
-  withObservability,
-} from "../../dist/index.js";
+import { createCatga, defineCommand, defineEvent, silentLogger } from "../../dist/index.js";
+import { natsTransport } from "../../dist/nats.js";
+import { withObservability } from "../../dist/observability.js";
 
 const [prefix, service] = process.argv.slice(2);
 api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

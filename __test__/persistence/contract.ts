@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
+import type { BatchIdempotencyStore, StoreLimits } from "../../ts/entries/persistence.js";
 import { CatgaError, createCatga, defineCommand, type StoredOutcome } from "../../ts/index.js";
-import type { BatchIdempotencyStore, StoreLimits } from "../../ts/persistence/index.js";
 import { sleep } from "./helpers.js";
 
 export interface ContractOptions {

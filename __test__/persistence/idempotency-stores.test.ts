@@ -1,7 +1,6 @@
 import { type Cluster, Redis } from "ioredis";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { CatgaConfigError, InMemoryIdempotencyStore } from "../../ts/index.js";
 import {
   migrate,
   type PgPool,
@@ -11,7 +10,8 @@ import {
   type RedisClientLike,
   RedisIdempotencyStore,
   withBatchOps,
-} from "../../ts/persistence/index.js";
+} from "../../ts/entries/persistence.js";
+import { CatgaConfigError, InMemoryIdempotencyStore } from "../../ts/index.js";
 import { describeIdempotencyStoreContract, expectCode } from "./contract.js";
 import { deadPool, dropSchema, freePort, newPool, REDIS_URL, sleep, uniqueName } from "./helpers.js";
 

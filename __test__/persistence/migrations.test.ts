@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { MIGRATIONS, migrate, PostgresIdempotencyStore, PostgresOutbox } from "../../ts/persistence/index.js";
+import {
+  MIGRATIONS,
+  migrate,
+  PostgresIdempotencyStore,
+  PostgresOutbox,
+} from "../../ts/entries/persistence.js";
 import { expectCode } from "./contract.js";
 import { deadPool, dropSchema, newPool, PG_URL, uniqueName } from "./helpers.js";
 

@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { CatgaConfigError, NatsConnection, NatsKvIdempotencyStore } from "../../ts/index.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { NatsKvIdempotencyStore } from "../../ts/entries/persistence.js";
+import { CatgaConfigError } from "../../ts/index.js";
 import { NATS_URL, PrivateNats, uniquePrefix } from "../nats/helpers.js";
 import { describeIdempotencyStoreContract, expectCode } from "../persistence/contract.js";
 

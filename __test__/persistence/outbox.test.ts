@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCatga, defineCommand, defineEvent } from "../../ts/index.js";
-import { EnvelopeCodec, jsonCodec } from "../../ts/nats/wire.js";
 import {
   migrate,
   type OutboxMessage,
@@ -8,7 +6,9 @@ import {
   outboxMessage,
   PostgresOutbox,
   withOutboxTransaction,
-} from "../../ts/persistence/index.js";
+} from "../../ts/entries/persistence.js";
+import { createCatga, defineCommand, defineEvent } from "../../ts/index.js";
+import { EnvelopeCodec, jsonCodec } from "../../ts/nats/wire.js";
 import { expectCode } from "./contract.js";
 import { deadPool, dropSchema, newPool, uniqueName } from "./helpers.js";
 

@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { JetStream, NatsConnection } from "../../ts/index.js";
+import { JetStream } from "../../ts/entries/jetstream.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
 import {
   migrate,
   type OutboxMessage,
   PostgresOutbox,
   withOutboxTransaction,
-} from "../../ts/persistence/index.js";
+} from "../../ts/entries/persistence.js";
 import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
 import { dropSchema, eventually, newPool, PG_URL, sleep, uniqueName } from "./helpers.js";
 

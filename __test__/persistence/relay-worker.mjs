@@ -1,7 +1,9 @@
 // A relay process for the crash test: runs an OutboxRelay from the built package (dist/), as a
 // real service would, until it is killed. Everything it needs comes in argv (no environment).
 import pg from "pg";
-import { JetStream, NatsConnection, OutboxRelay } from "../../dist/index.js";
+import { JetStream } from "../../dist/jetstream.js";
+import { NatsConnection } from "../../dist/nats.js";
+import { OutboxRelay } from "../../dist/persistence.js";
 
 const [natsUrl, pgUrl, schema, batchSize] = process.argv.slice(2);
 const pool = new pg.Pool({ connectionString: pgUrl, max: 3 });

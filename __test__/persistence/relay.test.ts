@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CatgaConfigError, type CatgaError, JetStream, NatsConnection } from "../../ts/index.js";
-import type { DurablePublisher } from "../../ts/jetstream/index.js";
-import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../ts/persistence/index.js";
+import type { DurablePublisher } from "../../ts/entries/jetstream.js";
+import { JetStream } from "../../ts/entries/jetstream.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../ts/entries/persistence.js";
+import { CatgaConfigError, type CatgaError } from "../../ts/index.js";
 import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
 import { expectCode } from "./contract.js";
 import { deadPool, dropSchema, eventually, newPool, sleep, uniqueName } from "./helpers.js";

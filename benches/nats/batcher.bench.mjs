@@ -3,7 +3,7 @@
 // The engine call is replaced by a flush that resolves at once, so only the batcher is timed.
 //   npm run build:ts && node benches/nats/batcher.bench.mjs      (BENCH_TIME=ms, default 1500)
 import { Bench } from "tinybench";
-import { OutboundBatcher } from "../../dist/index.js";
+import { OutboundBatcher } from "../../dist/internal.js";
 import { makeEnvelopes, POOL } from "./common.mjs";
 
 const BATCH = 4096;

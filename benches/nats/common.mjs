@@ -76,7 +76,7 @@ export function makeEnvelopes(kind, type, count = POOL) {
  * of every Catga connection of the run, children included, to try settings without editing code.
  */
 export async function connectCatga(name, extra = {}) {
-  const { NatsConnection } = await import("../../dist/index.js");
+  const { NatsConnection } = await import("../../dist/nats.js");
   return NatsConnection.connect({ servers: NATS_URL, name, ...extra, ...catgaOverrides() });
 }
 

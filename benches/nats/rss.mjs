@@ -41,7 +41,8 @@ if (impl === "catga") {
 } else if (impl === "catga-user") {
   // The user API: createCatga + natsTransport, publish(Event, payload) and a handler registered
   // with .handle(), in two mediators (two services) of this one process.
-  const { createCatga, defineEvent, natsTransport } = await import("../../dist/index.js");
+  const { createCatga, defineEvent } = await import("../../dist/index.js");
+  const { natsTransport } = await import("../../dist/nats.js");
   const { NATS_URL } = await import("./common.mjs");
   const { randomBytes } = await import("node:crypto");
   const RssEvent = defineEvent("bench.rss");

@@ -3,7 +3,8 @@
 // command declared `.remote(Echo)`, `catga.send(Echo, payload)`, its Result checked.
 // Peer: benches/nats/peers/catga.mjs.
 
-import { createCatga, defineCommand, defineEvent, natsTransport } from "../../../dist/index.js";
+import { createCatga, defineCommand, defineEvent } from "../../../dist/index.js";
+import { natsTransport } from "../../../dist/nats.js";
 import { catgaOverrides, NATS_URL, POOL } from "../common.mjs";
 import { catgaPrefix, ECHO_TYPE, EVENT_TYPE } from "../names.mjs";
 

@@ -5,7 +5,8 @@
 //   rr:     one handler for the command contract that returns its payload (queue group "bench-rr")
 //   node benches/nats/peers/catga.mjs <events|rr> <tag>
 
-import { createCatga, defineCommand, defineEvent, natsTransport } from "../../../dist/index.js";
+import { createCatga, defineCommand, defineEvent } from "../../../dist/index.js";
+import { natsTransport } from "../../../dist/nats.js";
 import { catgaOverrides, NATS_URL } from "../common.mjs";
 import { catgaPrefix, ECHO_TYPE, EVENT_TYPE } from "../names.mjs";
 import { linkToParent, startPeer } from "./parent-link.mjs";

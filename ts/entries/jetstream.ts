@@ -1,0 +1,10 @@
+/** `@catga/native/jetstream`: streams, durable publish with acks, durable pull consumers. */
+export type {
+  DurableHandler,
+  DurableItem,
+  DurableMessage,
+  DurableOutcome,
+  DurablePublisher,
+} from "../jetstream/jetstream.js";
+export { JetStream } from "../jetstream/jetstream.js";
+export type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";

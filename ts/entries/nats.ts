@@ -1,0 +1,18 @@
+/**
+ * `@catga/native/nats`: the NATS transport users plug into `createCatga` (`natsTransport`), its
+ * options and payload codecs, and the engine connection underneath for direct use.
+ */
+export type {
+  ConnectionStatus,
+  InboundHandler,
+  InboundMessages,
+  NatsStats,
+  OutboundReply,
+  StatusEvent,
+} from "../nats/connection.js";
+export { NatsConnection } from "../nats/connection.js";
+export type { BackpressurePolicy, NatsConnectionOptions } from "../nats/options.js";
+export type { PayloadCodec } from "../nats/wire.js";
+export { jsonCodec, msgpackCodec } from "../nats/wire.js";
+export { NatsTransport, natsTransport } from "../transport/nats-transport.js";
+export type { DurableEventsOptions, NatsTransportOptions } from "../transport/options.js";

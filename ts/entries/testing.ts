@@ -1,0 +1,3 @@
+/** `@catga/native/testing`: a mediator that records what it sent and published, for unit tests. */
+export type { RecordedMessage } from "../mediator/testing.js";
+export { createTestCatga, TestCatga } from "../mediator/testing.js";
