@@ -1,0 +1,54 @@
+// The fixed names Catga's telemetry is reported under (see docs/observability.md).
+
+/** Name and version of the instrumentation scope. */
+export const INSTRUMENTATION_SCOPE = "@catga/native";
+export const SCOPE_VERSION = "0.1.0";
+
+/** Metric names (fixed; see docs/observability.md). */
+export const MetricNames = Object.freeze({
+  requestsTotal: "catga.requests.total",
+  requestsDuration: "catga.requests.duration",
+  requestsActive: "catga.requests.active",
+  requestsFailed: "catga.requests.failed",
+  handlerExecutions: "catga.handler.executions",
+  handlerDuration: "catga.handler.duration",
+  transportSent: "catga.transport.messages.sent",
+  transportReceived: "catga.transport.messages.received",
+  transportBatchSize: "catga.transport.batch.size",
+  transportCompressionRatio: "catga.transport.compression.ratio",
+  transportBytesSent: "catga.transport.bytes.sent",
+  transportBytesUncompressed: "catga.transport.bytes.uncompressed",
+  transportFramesSent: "catga.transport.frames.sent",
+  transportReconnects: "catga.transport.reconnects",
+  transportBackpressureWaits: "catga.transport.backpressure.waits",
+  transportBackpressureRejections: "catga.transport.backpressure.rejections",
+  transportMalformed: "catga.transport.malformed.received",
+  transportRequestFailures: "catga.transport.request.failures",
+  outboxPending: "catga.outbox.pending",
+  outboxRelayed: "catga.outbox.relayed",
+  inboxProcessed: "catga.inbox.processed",
+  persistenceLatency: "catga.persistence.latency",
+});
+
+/** Attribute keys used on spans and metrics. */
+export const Attr = Object.freeze({
+  system: "messaging.system",
+  destination: "messaging.destination.name",
+  operationType: "messaging.operation.type",
+  operationName: "messaging.operation.name",
+  messageId: "messaging.message.id",
+  conversationId: "messaging.message.conversation_id",
+  /**
+   * Inbound handler spans: the size of the transport batch the message came in (> 1). Not
+   * `messaging.batch.message_count`, which OTel reserves for spans covering a whole batch.
+   */
+  batchSize: "catga.batch.size",
+  type: "catga.message.type",
+  kind: "catga.message.kind",
+  correlationId: "catga.correlation_id",
+  causationId: "catga.causation_id",
+  handler: "catga.handler",
+  outcome: "catga.outcome",
+  errorCode: "catga.error.code",
+  errorType: "error.type",
+});

@@ -1,0 +1,41 @@
+// An outbox relay's counters and backlog as observable instruments (`catga.outbox.*`).
+import { Attr, MetricNames } from "./names.js";
+import type { OtelAttributes, OtelMeter } from "./otel.js";
+
+/** What `observeRelay` reads: an `OutboxRelay`, or anything with the same counters. */
+export interface RelaySource {
+  pending(): Promise<number>;
+  readonly stats: { sent: number; duplicates: number; failed: number; errors: number };
+}
+
+/**
+ * Registers the relay's instruments and their collection callback on `meter`; `name` becomes the
+ * `catga.outbox` attribute. Returns a function that removes the callback.
+ */
+export function observeRelay(meter: OtelMeter, relay: RelaySource, name: string): () => void {
+  const base = { "catga.outbox": name };
+  const pending = meter.createObservableGauge(MetricNames.outboxPending, {
+    description: "Outbox rows waiting to be relayed",
+  });
+  const relayed = meter.createObservableCounter(MetricNames.outboxRelayed, {
+    description: "Outbox rows handled by the relay, by outcome (sent, duplicate, failed, error)",
+  });
+  const observables = [pending, relayed];
+  const callback = async (result: {
+    // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
+    observe(observable: any, value: number, attributes?: OtelAttributes): void;
+  }) => {
+    const { sent, duplicates, failed, errors } = relay.stats;
+    result.observe(relayed, sent, { ...base, [Attr.outcome]: "sent" });
+    result.observe(relayed, duplicates, { ...base, [Attr.outcome]: "duplicate" });
+    result.observe(relayed, failed, { ...base, [Attr.outcome]: "failed" });
+    result.observe(relayed, errors, { ...base, [Attr.outcome]: "error" });
+    try {
+      result.observe(pending, await relay.pending(), base);
+    } catch {
+      // store down: no reading this time (the relay reports the error itself)
+    }
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  return () => meter.removeBatchObservableCallback(callback, observables);
+}
