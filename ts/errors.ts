@@ -49,19 +49,86 @@ export const ErrorCodes = {
   STORE_FAILED: "CATGA_STORE_FAILED",
 } as const;
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {});
+/** Every code Catga itself raises: a closed list, kept equal to the Rust core's (tested). */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * A code of your own for a domain failure (`ORDERS_OUT_OF_STOCK`), thrown or returned by a
+ * handler and carried unchanged to the caller. The `CATGA_` prefix is reserved: a `CATGA_` code
+ * that is not in {@link ErrorCodes} is a compile error where a code is written.
+ */
+export type DomainErrorCode = string & {}; // `& {}` keeps editors suggesting the ErrorCodes next to it
+
+/** `C` when it is a valid code to raise: any domain code, or a `CATGA_` code from the list. */
+export type CheckedCode<C extends string> = C extends `CATGA_${string}`
+  ? C extends ErrorCode
+    ? C
+    : never
+  : C;
+
+/** One failed event handler, as listed in `CATGA_PUBLISH_FAILED` details. */
+export interface HandlerFailure {
+  /** The handler's name (its function name, or `handler#<index>`). */
+  readonly handler: string;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+/** One schema issue with a dotted path, as listed in `CATGA_VALIDATION` details. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * The `details` each code carries (docs/errors.md). Codes not listed here carry none, or
+ * free-form facts for logs (`unknown`). Narrow with {@link hasErrorCode}.
+ */
+export interface ErrorDetailsByCode {
+  CATGA_CONFIG: readonly ConfigIssue[];
+  CATGA_VALIDATION: { readonly issues: readonly ValidationIssue[] };
+  CATGA_RATE_LIMITED: { readonly retryAfterMs: number };
+  CATGA_CIRCUIT_OPEN: { readonly retryAfterMs: number };
+  /** Set by the timeout behavior; a transport deadline carries none. */
+  CATGA_TIMEOUT: { readonly timeoutMs: number } | undefined;
+  CATGA_PUBLISH_FAILED: { readonly handled: number; readonly failures: readonly HandlerFailure[] };
+  CATGA_STORE_FAILED: { readonly store: string; readonly operation: string; readonly transportCode?: string };
+}
+
+/** The `details` type of code `C`. */
+export type ErrorDetails<C extends string> = C extends keyof ErrorDetailsByCode
+  ? ErrorDetailsByCode[C]
+  : unknown;
 
 /** An error with a stable `code`; every error Catga raises is one of these. */
-export class CatgaError extends Error {
+export class CatgaError<C extends string = string> extends Error {
   override readonly name: string = "CatgaError";
-  readonly code: ErrorCode;
-  readonly details: unknown;
+  /** One of {@link ErrorCodes}, or a handler's own {@link DomainErrorCode}. */
+  readonly code: C;
+  /** Structured facts about the failure; typed per code by {@link ErrorDetailsByCode}. */
+  readonly details: ErrorDetails<C>;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
+  constructor(
+    code: CheckedCode<C>,
+    message: string,
+    options?: { cause?: unknown; details?: ErrorDetails<C> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.details = options?.details;
+    this.code = code as C; // CheckedCode<C> is C or never
+    this.details = options?.details as ErrorDetails<C>; // absent details are undefined, as typed per code
   }
+}
+
+/**
+ * Whether `error` (a thrown value or a Result's `error`) has `code`; narrows `details` to the
+ * code's type: `if (hasErrorCode(result.error, ErrorCodes.RATE_LIMITED)) wait(result.error.details.retryAfterMs)`.
+ */
+export function hasErrorCode<C extends string>(
+  error: unknown,
+  code: CheckedCode<C>,
+): error is { readonly code: C; readonly message: string; readonly details: ErrorDetails<C> } {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
 }
 
 /** One invalid configuration field and why it is invalid. */
@@ -72,7 +139,7 @@ export interface ConfigIssue {
 }
 
 /** Thrown when configuration is invalid; lists every bad field at once. */
-export class CatgaConfigError extends CatgaError {
+export class CatgaConfigError extends CatgaError<typeof ErrorCodes.CONFIG> {
   override readonly name = "CatgaConfigError";
   readonly issues: readonly ConfigIssue[];
 

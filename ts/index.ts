@@ -4,8 +4,17 @@
  * points: `@catga/native/nats`, `/jetstream`, `/persistence`, `/observability`, `/testing`,
  * `/wire` (docs/architecture.md lists where each public name lives).
  */
-export type { ConfigIssue, ErrorCode } from "./errors.js";
-export { CatgaConfigError, CatgaError, ErrorCodes } from "./errors.js";
+export type {
+  CheckedCode,
+  ConfigIssue,
+  DomainErrorCode,
+  ErrorCode,
+  ErrorDetails,
+  ErrorDetailsByCode,
+  HandlerFailure,
+  ValidationIssue,
+} from "./errors.js";
+export { CatgaConfigError, CatgaError, ErrorCodes, hasErrorCode } from "./errors.js";
 export type {
   CircuitBreakerOptions,
   CircuitState,
@@ -26,7 +35,7 @@ export type { RetryOptions } from "./mediator/behaviors/retry.js";
 export { DEFAULT_RETRYABLE, RETRY_PRIORITY } from "./mediator/behaviors/retry.js";
 export type { TimeoutOptions } from "./mediator/behaviors/timeout.js";
 export { TIMEOUT_PRIORITY } from "./mediator/behaviors/timeout.js";
-export type { ValidationIssue, ValidationOptions } from "./mediator/behaviors/validation.js";
+export type { ValidationOptions } from "./mediator/behaviors/validation.js";
 export { VALIDATION_PRIORITY } from "./mediator/behaviors/validation.js";
 export type { CatgaOptions, HandlerFor } from "./mediator/builder.js";
 export { CatgaBuilder, createCatga } from "./mediator/builder.js";

@@ -3,11 +3,16 @@ import { z } from "zod";
 import { createTestCatga } from "../../ts/entries/testing.js";
 import {
   type Catga,
+  CatgaError,
   createCatga,
   defineCommand,
   defineEvent,
   defineQuery,
+  ErrorCodes,
+  type ErrResult,
+  err,
   type HandlerContext,
+  hasErrorCode,
   type InputOf,
   type PayloadOf,
   type PublishReport,
@@ -125,5 +130,32 @@ describe("build-time checks in the types", () => {
     t.send(CancelOrder, { orderId: "o" });
     // @ts-expect-error not stubbed
     t.send(PlaceOrder, { sku: "a" });
+  });
+});
+
+describe("error codes", () => {
+  it("refuse a CATGA_ code that is not in the list, and accept a domain code", () => {
+    // @ts-expect-error a typo of CATGA_TIMEOUT is not a code Catga has
+    new CatgaError("CATGA_TIMEOT", "late");
+    expectTypeOf(
+      new CatgaError("ORDERS_OUT_OF_STOCK", "none left").code,
+    ).toEqualTypeOf<"ORDERS_OUT_OF_STOCK">();
+    expectTypeOf(new CatgaError(ErrorCodes.TIMEOUT, "late").code).toEqualTypeOf<"CATGA_TIMEOUT">();
+    expectTypeOf(err("ORDERS_OUT_OF_STOCK", "none left")).toEqualTypeOf<ErrResult>();
+    // @ts-expect-error a CATGA_ code outside ErrorCodes cannot be returned either
+    err("CATGA_NOPE", "no");
+  });
+
+  it("type details per code, and hasErrorCode narrows them", () => {
+    // @ts-expect-error retryAfterMs is a number
+    new CatgaError(ErrorCodes.RATE_LIMITED, "slow down", { details: { retryAfterMs: "soon" } });
+    const result = {} as Result<number>;
+    if (!result.ok && hasErrorCode(result.error, ErrorCodes.RATE_LIMITED)) {
+      expectTypeOf(result.error.details.retryAfterMs).toEqualTypeOf<number>();
+    }
+    const thrown: unknown = undefined;
+    if (hasErrorCode(thrown, ErrorCodes.PUBLISH_FAILED)) {
+      expectTypeOf(thrown.details.failures[0]!.handler).toEqualTypeOf<string>();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { ErrorCodes } from "../errors.js";
+import { ErrorCodes, type ErrorDetails, type HandlerFailure } from "../errors.js";
 import {
   type Dispatcher,
   MessageContext,
@@ -22,7 +22,6 @@ import {
   aggregate,
   countOk,
   type EventRoute,
-  type Failure,
   runConcurrently,
   runDirect,
   runSequentially,
@@ -121,7 +120,7 @@ const NO_HANDLERS_RESULT: Result<PublishReport> = Object.freeze(ok(Object.freeze
 const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(NO_HANDLERS_RESULT);
 
 /** A transport's failure to take an event, reported like a failed handler. */
-function transportFailure(transport: Transport, thrown: unknown): Failure {
+function transportFailure(transport: Transport, thrown: unknown): HandlerFailure {
   const info = errorInfoFrom(thrown);
   return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
 }
@@ -292,7 +291,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       if (failure === undefined) return summary;
       const failures = summary.ok
         ? [failure]
-        : [...(summary.error.details as { failures: Failure[] }).failures, failure];
+        : [...(summary.error.details as ErrorDetails<typeof ErrorCodes.PUBLISH_FAILED>).failures, failure];
       return aggregate(type, summary.ok ? summary.value.handled : countOk(results), failures);
     });
   }
@@ -320,9 +319,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   }
 
   /** Hands the event to the transport; a transport failure is reported like a failed handler. */
-  private forward(context: MessageContext, payload: unknown): Promise<Failure | undefined> {
+  private forward(context: MessageContext, payload: unknown): Promise<HandlerFailure | undefined> {
     const transport = this.transport!;
-    const failed = (thrown: unknown): Failure => transportFailure(transport, thrown);
+    const failed = (thrown: unknown): HandlerFailure => transportFailure(transport, thrown);
     // A transport may also throw synchronously (e.g. not connected): that too is a failure, never
     // an exception out of publish (as in `requestRemote`).
     try {

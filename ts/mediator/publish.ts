@@ -1,4 +1,4 @@
-import { ErrorCodes } from "../errors.js";
+import { ErrorCodes, type HandlerFailure } from "../errors.js";
 import type { HandlerContext, MessageContext, PublishReport } from "./context.js";
 import type { Handler, Next } from "./pipeline.js";
 import { errFrom, ok, type Result } from "./result.js";
@@ -58,13 +58,6 @@ function ignore(): undefined {
   return undefined;
 }
 
-export interface Failure {
-  readonly handler: string;
-  readonly code: string;
-  readonly message: string;
-  readonly details?: unknown;
-}
-
 export function runConcurrently(
   local: { runs: Next[] },
   payload: unknown,
@@ -102,7 +95,7 @@ function summarize(
   results: readonly Result<unknown>[],
   names: readonly string[],
 ): Result<PublishReport> {
-  let failures: Failure[] | undefined;
+  let failures: HandlerFailure[] | undefined;
   for (let i = 0; i < results.length; i++) {
     const result = results[i]!;
     if (result.ok) continue;
@@ -117,7 +110,7 @@ function summarize(
 export function aggregate(
   type: string,
   handled: number,
-  failures: readonly Failure[],
+  failures: readonly HandlerFailure[],
 ): Result<PublishReport> {
   if (failures.length === 0) return ok({ handled });
   return errFrom({

@@ -1,8 +1,16 @@
-import { CatgaError, type ErrorCode, ErrorCodes } from "../errors.js";
+import {
+  CatgaError,
+  type CheckedCode,
+  type DomainErrorCode,
+  type ErrorCode,
+  ErrorCodes,
+  type ErrorDetails,
+} from "../errors.js";
 
 /** A failure as data: match on the stable `code`, never on `message`. */
 export interface ErrorInfo {
-  readonly code: ErrorCode;
+  /** One of {@link ErrorCodes}, or a handler's own domain code (docs/errors.md). */
+  readonly code: ErrorCode | DomainErrorCode;
   readonly message: string;
   readonly details?: unknown;
   /** The original thrown value, kept for logs and stack traces. */
@@ -49,8 +57,13 @@ export function ok<T>(value: T): OkResult<T> {
   return { ok: true, value, unwrap: unwrapOk };
 }
 
-export function err(code: ErrorCode, message: string, details?: unknown, cause?: unknown): ErrResult {
-  const info: { code: ErrorCode; message: string; details?: unknown; cause?: unknown } = { code, message };
+export function err<C extends string>(
+  code: CheckedCode<C>,
+  message: string,
+  details?: ErrorDetails<C>,
+  cause?: unknown,
+): ErrResult {
+  const info: { code: string; message: string; details?: unknown; cause?: unknown } = { code, message };
   if (details !== undefined) info.details = details;
   if (cause !== undefined) info.cause = cause;
   return new Err(info);

@@ -118,7 +118,7 @@ async function run(target: HealthTarget, timeoutMs: number, name?: string): Prom
       probe(target, name),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new CatgaError("CATGA_TIMEOUT", `health check took longer than ${timeoutMs} ms`)),
+          () => reject(new CatgaError(ErrorCodes.TIMEOUT, `health check took longer than ${timeoutMs} ms`)),
           timeoutMs,
         );
         timer.unref();
@@ -130,7 +130,11 @@ async function run(target: HealthTarget, timeoutMs: number, name?: string): Prom
     return { status: "up", durationMs: elapsed() };
   } catch (error) {
     const code =
-      error instanceof CatgaError ? error.code : error instanceof Error ? error.name : "CATGA_HEALTH_FAILED";
+      error instanceof CatgaError
+        ? error.code
+        : error instanceof Error
+          ? error.name
+          : ErrorCodes.HANDLER_FAILED;
     return {
       status: "down",
       durationMs: elapsed(),

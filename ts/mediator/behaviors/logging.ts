@@ -1,3 +1,4 @@
+import { ErrorCodes } from "../../errors.js";
 import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
 import {
@@ -59,7 +60,7 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
       } else {
         entry.code = result.error.code;
         entry.error = result.error.message;
-        const level = result.error.code === "CATGA_HANDLER_FAILED" ? "error" : failureLevel;
+        const level = result.error.code === ErrorCodes.HANDLER_FAILED ? "error" : failureLevel;
         ctx.logger[level](`${label} failed`, entry);
       }
     };

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { ErrorCodes } from "../../errors.js";
+import { ErrorCodes, type ValidationIssue } from "../../errors.js";
 import { type FieldCheck, type IssueList, number } from "../config.js";
 import {
   type Behavior,
@@ -17,12 +17,6 @@ export interface ValidationOptions {
 export const VALIDATION_PRIORITY = 900;
 
 const fields: Record<string, FieldCheck> = { priority: number(Number.NEGATIVE_INFINITY) };
-
-/** One schema issue with a dotted path, as found in `error.details.issues`. */
-export interface ValidationIssue {
-  readonly path: string;
-  readonly message: string;
-}
 
 type Outcome = StandardSchemaV1.Result<unknown> | PromiseLike<StandardSchemaV1.Result<unknown>>;
 
