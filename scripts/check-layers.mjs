@@ -2,7 +2,8 @@
 // Fails when a module in ts/ imports from a layer above its own (docs/architecture.md, "Layers").
 // Each folder under ts/ is a layer; a layer may import its own folder and the layers listed
 // before it, never a peer of the same rank or one after it. The entry points (ts/index.ts and
-// ts/entries/*.ts) sit on top and may import anything; ts/errors.ts is below every layer.
+// ts/entries/*.ts) sit on top and may import anything; ts/errors.ts and ts/checks.ts (the
+// base: coded errors and the option-check vocabulary) are below every layer.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +13,7 @@ const tsRoot = join(root, "ts");
 
 /** Bottom to top; layers in one inner list share a rank and must not import each other. */
 export const LAYERS = [
-  ["errors"],
+  ["base"],
   ["mediator", "native"],
   ["nats"],
   ["jetstream"],
@@ -25,7 +26,7 @@ const rank = new Map(LAYERS.flatMap((names, index) => names.map((name) => [name,
 
 function layerOf(file) {
   const parts = relative(tsRoot, file).split(sep);
-  if (parts.length === 1) return /^errors\.[jt]s$/.test(parts[0]) ? "errors" : "entry";
+  if (parts.length === 1) return /^(errors|checks)\.[jt]s$/.test(parts[0]) ? "base" : "entry";
   return parts[0] === "entries" ? "entry" : parts[0];
 }
 

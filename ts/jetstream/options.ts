@@ -1,4 +1,16 @@
-import { CatgaConfigError, type ConfigIssue } from "../errors.js";
+import {
+  describe,
+  type FieldCheck,
+  func,
+  IssueList,
+  integer,
+  isRecord,
+  listOf,
+  oneOf,
+  or,
+  token,
+} from "../checks.js";
+import { I32_MAX } from "../native/arguments.js";
 import type { DurableMessage } from "./jetstream.js";
 
 export interface StreamOptions {
@@ -39,65 +51,69 @@ export interface DurableConsumerOptions {
   deadLetterSubject?: (type: string) => string;
 }
 
-const NAME = /^[^\s.*>]+$/;
+const subject: FieldCheck = (value) =>
+  typeof value === "string" && value.length > 0 && !/\s/.test(value)
+    ? undefined
+    : `must be a subject without spaces, got ${describe(value)}`;
+const NONE = -1; // "no limit" for the counts that allow it
 
-function checkInt(
-  issues: ConfigIssue[],
-  path: string,
-  value: unknown,
-  min: number,
-  max = 2_147_483_647,
-): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
-    issues.push({
-      path,
-      message: `must be a whole number between ${min} and ${max}, got ${JSON.stringify(value)}`,
-    });
-}
+const STREAM_FIELDS: Record<keyof StreamOptions, FieldCheck> = {
+  name: token,
+  subjects: listOf(subject, { nonEmpty: true }),
+  retention: oneOf(["limits", "interest", "workqueue"]),
+  maxAgeMs: integer(0),
+  maxMessages: integer(NONE),
+  maxBytes: integer(NONE),
+  replicas: integer(1, 5),
+  duplicateWindowMs: integer(0),
+  storage: oneOf(["file", "memory"]),
+};
 
+const CONSUMER_FIELDS: Record<keyof DurableConsumerOptions, FieldCheck> = {
+  stream: token,
+  durable: token,
+  filterSubject: subject,
+  ackWaitMs: integer(1, I32_MAX),
+  maxDeliver: or(integer(1, I32_MAX), NONE),
+  backoffMs: listOf(integer(0, I32_MAX)),
+  maxAckPending: or(integer(1, I32_MAX), NONE),
+  batch: integer(1, 4096),
+  fetchWaitMs: integer(1, I32_MAX),
+  orderBy: func,
+  deadLetterSubject: func,
+};
+
+/** The consumer settings a service may choose for its durable events (the rest are set for it). */
+export const DURABLE_CONSUMER_FIELDS = {
+  ackWaitMs: CONSUMER_FIELDS.ackWaitMs,
+  maxDeliver: CONSUMER_FIELDS.maxDeliver,
+  backoffMs: CONSUMER_FIELDS.backoffMs,
+  maxAckPending: CONSUMER_FIELDS.maxAckPending,
+  batch: CONSUMER_FIELDS.batch,
+  fetchWaitMs: CONSUMER_FIELDS.fetchWaitMs,
+  orderBy: CONSUMER_FIELDS.orderBy,
+} satisfies Record<string, FieldCheck>;
+
+/** Throws one CatgaConfigError listing every bad or unknown field of a stream's options. */
 export function assertStreamOptions(options: StreamOptions): void {
-  const issues: ConfigIssue[] = [];
-  if (typeof options.name !== "string" || !NAME.test(options.name))
-    issues.push({ path: "stream.name", message: "must be non-empty without spaces, dots or wildcards" });
-  if (!Array.isArray(options.subjects) || options.subjects.length === 0)
-    issues.push({ path: "stream.subjects", message: "must list at least one subject" });
-  else
-    options.subjects.forEach((s, i) => {
-      if (typeof s !== "string" || s.length === 0 || /\s/.test(s))
-        issues.push({ path: `stream.subjects[${i}]`, message: "must be a subject without spaces" });
-    });
-  if (options.retention !== undefined && !["limits", "interest", "workqueue"].includes(options.retention))
-    issues.push({ path: "stream.retention", message: "must be limits, interest or workqueue" });
-  if (options.storage !== undefined && !["file", "memory"].includes(options.storage))
-    issues.push({ path: "stream.storage", message: "must be file or memory" });
-  checkInt(issues, "stream.maxAgeMs", options.maxAgeMs, 0, Number.MAX_SAFE_INTEGER);
-  checkInt(issues, "stream.maxMessages", options.maxMessages, -1, Number.MAX_SAFE_INTEGER);
-  checkInt(issues, "stream.maxBytes", options.maxBytes, -1, Number.MAX_SAFE_INTEGER);
-  checkInt(issues, "stream.replicas", options.replicas, 1, 5);
-  checkInt(issues, "stream.duplicateWindowMs", options.duplicateWindowMs, 0, Number.MAX_SAFE_INTEGER);
-  if (issues.length > 0) throw new CatgaConfigError(issues);
+  const list = new IssueList();
+  if (!isRecord(options)) list.add("stream", `must be an object, got ${describe(options)}`);
+  else {
+    list.checkObject("stream", options, STREAM_FIELDS);
+    for (const key of ["name", "subjects"] as const)
+      if (options[key] === undefined) list.add(`stream.${key}`, "is required");
+  }
+  list.throwIfAny();
 }
 
+/** Throws one CatgaConfigError listing every bad or unknown field of a durable consumer's options. */
 export function assertConsumerOptions(options: DurableConsumerOptions): void {
-  const issues: ConfigIssue[] = [];
-  if (typeof options.stream !== "string" || !NAME.test(options.stream))
-    issues.push({ path: "consumer.stream", message: "must name a stream" });
-  if (typeof options.durable !== "string" || !NAME.test(options.durable))
-    issues.push({ path: "consumer.durable", message: "must be non-empty without spaces, dots or wildcards" });
-  checkInt(issues, "consumer.ackWaitMs", options.ackWaitMs, 1);
-  if (options.maxDeliver !== undefined && options.maxDeliver !== -1)
-    checkInt(issues, "consumer.maxDeliver", options.maxDeliver, 1);
-  if (options.maxAckPending !== undefined && options.maxAckPending !== -1)
-    checkInt(issues, "consumer.maxAckPending", options.maxAckPending, 1);
-  checkInt(issues, "consumer.batch", options.batch, 1, 4096);
-  checkInt(issues, "consumer.fetchWaitMs", options.fetchWaitMs, 1);
-  options.backoffMs?.forEach((v, i) => {
-    checkInt(issues, `consumer.backoffMs[${i}]`, v, 0);
-  });
-  for (const key of ["orderBy", "deadLetterSubject"] as const) {
-    if (options[key] !== undefined && typeof options[key] !== "function")
-      issues.push({ path: `consumer.${key}`, message: "must be a function" });
+  const list = new IssueList();
+  if (!isRecord(options)) list.add("consumer", `must be an object, got ${describe(options)}`);
+  else {
+    list.checkObject("consumer", options, CONSUMER_FIELDS);
+    for (const key of ["stream", "durable"] as const)
+      if (options[key] === undefined) list.add(`consumer.${key}`, "is required");
   }
-  if (issues.length > 0) throw new CatgaConfigError(issues);
+  list.throwIfAny();
 }

@@ -1,3 +1,4 @@
+import { type FieldCheck, IssueList, oneOf, withMethods } from "../checks.js";
 import { CatgaConfigError, ErrorCodes } from "../errors.js";
 import { type CircuitBreakerOptions, circuitBreakerBehavior } from "./behaviors/circuit-breaker.js";
 import { type IdempotencyOptions, idempotencyBehavior } from "./behaviors/idempotency.js";
@@ -6,7 +7,6 @@ import { type RateLimitOptions, rateLimitBehavior } from "./behaviors/rate-limit
 import { type RetryOptions, retryBehavior } from "./behaviors/retry.js";
 import { type TimeoutOptions, timeoutBehavior } from "./behaviors/timeout.js";
 import { type ValidationOptions, validationBehavior } from "./behaviors/validation.js";
-import { type FieldCheck, IssueList, oneOf, withMethods } from "./config.js";
 import type { HandlerContext, PublishMode } from "./context.js";
 import {
   type AnyContract,

@@ -1,4 +1,4 @@
-import type { IssueList } from "./config.js";
+import type { IssueList } from "../checks.js";
 import type { HandlerContext } from "./context.js";
 import type { AnyContract, ContractKind } from "./contracts.js";
 import { type ErrResult, errFromThrown, errFromThrownIn, ok, type Result } from "./result.js";

@@ -1,5 +1,5 @@
+import { IssueList } from "../checks.js";
 import { type BuilderState, buildMediator, type CatgaBuilder, type HandlerFor } from "./builder.js";
-import { IssueList } from "./config.js";
 import type { MessageMeta, PublishOptions, PublishReport, SendOptions } from "./context.js";
 import type {
   AnyCommand,

@@ -1,20 +1,11 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
 
 /**
- * Checks for numbers and bytes before they cross N-API. napi converts a JS number to u32/i32 by
- * wrapping and truncating (2**32 + 1 → 1, 1.7 → 1, NaN → 0), so a mistake would silently become
- * another value; here it is a CATGA_INVALID_ARGUMENT naming the field and the value passed.
+ * Bounds for numbers before they cross N-API. napi converts a JS number to u32/i32 by wrapping
+ * and truncating (2**32 + 1 → 1, 1.7 → 1, NaN → 0), so every number argument is checked first
+ * (`checkArgument(field, value, integer(min, max))`): a mistake is a CATGA_INVALID_ARGUMENT naming
+ * the field and the value, never silently another value.
  */
-export function wholeNumber(field: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new CatgaError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `${field} must be a whole number from ${min} to ${max}, got ${typeof value === "number" ? value : JSON.stringify(value)}`,
-    );
-  }
-}
-
 export const U32_MAX = 4_294_967_295;
 export const I32_MIN = -2_147_483_648;
 export const I32_MAX = 2_147_483_647;

@@ -1,5 +1,6 @@
+import { checkArgument, integer } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
-import { asBuffer, I32_MAX, I32_MIN, wholeNumber } from "./arguments.js";
+import { asBuffer, I32_MAX, I32_MIN } from "./arguments.js";
 import type { FrameOptionsInput, LimitsInput } from "./binding.generated.js";
 import { callNative } from "./errors.js";
 import { native } from "./loader.js";
@@ -42,7 +43,11 @@ export interface DecodedEnvelope {
 }
 
 function checkFrameOptions(options: FrameOptions | undefined): void {
-  wholeNumber("options.compressionLevel", options?.compressionLevel ?? undefined, I32_MIN, I32_MAX);
+  checkArgument(
+    "options.compressionLevel",
+    options?.compressionLevel ?? undefined,
+    integer(I32_MIN, I32_MAX),
+  );
 }
 
 type NativeEnvelope = Parameters<ReturnType<typeof native>["encodeEnvelopeNative"]>[0];
@@ -113,7 +118,7 @@ export function decodeBatch(frame: Uint8Array, limits?: CodecLimits): DecodedEnv
 
 /** zstd-compresses bytes (level 1 by default). */
 export function zstdCompress(data: Uint8Array, level?: number): Buffer {
-  wholeNumber("level", level, I32_MIN, I32_MAX);
+  checkArgument("level", level, integer(I32_MIN, I32_MAX));
   return callNative(() => native().zstdCompressNative(asBuffer("data", data), level));
 }
 

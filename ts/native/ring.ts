@@ -1,4 +1,5 @@
-import { U32_MAX, wholeNumber } from "./arguments.js";
+import { checkArgument, integer } from "../checks.js";
+import { U32_MAX } from "./arguments.js";
 import type { NativeHashRing } from "./binding.generated.js";
 import { callNative } from "./errors.js";
 import { native } from "./loader.js";
@@ -17,13 +18,13 @@ export class HashRing {
 
   /** @param virtualNodes points per unit of weight (default 160) */
   constructor(virtualNodes?: number) {
-    wholeNumber("virtualNodes", virtualNodes, 0, U32_MAX);
+    checkArgument("virtualNodes", virtualNodes, integer(0, U32_MAX));
     this.#ring = callNative(() => new (native().NativeHashRing)(virtualNodes));
   }
 
   /** Adds a node, or changes its weight (default 1). */
   addNode(id: string, weight?: number): this {
-    wholeNumber("weight", weight, 0, U32_MAX);
+    checkArgument("weight", weight, integer(0, U32_MAX));
     callNative(() => this.#ring.addNode(id, weight));
     return this;
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
+import { checkArgument, integer } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
-import { U32_MAX, wholeNumber } from "../native/arguments.js";
+import { U32_MAX } from "../native/arguments.js";
 import type {
   InboundBatchJs,
   NatsClient,
@@ -211,7 +212,7 @@ export class NatsConnection extends EventEmitter {
   request(subject: string, envelope: Uint8Array, timeoutMs?: number): Promise<Buffer> {
     // The engine reads the timeout as a u32: -1 would wait ~49 days (and hold up close()).
     try {
-      wholeNumber("timeoutMs", timeoutMs, 1, U32_MAX);
+      checkArgument("timeoutMs", timeoutMs, integer(1, U32_MAX));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,5 +1,16 @@
+import {
+  boolean,
+  describe,
+  type FieldCheck,
+  IssueList,
+  integer,
+  isRecord,
+  nonEmptyString,
+  oneOf,
+  or,
+} from "../checks.js";
 import { CatgaConfigError, type ConfigIssue } from "../errors.js";
-import { U32_MAX } from "../native/arguments.js";
+import { I32_MAX, U32_MAX } from "../native/arguments.js";
 import type { CodecLimits } from "../native/codec.js";
 
 export type BackpressurePolicy = "wait" | "reject";
@@ -75,103 +86,79 @@ export interface NatsConnectionOptions {
   eventFrameBytes?: number;
 }
 
-const KNOWN = new Set([
-  "servers",
-  "name",
-  "user",
-  "pass",
-  "token",
-  "nkeySeed",
-  "credentialsFile",
-  "tls",
-  "maxReconnects",
-  "reconnectDelayMs",
-  "reconnectDelayMaxMs",
-  "pingIntervalMs",
-  "connectTimeoutMs",
-  "requestTimeoutMs",
-  "maxInFlightRequests",
-  "maxPendingBytes",
-  "backpressure",
-  "whenDisconnected",
-  "noEcho",
-  "batch",
-  "compressionThreshold",
-  "compressionLevel",
-  "limits",
-  "inboundBatchMax",
-  "subscriptionCapacity",
-  "requestsPerFrame",
-  "eventFrameBytes",
-]);
+const SERVER_URL = /^(nats|tls|ws|wss):\/\/[^\s]+$|^[^\s:/]+(:\d+)?$/;
+const serverUrl: FieldCheck = (value) =>
+  typeof value === "string" && SERVER_URL.test(value)
+    ? undefined
+    : `must be a NATS URL like nats://host:4222, got ${describe(value)}`;
+const object: FieldCheck = (value) =>
+  isRecord(value) ? undefined : `must be an object, got ${describe(value)}`;
+const size = integer(1, U32_MAX);
+const policy = oneOf(["wait", "reject"]);
+
+/** Checked one by one below (each URL with its index, nested fields with their own path). */
+const CHECKED_BELOW: FieldCheck = () => undefined;
+
+const FIELDS: Record<keyof NatsConnectionOptions, FieldCheck> = {
+  servers: CHECKED_BELOW,
+  name: nonEmptyString,
+  user: nonEmptyString,
+  pass: nonEmptyString,
+  token: nonEmptyString,
+  nkeySeed: nonEmptyString,
+  credentialsFile: nonEmptyString,
+  tls: CHECKED_BELOW,
+  // async-nats reads 0 as "no limit": refuse it rather than reconnect forever when told not to.
+  maxReconnects: or(integer(1, I32_MAX), -1),
+  reconnectDelayMs: integer(0, U32_MAX),
+  reconnectDelayMaxMs: integer(0, U32_MAX),
+  pingIntervalMs: size,
+  connectTimeoutMs: size,
+  requestTimeoutMs: size,
+  maxInFlightRequests: size,
+  maxPendingBytes: size,
+  backpressure: policy,
+  whenDisconnected: policy,
+  noEcho: boolean,
+  batch: CHECKED_BELOW,
+  compressionThreshold: or(integer(0, U32_MAX), Number.POSITIVE_INFINITY),
+  compressionLevel: integer(-7, 22),
+  limits: object,
+  inboundBatchMax: size,
+  subscriptionCapacity: size,
+  requestsPerFrame: integer(1, 4096),
+  eventFrameBytes: size,
+};
+
+const TLS_FIELDS = {
+  required: boolean,
+  caFile: nonEmptyString,
+  certFile: nonEmptyString,
+  keyFile: nonEmptyString,
+};
+const BATCH_FIELDS = { maxMessages: integer(1, 4096), maxDelayMs: integer(0, 60_000), maxBytes: size };
 
 /** Every problem with the options, each naming its field; empty when they are valid. */
 export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const bad = (path: string, message: string) => issues.push({ path, message });
-  if (typeof options !== "object" || options === null)
-    return [{ path: "options", message: "must be an object" }];
-  for (const key of Object.keys(options)) if (!KNOWN.has(key)) bad(key, "is not a known option");
-
+  const list = new IssueList();
+  if (!isRecord(options))
+    return [{ path: "options", message: `must be an object, got ${describe(options)}` }];
+  list.checkObject("", options, FIELDS);
   const servers = typeof options.servers === "string" ? [options.servers] : options.servers;
   if (!Array.isArray(servers) || servers.length === 0)
-    bad("servers", "must be a URL or a non-empty list of URLs");
+    list.add("servers", "must be a URL or a non-empty list of URLs");
   else
-    servers.forEach((s, i) => {
-      if (typeof s !== "string" || !/^(nats|tls|ws|wss):\/\/[^\s]+$|^[^\s:/]+(:\d+)?$/.test(s))
-        bad(`servers[${i}]`, `must be a NATS URL like nats://host:4222, got ${JSON.stringify(s)}`);
+    servers.forEach((server, i) => {
+      const problem = serverUrl(server);
+      if (problem !== undefined) list.add(`servers[${i}]`, problem);
     });
-
-  const int = (path: string, value: unknown, min: number, max = U32_MAX) => {
-    if (value === undefined) return;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
-      bad(path, `must be a whole number between ${min} and ${max}, got ${JSON.stringify(value)}`);
-  };
-  const str = (path: string, value: unknown) => {
-    if (value !== undefined && (typeof value !== "string" || value.length === 0))
-      bad(path, "must be a non-empty string");
-  };
-  for (const key of ["name", "user", "pass", "token", "nkeySeed", "credentialsFile"] as const)
-    str(key, options[key]);
   if ((options.user === undefined) !== (options.pass === undefined))
-    bad("user", "user and pass must be given together");
-  if (options.tls !== undefined) {
-    if (typeof options.tls !== "object" || options.tls === null) bad("tls", "must be an object");
-    else {
-      for (const key of ["caFile", "certFile", "keyFile"] as const) str(`tls.${key}`, options.tls[key]);
-      if ((options.tls.certFile === undefined) !== (options.tls.keyFile === undefined))
-        bad("tls.certFile", "certFile and keyFile must be given together");
-    }
-  }
-  int("maxReconnects", options.maxReconnects, -1, 2_147_483_647);
-  // async-nats reads 0 as "no limit": refuse it rather than reconnect forever when told not to.
-  if (options.maxReconnects === 0) bad("maxReconnects", "must be -1 (forever) or at least 1, got 0");
-  int("reconnectDelayMs", options.reconnectDelayMs, 0);
-  int("reconnectDelayMaxMs", options.reconnectDelayMaxMs, 0);
-  int("pingIntervalMs", options.pingIntervalMs, 1);
-  int("connectTimeoutMs", options.connectTimeoutMs, 1);
-  int("requestTimeoutMs", options.requestTimeoutMs, 1);
-  int("maxInFlightRequests", options.maxInFlightRequests, 1);
-  int("maxPendingBytes", options.maxPendingBytes, 1);
-  int("inboundBatchMax", options.inboundBatchMax, 1);
-  int("subscriptionCapacity", options.subscriptionCapacity, 1);
-  int("requestsPerFrame", options.requestsPerFrame, 1, 4096);
-  int("eventFrameBytes", options.eventFrameBytes, 1, U32_MAX);
-  int("compressionLevel", options.compressionLevel, -7, 22);
-  if (options.compressionThreshold !== undefined && options.compressionThreshold !== Number.POSITIVE_INFINITY)
-    int("compressionThreshold", options.compressionThreshold, 0);
-  for (const key of ["backpressure", "whenDisconnected"] as const) {
-    const v = options[key];
-    if (v !== undefined && v !== "wait" && v !== "reject")
-      bad(key, `must be "wait" or "reject", got ${JSON.stringify(v)}`);
-  }
-  if (options.noEcho !== undefined && typeof options.noEcho !== "boolean") bad("noEcho", "must be a boolean");
-  if (options.batch !== undefined) {
-    int("batch.maxMessages", options.batch.maxMessages, 1, 4096);
-    int("batch.maxDelayMs", options.batch.maxDelayMs, 0, 60_000);
-    int("batch.maxBytes", options.batch.maxBytes, 1);
-  }
-  return issues;
+    list.add("user", "user and pass must be given together");
+  const tls = list.checkObject("tls", options.tls, TLS_FIELDS);
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
+    list.add("tls.certFile", "certFile and keyFile must be given together");
+  list.checkObject("batch", options.batch, BATCH_FIELDS);
+  return list.issues;
 }
 
 /** Throws one CatgaConfigError listing every bad field. */

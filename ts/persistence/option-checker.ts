@@ -1,12 +1,28 @@
-import { CatgaConfigError, type ConfigIssue } from "../errors.js";
+import {
+  describe,
+  type FieldCheck,
+  func,
+  IssueList,
+  integer,
+  isRecord,
+  nonEmptyString,
+  number,
+  or,
+  withMethods,
+} from "../checks.js";
 import { validIdent } from "./pg.js";
 
+const pgIdentifier: FieldCheck = (value) =>
+  typeof value === "string" && validIdent(value)
+    ? undefined
+    : `must be a PostgreSQL identifier (1-63 characters), got ${describe(value)}`;
+
 /**
- * Checks constructor options the way the rest of Catga does: every bad or unknown field is
- * collected, then one CatgaConfigError lists them all.
+ * Reads a store's constructor options through the shared checks (ts/checks.ts), with defaults:
+ * every bad or unknown field is collected, then `done()` throws one CatgaConfigError listing them.
  */
 export class OptionChecker {
-  private readonly issues: ConfigIssue[] = [];
+  private readonly list = new IssueList();
   private readonly options: Record<string, unknown>;
 
   constructor(
@@ -14,108 +30,63 @@ export class OptionChecker {
     options: unknown,
     known: readonly string[],
   ) {
-    if (typeof options !== "object" || options === null) {
-      this.issues.push({ path: prefix, message: "options must be an object" });
+    if (!isRecord(options)) {
+      this.list.add(prefix, `options must be an object, got ${describe(options)}`);
       this.options = {};
       return;
     }
-    this.options = options as Record<string, unknown>;
-    for (const key of Object.keys(this.options)) {
-      if (!known.includes(key)) {
-        this.issues.push({
-          path: `${prefix}.${key}`,
-          message: `unknown option (expected one of: ${known.join(", ")})`,
-        });
-      }
-    }
+    this.options = options;
+    for (const key of Object.keys(options))
+      if (!known.includes(key))
+        this.list.add(`${prefix}.${key}`, `unknown option (expected one of: ${known.join(", ")})`);
   }
 
-  private bad(name: string, message: string, value: unknown): void {
-    this.issues.push({ path: `${this.prefix}.${name}`, message: `${message}, got ${showValue(value)}` });
+  /** Checks field `name`; true when it is absent (and not required) or valid. */
+  private check(name: string, check: FieldCheck, required = false): boolean {
+    const value = this.options[name];
+    if (value === undefined && !required) return true;
+    const problem = value === undefined ? "is required" : check(value);
+    if (problem !== undefined) this.list.add(`${this.prefix}.${name}`, problem);
+    return problem === undefined;
   }
 
   /** Any other field: `valid` judges its value (an absent one only when `required`). */
   field(name: string, valid: (value: unknown) => boolean, message: string, required = false): void {
-    const value = this.options[name];
-    if (value === undefined && !required) return;
-    if (!valid(value)) this.bad(name, message, value);
+    this.check(name, (value) => (valid(value) ? undefined : `${message}, got ${describe(value)}`), required);
   }
 
   /** An integer >= `min`. */
   int(name: string, fallback: number, min = 1): number {
     const value = this.options[name];
-    if (value === undefined) return fallback;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-      this.bad(name, `must be an integer >= ${min}`, value);
-      return fallback;
-    }
-    return value;
+    return value !== undefined && this.check(name, integer(min)) ? (value as number) : fallback;
   }
 
   /** A number >= 0 (finite unless `infinity`). */
   number(name: string, fallback: number, infinity = false): number {
     const value = this.options[name];
-    if (value === undefined) return fallback;
-    if (
-      typeof value !== "number" ||
-      Number.isNaN(value) ||
-      value < 0 ||
-      (!infinity && !Number.isFinite(value))
-    ) {
-      this.bad(
-        name,
-        `must be a ${infinity ? "" : "finite "}number >= 0${infinity ? " (Infinity allowed)" : ""}`,
-        value,
-      );
-      return fallback;
-    }
-    return value;
+    const check = infinity ? or(number(0), Number.POSITIVE_INFINITY) : number(0);
+    return value !== undefined && this.check(name, check) ? (value as number) : fallback;
   }
 
   /** A PostgreSQL identifier or a key prefix: a non-empty string. */
   text(name: string, identifier: boolean): string | undefined {
     const value = this.options[name];
-    if (value === undefined) return undefined;
-    if (typeof value !== "string" || value.length === 0 || (identifier && !validIdent(value))) {
-      this.bad(
-        name,
-        identifier ? "must be a PostgreSQL identifier (1-63 characters)" : "must be a string",
-        value,
-      );
-      return undefined;
-    }
-    return value;
+    return value !== undefined && this.check(name, identifier ? pgIdentifier : nonEmptyString)
+      ? (value as string)
+      : undefined;
   }
 
   /** An object with these methods (a driver client, a publisher). */
   methods(name: string, ...methods: string[]): void {
-    const value = this.options[name] as Record<string, unknown> | undefined;
-    if (typeof value !== "object" || value === null || methods.some((m) => typeof value[m] !== "function")) {
-      this.issues.push({
-        path: `${this.prefix}.${name}`,
-        message: `must be an object with ${methods.map((m) => `${m}()`).join(", ")}`,
-      });
-    }
+    this.check(name, withMethods(...methods), true);
   }
 
   function(name: string): void {
-    const value = this.options[name];
-    if (value !== undefined && typeof value !== "function") this.bad(name, "must be a function", value);
+    this.check(name, func);
   }
 
   /** Throws one CatgaConfigError listing every issue found. */
   done(): void {
-    if (this.issues.length > 0) throw new CatgaConfigError(this.issues);
-  }
-}
-
-/** A value as an option error shows it: NaN and Infinity as such, never a throw (circular objects). */
-function showValue(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "function") return "a function";
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
+    this.list.throwIfAny();
   }
 }

@@ -1,4 +1,5 @@
-import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "../errors.js";
+import { IssueList } from "../checks.js";
+import { CatgaError, ErrorCodes } from "../errors.js";
 import { JetStream, PERMANENT_FAILURES } from "../jetstream/jetstream.js";
 import type { InboundDispatcher } from "../mediator/transport.js";
 import type { NatsConnection } from "../nats/connection.js";
@@ -58,19 +59,19 @@ export class DurableEvents {
    */
   checkConsumerNames(events: readonly string[]): void {
     const byName = new Map<string, string>();
-    const issues: ConfigIssue[] = [];
+    const list = new IssueList();
     for (const type of events) {
       if (!this.carries(type)) continue;
       const name = this.consumerName(type);
       const other = byName.get(name);
       if (other !== undefined)
-        issues.push({
-          path: `durableEvents.${type}`,
-          message: `event types "${other}" and "${type}" would share the durable consumer "${name}"; rename one`,
-        });
+        list.add(
+          `durableEvents.${type}`,
+          `event types "${other}" and "${type}" would share the durable consumer "${name}"; rename one`,
+        );
       else byName.set(name, type);
     }
-    if (issues.length > 0) throw new CatgaConfigError(issues);
+    list.throwIfAny();
   }
 
   /** One durable consumer per service and event type: the service resumes where it left off. */

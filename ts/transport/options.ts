@@ -1,5 +1,9 @@
-import { CatgaConfigError, type ConfigIssue } from "../errors.js";
-import type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";
+import { describe, type FieldCheck, IssueList, isRecord, stringList, token } from "../checks.js";
+import {
+  DURABLE_CONSUMER_FIELDS,
+  type DurableConsumerOptions,
+  type StreamOptions,
+} from "../jetstream/options.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "../nats/options.js";
 import type { PayloadCodec } from "../nats/wire.js";
 
@@ -32,32 +36,52 @@ export interface NatsTransportOptions extends NatsConnectionOptions {
   durableEvents?: DurableEventsOptions;
 }
 
-const SUBJECT_TOKEN = /^[^\s.*>]+$/;
+const prefix: FieldCheck = (value) =>
+  typeof value === "string" && /^[^\s*>]+$/.test(value)
+    ? undefined
+    : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`;
+const codec: FieldCheck = (value) =>
+  value === "json" || value === "msgpack" || (isRecord(value) && typeof value.encode === "function")
+    ? undefined
+    : `must be "json", "msgpack" or a PayloadCodec, got ${describe(value)}`;
+const provision: FieldCheck = (value) =>
+  typeof value === "boolean" || isRecord(value)
+    ? undefined
+    : `must be a boolean or stream settings, got ${describe(value)}`;
+/** Checked one by one below, with their own paths. */
+const CHECKED_BELOW: FieldCheck = () => undefined;
+
+const TRANSPORT_FIELDS: Record<
+  Exclude<keyof NatsTransportOptions, keyof NatsConnectionOptions>,
+  FieldCheck
+> = {
+  service: token,
+  prefix,
+  codecs: CHECKED_BELOW,
+  durableEvents: CHECKED_BELOW,
+};
+const DURABLE_FIELDS: Record<keyof DurableEventsOptions, FieldCheck> = {
+  stream: token,
+  types: stringList,
+  provision,
+  consumer: CHECKED_BELOW,
+};
 
 /** Checks every transport option at once; throws one CatgaConfigError listing all issues. */
 export function assertTransportOptions(options: NatsTransportOptions): void {
-  const { service, prefix, codecs, durableEvents, ...connection } = options;
-  const issues: ConfigIssue[] = natsOptionIssues(connection);
-  if (typeof service !== "string" || !SUBJECT_TOKEN.test(service))
-    issues.push({ path: "service", message: "must be a non-empty name without spaces, dots or wildcards" });
-  if (prefix !== undefined && (typeof prefix !== "string" || !/^[^\s*>]+$/.test(prefix)))
-    issues.push({ path: "prefix", message: "must be a subject prefix without spaces or wildcards" });
-  for (const [type, codec] of Object.entries(codecs ?? {})) {
-    if (
-      codec !== "json" &&
-      codec !== "msgpack" &&
-      (typeof codec !== "object" || typeof codec.encode !== "function")
-    )
-      issues.push({ path: `codecs.${type}`, message: 'must be "json", "msgpack" or a PayloadCodec' });
+  const list = new IssueList();
+  if (!isRecord(options)) list.add("options", `must be an object, got ${describe(options)}`);
+  else {
+    const { service, prefix, codecs, durableEvents, ...connection } = options;
+    list.issues.push(...natsOptionIssues(connection));
+    list.checkObject("", { service, prefix, codecs, durableEvents }, TRANSPORT_FIELDS);
+    if (service === undefined) list.add("service", "is required");
+    if (codecs !== undefined && !isRecord(codecs))
+      list.add("codecs", `must be an object of message type → codec, got ${describe(codecs)}`);
+    else
+      for (const [type, each] of Object.entries(codecs ?? {})) list.checkValue(`codecs.${type}`, each, codec);
+    const durable = list.checkObject("durableEvents", durableEvents, DURABLE_FIELDS);
+    list.checkObject("durableEvents.consumer", durable.consumer, DURABLE_CONSUMER_FIELDS);
   }
-  if (durableEvents !== undefined) {
-    if (typeof durableEvents !== "object" || durableEvents === null)
-      issues.push({ path: "durableEvents", message: "must be an object" });
-    else if (
-      durableEvents.types !== undefined &&
-      (!Array.isArray(durableEvents.types) || durableEvents.types.some((t) => typeof t !== "string"))
-    )
-      issues.push({ path: "durableEvents.types", message: "must be a list of event types" });
-  }
-  if (issues.length > 0) throw new CatgaConfigError(issues);
+  list.throwIfAny();
 }

@@ -1,5 +1,5 @@
+import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
-import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, builtInStep, isPending, type StepMiddleware } from "../pipeline.js";
 import { err, type Result } from "../result.js";

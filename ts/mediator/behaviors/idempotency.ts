@@ -1,5 +1,5 @@
+import { type FieldCheck, type IssueList, integer, number, withMethods } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
-import { type FieldCheck, type IssueList, integer, number, withMethods } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, type Middleware, markBuiltIn, type Next } from "../pipeline.js";
 import { err, ok, type Result } from "../result.js";

@@ -1,5 +1,5 @@
+import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
-import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../config.js";
 import { observerFailureReporter } from "../logger.js";
 import {
   type Behavior,

@@ -1,5 +1,5 @@
+import { type FieldCheck, type IssueList, integer, number, oneOf } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
-import { type FieldCheck, type IssueList, integer, number, oneOf } from "../config.js";
 import { type Behavior, markBuiltIn } from "../pipeline.js";
 import { err } from "../result.js";
 

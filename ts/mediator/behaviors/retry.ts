@@ -1,4 +1,3 @@
-import { ErrorCodes } from "../../errors.js";
 import {
   type FieldCheck,
   func,
@@ -8,7 +7,8 @@ import {
   number,
   oneOf,
   stringList,
-} from "../config.js";
+} from "../../checks.js";
+import { ErrorCodes } from "../../errors.js";
 import { observerFailureReporter } from "../logger.js";
 import {
   type Behavior,

@@ -1,5 +1,12 @@
+import {
+  type FieldCheck,
+  type IssueList,
+  isRecord,
+  MAX_DELAY_MS,
+  number,
+  perTypeNumber,
+} from "../../checks.js";
 import { CatgaError, ErrorCodes } from "../../errors.js";
-import { type FieldCheck, type IssueList, isRecord, MAX_DELAY_MS, number, perTypeNumber } from "../config.js";
 import { MessageContext, NEVER_ABORTED, type SignalSource } from "../context.js";
 import {
   addTypeCheck,

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { type FieldCheck, type IssueList, number } from "../../checks.js";
 import { ErrorCodes, type ValidationIssue } from "../../errors.js";
-import { type FieldCheck, type IssueList, number } from "../config.js";
 import {
   type Behavior,
   type BehaviorContext,

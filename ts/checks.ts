@@ -1,4 +1,11 @@
-import type { ConfigIssue } from "../errors.js";
+/**
+ * The one vocabulary for checking what users pass in: a `FieldCheck` per field (returns why a
+ * value is wrong, or undefined), an `IssueList` that collects every problem of an options object
+ * (unknown keys included) and throws them together as one `CatgaConfigError`, and
+ * `checkArgument` for a single argument of a call (a `CATGA_INVALID_ARGUMENT`). Options are
+ * rejected, never clamped.
+ */
+import { CatgaConfigError, CatgaError, type ConfigIssue, ErrorCodes } from "./errors.js";
 
 /** Returns why a value is invalid, or undefined when it is fine. */
 export type FieldCheck = (value: unknown) => string | undefined;
@@ -25,14 +32,19 @@ export class IssueList {
     for (const key of Object.keys(record)) {
       const check = fields[key];
       if (check === undefined) {
-        this.add(`${path}.${key}`, `unknown option (expected one of: ${Object.keys(fields).join(", ")})`);
+        this.add(join(path, key), `unknown option (expected one of: ${Object.keys(fields).join(", ")})`);
         continue;
       }
       if (record[key] === undefined) continue;
       const problem = check(record[key]);
-      if (problem !== undefined) this.add(`${path}.${key}`, problem);
+      if (problem !== undefined) this.add(join(path, key), problem);
     }
     return record;
+  }
+
+  /** Throws one CatgaConfigError listing every issue collected so far (nothing when none). */
+  throwIfAny(): void {
+    if (this.issues.length > 0) throw new CatgaConfigError(this.issues);
   }
 
   /** Checks a value given on its own (a `with*` setter), where undefined is a mistake, not "absent". */
@@ -40,6 +52,11 @@ export class IssueList {
     const problem = value === undefined ? "is required, got undefined" : check(value);
     if (problem !== undefined) this.add(path, problem);
   }
+}
+
+/** `path.key`, or `key` at the top level (path ""). */
+function join(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
 }
 
 /**
@@ -118,4 +135,48 @@ export const perTypeNumber =
 /** A plain object (not null, not an array): what `checkObject` and `perTypeNumber` accept. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export const nonEmptyString: FieldCheck = (value) =>
+  typeof value === "string" && value.length > 0
+    ? undefined
+    : `must be a non-empty string, got ${describe(value)}`;
+
+/** A name without spaces, dots or wildcards (a NATS subject token, a stream or consumer name). */
+export const token: FieldCheck = (value) =>
+  typeof value === "string" && /^[^\s.*>]+$/.test(value)
+    ? undefined
+    : `must be a non-empty name without spaces, dots or wildcards, got ${describe(value)}`;
+
+/** An array whose every item passes `item` (reported with the first failing index). */
+export const listOf =
+  (item: FieldCheck, { nonEmpty = false } = {}): FieldCheck =>
+  (value) => {
+    if (!Array.isArray(value)) return `must be an array, got ${describe(value)}`;
+    if (nonEmpty && value.length === 0) return "must not be empty";
+    for (let i = 0; i < value.length; i++) {
+      const problem = item(value[i]);
+      if (problem !== undefined) return `[${i}] ${problem}`;
+    }
+    return undefined;
+  };
+
+/** `check`, or one of the listed special values (e.g. `-1` for "no limit", `Infinity`). */
+export const or =
+  (check: FieldCheck, ...special: readonly unknown[]): FieldCheck =>
+  (value) => {
+    if (special.includes(value)) return undefined;
+    const problem = check(value);
+    return problem && `${problem} (or ${special.map((v) => describe(v)).join(", ")})`;
+  };
+
+/**
+ * Checks one argument of a call: throws CATGA_INVALID_ARGUMENT naming `field` when `check`
+ * finds a problem (`undefined` passes: absent arguments take their default).
+ */
+export function checkArgument(field: string, value: unknown, check: FieldCheck): void {
+  if (value === undefined) return;
+  const problem = check(value);
+  if (problem !== undefined)
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${field} ${problem}`, { details: { field } });
 }
