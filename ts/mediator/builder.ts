@@ -88,16 +88,17 @@ export interface BuilderState {
 }
 
 /**
- * Accumulates handlers (in the type `H`) and behaviors, then `build()` composes one pipeline per
+ * Accumulates contracts (`Handled`: handled here or remote; `Required`: must be handled here;
+ * `HandledHere`) and behaviors, then `build()` composes one pipeline per
  * contract. Problems are collected, not thrown one by one: `build()` throws a single
  * `CatgaConfigError` listing every bad option and every missing or duplicate handler.
  */
 export class CatgaBuilder<
-  H extends AnyContract = never,
-  R extends AnyContract = never,
+  Handled extends AnyContract = never,
+  Required extends AnyContract = never,
   // Handled here (not remote): what `requires` is checked against, since a remote contract is
   // sendable but not handled by this process.
-  L extends AnyContract = never,
+  HandledHere extends AnyContract = never,
 > {
   private readonly issues = new IssueList();
   private readonly registrations: Registration[] = [];
@@ -123,7 +124,10 @@ export class CatgaBuilder<
   }
 
   /** Registers a handler. Commands and queries take exactly one; events any number. */
-  handle<C extends AnyContract>(contract: C, handler: HandlerFor<C>): CatgaBuilder<H | C, R, L | C> {
+  handle<C extends AnyContract>(
+    contract: C,
+    handler: HandlerFor<C>,
+  ): CatgaBuilder<Handled | C, Required, HandledHere | C> {
     if (typeof contract?.type !== "string") {
       this.issues.add("handlers", `handle() needs a contract from defineCommand/defineQuery/defineEvent`);
     } else if (typeof handler !== "function") {
@@ -131,22 +135,24 @@ export class CatgaBuilder<
     } else {
       this.registrations.push({ contract, handler: handler as Handler });
     }
-    return this as unknown as CatgaBuilder<H | C, R, L | C>;
+    return this as unknown as CatgaBuilder<Handled | C, Required, HandledHere | C>;
   }
 
   /**
    * Declares contracts served by other processes through the transport: they become sendable in
    * the types without a local handler. `build()` fails if there is no transport.
    */
-  remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H | C[number], R, L> {
+  remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<Handled | C[number], Required, HandledHere> {
     this.remotes.push(...contracts);
-    return this as unknown as CatgaBuilder<H | C[number], R, L>;
+    return this as unknown as CatgaBuilder<Handled | C[number], Required, HandledHere>;
   }
 
   /** Declares contracts this process must handle: `build()` fails (in types and at start-up) without them. */
-  requires<C extends AnyContract[]>(...contracts: C): CatgaBuilder<H, R | C[number], L> {
+  requires<C extends AnyContract[]>(
+    ...contracts: C
+  ): CatgaBuilder<Handled, Required | C[number], HandledHere> {
     this.required.push(...contracts);
-    return this as unknown as CatgaBuilder<H, R | C[number], L>;
+    return this as unknown as CatgaBuilder<Handled, Required | C[number], HandledHere>;
   }
 
   withLogging(options?: LoggingOptions): this {
@@ -235,8 +241,8 @@ export class CatgaBuilder<
   }
 
   /** Composes every pipeline once and returns the mediator; throws CatgaConfigError on any problem. */
-  build(..._missing: BuildArgs<R, L>): Catga<H> {
-    return buildMediator(this.state(), undefined) as unknown as Catga<H>;
+  build(..._missing: BuildArgs<Required, HandledHere>): Catga<Handled> {
+    return buildMediator(this.state(), undefined) as unknown as Catga<Handled>;
   }
 }
 

@@ -37,16 +37,16 @@ import {
 } from "./transport.js";
 
 /**
- * A built mediator. `H` is the union of contracts with a registered handler: `send`/`query` of any
+ * A built mediator. `Handled` is the union of contracts with a registered handler: `send`/`query` of any
  * other contract does not compile. Every call resolves to a Result and never rejects.
  */
-export interface Catga<H extends AnyContract = AnyContract> {
-  send<C extends AnyCommand & H>(
+export interface Catga<Handled extends AnyContract = AnyContract> {
+  send<C extends AnyCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
-  query<C extends AnyQuery & H>(
+  query<C extends AnyQuery & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
@@ -166,7 +166,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
 
   // Fast path: one Map lookup, one context object, the composed pipeline. Everything optional
   // (caller options, observers, transport fallback) goes through `dispatch`.
-  // biome-ignore lint/suspicious/noExplicitAny: the Catga<H> interface types the result per contract
+  // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
   send(contract: AnyCommand, payload: unknown, options?: SendOptions): Promise<Result<any>> {
     const run = this.commands.get(contract.type);
     if (run !== undefined && options === undefined && this.plain) {
@@ -178,7 +178,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     return this.dispatch("command", contract, payload, options, undefined);
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: the Catga<H> interface types the result per contract
+  // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
   query(contract: AnyQuery, payload: unknown, options?: SendOptions): Promise<Result<any>> {
     const run = this.queries.get(contract.type);
     if (run !== undefined && options === undefined && this.plain) {

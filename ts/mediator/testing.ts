@@ -25,7 +25,7 @@ export interface RecordedMessage extends MessageMeta {
  * A mediator for tests: records every command, query and event (including those sent from
  * inside handlers) and lets a test replace or add handlers with `stub`.
  */
-export class TestCatga<H extends AnyContract = never> implements Catga<H> {
+export class TestCatga<Handled extends AnyContract = never> implements Catga<Handled> {
   /** Everything dispatched, in order. */
   readonly messages: RecordedMessage[] = [];
   private readonly base: BuilderState;
@@ -54,10 +54,10 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
   }
 
   /** Replaces every handler of the contract's type (or adds one). Takes effect on the next call. */
-  stub<C extends AnyContract>(contract: C, handler: HandlerFor<C>): TestCatga<H | C> {
+  stub<C extends AnyContract>(contract: C, handler: HandlerFor<C>): TestCatga<Handled | C> {
     this.stubs.set(contract.type, { contract, handler: handler as Handler });
     this.mediator = undefined;
-    return this as unknown as TestCatga<H | C>;
+    return this as unknown as TestCatga<Handled | C>;
   }
 
   /** Forgets recorded messages (stubs stay). */
@@ -65,7 +65,7 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
     this.messages.length = 0;
   }
 
-  send<C extends AnyCommand & H>(
+  send<C extends AnyCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
@@ -73,7 +73,7 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
     return this.current().send(contract, payload, options);
   }
 
-  query<C extends AnyQuery & H>(
+  query<C extends AnyQuery & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
@@ -120,11 +120,11 @@ export class TestCatga<H extends AnyContract = never> implements Catga<H> {
  * Configuration errors surface on the first call, as `build()` would raise them.
  */
 export function createTestCatga<
-  H extends AnyContract = never,
+  Handled extends AnyContract = never,
   // Required and locally handled contracts do not matter here: stubs may supply them.
-  R extends AnyContract = never,
-  L extends AnyContract = never,
->(builder?: CatgaBuilder<H, R, L>): TestCatga<H> {
+  Required extends AnyContract = never,
+  HandledHere extends AnyContract = never,
+>(builder?: CatgaBuilder<Handled, Required, HandledHere>): TestCatga<Handled> {
   const base: BuilderState = builder?.state() ?? {
     issues: new IssueList(),
     registrations: [],
@@ -135,5 +135,5 @@ export function createTestCatga<
     publishMode: "concurrent",
     transport: undefined,
   };
-  return new TestCatga<H>(base);
+  return new TestCatga<Handled>(base);
 }
