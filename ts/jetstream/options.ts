@@ -13,41 +13,105 @@ import {
 import { I32_MAX } from "../native/arguments.js";
 import type { DurableMessage } from "./jetstream.js";
 
+/** A JetStream stream to create or update (`JetStream.ensureStream`). */
 export interface StreamOptions {
-  /** Stream name: no spaces, dots or wildcards. */
+  /** Stream name: no spaces, dots or wildcards. Required. */
   name: string;
-  /** Subjects it captures, e.g. `["catga.evt.orders.>"]`. */
+  /** Subjects it captures, e.g. `["catga.evt.orders.>"]`. Required, at least one. */
   subjects: readonly string[];
+  /**
+   * When stored messages are removed: `limits` by age/count/size only, `interest` once every
+   * consumer acked them, `workqueue` once any consumer acked them.
+   * @default "limits"
+   */
   retention?: "limits" | "interest" | "workqueue";
-  /** 0 (default) keeps messages until other limits apply. */
+  /**
+   * Oldest message kept, in ms; 0 keeps messages until another limit applies. Also caps the
+   * default {@link StreamOptions.duplicateWindowMs}.
+   * @default 0 (no age limit)
+   */
   maxAgeMs?: number;
+  /**
+   * Most messages kept; past it the oldest go. -1 = no limit.
+   * @default -1
+   */
   maxMessages?: number;
+  /**
+   * Most bytes kept; past it the oldest messages go. -1 = no limit.
+   * @default -1
+   */
   maxBytes?: number;
-  /** Passed through for clusters; 1 on a single server. */
+  /**
+   * Copies of each message in a cluster (1–5); 1 on a single server.
+   * @default 1
+   */
   replicas?: number;
-  /** Window in which a repeated message id is dropped by the server (default 2 minutes). */
+  /**
+   * Window in ms in which a repeated message id (`Nats-Msg-Id`) is dropped by the server.
+   * @default 120000 (2 minutes), or {@link StreamOptions.maxAgeMs} when that is shorter
+   */
   duplicateWindowMs?: number;
+  /**
+   * Where messages are kept: on disk, or in memory (lost when the server restarts).
+   * @default "file"
+   */
   storage?: "file" | "memory";
 }
 
+/** A durable pull consumer (`JetStream.consume`): acked after the handler succeeds, retried, dead-lettered. */
 export interface DurableConsumerOptions {
+  /** Stream to consume from. Required. */
   stream: string;
-  /** Durable name: the consumer resumes from its last ack after any restart. */
+  /** Durable name: the consumer resumes from its last ack after any restart. Required. */
   durable: string;
+  /**
+   * Only messages on this subject (wildcards allowed) are delivered.
+   * @default none: every subject of the stream
+   */
   filterSubject?: string;
-  /** Redelivery after this long without an ack (30 s). */
+  /**
+   * A delivered message not acked within this many ms is redelivered.
+   * @default 30000
+   */
   ackWaitMs?: number;
-  /** Deliveries before a failing message goes to the dead-letter subject (5); -1 retries forever. */
+  /**
+   * Deliveries before a failing message goes to the dead-letter subject (see `deadLetterSubject`);
+   * -1 retries forever. CATGA_DECODE and CATGA_VALIDATION failures go there at once.
+   * @default 5
+   */
   maxDeliver?: number;
-  /** Nak delays per delivery attempt; the last repeats (default 250 ms doubling to 30 s). */
+  /**
+   * Delay in ms before redelivery after the n-th failed delivery: entry n-1, the last repeating.
+   * An empty list uses the default.
+   * @default [250, 500, 1000, 2000, 5000, 10000, 30000]
+   */
   backoffMs?: readonly number[];
+  /**
+   * Messages delivered and not yet acked at once; the server pauses delivery past it. -1 = no limit.
+   * @default 1000
+   */
   maxAckPending?: number;
-  /** Messages per fetch, handed to JS together (256). */
+  /**
+   * Messages per fetch (1–4096), handed to JS together; at most
+   * {@link DurableConsumerOptions.maxAckPending} are outstanding.
+   * @default 256
+   */
   batch?: number;
+  /**
+   * How long one fetch waits for up to {@link DurableConsumerOptions.batch} messages, in ms.
+   * @default 1000
+   */
   fetchWaitMs?: number;
-  /** Process messages with the same key in order (e.g. by aggregate id); others run concurrently. */
+  /**
+   * Key for ordering: messages of a batch with the same key run one after another (after a
+   * failure the rest of that key waits for redelivery); other keys run concurrently.
+   * @default none: every message of a batch runs concurrently
+   */
   orderBy?: (message: DurableMessage) => string | undefined;
-  /** Dead-letter subject for a failed message (default `<prefix>.dlq.<type>`). */
+  /**
+   * Dead-letter subject for a failed message of `type`; if it throws, the default is used.
+   * @default `<prefix>.dlq.<type>` (the JetStream's prefix, `catga` unless set)
+   */
   deadLetterSubject?: (type: string) => string;
 }
 

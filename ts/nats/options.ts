@@ -13,75 +13,210 @@ import { CatgaConfigError, type ConfigIssue } from "../errors.js";
 import { I32_MAX, U32_MAX } from "../native/arguments.js";
 import type { CodecLimits } from "../native/codec.js";
 
+/**
+ * What happens when a bound is reached: `"wait"` holds the call until there is room (or the
+ * connection is back); `"reject"` fails it at once with a coded error.
+ */
 export type BackpressurePolicy = "wait" | "reject";
 
-/** Options of a NATS connection run by the Rust engine. */
+/**
+ * Options of a NATS connection run by the Rust engine. Only `servers` is required; every other
+ * field falls back to the default shown, applied by the engine (crates/catga-core nats/options.rs)
+ * or, for `batch`, by the JS batcher.
+ */
 export interface NatsConnectionOptions {
-  /** One URL or a list, e.g. `nats://127.0.0.1:4222`. */
+  /**
+   * One server URL or a list (`nats://`, `tls://`, `ws://`, `wss://` or `host:port`), e.g.
+   * `nats://127.0.0.1:4222`. Required; the client reconnects to any of them.
+   */
   servers: string | readonly string[];
-  /** Connection name shown by the server (`nats server report connections`). */
+  /**
+   * Connection name shown by the server (`nats server report connections`).
+   * @default none
+   */
   name?: string;
+  /**
+   * User for user/password auth; give it together with {@link NatsConnectionOptions.pass}.
+   * @default none
+   */
   user?: string;
+  /**
+   * Password for {@link NatsConnectionOptions.user}; the two must be given together.
+   * @default none
+   */
   pass?: string;
+  /**
+   * Token for token auth.
+   * @default none
+   */
   token?: string;
-  /** NKey seed (starts with `SU`). */
+  /**
+   * NKey seed (starts with `SU`) for NKey auth.
+   * @default none
+   */
   nkeySeed?: string;
-  /** Path to a `.creds` file (JWT + NKey). */
+  /**
+   * Path to a `.creds` file (JWT + NKey), read at connect; an unreadable file fails the connect.
+   * @default none
+   */
   credentialsFile?: string;
-  tls?: { required?: boolean; caFile?: string; certFile?: string; keyFile?: string };
-  /** Reconnect attempts before giving up (at least 1); -1 (default) retries forever. */
+  /** TLS settings; each field is optional. */
+  tls?: {
+    /**
+     * Refuse to connect unless the connection uses TLS.
+     * @default false
+     */
+    required?: boolean;
+    /**
+     * Path to a PEM file of CA certificates to trust (e.g. a private CA).
+     * @default none
+     */
+    caFile?: string;
+    /**
+     * Path to the client certificate (PEM) for mutual TLS; needs `keyFile` too.
+     * @default none
+     */
+    certFile?: string;
+    /**
+     * Path to the private key (PEM) of `certFile`; the two must be given together.
+     * @default none
+     */
+    keyFile?: string;
+  };
+  /**
+   * Reconnect attempts before giving up (at least 1); -1 retries forever. 0 is refused, since
+   * async-nats would read it as "no limit". Delays: {@link NatsConnectionOptions.reconnectDelayMs}.
+   * @default -1
+   */
   maxReconnects?: number;
-  /** First reconnect delay; doubles per attempt with jitter up to `reconnectDelayMaxMs`. */
+  /**
+   * Base reconnect delay in ms: attempt n waits `reconnectDelayMs × 2^n`, capped at
+   * {@link NatsConnectionOptions.reconnectDelayMaxMs}, jittered down to 50–100 % of that.
+   * @default 100
+   */
   reconnectDelayMs?: number;
+  /**
+   * Longest wait between reconnect attempts in ms, before jitter; see `reconnectDelayMs`.
+   * @default 5000
+   */
   reconnectDelayMaxMs?: number;
+  /**
+   * How often the client pings the server to detect a dead connection, in ms.
+   * @default 30000
+   */
   pingIntervalMs?: number;
+  /**
+   * How long opening the connection to a server may take, in ms; past it the server counts as
+   * unreachable (connect fails with CATGA_NOT_CONNECTED).
+   * @default 5000
+   */
   connectTimeoutMs?: number;
-  /** Default request timeout (5000). */
+  /**
+   * Reply deadline in ms for requests that give no timeout of their own (waiting out a disconnect
+   * included, see {@link NatsConnectionOptions.whenDisconnected}); also bounds the flush at close.
+   * @default 5000
+   */
   requestTimeoutMs?: number;
-  /** Requests awaiting a reply at once (4096); past it `backpressure` applies. */
+  /**
+   * Requests awaiting a reply at once; past it {@link NatsConnectionOptions.backpressure}
+   * applies. Also caps {@link NatsConnectionOptions.requestsPerFrame}.
+   * @default 4096
+   */
   maxInFlightRequests?: number;
   /**
-   * Bytes accepted for publishing and not yet taken by the client (64 MiB), counted both in the JS
-   * batch queue and in the engine. Past it `backpressure` applies: `reject` fails new publishes
-   * with CATGA_BACKPRESSURE; `wait` holds their promises until there is room (await them to
-   * keep memory bounded).
+   * Bytes accepted for publishing and not yet taken by the client, counted both in the JS
+   * batch queue and in the engine. Past it {@link NatsConnectionOptions.backpressure} applies:
+   * `reject` fails new publishes with CATGA_BACKPRESSURE; `wait` holds their promises until
+   * there is room (await them to keep memory bounded).
+   * @default 67108864 (64 MiB)
    */
   maxPendingBytes?: number;
-  /** When a bound is reached: wait for room (default) or fail with CATGA_BACKPRESSURE. */
+  /**
+   * When {@link NatsConnectionOptions.maxInFlightRequests} or
+   * {@link NatsConnectionOptions.maxPendingBytes} is reached: wait for room, or fail with
+   * CATGA_BACKPRESSURE.
+   * @default "wait"
+   */
   backpressure?: BackpressurePolicy;
-  /** While disconnected: wait for reconnect within the timeout (default) or fail with CATGA_NOT_CONNECTED. */
+  /**
+   * While disconnected: wait for the reconnect (requests within their timeout, see
+   * `requestTimeoutMs`), or fail new work at once with CATGA_NOT_CONNECTED.
+   * @default "wait"
+   */
   whenDisconnected?: BackpressurePolicy;
-  /** Don't deliver this connection's publishes to its own subscriptions (default true). */
+  /**
+   * Don't deliver this connection's publishes to its own subscriptions.
+   * @default true
+   */
   noEcho?: boolean;
   /**
-   * Outbound batching: a batch closes at `maxMessages` (4096) or `maxBytes` (1 MiB), or after
-   * `maxDelayMs` (0 = at the end of the current tick). Frames are also split to fit the server's
-   * max_payload.
+   * Outbound batching in JS: envelopes published in one tick go to the engine in one call. A
+   * batch closes at `maxMessages` or `maxBytes`, or after `maxDelayMs`; on the wire it is cut
+   * into frames of about {@link NatsConnectionOptions.eventFrameBytes}.
    */
-  batch?: { maxMessages?: number; maxDelayMs?: number; maxBytes?: number };
-  /** zstd above this many bytes per frame when it wins (1024); Infinity disables. */
+  batch?: {
+    /**
+     * Most envelopes per batch (1–4096).
+     * @default 4096
+     */
+    maxMessages?: number;
+    /**
+     * How long an open batch waits for more envelopes, in ms (0–60000); 0 closes it at the end
+     * of the current tick, so batching adds no latency.
+     * @default 0
+     */
+    maxDelayMs?: number;
+    /**
+     * Bytes per batch; a single larger envelope travels alone. The queue as a whole is bounded
+     * by {@link NatsConnectionOptions.maxPendingBytes}.
+     * @default 1048576 (1 MiB)
+     */
+    maxBytes?: number;
+  };
+  /**
+   * Frames whose body is larger than this many bytes are zstd-compressed, when that makes them
+   * smaller; `Infinity` disables compression. Level: {@link NatsConnectionOptions.compressionLevel}.
+   * @default 1024
+   */
   compressionThreshold?: number;
+  /**
+   * zstd level (-7 to 22): higher packs smaller for more CPU. Used above
+   * {@link NatsConnectionOptions.compressionThreshold}.
+   * @default 1
+   */
   compressionLevel?: number;
+  /**
+   * Size and count caps on frames sent and received ({@link CodecLimits}); unset fields keep
+   * their defaults: 1 MiB per envelope, 4096 envelopes and 16 MiB per frame, 16 MiB decompressed.
+   * Outbound frames are further capped at the server's `max_payload`.
+   * @default the CodecLimits defaults
+   */
   limits?: CodecLimits;
-  /** Most envelopes per inbound batch handed to JS (4096). */
+  /**
+   * Most envelopes per inbound batch handed to JS (one handler call per batch).
+   * @default 4096
+   */
   inboundBatchMax?: number;
   /**
-   * NATS messages buffered per subscription while handlers are busy (1024). Past it the server
+   * NATS messages (frames) buffered per subscription while handlers are busy. Past it the server
    * drops messages for this slow consumer (a `slowConsumer` status event): core NATS is
    * at-most-once, and memory stays bounded.
+   * @default 1024
    */
   subscriptionCapacity?: number;
   /**
    * Requests to one subject that start in the same tick travel as one frame of at most this many
-   * (64), and their replies come back as one frame: two NATS messages per group instead of two
-   * per request. Responders must be Catga connections; 1 sends every request as its own NATS
-   * message (for responders written with another client).
+   * (1–4096, and at most {@link NatsConnectionOptions.maxInFlightRequests}); their replies come
+   * back as one frame. Responders must be Catga connections; 1 sends every request as its own
+   * NATS message (for responders written with another client).
+   * @default 64
    */
   requestsPerFrame?: number;
   /**
-   * Published events leave as frames of about this many bytes before compression (16 KiB); a
-   * larger event travels alone. nats-server moves 10–20 KiB messages for less CPU per byte than
+   * Published events leave as frames of about this many bytes before compression; a larger
+   * event travels alone. nats-server moves 10–20 KiB messages for less CPU per byte than
    * larger ones, so this is the measured sweet spot (benches/RESULTS.md).
+   * @default 16384 (16 KiB)
    */
   eventFrameBytes?: number;
 }

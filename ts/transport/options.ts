@@ -9,29 +9,57 @@ import type { PayloadCodec } from "../nats/wire.js";
 
 /** Events delivered through JetStream: stored, acked after the handler succeeds, retried, dead-lettered. */
 export interface DurableEventsOptions {
-  /** Stream for the events (default `<PREFIX>_EVENTS`); its dead letters go to `<stream>_DLQ`. */
+  /**
+   * Stream for the events (capturing `<prefix>.evt.>`); its dead letters go to `<stream>_DLQ`
+   * (capturing `<prefix>.dlq.>`).
+   * @default `<PREFIX>_EVENTS`: the prefix upper-cased, other characters as `_` (`CATGA_EVENTS`)
+   */
   stream?: string;
-  /** Event types that travel durably; default: all. The others stay on core NATS. */
+  /**
+   * Event types that travel durably; the others stay on core NATS (at most once).
+   * @default all event types
+   */
   types?: readonly string[];
-  /** Create/update the streams at connect (default true), optionally with retention settings. */
+  /**
+   * Create/update both streams at connect (`false`: they must exist); an object also sets the
+   * event stream's retention ({@link StreamOptions} without `name`/`subjects`).
+   * @default true
+   */
   provision?: boolean | Omit<StreamOptions, "name" | "subjects">;
+  /**
+   * Settings of each service's durable consumer, one per event type (named `<service>-<type>`,
+   * filtered to `<prefix>.evt.<type>`); unset fields keep the {@link DurableConsumerOptions} defaults.
+   * @default the DurableConsumerOptions defaults (5 deliveries, 30 s ack wait, batches of 256)
+   */
   consumer?: Pick<
     DurableConsumerOptions,
     "ackWaitMs" | "maxDeliver" | "backoffMs" | "maxAckPending" | "batch" | "fetchWaitMs" | "orderBy"
   >;
 }
 
+/** Options of `natsTransport`: the NATS connection's options plus how messages are named and encoded. */
 export interface NatsTransportOptions extends NatsConnectionOptions {
-  /** Service name: the queue group, so instances of one service share commands and events. */
+  /**
+   * Service name (no spaces, dots or wildcards): the queue group, so instances of one service
+   * share commands and events; also names the durable consumers. Required.
+   */
   service: string;
-  /** Subject prefix (default `catga`): commands/queries on `<prefix>.cmd.<type>`, events on `<prefix>.evt.<type>`. */
+  /**
+   * Subject prefix: commands/queries on `<prefix>.cmd.<type>`, events on `<prefix>.evt.<type>`.
+   * No spaces or wildcards; also used in {@link DurableEventsOptions} stream and subject names.
+   * @default "catga"
+   */
   prefix?: string;
-  /** Payload codec per message type; the default is MessagePack. */
+  /**
+   * Payload codec per message type: `"json"`, `"msgpack"` or your own {@link PayloadCodec}.
+   * @default MessagePack for every type
+   */
   codecs?: Readonly<Record<string, "json" | "msgpack" | PayloadCodec>>;
   /**
    * Deliver events through JetStream instead of core NATS: each service gets each event once
    * (a durable consumer per service and type), even if it was down when the event was published;
    * failures are retried with backoff and dead-lettered to `<prefix>.dlq.<type>` after `maxDeliver`.
+   * @default none: every event travels on core NATS (at most once)
    */
   durableEvents?: DurableEventsOptions;
 }
