@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Pack smoke test: pack the facade and this platform's binary package the way they are
-# published, install both tarballs into a throwaway project, then import from ESM, require from
-# CJS and type-check a consumer with tsc. Proves the published shape works, not just the repo.
+# Pack smoke test: publish the facade and this platform's binary package the way the release job
+# does (scripts/stage-release.mjs + napi prepublish) into a throwaway local registry, install only
+# `@catga/native` into a fresh project, then import every entry point from ESM and CJS, run the
+# user API over NATS and type-check a consumer with tsc. Proves the published shape works.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,16 +12,49 @@ triple=$(node --input-type=module -e 'import { platformTriple } from "./scripts/
 [ -f dist/index.js ] || { echo "pack-smoke: dist/ missing; run npm run build first" >&2; exit 1; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work" "npm/$triple/catga.$triple.node"' EXIT
-cp "catga.$triple.node" "npm/$triple/"
-(cd "npm/$triple" && npm pack --silent --pack-destination "$work" >/dev/null)
-npm pack --silent --ignore-scripts --pack-destination "$work" >/dev/null
+registry_pid=""
+trap '[ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+# A throwaway npm registry (verdaccio) on a free loopback port: @catga/* packages live only in
+# it, everything else is proxied from the public registry.
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+registry="http://127.0.0.1:$port/"
+cat > "$work/verdaccio.yaml" <<YAML
+storage: $work/storage
+uplinks:
+  npmjs:
+    url: $(npm config get registry)
+packages:
+  "@catga/*":
+    access: \$all
+    publish: \$all
+  "**":
+    access: \$all
+    proxy: npmjs
+log: { type: stdout, format: pretty, level: warn }
+YAML
+"$root/node_modules/.bin/verdaccio" --config "$work/verdaccio.yaml" --listen "127.0.0.1:$port" > "$work/verdaccio.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 1 100); do curl -sf "${registry}-/ping" >/dev/null && break; sleep 0.2; done
+curl -sf "${registry}-/ping" >/dev/null || { cat "$work/verdaccio.log" >&2; echo "pack-smoke: verdaccio did not start" >&2; exit 1; }
+# npm wants credentials to publish; verdaccio lets anyone publish @catga/* here.
+printf '//127.0.0.1:%s/:_authToken=smoke\nregistry=%s\n' "$port" "$registry" > "$work/.npmrc"
+export npm_config_userconfig="$work/.npmrc" npm_config_registry="$registry" npm_config_update_notifier=false
+
+# Publish exactly as the release job does: stage, napi prepublish (platform packages plus the
+# facade's optionalDependencies), npm publish.
+node scripts/stage-release.mjs "$work/stage" --this-platform
+(cd "$work/stage" && npx --prefix "$root" napi prepublish -t npm --no-gh-release >/dev/null && npm publish --silent)
+grep -q "\"@catga/native-$triple\"" "$work/stage/package.json" || { echo "pack-smoke: prepublish added no optionalDependencies" >&2; exit 1; }
 
 consumer="$work/consumer"
 mkdir -p "$consumer"
 cd "$consumer"
 echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.json
-npm install --silent --no-audit --no-fund --omit=optional "$work"/catga-native-0.1.0.tgz "$work"/catga-native-"$triple"-0.1.0.tgz
+# What a user runs: only the facade; its optional dependency brings this platform's binary.
+npm install --silent --no-audit --no-fund @catga/native
+[ -f "node_modules/@catga/native-$triple/catga.$triple.node" ] || { echo "pack-smoke: npm i @catga/native did not install @catga/native-$triple" >&2; exit 1; }
+node -e 'const p = require("@catga/native/package.json"); if (p.scripts || p.devDependencies) throw new Error("repository-only scripts or devDependencies were published");'
 
 cat > esm.mjs <<'JS'
 import { CatgaError } from "@catga/native";
