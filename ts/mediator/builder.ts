@@ -45,14 +45,29 @@ export type HandlerFor<C> = C extends AnyEvent
   ? (payload: PayloadOf<C>, ctx: HandlerContext) => unknown
   : (payload: PayloadOf<C>, ctx: HandlerContext) => ResultOf<C> | Promise<ResultOf<C>>;
 
+/** Options of `createCatga` / the builder; each also has a `with*` method. */
 export interface CatgaOptions {
-  /** Starts from a documented set of behaviors; later `with*` calls replace the preset's. */
+  /**
+   * Starts from a documented set of behaviors, logger and publish mode (docs/mediator.md); the
+   * other options here and later `with*` calls replace the preset's choices.
+   * @default none: no behaviors
+   */
   readonly preset?: PresetName;
-  /** Default: console, level "info". */
+  /**
+   * Where the mediator and its behaviors log.
+   * @default the console logger at level "info" ("debug" with the development preset)
+   */
   readonly logger?: Logger;
-  /** How `publish` runs an event's handlers by default. Default "concurrent". */
+  /**
+   * How `publish` runs an event's local handlers: all at once, or one after another; a call
+   * can override it with `PublishOptions.mode`.
+   * @default "concurrent" ("sequential" with the development preset)
+   */
   readonly publishMode?: PublishMode;
-  /** Omit for in-process only (the embedded default); pass a NATS transport to go distributed. */
+  /**
+   * Omit for in-process only; pass a NATS transport to go distributed (needed by `remote`).
+   * @default none: in process
+   */
   readonly transport?: Transport;
 }
 

@@ -7,21 +7,40 @@ export type Headers = Readonly<Record<string, string>>;
 
 /** Per-message options for `send`, `query` and `publish`. All optional. */
 export interface SendOptions {
-  /** Supply your own id (e.g. from an inbound request) to make retries idempotent; default UUIDv7. */
+  /**
+   * The message's id; supply your own (e.g. from an inbound request) to make retries idempotent.
+   * @default a new UUIDv7
+   */
   readonly messageId?: string;
-  /** Default: inherited from the causing message, else this message's own id. */
+  /**
+   * Id shared by every message of one flow (for tracing and logs).
+   * @default the causing message's correlation id, else this message's own `messageId`
+   */
   readonly correlationId?: string;
-  /** Default: the id of the causing message when sent from a handler. */
+  /**
+   * Id of the message that caused this one.
+   * @default the causing message's id when sent from a handler, else none
+   */
   readonly causationId?: string;
-  /** Carried to handlers and transports (e.g. W3C `traceparent`). Default: inherited from the cause. */
+  /**
+   * Carried to handlers and transports (e.g. W3C `traceparent`); replaces, not merges with, the
+   * cause's headers.
+   * @default the causing message's headers, else none
+   */
   readonly headers?: Headers;
-  /** Cancels the message; handlers see it as `ctx.signal`. Default: inherited from the cause. */
+  /**
+   * Cancels the message; handlers see it as `ctx.signal` (combined with any timeout).
+   * @default the causing message's signal, else never aborted
+   */
   readonly signal?: AbortSignal;
 }
 
 /** Options for `publish`: the same as `send`, plus how handlers run. */
 export interface PublishOptions extends SendOptions {
-  /** Overrides the mediator's default for this call. */
+  /**
+   * How this event's local handlers run; overrides `CatgaOptions.publishMode` for this call.
+   * @default the mediator's `publishMode` ("concurrent" unless set)
+   */
   readonly mode?: PublishMode;
 }
 

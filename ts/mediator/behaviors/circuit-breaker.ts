@@ -13,16 +13,41 @@ export interface CircuitStateChange {
   readonly to: CircuitState;
 }
 
+/** Options of `withCircuitBreaker`: one breaker per pipeline (per command/query type, per event handler). */
 export interface CircuitBreakerOptions {
-  /** Consecutive counted failures that open the circuit. Default 5. */
+  /**
+   * Consecutive failures counted by {@link CircuitBreakerOptions.failureOn} that open the
+   * circuit; a success resets the count.
+   * @default 5
+   */
   readonly failureThreshold?: number;
-  /** How long the circuit stays open before letting trial calls through. Default 30000 ms. */
+  /**
+   * How long the circuit stays open before letting trial calls through, in ms (> 0). While open,
+   * calls fail at once with CATGA_CIRCUIT_OPEN (`details.retryAfterMs`).
+   * @default 30000
+   */
   readonly resetTimeoutMs?: number;
-  /** Trial calls allowed at once while half-open. Default 1. */
+  /**
+   * Trial calls allowed at once while half-open; others fail with CATGA_CIRCUIT_OPEN. A successful
+   * trial closes the circuit, a counted failure opens it again.
+   * @default 1
+   */
   readonly halfOpenMaxCalls?: number;
-  /** Error codes counted as failures. Default CATGA_HANDLER_FAILED and CATGA_TIMEOUT. */
+  /**
+   * Error codes counted as failures; other failures neither count nor reset the count.
+   * @default CATGA_HANDLER_FAILED and CATGA_TIMEOUT
+   */
   readonly failureOn?: readonly string[];
+  /**
+   * Called on every state change with the pipeline key; a throw is reported, never propagated.
+   * @default none
+   */
   readonly onStateChange?: (change: CircuitStateChange) => void;
+  /**
+   * Place in the pipeline: higher runs first (outermost). Below retry (800), so every attempt
+   * is counted; above timeout (500), so timeouts count as failures.
+   * @default 700 (`CIRCUIT_BREAKER_PRIORITY`)
+   */
   readonly priority?: number;
 }
 

@@ -18,12 +18,30 @@ export interface IdempotencyStore {
   set(key: string, outcome: StoredOutcome, ttlMs: number): void | Promise<void>;
 }
 
+/** Options of `withIdempotency`: replays the stored result of a message id already handled. */
 export interface IdempotencyOptions {
+  /**
+   * Where results are kept; a shared store (Redis, PostgreSQL, NATS KV) deduplicates across
+   * processes.
+   * @default an in-memory store for this process, sized by {@link IdempotencyOptions.maxEntries}
+   */
   readonly store?: IdempotencyStore;
-  /** How long a result is replayed. Default 1 hour. */
+  /**
+   * How long a successful result is replayed, in ms (> 0, finite); passed to the store's `set`.
+   * @default 3600000 (1 hour)
+   */
   readonly ttlMs?: number;
-  /** Size cap of the default in-memory store; the oldest entries go first. Default 10000. */
+  /**
+   * Size cap of the default in-memory store; the oldest entries go first. Not allowed together
+   * with {@link IdempotencyOptions.store}.
+   * @default 10000
+   */
   readonly maxEntries?: number;
+  /**
+   * Place in the pipeline: higher runs first (outermost). Above retry (800), so a replay never
+   * re-runs the retry loop.
+   * @default 850 (`IDEMPOTENCY_PRIORITY`)
+   */
   readonly priority?: number;
 }
 

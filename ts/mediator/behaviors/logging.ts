@@ -10,13 +10,28 @@ import {
 } from "../pipeline.js";
 import type { Result } from "../result.js";
 
+/** Options of `withLogging`: one log entry per message with ids, outcome and duration. */
 export interface LoggingOptions {
-  /** Level for successful messages; "off" logs failures only (cheapest). Default "debug". */
+  /**
+   * Level for successful messages; "off" logs failures only (cheapest).
+   * @default "debug"
+   */
   readonly successLevel?: "debug" | "info" | "off";
-  /** Level for failed messages. Default "warn" ("error" for CATGA_HANDLER_FAILED regardless). */
+  /**
+   * Level for failed messages; CATGA_HANDLER_FAILED is always logged at "error".
+   * @default "warn"
+   */
   readonly failureLevel?: "warn" | "error";
-  /** Include the payload in log fields. Default false: payloads may hold personal data. */
+  /**
+   * Include the payload in log fields (payloads may hold personal data).
+   * @default false
+   */
   readonly logPayload?: boolean;
+  /**
+   * Place in the pipeline: higher runs first (outermost). Outermost of the built-ins, so each
+   * message is logged once, with its final outcome after any retries.
+   * @default 1000 (`LOGGING_PRIORITY`)
+   */
   readonly priority?: number;
 }
 

@@ -3,13 +3,30 @@ import { ErrorCodes } from "../../errors.js";
 import { type Behavior, markBuiltIn } from "../pipeline.js";
 import { err } from "../result.js";
 
+/** Options of `withRateLimiting`: a token bucket; an empty bucket fails the call with CATGA_RATE_LIMITED. */
 export interface RateLimitOptions {
-  /** Bucket size: how many messages may pass in a burst. Default 100. */
+  /**
+   * Bucket size (a whole number ≥ 1): how many messages may pass in a burst; starts full.
+   * @default 100
+   */
   readonly capacity?: number;
-  /** Tokens added per second (the sustained rate). Default 100. */
+  /**
+   * Tokens added per second (> 0, fractions allowed): the sustained rate. A rejected call gets
+   * `details.retryAfterMs` until the next token. Burst size: {@link RateLimitOptions.capacity}.
+   * @default 100
+   */
   readonly refillPerSecond?: number;
-  /** "contract": one bucket per pipeline (default); "global": one bucket for everything. */
+  /**
+   * "contract": one bucket per pipeline (per command/query type, per event handler); "global":
+   * one bucket shared by everything.
+   * @default "contract"
+   */
   readonly scope?: "contract" | "global";
+  /**
+   * Place in the pipeline: higher runs first (outermost). Below retry (800) and the circuit
+   * breaker (700), so every attempt takes a token.
+   * @default 600 (`RATE_LIMIT_PRIORITY`)
+   */
   readonly priority?: number;
 }
 

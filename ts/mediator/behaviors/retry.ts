@@ -21,21 +21,52 @@ import {
 import type { Result } from "../result.js";
 import { sleep } from "./sleep.js";
 
+/** Options of `withRetry`: retries retryable failures with exponential backoff and jitter. */
 export interface RetryOptions {
-  /** Total attempts including the first. Default 3. */
+  /**
+   * Total attempts including the first (1–100); 1 never retries. Retrying stops early once the
+   * message's signal aborts.
+   * @default 3
+   */
   readonly maxAttempts?: number;
-  /** Delay before the first retry, doubled (× `factor`) each time. Default 50 ms. */
+  /**
+   * Delay before the first retry in ms, multiplied by {@link RetryOptions.factor} for each later
+   * one; at most {@link RetryOptions.maxDelayMs}. Jitter applies on top.
+   * @default 50
+   */
   readonly baseDelayMs?: number;
-  /** Cap on a single delay. Default 2000 ms. */
+  /**
+   * Cap on a single delay in ms, before jitter; must be at least `baseDelayMs`.
+   * @default 2000
+   */
   readonly maxDelayMs?: number;
-  /** Growth per attempt. Default 2. */
+  /**
+   * Growth of the delay per retry (at least 1; 1 keeps it constant).
+   * @default 2
+   */
   readonly factor?: number;
-  /** "full": random in [0, delay] (spreads herds, the default); "equal": delay/2 + random half; "none". */
+  /**
+   * How a delay is randomized: "full" random in [0, delay] (spreads herds); "equal" delay/2 +
+   * random half; "none" the exact delay. Draws come from {@link RetryOptions.random}.
+   * @default "full"
+   */
   readonly jitter?: "full" | "equal" | "none";
-  /** Error codes worth another attempt. Default CATGA_TIMEOUT and CATGA_HANDLER_FAILED. */
+  /**
+   * Error codes worth another attempt; any other failure returns at once.
+   * @default CATGA_TIMEOUT and CATGA_HANDLER_FAILED (`DEFAULT_RETRYABLE`)
+   */
   readonly retryOn?: readonly string[];
-  /** Random source in [0, 1), for deterministic tests. Default Math.random. */
+  /**
+   * Random source in [0, 1) for the jitter, e.g. for deterministic tests; a value outside that
+   * range (or a throw) takes the full delay.
+   * @default Math.random
+   */
   readonly random?: () => number;
+  /**
+   * Place in the pipeline: higher runs first (outermost). Above timeout (500), so each attempt
+   * gets a fresh budget; below idempotency (850), so a replay never retries.
+   * @default 800 (`RETRY_PRIORITY`)
+   */
   readonly priority?: number;
 }
 

@@ -19,11 +19,25 @@ import {
 import { err, errFrom, type Result } from "../result.js";
 import { type Deadline, DeadlineQueue } from "./deadlines.js";
 
+/** Options of `withTimeout`: a time budget per handler attempt. */
 export interface TimeoutOptions {
-  /** Budget per attempt (retry sits outside, so each attempt gets a fresh one). Default 10000 ms. */
+  /**
+   * Budget per attempt in ms (> 0); past it the handler's `ctx.signal` aborts and the call
+   * returns CATGA_TIMEOUT. Retry sits outside, so each attempt gets a fresh budget.
+   * @default 10000
+   */
   readonly ms?: number;
-  /** Per message type budgets, e.g. `{ "reports.build": 60_000 }`. */
+  /**
+   * Budgets in ms per message type, overriding {@link TimeoutOptions.ms}, e.g.
+   * `{ "reports.build": 60_000 }`; each type must have a handler or remote contract.
+   * @default none: every type gets `ms`
+   */
   readonly perType?: Readonly<Record<string, number>>;
+  /**
+   * Place in the pipeline: higher runs first (outermost). Below retry (800) and the circuit
+   * breaker (700), so a timeout is one failed attempt.
+   * @default 500 (`TIMEOUT_PRIORITY`)
+   */
   readonly priority?: number;
 }
 

@@ -10,7 +10,13 @@ import {
 } from "../pipeline.js";
 import { err, errorInfoFrom, type Result } from "../result.js";
 
+/** Options of `withValidation`: checks payloads against the contract's Standard Schema. */
 export interface ValidationOptions {
+  /**
+   * Place in the pipeline: higher runs first (outermost). Above idempotency (850) and retry
+   * (800), so an invalid payload fails once with CATGA_VALIDATION and is never retried.
+   * @default 900 (`VALIDATION_PRIORITY`)
+   */
   readonly priority?: number;
 }
 
