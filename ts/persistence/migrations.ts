@@ -94,10 +94,12 @@ CREATE INDEX catga_outbox_due_idx ON catga_outbox (next_attempt_at, id) WHERE se
   ].map((m) => Object.freeze(m)),
 );
 
+/** Options of `migrate`. */
 export interface MigrateOptions {
   /**
-   * Schema to create the tables in (created if missing). Default: the connection's current
-   * schema (the first of `search_path`, usually `public`).
+   * Schema to create the tables in (created if missing); give the same one to the stores and
+   * the relay.
+   * @default the connection's current schema (the first of `search_path`, usually `public`)
    */
   readonly schema?: string;
 }

@@ -8,19 +8,28 @@ import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from
 import { invalid, storeFailed } from "./store-errors.js";
 import { Limits, type StoreLimits } from "./store-limits.js";
 
+/** Options of `NatsKvIdempotencyStore`, plus the {@link StoreLimits} size caps. */
 export interface NatsKvIdempotencyStoreOptions extends StoreLimits {
+  /** The NATS connection whose engine reads and writes the bucket. Required. */
   readonly connection: NatsConnection;
-  /** KV bucket name (letters, digits, - and _); created when missing. Default `catga_inbox`. */
+  /**
+   * KV bucket name (letters, digits, - and _); created when missing.
+   * @default "catga_inbox"
+   */
   readonly bucket?: string;
   /**
    * How long the bucket keeps any entry: whole ms, 100 ms to ~292 years, or `0` / `Infinity` for
-   * no limit. Default 24 h. Each entry's own TTL is enforced on read, so a shorter TTL expires on
-   * time; a TTL the bucket cannot keep (longer than this, or `Infinity` on a limited bucket) is
-   * rejected with CATGA_INVALID_ARGUMENT. An existing bucket must have this limit (and `storage`):
-   * a store given other settings fails with CATGA_STORE_FAILED instead of rewriting the bucket.
+   * no limit. Each entry's own TTL is enforced on read, so a shorter TTL expires on time; a TTL
+   * the bucket cannot keep (longer than this, or `Infinity` on a limited bucket) is rejected with
+   * CATGA_INVALID_ARGUMENT. An existing bucket must have this limit (and `storage`): a store
+   * given other settings fails with CATGA_STORE_FAILED instead of rewriting the bucket.
+   * @default 86400000 (24 h)
    */
   readonly maxAgeMs?: number;
-  /** Where a new bucket stores entries. Default `file`. Must match an existing bucket's. */
+  /**
+   * Where a new bucket stores entries. Must match an existing bucket's (see `maxAgeMs`).
+   * @default "file"
+   */
   readonly storage?: "file" | "memory";
 }
 

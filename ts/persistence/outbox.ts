@@ -15,10 +15,17 @@ export interface OutboxMessage {
   readonly envelope: Uint8Array;
 }
 
+/** Options of `PostgresOutbox`. */
 export interface PostgresOutboxOptions {
-  /** Schema holding `catga_outbox` (as given to `migrate`). Default: the connection's search_path. */
+  /**
+   * Schema holding `catga_outbox` (as given to `migrate`).
+   * @default the connection's search_path
+   */
   readonly schema?: string;
-  /** Largest envelope accepted, in bytes. Default 1 MiB (the envelope limit of the wire core). */
+  /**
+   * Largest envelope accepted, in bytes; a larger one fails with CATGA_LIMIT before any insert.
+   * @default 1048576 (1 MiB, the envelope limit of the wire core)
+   */
   readonly maxEnvelopeBytes?: number;
 }
 
@@ -130,15 +137,31 @@ export interface OutboxCause {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** Options of `outboxEvent`. */
 export interface OutboxEventOptions {
-  /** Subject to publish to (e.g. a JetStream stream's subject). */
+  /** Subject to publish to (e.g. a JetStream stream's subject). Required. */
   readonly subject: string;
-  /** The message whose handler emits this event (pass the handler's `ctx`): sets correlation and causation. */
+  /**
+   * The message whose handler emits this event (pass the handler's `ctx`): sets correlation and
+   * causation, and its headers are inherited.
+   * @default none: the event starts its own correlation
+   */
   readonly cause?: OutboxCause;
-  /** Default: a new UUIDv7. Give a deterministic id to make a re-run handler enqueue the same event. */
+  /**
+   * The event's id, also the publisher's dedupe key; give a deterministic id to make a re-run
+   * handler enqueue the same event.
+   * @default a new UUIDv7
+   */
   readonly messageId?: string;
-  /** Default: the cause's headers. */
+  /**
+   * Headers of the event, merged over the {@link OutboxEventOptions.cause}'s (yours win per key).
+   * @default the cause's headers, else none
+   */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Codec for the payload.
+   * @default MessagePack
+   */
   readonly codec?: PayloadCodec;
 }
 

@@ -5,18 +5,36 @@ import { type PgQueryable, qualified } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
 import { Limits, type StoreLimits } from "./store-limits.js";
 
+/** Options of `PostgresIdempotencyStore`, plus the {@link StoreLimits} size caps. */
 export interface PostgresIdempotencyStoreOptions extends StoreLimits {
-  /** A `pg` Pool (or any client with `query`); the store never ends it. */
+  /** A `pg` Pool (or any client with `query`); the store never ends it. Required. */
   readonly pool: PgQueryable;
-  /** Schema holding `catga_inbox` (as given to `migrate`). Default: the connection's search_path. */
+  /**
+   * Schema holding the table (as given to `migrate`).
+   * @default the connection's search_path
+   */
   readonly schema?: string;
-  /** Table name. Default `catga_inbox`. */
+  /**
+   * Table name.
+   * @default "catga_inbox"
+   */
   readonly table?: string;
-  /** Run `purgeExpired()` this often (unref'd timer). Default: never; call it yourself. */
+  /**
+   * Run `purgeExpired()` this often, in ms (unref'd timer); 0 = never, call it yourself.
+   * Failures go to {@link PostgresIdempotencyStoreOptions.onError}.
+   * @default 0
+   */
   readonly purgeIntervalMs?: number;
-  /** Rows deleted per purge statement, so a purge never holds long locks. Default 10000. */
+  /**
+   * Rows deleted per purge statement, so a purge never holds long locks (a purge repeats until
+   * a statement deletes fewer).
+   * @default 10000
+   */
   readonly purgeBatchSize?: number;
-  /** Called with a CATGA_STORE_FAILED error when a background purge fails. */
+  /**
+   * Called with a CATGA_STORE_FAILED error when a background purge (`purgeIntervalMs`) fails.
+   * @default a process warning (`CatgaWarning`)
+   */
   readonly onError?: (error: Error) => void;
 }
 

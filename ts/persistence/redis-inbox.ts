@@ -23,16 +23,22 @@ export interface RedisClientLike {
   pipeline(): RedisPipelineLike;
 }
 
+/** Options of `RedisIdempotencyStore`, plus the {@link StoreLimits} size caps. */
 export interface RedisIdempotencyStoreOptions extends StoreLimits {
-  /** Client for writes (and reads when no `readClient`). The store never disconnects it. */
+  /** Client for writes (and reads when no `readClient`). The store never disconnects it. Required. */
   readonly client: RedisClientLike;
   /**
-   * Optional client on a read replica, used by `get` and `getMany`. Replication is asynchronous:
-   * a key written a moment ago may not be on the replica yet, so a duplicate arriving within the
+   * Client on a read replica, used by `get` and `getMany`. Replication is asynchronous: a key
+   * written a moment ago may not be on the replica yet, so a duplicate arriving within the
    * replication lag can run again. Use it when that window is acceptable.
+   * @default none: reads go to `client`
    */
   readonly readClient?: Pick<RedisClientLike, "getBuffer" | "mgetBuffer">;
-  /** Prepended to every key. Default `catga:inbox:`. With Redis Cluster, MGET needs one hash slot: use a hash tag such as `{catga-inbox}:`. */
+  /**
+   * Prepended to every key. With Redis Cluster, MGET needs one hash slot: use a hash tag such
+   * as `{catga-inbox}:`.
+   * @default "catga:inbox:"
+   */
   readonly keyPrefix?: string;
 }
 

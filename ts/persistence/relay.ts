@@ -5,29 +5,65 @@ import { PostgresOutbox } from "./outbox.js";
 import { checkout, type PgPool, type PgPoolClient, quoteIdent } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
 
+/** Options of `OutboxRelay`. */
 export interface OutboxRelayOptions {
-  /** Pool the relay claims rows with (one connection per batch, plus one held for LISTEN). */
+  /** Pool the relay claims rows with (one connection per batch, plus one held for LISTEN). Required. */
   readonly pool: PgPool;
-  /** Where rows go: `JetStream` from this package, or anything with the same `publish(items)`. */
+  /** Where rows go: `JetStream` from this package, or anything with the same `publish(items)`. Required. */
   readonly publisher: DurablePublisher;
-  /** Schema holding `catga_outbox`. Default: the connection's search_path. */
+  /**
+   * Schema holding `catga_outbox`.
+   * @default the connection's search_path
+   */
   readonly schema?: string;
-  /** Rows claimed and published per batch. Default 256. */
+  /**
+   * Rows claimed and published per batch; a full batch is followed by the next at once.
+   * @default 256
+   */
   readonly batchSize?: number;
-  /** Fallback poll period when no notification arrives. Default 1000 ms. */
+  /**
+   * Fallback poll period in ms when no notification arrives on {@link OutboxRelayOptions.channel}.
+   * @default 1000
+   */
   readonly pollIntervalMs?: number;
-  /** LISTEN channel (the migration's trigger notifies `catga_outbox`); `false` = poll only. Default `catga_outbox`. */
+  /**
+   * LISTEN channel (the migration's trigger notifies `catga_outbox`); `false` polls only, every
+   * `pollIntervalMs`.
+   * @default "catga_outbox"
+   */
   readonly channel?: string | false;
-  /** A publish that takes longer counts as failed (the rows are retried later). Default 30000 ms; 0 = no limit. */
+  /**
+   * A publish that takes longer than this many ms counts as failed (its rows are retried later,
+   * see `retryBaseMs`); 0 = no limit.
+   * @default 30000
+   */
   readonly publishTimeoutMs?: number;
-  /** A row that failed waits `retryBaseMs * 2^(attempts-1)`, at most `retryMaxMs`, before its next try. Defaults 1000 / 60000. */
+  /**
+   * Wait in ms before a failed row's next try: `retryBaseMs × 2^(attempts-1)`, at most
+   * {@link OutboxRelayOptions.retryMaxMs}.
+   * @default 1000
+   */
   readonly retryBaseMs?: number;
+  /**
+   * Longest wait in ms before a failed row's next try; see `retryBaseMs`.
+   * @default 60000
+   */
   readonly retryMaxMs?: number;
-  /** Sent rows older than this are deleted. Default 24 h; `Infinity` keeps them. */
+  /**
+   * Sent rows older than this many ms are deleted by the cleanup; `Infinity` keeps them.
+   * @default 86400000 (24 h)
+   */
   readonly cleanupSentOlderThanMs?: number;
-  /** How often the cleanup runs while started. Default 60000 ms. */
+  /**
+   * How often the cleanup runs while started, in ms; 0 turns the timer off (call `cleanup()`
+   * yourself). Off as well when {@link OutboxRelayOptions.cleanupSentOlderThanMs} is `Infinity`.
+   * @default 60000
+   */
   readonly cleanupIntervalMs?: number;
-  /** Called with every coded failure (store down, publish failed). Default: a process warning. */
+  /**
+   * Called with every coded failure (store down, publish failed); also kept in `lastError`.
+   * @default a process warning (`CatgaWarning`)
+   */
   readonly onError?: (error: CatgaError) => void;
 }
 

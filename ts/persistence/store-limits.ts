@@ -4,11 +4,17 @@ import { OptionChecker } from "./option-checker.js";
 import { encodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { invalid } from "./store-errors.js";
 
-/** Bytes are checked before they reach a store. */
+/** Size caps every idempotency store checks before bytes reach the backend (CATGA_LIMIT past them). */
 export interface StoreLimits {
-  /** Longest key in UTF-8 bytes. Default 1024. */
+  /**
+   * Longest key in UTF-8 bytes, not counting any store prefix.
+   * @default 1024
+   */
   readonly maxKeyBytes?: number;
-  /** Largest serialized outcome in bytes. Default 1 MiB. */
+  /**
+   * Largest serialized outcome in bytes.
+   * @default 1048576 (1 MiB)
+   */
   readonly maxValueBytes?: number;
 }
 
