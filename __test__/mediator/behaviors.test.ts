@@ -398,12 +398,11 @@ describe("timeout", () => {
   it("answers on time even if the handler ignores its signal", async () => {
     const catga = quiet()
       .withTimeout({ ms: 10 })
-      .handle(Work, () => new Promise<number>((resolve) => setTimeout(() => resolve(1), 200)))
+      // Never settles: the send can only resolve if the timeout answers without the handler.
+      .handle(Work, () => new Promise<number>(() => undefined))
       .build();
-    const started = Date.now();
     const result = await catga.send(Work, { id: 1 });
     expect(result.ok || result.error.code).toBe(ErrorCodes.TIMEOUT);
-    expect(Date.now() - started).toBeLessThan(150);
   });
 
   it("uses per-type budgets and lets fast handlers through", async () => {

@@ -25,7 +25,14 @@ interface WorkerSpan {
   status: { code: number };
 }
 
-function startWorker(prefix: string): Promise<{ child: ChildProcess; spans: Promise<WorkerSpan[]> }> {
+interface Worker {
+  readonly child: ChildProcess;
+  readonly spans: Promise<WorkerSpan[]>;
+  /** Everything the worker printed so far. */
+  output(): string;
+}
+
+function startWorker(prefix: string): Promise<Worker> {
   const child = spawn(process.execPath, [workerScript, prefix, "math"], {
     env: { ...process.env, NATS_URL },
     stdio: ["ignore", "pipe", "inherit"],
@@ -46,7 +53,7 @@ function startWorker(prefix: string): Promise<{ child: ChildProcess; spans: Prom
       out += chunk.toString();
       if (out.includes("ready\n")) {
         clearTimeout(timer);
-        resolve({ child, spans });
+        resolve({ child, spans, output: () => out });
       }
     });
     child.once("exit", (code) => {
@@ -92,7 +99,7 @@ describe("one trace across two processes over NATS", () => {
     expect(bytes[0]?.attributes["messaging.system"]).toBe("nats");
 
     await client.close();
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the event reaches the worker
+    await until(() => worker.output().includes("handled math.added"), 10_000, "the event reaches the worker");
     worker.child.kill("SIGTERM");
     const remote = await worker.spans;
 

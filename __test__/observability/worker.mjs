@@ -1,6 +1,7 @@
 // A worker process for the cross-process trace test: serves `math.add` and handles `math.added`
 // over NATS with observability on, using the built package (dist/) as a real service would. On
-// SIGTERM it closes, then prints its finished spans as one JSON line and exits.
+// SIGTERM it closes, then prints its finished spans as one JSON line and exits. It prints
+// "handled math.added" when the event arrives.
 import * as api from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
@@ -29,7 +30,9 @@ const catga = withObservability(createCatga({ logger: silentLogger, transport })
   .handle(Add, function add({ a, b }) {
     return { sum: a + b, pid: process.pid };
   })
-  .handle(Added, function onAdded() {})
+  .handle(Added, function onAdded() {
+    process.stdout.write("handled math.added\n"); // the test waits for this line, not a clock
+  })
   .build();
 await transport.ready();
 process.stdout.write("ready\n");

