@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use catga_core::nats::{
-    batch_buffers, BackpressurePolicy, ConnectionEvent, InboundBatch, NatsEngine, NatsOptions, TlsOptions,
+    batch_buffers, BackpressurePolicy, BatchRequest, Completion, ConnectionEvent, InboundBatch, NatsEngine,
+    NatsOptions, TlsOptions,
 };
 use napi::bindgen_prelude::{Buffer, BufferSlice, ToNapiValue, TypeName, Uint32Array, ValueType};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -314,9 +315,6 @@ pub struct NatsClient {
     unsettled: UnsettledBatches,
 }
 
-/// A finished request: its id, and the reply bytes or the error.
-type Completion = (u32, std::result::Result<bytes::Bytes, catga_core::CatgaError>);
-
 /// Finished requests delivered together: reply i (for `ids[i]`) is
 /// `data.subarray(offsets[2i], offsets[2i] + offsets[2i+1])`, or `codes[i]`/`messages[i]` when it failed.
 #[napi(object)]
@@ -462,59 +460,16 @@ impl NatsClient {
             return Err(invalid_argument("onReplies", "must be registered before requestBatch"));
         };
         let timeout = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
-        // Per subject, in order: a lone request goes as a plain NATS request; several go framed.
-        let mut by_subject: Vec<Vec<(u32, &[u8])>> = vec![Vec::new(); subjects.len()];
-        for (i, envelope) in envelopes.into_iter().enumerate() {
-            let group = by_subject
-                .get_mut(subject_index[i] as usize)
-                .ok_or_else(|| invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects"))?;
-            group.push((ids[i], envelope));
-        }
-        // Frame everything before sending anything. A lone request goes as a plain NATS request,
-        // and so does every request when framing is off (requestsPerFrame 1) or when the
-        // subject's requests cannot be framed (an envelope that fits max_payload alone but not
-        // with the frame's header): each then fails or succeeds on its own.
-        let mut singles = Vec::new();
-        let mut groups = Vec::new();
-        for (subject, requests) in subjects.iter().zip(by_subject) {
-            let framed = match requests.as_slice() {
-                [] | [_] => None,
-                many if self.engine.frames_requests() => {
-                    let envelopes: Vec<&[u8]> = many.iter().map(|(_, envelope)| *envelope).collect();
-                    self.engine.frame_requests(&envelopes).ok()
-                }
-                _ => None,
-            };
-            match framed {
-                Some(frames) => {
-                    let mut ids = requests.iter().map(|(id, _)| *id);
-                    for (frame, count) in frames {
-                        groups.push((subject.clone(), ids.by_ref().take(count).collect::<Vec<u32>>(), frame));
-                    }
-                }
-                None => singles.extend(
-                    requests.iter().map(|(id, envelope)| (subject.clone(), *id, Bytes::copy_from_slice(envelope))),
-                ),
-            }
-        }
-        for (subject, id, payload) in singles {
+        let requests: Vec<BatchRequest<'_>> = envelopes
+            .into_iter()
+            .enumerate()
+            .map(|(i, envelope)| BatchRequest { id: ids[i], subject: subject_index[i], envelope })
+            .collect();
+        // Planned (and framed) before anything is sent: a bad subject index sends nothing.
+        for job in self.engine.plan_requests(&subjects, &requests).map_err(to_js)? {
             let (engine, sender) = (self.engine.clone(), sender.clone());
             napi::bindgen_prelude::spawn(async move {
-                let outcome = engine.request(&subject, payload, timeout).await;
-                deliver(&sender, vec![(id, outcome)]);
-            });
-        }
-        for (subject, group_ids, frame) in groups {
-            let (engine, sender) = (self.engine.clone(), sender.clone());
-            napi::bindgen_prelude::spawn(async move {
-                let report = |outcomes: Vec<(usize, std::result::Result<Bytes, catga_core::CatgaError>)>| {
-                    let finished = outcomes
-                        .into_iter()
-                        .filter_map(|(index, outcome)| group_ids.get(index).map(|id| (*id, outcome)))
-                        .collect();
-                    deliver(&sender, finished);
-                };
-                engine.request_group(&subject, frame, group_ids.len(), timeout, report).await;
+                job.run(&engine, timeout, |finished| deliver(&sender, finished)).await;
             });
         }
         Ok(())

@@ -12,7 +12,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::inbound::InboundSubscription;
 use super::options::{BackpressurePolicy, NatsOptions};
-use super::request_frames::{frame_replies, group_deadline, request_frames, GroupRequest, ReplyRouter};
+use super::request_batch::{plan_requests, BatchRequest, RequestJob};
+use super::request_frames::{frame_replies, group_deadline, GroupRequest, ReplyRouter};
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::frame::{split_into_frames, FrameCut};
@@ -362,23 +363,19 @@ impl NatsEngine {
         }
     }
 
-    /// Requests to one subject as framed groups of at most `requests_per_frame` (see
-    /// [`super::request_frames`]); one outcome per envelope, in order. Needs a Catga responder.
-    /// Whether requests are framed at all (`requests_per_frame` and the in-flight bound above 1).
-    pub fn frames_requests(&self) -> bool {
-        self.requests_per_frame() > 1
-    }
-
     /// Groups are never larger than the in-flight bound, so a group is admitted whole.
     fn requests_per_frame(&self) -> usize {
         self.options.requests_per_frame.min(self.options.max_in_flight_requests)
     }
 
-    pub fn frame_requests(&self, envelopes: &[&[u8]]) -> Result<Vec<(Vec<u8>, usize)>> {
-        request_frames(envelopes, self.requests_per_frame(), self.frame_options())
+    /// Plans a batch of requests from the host (see [`super::request_batch`]): per subject, in
+    /// order, framed groups of at most `requests_per_frame`, or plain requests. Run each job with
+    /// [`RequestJob::run`].
+    pub fn plan_requests(&self, subjects: &[String], requests: &[BatchRequest<'_>]) -> Result<Vec<RequestJob>> {
+        plan_requests(subjects, requests, self.requests_per_frame(), || self.frame_options())
     }
 
-    /// Sends one framed request group (from [`Self::frame_requests`]); `report` gets each member's
+    /// Sends one framed request group (see [`Self::plan_requests`]); `report` gets each member's
     /// outcome (by its index in the group) as soon as it is known.
     pub async fn request_group(
         &self,

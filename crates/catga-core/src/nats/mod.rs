@@ -9,10 +9,12 @@ mod inbound;
 pub mod jetstream;
 pub mod kv;
 mod options;
+mod request_batch;
 mod request_frames;
 mod stats;
 
 pub use engine::{ConnectionEvent, NatsEngine};
 pub use inbound::{InboundBatch, InboundSubscription};
 pub use options::{BackpressurePolicy, NatsOptions, TlsOptions};
+pub use request_batch::{plan_requests, BatchRequest, Completion, RequestJob};
 pub use stats::StatsSnapshot;
