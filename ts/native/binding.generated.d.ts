@@ -43,6 +43,12 @@ export declare class NatsClient {
    * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
    */
   publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<void>
+  /** Flushes buffered messages to the server. */
+  flush(): Promise<void>
+  /** Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain. */
+  close(): Promise<void>
+  get connected(): boolean
+  stats(): NatsStatsJs
   /**
    * Registers where batched requests report (once per connection): one call per group of
    * finished requests.
@@ -63,12 +69,6 @@ export declare class NatsClient {
    * An unknown or already settled token is ignored.
    */
   settleBatch(token: number, replies?: ReplyBatchJs | undefined | null): void
-  /** Flushes buffered messages to the server. */
-  flush(): Promise<void>
-  /** Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain. */
-  close(): Promise<void>
-  get connected(): boolean
-  stats(): NatsStatsJs
 }
 
 /** A KV bucket on this connection. */

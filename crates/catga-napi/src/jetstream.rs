@@ -14,8 +14,10 @@ use napi::Status;
 use napi_derive::napi;
 use tokio::sync::watch;
 
+use crate::buffers::slices;
 use crate::error::{into_async, invalid_argument, to_js_async};
-use crate::nats::{slices, NatsClient, NatsSubscription};
+use crate::nats::NatsClient;
+use crate::subscription::NatsSubscription;
 
 /// How long a message waits before coming back when the host gave no decision for its batch.
 const UNDECIDED_RETRY_DELAY: Duration = Duration::from_secs(1);

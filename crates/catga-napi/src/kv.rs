@@ -6,8 +6,9 @@ use catga_core::nats::kv::{bucket, KvBucket};
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
 
+use crate::buffers::slices;
 use crate::error::{into_async, invalid_argument, to_js_async};
-use crate::nats::{slices, NatsClient};
+use crate::nats::NatsClient;
 
 /// A KV bucket on this connection.
 #[napi]

@@ -1,0 +1,110 @@
+//! The NATS connection options object and its conversion into [`NatsOptions`]. Unset fields take
+//! the core defaults; `NatsOptions::validate` is the last check.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use catga_core::nats::{BackpressurePolicy, NatsOptions, TlsOptions};
+use napi_derive::napi;
+
+use crate::error::{invalid_argument, to_js, Result};
+use crate::options::{frame_options, FrameOptionsInput};
+
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct TlsInput {
+    pub required: Option<bool>,
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+}
+
+/// Connection and engine options (validated field by field in TS before they get here).
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NatsOptionsInput {
+    pub servers: Vec<String>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub pass: Option<String>,
+    pub token: Option<String>,
+    pub nkey_seed: Option<String>,
+    pub credentials_file: Option<String>,
+    pub tls: Option<TlsInput>,
+    /// -1 (default) retries forever.
+    pub max_reconnects: Option<i32>,
+    pub reconnect_delay_ms: Option<u32>,
+    pub reconnect_delay_max_ms: Option<u32>,
+    pub ping_interval_ms: Option<u32>,
+    pub connect_timeout_ms: Option<u32>,
+    pub request_timeout_ms: Option<u32>,
+    pub max_in_flight_requests: Option<u32>,
+    pub max_pending_bytes: Option<u32>,
+    /// `wait` (default) or `reject`.
+    pub backpressure: Option<String>,
+    /// `wait` (default) or `reject`.
+    pub when_disconnected: Option<String>,
+    pub no_echo: Option<bool>,
+    pub frame: Option<FrameOptionsInput>,
+    pub inbound_batch_max: Option<u32>,
+    pub subscription_capacity: Option<u32>,
+    /// Most requests per framed group (64); 1 sends each request as its own NATS message.
+    pub requests_per_frame: Option<u32>,
+    /// Event frames are cut at about this many bytes (16 KiB).
+    pub event_frame_bytes: Option<u32>,
+}
+
+fn policy(field: &str, value: Option<&str>) -> Result<BackpressurePolicy> {
+    match value {
+        None | Some("wait") => Ok(BackpressurePolicy::Wait),
+        Some("reject") => Ok(BackpressurePolicy::Reject),
+        Some(other) => Err(invalid_argument(field, format!("must be \"wait\" or \"reject\", got {other:?}"))),
+    }
+}
+
+fn millis(value: Option<u32>, default: Duration) -> Duration {
+    value.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
+}
+
+pub fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
+    let d = NatsOptions::default();
+    let tls = input.tls.unwrap_or_default();
+    let options = NatsOptions {
+        servers: input.servers,
+        name: input.name,
+        user: input.user,
+        password: input.pass,
+        token: input.token,
+        nkey_seed: input.nkey_seed,
+        credentials_file: input.credentials_file.map(PathBuf::from),
+        tls: TlsOptions {
+            required: tls.required.unwrap_or(false),
+            ca_file: tls.ca_file.map(PathBuf::from),
+            cert_file: tls.cert_file.map(PathBuf::from),
+            key_file: tls.key_file.map(PathBuf::from),
+        },
+        max_reconnects: match input.max_reconnects {
+            None | Some(-1) => None,
+            // async-nats reads Some(0) as "no limit", so 0 is refused rather than silently unlimited.
+            Some(n) if n >= 1 => Some(n as usize),
+            Some(n) => return Err(invalid_argument("maxReconnects", format!("must be -1 (forever) or >= 1, got {n}"))),
+        },
+        reconnect_delay_initial: millis(input.reconnect_delay_ms, d.reconnect_delay_initial),
+        reconnect_delay_max: millis(input.reconnect_delay_max_ms, d.reconnect_delay_max),
+        ping_interval: millis(input.ping_interval_ms, d.ping_interval),
+        connect_timeout: millis(input.connect_timeout_ms, d.connect_timeout),
+        request_timeout: millis(input.request_timeout_ms, d.request_timeout),
+        max_in_flight_requests: input.max_in_flight_requests.map_or(d.max_in_flight_requests, |n| n as usize),
+        max_pending_bytes: input.max_pending_bytes.map_or(d.max_pending_bytes, |n| n as usize),
+        backpressure: policy("backpressure", input.backpressure.as_deref())?,
+        when_disconnected: policy("whenDisconnected", input.when_disconnected.as_deref())?,
+        no_echo: input.no_echo.unwrap_or(d.no_echo),
+        frame: frame_options(input.frame.as_ref())?,
+        inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
+        subscription_capacity: input.subscription_capacity.map_or(d.subscription_capacity, |n| n as usize),
+        requests_per_frame: input.requests_per_frame.map_or(d.requests_per_frame, |n| n as usize),
+        event_frame_bytes: input.event_frame_bytes.map_or(d.event_frame_bytes, |n| n as usize),
+    };
+    options.validate().map_err(to_js)?;
+    Ok(options)
+}
