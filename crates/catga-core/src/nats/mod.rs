@@ -5,6 +5,8 @@
 
 pub mod batch_buffers;
 mod engine;
+mod errors;
+mod events;
 mod inbound;
 pub mod jetstream;
 pub mod kv;
@@ -13,7 +15,8 @@ mod request_batch;
 mod request_frames;
 mod stats;
 
-pub use engine::{ConnectionEvent, NatsEngine};
+pub use engine::NatsEngine;
+pub use events::{ConnectionEvent, EventSink};
 pub use inbound::{InboundBatch, InboundSubscription};
 pub use options::{BackpressurePolicy, NatsOptions, TlsOptions};
 pub use request_batch::{plan_requests, BatchRequest, Completion, RequestJob};

@@ -254,7 +254,7 @@ impl GroupRequest<'_> {
         match tokio::time::timeout_at(deadline, published).await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
-                slots.fail_open(&super::engine::publish_error(self.subject, err));
+                slots.fail_open(&super::errors::publish_error(self.subject, err));
                 return report(slots.take_ready());
             }
             Err(_) => {
