@@ -85,6 +85,9 @@ export declare class NatsSubscription {
   drain(): Promise<void>
 }
 
+/** What happens when a bound is reached or the connection is down. */
+export type BackpressurePolicy = 'wait' | 'reject'
+
 /** One message of a decoded batch; its payload is `body.subarray(payloadOffset, payloadOffset + payloadLength)`. */
 export interface BatchMessage {
   kind: Kind
@@ -239,13 +242,7 @@ export interface InboundBatchJs {
 }
 
 /** What a message is for. */
-export declare const enum Kind {
-  Command = 'command',
-  Query = 'query',
-  Event = 'event',
-  Reply = 'reply',
-  Error = 'error',
-}
+export type Kind = 'command' | 'query' | 'event' | 'reply' | 'error'
 
 /** Size and count caps; any field left out keeps its default. */
 export interface LimitsInput {
@@ -278,10 +275,10 @@ export interface NatsOptionsInput {
   requestTimeoutMs?: number
   maxInFlightRequests?: number
   maxPendingBytes?: number
-  /** `wait` (default) or `reject`. */
-  backpressure?: string
-  /** `wait` (default) or `reject`. */
-  whenDisconnected?: string
+  /** When a bound is reached: wait for room (default) or fail with `CATGA_BACKPRESSURE`. */
+  backpressure?: BackpressurePolicy
+  /** While disconnected: wait for reconnect (default) or fail with `CATGA_NOT_CONNECTED`. */
+  whenDisconnected?: BackpressurePolicy
   noEcho?: boolean
   frame?: FrameOptionsInput
   inboundBatchMax?: number
@@ -350,6 +347,7 @@ export interface StreamSpecInput {
   storage?: string
 }
 
+/** TLS settings of a connection. */
 export interface TlsInput {
   required?: boolean
   caFile?: string

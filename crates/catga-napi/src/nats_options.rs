@@ -10,6 +10,28 @@ use napi_derive::napi;
 use crate::error::{invalid_argument, to_js, Result};
 use crate::options::{frame_options, FrameOptionsInput};
 
+/// What happens when a bound is reached or the connection is down.
+#[napi(string_enum, js_name = "BackpressurePolicy")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackpressurePolicyJs {
+    /// Wait for room (or for the reconnect), bounded by the request timeout.
+    #[napi(value = "wait")]
+    Wait,
+    /// Fail at once with a coded error.
+    #[napi(value = "reject")]
+    Reject,
+}
+
+impl From<BackpressurePolicyJs> for BackpressurePolicy {
+    fn from(policy: BackpressurePolicyJs) -> Self {
+        match policy {
+            BackpressurePolicyJs::Wait => BackpressurePolicy::Wait,
+            BackpressurePolicyJs::Reject => BackpressurePolicy::Reject,
+        }
+    }
+}
+
+/// TLS settings of a connection.
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
 pub struct TlsInput {
@@ -40,10 +62,10 @@ pub struct NatsOptionsInput {
     pub request_timeout_ms: Option<u32>,
     pub max_in_flight_requests: Option<u32>,
     pub max_pending_bytes: Option<u32>,
-    /// `wait` (default) or `reject`.
-    pub backpressure: Option<String>,
-    /// `wait` (default) or `reject`.
-    pub when_disconnected: Option<String>,
+    /// When a bound is reached: wait for room (default) or fail with `CATGA_BACKPRESSURE`.
+    pub backpressure: Option<BackpressurePolicyJs>,
+    /// While disconnected: wait for reconnect (default) or fail with `CATGA_NOT_CONNECTED`.
+    pub when_disconnected: Option<BackpressurePolicyJs>,
     pub no_echo: Option<bool>,
     pub frame: Option<FrameOptionsInput>,
     pub inbound_batch_max: Option<u32>,
@@ -52,14 +74,6 @@ pub struct NatsOptionsInput {
     pub requests_per_frame: Option<u32>,
     /// Event frames are cut at about this many bytes (16 KiB).
     pub event_frame_bytes: Option<u32>,
-}
-
-fn policy(field: &str, value: Option<&str>) -> Result<BackpressurePolicy> {
-    match value {
-        None | Some("wait") => Ok(BackpressurePolicy::Wait),
-        Some("reject") => Ok(BackpressurePolicy::Reject),
-        Some(other) => Err(invalid_argument(field, format!("must be \"wait\" or \"reject\", got {other:?}"))),
-    }
 }
 
 fn millis(value: Option<u32>, default: Duration) -> Duration {
@@ -96,8 +110,8 @@ pub fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         request_timeout: millis(input.request_timeout_ms, d.request_timeout),
         max_in_flight_requests: input.max_in_flight_requests.map_or(d.max_in_flight_requests, |n| n as usize),
         max_pending_bytes: input.max_pending_bytes.map_or(d.max_pending_bytes, |n| n as usize),
-        backpressure: policy("backpressure", input.backpressure.as_deref())?,
-        when_disconnected: policy("whenDisconnected", input.when_disconnected.as_deref())?,
+        backpressure: input.backpressure.map_or(d.backpressure, BackpressurePolicy::from),
+        when_disconnected: input.when_disconnected.map_or(d.when_disconnected, BackpressurePolicy::from),
         no_echo: input.no_echo.unwrap_or(d.no_echo),
         frame: frame_options(input.frame.as_ref())?,
         inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
