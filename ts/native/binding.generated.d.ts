@@ -211,6 +211,12 @@ export interface EnvelopeInput {
   payload: Buffer
 }
 
+/**
+ * Every stable code a native error can carry (`CATGA_DECODE`, ...), so a test can check that
+ * the TypeScript `ErrorCodes` lists each of them.
+ */
+export declare function errorCodes(): Array<string>
+
 /** Frames envelopes that were already encoded (by `encodeEnvelope` or a JS MessagePack encoder). */
 export declare function frameEncodedNative(envelopes: Array<Buffer>, options?: FrameOptionsInput | undefined | null): Buffer
 

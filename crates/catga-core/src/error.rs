@@ -1,55 +1,61 @@
 //! Typed errors with stable codes. The codes are part of the public contract: the N-API layer
 //! passes them to JavaScript unchanged as `CatgaError.code`.
+//!
+//! Invariant: every code is declared once, in the `error_codes!` list below, which generates the
+//! enum, its string form and [`ErrorCode::ALL`]; `__test__/native/error-codes.test.ts` checks
+//! that each of them is in the TypeScript `ErrorCodes`.
 
 use std::fmt;
 
-/// Stable, machine-readable error codes shared by Rust and TypeScript.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// Input bytes are not a valid envelope or frame (truncated, wrong magic, bad MessagePack).
-    Decode,
-    /// Input bytes use a wire version this build does not understand.
-    UnsupportedVersion,
-    /// A configured size or count limit was exceeded (including zip bombs).
-    Limit,
-    /// A value could not be encoded.
-    Encode,
-    /// zstd failed to compress or decompress.
-    Compression,
-    /// An argument is out of its allowed range.
-    InvalidArgument,
-    /// A request got no reply in time.
-    Timeout,
-    /// Nobody serves the subject (NATS "no responders").
-    NoHandler,
-    /// The connection is down (or could not be made) and the policy is to fail fast.
-    NotConnected,
-    /// Too many requests in flight or bytes pending, and the policy is `reject`.
-    Backpressure,
-    /// The engine is closing or closed; no new work is taken.
-    Closed,
-    /// Any other transport failure.
-    Transport,
+/// Declares [`ErrorCode`] from one list of `Variant => "CATGA_…"`, so the enum, `as_str` and
+/// `ALL` cannot disagree.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident => $code:literal,)+) => {
+        /// Stable, machine-readable error codes shared by Rust and TypeScript.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The stable string form, e.g. `CATGA_DECODE`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The stable string form, e.g. `CATGA_DECODE`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Decode => "CATGA_DECODE",
-            ErrorCode::UnsupportedVersion => "CATGA_UNSUPPORTED_VERSION",
-            ErrorCode::Limit => "CATGA_LIMIT",
-            ErrorCode::Encode => "CATGA_ENCODE",
-            ErrorCode::Compression => "CATGA_COMPRESSION",
-            ErrorCode::InvalidArgument => "CATGA_INVALID_ARGUMENT",
-            ErrorCode::Timeout => "CATGA_TIMEOUT",
-            ErrorCode::NoHandler => "CATGA_NO_HANDLER",
-            ErrorCode::NotConnected => "CATGA_NOT_CONNECTED",
-            ErrorCode::Backpressure => "CATGA_BACKPRESSURE",
-            ErrorCode::Closed => "CATGA_CLOSED",
-            ErrorCode::Transport => "CATGA_TRANSPORT",
-        }
-    }
+error_codes! {
+    /// Input bytes are not a valid envelope or frame (truncated, wrong magic, bad MessagePack).
+    Decode => "CATGA_DECODE",
+    /// Input bytes use a wire version this build does not understand.
+    UnsupportedVersion => "CATGA_UNSUPPORTED_VERSION",
+    /// A configured size or count limit was exceeded (including zip bombs).
+    Limit => "CATGA_LIMIT",
+    /// A value could not be encoded.
+    Encode => "CATGA_ENCODE",
+    /// zstd failed to compress or decompress.
+    Compression => "CATGA_COMPRESSION",
+    /// An argument is out of its allowed range.
+    InvalidArgument => "CATGA_INVALID_ARGUMENT",
+    /// A request got no reply in time.
+    Timeout => "CATGA_TIMEOUT",
+    /// Nobody serves the subject (NATS "no responders").
+    NoHandler => "CATGA_NO_HANDLER",
+    /// The connection is down (or could not be made) and the policy is to fail fast.
+    NotConnected => "CATGA_NOT_CONNECTED",
+    /// Too many requests in flight or bytes pending, and the policy is `reject`.
+    Backpressure => "CATGA_BACKPRESSURE",
+    /// The engine is closing or closed; no new work is taken.
+    Closed => "CATGA_CLOSED",
+    /// Any other transport failure.
+    Transport => "CATGA_TRANSPORT",
 }
 
 impl fmt::Display for ErrorCode {
@@ -85,3 +91,7 @@ impl CatgaError {
 }
 
 pub type Result<T> = std::result::Result<T, CatgaError>;
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

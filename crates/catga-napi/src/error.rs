@@ -39,3 +39,10 @@ pub fn to_js_async(err: CatgaError) -> napi::Error {
 pub fn into_async(err: napi::Error<Code>) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, format!("{}: {}", err.status.0, err.reason))
 }
+
+/// Every stable code a native error can carry (`CATGA_DECODE`, ...), so a test can check that
+/// the TypeScript `ErrorCodes` lists each of them.
+#[napi_derive::napi]
+pub fn error_codes() -> Vec<String> {
+    ErrorCode::ALL.iter().map(|code| code.as_str().to_owned()).collect()
+}
