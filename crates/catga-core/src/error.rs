@@ -5,7 +5,9 @@
 //! enum, its string form and [`ErrorCode::ALL`]; `__test__/native/error-codes.test.ts` checks
 //! that each of them is in the TypeScript `ErrorCodes`.
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 
 /// Declares [`ErrorCode`] from one list of `Variant => "CATGA_…"`, so the enum, `as_str` and
 /// `ALL` cannot disagree.
@@ -64,32 +66,77 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error from the wire core: a stable [`ErrorCode`] plus a message naming what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+/// The error that caused a [`CatgaError`] (e.g. async-nats' own), shared so the error stays `Clone`.
+pub type Cause = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// An error from the wire core: a stable [`ErrorCode`] plus a message naming what was wrong,
+/// and the underlying error, when there is one, as its [`source`](StdError::source).
+///
+/// Equality compares `code` and `message` only.
+#[derive(Debug, Clone)]
 pub struct CatgaError {
+    /// What kind of failure this is; callers match on it.
     pub code: ErrorCode,
+    /// What was wrong, naming the field, subject or operation.
     pub message: String,
+    cause: Option<Cause>,
 }
 
 impl CatgaError {
+    /// An error with `code` and `message` and no underlying cause.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), cause: None }
     }
 
+    /// Keeps `cause` as this error's [`source`](StdError::source).
+    #[must_use]
+    pub fn with_cause(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    /// The underlying error, when there is one.
+    pub fn cause(&self) -> Option<&Cause> {
+        self.cause.as_ref()
+    }
+
+    /// Bytes that do not decode (`CATGA_DECODE`).
     pub fn decode(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Decode, message)
     }
 
+    /// `what` is `actual`, above `limit` (`CATGA_LIMIT`).
     pub fn limit(what: &str, actual: usize, limit: usize) -> Self {
         Self::new(ErrorCode::Limit, format!("{what} is {actual}, above the limit of {limit}"))
     }
 
+    /// `field` is out of its allowed range, for `reason` (`CATGA_INVALID_ARGUMENT`).
     pub fn invalid_argument(field: &str, reason: impl fmt::Display) -> Self {
         Self::new(ErrorCode::InvalidArgument, format!("{field}: {reason}"))
     }
 }
 
+impl fmt::Display for CatgaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for CatgaError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.cause.as_deref().map(|cause| cause as &(dyn StdError + 'static))
+    }
+}
+
+impl PartialEq for CatgaError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.message == other.message
+    }
+}
+
+impl Eq for CatgaError {}
+
+/// `Result` with [`CatgaError`].
 pub type Result<T> = std::result::Result<T, CatgaError>;
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use futures_util::future::join_all;
 
 use crate::error::{CatgaError, ErrorCode, Result};
 
-fn kv_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
-    CatgaError::new(ErrorCode::Transport, format!("{what}: {err}"))
+/// A KV failure of `what`, coded `CATGA_TRANSPORT`, with async-nats' error as the cause.
+fn kv_error(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> CatgaError {
+    CatgaError::new(ErrorCode::Transport, format!("{what}: {err}")).with_cause(err)
 }
 
 /// Opens the bucket, creating it when missing. `max_age` bounds how long any entry is kept

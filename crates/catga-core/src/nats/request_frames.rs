@@ -87,7 +87,7 @@ impl ReplyRouter {
                 let mut subscriber = client
                     .subscribe(format!("{}.>", self.base))
                     .await
-                    .map_err(|e| CatgaError::new(ErrorCode::Transport, format!("subscribe to the reply inbox: {e}")))?;
+                    .map_err(|e| super::errors::transport("subscribe to the reply inbox", e))?;
                 let (waiting, prefix) = (self.waiting.clone(), format!("{}.", self.base));
                 let engine_dropped =
                     self.engine_dropped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();

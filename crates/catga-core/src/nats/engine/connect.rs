@@ -21,8 +21,9 @@ fn parse_servers(servers: &[String]) -> Result<Vec<ServerAddr>> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            s.parse::<ServerAddr>()
-                .map_err(|e| CatgaError::invalid_argument(&format!("servers[{i}]"), format!("{s:?}: {e}")))
+            s.parse::<ServerAddr>().map_err(|e| {
+                CatgaError::invalid_argument(&format!("servers[{i}]"), format!("{s:?}: {e}")).with_cause(e)
+            })
         })
         .collect()
 }
@@ -63,10 +64,9 @@ impl NatsEngine {
             connect = connect.nkey(seed.clone());
         }
         if let Some(path) = &options.credentials_file {
-            connect = connect
-                .credentials_file(path)
-                .await
-                .map_err(|e| CatgaError::invalid_argument("credentialsFile", format!("{}: {e}", path.display())))?;
+            connect = connect.credentials_file(path).await.map_err(|e| {
+                CatgaError::invalid_argument("credentialsFile", format!("{}: {e}", path.display())).with_cause(e)
+            })?;
         }
         if options.tls.required {
             connect = connect.require_tls(true);
@@ -122,6 +122,7 @@ impl NatsEngine {
 
         let client = connect.connect(servers).await.map_err(|e| {
             CatgaError::new(ErrorCode::NotConnected, format!("cannot connect to {}: {e}", options.servers.join(", ")))
+                .with_cause(e)
         })?;
         Ok(Self {
             jetstream: async_nats::jetstream::new(client.clone()),

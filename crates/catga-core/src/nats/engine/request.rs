@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use async_nats::RequestErrorKind;
 use bytes::Bytes;
 
 use super::NatsEngine;
 use crate::error::{CatgaError, ErrorCode, Result};
-use crate::nats::errors::transport;
+use crate::nats::errors::request_error;
 use crate::nats::request_batch::{plan_requests, BatchRequest, RequestJob};
 use crate::nats::request_frames::{group_deadline, GroupRequest};
 use crate::nats::stats::Stats;
@@ -111,20 +110,7 @@ impl NatsEngine {
             Ok(message) => Ok(message.payload),
             Err(err) => {
                 Stats::add(&self.stats.request_failures, 1);
-                Err(match err.kind() {
-                    RequestErrorKind::TimedOut => self.timeout_error(subject, timeout),
-                    RequestErrorKind::NoResponders => {
-                        CatgaError::new(ErrorCode::NoHandler, format!("no handler is subscribed to {subject}"))
-                    }
-                    RequestErrorKind::InvalidSubject => {
-                        CatgaError::invalid_argument("subject", format!("{subject:?} is not a valid NATS subject"))
-                    }
-                    RequestErrorKind::MaxPayloadExceeded => CatgaError::new(
-                        ErrorCode::Limit,
-                        format!("request on {subject} exceeds the server's max_payload"),
-                    ),
-                    RequestErrorKind::Other => transport(&format!("request on {subject}"), err),
-                })
+                Err(request_error(subject, err, || self.timeout_error(subject, timeout)))
             }
         }
     }
