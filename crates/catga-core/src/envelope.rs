@@ -21,14 +21,20 @@ const ENVELOPE_FIELDS: u32 = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum MessageKind {
+    /// Asks one handler to change state; expects a reply.
     Command = 0,
+    /// Asks one handler for data; expects a reply.
     Query = 1,
+    /// Tells every subscriber something happened; no reply.
     Event = 2,
+    /// A handler's answer to a command or query.
     Reply = 3,
+    /// A handler's failure, sent in place of a reply.
     Error = 4,
 }
 
 impl MessageKind {
+    /// Every kind, indexed by its wire value.
     pub const ALL: [MessageKind; 5] =
         [MessageKind::Command, MessageKind::Query, MessageKind::Event, MessageKind::Reply, MessageKind::Error];
 }
@@ -50,24 +56,33 @@ impl TryFrom<u8> for MessageKind {
 /// values when encoding), so decoding is zero-copy for strings and payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope<'a> {
+    /// Wire version ([`ENVELOPE_VERSION`]).
     pub version: u8,
+    /// What the message is for.
     pub kind: MessageKind,
+    /// The message type name the host routes on (e.g. `orders.place`).
     #[serde(borrow)]
     pub message_type: &'a str,
+    /// Unique id of this message.
     #[serde(borrow)]
     pub message_id: &'a str,
+    /// Id shared by every message of one conversation; absent for a root message.
     #[serde(borrow)]
     pub correlation_id: Option<&'a str>,
+    /// Id of the message that caused this one.
     #[serde(borrow)]
     pub causation_id: Option<&'a str>,
     /// Milliseconds since the Unix epoch. Accepts integer or float on decode because
     /// JavaScript encoders may write `Date.now()` as either.
     #[serde(deserialize_with = "deserialize_millis")]
     pub created_at_ms: u64,
+    /// Free-form string headers (trace context and the like).
     #[serde(borrow)]
     pub headers: BTreeMap<&'a str, &'a str>,
+    /// Name of the codec that encoded `payload` (e.g. `msgpack`).
     #[serde(borrow)]
     pub codec: &'a str,
+    /// The message body, encoded by the host; Rust never reads it.
     #[serde(borrow, with = "serde_bytes")]
     pub payload: &'a [u8],
 }

@@ -20,8 +20,11 @@ use crate::envelope::{encode_envelope_into, Envelope};
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::limits::Limits;
 
+/// The first four bytes of every frame.
 pub const FRAME_MAGIC: [u8; 4] = *b"CTG1";
+/// Frame version written by this build and the only one it reads.
 pub const FRAME_VERSION: u8 = 1;
+/// Flags bit set when the body is zstd-compressed.
 pub const FLAG_ZSTD: u8 = 0b0000_0001;
 const KNOWN_FLAGS: u8 = FLAG_ZSTD;
 const HEADER_LEN: usize = 10;
@@ -34,6 +37,7 @@ pub struct FrameOptions {
     pub compression_threshold: usize,
     /// zstd level; 1 favours latency, which suits messaging.
     pub compression_level: i32,
+    /// Size and count caps a frame must respect, building and decoding.
     pub limits: Limits,
 }
 
@@ -44,6 +48,7 @@ impl Default for FrameOptions {
 }
 
 impl FrameOptions {
+    /// Checks the limits and that the zstd level is one zstd accepts.
     pub fn validate(&self) -> Result<()> {
         self.limits.validate()?;
         let levels = zstd_levels();
@@ -66,10 +71,12 @@ pub struct FrameBuilder {
 }
 
 impl FrameBuilder {
+    /// An empty frame builder.
     pub fn new(options: FrameOptions) -> Self {
         Self::with_capacity(options, 256)
     }
 
+    /// An empty frame builder with room for `capacity` body bytes before it grows.
     pub fn with_capacity(options: FrameOptions, capacity: usize) -> Self {
         let mut buf = Vec::with_capacity(HEADER_LEN + capacity);
         buf.extend_from_slice(&FRAME_MAGIC);
@@ -79,10 +86,12 @@ impl FrameBuilder {
         Self { buf, count: 0, options }
     }
 
+    /// Envelopes pushed so far.
     pub fn len(&self) -> usize {
         self.count
     }
 
+    /// Whether no envelope was pushed yet.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -324,19 +333,24 @@ pub fn encode_frame<B: AsRef<[u8]>>(envelopes: &[B], options: &FrameOptions) -> 
 pub struct DecodedFrame<'a> {
     /// The input itself when uncompressed (ranges index into it), else the decompressed body.
     pub body: Cow<'a, [u8]>,
+    /// Where each envelope lies in `body`, in frame order.
     pub ranges: Vec<Range<usize>>,
+    /// Whether the body was zstd-compressed on the wire.
     pub compressed: bool,
 }
 
 impl DecodedFrame<'_> {
+    /// Number of envelopes in the frame.
     pub fn len(&self) -> usize {
         self.ranges.len()
     }
 
+    /// Whether the frame holds no envelope.
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
 
+    /// The envelopes' bytes, in frame order.
     pub fn envelopes(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         self.ranges.iter().map(|range| &self.body[range.clone()])
     }

@@ -101,6 +101,7 @@ impl HashRing {
         self.nodes.get(*node as usize).map(|n| n.id.as_str())
     }
 
+    /// Whether node `id` is on the ring.
     pub fn contains(&self, id: &str) -> bool {
         self.nodes.iter().any(|n| n.id == id)
     }
@@ -110,14 +111,17 @@ impl HashRing {
         self.nodes.iter().map(|n| (n.id.as_str(), n.weight))
     }
 
+    /// Number of nodes (not points).
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
+    /// Whether the ring has no node, so every lookup is `None`.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
 
+    /// Points placed on the ring per unit of weight.
     pub fn virtual_nodes(&self) -> u32 {
         self.virtual_nodes
     }

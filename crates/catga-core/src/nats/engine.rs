@@ -37,10 +37,12 @@ pub struct NatsEngine {
 }
 
 impl NatsEngine {
+    /// Whether the connection is up right now.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == State::Connected
     }
 
+    /// The counters as they are now.
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
     }
@@ -50,6 +52,7 @@ impl NatsEngine {
         &self.jetstream
     }
 
+    /// The options the engine was connected with.
     pub fn options(&self) -> &NatsOptions {
         &self.options
     }

@@ -6,18 +6,31 @@ use std::sync::Arc;
 /// Connection status changes, reported to the host (JS) as they happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionEvent {
+    /// The first connection is up.
     Connected,
+    /// The connection was lost; async-nats is reconnecting.
     Disconnected,
-    Reconnecting { attempt: usize },
+    /// A reconnect attempt is about to start after its backoff delay.
+    Reconnecting {
+        /// Attempt number, from 1.
+        attempt: usize,
+    },
+    /// A lost connection is back.
     Reconnected,
+    /// The server is shutting down and asks clients to move elsewhere.
     LameDuck,
+    /// A subscription fell behind and the server dropped messages for it.
     SlowConsumer,
+    /// The connection is draining (closing after in-flight work).
     Draining,
+    /// The connection is closed for good.
     Closed,
+    /// A server or client error, with its text.
     Error(String),
 }
 
 impl ConnectionEvent {
+    /// The event's stable name (`connected`, `lameDuck`, ...), as JS sees it.
     pub fn name(&self) -> &'static str {
         match self {
             ConnectionEvent::Connected => "connected",
@@ -33,4 +46,5 @@ impl ConnectionEvent {
     }
 }
 
+/// Where the engine reports connection events; called on the runtime's threads, so it must not block.
 pub type EventSink = Arc<dyn Fn(ConnectionEvent) + Send + Sync>;

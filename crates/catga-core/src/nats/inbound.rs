@@ -20,8 +20,11 @@ use crate::limits::Limits;
 /// `replies[i]` is the reply subject when it came as a request.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct InboundBatch {
+    /// The envelopes' bytes, back to back (empty when `shared` is set).
     pub data: Vec<u8>,
+    /// `(start, length)` of each envelope, two entries per envelope.
     pub offsets: Vec<u32>,
+    /// Reply subject per envelope; `None` for events.
     pub replies: Vec<Option<String>>,
     /// Messages skipped because they were not valid Catga frames or envelopes.
     pub malformed: u32,
@@ -36,10 +39,12 @@ pub struct InboundBatch {
 }
 
 impl InboundBatch {
+    /// Number of envelopes.
     pub fn len(&self) -> usize {
         self.replies.len()
     }
 
+    /// Whether the batch holds no envelope.
     pub fn is_empty(&self) -> bool {
         self.replies.is_empty()
     }
@@ -231,6 +236,7 @@ impl InboundSubscription {
         let _ = self.subscriber.drain().await;
     }
 
+    /// Stops delivery at once, dropping what the server has not delivered yet.
     pub async fn unsubscribe(&mut self) {
         let _ = self.subscriber.unsubscribe().await;
     }

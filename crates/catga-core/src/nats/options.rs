@@ -11,44 +11,70 @@ use crate::frame::FrameOptions;
 /// is down: wait for room, or fail at once with a coded error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackpressurePolicy {
+    /// Wait for room (or for the reconnect); requests still end at their timeout.
     #[default]
     Wait,
+    /// Fail at once with `CATGA_BACKPRESSURE` (or `CATGA_NOT_CONNECTED` while disconnected).
     Reject,
 }
 
+/// TLS settings of a connection; all off by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
+    /// Refuse to connect without TLS.
     pub required: bool,
+    /// PEM file of extra root certificates to trust.
     pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (with `key_file`) for mutual TLS.
     pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
     pub key_file: Option<PathBuf>,
 }
 
+/// Everything the engine needs to connect and how it bounds its work. Defaults match the TS
+/// `NatsConnectionOptions` docs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NatsOptions {
+    /// Server URLs, tried in turn (`nats://127.0.0.1:4222` by default).
     pub servers: Vec<String>,
+    /// Connection name shown by the server.
     pub name: Option<String>,
+    /// User name; set together with `password`.
     pub user: Option<String>,
+    /// Password of `user`.
     pub password: Option<String>,
+    /// Authentication token.
     pub token: Option<String>,
+    /// NKey seed (starts with `SU`).
     pub nkey_seed: Option<String>,
+    /// `.creds` file (JWT and NKey).
     pub credentials_file: Option<PathBuf>,
+    /// TLS settings.
     pub tls: TlsOptions,
-    /// `None` retries forever.
+    /// Reconnect attempts before giving up; `None` retries forever.
     pub max_reconnects: Option<usize>,
+    /// First reconnect delay; doubles per attempt, with jitter, up to `reconnect_delay_max`.
     pub reconnect_delay_initial: Duration,
+    /// Longest reconnect delay.
     pub reconnect_delay_max: Duration,
+    /// How often the client pings the server to detect a dead connection.
     pub ping_interval: Duration,
+    /// How long one connect attempt may take.
     pub connect_timeout: Duration,
+    /// Default request timeout; also bounds flush, drain and close.
     pub request_timeout: Duration,
+    /// Requests awaiting a reply at once; past it `backpressure` applies.
     pub max_in_flight_requests: usize,
+    /// Bytes accepted for publishing and not yet taken by the client; past it `backpressure` applies.
     pub max_pending_bytes: usize,
+    /// What happens when `max_in_flight_requests` or `max_pending_bytes` is reached.
     pub backpressure: BackpressurePolicy,
     /// While disconnected: `Wait` lets async-nats buffer until reconnect (bounded by the request
     /// timeout); `Reject` fails at once with `CATGA_NOT_CONNECTED`.
     pub when_disconnected: BackpressurePolicy,
     /// Do not deliver this connection's own publishes to its own subscriptions.
     pub no_echo: bool,
+    /// How outbound frames are built (compression, limits) and inbound ones checked.
     pub frame: FrameOptions,
     /// Most envelopes handed to JS in one inbound batch.
     pub inbound_batch_max: usize,
@@ -99,6 +125,7 @@ impl Default for NatsOptions {
 }
 
 impl NatsOptions {
+    /// Checks every field the engine relies on, naming the first bad one by its JS name.
     pub fn validate(&self) -> Result<()> {
         if self.servers.is_empty() || self.servers.iter().any(|s| s.trim().is_empty()) {
             return Err(CatgaError::invalid_argument("servers", "must list at least one non-empty server URL"));

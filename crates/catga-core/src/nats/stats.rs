@@ -21,17 +21,29 @@ pub(crate) struct Stats {
 /// A point-in-time copy of the counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// Envelopes published (events, replies, durable publishes).
     pub messages_sent: u64,
+    /// `CTG1` frames sent (event frames, reply frames, request group frames).
     pub frames_sent: u64,
+    /// Payload bytes handed to the client, after compression.
     pub bytes_sent: u64,
+    /// Envelope bytes published, before framing and compression.
     pub bytes_before_compression: u64,
+    /// Envelopes received on subscriptions.
     pub messages_received: u64,
+    /// Inbound batches handed to the host.
     pub batches_delivered: u64,
+    /// Inbound messages skipped as not valid Catga frames or envelopes.
     pub malformed_received: u64,
+    /// Requests sent (each member of a framed group counts once).
     pub requests: u64,
+    /// Requests sent that got no reply (timeout, no handler, transport error).
     pub request_failures: u64,
+    /// Publishes, replies and requests that waited for room under `BackpressurePolicy::Wait`.
     pub backpressure_waits: u64,
+    /// Publishes, replies and requests refused under `BackpressurePolicy::Reject`.
     pub backpressure_rejections: u64,
+    /// Times a lost connection came back.
     pub reconnects: u64,
 }
 

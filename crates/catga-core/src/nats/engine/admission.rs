@@ -15,6 +15,9 @@ use crate::nats::options::BackpressurePolicy;
 use crate::nats::stats::Stats;
 
 impl NatsEngine {
+    /// Fails with `CATGA_CLOSED` once closing began, or `CATGA_NOT_CONNECTED` while disconnected
+    /// under `when_disconnected: Reject`; for work that takes no admission bound (e.g. starting
+    /// a JetStream consumer).
     pub fn check_accepting(&self) -> Result<()> {
         self.check_open()
     }
