@@ -27,14 +27,29 @@ export interface HealthReport {
   readonly checks: Readonly<Record<string, CheckResult>>;
 }
 
+/** Options of `health` / `healthHandlers`: which checks run and how long each may take. */
 export interface HealthOptions {
-  /** Default: the mediator's transport (none = in process, always up). */
+  /**
+   * Transport to check (reported as `transport`).
+   * @default the mediator's transport; none = in process, always up
+   */
   readonly transport?: Transport | object;
-  /** Idempotency/inbox stores, outboxes, pools, Redis clients, or check functions, by name. */
+  /**
+   * Idempotency/inbox stores, outboxes, pools, Redis clients, or check functions, by name
+   * (reported as `stores.<name>`).
+   * @default none
+   */
   readonly stores?: Readonly<Record<string, HealthTarget>>;
-  /** Consumers (an outbox relay, a JetStream consumer's check...), by name. */
+  /**
+   * Consumers (an outbox relay, a JetStream consumer's check...), by name (reported as
+   * `consumers.<name>`).
+   * @default none
+   */
   readonly consumers?: Readonly<Record<string, HealthTarget>>;
-  /** A check slower than this is down. Default 2000 ms. */
+  /**
+   * A check slower than this many ms is down.
+   * @default 2000
+   */
   readonly timeoutMs?: number;
 }
 

@@ -24,27 +24,45 @@ export { OBSERVABILITY_PRIORITY } from "./dispatch.js";
 export { Attr, INSTRUMENTATION_SCOPE, MetricNames } from "./names.js";
 export type { NatsSource } from "./nats-stats.js";
 
+/** Options of `withObservability`: OpenTelemetry traces and metrics for the mediator. */
 export interface ObservabilityOptions {
   /**
-   * The `@opentelemetry/api` module (`import * as api from "@opentelemetry/api"`). Default: loaded
-   * from the application's dependencies if installed; without it observability stays off.
+   * The `@opentelemetry/api` module (`import * as api from "@opentelemetry/api"`); without it
+   * observability stays off.
+   * @default loaded from the application's dependencies if installed
    */
   readonly api?: unknown;
-  /** Default: the global tracer provider (what `NodeSDK.start()` / `provider.register()` set). */
+  /**
+   * Tracer provider for spans; giving one turns tracing on under `enabled: "auto"`.
+   * @default the global tracer provider (what `NodeSDK.start()` / `provider.register()` set)
+   */
   readonly tracerProvider?: TracerProviderLike;
-  /** Default: the global meter provider. */
+  /**
+   * Meter provider for metrics; giving one turns metrics on under `enabled: "auto"`.
+   * @default the global meter provider
+   */
   readonly meterProvider?: MeterProviderLike;
   /**
-   * `"auto"` (default): traces only when a tracer provider is registered (or given), metrics only
-   * when a meter provider is; with no SDK nothing is installed and the mediator keeps its fast
-   * paths. `true` installs everything even on the no-op API; `false` installs nothing.
+   * `"auto"`: traces only when a tracer provider is registered (or given), metrics only when a
+   * meter provider is; with no SDK nothing is installed and the mediator keeps its fast paths.
+   * `true` installs everything even on the no-op API; `false` installs nothing.
+   * @default "auto"
    */
   readonly enabled?: boolean | "auto";
-  /** Default true (subject to `enabled`). */
+  /**
+   * Record spans; `false` turns them off whatever {@link ObservabilityOptions.enabled} says.
+   * @default true (subject to `enabled`)
+   */
   readonly tracing?: boolean;
-  /** Default true (subject to `enabled`). */
+  /**
+   * Record metrics; `false` turns them off whatever {@link ObservabilityOptions.enabled} says.
+   * @default true (subject to `enabled`)
+   */
   readonly metrics?: boolean;
-  /** `messaging.system` for messages that cross the transport. Default: the transport's name, else "catga". */
+  /**
+   * `messaging.system` attribute for messages that cross the transport.
+   * @default the transport's name, else "catga"
+   */
   readonly wireSystem?: string;
 }
 

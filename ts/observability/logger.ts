@@ -58,12 +58,24 @@ function withTrace(api: OtelApi | undefined, fields: Fields | undefined): Fields
   return { ...fields, trace_id: traceId, span_id: spanId };
 }
 
+/** Options of `createLogger`. */
 export interface CreateLoggerOptions {
-  /** Picks the level: development debug, production info, highPerformance warn. Default production. */
+  /**
+   * Picks the level: development debug, production info, highPerformance warn
+   * (`PRESET_LOG_LEVELS`); {@link CreateLoggerOptions.level} overrides it.
+   * @default "production"
+   */
   readonly preset?: PresetName;
-  /** Overrides the preset's level. */
+  /**
+   * Overrides the preset's level; "silent" skips pino and logs nothing. Ignored when
+   * {@link CreateLoggerOptions.pino} is given (pino keeps its own level).
+   * @default the preset's level
+   */
   readonly level?: LogLevel;
-  /** A pino instance to adapt; default: `pino({ level })` if pino is installed, else the console logger. */
+  /**
+   * A pino instance to adapt (with trace ids when OpenTelemetry is present).
+   * @default `pino({ level })` if pino is installed, else the console logger
+   */
   readonly pino?: PinoLike;
 }
 
