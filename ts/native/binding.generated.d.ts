@@ -262,6 +262,13 @@ export interface LimitsInput {
   maxDecompressedBytes?: number
 }
 
+/**
+ * What the engine applies to each field a caller leaves out, under the JS option names. The TS
+ * table `NATS_DEFAULTS` (ts/nats/options.ts) is checked against it by a test, so the defaults
+ * the docs state are the ones the engine uses.
+ */
+export declare function natsDefaults(): NatsOptionsInput
+
 /** Connection and engine options (validated field by field in TS before they get here). */
 export interface NatsOptionsInput {
   servers: Array<string>

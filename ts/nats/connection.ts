@@ -12,7 +12,7 @@ import type {
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
-import { assertNatsOptions, type NatsConnectionOptions } from "./options.js";
+import { assertNatsOptions, NATS_DEFAULTS, type NatsConnectionOptions } from "./options.js";
 import { packBytes, viewsOf } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
 import { isPublishSubject } from "./subjects.js";
@@ -123,11 +123,11 @@ export class NatsConnection extends EventEmitter {
       // larger batches cut publisher CPU per message (0.44 → 0.39 µs vs 1024 / 512 KiB; 1.12 →
       // 0.44 from 128; benches/RESULTS.md). A batch still closes at the end of the tick, so a
       // larger cap adds no latency; frames on the wire stay ~16 KiB (eventFrameBytes).
-      maxMessages: options.batch?.maxMessages ?? 4096,
-      maxBytes: options.batch?.maxBytes ?? 1024 * 1024,
-      maxDelayMs: options.batch?.maxDelayMs ?? 0,
-      maxQueuedBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
-      policy: options.backpressure ?? "wait",
+      maxMessages: options.batch?.maxMessages ?? NATS_DEFAULTS.batch.maxMessages,
+      maxBytes: options.batch?.maxBytes ?? NATS_DEFAULTS.batch.maxBytes,
+      maxDelayMs: options.batch?.maxDelayMs ?? NATS_DEFAULTS.batch.maxDelayMs,
+      maxQueuedBytes: options.maxPendingBytes ?? NATS_DEFAULTS.maxPendingBytes,
+      policy: options.backpressure ?? NATS_DEFAULTS.backpressure,
     };
     const send =
       (framed: boolean) => (subjects: string[], index: Uint32Array, data: Buffer, offsets: Uint32Array) =>

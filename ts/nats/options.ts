@@ -221,6 +221,38 @@ export interface NatsConnectionOptions {
   eventFrameBytes?: number;
 }
 
+/**
+ * Every default of {@link NatsConnectionOptions} in one table. The engine applies the same values
+ * to fields left out (`__test__/native/defaults.test.ts` checks them against the addon's
+ * `natsDefaults()`); `batch` is applied in JS by the connection's batcher.
+ */
+export const NATS_DEFAULTS = {
+  maxReconnects: -1,
+  reconnectDelayMs: 100,
+  reconnectDelayMaxMs: 5000,
+  pingIntervalMs: 30_000,
+  connectTimeoutMs: 5000,
+  requestTimeoutMs: 5000,
+  maxInFlightRequests: 4096,
+  maxPendingBytes: 64 * 1024 * 1024,
+  backpressure: "wait",
+  whenDisconnected: "wait",
+  noEcho: true,
+  compressionThreshold: 1024,
+  compressionLevel: 1,
+  limits: {
+    maxEnvelopeBytes: 1024 * 1024,
+    maxBatchCount: 4096,
+    maxBatchBytes: 16 * 1024 * 1024,
+    maxDecompressedBytes: 16 * 1024 * 1024,
+  },
+  inboundBatchMax: 4096,
+  subscriptionCapacity: 1024,
+  requestsPerFrame: 64,
+  eventFrameBytes: 16 * 1024,
+  batch: { maxMessages: 4096, maxBytes: 1024 * 1024, maxDelayMs: 0 },
+} as const;
+
 const SERVER_URL = /^(nats|tls|ws|wss):\/\/[^\s]+$|^[^\s:/]+(:\d+)?$/;
 const serverUrl: FieldCheck = (value) =>
   typeof value === "string" && SERVER_URL.test(value)

@@ -122,3 +122,55 @@ pub fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
     options.validate().map_err(to_js)?;
     Ok(options)
 }
+
+impl From<BackpressurePolicy> for BackpressurePolicyJs {
+    fn from(policy: BackpressurePolicy) -> Self {
+        match policy {
+            BackpressurePolicy::Wait => BackpressurePolicyJs::Wait,
+            BackpressurePolicy::Reject => BackpressurePolicyJs::Reject,
+        }
+    }
+}
+
+/// Whole milliseconds of a default duration, as JS passes them.
+fn ms(duration: Duration) -> Option<u32> {
+    Some(u32::try_from(duration.as_millis()).unwrap_or(u32::MAX))
+}
+
+/// What the engine applies to each field a caller leaves out, under the JS option names. The TS
+/// table `NATS_DEFAULTS` (ts/nats/options.ts) is checked against it by a test, so the defaults
+/// the docs state are the ones the engine uses.
+#[napi]
+pub fn nats_defaults() -> NatsOptionsInput {
+    let d = NatsOptions::default();
+    let size = |n: usize| Some(u32::try_from(n).unwrap_or(u32::MAX));
+    let frame = catga_core::FrameOptions::default();
+    NatsOptionsInput {
+        max_reconnects: Some(-1),
+        reconnect_delay_ms: ms(d.reconnect_delay_initial),
+        reconnect_delay_max_ms: ms(d.reconnect_delay_max),
+        ping_interval_ms: ms(d.ping_interval),
+        connect_timeout_ms: ms(d.connect_timeout),
+        request_timeout_ms: ms(d.request_timeout),
+        max_in_flight_requests: size(d.max_in_flight_requests),
+        max_pending_bytes: size(d.max_pending_bytes),
+        backpressure: Some(d.backpressure.into()),
+        when_disconnected: Some(d.when_disconnected.into()),
+        no_echo: Some(d.no_echo),
+        frame: Some(FrameOptionsInput {
+            compression_threshold: Some(frame.compression_threshold as f64),
+            compression_level: Some(frame.compression_level),
+            limits: Some(crate::options::LimitsInput {
+                max_envelope_bytes: Some(frame.limits.max_envelope_bytes as f64),
+                max_batch_count: Some(frame.limits.max_batch_count as f64),
+                max_batch_bytes: Some(frame.limits.max_batch_bytes as f64),
+                max_decompressed_bytes: Some(frame.limits.max_decompressed_bytes as f64),
+            }),
+        }),
+        inbound_batch_max: size(d.inbound_batch_max),
+        subscription_capacity: size(d.subscription_capacity),
+        requests_per_frame: size(d.requests_per_frame),
+        event_frame_bytes: size(d.event_frame_bytes),
+        ..NatsOptionsInput::default()
+    }
+}
