@@ -87,6 +87,7 @@ describe("publish / subscribe", () => {
     });
     await consumer.flush();
     const before = producer.stats();
+    const received0 = consumer.stats();
     const sent = Array.from({ length: 2000 }, (_, i) => `m-${i}`);
     await Promise.all(sent.map((id) => producer.publish(subject, eventEnvelope(id))));
     await until(() => received.length === sent.length, 5000, "all events");
@@ -98,6 +99,10 @@ describe("publish / subscribe", () => {
     const bytes = after.bytesBeforeCompression - before.bytesBeforeCompression;
     expect(after.framesSent - before.framesSent).toBeLessThanOrEqual(Math.ceil(bytes / 8192) + 4);
     expect(batchSizes.length).toBeLessThan(2000);
+    // Both sides count envelopes as messages and NATS messages as frames.
+    const got = consumer.stats();
+    expect(got.messagesReceived - received0.messagesReceived).toBe(2000);
+    expect(got.framesReceived - received0.framesReceived).toBe(after.framesSent - before.framesSent);
     await unsubscribe();
   });
 

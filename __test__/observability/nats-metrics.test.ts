@@ -20,6 +20,7 @@ class FakeConnection {
       bytesSent: 0,
       bytesBeforeCompression: 0,
       messagesReceived: 0,
+      framesReceived: 0,
       batchesDelivered: 0,
       malformedReceived: 0,
       requests: 0,

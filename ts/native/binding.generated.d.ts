@@ -308,7 +308,10 @@ export interface NatsStatsJs {
   framesSent: number
   bytesSent: number
   bytesBeforeCompression: number
+  /** Envelopes received (the unit of `messagesSent`). */
   messagesReceived: number
+  /** NATS messages received: frames and single envelopes (the unit of `framesSent`). */
+  framesReceived: number
   batchesDelivered: number
   malformedReceived: number
   requests: number

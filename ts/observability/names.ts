@@ -19,6 +19,7 @@ export const MetricNames = Object.freeze({
   transportBytesSent: "catga.transport.bytes.sent",
   transportBytesUncompressed: "catga.transport.bytes.uncompressed",
   transportFramesSent: "catga.transport.frames.sent",
+  transportFramesReceived: "catga.transport.frames.received",
   transportReconnects: "catga.transport.reconnects",
   transportBackpressureWaits: "catga.transport.backpressure.waits",
   transportBackpressureRejections: "catga.transport.backpressure.rejections",

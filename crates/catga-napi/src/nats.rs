@@ -45,7 +45,10 @@ pub struct NatsStatsJs {
     pub frames_sent: f64,
     pub bytes_sent: f64,
     pub bytes_before_compression: f64,
+    /// Envelopes received (the unit of `messagesSent`).
     pub messages_received: f64,
+    /// NATS messages received: frames and single envelopes (the unit of `framesSent`).
+    pub frames_received: f64,
     pub batches_delivered: f64,
     pub malformed_received: f64,
     pub requests: f64,
@@ -139,6 +142,7 @@ impl NatsClient {
             bytes_sent: s.bytes_sent as f64,
             bytes_before_compression: s.bytes_before_compression as f64,
             messages_received: s.messages_received as f64,
+            frames_received: s.frames_received as f64,
             batches_delivered: s.batches_delivered as f64,
             malformed_received: s.malformed_received as f64,
             requests: s.requests as f64,

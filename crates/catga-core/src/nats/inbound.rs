@@ -223,7 +223,8 @@ impl InboundSubscription {
                 }
             }
             Stats::add(&self.stats.malformed_received, u64::from(batch.malformed));
-            Stats::add(&self.stats.messages_received, received);
+            Stats::add(&self.stats.frames_received, received);
+            Stats::add(&self.stats.messages_received, batch.len() as u64);
             if !batch.is_empty() || batch.malformed > 0 {
                 Stats::add(&self.stats.batches_delivered, 1);
                 return Some(batch);

@@ -9,6 +9,7 @@ pub(crate) struct Stats {
     pub bytes_sent: AtomicU64,
     pub bytes_before_compression: AtomicU64,
     pub messages_received: AtomicU64,
+    pub frames_received: AtomicU64,
     pub batches_delivered: AtomicU64,
     pub malformed_received: AtomicU64,
     pub requests: AtomicU64,
@@ -21,7 +22,7 @@ pub(crate) struct Stats {
 /// A point-in-time copy of the counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
-    /// Envelopes published (events, replies, durable publishes).
+    /// Envelopes published (events, replies, durable publishes), whatever frames carried them.
     pub messages_sent: u64,
     /// `CTG1` frames sent (event frames, reply frames, request group frames).
     pub frames_sent: u64,
@@ -29,8 +30,11 @@ pub struct StatsSnapshot {
     pub bytes_sent: u64,
     /// Envelope bytes published, before framing and compression.
     pub bytes_before_compression: u64,
-    /// Envelopes received on subscriptions.
+    /// Envelopes received on subscriptions (the same unit as `messages_sent`).
     pub messages_received: u64,
+    /// NATS messages received on subscriptions: frames and single envelopes alike (the unit of
+    /// `frames_sent`, plus messages from other clients).
+    pub frames_received: u64,
     /// Inbound batches handed to the host.
     pub batches_delivered: u64,
     /// Inbound messages skipped as not valid Catga frames or envelopes.
@@ -59,6 +63,7 @@ impl Stats {
             bytes_sent: self.bytes_sent.load(Relaxed),
             bytes_before_compression: self.bytes_before_compression.load(Relaxed),
             messages_received: self.messages_received.load(Relaxed),
+            frames_received: self.frames_received.load(Relaxed),
             batches_delivered: self.batches_delivered.load(Relaxed),
             malformed_received: self.malformed_received.load(Relaxed),
             requests: self.requests.load(Relaxed),
