@@ -15,7 +15,7 @@ export default {
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
   thresholds: { high: 90, low: 80, break: null },
   concurrency: 2,
-  timeoutMS: 20_000,
+  timeoutMS: 4000,
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
 };

@@ -23,7 +23,11 @@ const NATS_COUNTERS: readonly (readonly [keyof NatsStats, string, string, string
     "By",
   ],
   ["framesSent", MetricNames.transportFramesSent, "CTG1 frames published"],
-  ["framesReceived", MetricNames.transportFramesReceived, "NATS messages received (frames and single envelopes)"],
+  [
+    "framesReceived",
+    MetricNames.transportFramesReceived,
+    "NATS messages received (frames and single envelopes)",
+  ],
   ["reconnects", MetricNames.transportReconnects, "Reconnects of the NATS client"],
   ["backpressureWaits", MetricNames.transportBackpressureWaits, "Publishes that waited for buffer room"],
   [
