@@ -7,6 +7,7 @@
 
 mod buffers;
 mod codec;
+mod consumer;
 mod error;
 mod jetstream;
 mod kv;

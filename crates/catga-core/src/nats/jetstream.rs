@@ -8,7 +8,9 @@ use async_nats::jetstream::consumer::pull::Config as PullConfig;
 use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
-use async_nats::jetstream::{AckKind, Context, Message};
+/// The JetStream context of an engine connection (async-nats'), for callers of this module.
+pub use async_nats::jetstream::Context;
+use async_nats::jetstream::{AckKind, Message};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -248,7 +250,36 @@ pub async fn durable_consumer(js: &Context, spec: &ConsumerSpec, limits: Limits)
         };
         CatgaError::new(code, format!("consumer {}: {e}", spec.durable))
     })?;
-    Ok(DurableConsumer { consumer, batch: spec.batch, fetch_wait: spec.fetch_wait, limits })
+    let start = ConsumerState::of(consumer.cached_info());
+    Ok(DurableConsumer { consumer, batch: spec.batch, fetch_wait: spec.fetch_wait, limits, start })
+}
+
+/// Where a durable consumer stands on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConsumerState {
+    /// Every stream sequence up to this one is acked (or terminated).
+    pub ack_floor: u64,
+    /// The highest stream sequence delivered so far.
+    pub delivered: u64,
+    /// Messages delivered and not yet acked (to any instance, alive or dead).
+    pub ack_pending: u64,
+}
+
+impl ConsumerState {
+    fn of(info: &async_nats::jetstream::consumer::Info) -> Self {
+        Self {
+            ack_floor: info.ack_floor.stream_sequence,
+            delivered: info.delivered.stream_sequence,
+            ack_pending: info.num_ack_pending as u64,
+        }
+    }
+
+    /// Whether every message delivered up to `start.delivered` has been acked since `start`:
+    /// what a consumer that started with unacked messages waits for before it may take a key's
+    /// later messages (see docs/jetstream.md, per-key order).
+    pub fn settled_through(&self, start: &ConsumerState) -> bool {
+        self.ack_pending == 0 || self.ack_floor >= start.delivered
+    }
 }
 
 /// One fetched message, with what the host needs to decide its fate.
@@ -284,6 +315,9 @@ pub enum Decision {
         subject: String,
         code: String,
         message: String,
+        /// Attempts made, for `Catga-Deliveries` (the server's delivery count when `None`; the
+        /// host counts its own retries of a held message).
+        deliveries: Option<u32>,
     },
 }
 
@@ -292,9 +326,22 @@ pub struct DurableConsumer {
     batch: usize,
     fetch_wait: Duration,
     limits: Limits,
+    start: ConsumerState,
 }
 
 impl DurableConsumer {
+    /// The consumer's state when it was created or opened, before this process fetched anything:
+    /// unacked messages then belong to an earlier (possibly dead) instance.
+    pub fn start_state(&self) -> ConsumerState {
+        self.start
+    }
+
+    /// The consumer's state now (one request to the server).
+    pub async fn state(&self) -> Result<ConsumerState> {
+        let info = self.consumer.get_info().await.map_err(|e| js_error("consumer info", e))?;
+        Ok(ConsumerState::of(&info))
+    }
+
     /// Fetches up to `batch` messages, waiting at most `fetch_wait`. Messages that are not Catga
     /// envelopes are terminated (never redelivered) and counted in the second value.
     pub async fn fetch(&self) -> Result<(Vec<Delivery>, u32)> {
@@ -341,11 +388,11 @@ pub async fn settle(js: &Context, delivery: &Delivery, decision: &Decision) -> R
     let result = match decision {
         Decision::Ack => message.double_ack().await,
         Decision::Nak(delay) => message.ack_with(AckKind::Nak(*delay)).await,
-        Decision::DeadLetter { subject, code, message: text } => {
+        Decision::DeadLetter { subject, code, message: text, deliveries } => {
             let mut headers = HeaderMap::new();
             headers.insert("Catga-Error-Code", code.as_str());
             headers.insert("Catga-Error-Message", text.replace(['\r', '\n'], " ").as_str());
-            headers.insert("Catga-Deliveries", delivery.delivered.to_string().as_str());
+            headers.insert("Catga-Deliveries", deliveries.unwrap_or(delivery.delivered).to_string().as_str());
             headers.insert("Catga-Original-Subject", message.subject.as_str());
             headers.insert("Catga-Stream-Sequence", delivery.stream_sequence.to_string().as_str());
             let sent = match js.publish_with_headers(subject.clone(), headers, message.payload.clone()).await {
@@ -363,3 +410,7 @@ pub async fn settle(js: &Context, delivery: &Delivery, decision: &Decision) -> R
     };
     result.map_err(|e| js_error("ack", e))
 }
+
+#[cfg(test)]
+#[path = "jetstream_tests.rs"]
+mod tests;

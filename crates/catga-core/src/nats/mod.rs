@@ -22,6 +22,7 @@ pub mod batch_buffers;
 mod engine;
 mod errors;
 mod events;
+pub mod held;
 mod inbound;
 // Documented in the JetStream follow-up: jetstream.rs is being changed in parallel (issue 15).
 #[allow(missing_docs)]
