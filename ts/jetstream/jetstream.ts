@@ -10,6 +10,7 @@ import {
   type DurableConsumerOptions,
   type StreamOptions,
 } from "./options.js";
+import { type ConsumerState, type Decision, KeyedOrder } from "./ordered.js";
 
 /** One item for a durable publish; `messageId` is also the server's dedupe key (Nats-Msg-Id). */
 export interface DurableItem {
@@ -41,14 +42,6 @@ export interface DurableMessage {
 }
 
 export type DurableHandler = (message: DurableMessage) => Promise<void> | void;
-
-interface Decision {
-  action: "ack" | "nak" | "dlq";
-  delayMs?: number;
-  subject?: string;
-  code?: string;
-  message?: string;
-}
 
 const DEFAULT_BACKOFF = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 
@@ -182,6 +175,8 @@ export class JetStream implements DurablePublisher {
    * hand). Each message is acked after `handler` resolves; a throw naks it with backoff, and on
    * its `maxDeliver`-th failure it goes to the dead-letter subject with the error code, message
    * and delivery count (headers `Catga-Error-Code`, `Catga-Error-Message`, `Catga-Deliveries`).
+   * With `orderBy`, a failure is retried in place instead, holding its key (see
+   * {@link DurableConsumerOptions.orderBy} and docs/jetstream.md, "Per-key order").
    */
   async consume(options: DurableConsumerOptions, handler: DurableHandler): Promise<() => Promise<void>> {
     assertConsumerOptions(options);
@@ -220,6 +215,14 @@ export class JetStream implements DurablePublisher {
         return failed(message.deliveryCount, message.envelope.type, error);
       }
     };
+    // With `orderBy`: ready once the engine has opened the consumer (a first batch may come
+    // before `consume` resolves here, so it waits for it). See KeyedOrder.
+    let orderReady: ((order: KeyedOrder) => void) | undefined;
+    const ordered = options.orderBy
+      ? new Promise<KeyedOrder>((resolve) => {
+          orderReady = resolve;
+        })
+      : undefined;
     const onBatch = async (batch: {
       data: Buffer;
       offsets: Uint32Array;
@@ -250,40 +253,13 @@ export class JetStream implements DurablePublisher {
           decisions[i] = failed(batch.deliveries[i]!, "_undecodable", error);
         }
       }
-      if (!options.orderBy) {
-        await Promise.all(
-          messages.map(async (m, i) => {
-            if (m) decisions[i] = await decide(m);
-          }),
-        );
+      if (ordered) {
+        await (await ordered).onBatch(messages, decisions);
         return decisions;
       }
-      // Same key: one after another, and after a failure the rest of that key waits for redelivery.
-      const lanes = new Map<string, number[]>();
-      messages.forEach((m, i) => {
-        if (!m) return;
-        let key: string;
-        try {
-          key = options.orderBy?.(m) ?? `#${i}`;
-        } catch (error) {
-          decisions[i] = failed(m.deliveryCount, m.envelope.type, error);
-          return;
-        }
-        const lane = lanes.get(key);
-        if (lane) lane.push(i);
-        else lanes.set(key, [i]);
-      });
       await Promise.all(
-        [...lanes.values()].map(async (lane) => {
-          let blocked: Decision | undefined;
-          for (const i of lane) {
-            if (blocked) {
-              decisions[i] = { action: "nak", delayMs: blocked.delayMs ?? 0 };
-              continue;
-            }
-            decisions[i] = await decide(messages[i]!);
-            if (decisions[i]!.action !== "ack") blocked = decisions[i];
-          }
+        messages.map(async (m, i) => {
+          if (m) decisions[i] = await decide(m);
         }),
       );
       return decisions;
@@ -302,7 +278,34 @@ export class JetStream implements DurablePublisher {
         },
         onBatch as never,
       );
-      return () => subscription.drain();
+      const orderBy = options.orderBy;
+      if (!orderBy)
+        return async () => {
+          await subscription.drain();
+          await subscription.release(); // holds nothing; ends the engine's keep-alive task
+        };
+      // A retry in place counts as a delivery: the handler sees it in `deliveryCount`, and
+      // `maxDeliver` bounds it (the server's count restarts if the process dies meanwhile).
+      const attempt = async (message: DurableMessage, n: number): Promise<Decision> => {
+        const decision = await decide(
+          n === message.deliveryCount ? message : { ...message, deliveryCount: n },
+        );
+        return decision.action === "dlq" ? { ...decision, deliveries: n } : decision;
+      };
+      const order = new KeyedOrder({
+        attempt,
+        keyOf: orderBy,
+        keyFailed: (message, error) => failed(message.deliveryCount, message.envelope.type, error),
+        settle: (sequences, decisions) => subscription.settle(sequences, decisions),
+        state: () => subscription.state() as Promise<ConsumerState>,
+        start: subscription.startState,
+      });
+      orderReady?.(order);
+      return async () => {
+        await subscription.drain();
+        await order.stop();
+        await subscription.release();
+      };
     } catch (error) {
       throw fromNativeError(error);
     }

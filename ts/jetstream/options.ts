@@ -88,6 +88,8 @@ export interface DurableConsumerOptions {
   backoffMs?: readonly number[];
   /**
    * Messages delivered and not yet acked at once; the server pauses delivery past it. -1 = no limit.
+   * With {@link DurableConsumerOptions.orderBy}, held messages count, so a key held long enough
+   * can fill it and pause the consumer until the key moves on.
    * @default 1000
    */
   maxAckPending?: number;
@@ -103,8 +105,13 @@ export interface DurableConsumerOptions {
    */
   fetchWaitMs?: number;
   /**
-   * Key for ordering: messages of a batch with the same key run one after another (after a
-   * failure the rest of that key waits for redelivery); other keys run concurrently.
+   * Handles messages with the same key one after another in stream order (e.g. by aggregate id);
+   * other keys run concurrently, and `undefined` means no order with anything. A failed message
+   * is retried in place after `backoffMs` while its key's later messages wait (unacked, kept from
+   * redelivery by in-progress acks); after `maxDeliver` attempts it is dead-lettered and the key
+   * moves on. A consumer that starts while an earlier instance's messages are unacked (it was
+   * killed) holds newer messages until those are redelivered and acked, up to `ackWaitMs`.
+   * Order holds with one consumer instance per durable; see docs/jetstream.md, "Per-key order".
    * @default none: every message of a batch runs concurrently
    */
   orderBy?: (message: DurableMessage) => string | undefined;
