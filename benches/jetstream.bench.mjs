@@ -22,6 +22,13 @@
 //             `consumer.consume({ max_messages: 256 })` with `m.ack()` (fire-and-forget, the
 //             nats.js default) and with `await m.ackAck()` (acks confirmed by the server, what
 //             Catga does). Time from starting the consumer until every message reached the handler.
+// 4. order    per-key ordered consumption (issue 21): ORDER_N messages in one memory stream, read
+//             by a fresh durable per run, no-op handler, batch 256. Rounds alternate three runs:
+//             unordered; `orderBy` with 1,000 keys (a hash of the stream sequence); the same with
+//             10 % of messages failing their first handler call (backoff 50 ms). Reports msgs/s
+//             (until every message was handled once successfully), per-key inversions (a key's
+//             message handled after a later one of the same key), and the median ordered /
+//             unordered ratio over the rounds.
 //
 // Payload: the same Catga envelope (256 random payload bytes, ~330 B) for both clients, from
 // benches/nats/common.mjs; Nats-Msg-Id is unique per message (`<run>-<n>`), so no publish is a
@@ -40,12 +47,15 @@ const { OutboxRelay, PostgresOutbox, migrate } = await import("../dist/persisten
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
-const ONLY = (argv.find((a) => a.startsWith("--only="))?.slice(7) ?? "pub,relay,consume").split(",");
+const ONLY = (argv.find((a) => a.startsWith("--only="))?.slice(7) ?? "pub,relay,consume,order").split(",");
 const WARM_S = QUICK ? 0.5 : 1;
 const RUN_S = QUICK ? 2 : 5;
 const MAX_MSGS = 5_000_000; // count bound per publish run
 const RELAY_ROWS = QUICK ? 5_000 : 20_000;
 const CONSUME_N = QUICK ? 10_000 : 50_000;
+const ORDER_N = QUICK ? 10_000 : 30_000;
+const ORDER_ROUNDS = QUICK ? 2 : 3;
+const ORDER_KEYS = 1000;
 const DEADLINE_MS = 120_000; // time bound for relay / consume runs
 const PG_URL = process.env.BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/test";
 const MASK = POOL - 1;
@@ -559,6 +569,110 @@ async function benchConsume() {
   }
 }
 
+// ---- 4. per-key ordered consumption ----------------------------------------------------------
+async function benchOrder() {
+  const { name, subject } = await stream("memory");
+  try {
+    for (let at = 0; at < ORDER_N; at += 1024) {
+      const n = Math.min(1024, ORDER_N - at);
+      const outcomes = await catga.publish(
+        Array.from({ length: n }, (_, i) => ({
+          subject,
+          messageId: nextId(),
+          envelope: envelopes[(at + i) & MASK],
+        })),
+      );
+      if (outcomes.some((o) => !o.ok)) throw new Error("publish failed while filling the stream");
+    }
+    console.log(
+      `\n## 4. per-key order (${fmt(ORDER_N)} msgs, ${ORDER_KEYS} keys = a hash of the stream sequence, ${ORDER_ROUNDS} rounds)`,
+    );
+    console.log(
+      "| round | run | msgs/s (all handled) | s | inversions | keys with one | handler calls | cpu node / nats / machine | load |",
+    );
+    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    // Keys and failures are spread by two different hashes of the sequence, so a key's messages
+    // are scattered through the stream (some close together, some far apart).
+    const mix = (x, k) => {
+      let h = Math.imul(x ^ (x >>> 16), k) >>> 0;
+      h = Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0;
+      return (h ^ (h >>> 15)) >>> 0;
+    };
+    const keyNumber = (seq) => mix(seq, 0x45d9f3b) % ORDER_KEYS;
+    const keyOf = (m) => String(keyNumber(m.streamSequence));
+    const runs = [
+      ["unordered", {}, false],
+      ["orderBy, 1,000 keys", { orderBy: keyOf }, false],
+      ["orderBy, 1,000 keys, 10 % fail once", { orderBy: keyOf, backoffMs: [50] }, true],
+    ];
+    const rates = new Map(runs.map(([label]) => [label, []]));
+    let durableSeq = 0;
+    for (let round = 1; round <= ORDER_ROUNDS; round++) {
+      for (const [label, extra, failing] of runs) {
+        const done = new Set();
+        const lastByKey = new Map();
+        const keysInverted = new Set();
+        const failedOnce = new Set();
+        let inversions = 0;
+        let calls = 0;
+        let finish;
+        const all = new Promise((r) => {
+          finish = r;
+        });
+        const s0 = snapshot();
+        const stop = await catga.consume(
+          {
+            stream: name,
+            durable: `order${++durableSeq}`,
+            batch: 256,
+            ackWaitMs: 60_000,
+            maxDeliver: 5,
+            ...extra,
+          },
+          (m) => {
+            calls++;
+            const seq = m.streamSequence;
+            // 10 % of messages (by a hash of the sequence) fail their first handler call.
+            if (failing && mix(seq, 0x2c1b3c6d) % 10 === 0 && !failedOnce.has(seq)) {
+              failedOnce.add(seq);
+              throw new Error("transient");
+            }
+            const key = keyNumber(seq);
+            const last = lastByKey.get(key) ?? 0;
+            if (seq < last && !done.has(seq)) {
+              inversions++;
+              keysInverted.add(key);
+            }
+            if (seq > last) lastByKey.set(key, seq);
+            done.add(seq);
+            if (done.size === ORDER_N) finish();
+          },
+        );
+        await Promise.race([all, sleep(DEADLINE_MS)]);
+        const s1 = snapshot();
+        await stop();
+        const seconds = (s1.at - s0.at) / 1000;
+        if (done.size < ORDER_N)
+          console.error(`  ${label}: only ${done.size} of ${ORDER_N} within ${DEADLINE_MS} ms`);
+        const rate = done.size / seconds;
+        rates.get(label).push(rate);
+        const c = cpuBetween(s0, s1);
+        console.log(
+          `| ${round} | ${label} | ${fmt(rate)} | ${seconds.toFixed(2)} | ${inversions} | ${keysInverted.size} | ${fmt(calls)} | ${c.node} / ${c.nats} / ${c.machine} | ${load()} |`,
+        );
+      }
+    }
+    const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    const unordered = rates.get("unordered");
+    for (const [label] of runs.slice(1)) {
+      const ratios = rates.get(label).map((r, i) => r / unordered[i]);
+      console.log(`${label} / unordered, median of per-round ratios: ${median(ratios).toFixed(2)}`);
+    }
+  } finally {
+    await dropStream(name);
+  }
+}
+
 // ---- run -----------------------------------------------------------------------------------
 console.log(
   `# jetstream bench ${new Date().toISOString()} node ${process.version} ${os.cpus().length} cpus, load ${load()}, nats ${NATS_URL} (server ${nc.info?.version}), ${process.argv.slice(2).join(" ")}`,
@@ -567,6 +681,7 @@ try {
   if (ONLY.includes("pub")) await benchPublish();
   if (ONLY.includes("relay")) await benchRelay();
   if (ONLY.includes("consume")) await benchConsume();
+  if (ONLY.includes("order")) await benchOrder();
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
