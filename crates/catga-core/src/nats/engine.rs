@@ -34,6 +34,8 @@ pub struct NatsEngine {
     closing: AtomicBool,
     stats: Arc<Stats>,
     router: ReplyRouter,
+    /// Permission violations the server reported (their text names the subject).
+    denials: tokio::sync::broadcast::Sender<String>,
 }
 
 impl NatsEngine {
@@ -86,20 +88,41 @@ impl NatsEngine {
 
     /// Flushes everything buffered and waits for a server round trip, so subscriptions made
     /// before this call are live on the server when it resolves. async-nats' own `flush` only
-    /// empties the socket buffer; the server answers a request with no responders at once, and
-    /// it processes one connection's protocol in order, so that reply proves the SUBs were seen.
+    /// empties the socket buffer and has no PING of its own, so the round trip is a request to a
+    /// subject nobody serves (`_CATGA.PING.<id>`): the server answers "no responders" at once,
+    /// or, for a user not allowed to publish there, a permissions violation naming the subject.
+    /// It processes one connection's protocol in order, so either answer proves the SUBs before
+    /// it were seen, and a least-privilege user needs no extra permission.
     pub async fn flush(&self) -> Result<()> {
         // Bounded as a whole: while async-nats reconnects it takes no commands at all.
         let timed_out = || CatgaError::new(ErrorCode::Timeout, "the server did not answer a flush in time");
+        let mut denials = self.denials.subscribe();
         let round_trip = async {
             self.client.flush().await.map_err(|e| transport("flush", e))?;
             let probe = format!("_CATGA.PING.{}", self.client.new_inbox().trim_start_matches("_INBOX."));
+            let quoted = format!("\"{probe}\"");
             let request = async_nats::Request::new().timeout(Some(self.options.request_timeout));
-            match self.client.send_request(probe, request).await {
-                Ok(_) => Ok(()),
-                Err(err) if err.kind() == RequestErrorKind::NoResponders => Ok(()),
-                Err(err) if err.kind() == RequestErrorKind::TimedOut => Err(timed_out()),
-                Err(err) => Err(transport("flush", err)),
+            let answered = async {
+                match self.client.send_request(probe.clone(), request).await {
+                    Ok(_) => Ok(()),
+                    Err(err) if err.kind() == RequestErrorKind::NoResponders => Ok(()),
+                    Err(err) if err.kind() == RequestErrorKind::TimedOut => Err(timed_out()),
+                    Err(err) => Err(transport("flush", err)),
+                }
+            };
+            let refused = async {
+                loop {
+                    match denials.recv().await {
+                        Ok(text) if text.contains(&quoted) => return,
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        // The sender lives as long as the engine: never closed while this runs.
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending().await,
+                    }
+                }
+            };
+            tokio::select! {
+                outcome = answered => outcome,
+                () = refused => Ok(()),
             }
         };
         tokio::time::timeout(self.options.request_timeout, round_trip).await.unwrap_or_else(|_| Err(timed_out()))

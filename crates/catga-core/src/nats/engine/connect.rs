@@ -94,10 +94,15 @@ impl NatsEngine {
         });
 
         let event_stats = stats.clone();
+        // Permission violations, for the calls that wait on them (`flush`): the server reports
+        // them asynchronously, naming the subject, and nothing else would wake those calls.
+        let (denials, _) = tokio::sync::broadcast::channel::<String>(64);
+        let denied = denials.clone();
         connect = connect.event_callback(move |event| {
             let on_event = on_event.clone();
             let was_disconnected = was_disconnected.clone();
             let stats = event_stats.clone();
+            let denied = denied.clone();
             async move {
                 let mapped = match event {
                     Event::Connected if was_disconnected.swap(false, Ordering::SeqCst) => {
@@ -113,7 +118,14 @@ impl NatsEngine {
                     Event::Draining => ConnectionEvent::Draining,
                     Event::Closed => ConnectionEvent::Closed,
                     Event::SlowConsumer(_) => ConnectionEvent::SlowConsumer,
-                    Event::ServerError(e) => ConnectionEvent::Error(e.to_string()),
+                    Event::ServerError(e) => {
+                        let text = e.to_string();
+                        if text.contains("Permissions Violation") {
+                            // No receiver (no flush waiting) is fine: the event still goes out below.
+                            let _ = denied.send(text.clone());
+                        }
+                        ConnectionEvent::Error(text)
+                    }
                     Event::ClientError(e) => ConnectionEvent::Error(e.to_string()),
                 };
                 on_event(mapped);
@@ -133,6 +145,7 @@ impl NatsEngine {
             options,
             closing: AtomicBool::new(false),
             stats,
+            denials,
         })
     }
 }

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { natsTransport } from "../../ts/entries/nats.js";
+import { createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
+import { PrivateNats, until } from "./helpers.js";
+
+// A server whose users hold only the permissions their role needs (docs/nats.md, "Permissions"):
+// nothing Catga does on its own (ready(), flush()) may need more.
+const dir = mkdtempSync(join(tmpdir(), "catga-perm-"));
+let server: PrivateNats;
+
+beforeAll(async () => {
+  const config = join(dir, "server.conf");
+  writeFileSync(
+    config,
+    `authorization {
+  users = [
+    # A service handling perm.cmd.orders.* and publishing perm.evt.*: it subscribes to its
+    # commands, replies through allow_responses, and publishes its events.
+    { user: orders, password: pw, permissions: {
+        publish: { allow: ["perm.evt.>"] },
+        subscribe: { allow: ["perm.cmd.orders.>"] },
+        allow_responses: true } }
+    # A client sending perm.cmd.orders.*: it publishes requests and receives replies in its inbox.
+    { user: client, password: pw, permissions: {
+        publish: { allow: ["perm.cmd.orders.>"] },
+        subscribe: { allow: ["_INBOX.>"] } } }
+    # An event subscriber: it only subscribes to the events it handles.
+    { user: audit, password: pw, permissions: { publish: { deny: [">"] }, subscribe: { allow: ["perm.evt.>"] } } }
+  ]
+}
+`,
+  );
+  server = await PrivateNats.start(["-c", config], false);
+});
+
+afterAll(async () => {
+  await server?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const Place = defineCommand("orders.place").payload<{ sku: string }>().returns<{ id: string }>();
+const Placed = defineEvent("orders.placed").payload<{ id: string }>();
+
+function transport(user: string, service: string) {
+  return natsTransport({
+    servers: server.url,
+    user,
+    pass: "pw",
+    service,
+    prefix: "perm",
+    requestTimeoutMs: 3000,
+  });
+}
+
+describe("least-privilege NATS users", () => {
+  it("ready() resolves and messages flow with exactly each role's permissions", async () => {
+    const seen: string[] = [];
+    const ordersTransport = await transport("orders", "orders");
+    const orders = createCatga({ logger: silentLogger, transport: ordersTransport })
+      .handle(Place, async ({ sku }, ctx) => {
+        const id = `o-${sku}`;
+        (await ctx.publish(Placed, { id })).unwrap();
+        return { id };
+      })
+      .build();
+    const auditTransport = await transport("audit", "audit");
+    const audit = createCatga({ logger: silentLogger, transport: auditTransport })
+      .handle(Placed, ({ id }) => {
+        seen.push(id);
+      })
+      .build();
+    const clientTransport = await transport("client", "web");
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).remote(Place).build();
+
+    // Each of these needs a server round trip; none may need a permission the role lacks.
+    await ordersTransport.ready();
+    await auditTransport.ready();
+    await clientTransport.ready();
+
+    expect((await client.send(Place, { sku: "book" })).unwrap()).toEqual({ id: "o-book" });
+    await until(() => seen.includes("o-book"), 5000, "the event reaches the subscriber");
+    await Promise.all([client.close(), orders.close(), audit.close()]);
+  });
+});
