@@ -45,6 +45,8 @@ export const ErrorCodes = {
   PUBLISH_FAILED: "CATGA_PUBLISH_FAILED",
   /** The caller's AbortSignal was aborted. */
   ABORTED: "CATGA_ABORTED",
+  /** The server refused the credentials (authentication) or an operation on a subject (authorization). */
+  PERMISSION_DENIED: "CATGA_PERMISSION_DENIED",
   /** A pluggable store (e.g. the idempotency store) failed. */
   STORE_FAILED: "CATGA_STORE_FAILED",
 } as const;

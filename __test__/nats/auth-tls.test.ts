@@ -41,9 +41,15 @@ type Credentials = Omit<NatsConnectionOptions, "servers">;
 
 /**
  * Connects with `accepted` and round-trips a request over that connection, then expects
- * `rejected` to be refused at connect with CATGA_NOT_CONNECTED.
+ * `rejected` to be refused at connect with `code`: CATGA_PERMISSION_DENIED for credentials the
+ * server refuses (not an outage: no retry fixes it); a failed TLS handshake is CATGA_NOT_CONNECTED.
  */
-async function expectAuth(servers: string, accepted: Credentials, rejected: Credentials): Promise<void> {
+async function expectAuth(
+  servers: string,
+  accepted: Credentials,
+  rejected: Credentials,
+  code = "CATGA_PERMISSION_DENIED",
+): Promise<void> {
   const ok = await NatsConnection.connect({ servers, ...accepted, noEcho: false });
   expect(await roundTrip(ok)).toBe("hello");
   await ok.close();
@@ -57,11 +63,11 @@ async function expectAuth(servers: string, accepted: Credentials, rejected: Cred
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(CatgaError);
-  expect((error as CatgaError).code).toBe("CATGA_NOT_CONNECTED");
+  expect((error as CatgaError).code).toBe(code);
 }
 
 describe("authentication", () => {
-  it("connects with user and password, and refuses wrong ones with CATGA_NOT_CONNECTED", async () => {
+  it("connects with user and password, and refuses wrong ones with CATGA_PERMISSION_DENIED", async () => {
     const nats = await server(["--user", "alice", "--pass", "s3cret"]);
     await expectAuth(nats.url, { user: "alice", pass: "s3cret" }, { user: "alice", pass: "nope" });
   });
@@ -169,6 +175,7 @@ describe("TLS", () => {
       `tls://127.0.0.1:${nats.port}`,
       { tls: { required: true, caFile: ca } },
       { tls: { required: true } },
+      "CATGA_NOT_CONNECTED",
     );
   });
 
@@ -178,6 +185,7 @@ describe("TLS", () => {
       `tls://127.0.0.1:${nats.port}`,
       { tls: { required: true, caFile: ca, certFile: client.cert, keyFile: client.key } },
       { tls: { required: true, caFile: ca } },
+      "CATGA_NOT_CONNECTED",
     );
   });
 });

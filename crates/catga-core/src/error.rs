@@ -58,6 +58,9 @@ error_codes! {
     Closed => "CATGA_CLOSED",
     /// Any other transport failure.
     Transport => "CATGA_TRANSPORT",
+    /// The server refused the credentials (authentication) or an operation on a subject
+    /// (authorization).
+    PermissionDenied => "CATGA_PERMISSION_DENIED",
 }
 
 impl fmt::Display for ErrorCode {

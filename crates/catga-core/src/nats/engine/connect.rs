@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::{Event, ServerAddr};
+use async_nats::{ConnectErrorKind, Event, ServerAddr};
 use tokio::sync::Semaphore;
 
 use super::NatsEngine;
@@ -133,8 +133,14 @@ impl NatsEngine {
         });
 
         let client = connect.connect(servers).await.map_err(|e| {
-            CatgaError::new(ErrorCode::NotConnected, format!("cannot connect to {}: {e}", options.servers.join(", ")))
-                .with_cause(e)
+            // Wrong credentials are not an outage: retrying cannot fix them.
+            let code = match e.kind() {
+                ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
+                    ErrorCode::PermissionDenied
+                }
+                _ => ErrorCode::NotConnected,
+            };
+            CatgaError::new(code, format!("cannot connect to {}: {e}", options.servers.join(", "))).with_cause(e)
         })?;
         Ok(Self {
             jetstream: async_nats::jetstream::new(client.clone()),
