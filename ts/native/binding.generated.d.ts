@@ -102,6 +102,13 @@ export declare class NatsKv {
   getMany(keys: Array<string>): Promise<Array<Buffer | undefined | null>>
   /** Writes `data[offsets[2i]..][..offsets[2i+1]]` under `keys[i]`. */
   putMany(keys: Array<string>, data: Buffer, offsets: Uint32Array): Promise<void>
+  /** The key's latest value and revision; null when the key was never written. */
+  entry(key: string): Promise<KvEntry | null>
+  /**
+   * Writes `value` only if the key is still at `revision` (0 = never written): the new
+   * revision, or null when another write came first.
+   */
+  swap(key: string, value: Buffer, revisionSeen: number): Promise<number | null>
 }
 
 /** A live subscription; `drain()` stops delivery after what was already received. */
@@ -286,6 +293,14 @@ export interface InboundBatchJs {
 
 /** What a message is for. */
 export type Kind = 'command' | 'query' | 'event' | 'reply' | 'error'
+
+/** A key's latest value and revision. */
+export interface KvEntry {
+  /** Empty when the key was deleted or purged. */
+  value: Buffer
+  /** The value's revision (its stream sequence), to pass to `swap`. */
+  revision: number
+}
 
 /** Size and count caps; any field left out keeps its default. */
 export interface LimitsInput {

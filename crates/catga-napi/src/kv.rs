@@ -10,6 +10,24 @@ use crate::buffers::slices;
 use crate::error::{into_async, invalid_argument, to_js_async};
 use crate::nats::NatsClient;
 
+/// A key's latest value and revision.
+#[napi(object)]
+pub struct KvEntry {
+    /// Empty when the key was deleted or purged.
+    pub value: Buffer,
+    /// The value's revision (its stream sequence), to pass to `swap`.
+    pub revision: f64,
+}
+
+/// Revisions are stream sequences: whole numbers that JS numbers hold exactly up to 2^53.
+fn revision(value: f64) -> napi::Result<u64> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0 {
+        Ok(value as u64)
+    } else {
+        Err(into_async(invalid_argument("revision", "must be a whole number from 0 to 2^53 - 1")))
+    }
+}
+
 /// A KV bucket on this connection.
 #[napi]
 pub struct NatsKv {
@@ -49,5 +67,21 @@ impl NatsKv {
         }
         let entries: Vec<(&str, &[u8])> = keys.iter().map(String::as_str).zip(values).collect();
         self.store.put_many(&entries).await.map_err(to_js_async)
+    }
+
+    /// The key's latest value and revision; null when the key was never written.
+    #[napi]
+    pub async fn entry(&self, key: String) -> napi::Result<Option<KvEntry>> {
+        let entry = self.store.entry(&key).await.map_err(to_js_async)?;
+        Ok(entry.map(|(value, revision)| KvEntry { value: value.to_vec().into(), revision: revision as f64 }))
+    }
+
+    /// Writes `value` only if the key is still at `revision` (0 = never written): the new
+    /// revision, or null when another write came first.
+    #[napi]
+    pub async fn swap(&self, key: String, value: Buffer, revision_seen: f64) -> napi::Result<Option<f64>> {
+        let expected = revision(revision_seen)?;
+        let written = self.store.swap(&key, &value, expected).await.map_err(to_js_async)?;
+        Ok(written.map(|revision| revision as f64))
     }
 }

@@ -1,9 +1,10 @@
 //! NATS KV buckets, used as inbox / idempotency stores: batched gets and puts so a batch of
-//! message ids costs one N-API crossing.
+//! message ids costs one N-API crossing, and revision-checked writes for claims (a write that
+//! lands only when the key is still at the revision the writer read).
 
 use std::time::Duration;
 
-use async_nats::jetstream::kv::Store;
+use async_nats::jetstream::kv::{Operation, Store, UpdateErrorKind};
 use async_nats::jetstream::stream::{Config as StreamConfig, DiscardPolicy, StorageType};
 use async_nats::jetstream::Context;
 use bytes::Bytes;
@@ -74,6 +75,26 @@ impl KvBucket {
     /// Writes entries concurrently; fails if any write fails (the rest may have been written).
     pub async fn put_many(&self, entries: &[(&str, &[u8])]) -> Result<()> {
         put_many(&self.0, entries).await
+    }
+
+    /// The key's latest value and revision; `None` when the key was never written. A deleted or
+    /// purged key answers an empty value with the marker's revision (so it can be swapped).
+    pub async fn entry(&self, key: &str) -> Result<Option<(Bytes, u64)>> {
+        let entry = self.0.entry(key).await.map_err(|e| kv_error("KV entry", e))?;
+        Ok(entry.map(|entry| match entry.operation {
+            Operation::Put => (entry.value, entry.revision),
+            Operation::Delete | Operation::Purge => (Bytes::new(), entry.revision),
+        }))
+    }
+
+    /// Writes `value` only if the key's latest revision is `revision` (0: the key has never been
+    /// written). The new revision, or `None` when another write got there first.
+    pub async fn swap(&self, key: &str, value: &[u8], revision: u64) -> Result<Option<u64>> {
+        match self.0.update(key, Bytes::copy_from_slice(value), revision).await {
+            Ok(revision) => Ok(Some(revision)),
+            Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Ok(None),
+            Err(e) => Err(kv_error("KV swap", e)),
+        }
     }
 }
 
