@@ -22,6 +22,9 @@ export type {
 } from "./mediator/behaviors/circuit-breaker.js";
 export { CIRCUIT_BREAKER_PRIORITY } from "./mediator/behaviors/circuit-breaker.js";
 export type {
+  ClaimingIdempotencyStore,
+  ClaimResult,
+  IdempotencyClaims,
   IdempotencyOptions,
   IdempotencyStore,
   StoredOutcome,

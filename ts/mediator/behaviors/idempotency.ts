@@ -1,8 +1,10 @@
-import { type FieldCheck, type IssueList, integer, number, withMethods } from "../../checks.js";
+import { randomUUID } from "node:crypto";
+import { type FieldCheck, type IssueList, integer, MAX_DELAY_MS, number, withMethods } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, type Middleware, markBuiltIn, type Next } from "../pipeline.js";
-import { err, ok, type Result } from "../result.js";
+import { err, errFromThrownIn, ok, type Result } from "../result.js";
+import { sleep } from "./sleep.js";
 
 /** A remembered successful outcome. Wrapped so an `undefined` result differs from "not stored". */
 export interface StoredOutcome {
@@ -14,15 +16,48 @@ export interface StoredOutcome {
  * NATS KV to deduplicate across processes; the in-memory default only covers this process.
  */
 export interface IdempotencyStore {
+  /** The unexpired outcome stored for `key`; `undefined` when there is none (or only a claim). */
   get(key: string): StoredOutcome | undefined | Promise<StoredOutcome | undefined>;
+  /** Stores the outcome; on a store with claims this also completes (ends) any claim on `key`. */
   set(key: string, outcome: StoredOutcome, ttlMs: number): void | Promise<void>;
 }
+
+/** What {@link IdempotencyClaims.claim} found. */
+export type ClaimResult =
+  /** `owner` now holds the key for `leaseMs`: run the handler. */
+  | { readonly status: "claimed" }
+  /** An outcome is stored: replay it. */
+  | { readonly status: "done"; readonly outcome: StoredOutcome }
+  /** Another owner holds an unexpired claim: wait and ask again. */
+  | { readonly status: "held" };
+
+/**
+ * Claims with a lease, so that one process at a time runs the handler for a key. Each call is
+ * atomic in the store (PostgreSQL row, Redis `SET NX PX` + scripts, NATS KV revisions).
+ */
+export interface IdempotencyClaims {
+  /**
+   * Takes `key` for `owner` for `leaseMs` when no outcome is stored and no other owner holds an
+   * unexpired claim (an expired or released claim is taken over); else says what is there.
+   */
+  claim(key: string, owner: string, leaseMs: number): ClaimResult | Promise<ClaimResult>;
+  /** Pushes the lease out to `leaseMs` from now; `false` when `owner` no longer holds the claim. */
+  extend(key: string, owner: string, leaseMs: number): boolean | Promise<boolean>;
+  /** Ends `owner`'s claim without an outcome, so a waiter can take the key at once. */
+  release(key: string, owner: string): void | Promise<void>;
+}
+
+/** A store that can also lock a key while its handler runs (every store Catga ships). */
+export interface ClaimingIdempotencyStore extends IdempotencyStore, IdempotencyClaims {}
 
 /** Options of `withIdempotency`: replays the stored result of a message id already handled. */
 export interface IdempotencyOptions {
   /**
    * Where results are kept; a shared store (Redis, PostgreSQL, NATS KV) deduplicates across
-   * processes.
+   * processes. A store that also has `claim`, `extend` and `release`
+   * ({@link ClaimingIdempotencyStore}, every shipped store) also makes concurrent duplicates in
+   * other processes wait for one run; a store with only `get`/`set` is not a lock (see
+   * docs/persistence.md, "Claims").
    * @default an in-memory store for this process, sized by {@link IdempotencyOptions.maxEntries}
    */
   readonly store?: IdempotencyStore;
@@ -31,6 +66,14 @@ export interface IdempotencyOptions {
    * @default 3600000 (1 hour)
    */
   readonly ttlMs?: number;
+  /**
+   * How long a claim holds without being extended, in ms (an integer from 300 to 2^31 - 1).
+   * The running handler extends it every third of this, so it only bounds how long waiters wait
+   * after the claimant's process died (a waiter then takes over). Only used with a claiming store
+   * ({@link IdempotencyOptions.store}).
+   * @default 30000
+   */
+  readonly leaseMs?: number;
   /**
    * Size cap of the default in-memory store; the oldest entries go first. Not allowed together
    * with {@link IdempotencyOptions.store}.
@@ -47,9 +90,16 @@ export interface IdempotencyOptions {
 
 export const IDEMPOTENCY_PRIORITY = 850;
 
+/** Claims are extended every `leaseMs / 3`; below this the timer would run hot. */
+const MIN_LEASE_MS = 300;
+export const DEFAULT_LEASE_MS = 30_000;
+/** A waiter asks again after 10 ms, doubling up to this. */
+const MAX_POLL_MS = 250;
+
 const fields: Record<string, FieldCheck> = {
   store: withMethods("get", "set"),
   ttlMs: number(0, Number.POSITIVE_INFINITY, true),
+  leaseMs: integer(MIN_LEASE_MS, MAX_DELAY_MS),
   maxEntries: integer(1),
   priority: number(Number.NEGATIVE_INFINITY),
 };
@@ -65,8 +115,10 @@ interface Entry {
  * (oldest first) so expiring and evicting are O(1) amortized; iterating a Map from the front after
  * many deletions is not (it walks the deleted slots).
  */
-export class InMemoryIdempotencyStore implements IdempotencyStore {
+export class InMemoryIdempotencyStore implements ClaimingIdempotencyStore {
   private readonly entries = new Map<string, Entry>();
+  /** Open claims; one ends when its outcome is set or it is released (or expires and is taken). */
+  private readonly claims = new Map<string, { readonly owner: string; expiresAt: number }>();
   private order: (Entry | undefined)[] = [];
   private head = 0;
 
@@ -86,7 +138,30 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     return entry.outcome;
   }
 
+  /** Claims within this process only: share one store between mediators to lock between them. */
+  claim(key: string, owner: string, leaseMs: number): ClaimResult {
+    const outcome = this.get(key);
+    if (outcome !== undefined) return { status: "done", outcome };
+    const now = Date.now();
+    const held = this.claims.get(key);
+    if (held !== undefined && held.owner !== owner && held.expiresAt > now) return { status: "held" };
+    this.claims.set(key, { owner, expiresAt: now + leaseMs });
+    return { status: "claimed" };
+  }
+
+  extend(key: string, owner: string, leaseMs: number): boolean {
+    const held = this.claims.get(key);
+    if (held?.owner !== owner) return false;
+    held.expiresAt = Date.now() + leaseMs;
+    return true;
+  }
+
+  release(key: string, owner: string): void {
+    if (this.claims.get(key)?.owner === owner) this.claims.delete(key);
+  }
+
   set(key: string, outcome: StoredOutcome, ttlMs: number): void {
+    this.claims.delete(key);
     const now = Date.now();
     const entry: Entry = { key, outcome, expiresAt: now + ttlMs };
     this.entries.set(key, entry);
@@ -107,17 +182,34 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
   }
 }
 
+/** The claim methods of `store`, when it has them all. */
+function claimsOf(store: IdempotencyStore | undefined): IdempotencyClaims | undefined {
+  const candidate = store as Partial<IdempotencyClaims> | undefined;
+  return typeof candidate?.claim === "function" &&
+    typeof candidate.extend === "function" &&
+    typeof candidate.release === "function"
+    ? (candidate as IdempotencyClaims)
+    : undefined;
+}
+
 /**
  * Replays the stored result when a message id was already handled successfully (failures are
- * not stored, so a retried failure runs again). Concurrent duplicates share one execution.
- * Sits outside retry so a replay never re-runs the retry loop.
+ * not stored, so a retried failure runs again). Concurrent duplicates share one execution: in
+ * this process always; across processes when the store has claims (the first claims the key and
+ * runs, the others wait for its outcome). Sits outside retry so a replay never re-runs the retry loop.
  */
 export function idempotencyBehavior(options: IdempotencyOptions | undefined, issues: IssueList): Behavior {
   issues.checkObject("idempotency", options, fields);
   const ttlMs = options?.ttlMs ?? 3_600_000;
+  const leaseMs = options?.leaseMs ?? DEFAULT_LEASE_MS;
   const store = options?.store ?? new InMemoryIdempotencyStore(options?.maxEntries ?? 10_000);
   if (options?.store !== undefined && options.maxEntries !== undefined) {
     issues.add("idempotency.maxEntries", "only applies to the default in-memory store; size your own store");
+  }
+  const claims = claimsOf(options?.store === undefined ? undefined : store);
+  const partial = options?.store as Partial<IdempotencyClaims> | undefined;
+  if (claims === undefined && typeof partial?.claim === "function") {
+    issues.add("idempotency.store", "has claim but not extend and release: give it all three, or none");
   }
   /** Runs in progress, with the context of the caller that started each. */
   const inFlight = new Map<
@@ -125,33 +217,130 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     { readonly result: Promise<Result<unknown>>; readonly ctx: BehaviorContext }
   >();
   const loggerFailed = observerFailureReporter("logger (idempotency behavior)");
+  const warn = (ctx: BehaviorContext, message: string, fields: Record<string, unknown>): void => {
+    try {
+      ctx.logger.warn(message, fields);
+    } catch (thrown) {
+      loggerFailed(thrown); // a broken log sink must not change the message's outcome
+    }
+  };
+  /** Stores a success; false (logged) when the store failed. */
+  const remember = async (key: string, value: unknown, ctx: BehaviorContext): Promise<boolean> => {
+    try {
+      await store.set(key, { value }, ttlMs);
+      return true;
+    } catch (cause) {
+      warn(ctx, "idempotency store write failed", { key, error: String(cause) });
+      return false;
+    }
+  };
+
+  /** Without claims: read, run, store. Two processes can run the same key at once. */
+  const executeUnclaimed = async (key: string, payload: unknown, ctx: BehaviorContext, next: Next) => {
+    try {
+      const stored = await store.get(key);
+      if (stored !== undefined) return ok(stored.value);
+    } catch (cause) {
+      return err(ErrorCodes.STORE_FAILED, "Idempotency store read failed", undefined, cause);
+    }
+    const result = await next(payload, ctx);
+    if (result.ok) await remember(key, result.value, ctx);
+    return result;
+  };
+
+  // Each run claims under its own owner id, unique across processes.
+  const ownerPrefix = `${randomUUID()}:`;
+  let runs = 0;
+
+  /**
+   * Extends `owner`'s claim every third of the lease until the returned stop is called. A failed
+   * extension is tried again at the next tick; a lost claim (expired and taken) is logged.
+   */
+  const keepClaim = (lock: IdempotencyClaims, key: string, owner: string, ctx: BehaviorContext) => {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const tick = async (): Promise<void> => {
+      let kept = true;
+      try {
+        kept = await lock.extend(key, owner, leaseMs);
+      } catch (cause) {
+        warn(ctx, "idempotency claim extension failed", { key, error: String(cause) });
+      }
+      if (!kept) warn(ctx, "idempotency claim lost: another process may run this message too", { key });
+      else if (!stopped) schedule();
+    };
+    const schedule = (): void => {
+      timer = setTimeout(tick, leaseMs / 3);
+      timer.unref();
+    };
+    schedule();
+    return (): void => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  };
+
+  /**
+   * With claims: replay a stored outcome, or claim and run (extending the lease meanwhile; `set`
+   * completes the claim, a failure releases it), or wait for the holder and ask again. A waiter
+   * is bounded by the caller's signal (its deadline or timeout).
+   */
+  const executeClaimed = async (
+    lock: IdempotencyClaims,
+    key: string,
+    payload: unknown,
+    ctx: BehaviorContext,
+    next: Next,
+  ): Promise<Result<unknown>> => {
+    const owner = ownerPrefix + (++runs).toString(36);
+    let pollMs = 10;
+    for (;;) {
+      let answer: ClaimResult;
+      try {
+        answer = await lock.claim(key, owner, leaseMs);
+      } catch (cause) {
+        return err(ErrorCodes.STORE_FAILED, "Idempotency store claim failed", undefined, cause);
+      }
+      if (answer?.status === "done") return ok(answer.outcome.value);
+      if (answer?.status === "claimed") break;
+      if (answer?.status !== "held") {
+        return err(
+          ErrorCodes.STORE_FAILED,
+          "Idempotency store claim answered neither claimed, done nor held",
+        );
+      }
+      // Jittered so waiters of one key do not ask in step.
+      await sleep(pollMs * (0.5 + Math.random() / 2), ctx.signal);
+      if (ctx.signal.aborted) return errFromThrownIn(ctx.signal.reason, ctx.signal);
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+    }
+    const stop = keepClaim(lock, key, owner, ctx);
+    let result: Result<unknown>;
+    try {
+      result = await next(payload, ctx);
+    } finally {
+      stop();
+    }
+    if (result.ok && (await remember(key, result.value, ctx))) return result;
+    try {
+      await lock.release(key, owner);
+    } catch (cause) {
+      warn(ctx, "idempotency claim release failed", { key, error: String(cause) });
+    }
+    return result;
+  };
+
+  const execute =
+    claims === undefined
+      ? executeUnclaimed
+      : (key: string, payload: unknown, ctx: BehaviorContext, next: Next) =>
+          executeClaimed(claims, key, payload, ctx, next);
 
   return markBuiltIn({
     name: "idempotency",
     priority: options?.priority ?? IDEMPOTENCY_PRIORITY,
     create(target) {
       const prefix = `${target.key}:`;
-      const execute = async (key: string, payload: unknown, ctx: BehaviorContext, next: Next) => {
-        try {
-          const stored = await store.get(key);
-          if (stored !== undefined) return ok(stored.value);
-        } catch (cause) {
-          return err(ErrorCodes.STORE_FAILED, "Idempotency store read failed", undefined, cause);
-        }
-        const result = await next(payload, ctx);
-        if (result.ok) {
-          try {
-            await store.set(key, { value: result.value }, ttlMs);
-          } catch (cause) {
-            try {
-              ctx.logger.warn("idempotency store write failed", { key, error: String(cause) });
-            } catch (thrown) {
-              loggerFailed(thrown); // the handler succeeded: a broken log sink must not change that
-            }
-          }
-        }
-        return result;
-      };
       const handle: Middleware = (payload, ctx, next) => {
         const key = prefix + ctx.messageId;
         const running = inFlight.get(key);
