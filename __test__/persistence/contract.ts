@@ -1,7 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { BatchIdempotencyStore, StoreLimits } from "../../ts/entries/persistence.js";
-import { CatgaError, createCatga, defineCommand, type StoredOutcome } from "../../ts/index.js";
-import { sleep } from "./helpers.js";
+import {
+  CatgaError,
+  createCatga,
+  defineCommand,
+  type IdempotencyClaims,
+  type StoredOutcome,
+} from "../../ts/index.js";
+import { eventually, sleep } from "./helpers.js";
 
 export interface ContractOptions {
   /** The store checks keys, TTLs and sizes (the in-memory store does not). */
@@ -215,6 +221,110 @@ export function describeIdempotencyStoreContract(
       });
     }
 
+    describe("claims", () => {
+      const claiming = async (limits?: StoreLimits) => {
+        const store = (await factory(limits)) as BatchIdempotencyStore & Partial<IdempotencyClaims>;
+        expect(typeof store.claim, "every shipped store has claims").toBe("function");
+        return store as BatchIdempotencyStore & IdempotencyClaims;
+      };
+
+      it("claims a free key for one owner; another owner finds it held, the same owner claims again", async () => {
+        const store = await claiming();
+        const k = key("claim");
+        expect(await store.claim(k, "a", 60_000)).toEqual({ status: "claimed" });
+        expect(await store.claim(k, "b", 60_000)).toEqual({ status: "held" });
+        expect(await store.claim(k, "a", 60_000)).toEqual({ status: "claimed" });
+        // A claim is not an outcome.
+        expect(await store.get(k)).toBeUndefined();
+        expect(await store.getMany([k])).toEqual([undefined]);
+      });
+
+      it("of 20 owners claiming one key at once, exactly one gets it", async () => {
+        const store = await claiming();
+        const k = key("race");
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => (await store.claim(k, `owner-${i}`, 60_000)).status),
+        );
+        expect(answers.filter((a) => a === "claimed")).toHaveLength(1);
+        expect(answers.filter((a) => a === "held")).toHaveLength(19);
+      });
+
+      it("set completes a claim: claims then answer done with the outcome", async () => {
+        const store = await claiming();
+        const k = key("done");
+        expect((await store.claim(k, "a", 60_000)).status).toBe("claimed");
+        await store.set(k, { value: { total: 5, at: new Date(9) } }, 60_000);
+        for (const owner of ["a", "b"]) {
+          expect(await store.claim(k, owner, 60_000)).toEqual({
+            status: "done",
+            outcome: { value: { total: 5, at: new Date(9) } },
+          });
+        }
+        expect(await store.extend(k, "a", 60_000)).toBe(false);
+        await store.release(k, "a"); // no claim left: releasing changes nothing
+        expect(await store.get(k)).toEqual({ value: { total: 5, at: new Date(9) } });
+        // A stored undefined is an outcome too.
+        const u = key("done-undefined");
+        await store.set(u, { value: undefined }, 60_000);
+        const answer = await store.claim(u, "a", 60_000);
+        expect(answer.status).toBe("done");
+        expect(answer.status === "done" && answer.outcome).toHaveProperty("value", undefined);
+      });
+
+      it("only the owner extends or releases; a released key is free at once", async () => {
+        const store = await claiming();
+        const k = key("release");
+        expect((await store.claim(k, "a", 60_000)).status).toBe("claimed");
+        expect(await store.extend(k, "b", 60_000)).toBe(false);
+        await store.release(k, "b");
+        expect((await store.claim(k, "b", 60_000)).status).toBe("held");
+        expect(await store.extend(k, "a", 60_000)).toBe(true);
+        await store.release(k, "a");
+        expect(await store.extend(k, "a", 60_000)).toBe(false);
+        expect((await store.claim(k, "b", 60_000)).status).toBe("claimed");
+        expect(await store.extend(k, "missing", 60_000)).toBe(false);
+        expect(await store.extend(key("never"), "a", 60_000)).toBe(false);
+      });
+
+      it("an expired lease can be taken over; an extended one cannot", async () => {
+        const store = await claiming();
+        const [lapsing, kept] = [key("lapse"), key("kept")];
+        expect((await store.claim(lapsing, "a", 400)).status).toBe("claimed");
+        expect((await store.claim(kept, "a", 400)).status).toBe("claimed");
+        expect(await store.extend(kept, "a", 60_000)).toBe(true);
+        await eventually(async () => (await store.claim(lapsing, "b", 60_000)).status === "claimed", 5_000);
+        expect(await store.claim(kept, "b", 60_000)).toEqual({ status: "held" });
+        // The first owner lost it: it can neither extend nor release b's claim.
+        expect(await store.extend(lapsing, "a", 60_000)).toBe(false);
+        await store.release(lapsing, "a");
+        expect(await store.claim(lapsing, "c", 60_000)).toEqual({ status: "held" });
+      });
+
+      it("an expired outcome is claimable again", async () => {
+        const store = await claiming();
+        const k = key("stale");
+        await store.set(k, { value: 1 }, 200);
+        await eventually(async () => (await store.claim(k, "a", 60_000)).status === "claimed", 5_000);
+        expect(await store.get(k)).toBeUndefined();
+      });
+
+      if (options.validates) {
+        it("rejects bad owners and leases with CATGA_INVALID_ARGUMENT", async () => {
+          const store = await claiming({ maxKeyBytes: 64 });
+          for (const lease of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5" as unknown as number]) {
+            await expectCode(Promise.resolve(store.claim(key("bad"), "a", lease)), "CATGA_INVALID_ARGUMENT");
+            await expectCode(Promise.resolve(store.extend(key("bad"), "a", lease)), "CATGA_INVALID_ARGUMENT");
+          }
+          for (const owner of ["", "x".repeat(257), 7 as unknown as string]) {
+            await expectCode(Promise.resolve(store.claim(key("bad"), owner, 1000)), "CATGA_INVALID_ARGUMENT");
+            await expectCode(Promise.resolve(store.release(key("bad"), owner)), "CATGA_INVALID_ARGUMENT");
+          }
+          await expectCode(Promise.resolve(store.claim("", "a", 1000)), "CATGA_INVALID_ARGUMENT");
+          await expectCode(Promise.resolve(store.claim("é".repeat(40), "a", 1000)), "CATGA_LIMIT");
+        });
+      }
+    });
+
     const down = options.down;
     if (down !== undefined) {
       it("rejects every operation with CATGA_STORE_FAILED naming it when the server is down", async () => {
@@ -225,6 +335,15 @@ export function describeIdempotencyStoreContract(
           ["getMany", () => store.getMany(["a", "b"])],
           ["setMany", () => store.setMany([{ key: "a", outcome: { value: 1 } }], 1000)],
         ];
+        const claims = store as Partial<IdempotencyClaims>;
+        if (claims.claim !== undefined && claims.extend !== undefined && claims.release !== undefined) {
+          const { claim, extend, release } = claims as IdempotencyClaims;
+          checks.push(
+            ["claim", () => Promise.resolve(claim.call(store, "a", "o", 1000))],
+            ["extend", () => Promise.resolve(extend.call(store, "a", "o", 1000))],
+            ["release", () => Promise.resolve(release.call(store, "a", "o"))],
+          );
+        }
         for (const [operation, run] of checks) {
           const error = await expectCode(run(), "CATGA_STORE_FAILED", `${operation} failed`);
           expect(error.details).toMatchObject({ operation });

@@ -2,6 +2,7 @@ import { type Cluster, Redis } from "ioredis";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
+  MIGRATIONS,
   migrate,
   type PgPool,
   type PgQueryable,
@@ -11,7 +12,13 @@ import {
   RedisIdempotencyStore,
   withBatchOps,
 } from "../../ts/entries/persistence.js";
-import { CatgaConfigError, InMemoryIdempotencyStore } from "../../ts/index.js";
+import {
+  CatgaConfigError,
+  createCatga,
+  defineCommand,
+  InMemoryIdempotencyStore,
+  silentLogger,
+} from "../../ts/index.js";
 import { describeIdempotencyStoreContract, expectCode } from "./contract.js";
 import { deadPool, dropSchema, freePort, newPool, REDIS_URL, sleep, uniqueName } from "./helpers.js";
 
@@ -77,6 +84,7 @@ describeIdempotencyStoreContract(
 );
 
 // ---------------------------------------------------------------- store-specific behavior
+const Probe = defineCommand("stores.probe").payload<Record<string, never>>().returns<number>();
 describe("PostgresIdempotencyStore", () => {
   it("uses the database clock, hides expired rows at once and purges them in bounded batches", async () => {
     const store = new PostgresIdempotencyStore({ pool, schema, purgeBatchSize: 7 });
@@ -94,6 +102,30 @@ describe("PostgresIdempotencyStore", () => {
     expect(await store.purgeExpired()).toBeGreaterThanOrEqual(20);
     const after = await pool.query(`SELECT key FROM ${table} WHERE key LIKE 'purge:%'`);
     expect(after.rows.map((r) => r.key)).toEqual(["purge:keep"]);
+  });
+
+  it("on a schema before migration 4: get/set keep working, claim fails coded and names the migration", async () => {
+    const old = uniqueName("inbox_v3");
+    await pool.query(`CREATE SCHEMA "${old}"`);
+    try {
+      await pool.query(`SET search_path TO "${old}"; ${MIGRATIONS[1]!.sql}; RESET search_path`);
+      const store = new PostgresIdempotencyStore({ pool, schema: old });
+      await store.set("k", { value: 1 }, 60_000);
+      expect(await store.get("k")).toEqual({ value: 1 });
+      const error = await expectCode(store.claim("other", "o", 1000), "CATGA_STORE_FAILED", "migration 4");
+      expect(error.details).toMatchObject({ operation: "claim" });
+      // And so the behavior: a failed claim is CATGA_STORE_FAILED, the handler does not run.
+      let runs = 0;
+      const catga = createCatga({ logger: silentLogger })
+        .withIdempotency({ store })
+        .handle(Probe, () => ++runs)
+        .build();
+      const result = await catga.send(Probe, {}, { messageId: "m" });
+      expect(result.ok || result.error.code).toBe("CATGA_STORE_FAILED");
+      expect(runs).toBe(0);
+    } finally {
+      await dropSchema(pool, old);
+    }
   });
 
   it("purges on an interval when asked, and close() stops it", async () => {

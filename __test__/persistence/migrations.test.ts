@@ -49,8 +49,8 @@ describe("migrate", () => {
 
   it("creates the schema and tables once; a second run applies nothing", async () => {
     const s = schema("mig");
-    expect(await migrate(pool, { schema: s })).toEqual({ applied: [1, 2, 3], version: 3 });
-    expect(await migrate(pool, { schema: s })).toEqual({ applied: [], version: 3 });
+    expect(await migrate(pool, { schema: s })).toEqual({ applied: [1, 2, 3, 4], version: 4 });
+    expect(await migrate(pool, { schema: s })).toEqual({ applied: [], version: 4 });
     expect(await columns(s, "catga_outbox")).toEqual({
       id: "bigint",
       message_id: "text",
@@ -64,7 +64,8 @@ describe("migrate", () => {
     });
     expect(await columns(s, "catga_inbox")).toEqual({
       key: "text",
-      outcome: "bytea",
+      outcome: "bytea?", // NULL: the row is a claim (migration 4)
+      owner: "text?",
       expires_at: "timestamp with time zone",
     });
     const { rows } = await pool.query(
@@ -74,14 +75,15 @@ describe("migrate", () => {
       { version: 1, name: "catga_outbox" },
       { version: 2, name: "catga_inbox" },
       { version: 3, name: "catga_outbox_due" },
+      { version: 4, name: "catga_inbox_claims" },
     ]);
   });
 
   it("is safe when several instances migrate at once", async () => {
     const s = schema("race");
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(pool, { schema: s })));
-    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2, 3]);
-    expect(results.every((r) => r.version === 3)).toBe(true);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2, 3, 4]);
+    expect(results.every((r) => r.version === 4)).toBe(true);
   });
 
   it("refuses a database migrated by a newer build", async () => {
@@ -106,7 +108,7 @@ describe("migrate", () => {
     await pool.query(`CREATE SCHEMA "${s}"`);
     const scoped = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path=${s}` });
     try {
-      expect(await migrate(scoped)).toEqual({ applied: [1, 2, 3], version: 3 });
+      expect(await migrate(scoped)).toEqual({ applied: [1, 2, 3, 4], version: 4 });
       const { rows } = await pool.query("SELECT to_regclass($1) AS t", [`"${s}".catga_outbox`]);
       expect(rows[0].t).not.toBeNull();
       const outbox = new PostgresOutbox();

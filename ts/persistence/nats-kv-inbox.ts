@@ -1,5 +1,9 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type {
+  ClaimingIdempotencyStore,
+  ClaimResult,
+  StoredOutcome,
+} from "../mediator/behaviors/idempotency.js";
 import type { NatsKv } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
@@ -45,13 +49,19 @@ const MAX_MAX_AGE_MS = 9_223_372_036_854;
 /** A finite TTL on an unlimited bucket: at most the range of a JS Date, so expiry stays exact. */
 const MAX_TTL_MS = 8_640_000_000_000_000;
 const NEVER = 0;
+/** First body byte of a claim (outcomes start with their format byte, 1); the owner follows. */
+const CLAIM = 0;
+/** How often `claim` and `extend` read again after losing a revision race. */
+const CLAIM_ATTEMPTS = 5;
 
 /**
  * Inbox / idempotency store on a NATS KV bucket, through the Rust engine: one crossing per batch
  * of keys. KV keys allow only `[-/_=.a-zA-Z0-9]`, so keys are stored base64url-encoded; each value
- * carries its own expiry (8 bytes, ms since epoch, 0 = never) ahead of the outcome.
+ * carries its own expiry (8 bytes, ms since epoch, 0 = never) ahead of the outcome. A claim is a
+ * value whose body is a 0 byte and the owner, its expiry the end of the lease; claims change
+ * only by revision-checked writes (`swap`), so of two racing writers one wins.
  */
-export class NatsKvIdempotencyStore implements BatchIdempotencyStore {
+export class NatsKvIdempotencyStore implements BatchIdempotencyStore, ClaimingIdempotencyStore {
   private readonly limits: Limits;
   private readonly connection: NatsConnection;
   private readonly name: string;
@@ -134,6 +144,95 @@ export class NatsKvIdempotencyStore implements BatchIdempotencyStore {
     await this.write(keys, values, ttl, "setMany");
   }
 
+  /** Claims `key` for `owner`: a write checked against the revision just read. */
+  async claim(key: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    this.limits.key(key);
+    this.limits.owner(owner);
+    const lease = this.limits.lease(leaseMs);
+    const kvKey = encodeKey(key);
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const seen = await this.entry(kvKey, "claim");
+      if (seen.live && seen.owner === undefined) {
+        return { status: "done", outcome: this.decode(seen.body, "claim") };
+      }
+      if (seen.live && seen.owner !== owner) return { status: "held" };
+      if (await this.swap(kvKey, claimValue(owner, Date.now() + lease), seen.revision, "claim")) {
+        return { status: "claimed" };
+      }
+    }
+    return { status: "held" }; // the key keeps changing under us: the caller asks again later
+  }
+
+  async extend(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    this.limits.key(key);
+    this.limits.owner(owner);
+    const lease = this.limits.lease(leaseMs);
+    return this.changeClaim(encodeKey(key), owner, () => Date.now() + lease, "extend");
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    this.limits.key(key);
+    this.limits.owner(owner);
+    // An expired claim with no owner (owners are never empty): free to take, nobody's to extend.
+    await this.changeClaim(encodeKey(key), owner, () => 1, "release", "");
+  }
+
+  /** Rewrites `owner`'s claim with a new expiry; false when it is not (or no longer) theirs. */
+  private async changeClaim(
+    kvKey: string,
+    owner: string,
+    expiresAt: () => number,
+    operation: string,
+    newOwner = owner,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const seen = await this.entry(kvKey, operation);
+      if (seen.owner !== owner) return false;
+      if (await this.swap(kvKey, claimValue(newOwner, expiresAt()), seen.revision, operation)) return true;
+    }
+    return false;
+  }
+
+  /** What a key holds: its revision (0 = never written), whether it is unexpired, a claim's owner. */
+  private async entry(
+    kvKey: string,
+    operation: string,
+  ): Promise<{ revision: number; live: boolean; owner?: string; body: Buffer }> {
+    let entry: { value: Buffer; revision: number } | null;
+    try {
+      entry = await (await this.open()).entry(kvKey);
+    } catch (cause) {
+      throw unavailable(operation, cause);
+    }
+    if (entry === null) return { revision: 0, live: false, body: Buffer.alloc(0) };
+    const bytes = entry.value;
+    if (bytes.length < 9) return { revision: entry.revision, live: false, body: Buffer.alloc(0) };
+    const expiresAt = Number(bytes.readBigUInt64BE(0));
+    const body = bytes.subarray(8);
+    return {
+      revision: entry.revision,
+      live: expiresAt === NEVER || expiresAt > Date.now(),
+      ...(body[0] === CLAIM ? { owner: body.subarray(1).toString("utf8") } : {}),
+      body,
+    };
+  }
+
+  private async swap(kvKey: string, value: Buffer, revision: number, operation: string): Promise<boolean> {
+    try {
+      return (await (await this.open()).swap(kvKey, value, revision)) !== null;
+    } catch (cause) {
+      throw unavailable(operation, cause);
+    }
+  }
+
+  private decode(body: Buffer, operation: string): StoredOutcome {
+    try {
+      return decodeOutcome(body);
+    } catch (cause) {
+      throw storeFailed(NAME, `${operation} (decoding a stored outcome)`, cause);
+    }
+  }
+
   /**
    * A TTL the bucket can keep: the bucket deletes every entry after its max age, so a longer TTL
    * (or `Infinity` on a limited bucket) would silently expire early; it is refused instead.
@@ -163,14 +262,10 @@ export class NatsKvIdempotencyStore implements BatchIdempotencyStore {
     }
     const now = Date.now();
     return values.map((bytes) => {
-      if (bytes === null || bytes.length < 8) return undefined;
+      if (bytes === null || bytes.length < 9 || bytes[8] === CLAIM) return undefined;
       const expiresAt = Number(bytes.readBigUInt64BE(0));
       if (expiresAt !== NEVER && expiresAt <= now) return undefined;
-      try {
-        return decodeOutcome(bytes.subarray(8));
-      } catch (cause) {
-        throw storeFailed(NAME, `${operation} (decoding a stored outcome)`, cause);
-      }
+      return this.decode(bytes.subarray(8), operation);
     });
   }
 
@@ -216,6 +311,15 @@ function isNatsConnection(value: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/** A claim's value: expiry header, the CLAIM byte, the owner. */
+function claimValue(owner: string, expiresAt: number): Buffer {
+  const value = Buffer.alloc(9 + Buffer.byteLength(owner));
+  value.writeBigUInt64BE(BigInt(expiresAt));
+  value[8] = CLAIM;
+  value.write(owner, 9, "utf8");
+  return value;
 }
 
 function encodeKey(key: string): string {

@@ -1,4 +1,8 @@
-import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type {
+  ClaimingIdempotencyStore,
+  ClaimResult,
+  StoredOutcome,
+} from "../mediator/behaviors/idempotency.js";
 import { OptionChecker } from "./option-checker.js";
 import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { type PgQueryable, qualified } from "./pg.js";
@@ -40,12 +44,16 @@ export interface PostgresIdempotencyStoreOptions extends StoreLimits {
 
 const NAME = "postgres idempotency store";
 
+/** How often `claim` retries when the row it lost to vanished before it could read it. */
+const CLAIM_ATTEMPTS = 5;
+
 /**
  * Inbox / idempotency store on a PostgreSQL table (`sql/002_catga_inbox.sql`). Expiry uses the
  * database clock, so every process agrees on it. Expired rows are invisible to reads at once and
- * deleted by `purgeExpired()`.
+ * deleted by `purgeExpired()`. A row with a NULL outcome is a claim (`sql/004_catga_inbox_claims.sql`):
+ * `owner` holds the key until `expires_at`.
  */
-export class PostgresIdempotencyStore implements BatchIdempotencyStore {
+export class PostgresIdempotencyStore implements BatchIdempotencyStore, ClaimingIdempotencyStore {
   private readonly pool: PgQueryable;
   private readonly limits: Limits;
   private readonly sql: {
@@ -54,6 +62,10 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore {
     set: string;
     setMany: string;
     purge: string;
+    claim: string;
+    current: string;
+    extend: string;
+    release: string;
   };
   private readonly purgeBatchSize: number;
   private timer: NodeJS.Timeout | undefined;
@@ -82,13 +94,26 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore {
     // ttl is whole milliseconds, or NULL for "never expires".
     const expires = (p: string) => `coalesce(now() + ${p} * interval '1 millisecond', 'infinity')`;
     this.sql = {
-      get: `SELECT outcome FROM ${t} WHERE key = $1 AND expires_at > now()`,
-      getMany: `SELECT key, outcome FROM ${t} WHERE key = ANY($1::text[]) AND expires_at > now()`,
+      get: `SELECT outcome FROM ${t} WHERE key = $1 AND expires_at > now() AND outcome IS NOT NULL`,
+      getMany: `SELECT key, outcome FROM ${t}
+            WHERE key = ANY($1::text[]) AND expires_at > now() AND outcome IS NOT NULL`,
       set: `INSERT INTO ${t} (key, outcome, expires_at) VALUES ($1, $2, ${expires("$3::bigint")})
             ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, expires_at = excluded.expires_at`,
       setMany: `INSERT INTO ${t} (key, outcome, expires_at)
             SELECT k, o, ${expires("$3::bigint")} FROM unnest($1::text[], $2::bytea[]) AS u(k, o)
             ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, expires_at = excluded.expires_at`,
+      // Takes the key when it is free, expired (outcome or claim), or already this owner's claim.
+      // A row that conflicts is locked and judged at its latest committed version, so of two
+      // concurrent claims exactly one returns a row.
+      claim: `INSERT INTO ${t} AS i (key, outcome, owner, expires_at)
+            VALUES ($1, NULL, $2, now() + $3::bigint * interval '1 millisecond')
+            ON CONFLICT (key) DO UPDATE SET outcome = NULL, owner = excluded.owner, expires_at = excluded.expires_at
+            WHERE i.expires_at <= now() OR (i.outcome IS NULL AND i.owner = excluded.owner)
+            RETURNING true AS claimed`,
+      current: `SELECT outcome FROM ${t} WHERE key = $1 AND expires_at > now()`,
+      extend: `UPDATE ${t} SET expires_at = now() + $3::bigint * interval '1 millisecond'
+            WHERE key = $1 AND owner = $2 AND outcome IS NULL`,
+      release: `DELETE FROM ${t} WHERE key = $1 AND owner = $2 AND outcome IS NULL`,
       purge: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
             SELECT ctid FROM ${t} WHERE expires_at <= now() LIMIT $1))`,
     };
@@ -150,6 +175,54 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore {
       await this.pool.query(this.sql.setMany, [keys, values, ttlParam(ttl)]);
     } catch (cause) {
       throw storeFailed(NAME, "setMany", cause);
+    }
+  }
+
+  /**
+   * Claims `key` for `owner` (needs migration 4): one `INSERT … ON CONFLICT DO UPDATE … WHERE`
+   * that only takes a free, expired or own row; when it takes nothing, a read says what is there.
+   */
+  async claim(key: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    this.limits.key(key);
+    this.limits.owner(owner);
+    const lease = String(this.limits.lease(leaseMs));
+    try {
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        const taken = await this.pool.query(this.sql.claim, [key, owner, lease]);
+        if (taken.rows.length > 0) return { status: "claimed" };
+        const { rows } = await this.pool.query(this.sql.current, [key]);
+        const row = rows[0] as { outcome: Buffer | null } | undefined;
+        if (row === undefined) continue; // expired or released since: claim again
+        return row.outcome === null
+          ? { status: "held" }
+          : { status: "done", outcome: decode(row.outcome, "claim") };
+      }
+    } catch (cause) {
+      // 42703 undefined_column: the table predates claims.
+      const old = (cause as { code?: unknown } | null)?.code === "42703";
+      throw storeFailed(NAME, "claim", cause, old ? "claims need migration 4: run migrate()" : undefined);
+    }
+    return { status: "held" }; // the row keeps changing under us: the caller asks again later
+  }
+
+  async extend(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    this.limits.key(key);
+    this.limits.owner(owner);
+    const lease = String(this.limits.lease(leaseMs));
+    try {
+      return ((await this.pool.query(this.sql.extend, [key, owner, lease])).rowCount ?? 0) > 0;
+    } catch (cause) {
+      throw storeFailed(NAME, "extend", cause);
+    }
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    this.limits.key(key);
+    this.limits.owner(owner);
+    try {
+      await this.pool.query(this.sql.release, [key, owner]);
+    } catch (cause) {
+      throw storeFailed(NAME, "release", cause);
     }
   }
 

@@ -1,4 +1,8 @@
-import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type {
+  ClaimingIdempotencyStore,
+  ClaimResult,
+  StoredOutcome,
+} from "../mediator/behaviors/idempotency.js";
 import { OptionChecker } from "./option-checker.js";
 import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { storeFailed } from "./store-errors.js";
@@ -21,6 +25,8 @@ export interface RedisClientLike {
   set(key: string, value: Buffer): Promise<unknown>;
   set(key: string, value: Buffer, px: "PX", milliseconds: number): Promise<unknown>;
   pipeline(): RedisPipelineLike;
+  /** Runs a Lua script (claims are checked and changed atomically in the server). */
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Options of `RedisIdempotencyStore`, plus the {@link StoreLimits} size caps. */
@@ -45,10 +51,35 @@ export interface RedisIdempotencyStoreOptions extends StoreLimits {
 const NAME = "redis idempotency store";
 
 /**
- * Inbox / idempotency store on Redis: `SET key value PX ttl`, `MGET` for `getMany`, one pipeline
- * for `setMany`. Redis expires keys itself; nothing to purge.
+ * A claim is stored under the key itself, as these two bytes and the owner; outcomes start with
+ * their format byte (1), so the two never collide. The claim's lease is the key's PX expiry.
  */
-export class RedisIdempotencyStore implements BatchIdempotencyStore {
+const CLAIM = "\u0000c";
+/** KEYS[1] key; ARGV: claim value, lease ms, CLAIM. 1 = claimed, 0 = held by another, 2 = outcome. */
+const CLAIM_SCRIPT = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local v = redis.call('GET', KEYS[1])
+if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if string.sub(v, 1, 2) == ARGV[3] then return 0 end
+return 2`;
+/** KEYS[1] key; ARGV: claim value, lease ms. 1 = extended, 0 = not this owner's claim. */
+const EXTEND_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+/** KEYS[1] key; ARGV: claim value. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+/** How often `claim` retries when the outcome it saw expired before it could read it. */
+const CLAIM_ATTEMPTS = 5;
+
+/**
+ * Inbox / idempotency store on Redis: `SET key value PX ttl`, `MGET` for `getMany`, one pipeline
+ * for `setMany`. Redis expires keys itself; nothing to purge. Claims are `SET NX PX` plus
+ * compare-and-change scripts (`EVAL`), one round trip each.
+ */
+export class RedisIdempotencyStore implements BatchIdempotencyStore, ClaimingIdempotencyStore {
   private readonly client: RedisClientLike;
   private readonly reader: Pick<RedisClientLike, "getBuffer" | "mgetBuffer">;
   private readonly prefix: string;
@@ -62,7 +93,7 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore {
       "maxKeyBytes",
       "maxValueBytes",
     ]);
-    check.methods("client", "getBuffer", "mgetBuffer", "set", "pipeline");
+    check.methods("client", "getBuffer", "mgetBuffer", "set", "pipeline", "eval");
     if (options?.readClient !== undefined) check.methods("readClient", "getBuffer", "mgetBuffer");
     const prefix = check.text("keyPrefix", false);
     this.limits = new Limits(NAME, check);
@@ -92,6 +123,48 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore {
       else await this.client.set(this.prefix + key, value, "PX", ttl);
     } catch (cause) {
       throw storeFailed(NAME, "set", cause);
+    }
+  }
+
+  /** Claims `key` for `owner` in one script; a stored outcome is then read with `GET`. */
+  async claim(key: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    this.limits.key(key);
+    const mine = CLAIM + this.limits.owner(owner);
+    const lease = this.limits.lease(leaseMs);
+    try {
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        const answer = Number(await this.client.eval(CLAIM_SCRIPT, 1, this.prefix + key, mine, lease, CLAIM));
+        if (answer === 1) return { status: "claimed" };
+        if (answer === 0) return { status: "held" };
+        const bytes = await this.client.getBuffer(this.prefix + key);
+        const outcome = bytes === null ? undefined : decode(bytes, "claim");
+        if (outcome !== undefined) return { status: "done", outcome };
+        // Expired (or became a claim) since the script ran: ask again.
+      }
+    } catch (cause) {
+      throw storeFailed(NAME, "claim", cause);
+    }
+    return { status: "held" };
+  }
+
+  async extend(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    this.limits.key(key);
+    const mine = CLAIM + this.limits.owner(owner);
+    const lease = this.limits.lease(leaseMs);
+    try {
+      return Number(await this.client.eval(EXTEND_SCRIPT, 1, this.prefix + key, mine, lease)) === 1;
+    } catch (cause) {
+      throw storeFailed(NAME, "extend", cause);
+    }
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    this.limits.key(key);
+    const mine = CLAIM + this.limits.owner(owner);
+    try {
+      await this.client.eval(RELEASE_SCRIPT, 1, this.prefix + key, mine);
+    } catch (cause) {
+      throw storeFailed(NAME, "release", cause);
     }
   }
 
@@ -128,7 +201,9 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore {
   }
 }
 
-function decode(bytes: Buffer, operation: string): StoredOutcome {
+/** The stored outcome, or `undefined` for a claim (a handler still running). */
+function decode(bytes: Buffer, operation: string): StoredOutcome | undefined {
+  if (bytes[0] === 0) return undefined;
   try {
     return decodeOutcome(bytes);
   } catch (cause) {

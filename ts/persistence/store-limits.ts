@@ -20,6 +20,8 @@ export interface StoreLimits {
 
 export const DEFAULT_MAX_KEY_BYTES = 1024;
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+/** Owners are ids the idempotency behavior makes (a UUID and a counter); this leaves room for yours. */
+export const MAX_OWNER_BYTES = 256;
 
 export class Limits {
   readonly maxKeyBytes: number;
@@ -69,6 +71,22 @@ export class Limits {
       );
     }
     return ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Math.ceil(ttlMs);
+  }
+
+  /** A claim's lease: whole milliseconds (rounded up), finite and > 0. */
+  lease(leaseMs: unknown): number {
+    if (typeof leaseMs !== "number" || !Number.isFinite(leaseMs) || leaseMs <= 0) {
+      throw invalid(`${this.store}: leaseMs must be a finite number > 0, got ${String(leaseMs)}`);
+    }
+    return Math.ceil(leaseMs);
+  }
+
+  /** A claim's owner: a non-empty string of at most MAX_OWNER_BYTES. */
+  owner(owner: unknown): string {
+    if (typeof owner !== "string" || owner.length === 0 || Buffer.byteLength(owner) > MAX_OWNER_BYTES) {
+      throw invalid(`${this.store}: owner must be a non-empty string of at most ${MAX_OWNER_BYTES} bytes`);
+    }
+    return owner;
   }
 
   value(outcome: unknown): Buffer {
