@@ -1,0 +1,210 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import {
+  migrate,
+  NatsKvIdempotencyStore,
+  PostgresIdempotencyStore,
+  RedisIdempotencyStore,
+} from "../../ts/entries/persistence.js";
+import {
+  type ClaimingIdempotencyStore,
+  createCatga,
+  defineCommand,
+  type IdempotencyStore,
+  silentLogger,
+} from "../../ts/index.js";
+import { NATS_URL } from "../nats/helpers.js";
+import { dropSchema, eventually, newPool, PG_URL, REDIS_URL, sleep, uniqueName } from "./helpers.js";
+
+// Issue 21, defect 3: two consumers that get the same messageId at once (or 5–45 ms apart) ran the
+// handler twice in 100 of 100 trials on every store. Each consumer here is a mediator with its own
+// connection and its own store instance, as two processes would be; they meet only in the server.
+// The last test uses a real second process, killed while it holds the claim.
+
+const Work = defineCommand("race.work").payload<{ trial: number }>().returns<{ by: string; run: number }>();
+const workerScript = fileURLToPath(new URL("./claim-worker.mjs", import.meta.url));
+const schema = uniqueName("claims");
+const redisPrefix = `${uniqueName("claims")}:`;
+const bucket = uniqueName("claims");
+const admin = newPool(2);
+const closers: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  await migrate(admin, { schema });
+});
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+  await dropSchema(admin, schema);
+  await admin.end();
+});
+
+type Kind = "PostgreSQL" | "Redis" | "NATS KV";
+
+/** A store on a connection of its own, as a separate consumer process would have. */
+async function connect(kind: Kind): Promise<ClaimingIdempotencyStore> {
+  if (kind === "PostgreSQL") {
+    const pool = newPool(5);
+    closers.push(() => pool.end());
+    return new PostgresIdempotencyStore({ pool, schema });
+  }
+  if (kind === "Redis") {
+    const client = new Redis(REDIS_URL);
+    closers.push(async () => {
+      const keys = await client.keys(`${redisPrefix}*`);
+      if (keys.length > 0) await client.del(...keys);
+      client.disconnect();
+    });
+    return new RedisIdempotencyStore({ client, keyPrefix: redisPrefix });
+  }
+  const connection = await NatsConnection.connect({ servers: NATS_URL });
+  closers.push(async () => {
+    await connection.native.deleteStream(`KV_${bucket}`).catch(() => undefined);
+    await connection.close();
+  });
+  return new NatsKvIdempotencyStore({ connection, bucket, maxAgeMs: 0, storage: "memory" });
+}
+
+/** Hides the claim methods: the store as it was before claims (get/set only). */
+function withoutClaims(store: IdempotencyStore): IdempotencyStore {
+  return { get: (key) => store.get(key), set: (key, outcome, ttlMs) => store.set(key, outcome, ttlMs) };
+}
+
+/** Two consumers (mediators on their own store connections) counting handler runs per trial. */
+async function consumers(
+  kind: Kind,
+  handlerMs: number,
+  options: { leaseMs?: number; claims?: boolean } = {},
+) {
+  const runs = new Map<number, number>();
+  const build = async (by: string) => {
+    const store = await connect(kind);
+    return createCatga({ logger: silentLogger })
+      .withIdempotency({
+        store: options.claims === false ? withoutClaims(store) : store,
+        ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      })
+      .handle(Work, async ({ trial }) => {
+        const run = (runs.get(trial) ?? 0) + 1;
+        runs.set(trial, run);
+        await sleep(handlerMs);
+        return { by, run };
+      })
+      .build();
+  };
+  const [a, b] = [await build("a"), await build("b")];
+  return { a, b, runs };
+}
+
+/** `trials` messages, 20 at a time; each sent to both consumers, the second `gapMs(trial)` later. */
+async function race(
+  { a, b }: Awaited<ReturnType<typeof consumers>>,
+  label: string,
+  trials: number,
+  gapMs: (trial: number) => number,
+) {
+  const outcomes: [unknown, unknown][] = [];
+  for (let start = 0; start < trials; start += 20) {
+    const group = Array.from({ length: Math.min(20, trials - start) }, async (_, i) => {
+      const trial = start + i;
+      const messageId = `${label}-${trial}`;
+      const first = a.send(Work, { trial }, { messageId });
+      const second = sleep(gapMs(trial)).then(() => b.send(Work, { trial }, { messageId }));
+      const [x, y] = await Promise.all([first, second]);
+      outcomes[trial] = [x.unwrap(), y.unwrap()];
+    });
+    await Promise.all(group);
+  }
+  return outcomes;
+}
+
+const run = (label: string) => `${label}-${Math.random().toString(36).slice(2, 8)}`;
+
+for (const kind of ["PostgreSQL", "Redis", "NATS KV"] as const) {
+  describe(`inbox claims on ${kind}`, () => {
+    it("two consumers getting the same messageId at once: one run, one outcome, in 100 of 100 trials", async () => {
+      const pair = await consumers(kind, 20);
+      const outcomes = await race(pair, run("once"), 100, () => 0);
+      expect([...pair.runs.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(pair.runs.size).toBe(100);
+      for (const [x, y] of outcomes) expect(y).toEqual(x);
+    });
+
+    it("the second arriving 5–45 ms later: one run, one outcome, in 100 of 100 trials", async () => {
+      const pair = await consumers(kind, 20);
+      const outcomes = await race(pair, run("later"), 100, (trial) => 5 + ((trial * 7) % 41));
+      expect([...pair.runs.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(pair.runs.size).toBe(100);
+      for (const [x, y] of outcomes) expect(y).toEqual(x);
+    });
+
+    it("without claims (get/set only) the same race runs the handler twice: the defect this fixes", async () => {
+      const pair = await consumers(kind, 20, { claims: false });
+      await race(pair, run("unclaimed"), 100, () => 0);
+      const doubled = [...pair.runs.values()].filter((n) => n > 1).length;
+      if (process.env.CATGA_CLAIM_REPORT) console.log(kind, "double runs without claims", doubled, "of 100");
+      expect(doubled).toBeGreaterThan(0);
+    });
+
+    it("a handler slower than the lease still runs once: the lease is extended while it runs", async () => {
+      // Lease 450 ms, handler 1.5 s: without extension each claim would lapse three times over.
+      const pair = await consumers(kind, 1_500, { leaseMs: 450 });
+      const outcomes = await race(pair, run("slow"), 20, (trial) => 50 + trial * 10);
+      expect([...pair.runs.values()]).toEqual(Array(20).fill(1));
+      for (const [x, y] of outcomes) expect(y).toEqual(x);
+    });
+
+    it("a claimant killed mid-handler (lease no longer extended): a waiter takes over after the lease", async () => {
+      const leaseMs = 1_000;
+      const messageId = run("crash");
+      const url = kind === "PostgreSQL" ? PG_URL : kind === "Redis" ? REDIS_URL : NATS_URL;
+      const scope = kind === "PostgreSQL" ? schema : kind === "Redis" ? redisPrefix : bucket;
+      const child = spawn(process.execPath, [workerScript, kind, url, scope, messageId, String(leaseMs)], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      closers.push(() => child.kill("SIGKILL"));
+      let out = "";
+      let err = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      child.stderr!.on("data", (chunk: Buffer) => {
+        err += chunk.toString();
+      });
+      await eventually(
+        () => out.includes("running") || child.exitCode !== null,
+        20_000,
+        "the worker's claim",
+      );
+      expect(out, err).toContain("running");
+
+      let startedAt = 0;
+      const store = await connect(kind);
+      const catga = createCatga({ logger: silentLogger })
+        .withIdempotency({ store, leaseMs })
+        .handle(Work, () => {
+          startedAt = Date.now();
+          return { by: "survivor", run: 1 };
+        })
+        .build();
+      const waiting = catga.send(Work, { trial: 0 }, { messageId });
+      await sleep(leaseMs * 1.5); // the worker keeps extending: the survivor must still be waiting
+      expect(startedAt).toBe(0);
+      const killedAt = await kill(child);
+      expect((await waiting).unwrap()).toEqual({ by: "survivor", run: 1 });
+      expect(startedAt).toBeGreaterThanOrEqual(killedAt);
+      // Within a lease of the kill, plus polling and a loaded machine's slack.
+      expect(startedAt - killedAt).toBeLessThan(leaseMs + 1_500);
+      if (process.env.CATGA_CLAIM_REPORT) console.log(kind, "takeover after kill ms", startedAt - killedAt);
+    }, 30_000);
+  });
+}
+
+function kill(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve(Date.now()));
+    child.kill("SIGKILL");
+  });
+}
