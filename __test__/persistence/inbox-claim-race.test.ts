@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JetStream } from "../../ts/entries/jetstream.js";
 import { NatsConnection } from "../../ts/entries/nats.js";
 import {
   migrate,
@@ -16,7 +17,7 @@ import {
   type IdempotencyStore,
   silentLogger,
 } from "../../ts/index.js";
-import { NATS_URL } from "../nats/helpers.js";
+import { eventEnvelope, NATS_URL, uniquePrefix } from "../nats/helpers.js";
 import { dropSchema, eventually, newPool, PG_URL, REDIS_URL, sleep, uniqueName } from "./helpers.js";
 
 // Issue 21, defect 3: two consumers that get the same messageId at once (or 5–45 ms apart) ran the
@@ -201,6 +202,90 @@ for (const kind of ["PostgreSQL", "Redis", "NATS KV"] as const) {
     }, 30_000);
   });
 }
+
+/**
+ * The issue's JetStream case: two instances share one durable consumer (ackWait 1 s) and the
+ * handler takes 2.5 s, so the server redelivers every message to the other, idle instance while
+ * the first run is still going. Each instance sends through its own mediator and store connection.
+ */
+async function redeliveryRace(kind: Kind, claims: boolean) {
+  const label = uniquePrefix("redeliver").replaceAll(".", "_");
+  const stream = `S_${label}`;
+  const ids = Array.from({ length: 10 }, (_, i) => `${label}-${i}`);
+  const runs = new Map<string, number>();
+  const finished = new Set<string>();
+  let inFlight = 0;
+  let maxDelivery = 0;
+  const stops: (() => Promise<void>)[] = [];
+  const connections: NatsConnection[] = [];
+  const startInstance = async (by: string) => {
+    const connection = await NatsConnection.connect({ servers: NATS_URL });
+    connections.push(connection);
+    const js = new JetStream(connection);
+    const store = await connect(kind);
+    const catga = createCatga({ logger: silentLogger })
+      .withIdempotency({ store: claims ? store : withoutClaims(store) })
+      .handle(Work, async ({ trial }) => {
+        const id = ids[trial]!;
+        const run = (runs.get(id) ?? 0) + 1;
+        runs.set(id, run);
+        await sleep(2_500);
+        finished.add(id);
+        return { by, run };
+      })
+      .build();
+    const stop = await js.consume(
+      { stream, durable: "workers", ackWaitMs: 1_000, fetchWaitMs: 200, batch: 10, maxDeliver: -1 },
+      async (m) => {
+        maxDelivery = Math.max(maxDelivery, m.deliveryCount);
+        inFlight++;
+        try {
+          const trial = ids.indexOf(m.envelope.messageId);
+          (await catga.send(Work, { trial }, { messageId: m.envelope.messageId })).unwrap();
+        } finally {
+          inFlight--;
+        }
+      },
+    );
+    stops.push(stop);
+  };
+  try {
+    const admin = await NatsConnection.connect({ servers: NATS_URL });
+    connections.push(admin);
+    const js = new JetStream(admin);
+    await js.ensureStream({ name: stream, subjects: [`${label}.>`], storage: "memory" });
+    await js.publish(
+      ids.map((messageId) => ({ subject: `${label}.work`, messageId, envelope: eventEnvelope(messageId) })),
+    );
+    await startInstance("a");
+    // Instance a holds all ten; b starts idle and gets each one when its ack wait runs out.
+    await eventually(() => runs.size === ids.length, 10_000, "instance a running every message");
+    await startInstance("b");
+    await eventually(() => finished.size === ids.length && inFlight === 0, 30_000, "every message handled");
+  } finally {
+    for (const stop of stops) await stop();
+    await new JetStream(connections[0]!).deleteStream(stream).catch(() => undefined);
+    for (const connection of connections) await connection.close();
+  }
+  return { runs: ids.map((id) => runs.get(id)), maxDelivery };
+}
+
+describe("JetStream: a handler slower than ackWaitMs, redelivered to a second instance", () => {
+  for (const kind of ["PostgreSQL", "Redis", "NATS KV"] as const) {
+    it(`${kind}: every message runs once although each was redelivered`, async () => {
+      const { runs, maxDelivery } = await redeliveryRace(kind, true);
+      expect(maxDelivery).toBeGreaterThan(1); // the race happened
+      expect(runs).toEqual(Array(10).fill(1));
+    }, 60_000);
+  }
+
+  it("control, without claims (Redis, get/set only): redeliveries run the handler again", async () => {
+    const { runs, maxDelivery } = await redeliveryRace("Redis", false);
+    if (process.env.CATGA_CLAIM_REPORT) console.log("redelivery without claims: runs", runs);
+    expect(maxDelivery).toBeGreaterThan(1);
+    expect(runs.filter((n) => n! > 1).length).toBeGreaterThan(0);
+  }, 60_000);
+});
 
 function kill(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
