@@ -159,6 +159,39 @@ describe("idempotency claims between mediators sharing a store", () => {
     expect(warnings).toEqual(["idempotency claim lost: another process may run this message too"]);
   });
 
+  it("an extension still in flight when the run completes is not reported as a lost claim", async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (message) => warnings.push(message) };
+    let extending = 0;
+    let answered = false;
+    const store: ClaimingIdempotencyStore = {
+      get: () => undefined,
+      set: () => {},
+      claim: () => ({ status: "claimed" }),
+      // Answers after the run has stored its outcome, which completed the claim.
+      extend: () => {
+        extending++;
+        return delay(300).then(() => {
+          answered = true;
+          return false;
+        });
+      },
+      release: () => {},
+    };
+    const catga = createCatga({ logger })
+      .withIdempotency({ store, leaseMs: 300 })
+      .handle(Work, async () => {
+        await delay(150); // the first extension starts at 100 ms
+        return { by: "x", run: 1 };
+      })
+      .build();
+    expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).ok).toBe(true);
+    while (!answered) await delay(10);
+    await delay(0); // the behavior's continuation after the answer
+    expect(extending).toBe(1);
+    expect(warnings).toEqual([]);
+  });
+
   it("a store without claims is not a lock: concurrent duplicates in two mediators both run", async () => {
     const data = new Map<string, { value: unknown }>();
     const store = {

@@ -264,10 +264,12 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       try {
         kept = await lock.extend(key, owner, leaseMs);
       } catch (cause) {
-        warn(ctx, "idempotency claim extension failed", { key, error: String(cause) });
+        if (!stopped) warn(ctx, "idempotency claim extension failed", { key, error: String(cause) });
       }
+      // Stopped meanwhile: the outcome may have completed the claim, so "not kept" means nothing.
+      if (stopped) return;
       if (!kept) warn(ctx, "idempotency claim lost: another process may run this message too", { key });
-      else if (!stopped) schedule();
+      else schedule();
     };
     const schedule = (): void => {
       timer = setTimeout(tick, leaseMs / 3);
@@ -282,8 +284,8 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
 
   /**
    * With claims: replay a stored outcome, or claim and run (extending the lease meanwhile; `set`
-   * completes the claim, a failure releases it), or wait for the holder and ask again. A waiter
-   * is bounded by the caller's signal (its deadline or timeout).
+   * completes the claim, a failure releases it), or wait for the holder and ask again. Only the
+   * caller's signal ends a wait early.
    */
   const executeClaimed = async (
     lock: IdempotencyClaims,
