@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { NatsConnection } from "../../ts/entries/nats.js";
 import { NatsKvIdempotencyStore } from "../../ts/entries/persistence.js";
 import { CatgaConfigError } from "../../ts/index.js";
+import { fromNativeError } from "../../ts/native/errors.js";
 import { NATS_URL, PrivateNats, uniquePrefix } from "../nats/helpers.js";
 import { describeIdempotencyStoreContract, expectCode } from "../persistence/contract.js";
 
@@ -179,5 +180,36 @@ describe("NATS KV TTLs the bucket cannot keep", () => {
       { value: "long" },
       { value: "forever" },
     ]);
+  });
+});
+
+describe("NATS KV binding: revision-checked writes (what claims are built on)", () => {
+  it("swap writes only at the revision last seen (0 = never written); entry answers value and revision", async () => {
+    const nats = await connection;
+    const kv = await nats.native.keyValue(bucket, 0, true);
+    const key = `swap-${Math.random().toString(36).slice(2, 8)}`;
+    expect(await kv.entry(key)).toBeNull();
+    const first = await kv.swap(key, Buffer.from("a"), 0);
+    expect(first).toBeGreaterThan(0);
+    // A second create loses, as does a write at a revision that is no longer the latest.
+    expect(await kv.swap(key, Buffer.from("b"), 0)).toBeNull();
+    const second = await kv.swap(key, Buffer.from("c"), first!);
+    expect(second).toBeGreaterThan(first!);
+    expect(await kv.swap(key, Buffer.from("d"), first!)).toBeNull();
+    const entry = await kv.entry(key);
+    expect(entry!.revision).toBe(second);
+    expect(entry!.value.toString()).toBe("c");
+  });
+
+  it("refuses a revision that is not a whole number in [0, 2^53), naming it", async () => {
+    const nats = await connection;
+    const kv = await nats.native.keyValue(bucket, 0, true);
+    for (const revision of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      const swapped = kv.swap("k", Buffer.from("x"), revision).catch((thrown: unknown) => {
+        throw fromNativeError(thrown); // as every caller of the binding does
+      });
+      const error = await expectCode(swapped, "CATGA_INVALID_ARGUMENT");
+      expect(error.message).toContain("revision");
+    }
   });
 });
