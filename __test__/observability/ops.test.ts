@@ -16,7 +16,13 @@ import {
   withObservability,
 } from "../../ts/entries/observability.js";
 import { migrate, OutboxRelay, PostgresOutbox, RedisIdempotencyStore } from "../../ts/entries/persistence.js";
-import { createCatga, defineCommand, InMemoryIdempotencyStore, silentLogger } from "../../ts/index.js";
+import {
+  createCatga,
+  defineCommand,
+  InMemoryIdempotencyStore,
+  type StoredOutcome,
+  silentLogger,
+} from "../../ts/index.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
 import { deadPool, dropSchema, newPool, REDIS_URL, uniqueName } from "../persistence/helpers.js";
 import { api, pointValue, telemetry } from "./helpers.js";
@@ -100,10 +106,36 @@ describe("inbox and outbox metrics", () => {
     expect(pointValue(inbox, { "catga.outcome": "processed" })).toBe(2);
     expect(pointValue(inbox, { "catga.outcome": "duplicate" })).toBe(1);
     const latency = await t.points(MetricNames.persistenceLatency);
+    // The in-memory store has claims, so the behavior claims (replaying "done") instead of reading.
+    expect(
+      (latency.find((p) => p.attributes["catga.store.operation"] === "claim")!.value as { count: number })
+        .count,
+    ).toBe(3);
+    await t.shutdown();
+  });
+
+  it("a store without claims is measured on get: a hit is the duplicate", async () => {
+    const t = telemetry();
+    const obs = withObservabilityFor(t);
+    const memory = new InMemoryIdempotencyStore();
+    const plain = {
+      get: (key: string) => memory.get(key),
+      set: (key: string, outcome: StoredOutcome, ttlMs: number) => memory.set(key, outcome, ttlMs),
+    };
+    const store = obs.instrumentStore(plain, "plain");
+    const catga = withObservability(createCatga({ logger: silentLogger }).withIdempotency({ store }), obs)
+      .handle(Work, () => 1)
+      .build();
+    await catga.send(Work, {}, { messageId: "a" });
+    await catga.send(Work, {}, { messageId: "a" });
+    const inbox = await t.points(MetricNames.inboxProcessed);
+    expect(pointValue(inbox, { "catga.outcome": "processed" })).toBe(1);
+    expect(pointValue(inbox, { "catga.outcome": "duplicate" })).toBe(1);
+    const latency = await t.points(MetricNames.persistenceLatency);
     expect(
       (latency.find((p) => p.attributes["catga.store.operation"] === "get")!.value as { count: number })
         .count,
-    ).toBe(3);
+    ).toBe(2);
     await t.shutdown();
   });
 

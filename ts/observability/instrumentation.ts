@@ -181,7 +181,8 @@ export class CatgaObservability {
   /**
    * Wraps an idempotency (inbox) store: `catga.persistence.latency` per operation and
    * `catga.inbox.processed` (a `set` = one message processed and recorded; a `get` hit = a
-   * duplicate). Batch methods (`getMany`, `setMany`) are passed through and measured too.
+   * duplicate, as is a `claim` answered "done"). Batch methods (`getMany`, `setMany`) and claim
+   * methods (`claim`, `extend`, `release`) are passed through and measured too.
    */
   instrumentStore<S extends IdempotencyStore>(store: S, name = "inbox"): S {
     const meter = this.meter;

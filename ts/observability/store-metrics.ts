@@ -1,6 +1,6 @@
 // Inbox store measurement: `catga.persistence.latency` and `catga.inbox.processed` around a store.
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type { ClaimResult, IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
 import { DURATION_BUCKETS, type Instrument, seconds } from "./metrics.js";
 import { Attr, MetricNames } from "./names.js";
 import type { OtelMeter } from "./otel.js";
@@ -81,6 +81,19 @@ export class StoreMetrics {
                 () => value.call(target, key, outcome, ttlMs),
                 () => processed.add(1, stored),
               );
+          case "claim":
+            // With a claiming store the behavior claims instead of reading: "done" is the duplicate.
+            return (key: string, owner: string, leaseMs: number) =>
+              measure(
+                "claim",
+                () => value.call(target, key, owner, leaseMs),
+                (answer: ClaimResult) => {
+                  if (answer?.status === "done") processed.add(1, hit);
+                },
+              );
+          case "extend":
+          case "release":
+            return (...args: unknown[]) => measure(property, () => value.apply(target, args));
           case "getMany":
             return (keys: readonly string[]) =>
               measure(
