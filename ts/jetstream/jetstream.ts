@@ -7,6 +7,7 @@ import { decodeWire, type WireEnvelope } from "../nats/wire.js";
 import {
   assertConsumerOptions,
   assertStreamOptions,
+  CONSUMER_DEFAULTS,
   type DurableConsumerOptions,
   type StreamOptions,
 } from "./options.js";
@@ -42,8 +43,6 @@ export interface DurableMessage {
 }
 
 export type DurableHandler = (message: DurableMessage) => Promise<void> | void;
-
-const DEFAULT_BACKOFF = [250, 500, 1000, 2000, 5000, 10_000, 30_000];
 
 /**
  * JetStream on the Rust engine: streams from config, durable publishes deduplicated by message
@@ -180,8 +179,9 @@ export class JetStream implements DurablePublisher {
    */
   async consume(options: DurableConsumerOptions, handler: DurableHandler): Promise<() => Promise<void>> {
     assertConsumerOptions(options);
-    const maxDeliver = options.maxDeliver ?? 5;
-    const backoff = options.backoffMs && options.backoffMs.length > 0 ? options.backoffMs : DEFAULT_BACKOFF;
+    const maxDeliver = options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver;
+    const backoff =
+      options.backoffMs && options.backoffMs.length > 0 ? options.backoffMs : CONSUMER_DEFAULTS.backoffMs;
     const defaultDeadLetter = (type: string) => `${this.prefix}.dlq.${type}`;
     const deadLetter = options.deadLetterSubject ?? defaultDeadLetter;
     // What a failed delivery becomes: nak with backoff, or the dead-letter subject once its

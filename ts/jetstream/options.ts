@@ -122,6 +122,20 @@ export interface DurableConsumerOptions {
   deadLetterSubject?: (type: string) => string;
 }
 
+/**
+ * What a durable consumer gets for each field left out, in one table: the engine applies the same
+ * values (`__test__/native/defaults.test.ts` checks them against the addon's `consumerDefaults()`);
+ * `maxDeliver` and `backoffMs` are also read here, by the JS side that decides retries.
+ */
+export const CONSUMER_DEFAULTS = {
+  ackWaitMs: 30_000,
+  maxDeliver: 5,
+  maxAckPending: 1000,
+  batch: 256,
+  fetchWaitMs: 1000,
+  backoffMs: [250, 500, 1000, 2000, 5000, 10_000, 30_000],
+} as const;
+
 const subject: FieldCheck = (value) =>
   typeof value === "string" && value.length > 0 && !/\s/.test(value)
     ? undefined

@@ -145,6 +145,12 @@ export interface ConnectionEventJs {
 /** Connects to NATS. `onEvent` receives connection status changes. */
 export declare function connectNats(options: NatsOptionsInput, onEvent: (event: ConnectionEventJs) => void): Promise<NatsClient>
 
+/**
+ * What a durable consumer gets for each field left out, under the JS option names (checked
+ * against the TS table `CONSUMER_DEFAULTS` by __test__/native/defaults.test.ts).
+ */
+export declare function consumerDefaults(): ConsumerSpecInput
+
 export interface ConsumerSpecInput {
   stream: string
   durable: string

@@ -89,23 +89,46 @@ impl From<ConsumerState> for ConsumerStateJs {
     }
 }
 
+const DEFAULT_ACK_WAIT_MS: u32 = 30_000;
+const DEFAULT_MAX_DELIVER: i32 = 5;
+const DEFAULT_MAX_ACK_PENDING: i32 = 1000;
+const DEFAULT_BATCH: u32 = 256;
+const DEFAULT_FETCH_WAIT_MS: u32 = 1000;
+
+/// What a durable consumer gets for each field left out, under the JS option names (checked
+/// against the TS table `CONSUMER_DEFAULTS` by __test__/native/defaults.test.ts).
+#[napi]
+pub fn consumer_defaults() -> ConsumerSpecInput {
+    ConsumerSpecInput {
+        stream: String::new(),
+        durable: String::new(),
+        filter_subject: None,
+        ack_wait_ms: Some(DEFAULT_ACK_WAIT_MS),
+        max_deliver: Some(DEFAULT_MAX_DELIVER),
+        backoff_ms: None,
+        max_ack_pending: Some(DEFAULT_MAX_ACK_PENDING),
+        batch: Some(DEFAULT_BATCH),
+        fetch_wait_ms: Some(DEFAULT_FETCH_WAIT_MS),
+    }
+}
+
 fn consumer_spec(input: ConsumerSpecInput) -> ConsumerSpec {
-    let ms = |v: Option<u32>, d: u64| Duration::from_millis(v.map_or(d, u64::from));
+    let ms = |v: Option<u32>, d: u32| Duration::from_millis(u64::from(v.unwrap_or(d)));
     ConsumerSpec {
         stream: input.stream,
         durable: input.durable,
         filter_subject: input.filter_subject,
-        ack_wait: ms(input.ack_wait_ms, 30_000),
-        max_deliver: i64::from(input.max_deliver.unwrap_or(5)),
+        ack_wait: ms(input.ack_wait_ms, DEFAULT_ACK_WAIT_MS),
+        max_deliver: i64::from(input.max_deliver.unwrap_or(DEFAULT_MAX_DELIVER)),
         backoff: input
             .backoff_ms
             .unwrap_or_default()
             .into_iter()
             .map(|v| Duration::from_millis(u64::from(v)))
             .collect(),
-        max_ack_pending: i64::from(input.max_ack_pending.unwrap_or(1000)),
-        batch: input.batch.unwrap_or(256) as usize,
-        fetch_wait: ms(input.fetch_wait_ms, 1000),
+        max_ack_pending: i64::from(input.max_ack_pending.unwrap_or(DEFAULT_MAX_ACK_PENDING)),
+        batch: input.batch.unwrap_or(DEFAULT_BATCH) as usize,
+        fetch_wait: ms(input.fetch_wait_ms, DEFAULT_FETCH_WAIT_MS),
     }
 }
 
