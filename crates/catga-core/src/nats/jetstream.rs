@@ -1,23 +1,23 @@
-//! JetStream: streams provisioned from config, publishes deduplicated by message id with acks
-//! awaited in bounded batches, and durable pull consumers fetched in batches whose messages are
-//! acked, nak'ed with a delay, or moved to a dead-letter subject as the host decides.
+//! JetStream: streams provisioned from config, and durable pull consumers fetched in batches
+//! whose messages are acked, nak'ed with a delay, or moved to a dead-letter subject as the host
+//! decides. Durable publishes live in `durable_publish.rs` and are re-exported here.
 
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::Config as PullConfig;
 use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy};
-use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
 /// The JetStream context of an engine connection (async-nats'), for callers of this module.
 pub use async_nats::jetstream::Context;
 use async_nats::jetstream::{AckKind, Message};
 use async_nats::HeaderMap;
-use bytes::Bytes;
 use futures_util::StreamExt;
 
 use crate::envelope::decode_envelope;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::limits::Limits;
+
+pub use super::durable_publish::{publish_durable, PublishReceipt};
 
 /// Stream retention, as in NATS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -131,13 +131,6 @@ impl ConsumerSpec {
     }
 }
 
-/// The server's answer to one durable publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishReceipt {
-    pub sequence: u64,
-    pub duplicate: bool,
-}
-
 fn js_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
     CatgaError::new(ErrorCode::Transport, format!("{what}: {err}"))
 }
@@ -166,51 +159,6 @@ pub async fn delete_stream(js: &Context, name: &str) -> Result<bool> {
         Ok(status) => Ok(status.success),
         Err(err) if matches!(err.kind(), K::JetStream(_)) => Ok(false),
         Err(err) => Err(js_error(&format!("delete stream {name}"), err)),
-    }
-}
-
-/// Publishes each item with `Nats-Msg-Id` = its message id, then awaits every ack. At most
-/// `max_in_flight` acks are outstanding at once. Each item gets its own outcome; one failure
-/// does not fail the others, and nothing is dropped silently.
-pub async fn publish_durable(
-    js: &Context,
-    items: &[(&str, &str, &[u8])],
-    max_in_flight: usize,
-) -> Vec<Result<PublishReceipt>> {
-    let mut outcomes = Vec::with_capacity(items.len());
-    for chunk in items.chunks(max_in_flight.max(1)) {
-        let mut pending = Vec::with_capacity(chunk.len());
-        for (subject, message_id, payload) in chunk {
-            let publish = PublishMessage::build().payload(Bytes::copy_from_slice(payload)).message_id(message_id);
-            pending.push(js.send_publish((*subject).to_owned(), publish).await);
-        }
-        for (sent, (subject, _, _)) in pending.into_iter().zip(chunk) {
-            let outcome = match sent {
-                Err(e) => Err(publish_error(subject, e.kind(), &e)),
-                Ok(ack) => match ack.await {
-                    Ok(ack) => Ok(PublishReceipt { sequence: ack.sequence, duplicate: ack.duplicate }),
-                    Err(e) => Err(publish_error(subject, e.kind(), &e)),
-                },
-            };
-            outcomes.push(outcome);
-        }
-    }
-    outcomes
-}
-
-fn publish_error(
-    subject: &str,
-    kind: async_nats::jetstream::context::PublishErrorKind,
-    err: &dyn std::fmt::Display,
-) -> CatgaError {
-    use async_nats::jetstream::context::PublishErrorKind as K;
-    match kind {
-        K::TimedOut => CatgaError::new(ErrorCode::Timeout, format!("no JetStream ack for {subject}: {err}")),
-        K::StreamNotFound => {
-            CatgaError::new(ErrorCode::NoHandler, format!("no stream captures {subject}; provision one first"))
-        }
-        K::MaxPayloadExceeded => CatgaError::new(ErrorCode::Limit, format!("{subject}: {err}")),
-        _ => js_error(&format!("durable publish to {subject}"), err),
     }
 }
 

@@ -16,9 +16,12 @@
 //! - `errors`: async-nats failures as coded errors, keeping the cause.
 //! - `stats`: the engine counters ([`StatsSnapshot`]).
 //! - [`jetstream`]: streams, durable publishes and pull consumers.
+//! - `durable_publish`: durable publishes, each settled by the call's deadline (re-exported by
+//!   [`jetstream`]).
 //! - [`kv`]: KV buckets.
 
 pub mod batch_buffers;
+mod durable_publish;
 mod engine;
 mod errors;
 mod events;
