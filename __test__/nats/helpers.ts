@@ -95,6 +95,14 @@ export class PrivateNats {
     });
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing is read or answered, so a
+   * publish made now is certainly in flight when the server is then killed.
+   */
+  freeze(): void {
+    this.process?.kill("SIGSTOP");
+  }
+
   /** Stops the server by PID and waits for it to exit. */
   async stop(): Promise<void> {
     const child = this.process;

@@ -7,27 +7,33 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::NatsEngine;
-use crate::error::{CatgaError, Result};
+use crate::error::{CatgaError, ErrorCode, Result};
 use crate::frame::{split_into_frames, FrameCut};
 use crate::nats::errors::publish_error;
 use crate::nats::request_frames::frame_replies;
 use crate::nats::stats::Stats;
 
 impl NatsEngine {
-    /// Durable publish through the same admission bounds as core publishes.
+    /// Durable publish through the same admission bounds as core publishes; the whole call,
+    /// admission included, settles within the request timeout (see
+    /// [`crate::nats::jetstream::publish_durable`]).
     pub async fn publish_durable(
         &self,
         items: &[(&str, &str, &[u8])],
     ) -> Result<Vec<Result<crate::nats::jetstream::PublishReceipt>>> {
         self.check_open()?;
+        let deadline = crate::nats::jetstream::PublishDeadline::after(self.options.request_timeout);
         let total: usize = items.iter().map(|(_, _, bytes)| bytes.len()).sum();
-        let _permit = self.admit_bytes(total, items.len()).await?;
-        let outcomes = crate::nats::jetstream::publish_durable(
-            &self.jetstream,
-            items,
-            self.options.max_in_flight_requests.min(1024),
-        )
-        .await;
+        let _permit = match tokio::time::timeout_at(deadline.at(), self.admit_bytes(total, items.len())).await {
+            Ok(permit) => permit?,
+            Err(_) => {
+                let waited = deadline.timeout().as_millis();
+                let message = format!("no room under maxPendingBytes for a durable publish within {waited} ms");
+                return Err(CatgaError::new(ErrorCode::Timeout, message));
+            }
+        };
+        let max_in_flight = self.options.max_in_flight_requests.min(1024);
+        let outcomes = crate::nats::jetstream::publish_durable(&self.jetstream, items, max_in_flight, deadline).await;
         Stats::add(&self.stats.messages_sent, outcomes.iter().filter(|o| o.is_ok()).count() as u64);
         Stats::add(&self.stats.bytes_sent, total as u64);
         Ok(outcomes)
