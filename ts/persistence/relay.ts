@@ -33,9 +33,12 @@ export interface OutboxRelayOptions {
    */
   readonly channel?: string | false;
   /**
-   * A publish that takes longer than this many ms counts as failed (its rows are retried later,
-   * see `retryBaseMs`); 0 = no limit.
-   * @default 30000
+   * A publish that takes longer than this many ms counts as failed for the whole batch (its rows
+   * are retried later, see `retryBaseMs`); 0 = no limit. A backstop for a publisher that hangs:
+   * keep it above the publisher's own deadline (`JetStream`: the connection's `requestTimeoutMs`,
+   * 5000 by default, after which it answers per item), or acked rows are recorded as failed and
+   * published again. The claim transaction stays open while the relay waits.
+   * @default 10000
    */
   readonly publishTimeoutMs?: number;
   /**
@@ -92,6 +95,13 @@ interface ClaimedRow {
 }
 
 const NAME = "outbox relay";
+
+/**
+ * Default `publishTimeoutMs`: twice JetStream's default publish deadline (`requestTimeoutMs`), so
+ * such a publish answers per item before it fires, while a publisher that hangs stalls the relay
+ * for 10 s rather than the 30 s of old (issue 21).
+ */
+const RELAY_PUBLISH_TIMEOUT_MS = 10_000;
 
 /**
  * Moves committed outbox rows to a {@link DurablePublisher}. Each batch claims pending rows with
@@ -154,7 +164,7 @@ export class OutboxRelay {
     this.batchSize = check.int("batchSize", 256);
     this.pollIntervalMs = check.int("pollIntervalMs", 1000);
     this.channel = options?.channel === false ? undefined : (check.text("channel", true) ?? "catga_outbox");
-    this.publishTimeoutMs = check.number("publishTimeoutMs", 30_000);
+    this.publishTimeoutMs = check.number("publishTimeoutMs", RELAY_PUBLISH_TIMEOUT_MS);
     this.retryBaseMs = check.number("retryBaseMs", 1000);
     this.retryMaxMs = check.number("retryMaxMs", 60_000);
     this.retentionMs = check.number("cleanupSentOlderThanMs", 86_400_000, true);
