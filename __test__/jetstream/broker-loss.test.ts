@@ -73,7 +73,7 @@ describe("a broker killed with publishes in flight", () => {
     expect((await js.publish(batch(1)))[0]).toMatchObject({ ok: true });
 
     // Frozen, the server reads nothing: what is published now is in flight when it is killed.
-    server.freeze();
+    await server.freeze();
     const items = batch(64);
     const inFlight = [
       timed(js.publish(items)),
@@ -81,9 +81,10 @@ describe("a broker killed with publishes in flight", () => {
         .slice(0, 3)
         .map((item) => timed(js.publishOne(item.subject, `${item.messageId}-one`, item.envelope))),
     ];
-    // Time for the engine to write them to the socket (otherwise they wait in the client and go
-    // out after the reconnect, which proves less).
-    await new Promise((r) => setTimeout(r, 200));
+    // Until they have left the client (otherwise they would wait in it and go out after the
+    // reconnect, which proves less).
+    const sent = items.reduce((bytes, item) => bytes + item.envelope.length, 0);
+    await until(() => server.unreadBytes() >= sent, 5000, "the publishes to reach the frozen server");
     await server.stop();
     await until(() => statuses.includes("disconnected"), 5000, "disconnected status");
     await server.start();
@@ -92,7 +93,7 @@ describe("a broker killed with publishes in flight", () => {
     // Each lost ack used to wait 5 s on its own, one after another: 64 of them, 320 s.
     for (const { ms, codes } of await Promise.all(inFlight)) {
       expect(ms).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
-      expect(codes.every((code) => code === "CATGA_TIMEOUT")).toBe(true);
+      expect(codes.filter((code) => code !== "CATGA_TIMEOUT")).toEqual([]);
     }
     expect(await untilPublishSucceeds(RESUME_MS)).toBeLessThan(RESUME_MS);
     expect(performance.now() - back).toBeLessThan(RESUME_MS);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -96,11 +96,37 @@ export class PrivateNats {
   }
 
   /**
-   * Freezes the server (SIGSTOP): connections stay open but nothing is read or answered, so a
-   * publish made now is certainly in flight when the server is then killed.
+   * Freezes the server (SIGSTOP) and resolves once every one of its threads has stopped (Linux:
+   * /proc/<pid>/task): connections stay open but nothing is read or answered, so a publish made
+   * now is certainly in flight when the server is then killed.
    */
-  freeze(): void {
+  async freeze(): Promise<void> {
+    const pid = this.process?.pid;
+    if (pid === undefined) return;
     this.process?.kill("SIGSTOP");
+    const stopped = () =>
+      readdirSync(`/proc/${pid}/task`).every((task) => {
+        // The state follows the command name, which is in parentheses: "<tid> (<comm>) <state> ...".
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+        return /^[tT]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+      });
+    await until(stopped, 5000, "nats-server to stop");
+  }
+
+  /**
+   * Bytes clients sent that the server has not read yet (Linux: the receive queues of its
+   * established IPv4 sockets in /proc/net/tcp). With the server frozen, this shows that what a
+   * client published has left the client and will be lost with the server.
+   */
+  unreadBytes(): number {
+    const port = this.port.toString(16).toUpperCase().padStart(4, "0");
+    let total = 0;
+    for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+      const [, local, , state, queues] = line.trim().split(/\s+/);
+      if (local === `0100007F:${port}` && state === "01")
+        total += Number.parseInt(queues!.split(":")[1]!, 16);
+    }
+    return total;
   }
 
   /** Stops the server by PID and waits for it to exit. */

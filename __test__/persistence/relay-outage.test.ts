@@ -4,7 +4,7 @@ import { NatsConnection } from "../../ts/entries/nats.js";
 import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../ts/entries/persistence.js";
 import type { CatgaError } from "../../ts/index.js";
 import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
-import { dropSchema, eventually, newPool, sleep, uniqueName } from "./helpers.js";
+import { dropSchema, eventually, newPool, uniqueName } from "./helpers.js";
 
 // Issue 21: a relay whose publish is in flight when the broker dies used to stall until its
 // publish timeout (30 s) although the broker was back after 3 s. Real services: PostgreSQL, and a
@@ -65,11 +65,13 @@ it("resumes within seconds of the broker's return after a kill -9 with its publi
     await eventually(() => relay.stats.sent === 5, 10_000, "rows relayed before the outage");
 
     // Frozen, the server reads nothing: the relay's next batch is in flight when it is killed.
-    server.freeze();
+    await server.freeze();
     const published = batches.length;
-    await outbox.addMany(pool, messages(200));
+    const list = messages(200);
+    await outbox.addMany(pool, list);
     await eventually(() => batches.length > published, 10_000, "a batch published to the frozen broker");
-    await sleep(200); // time for the engine to write it to the socket
+    const sent = list.reduce((bytes, message) => bytes + message.envelope.length, 0);
+    await eventually(() => server.unreadBytes() >= sent, 5000, "the batch to reach the frozen server");
     await server.stop();
     await server.start();
     const back = performance.now();
