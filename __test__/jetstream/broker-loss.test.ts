@@ -67,7 +67,7 @@ async function untilPublishSucceeds(withinMs: number): Promise<number> {
 }
 
 describe("a broker killed with publishes in flight", () => {
-  it("settles every in-flight publish by requestTimeoutMs with CATGA_TIMEOUT, then resumes", async () => {
+  it("settles every in-flight publish by requestTimeoutMs, lost acks as CATGA_TIMEOUT, then resumes", async () => {
     const statuses: string[] = [];
     connection.on("status", (event) => statuses.push(event.kind));
     expect((await js.publish(batch(1)))[0]).toMatchObject({ ok: true });
@@ -81,8 +81,9 @@ describe("a broker killed with publishes in flight", () => {
         .slice(0, 3)
         .map((item) => timed(js.publishOne(item.subject, `${item.messageId}-one`, item.envelope))),
     ];
-    // Until they have left the client (otherwise they would wait in it and go out after the
-    // reconnect, which proves less).
+    // Until most of the batch has left the client: its envelopes alone are less than what goes on
+    // the wire. What is still in the client at the kill goes out after the reconnect (and may be
+    // acked); what the frozen server holds is lost with it.
     const sent = items.reduce((bytes, item) => bytes + item.envelope.length, 0);
     await until(() => server.unreadBytes() >= sent, 5000, "the publishes to reach the frozen server");
     await server.stop();
@@ -91,10 +92,12 @@ describe("a broker killed with publishes in flight", () => {
     const back = performance.now();
 
     // Each lost ack used to wait 5 s on its own, one after another: 64 of them, 320 s.
-    for (const { ms, codes } of await Promise.all(inFlight)) {
+    const settled = await Promise.all(inFlight);
+    for (const { ms, codes } of settled) {
       expect(ms).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
-      expect(codes.filter((code) => code !== "CATGA_TIMEOUT")).toEqual([]);
+      expect(codes.filter((code) => code !== "ok" && code !== "CATGA_TIMEOUT")).toEqual([]);
     }
+    expect(settled[0]!.codes).toContain("CATGA_TIMEOUT");
     expect(await untilPublishSucceeds(RESUME_MS)).toBeLessThan(RESUME_MS);
     expect(performance.now() - back).toBeLessThan(RESUME_MS);
     // Nothing is lost: the caller retries what timed out, with the same ids (deduplicated).
