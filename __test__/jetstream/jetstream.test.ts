@@ -1,3 +1,4 @@
+import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JetStream } from "../../ts/entries/jetstream.js";
 import { NatsConnection } from "../../ts/entries/nats.js";
@@ -216,6 +217,56 @@ describe("durable consumers", () => {
       "Catga-Deliveries": "1",
     });
     await Promise.all([stop(), stopDlq()]);
+  });
+
+  it("reports a non-Catga message with subject and sequence, counts it, and dead-letters its bytes", async () => {
+    const { stream, subject, dlq } = names("foreign");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    await js.ensureStream({ name: `${stream}_DLQ`, subjects: [`${dlq}.>`], storage: "memory" });
+    const reports: string[] = [];
+    const onMalformed = (_count: number, reason: string) => reports.push(reason);
+    connection.on("malformed", onMalformed);
+    const before = connection.stats().malformedReceived;
+    const handled: string[] = [];
+    const stop = await js.consume(
+      { stream, durable: "foreign", fetchWaitMs: 100, deadLetterSubject: (type) => `${dlq}.${type}` },
+      (m) => {
+        handled.push(m.envelope.messageId);
+      },
+    );
+    // A foreign producer (nats.js) writes bytes that are no Catga envelope next to a good one.
+    const foreign = await connect({ servers: NATS_URL });
+    const raw = Buffer.from("plain text, not an envelope");
+    foreign.publish(`${subject}.x`, raw);
+    await foreign.flush();
+    await js.publishOne(`${subject}.x`, "good", eventEnvelope("good"));
+    await until(
+      () => handled.includes("good") && reports.length > 0,
+      10_000,
+      "the good message and the report",
+    );
+    expect(reports[0]).toContain(`${subject}.x`);
+    expect(reports[0]).toContain("stream sequence 1");
+    await until(() => connection.stats().malformedReceived > before, 5000, "the malformed count");
+    expect(connection.stats().malformedReceived - before).toBe(1);
+    const jsm = await foreign.jetstreamManager();
+    let dead: Awaited<ReturnType<typeof jsm.streams.getMessage>> | undefined;
+    for (let i = 0; i < 50 && dead === undefined; i++) {
+      dead = await jsm.streams
+        .getMessage(`${stream}_DLQ`, { last_by_subj: `${dlq}._undecodable` })
+        .catch(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return undefined;
+        });
+    }
+    expect(Buffer.from(dead!.data)).toEqual(raw);
+    expect(dead!.header.get("Catga-Error-Code")).toBe("CATGA_DECODE");
+    expect(dead!.header.get("Catga-Original-Subject")).toBe(`${subject}.x`);
+    expect(dead!.header.get("Catga-Stream-Sequence")).toBe("1");
+    expect(handled).toEqual(["good"]);
+    connection.off("malformed", onMalformed);
+    await foreign.close();
+    await stop();
   });
 
   it("a message whose dead-letter publish fails on its last delivery comes back instead of being dropped", async () => {

@@ -236,8 +236,6 @@ export class JetStream implements DurablePublisher {
       headers: Record<string, string>[];
       malformed: number;
     }): Promise<Decision[]> => {
-      if (batch.malformed > 0)
-        this.connection.emit("malformed", batch.malformed, "non-Catga message on a durable consumer");
       const count = batch.subjects.length;
       const messages: (DurableMessage | undefined)[] = [];
       const decisions = new Array<Decision>(count);
@@ -253,8 +251,20 @@ export class JetStream implements DurablePublisher {
             headers: batch.headers[i] ?? {},
           });
         } catch (error) {
+          // Not a Catga envelope (counted by the engine in `malformedReceived`): reported with
+          // where it came from, and dead-lettered at once with its bytes (CATGA_DECODE).
+          this.connection.emit(
+            "malformed",
+            1,
+            `non-Catga message on ${batch.subjects[i]} (stream sequence ${batch.sequences[i]}): ${String(error)}`,
+          );
           messages.push(undefined);
-          decisions[i] = failed(batch.deliveries[i]!, "_undecodable", error);
+          // Whatever the decoder threw, no redelivery can fix the bytes: permanent, at once.
+          const undecodable =
+            error instanceof CatgaError && error.code === ErrorCodes.DECODE
+              ? error
+              : new CatgaError(ErrorCodes.DECODE, `not a Catga envelope: ${String(error)}`, { cause: error });
+          decisions[i] = failed(batch.deliveries[i]!, "_undecodable", undecodable);
         }
       }
       if (ordered) {

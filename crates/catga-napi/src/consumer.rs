@@ -191,6 +191,7 @@ impl NatsClient {
         let fetcher = consumer.clone();
         let holder = held.clone();
         let settler = js.clone();
+        let engine = self.engine.clone();
         napi::bindgen_prelude::spawn(async move {
             let consumer = fetcher;
             let js = settler;
@@ -218,9 +219,12 @@ impl NatsClient {
                         continue;
                     }
                 };
-                if deliveries.is_empty() && malformed == 0 {
+                if deliveries.is_empty() {
                     continue;
                 }
+                // Non-envelopes count like the engine's own subscriptions count them; JS reports
+                // and dead-letters each one.
+                engine.record_malformed(u64::from(malformed));
                 let batch = batch_for_js(&deliveries, malformed);
                 let decisions = match on_batch.call_async_catch(batch).await {
                     Ok(promise) => promise.await.unwrap_or_default(),

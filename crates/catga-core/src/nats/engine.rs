@@ -49,6 +49,12 @@ impl NatsEngine {
         self.stats.snapshot()
     }
 
+    /// Counts `n` inbound messages that are not Catga envelopes, found outside the engine's own
+    /// subscriptions (a durable consumer's fetch), in `malformed_received`.
+    pub fn record_malformed(&self, n: u64) {
+        Stats::add(&self.stats.malformed_received, n);
+    }
+
     /// The JetStream context on this connection (see [`super::jetstream`]).
     pub fn jetstream(&self) -> &async_nats::jetstream::Context {
         &self.jetstream

@@ -291,7 +291,8 @@ impl DurableConsumer {
     }
 
     /// Fetches up to `batch` messages, waiting at most `fetch_wait`. Messages that are not Catga
-    /// envelopes are terminated (never redelivered) and counted in the second value.
+    /// envelopes are delivered too (the host dead-letters them as `CATGA_DECODE`, keeping their
+    /// bytes, subject and sequence) and counted in the second value.
     pub async fn fetch(&self) -> Result<(Vec<Delivery>, u32)> {
         let mut batch = self
             .consumer
@@ -311,8 +312,6 @@ impl DurableConsumer {
             };
             if decode_envelope(&message.payload, &self.limits).is_err() {
                 malformed += 1;
-                let _ = message.ack_with(AckKind::Term).await;
-                continue;
             }
             deliveries.push(Delivery { message, stream_sequence, delivered });
         }
