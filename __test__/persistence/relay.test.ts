@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DurablePublisher } from "../../ts/entries/jetstream.js";
 import { JetStream } from "../../ts/entries/jetstream.js";
@@ -6,7 +7,8 @@ import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../
 import { CatgaConfigError, type CatgaError } from "../../ts/index.js";
 import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
 import { expectCode } from "./contract.js";
-import { deadPool, dropSchema, eventually, newPool, sleep, uniqueName } from "./helpers.js";
+import { deadPool, dropSchema, eventually, newPool, PG_URL, sleep, uniqueName } from "./helpers.js";
+import { StallProxy } from "./stall-proxy.js";
 
 // Real services only: PostgreSQL for the outbox, a private nats-server with JetStream for the
 // publisher (streams are thrown away with the server).
@@ -375,5 +377,43 @@ describe("OutboxRelay", () => {
     expect(
       () => new OutboxRelay({ pool, publisher: js, cleanupSentOlderThanMs: Infinity, channel: false }),
     ).not.toThrow();
+  });
+
+  it("reports a stalled database (bytes held, no reset) as CATGA_STORE_FAILED naming the step, then resumes", async () => {
+    const s = await stream();
+    const proxy = await StallProxy.start(Number(new URL(PG_URL).port || 5432));
+    const stalling = new pg.Pool({ connectionString: PG_URL.replace(/:\d+\//, `:${proxy.port}/`), max: 4 });
+    stalling.on("error", () => {});
+    const errors: CatgaError[] = [];
+    const r = new OutboxRelay({
+      pool: stalling,
+      publisher: js,
+      schema,
+      channel: false,
+      pollIntervalMs: 50,
+      queryTimeoutMs: 1000,
+      onError: (e) => errors.push(e),
+    });
+    await r.start();
+    const first = messages(s.subject, 3);
+    await outbox.addMany(pool, first);
+    await eventually(() => first.every((m) => s.seen.has(m.messageId)), 10_000, "delivery before the stall");
+    proxy.stall();
+    const during = messages(s.subject, 3);
+    await outbox.addMany(pool, during);
+    await eventually(() => errors.some((e) => e.code === "CATGA_STORE_FAILED"), 10_000, "the stall reported");
+    const stall = errors.find((e) => e.code === "CATGA_STORE_FAILED")!;
+    expect(stall.message).toMatch(/no answer within 1000 ms/);
+    expect((stall.details as { store: string; operation: string }).operation).toMatch(
+      /^(connect|begin|claim)$/,
+    );
+    expect(during.every((m) => !s.seen.has(m.messageId))).toBe(true);
+    proxy.resume();
+    await eventually(() => during.every((m) => s.seen.has(m.messageId)), 15_000, "delivery after the stall");
+    expect((await states(during)).every((row) => row.sent)).toBe(true);
+    await r.stop();
+    await stalling.end();
+    await proxy.close();
+    await s.stop();
   });
 });

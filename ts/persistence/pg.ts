@@ -47,23 +47,55 @@ export function quoteIdent(name: string): string {
 }
 
 /**
+ * Default bound on one store call (a connect, a query), in ms. A connection that stalls (bytes
+ * held, no reset: a dead NAT entry, a frozen proxy) never answers and never errors, so without a
+ * bound the caller would wait until the OS gives up on the socket, minutes later.
+ */
+export const STORE_CALL_TIMEOUT_MS = 10_000;
+
+/** A store call that got no answer in time (a stalled connection, an overloaded server). */
+export class StoreCallTimeout extends Error {
+  override readonly name = "StoreCallTimeout";
+  constructor(what: string, timeoutMs: number) {
+    super(`${what} got no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** `call`, or a `StoreCallTimeout` naming `what` after `timeoutMs` (Infinity or 0: unbounded). */
+export function within<T>(call: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  if (!(timeoutMs > 0) || timeoutMs === Number.POSITIVE_INFINITY) return call;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreCallTimeout(what, timeoutMs)), timeoutMs);
+  });
+  return Promise.race([call, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
  * A connection checked out of the pool for a transaction. While checked out, a connection that
  * dies (server restart, `pg_terminate_backend`) emits `error` on the client; without a listener
  * that would crash the process, so one is attached until release. The next query then fails and
- * the caller reports it.
+ * the caller reports it. Queries through `query` are bounded: one that stalls marks the connection
+ * dead, so the next (a ROLLBACK) fails at once and release discards it.
  */
 export interface CheckedOut {
   readonly client: PgPoolClient;
-  /** The connection's own error, if it died while checked out. */
+  /** The connection's own error, if it died (or stalled) while checked out. */
   readonly died: Error | undefined;
+  /** One query, bounded by the checkout's timeout. */
+  query(text: string, values?: unknown[]): Promise<PgResult>;
   /** Returns the connection; with an error (or after it died) the pool discards it. */
   release(error?: Error): void;
 }
 
-export async function checkout(pool: PgPool, store: string): Promise<CheckedOut> {
+export async function checkout(
+  pool: PgPool,
+  store: string,
+  timeoutMs = STORE_CALL_TIMEOUT_MS,
+): Promise<CheckedOut> {
   let client: PgPoolClient;
   try {
-    client = await pool.connect();
+    client = await within(pool.connect(), timeoutMs, "connect");
   } catch (cause) {
     throw storeFailed(store, "connect", cause);
   }
@@ -77,6 +109,13 @@ export async function checkout(pool: PgPool, store: string): Promise<CheckedOut>
     client,
     get died() {
       return died;
+    },
+    query(text, values) {
+      if (died instanceof StoreCallTimeout) return Promise.reject(died);
+      return within(client.query(text, values), timeoutMs, "query").catch((error: unknown) => {
+        if (error instanceof StoreCallTimeout) died ??= error;
+        throw error;
+      });
     },
     release(error?: Error) {
       if (released) return;

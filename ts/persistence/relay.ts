@@ -2,7 +2,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import type { DurableOutcome, DurablePublisher } from "../jetstream/jetstream.js";
 import { OptionChecker } from "./option-checker.js";
 import { PostgresOutbox } from "./outbox.js";
-import { checkout, type PgPool, type PgPoolClient, quoteIdent } from "./pg.js";
+import { checkout, type PgPool, type PgPoolClient, quoteIdent, STORE_CALL_TIMEOUT_MS, within } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
 
 /** Options of `OutboxRelay`. */
@@ -41,6 +41,14 @@ export interface OutboxRelayOptions {
    * @default 10000
    */
   readonly publishTimeoutMs?: number;
+  /**
+   * Bound in ms on each database call of a batch (connect, claim, mark, commit): one that gets no
+   * answer (a stalled connection holds bytes without an error) fails the batch with
+   * CATGA_STORE_FAILED naming the step, the connection is discarded and the rows stay pending.
+   * Keep it above your slowest claim query. Infinity = no bound.
+   * @default 10000
+   */
+  readonly queryTimeoutMs?: number;
   /**
    * Wait in ms before a failed row's next try: `retryBaseMs × 2^(attempts-1)`, at most
    * {@link OutboxRelayOptions.retryMaxMs}.
@@ -124,6 +132,7 @@ export class OutboxRelay {
   private readonly pollIntervalMs: number;
   private readonly channel: string | undefined;
   private readonly publishTimeoutMs: number;
+  private readonly queryTimeoutMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly retentionMs: number;
@@ -152,6 +161,7 @@ export class OutboxRelay {
       "pollIntervalMs",
       "channel",
       "publishTimeoutMs",
+      "queryTimeoutMs",
       "retryBaseMs",
       "retryMaxMs",
       "cleanupSentOlderThanMs",
@@ -165,6 +175,7 @@ export class OutboxRelay {
     this.pollIntervalMs = check.int("pollIntervalMs", 1000);
     this.channel = options?.channel === false ? undefined : (check.text("channel", true) ?? "catga_outbox");
     this.publishTimeoutMs = check.number("publishTimeoutMs", RELAY_PUBLISH_TIMEOUT_MS);
+    this.queryTimeoutMs = check.number("queryTimeoutMs", STORE_CALL_TIMEOUT_MS, true);
     this.retryBaseMs = check.number("retryBaseMs", 1000);
     this.retryMaxMs = check.number("retryMaxMs", 60_000);
     this.retentionMs = check.number("cleanupSentOlderThanMs", 86_400_000, true);
@@ -243,7 +254,14 @@ export class OutboxRelay {
     for (;;) {
       let deleted: number;
       try {
-        deleted = (await this.pool.query(this.sql.cleanup, [this.retentionMs])).rowCount ?? 0;
+        deleted =
+          (
+            await within(
+              this.pool.query(this.sql.cleanup, [this.retentionMs]),
+              this.queryTimeoutMs,
+              "cleanup",
+            )
+          ).rowCount ?? 0;
       } catch (cause) {
         throw storeFailed(NAME, "cleanup", cause);
       }
@@ -258,8 +276,8 @@ export class OutboxRelay {
    * fails (the batch's rows stay pending); publish failures are recorded on the rows instead.
    */
   async relayOnce(): Promise<RelayBatchReport> {
-    const connection = await checkout(this.pool, NAME);
-    const client = connection.client;
+    const connection = await checkout(this.pool, NAME, this.queryTimeoutMs);
+    const client = connection;
     let broken: Error | undefined;
     let step = "begin";
     try {
