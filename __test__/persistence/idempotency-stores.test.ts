@@ -1,5 +1,5 @@
 import { type Cluster, Redis } from "ioredis";
-import type pg from "pg";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
   MIGRATIONS,
@@ -20,7 +20,8 @@ import {
   silentLogger,
 } from "../../ts/index.js";
 import { describeIdempotencyStoreContract, expectCode } from "./contract.js";
-import { deadPool, dropSchema, freePort, newPool, REDIS_URL, sleep, uniqueName } from "./helpers.js";
+import { deadPool, dropSchema, freePort, newPool, PG_URL, REDIS_URL, sleep, uniqueName } from "./helpers.js";
+import { StallProxy } from "./stall-proxy.js";
 
 describeIdempotencyStoreContract("in-memory (withBatchOps)", async () =>
   withBatchOps(new InMemoryIdempotencyStore()),
@@ -250,5 +251,23 @@ describe("RedisIdempotencyStore", () => {
     } finally {
       replica.disconnect();
     }
+  });
+});
+
+describe("PostgresIdempotencyStore on a stalled connection", () => {
+  it("fails a call that gets no answer with CATGA_STORE_FAILED naming it, then works again", async () => {
+    const proxy = await StallProxy.start(Number(new URL(PG_URL).port || 5432));
+    const stalling = new pg.Pool({ connectionString: PG_URL.replace(/:\d+\//, `:${proxy.port}/`), max: 2 });
+    stalling.on("error", () => {});
+    const store = new PostgresIdempotencyStore({ pool: stalling, schema, queryTimeoutMs: 500 });
+    await store.set("stall-1", { value: 1 }, 60_000);
+    proxy.stall();
+    const error = await expectCode(store.get("stall-1"), "CATGA_STORE_FAILED");
+    expect(error.message).toMatch(/get failed: query got no answer within 500 ms/);
+    proxy.resume();
+    // The stalled connection answers late or is replaced; either way the store works again.
+    expect(await store.get("stall-1")).toEqual({ value: 1 });
+    await stalling.end();
+    await proxy.close();
   });
 });

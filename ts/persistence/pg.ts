@@ -71,6 +71,11 @@ export function within<T>(call: Promise<T>, timeoutMs: number, what: string): Pr
   return Promise.race([call, expired]).finally(() => clearTimeout(timer));
 }
 
+/** `queryable` with every query bounded by `timeoutMs` (see {@link within}). */
+export function bounded(queryable: PgQueryable, timeoutMs: number): PgQueryable {
+  return { query: (text, values) => within(queryable.query(text, values), timeoutMs, "query") };
+}
+
 /**
  * A connection checked out of the pool for a transaction. While checked out, a connection that
  * dies (server restart, `pg_terminate_backend`) emits `error` on the client; without a listener

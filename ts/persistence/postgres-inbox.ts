@@ -5,7 +5,7 @@ import type {
 } from "../mediator/behaviors/idempotency.js";
 import { OptionChecker } from "./option-checker.js";
 import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
-import { type PgQueryable, qualified } from "./pg.js";
+import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
 import { Limits, type StoreLimits } from "./store-limits.js";
 
@@ -35,6 +35,12 @@ export interface PostgresIdempotencyStoreOptions extends StoreLimits {
    * @default 10000
    */
   readonly purgeBatchSize?: number;
+  /**
+   * Bound in ms on each query: one with no answer (a stalled connection holds bytes without an
+   * error) fails with CATGA_STORE_FAILED naming the operation. Infinity = no bound.
+   * @default 10000
+   */
+  readonly queryTimeoutMs?: number;
   /**
    * Called with a CATGA_STORE_FAILED error when a background purge (`purgeIntervalMs`) fails.
    * @default a process warning (`CatgaWarning`)
@@ -77,6 +83,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore, Claiming
       "table",
       "purgeIntervalMs",
       "purgeBatchSize",
+      "queryTimeoutMs",
       "onError",
       "maxKeyBytes",
       "maxValueBytes",
@@ -87,9 +94,10 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore, Claiming
     this.limits = new Limits(NAME, check);
     this.purgeBatchSize = check.int("purgeBatchSize", 10_000);
     const every = check.number("purgeIntervalMs", 0);
+    const queryTimeoutMs = check.number("queryTimeoutMs", STORE_CALL_TIMEOUT_MS, true);
     check.function("onError");
     check.done();
-    this.pool = options.pool;
+    this.pool = bounded(options.pool, queryTimeoutMs);
     const t = qualified(schema, table);
     // ttl is whole milliseconds, or NULL for "never expires".
     const expires = (p: string) => `coalesce(now() + ${p} * interval '1 millisecond', 'infinity')`;
