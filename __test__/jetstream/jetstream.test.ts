@@ -1,6 +1,6 @@
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JetStream } from "../../ts/entries/jetstream.js";
+import { type DurableMessage, JetStream } from "../../ts/entries/jetstream.js";
 import { NatsConnection } from "../../ts/entries/nats.js";
 import { CatgaConfigError, CatgaError } from "../../ts/index.js";
 import { eventEnvelope, NATS_URL, PrivateNats, uniquePrefix, until } from "../nats/helpers.js";
@@ -217,6 +217,31 @@ describe("durable consumers", () => {
       "Catga-Deliveries": "1",
     });
     await Promise.all([stop(), stopDlq()]);
+  });
+
+  it("keeps a message alive while its handler runs past the ack wait: it runs once", async () => {
+    const { stream, subject } = names("slow");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const runs: string[] = [];
+    let slowDone = false;
+    const handler = async (m: DurableMessage) => {
+      runs.push(`${m.envelope.messageId}#${m.deliveryCount}`);
+      // 2.5 ack waits: without in-progress acks the server would hand it out again meanwhile.
+      if (m.envelope.messageId === "slow") {
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        slowDone = true;
+      }
+    };
+    // Two instances of one durable: a redelivery would go to the idle one while the slow runs.
+    const spec = { stream, durable: "slow", ackWaitMs: 1000, fetchWaitMs: 100 };
+    const stops = [await js.consume(spec, handler), await js.consume(spec, handler)];
+    await js.publishOne(`${subject}.x`, "slow", eventEnvelope("slow"));
+    await until(() => slowDone, 10_000, "the slow handler ends");
+    // Published after the slow one ended: a redelivery of "slow" would have come before it.
+    await js.publishOne(`${subject}.x`, "after", eventEnvelope("after"));
+    await until(() => runs.some((r) => r.startsWith("after")), 10_000, "the message after it");
+    expect(runs).toEqual(["slow#1", "after#1"]);
+    await Promise.all(stops.map((stop) => stop()));
   });
 
   it("reports a non-Catga message with subject and sequence, counts it, and dead-letters its bytes", async () => {

@@ -226,9 +226,26 @@ impl NatsClient {
                 // and dead-letters each one.
                 engine.record_malformed(u64::from(malformed));
                 let batch = batch_for_js(&deliveries, malformed);
-                let decisions = match on_batch.call_async_catch(batch).await {
-                    Ok(promise) => promise.await.unwrap_or_default(),
-                    Err(_) => Vec::new(),
+                let decided = async {
+                    match on_batch.call_async_catch(batch).await {
+                        Ok(promise) => promise.await.unwrap_or_default(),
+                        Err(_) => Vec::new(),
+                    }
+                };
+                tokio::pin!(decided);
+                // While the handlers run, `+WIP` keeps the batch from redelivery: a handler slower
+                // than the ack wait is not run a second time elsewhere (in stream order, as held
+                // messages are kept alive).
+                let mut in_progress: Option<Vec<_>> = None;
+                let decisions = loop {
+                    tokio::select! {
+                        decisions = &mut decided => break decisions,
+                        _ = tokio::time::sleep(every) => {
+                            let messages = in_progress
+                                .get_or_insert_with(|| deliveries.iter().map(|d| d.message.clone()).collect());
+                            keep_alive(messages).await;
+                        }
+                    }
                 };
                 let mut decisions = decisions.into_iter();
                 let mut settled = Vec::with_capacity(deliveries.len());
