@@ -437,6 +437,51 @@ describe("durable events: failures no retry can fix (issue 21 item 4)", () => {
   });
 });
 
+describe("durable events: what the durable path skips and refuses (issue 21)", () => {
+  it("a service's own durable events run once, in process; an envelope of another type is dead-lettered", async () => {
+    const prefix = uniquePrefix("own");
+    const durableEvents = { consumer: { fetchWaitMs: 100 }, provision: { storage: "memory" as const } };
+    const handled: string[] = [];
+    const ordersTransport = await connect("orders", prefix, { durableEvents });
+    const orders = createCatga({ logger: silentLogger, transport: ordersTransport })
+      .handle(Placed, (event) => {
+        handled.push(event.orderId);
+      })
+      .build();
+    await ordersTransport.ready();
+    const web = createCatga({
+      logger: silentLogger,
+      transport: await connect("web", prefix, { durableEvents }),
+    }).build();
+    // Its own: handled in process by publish(); its durable consumer must skip the stored copy.
+    expect((await orders.publish(Placed, { orderId: "own", at: new Date(0) })).unwrap()).toEqual({
+      handled: 1,
+    });
+    // Another service's, published after it: once this one is handled, the own copy was seen.
+    (await web.publish(Placed, { orderId: "from-web", at: new Date(0) })).unwrap();
+    await until(() => handled.includes("from-web"), 10_000, "the other service's event");
+    expect(handled).toEqual(["own", "from-web"]);
+
+    const js = new JetStream(ordersTransport.connection);
+    const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+    const dead: Record<string, string>[] = [];
+    const stop = await js.consume({ stream: `${stream}_DLQ`, durable: "inspect", fetchWaitMs: 100 }, (m) => {
+      dead.push({ ...m.headers });
+    });
+    // An envelope of type orders.cancelled on the orders.placed subject: retrying cannot fix it.
+    const misrouted = new EnvelopeCodec().encodeNew("event", "orders.cancelled", {}, { orderId: "x" });
+    await js.publish([
+      { subject: `${prefix}.evt.orders.placed`, messageId: "m-misrouted", envelope: misrouted },
+    ]);
+    await until(() => dead.length === 1, 10_000, "the dead letter");
+    expect(dead[0]).toMatchObject({ "Catga-Error-Code": ErrorCodes.DECODE, "Catga-Deliveries": "1" });
+    expect(handled).toEqual(["own", "from-web"]);
+    await stop();
+    await Promise.all([js.deleteStream(stream), js.deleteStream(`${stream}_DLQ`)]);
+    await Promise.all([orders.close(), web.close()]);
+  });
+});
+
 describe("durable events: consumer names (found by a reviewer)", () => {
   it("refuses two event types that would share one durable consumer, when the mediator is built", async () => {
     const prefix = uniquePrefix("collide");
