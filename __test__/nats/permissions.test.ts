@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsTransport } from "../../ts/entries/nats.js";
-import { createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
+import { type CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
 import { PrivateNats, until } from "./helpers.js";
 
 // A server whose users hold only the permissions their role needs (docs/nats.md, "Permissions"):
@@ -83,5 +83,24 @@ describe("least-privilege NATS users", () => {
     expect((await client.send(Place, { sku: "book" })).unwrap()).toEqual({ id: "o-book" });
     await until(() => seen.includes("o-book"), 5000, "the event reaches the subscriber");
     await Promise.all([client.close(), orders.close(), audit.close()]);
+  });
+
+  it("ready() fails with CATGA_PERMISSION_DENIED naming a subscription the server refused", async () => {
+    const Refunded = defineEvent("billing.refunded").payload<{ id: string }>();
+    // The audit user may subscribe to perm.evt.> only; a command handler needs perm.cmd.audit.*.
+    const Purge = defineCommand("audit.purge");
+    const auditTransport = await transport("audit", "audit");
+    const audit = createCatga({ logger: silentLogger, transport: auditTransport })
+      .handle(Refunded, () => undefined)
+      .handle(Purge, () => undefined)
+      .build();
+    const error = await auditTransport.ready().then(
+      () => undefined,
+      (e: unknown) => e as CatgaError,
+    );
+    expect(error).toBeDefined();
+    expect(error!.code).toBe("CATGA_PERMISSION_DENIED");
+    expect((error!.details as { subjects: string[] }).subjects).toEqual(["perm.cmd.audit.purge"]);
+    await audit.close();
   });
 });

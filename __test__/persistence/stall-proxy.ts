@@ -8,6 +8,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 export class StallProxy {
   private stalled = false;
   private readonly sockets = new Set<Socket>();
+  /** Bytes read while stalled, written on resume in the order they came. */
+  private held: [Socket, Buffer][] = [];
 
   private constructor(private readonly server: Server) {}
 
@@ -16,6 +18,18 @@ export class StallProxy {
     const proxy = new StallProxy(server);
     server.on("connection", (client) => {
       const upstream = connect(targetPort, targetHost);
+      // Forwarded by hand, not with pipe(): pipe() resumes a paused source (a new connection
+      // during a stall would then flow) and resumes it again on 'drain'.
+      const forward = (from: Socket, to: Socket) => {
+        from.on("data", (chunk: Buffer) => {
+          if (proxy.stalled) {
+            proxy.held.push([to, chunk]);
+            from.pause();
+          } else to.write(chunk);
+        });
+      };
+      forward(client, upstream);
+      forward(upstream, client);
       for (const socket of [client, upstream]) {
         proxy.sockets.add(socket);
         socket.on("error", () => socket.destroy());
@@ -26,8 +40,6 @@ export class StallProxy {
         });
         if (proxy.stalled) socket.pause();
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return proxy;
@@ -45,6 +57,8 @@ export class StallProxy {
 
   resume(): void {
     this.stalled = false;
+    for (const [to, chunk] of this.held) if (!to.destroyed) to.write(chunk);
+    this.held = [];
     for (const socket of this.sockets) socket.resume();
   }
 

@@ -70,6 +70,8 @@ export declare class NatsClient {
   publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<void>
   /** Flushes buffered messages to the server. */
   flush(): Promise<void>
+  /** Subjects the server refused to subscribe this connection to (permissions), so far. */
+  refusedSubscriptions(): Array<string>
   /** Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain. */
   close(): Promise<void>
   get connected(): boolean

@@ -307,6 +307,15 @@ export class NatsConnection extends EventEmitter {
   }
 
   /** Sends queued batches and waits until the server has them. */
+  /**
+   * Subjects the server refused to subscribe this connection to (a permissions violation): such
+   * a subscription stays silent. Complete after a `flush()`, which the server answers only after
+   * every SUB sent before it.
+   */
+  refusedSubscriptions(): string[] {
+    return this.client.refusedSubscriptions();
+  }
+
   async flush(): Promise<void> {
     await Promise.all([this.events.flush(), this.replies.flush()]);
     await this.client.flush().catch((e: unknown) => {

@@ -35,6 +35,8 @@ export class NatsTransport implements Transport {
   private readonly originOnly: Envelope["headers"];
   private readonly eventSubjects = new Map<string, string>();
   private readonly requestSubjects = new Map<string, string>();
+  /** Core-NATS subjects `attach` subscribed to, checked by `ready()`. */
+  private readonly coreSubjects: string[] = [];
 
   private constructor(
     readonly connection: NatsConnection,
@@ -78,6 +80,10 @@ export class NatsTransport implements Transport {
   attach(inbound: InboundDispatcher): void {
     this.durable?.checkConsumerNames(inbound.events);
     const queue = this.options.service;
+    this.coreSubjects.push(
+      ...[...inbound.commands, ...inbound.queries].map((type) => this.requestSubject(type)),
+      ...inbound.events.filter((type) => !this.durable?.carries(type)).map((type) => this.eventSubject(type)),
+    );
     const requests = [...inbound.commands, ...inbound.queries].map((type) =>
       this.connection.subscribe(this.requestSubject(type), { queue }, (batch) =>
         this.inbound.serve(inbound, type, batch),
@@ -99,10 +105,21 @@ export class NatsTransport implements Transport {
     });
   }
 
-  /** Resolves once every subscription made by `attach` is live on the server. */
+  /**
+   * Resolves once every subscription made by `attach` is live on the server; rejects with
+   * CATGA_PERMISSION_DENIED naming the subjects the server refused (their handlers would never
+   * receive anything).
+   */
   async ready(): Promise<void> {
     await this.subscribed;
     await this.connection.flush();
+    const refused = this.connection.refusedSubscriptions().filter((s) => this.coreSubjects.includes(s));
+    if (refused.length > 0)
+      throw new CatgaError(
+        ErrorCodes.PERMISSION_DENIED,
+        `the server refused to subscribe service "${this.options.service}" to ${refused.join(", ")}: grant it subscribe permission`,
+        { details: { subjects: refused } },
+      );
   }
 
   request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> {

@@ -122,6 +122,12 @@ impl NatsClient {
         self.engine.flush().await.map_err(to_js_async)
     }
 
+    /// Subjects the server refused to subscribe this connection to (permissions), so far.
+    #[napi]
+    pub fn refused_subscriptions(&self) -> Vec<String> {
+        self.engine.refused_subscriptions()
+    }
+
     /// Graceful close: refuse new work, finish in-flight requests and publishes, flush, drain.
     #[napi]
     pub async fn close(&self) -> napi::Result<()> {

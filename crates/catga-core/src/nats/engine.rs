@@ -36,6 +36,8 @@ pub struct NatsEngine {
     router: ReplyRouter,
     /// Permission violations the server reported (their text names the subject).
     denials: tokio::sync::broadcast::Sender<String>,
+    /// Subjects the server refused to subscribe this connection to.
+    refused_subscriptions: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl NatsEngine {
@@ -47,6 +49,12 @@ impl NatsEngine {
     /// The counters as they are now.
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// Subjects the server refused a subscription to (a permissions violation), so far. Such a
+    /// subscription stays silent; `flush` first, so every SUB sent before has been answered.
+    pub fn refused_subscriptions(&self) -> Vec<String> {
+        self.refused_subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect()
     }
 
     /// Counts `n` inbound messages that are not Catga envelopes, found outside the engine's own

@@ -39,6 +39,13 @@ fn reconnect_delay(attempt: usize, initial: Duration, max: Duration) -> Duration
     capped.mul_f64(fraction)
 }
 
+/// The subject of a refused subscription, from the server's `Permissions Violation for
+/// Subscription to "<subject>"` (a queue subscription adds ` using queue "<queue>"`).
+fn refused_subject(text: &str) -> Option<String> {
+    let rest = text.split("Permissions Violation for Subscription to \"").nth(1)?;
+    Some(rest.split('"').next()?.to_owned())
+}
+
 impl NatsEngine {
     /// Connects, failing with `CATGA_NOT_CONNECTED` when no server answers within the timeout.
     pub async fn connect(options: NatsOptions, on_event: EventSink) -> Result<Self> {
@@ -98,11 +105,14 @@ impl NatsEngine {
         // them asynchronously, naming the subject, and nothing else would wake those calls.
         let (denials, _) = tokio::sync::broadcast::channel::<String>(64);
         let denied = denials.clone();
+        let refused_subscriptions = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+        let refused = refused_subscriptions.clone();
         connect = connect.event_callback(move |event| {
             let on_event = on_event.clone();
             let was_disconnected = was_disconnected.clone();
             let stats = event_stats.clone();
             let denied = denied.clone();
+            let refused = refused.clone();
             async move {
                 let mapped = match event {
                     Event::Connected if was_disconnected.swap(false, Ordering::SeqCst) => {
@@ -121,6 +131,9 @@ impl NatsEngine {
                     Event::ServerError(e) => {
                         let text = e.to_string();
                         if text.contains("Permissions Violation") {
+                            if let Some(subject) = refused_subject(&text) {
+                                refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(subject);
+                            }
                             // No receiver (no flush waiting) is fine: the event still goes out below.
                             let _ = denied.send(text.clone());
                         }
@@ -152,6 +165,7 @@ impl NatsEngine {
             closing: AtomicBool::new(false),
             stats,
             denials,
+            refused_subscriptions,
         })
     }
 }
