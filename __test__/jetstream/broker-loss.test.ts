@@ -67,7 +67,7 @@ async function untilPublishSucceeds(withinMs: number): Promise<number> {
 }
 
 describe("a broker killed with publishes in flight", () => {
-  it("settles every in-flight publish by requestTimeoutMs, lost acks as CATGA_TIMEOUT, then resumes", async () => {
+  it("settles every in-flight publish by its deadline, re-sending lost ones, then resumes", async () => {
     const statuses: string[] = [];
     connection.on("status", (event) => statuses.push(event.kind));
     expect((await js.publish(batch(1)))[0]).toMatchObject({ ok: true });
@@ -97,7 +97,9 @@ describe("a broker killed with publishes in flight", () => {
       expect(ms).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
       expect(codes.filter((code) => code !== "ok" && code !== "CATGA_TIMEOUT")).toEqual([]);
     }
-    expect(settled[0]!.codes).toContain("CATGA_TIMEOUT");
+    // A lost ack is re-sent with the same id once the client has reconnected (issue 14, item 12),
+    // so most of the batch is acked in time; whatever is not is CATGA_TIMEOUT, never lost silently.
+    expect(settled[0]!.codes).toContain("ok");
     expect(await untilPublishSucceeds(RESUME_MS)).toBeLessThan(RESUME_MS);
     expect(performance.now() - back).toBeLessThan(RESUME_MS);
     // Nothing is lost: the caller retries what timed out, with the same ids (deduplicated).

@@ -78,10 +78,10 @@ it("resumes within seconds of the broker's return after a kill -9 with its publi
 
     await eventually(async () => (await relay.pending()) === 0, RESUME_MS + 4000, "every row relayed");
     expect(performance.now() - back).toBeLessThan(RESUME_MS);
-    // Nothing accepted is lost: every row was marked sent, only after an ack; the batch that was
-    // in flight failed with a code and was retried.
+    // Nothing accepted is lost: every row was marked sent, only after an ack. The batch that was
+    // in flight is re-sent by the publisher after the reconnect (same ids, deduplicated); rows it
+    // could not settle in time fail with CATGA_TIMEOUT and are relayed again.
     expect(relay.stats.sent).toBe(205);
-    expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((e) => e.code === "CATGA_TIMEOUT")).toBe(true);
   } finally {
     await relay.stop();

@@ -17,7 +17,7 @@ use crate::envelope::decode_envelope;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::limits::Limits;
 
-pub use super::durable_publish::{publish_durable, PublishDeadline, PublishReceipt};
+pub use super::durable_publish::{publish_durable, PublishDeadline, PublishReceipt, PublishRetry};
 
 /// Stream retention, as in NATS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -18,10 +18,12 @@
 //! - [`jetstream`]: streams, durable publishes and pull consumers.
 //! - `durable_publish`: durable publishes, each settled by the call's deadline (re-exported by
 //!   [`jetstream`]).
+//! - `durable_retry`: which failed durable publish attempts are re-sent, and how often.
 //! - [`kv`]: KV buckets.
 
 pub mod batch_buffers;
 mod durable_publish;
+mod durable_retry;
 mod engine;
 mod errors;
 mod events;

@@ -33,7 +33,14 @@ impl NatsEngine {
             }
         };
         let max_in_flight = self.options.max_in_flight_requests.min(1024);
-        let outcomes = crate::nats::jetstream::publish_durable(&self.jetstream, items, max_in_flight, deadline).await;
+        let outcomes = crate::nats::jetstream::publish_durable(
+            &self.jetstream,
+            items,
+            max_in_flight,
+            deadline,
+            crate::nats::jetstream::PublishRetry::default(),
+        )
+        .await;
         Stats::add(&self.stats.messages_sent, outcomes.iter().filter(|o| o.is_ok()).count() as u64);
         Stats::add(&self.stats.bytes_sent, total as u64);
         Ok(outcomes)
