@@ -22,7 +22,8 @@ describe("durable publish across a stream-leader failover (3-node cluster)", () 
   });
 
   it("no publish fails and none is lost when the stream leader is killed", async () => {
-    const connection = await NatsConnection.connect({ servers: cluster.urls, requestTimeoutMs: 15_000 });
+    // Default deadlines: durablePublishTimeoutMs (15 s) is what must cover the election.
+    const connection = await NatsConnection.connect({ servers: cluster.urls });
     const js = new JetStream(connection);
     // The meta leader is elected after start-up: stream creation is retried until it is.
     await until(() => false, 1, "noop").catch(() => undefined);

@@ -26,6 +26,7 @@ beforeAll(async () => {
   connection = await NatsConnection.connect({
     servers: server.url,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    durablePublishTimeoutMs: REQUEST_TIMEOUT_MS,
     reconnectDelayMs: 50,
     reconnectDelayMaxMs: 250,
   });

@@ -81,9 +81,12 @@ export class JetStream implements DurablePublisher {
   /**
    * Publishes durably; resolves with one outcome per item once the server acked (or refused)
    * each. A publish that cannot be acked comes back `{ ok: false, code }`, never dropped, and the
-   * call settles within the connection's `requestTimeoutMs` whatever the broker does: an item not
-   * acked by then is `CATGA_TIMEOUT` (it may still have been stored; a retry with the same
-   * `messageId` is deduplicated by the server).
+   * call settles within the connection's `durablePublishTimeoutMs` (15 s) whatever the broker
+   * does. Until then an item whose attempt failed for a reason that may pass (a stream-leader
+   * election, a lost ack, a reconnect) is re-sent with the same `messageId`, which the server
+   * deduplicates; one not acked by then is `CATGA_TIMEOUT` (it may still have been stored; a
+   * retry with the same `messageId` is deduplicated too). A re-sent item may report `duplicate`
+   * for the copy its earlier attempt stored, and may land after items sent later.
    */
   async publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]> {
     if (items.length === 0) return [];
@@ -119,7 +122,7 @@ export class JetStream implements DurablePublisher {
 
   /**
    * Publishes one envelope durably; rejects with a CatgaError when it is not acked (by
-   * `requestTimeoutMs` at the latest, as for {@link JetStream.publish}). Calls made in
+   * `durablePublishTimeoutMs` at the latest, as for {@link JetStream.publish}). Calls made in
    * the same tick go to the engine together, in one `publish` (one N-API call, acks awaited
    * concurrently): a publisher with many events in flight (durable events through the mediator)
    * no longer pays a crossing and a promise chain per event.

@@ -346,6 +346,7 @@ export interface NatsOptionsInput {
   pingIntervalMs?: number
   connectTimeoutMs?: number
   requestTimeoutMs?: number
+  durablePublishTimeoutMs?: number
   maxInFlightRequests?: number
   maxPendingBytes?: number
   /** When a bound is reached: wait for room (default) or fail with `CATGA_BACKPRESSURE`. */

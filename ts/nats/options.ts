@@ -118,6 +118,16 @@ export interface NatsConnectionOptions {
    */
   requestTimeoutMs?: number;
   /**
+   * Deadline in ms of a durable publish call (`JetStream.publish`, `publishOne`), counted
+   * from the call: admission, sends, re-sends and acks included. Within it a publish that meets a
+   * stream-leader election, a lost ack or a reconnect is re-sent with the same message id (the
+   * server deduplicates); an item not acked by then is CATGA_TIMEOUT. Longer than
+   * {@link NatsConnectionOptions.requestTimeoutMs} by default, to cover an election (4.3–6.3 s
+   * measured on a 3-node cluster, docs/jetstream.md).
+   * @default 15000
+   */
+  durablePublishTimeoutMs?: number;
+  /**
    * Requests awaiting a reply at once; past it {@link NatsConnectionOptions.backpressure}
    * applies. Also caps {@link NatsConnectionOptions.requestsPerFrame}.
    * @default 4096
@@ -233,6 +243,7 @@ export const NATS_DEFAULTS = {
   pingIntervalMs: 30_000,
   connectTimeoutMs: 5000,
   requestTimeoutMs: 5000,
+  durablePublishTimeoutMs: 15_000,
   maxInFlightRequests: 4096,
   maxPendingBytes: 64 * 1024 * 1024,
   backpressure: "wait",
@@ -282,6 +293,7 @@ const FIELDS: Record<keyof NatsConnectionOptions, FieldCheck> = {
   pingIntervalMs: size,
   connectTimeoutMs: size,
   requestTimeoutMs: size,
+  durablePublishTimeoutMs: size,
   maxInFlightRequests: size,
   maxPendingBytes: size,
   backpressure: policy,

@@ -35,10 +35,11 @@ export interface OutboxRelayOptions {
   /**
    * A publish that takes longer than this many ms counts as failed for the whole batch (its rows
    * are retried later, see `retryBaseMs`); 0 = no limit. A backstop for a publisher that hangs:
-   * keep it above the publisher's own deadline (`JetStream`: the connection's `requestTimeoutMs`,
-   * 5000 by default, after which it answers per item), or acked rows are recorded as failed and
-   * published again. The claim transaction stays open while the relay waits.
-   * @default 10000
+   * keep it above the publisher's own deadline (`JetStream`: the connection's
+   * `durablePublishTimeoutMs`, 15000 by default, after which it answers per item), or acked rows
+   * are recorded as failed and published again. The claim transaction stays open while the relay
+   * waits.
+   * @default 20000
    */
   readonly publishTimeoutMs?: number;
   /**
@@ -105,11 +106,12 @@ interface ClaimedRow {
 const NAME = "outbox relay";
 
 /**
- * Default `publishTimeoutMs`: twice JetStream's default publish deadline (`requestTimeoutMs`), so
- * such a publish answers per item before it fires, while a publisher that hangs stalls the relay
- * for 10 s rather than the 30 s of old (issue 21).
+ * Default `publishTimeoutMs`: JetStream's default publish deadline (`durablePublishTimeoutMs`,
+ * 15 s, long enough to ride out a stream-leader election) plus 5 s, so such a publish answers per
+ * item before it fires, while a publisher that hangs stalls the relay for 20 s rather than the
+ * 30 s of old (issue 21).
  */
-const RELAY_PUBLISH_TIMEOUT_MS = 10_000;
+const RELAY_PUBLISH_TIMEOUT_MS = 20_000;
 
 /**
  * Moves committed outbox rows to a {@link DurablePublisher}. Each batch claims pending rows with

@@ -60,6 +60,7 @@ pub struct NatsOptionsInput {
     pub ping_interval_ms: Option<u32>,
     pub connect_timeout_ms: Option<u32>,
     pub request_timeout_ms: Option<u32>,
+    pub durable_publish_timeout_ms: Option<u32>,
     pub max_in_flight_requests: Option<u32>,
     pub max_pending_bytes: Option<u32>,
     /// When a bound is reached: wait for room (default) or fail with `CATGA_BACKPRESSURE`.
@@ -108,6 +109,7 @@ pub fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         ping_interval: millis(input.ping_interval_ms, d.ping_interval),
         connect_timeout: millis(input.connect_timeout_ms, d.connect_timeout),
         request_timeout: millis(input.request_timeout_ms, d.request_timeout),
+        durable_publish_timeout: millis(input.durable_publish_timeout_ms, d.durable_publish_timeout),
         max_in_flight_requests: input.max_in_flight_requests.map_or(d.max_in_flight_requests, |n| n as usize),
         max_pending_bytes: input.max_pending_bytes.map_or(d.max_pending_bytes, |n| n as usize),
         backpressure: input.backpressure.map_or(d.backpressure, BackpressurePolicy::from),
@@ -152,6 +154,7 @@ pub fn nats_defaults() -> NatsOptionsInput {
         ping_interval_ms: ms(d.ping_interval),
         connect_timeout_ms: ms(d.connect_timeout),
         request_timeout_ms: ms(d.request_timeout),
+        durable_publish_timeout_ms: ms(d.durable_publish_timeout),
         max_in_flight_requests: size(d.max_in_flight_requests),
         max_pending_bytes: size(d.max_pending_bytes),
         backpressure: Some(d.backpressure.into()),

@@ -13,10 +13,11 @@ type Zeroing = fn(&mut NatsOptions);
 #[test]
 fn zero_durations_are_refused_naming_the_field() {
     // A zero ping interval used to reach async-nats and panic on the runtime thread.
-    let cases: [(&str, Zeroing); 3] = [
+    let cases: [(&str, Zeroing); 4] = [
         ("pingIntervalMs", |o| o.ping_interval = Duration::ZERO),
         ("connectTimeoutMs", |o| o.connect_timeout = Duration::ZERO),
         ("requestTimeoutMs", |o| o.request_timeout = Duration::ZERO),
+        ("durablePublishTimeoutMs", |o| o.durable_publish_timeout = Duration::ZERO),
     ];
     for (field, zero) in cases {
         let mut options = NatsOptions::default();

@@ -15,14 +15,14 @@ use crate::nats::stats::Stats;
 
 impl NatsEngine {
     /// Durable publish through the same admission bounds as core publishes; the whole call,
-    /// admission included, settles within the request timeout (see
+    /// admission included, settles within the durable publish timeout (see
     /// [`crate::nats::jetstream::publish_durable`]).
     pub async fn publish_durable(
         &self,
         items: &[(&str, &str, &[u8])],
     ) -> Result<Vec<Result<crate::nats::jetstream::PublishReceipt>>> {
         self.check_open()?;
-        let deadline = crate::nats::jetstream::PublishDeadline::after(self.options.request_timeout);
+        let deadline = crate::nats::jetstream::PublishDeadline::after(self.options.durable_publish_timeout);
         let total: usize = items.iter().map(|(_, _, bytes)| bytes.len()).sum();
         let _permit = match tokio::time::timeout_at(deadline.at(), self.admit_bytes(total, items.len())).await {
             Ok(permit) => permit?,
