@@ -19,6 +19,7 @@ import {
 } from "../../ts/index.js";
 import { eventEnvelope, NATS_URL, uniquePrefix } from "../nats/helpers.js";
 import { dropSchema, eventually, newPool, PG_URL, REDIS_URL, sleep, uniqueName } from "./helpers.js";
+import { StallProxy } from "./stall-proxy.js";
 
 // Issue 21, defect 3: two consumers that get the same messageId at once (or 5–45 ms apart) ran the
 // handler twice in 100 of 100 trials on every store. Each consumer here is a mediator with its own
@@ -205,8 +206,11 @@ for (const kind of ["PostgreSQL", "Redis", "NATS KV"] as const) {
 
 /**
  * The issue's JetStream case: two instances share one durable consumer (ackWait 1 s) and the
- * handler takes 2.5 s, so the server redelivers every message to the other, idle instance while
- * the first run is still going. Each instance sends through its own mediator and store connection.
+ * handler takes 2.5 s. A running handler's messages are kept alive with in-progress acks, so the
+ * server redelivers them only when those stop arriving: here instance a's link to NATS stalls
+ * (a partition; its database link stays up) once it runs all ten, and the server hands every
+ * message to the idle instance b while a's runs are still going. Each instance sends through its
+ * own mediator and store connection.
  */
 async function redeliveryRace(kind: Kind, claims: boolean) {
   const label = uniquePrefix("redeliver").replaceAll(".", "_");
@@ -218,8 +222,9 @@ async function redeliveryRace(kind: Kind, claims: boolean) {
   let maxDelivery = 0;
   const stops: (() => Promise<void>)[] = [];
   const connections: NatsConnection[] = [];
-  const startInstance = async (by: string) => {
-    const connection = await NatsConnection.connect({ servers: NATS_URL });
+  const partition = await StallProxy.start(Number(new URL(NATS_URL).port || 4222));
+  const startInstance = async (by: string, servers = NATS_URL) => {
+    const connection = await NatsConnection.connect({ servers });
     connections.push(connection);
     const js = new JetStream(connection);
     const store = await connect(kind);
@@ -257,20 +262,24 @@ async function redeliveryRace(kind: Kind, claims: boolean) {
     await js.publish(
       ids.map((messageId) => ({ subject: `${label}.work`, messageId, envelope: eventEnvelope(messageId) })),
     );
-    await startInstance("a");
-    // Instance a holds all ten; b starts idle and gets each one when its ack wait runs out.
+    await startInstance("a", `nats://127.0.0.1:${partition.port}`);
+    // Instance a holds all ten; then its NATS link stalls, and b, idle, gets each one when its
+    // ack wait runs out without a's in-progress acks.
     await eventually(() => runs.size === ids.length, 10_000, "instance a running every message");
+    partition.stall();
     await startInstance("b");
     await eventually(() => finished.size === ids.length && inFlight === 0, 30_000, "every message handled");
   } finally {
+    partition.resume();
     for (const stop of stops) await stop();
     await new JetStream(connections[0]!).deleteStream(stream).catch(() => undefined);
     for (const connection of connections) await connection.close();
+    await partition.close();
   }
   return { runs: ids.map((id) => runs.get(id)), maxDelivery };
 }
 
-describe("JetStream: a handler slower than ackWaitMs, redelivered to a second instance", () => {
+describe("JetStream: redelivered to a second instance while the first still runs (a partition)", () => {
   for (const kind of ["PostgreSQL", "Redis", "NATS KV"] as const) {
     it(`${kind}: every message runs once although each was redelivered`, async () => {
       const { runs, maxDelivery } = await redeliveryRace(kind, true);
