@@ -21,15 +21,16 @@ export type {
   CircuitStateChange,
 } from "./mediator/behaviors/circuit-breaker.js";
 export { CIRCUIT_BREAKER_PRIORITY } from "./mediator/behaviors/circuit-breaker.js";
+export type { IdempotencyOptions } from "./mediator/behaviors/idempotency.js";
+export { IDEMPOTENCY_PRIORITY } from "./mediator/behaviors/idempotency.js";
 export type {
   ClaimingIdempotencyStore,
   ClaimResult,
   IdempotencyClaims,
-  IdempotencyOptions,
   IdempotencyStore,
   StoredOutcome,
-} from "./mediator/behaviors/idempotency.js";
-export { IDEMPOTENCY_PRIORITY, InMemoryIdempotencyStore } from "./mediator/behaviors/idempotency.js";
+} from "./mediator/behaviors/idempotency-store.js";
+export { InMemoryIdempotencyStore } from "./mediator/behaviors/idempotency-store.js";
 export type { LoggingOptions } from "./mediator/behaviors/logging.js";
 export { LOGGING_PRIORITY } from "./mediator/behaviors/logging.js";
 export type { RateLimitOptions } from "./mediator/behaviors/rate-limit.js";

@@ -1,6 +1,6 @@
 // `CatgaObservability`, the front of the OpenTelemetry instrumentation: it resolves the options once
 // and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts).
-import type { IdempotencyStore } from "../mediator/behaviors/idempotency.js";
+import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
 import { DispatchInstrumentation } from "./dispatch.js";

@@ -1,6 +1,10 @@
 // Inbox store measurement: `catga.persistence.latency` and `catga.inbox.processed` around a store.
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { ClaimResult, IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type {
+  ClaimResult,
+  IdempotencyStore,
+  StoredOutcome,
+} from "../mediator/behaviors/idempotency-store.js";
 import { DURATION_BUCKETS, type Instrument, seconds } from "./metrics.js";
 import { Attr, MetricNames } from "./names.js";
 import type { OtelMeter } from "./otel.js";

@@ -3,7 +3,7 @@ import type {
   IdempotencyClaims,
   IdempotencyStore,
   StoredOutcome,
-} from "../mediator/behaviors/idempotency.js";
+} from "../mediator/behaviors/idempotency-store.js";
 import type { BatchIdempotencyStore, IdempotencyEntry } from "./outcome.js";
 
 /**

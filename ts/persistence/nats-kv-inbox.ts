@@ -3,7 +3,7 @@ import type {
   ClaimingIdempotencyStore,
   ClaimResult,
   StoredOutcome,
-} from "../mediator/behaviors/idempotency.js";
+} from "../mediator/behaviors/idempotency-store.js";
 import type { NatsKv } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";

@@ -1,6 +1,6 @@
 import { Packr } from "msgpackr/pack";
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type { IdempotencyStore, StoredOutcome } from "../mediator/behaviors/idempotency-store.js";
 
 /** An idempotency (inbox) store with batch operations; every method returns a promise. */
 export interface BatchIdempotencyStore extends IdempotencyStore {

@@ -2,7 +2,7 @@ import type {
   ClaimingIdempotencyStore,
   ClaimResult,
   StoredOutcome,
-} from "../mediator/behaviors/idempotency.js";
+} from "../mediator/behaviors/idempotency-store.js";
 import { OptionChecker } from "./option-checker.js";
 import { type BatchIdempotencyStore, decodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { storeFailed } from "./store-errors.js";

@@ -1,5 +1,5 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
-import type { StoredOutcome } from "../mediator/behaviors/idempotency.js";
+import type { StoredOutcome } from "../mediator/behaviors/idempotency-store.js";
 import { OptionChecker } from "./option-checker.js";
 import { encodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { invalid } from "./store-errors.js";
