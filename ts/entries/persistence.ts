@@ -25,6 +25,6 @@ export type {
   RedisPipelineLike,
 } from "../persistence/redis-inbox.js";
 export { RedisIdempotencyStore } from "../persistence/redis-inbox.js";
-export type { OutboxRelayOptions, RelayBatchReport, RelayStats } from "../persistence/relay.js";
 export { OutboxRelay } from "../persistence/relay.js";
+export type { OutboxRelayOptions, RelayBatchReport, RelayStats } from "../persistence/relay-options.js";
 export type { StoreLimits } from "../persistence/store-limits.js";
