@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DurableOutcome, JetStream } from "../../ts/entries/jetstream.js";
-import { NatsConnection } from "../../ts/entries/nats.js";
+import type { NatsConnection } from "../../ts/entries/nats.js";
 import { CatgaError } from "../../ts/index.js";
-import { eventEnvelope, PrivateNats, until } from "../nats/helpers.js";
+import { eventEnvelope, outageConnection, PrivateNats, until } from "../nats/helpers.js";
 
 // Issue 21: a durable publish in flight when the broker dies must settle by its deadline, coded,
 // and publishing must resume within seconds of the broker's return. A private nats-server with
@@ -20,13 +20,7 @@ let ids = 0;
 
 beforeAll(async () => {
   server = await PrivateNats.start();
-  connection = await NatsConnection.connect({
-    servers: server.url,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    durablePublishTimeoutMs: REQUEST_TIMEOUT_MS,
-    reconnectDelayMs: 50,
-    reconnectDelayMaxMs: 250,
-  });
+  connection = await outageConnection(server, REQUEST_TIMEOUT_MS);
   js = new JetStream(connection);
   await js.ensureStream({ name: "LOSS", subjects: ["loss.>"], storage: "file" });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NatsConnection } from "../../ts/entries/nats.js";
 import { encodeWire } from "../../ts/nats/wire.js";
 
 /** The machine's shared NATS server (started by .ci/run / scripts/services.sh). */
@@ -144,4 +145,18 @@ export class PrivateNats {
     await this.stop();
     rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A connection to `server` for broker-loss tests: requests and durable publishes bounded by
+ * `timeoutMs`, reconnects every 50–250 ms so a restart is noticed at once.
+ */
+export function outageConnection(server: PrivateNats, timeoutMs: number): Promise<NatsConnection> {
+  return NatsConnection.connect({
+    servers: server.url,
+    requestTimeoutMs: timeoutMs,
+    durablePublishTimeoutMs: timeoutMs,
+    reconnectDelayMs: 50,
+    reconnectDelayMaxMs: 250,
+  });
 }

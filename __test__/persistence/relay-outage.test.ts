@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type DurableItem, JetStream } from "../../ts/entries/jetstream.js";
-import { NatsConnection } from "../../ts/entries/nats.js";
+import type { NatsConnection } from "../../ts/entries/nats.js";
 import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../ts/entries/persistence.js";
 import type { CatgaError } from "../../ts/index.js";
-import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
+import { eventEnvelope, outageConnection, PrivateNats } from "../nats/helpers.js";
 import { dropSchema, eventually, newPool, uniqueName } from "./helpers.js";
 
 // Issue 21: a relay whose publish is in flight when the broker dies used to stall until its
@@ -23,13 +23,7 @@ let js: JetStream;
 beforeAll(async () => {
   await migrate(pool, { schema });
   server = await PrivateNats.start();
-  connection = await NatsConnection.connect({
-    servers: server.url,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    durablePublishTimeoutMs: REQUEST_TIMEOUT_MS,
-    reconnectDelayMs: 50,
-    reconnectDelayMaxMs: 250,
-  });
+  connection = await outageConnection(server, REQUEST_TIMEOUT_MS);
   js = new JetStream(connection);
   await js.ensureStream({ name: "RELAY_OUTAGE", subjects: ["outage.>"], storage: "file" });
 });
