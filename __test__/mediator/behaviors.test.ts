@@ -451,6 +451,22 @@ describe("timeout", () => {
     expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(3);
   });
 
+  it("starts the budget when the handler returns its promise: a synchronous stretch is not timed", async () => {
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const catga = quiet()
+      .withTimeout({ ms: 20 })
+      .handle(Work, async ({ id }) => {
+        busy(40); // runs before the first await: nothing can interrupt it
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return id;
+      })
+      .build();
+    expect((await catga.send(Work, { id: 9 })).unwrap()).toBe(9);
+  });
+
   it("keeps no timer alive after messages settle", async () => {
     const catga = quiet()
       .withTimeout({ ms: 60_000 })

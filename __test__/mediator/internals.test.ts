@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { InMemoryIdempotencyStore } from "../../ts/index.js";
 import { type Deadline, DeadlineQueue } from "../../ts/mediator/behaviors/deadlines.js";
+import { Later } from "../../ts/mediator/later.js";
+import { ok, type Result } from "../../ts/mediator/result.js";
 
 const entry = (onExpire: () => void = () => {}): Deadline => ({ deadline: 0, done: false, expire: onExpire });
 
@@ -79,5 +81,75 @@ describe("InMemoryIdempotencyStore", () => {
     expect(store.get("k0")).toBeUndefined();
     const order = (store as unknown as { order: unknown[] }).order;
     expect(order.length).toBeLessThan(5000);
+  });
+});
+
+describe("Later (the built-in behaviors' after-steps, fused)", () => {
+  const value = (n: number) => ok(n) as Result<unknown>;
+  const read = (result: Result<unknown>) => (result.ok ? result.value : result.error.code);
+
+  it("runs every queued step, innermost first, in the one reaction to the handler's promise", async () => {
+    let release!: (n: number) => void;
+    const handler = new Promise<number>((resolve) => {
+      release = resolve;
+    });
+    const order: string[] = [];
+    const later = Later.of(handler.then(value));
+    const noting = (name: string, next: (r: Result<unknown>) => Result<unknown>) => (r: Result<unknown>) => {
+      order.push(`${name} ${read(r)}`);
+      return next(r);
+    };
+    later.map(noting("timeout", (r) => r));
+    later.map(noting("retry", (r) => ok((r as { value: number }).value + 1)));
+    later.map(noting("logging", (r) => r));
+    const outcome = later.promise();
+    release(1);
+    // One hop for the handler's then, one for Later.of's: then everything ran together.
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(order).toEqual(["timeout 1", "retry 1", "logging 2"]);
+    expect(read(await outcome)).toBe(2);
+  });
+
+  it("pauses at a step that answers later (a retry's next attempt) and goes on with its Result", async () => {
+    const later = new Later();
+    later.map(() => new Promise<Result<unknown>>((resolve) => setTimeout(() => resolve(value(7)), 5)));
+    later.map((r) => ok((r as { value: number }).value * 2));
+    later.arrive(value(1));
+    expect(read(await later.promise())).toBe(14);
+  });
+
+  it("runs a step queued after the Result arrived at once", async () => {
+    const later = new Later();
+    later.arrive(value(3));
+    let seen: unknown;
+    later.map((r) => {
+      seen = read(r);
+      return r;
+    });
+    expect(seen).toBe(3);
+    expect(read(await later)).toBe(3);
+  });
+
+  it("gives every reader its own promise of the final Result", async () => {
+    const later = new Later();
+    const first = later.promise();
+    const second = later.then((r) => read(r));
+    later.arrive(value(5));
+    expect(read(await first)).toBe(5);
+    expect(await second).toBe(5);
+  });
+
+  it("never rejects: a throwing step or a rejected wait becomes an error Result", async () => {
+    const later = new Later();
+    later.map(() => {
+      throw new Error("a bug in a step");
+    });
+    later.arrive(value(1));
+    const thrown = await later.promise();
+    expect(thrown.ok).toBe(false);
+
+    const rejected = Later.of(Promise.reject(new Error("gone")) as Promise<Result<unknown>>);
+    expect((await rejected.promise()).ok).toBe(false);
   });
 });

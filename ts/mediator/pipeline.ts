@@ -1,6 +1,7 @@
 import type { IssueList } from "../checks.js";
 import type { HandlerContext } from "./context.js";
 import type { AnyContract, ContractKind } from "./contracts.js";
+import { Later } from "./later.js";
 import { type ErrResult, errFromThrown, errFromThrownIn, ok, type Result } from "./result.js";
 
 /** The context behaviors see: a handler context that can be re-issued with another signal. */
@@ -41,9 +42,12 @@ export function isPending(
   return outcome != null && typeof (outcome as { then?: unknown }).then === "function";
 }
 
-/** A Result or a promise of one (of any kind), as a native promise. */
+/** A Result or a promise of one (of any kind, a {@link Later} included), as a native promise. */
 export function settle(result: Result<unknown> | PromiseLike<Result<unknown>>): Promise<Result<unknown>> {
-  return result instanceof Promise ? result : Promise.resolve(result);
+  if (result instanceof Promise) return result;
+  // Not Promise.resolve: for a thenable it adds a microtask and a promise per layer of `then`.
+  if (result instanceof Later) return result.promise();
+  return Promise.resolve(result);
 }
 
 /** What a pipeline is built for: a command/query contract, or one handler of an event. */
@@ -119,9 +123,22 @@ export function runBare(
   } catch (thrown) {
     return errFromThrownIn(thrown, ctx.signal);
   }
-  if (out instanceof Promise) return out.then(ok, onRejected(ctx));
-  if (isThenable(out)) return Promise.resolve(out).then(ok, onRejected(ctx));
+  if (out instanceof Promise) return resultLater(out, ctx);
+  if (isThenable(out)) return resultLater(Promise.resolve(out), ctx);
   return ok(out);
+}
+
+/**
+ * The Result of a handler that answered with a promise, as a {@link Later}: the behaviors around
+ * it queue their after-steps there and all run in the one reaction to the handler's promise.
+ */
+function resultLater(out: Promise<unknown>, ctx: BehaviorContext): Later {
+  const later = new Later();
+  out.then(
+    (value) => later.arrive(ok(value)),
+    (thrown: unknown) => later.arrive(errFromThrownIn(thrown, ctx.signal)),
+  );
+  return later;
 }
 
 // A message that cannot be cancelled (no caller signal, no timeout: the fast path) keeps the shared

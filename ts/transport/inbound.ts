@@ -1,5 +1,5 @@
 import { ErrorCodes } from "../errors.js";
-import { isPending } from "../mediator/pipeline.js";
+import { isPending, settle } from "../mediator/pipeline.js";
 import { err, type Result } from "../mediator/result.js";
 import { type Envelope, type InboundDispatcher, toWire } from "../mediator/transport.js";
 import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/connection.js";
@@ -97,8 +97,8 @@ export class InboundBatches {
       return undefined;
     }
     // Any thenable, made a native promise for the batch's Promise.all.
-    if (!replyTo) return Promise.resolve(result);
-    return Promise.resolve(result).then((settled) =>
+    if (!replyTo) return settle(result);
+    return settle(result).then((settled) =>
       this.pushReply(out, replyTo, type, messageId, correlationId, settled),
     );
   }

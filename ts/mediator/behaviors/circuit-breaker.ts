@@ -1,5 +1,6 @@
 import { type FieldCheck, func, type IssueList, integer, number, stringList } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
+import { after } from "../later.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, builtInStep, isPending, type StepMiddleware } from "../pipeline.js";
 import { err, type Result } from "../result.js";
@@ -132,7 +133,7 @@ export function circuitBreakerBehavior(
     const step: StepMiddleware = (payload, ctx, next) => {
       if (state === "closed") {
         const outcome = next(payload, ctx);
-        return isPending(outcome) ? outcome.then(afterClosed) : afterClosed(outcome);
+        return isPending(outcome) ? after(outcome, afterClosed) : afterClosed(outcome);
       }
       if (state === "open") {
         if (Date.now() - openedAt < resetTimeoutMs) return rejected();
@@ -142,7 +143,7 @@ export function circuitBreakerBehavior(
       trials++;
       const decide = afterTrial(period);
       const outcome = next(payload, ctx);
-      return isPending(outcome) ? outcome.then(decide) : decide(outcome);
+      return isPending(outcome) ? after(outcome, decide) : decide(outcome);
     };
     return step;
   });

@@ -1,5 +1,6 @@
 import { boolean, type FieldCheck, type IssueList, number, oneOf } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
+import { after } from "../later.js";
 import { observerFailureReporter } from "../logger.js";
 import {
   type Behavior,
@@ -98,7 +99,7 @@ export function loggingBehavior(options: LoggingOptions | undefined, issues: Iss
     const step: StepMiddleware = (payload, ctx, next) => {
       const started = performance.now();
       const outcome = next(payload, ctx);
-      if (isPending(outcome)) return outcome.then((result) => finish(payload, ctx, result, started));
+      if (isPending(outcome)) return after(outcome, (result) => finish(payload, ctx, result, started));
       return finish(payload, ctx, outcome, started);
     };
     return step;

@@ -9,6 +9,7 @@ import {
   stringList,
 } from "../../checks.js";
 import { ErrorCodes } from "../../errors.js";
+import { after } from "../later.js";
 import { observerFailureReporter } from "../logger.js";
 import {
   type Behavior,
@@ -149,7 +150,7 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
     const step: StepMiddleware = (payload, ctx, next) => {
       const first = next(payload, ctx);
       if (isPending(first))
-        return first.then((settled) =>
+        return after(first, (settled) =>
           maxAttempts > 1 && retryable(settled, ctx) ? retryAfter(settled, payload, ctx, next) : settled,
         );
       return maxAttempts > 1 && retryable(first, ctx) ? retryAfter(first, payload, ctx, next) : first;

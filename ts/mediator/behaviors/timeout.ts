@@ -8,6 +8,7 @@ import {
 } from "../../checks.js";
 import { CatgaError, ErrorCodes } from "../../errors.js";
 import { MessageContext, NEVER_ABORTED, type SignalSource } from "../context.js";
+import { after, Later } from "../later.js";
 import {
   addTypeCheck,
   type Behavior,
@@ -23,7 +24,9 @@ import { type Deadline, DeadlineQueue } from "./deadlines.js";
 export interface TimeoutOptions {
   /**
    * Budget per attempt in ms (> 0); past it the handler's `ctx.signal` aborts and the call
-   * returns CATGA_TIMEOUT. Retry sits outside, so each attempt gets a fresh budget.
+   * returns CATGA_TIMEOUT. It runs from the moment the handler returns its promise: JavaScript
+   * cannot interrupt a synchronous stretch, so none is timed. Retry sits outside, so each
+   * attempt gets a fresh budget.
    * @default 10000
    */
   readonly ms?: number;
@@ -50,49 +53,51 @@ const fields: Record<string, FieldCheck> = {
 };
 
 /**
- * One attempt under a time budget. Its AbortController is made only if the handler reads
- * `ctx.signal` (or the caller passed a signal to forward), so handlers that ignore cancellation
- * pay for neither the controller nor a timer of their own.
+ * One attempt under a time budget, and the Later its outer behaviors wait on once the handler
+ * went asynchronous (the handler's answer or the deadline, whichever comes first, arrives there).
+ * Its AbortController is made only if the handler reads `ctx.signal` (or the caller passed a
+ * signal to forward), so handlers that ignore cancellation pay for neither the controller nor a
+ * timer of their own.
  */
-class TimedCall implements Deadline, SignalSource {
+class TimedCall extends Later implements Deadline, SignalSource {
   deadline = 0;
   done = false;
-  private controller: AbortController | undefined;
-  private reason: CatgaError | undefined;
+  /** In the deadline queue: the handler went asynchronous. */
+  private queued = false;
+  private controller: AbortController | undefined = undefined;
+  private reason: CatgaError | undefined = undefined;
   private parent: AbortSignal = NEVER_ABORTED;
-  private onParentAbort: (() => void) | undefined;
-
-  /** The caller's promise, once the handler went asynchronous (see `promise`). */
-  private resolve: ((result: Result<unknown>) => void) | undefined;
-  /** The answer, when it came before anyone asked for a promise of it. */
-  private answered: Result<unknown> | undefined;
+  private onParentAbort: (() => void) | undefined = undefined;
 
   constructor(
     private readonly queue: DeadlineQueue,
     private readonly type: string,
     private readonly ms: number,
   ) {
-    this.resolve = undefined;
-    this.answered = undefined;
+    super();
   }
 
-  private answer(result: Result<unknown>): void {
-    if (this.resolve !== undefined) this.resolve(result);
-    else this.answered = result;
-  }
-
-  /** The answer as a promise (the handler went asynchronous). */
-  promise(): Promise<Result<unknown>> {
-    if (this.answered !== undefined) return Promise.resolve(this.answered);
-    return new Promise((resolve) => {
-      this.resolve = resolve;
+  /**
+   * The handler went asynchronous: its budget starts now. A synchronous stretch cannot be cut
+   * short (the deadline timer only runs between tasks), so a handler that answers at once pays
+   * for no clock read and no queue entry.
+   */
+  wait(outcome: PromiseLike<Result<unknown>>): Later {
+    if (!this.done) {
+      this.queue.add(this);
+      this.queued = true;
+    }
+    after(outcome, (result) => {
+      this.complete(result);
+      return result;
     });
+    return this;
   }
 
   /** The handler answered at once: that answer, unless a caller's abort answered first. */
   completeNow(result: Result<unknown>): Result<unknown> {
-    this.complete(result);
-    return this.answered ?? result;
+    if (this.finish()) return result;
+    return this.current ?? result;
   }
 
   get signal(): AbortSignal {
@@ -108,34 +113,38 @@ class TimedCall implements Deadline, SignalSource {
     this.parent = parent;
     // Made here, not as a field initializer: most calls have no caller signal and skip this.
     this.onParentAbort = () => {
-      if (this.done) return;
-      this.queue.settle(this);
-      this.unfollow();
+      if (!this.finish()) return;
       const cause: unknown = parent.reason;
       if (this.controller === undefined) this.controller = new AbortController();
       this.controller.abort(cause);
-      this.answer(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
+      this.arrive(err(ErrorCodes.ABORTED, "The operation was aborted", undefined, cause));
     };
     parent.addEventListener("abort", this.onParentAbort, { once: true });
   }
 
   /** The handler finished in time. */
   complete(result: Result<unknown>): void {
-    if (this.done) return;
-    this.queue.settle(this);
-    this.unfollow();
-    this.answer(result);
+    if (this.finish()) this.arrive(result);
   }
 
-  /** Called by the queue at the deadline. */
+  /** Called by the queue at the deadline (the queue has marked it done). */
   expire(): void {
     const message = `${this.type} timed out after ${this.ms} ms`;
     this.reason = new CatgaError(ErrorCodes.TIMEOUT, message, { details: { timeoutMs: this.ms } });
     this.controller?.abort(this.reason);
     this.unfollow();
-    this.answer(
+    this.arrive(
       errFrom({ code: ErrorCodes.TIMEOUT, message, details: { timeoutMs: this.ms }, cause: this.reason }),
     );
+  }
+
+  /** Marks the call answered; false if something else answered it first. */
+  private finish(): boolean {
+    if (this.done) return false;
+    if (this.queued) this.queue.settle(this);
+    else this.done = true;
+    this.unfollow();
+    return true;
   }
 
   private unfollow(): void {
@@ -174,15 +183,13 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
       const parent = ctx.signal;
       if (parent.aborted) return err(ErrorCodes.ABORTED, "The operation was aborted");
       const call = new TimedCall(deadlines, type, ms);
-      deadlines.add(call);
       if (parent !== NEVER_ABORTED) call.follow(parent);
       const inner: BehaviorContext =
         ctx instanceof MessageContext ? ctx.withSignalSource(call) : ctx.withSignal(call.signal);
       const outcome = next(payload, inner);
       // A handler that answered at once needs no promise and leaves no deadline behind.
       if (!isPending(outcome)) return call.completeNow(outcome);
-      outcome.then((result) => call.complete(result));
-      return call.promise();
+      return call.wait(outcome);
     };
     return step;
   });
