@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorDetails, type HandlerFailure } from "../errors.js";
+import { ErrorCodes } from "../errors.js";
 import {
   type Dispatcher,
   MessageContext,
@@ -18,18 +18,10 @@ import type {
 } from "./contracts.js";
 import type { Logger } from "./logger.js";
 import type { Next, Step } from "./pipeline.js";
-import {
-  aggregate,
-  countOk,
-  type EventRoute,
-  runConcurrently,
-  runDirect,
-  runSequentially,
-} from "./publish.js";
-import { err, errorInfoFrom, ok, type Result } from "./result.js";
+import { EventPublisher, type EventRoute, runDirect } from "./publish.js";
+import { err, type Result } from "./result.js";
 import {
   type Envelope,
-  envelopeOf,
   type InboundDispatcher,
   type ReceivedMeta,
   requestRemote,
@@ -115,20 +107,10 @@ export interface CompiledMediator {
   readonly requestSteps?: ReadonlyMap<string, Step>;
 }
 
-// Shared by every publish that ran no local handler: frozen, so no caller can change another's.
-const NO_HANDLERS_RESULT: Result<PublishReport> = Object.freeze(ok(Object.freeze({ handled: 0 })));
-const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(NO_HANDLERS_RESULT);
-
-/** A transport's failure to take an event, reported like a failed handler. */
-function transportFailure(transport: Transport, thrown: unknown): HandlerFailure {
-  const info = errorInfoFrom(thrown);
-  return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
-}
-
 export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly commands: Map<string, Next>;
   private readonly queries: Map<string, Next>;
-  private readonly events: Map<string, EventRoute>;
+  private readonly events: EventPublisher;
   private readonly logger: Logger;
   private readonly observer: ((record: DispatchRecord) => void) | undefined;
   /** The transport given at build time, if any (e.g. to await its readiness). */
@@ -140,15 +122,17 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
   private readonly requestSteps: ReadonlyMap<string, Step>;
-  /** The promise `publishNew` returned last, its type and the Result made from it (see forwardNew). */
-  private lastSent: Promise<void> | undefined;
-  private lastSentType: string | undefined;
-  private lastSentReport: Promise<Result<PublishReport>> | undefined;
 
   constructor(compiled: CompiledMediator) {
     this.commands = compiled.commands;
     this.queries = compiled.queries;
-    this.events = compiled.events;
+    this.events = new EventPublisher(
+      compiled.events,
+      compiled.transport,
+      compiled.publishMode,
+      this,
+      compiled.logger,
+    );
     this.logger = compiled.logger;
     this.observer = compiled.observer;
     this.transport = compiled.transport;
@@ -158,9 +142,6 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.requestSteps = compiled.requestSteps ?? new Map();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
-    this.lastSent = undefined;
-    this.lastSentType = undefined;
-    this.lastSentReport = undefined;
     this.transport?.attach(this.inbound());
   }
 
@@ -191,22 +172,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   }
 
   publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
-    if (options === undefined && this.plain) {
-      const local = this.events.get(contract.type);
-      const transport = this.transport;
-      if (transport !== undefined) {
-        if (local === undefined && transport.publishNew !== undefined)
-          return this.forwardNew(transport, contract.type, payload);
-        return this.dispatch("event", contract, payload, options, undefined);
-      }
-      if (local === undefined) return NO_HANDLERS;
-      const context = new MessageContext(this, this.logger, "event", contract.type, undefined, undefined);
-      const results =
-        this.publishMode === "concurrent"
-          ? runConcurrently(local, payload, context)
-          : runSequentially(local, payload, context);
-      return results.then(local.summarize);
-    }
+    if (options === undefined && this.plain) return this.events.publishPlain(contract.type, payload);
     return this.dispatch("event", contract, payload, options, undefined);
   }
 
@@ -253,7 +219,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     mode: PublishMode,
     // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
   ): Promise<Result<any>> {
-    if (kind === "event") return this.runEvent(type, payload, context, mode);
+    if (kind === "event") return this.events.publish(type, payload, context, mode);
     const run = (kind === "command" ? this.commands : this.queries).get(type);
     if (run !== undefined) return run(payload, context);
     if (this.transport !== undefined) return requestRemote(this.transport, context, payload);
@@ -268,69 +234,6 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     await this.transport?.close();
   }
 
-  private runEvent(
-    type: string,
-    payload: unknown,
-    context: MessageContext,
-    mode: PublishMode,
-  ): Promise<Result<PublishReport>> {
-    const local = this.events.get(type);
-    const remote = this.transport === undefined ? undefined : this.forward(context, payload);
-    if (local === undefined) {
-      return remote === undefined
-        ? NO_HANDLERS
-        : remote.then((failure) => aggregate(type, 0, failure ? [failure] : []));
-    }
-    const handled =
-      mode === "sequential"
-        ? runSequentially(local, payload, context)
-        : runConcurrently(local, payload, context);
-    if (remote === undefined) return handled.then(local.summarize);
-    return Promise.all([handled, remote]).then(([results, failure]) => {
-      const summary = local.summarize(results);
-      if (failure === undefined) return summary;
-      const failures = summary.ok
-        ? [failure]
-        : [...(summary.error.details as ErrorDetails<typeof ErrorCodes.PUBLISH_FAILED>).failures, failure];
-      return aggregate(type, summary.ok ? summary.value.handled : countOk(results), failures);
-    });
-  }
-
-  /**
-   * A new event nobody handles here, straight to the transport's fast path. Transports hand one
-   * promise to all events of a batch, so the last one's Result is reused while it repeats: one
-   * `then` per batch instead of two per event (benches/RESULTS.md, "Session 12").
-   */
-  private forwardNew(transport: Transport, type: string, payload: unknown): Promise<Result<PublishReport>> {
-    let sent: Promise<void>;
-    try {
-      sent = transport.publishNew!(type, payload);
-    } catch (thrown) {
-      return Promise.resolve(aggregate(type, 0, [transportFailure(transport, thrown)]));
-    }
-    if (sent === this.lastSent && type === this.lastSentType) return this.lastSentReport!;
-    this.lastSent = sent;
-    this.lastSentType = type;
-    this.lastSentReport = sent.then(
-      () => NO_HANDLERS_RESULT,
-      (thrown: unknown) => aggregate(type, 0, [transportFailure(transport, thrown)]),
-    );
-    return this.lastSentReport;
-  }
-
-  /** Hands the event to the transport; a transport failure is reported like a failed handler. */
-  private forward(context: MessageContext, payload: unknown): Promise<HandlerFailure | undefined> {
-    const transport = this.transport!;
-    const failed = (thrown: unknown): HandlerFailure => transportFailure(transport, thrown);
-    // A transport may also throw synchronously (e.g. not connected): that too is a failure, never
-    // an exception out of publish (as in `requestRemote`).
-    try {
-      return transport.publish(envelopeOf(context, payload)).then(() => undefined, failed);
-    } catch (thrown) {
-      return Promise.resolve(failed(thrown));
-    }
-  }
-
   /** The side of this mediator a transport sees: local types and a dispatcher for inbound envelopes. */
   private inbound(): InboundDispatcher {
     const dispatch = (envelope: Envelope) => this.dispatchInbound(envelope);
@@ -339,9 +242,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       // between instances of this service forever.
       commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
       queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
-      events: [...this.events.keys()],
+      events: this.events.types(),
       deliverEvent: (type, payload, meta, batchSize) => {
-        const route = this.events.get(type);
+        const route = this.events.route(type);
         if (route === undefined) return undefined;
         // Observers, hooks and behaviors see the message as `dispatch` hands it to them.
         if (!this.plain || route.direct === undefined)
@@ -400,11 +303,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   }
 
   private runInbound(envelope: Envelope, context: MessageContext): Promise<Result<unknown>> {
-    if (envelope.kind === "event") {
-      const local = this.events.get(envelope.type);
-      if (local === undefined) return NO_HANDLERS;
-      return runConcurrently(local, envelope.payload, context).then(local.summarize);
-    }
+    if (envelope.kind === "event") return this.events.receive(envelope.type, envelope.payload, context);
     const run = (envelope.kind === "command" ? this.commands : this.queries).get(envelope.type);
     if (run === undefined) {
       return Promise.resolve(
