@@ -29,6 +29,7 @@ pub enum Retention {
 }
 
 /// A stream to provision; re-running with the same spec is a no-op, a changed spec updates it.
+/// [`StreamSpec::new`] gives every setting but the name and subjects its default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamSpec {
     pub name: String,
@@ -47,7 +48,38 @@ pub struct StreamSpec {
     pub memory: bool,
 }
 
+/// The duplicate window of a stream without an age limit: 2 minutes, the server's own default.
+pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// The duplicate window a stream gets when none is given: [`DEFAULT_DUPLICATE_WINDOW`], cut to
+/// `max_age` when that is shorter, since the server refuses a window longer than the age limit.
+pub fn default_duplicate_window(max_age: Duration) -> Duration {
+    if max_age.is_zero() {
+        DEFAULT_DUPLICATE_WINDOW
+    } else {
+        max_age.min(DEFAULT_DUPLICATE_WINDOW)
+    }
+}
+
 impl StreamSpec {
+    /// A stream capturing `subjects` with every other setting at its default: the one table of
+    /// stream defaults. Limits retention, no age, count or size limit, 1 replica, a
+    /// [`DEFAULT_DUPLICATE_WINDOW`] and file storage. The binding fills the fields a caller
+    /// leaves out from it and reports it as `streamDefaults()`.
+    pub fn new(name: impl Into<String>, subjects: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            subjects,
+            retention: Retention::Limits,
+            max_age: Duration::ZERO,
+            max_messages: -1,
+            max_bytes: -1,
+            replicas: 1,
+            duplicate_window: default_duplicate_window(Duration::ZERO),
+            memory: false,
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         let token = |s: &str| !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>'));
         if !token(&self.name) {
