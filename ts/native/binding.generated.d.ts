@@ -410,18 +410,25 @@ export interface RingNode {
   weight: number
 }
 
+/**
+ * What a stream gets for each field left out, under the JS option names: `StreamSpec::new` of
+ * catga-core, checked against the TS table `STREAM_DEFAULTS` by __test__/native/defaults.test.ts.
+ * A stream whose `maxAgeMs` is shorter than the duplicate window gets its max age as the window.
+ */
+export declare function streamDefaults(): StreamSpecInput
+
 export interface StreamSpecInput {
   name: string
   subjects: Array<string>
-  /** limits (default) | interest | workqueue */
-  retention?: string
+  /** When stored messages are removed (see `StreamOptions.retention`). */
+  retention?: 'limits' | 'interest' | 'workqueue'
   maxAgeMs?: number
   maxMessages?: number
   maxBytes?: number
   replicas?: number
   duplicateWindowMs?: number
-  /** file (default) | memory */
-  storage?: string
+  /** Where messages are kept (see `StreamOptions.storage`). */
+  storage?: 'file' | 'memory'
 }
 
 /** TLS settings of a connection. */

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use catga_core::nats::jetstream::{delete_stream, ensure_stream, Retention, StreamSpec};
+use catga_core::nats::jetstream::{default_duplicate_window, delete_stream, ensure_stream, Retention, StreamSpec};
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
 
@@ -16,14 +16,16 @@ use crate::nats::NatsClient;
 pub struct StreamSpecInput {
     pub name: String,
     pub subjects: Vec<String>,
-    /// limits (default) | interest | workqueue
+    /// When stored messages are removed (see `StreamOptions.retention`).
+    #[napi(ts_type = "'limits' | 'interest' | 'workqueue'")]
     pub retention: Option<String>,
     pub max_age_ms: Option<f64>,
     pub max_messages: Option<f64>,
     pub max_bytes: Option<f64>,
     pub replicas: Option<u32>,
     pub duplicate_window_ms: Option<f64>,
-    /// file (default) | memory
+    /// Where messages are kept (see `StreamOptions.storage`).
+    #[napi(ts_type = "'file' | 'memory'")]
     pub storage: Option<String>,
 }
 
@@ -36,6 +38,24 @@ pub struct DurablePublishOutcome {
     pub message: Option<String>,
 }
 
+/// The JS names of the retention policies, both ways.
+const RETENTIONS: [(&str, Retention); 3] =
+    [("limits", Retention::Limits), ("interest", Retention::Interest), ("workqueue", Retention::WorkQueue)];
+/// The JS names of the storage kinds, both ways (`true` is memory).
+const STORAGES: [(&str, bool); 2] = [("file", false), ("memory", true)];
+
+fn name_of<T: PartialEq>(names: &[(&'static str, T)], value: &T) -> Option<String> {
+    names.iter().find(|(_, v)| v == value).map(|(name, _)| (*name).to_owned())
+}
+
+fn value_of<T: Copy>(names: &[(&str, T)], name: &str, field: &str, allowed: &str) -> napi::Result<T> {
+    names
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| into_async(invalid_argument(field, format!("must be {allowed}, got {name:?}"))))
+}
+
 fn millis(ms: Option<f64>, field: &str, default: Duration) -> napi::Result<Duration> {
     match ms {
         None => Ok(default),
@@ -44,44 +64,49 @@ fn millis(ms: Option<f64>, field: &str, default: Duration) -> napi::Result<Durat
     }
 }
 
+/// What a stream gets for each field left out, under the JS option names: `StreamSpec::new` of
+/// catga-core, checked against the TS table `STREAM_DEFAULTS` by __test__/native/defaults.test.ts.
+/// A stream whose `maxAgeMs` is shorter than the duplicate window gets its max age as the window.
+#[napi]
+pub fn stream_defaults() -> StreamSpecInput {
+    let d = StreamSpec::new(String::new(), Vec::new());
+    StreamSpecInput {
+        name: d.name,
+        subjects: d.subjects,
+        retention: name_of(&RETENTIONS, &d.retention),
+        max_age_ms: Some(d.max_age.as_millis() as f64),
+        max_messages: Some(d.max_messages as f64),
+        max_bytes: Some(d.max_bytes as f64),
+        replicas: Some(u32::try_from(d.replicas).unwrap_or(u32::MAX)),
+        duplicate_window_ms: Some(d.duplicate_window.as_millis() as f64),
+        storage: name_of(&STORAGES, &d.memory),
+    }
+}
+
 fn stream_spec(input: StreamSpecInput) -> napi::Result<StreamSpec> {
+    let d = StreamSpec::new(input.name, input.subjects);
     let retention = match input.retention.as_deref() {
-        None | Some("limits") => Retention::Limits,
-        Some("interest") => Retention::Interest,
-        Some("workqueue") => Retention::WorkQueue,
-        Some(other) => {
-            return Err(into_async(invalid_argument(
-                "stream.retention",
-                format!("must be limits, interest or workqueue, got {other:?}"),
-            )))
-        }
+        None => d.retention,
+        Some(name) => value_of(&RETENTIONS, name, "stream.retention", "limits, interest or workqueue")?,
     };
     let memory = match input.storage.as_deref() {
-        None | Some("file") => false,
-        Some("memory") => true,
-        Some(other) => {
-            return Err(into_async(invalid_argument(
-                "stream.storage",
-                format!("must be file or memory, got {other:?}"),
-            )))
-        }
+        None => d.memory,
+        Some(name) => value_of(&STORAGES, name, "stream.storage", "file or memory")?,
     };
-    let max_age = millis(input.max_age_ms, "stream.maxAgeMs", Duration::ZERO)?;
-    // The server refuses a dedupe window longer than max age, so the default fits inside it.
-    let default_window = match max_age {
-        Duration::ZERO => Duration::from_secs(120),
-        age => age.min(Duration::from_secs(120)),
-    };
+    let max_age = millis(input.max_age_ms, "stream.maxAgeMs", d.max_age)?;
     Ok(StreamSpec {
-        name: input.name,
-        subjects: input.subjects,
         retention,
         max_age,
-        max_messages: input.max_messages.map_or(-1, |v| v as i64),
-        max_bytes: input.max_bytes.map_or(-1, |v| v as i64),
-        replicas: input.replicas.unwrap_or(1) as usize,
-        duplicate_window: millis(input.duplicate_window_ms, "stream.duplicateWindowMs", default_window)?,
+        max_messages: input.max_messages.map_or(d.max_messages, |v| v as i64),
+        max_bytes: input.max_bytes.map_or(d.max_bytes, |v| v as i64),
+        replicas: input.replicas.map_or(d.replicas, |v| v as usize),
+        duplicate_window: millis(
+            input.duplicate_window_ms,
+            "stream.duplicateWindowMs",
+            default_duplicate_window(max_age),
+        )?,
         memory,
+        ..d
     })
 }
 
