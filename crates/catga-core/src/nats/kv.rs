@@ -10,6 +10,7 @@ use async_nats::jetstream::Context;
 use bytes::Bytes;
 use futures_util::future::join_all;
 
+use super::jetstream::default_duplicate_window;
 use crate::error::{CatgaError, ErrorCode, Result};
 
 /// A KV failure of `what`, coded `CATGA_TRANSPORT`, with async-nats' error as the cause.
@@ -32,11 +33,7 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
         subjects: vec![format!("$KV.{name}.>")],
         max_messages_per_subject: 1,
         max_age,
-        duplicate_window: if max_age.is_zero() {
-            Duration::from_secs(120)
-        } else {
-            max_age.min(Duration::from_secs(120))
-        },
+        duplicate_window: default_duplicate_window(max_age),
         storage: if memory { StorageType::Memory } else { StorageType::File },
         allow_rollup: true,
         deny_delete: true,
