@@ -1,7 +1,37 @@
+import { readFileSync } from "node:fs";
+import { connect, type StreamConfig } from "nats";
 import { describe, expect, it } from "vitest";
-import { CONSUMER_DEFAULTS } from "../../ts/jetstream/options.js";
+import { JetStream } from "../../ts/entries/jetstream.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { CONSUMER_DEFAULTS, STREAM_DEFAULTS } from "../../ts/jetstream/options.js";
 import { loadNativeBinding } from "../../ts/native/loader.js";
 import { NATS_DEFAULTS } from "../../ts/nats/options.js";
+import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
+
+/** A stream's settings as the server reports them, under the {@link STREAM_DEFAULTS} names. */
+async function serverSettings(streams: readonly string[]) {
+  const admin = await connect({ servers: NATS_URL });
+  try {
+    const jsm = await admin.jetstreamManager();
+    const settings = (config: StreamConfig) => ({
+      retention: config.retention,
+      maxAgeMs: config.max_age / 1e6,
+      maxMessages: config.max_msgs,
+      maxBytes: config.max_bytes,
+      replicas: config.num_replicas,
+      duplicateWindowMs: config.duplicate_window / 1e6,
+      storage: config.storage,
+    });
+    return await Promise.all(
+      streams.map(async (name) => {
+        const { config } = await jsm.streams.info(name);
+        return { name: config.name, subjects: config.subjects, ...settings(config) };
+      }),
+    );
+  } finally {
+    await admin.close();
+  }
+}
 
 describe("option defaults", () => {
   it("NATS connections: the TS table states what the engine applies to every field left out", () => {
@@ -16,5 +46,43 @@ describe("option defaults", () => {
     const { backoffMs: _appliedInJs, ...engineApplied } = CONSUMER_DEFAULTS;
     const { stream: _stream, durable: _durable, ...engine } = loadNativeBinding().consumerDefaults();
     expect(engine).toEqual(engineApplied);
+  });
+
+  it("streams: the TS table states what the engine applies to every field left out", () => {
+    const { name, subjects, ...engine } = loadNativeBinding().streamDefaults();
+    expect({ name, subjects }).toEqual({ name: "", subjects: [] });
+    expect(engine).toEqual(STREAM_DEFAULTS);
+  });
+
+  it("streams: every optional field's @default in StreamOptions is the table's value", () => {
+    const source = readFileSync(new URL("../../ts/jetstream/options.ts", import.meta.url), "utf8");
+    const body = /export interface StreamOptions \{([\s\S]*?)\n\}/.exec(source)?.[1] ?? "";
+    const documented = Object.fromEntries(
+      [...body.matchAll(/@default (\S+)[\s\S]*?\*\/\s*(\w+)\?:/g)].map(([, value, field]) => [
+        field,
+        JSON.parse(value!),
+      ]),
+    );
+    expect(documented).toEqual(STREAM_DEFAULTS);
+  });
+});
+
+describe("option defaults on the server", () => {
+  it("streams: one created with only a name and subjects has every setting of the table", async () => {
+    const prefix = uniquePrefix("defaults").replaceAll(".", "_");
+    const [plain, aged] = [`S_${prefix}`, `S_${prefix}_AGED`];
+    const connection = await NatsConnection.connect({ servers: NATS_URL });
+    const js = new JetStream(connection);
+    try {
+      await js.ensureStream({ name: plain, subjects: [`${prefix}.plain.>`] });
+      // The one default that depends on another field: the window never outlasts the age limit.
+      await js.ensureStream({ name: aged, subjects: [`${prefix}.aged.>`], maxAgeMs: 30_000 });
+      const [plainSettings, agedSettings] = await serverSettings([plain, aged]);
+      expect(plainSettings).toEqual({ name: plain, subjects: [`${prefix}.plain.>`], ...STREAM_DEFAULTS });
+      expect(agedSettings).toMatchObject({ maxAgeMs: 30_000, duplicateWindowMs: 30_000 });
+    } finally {
+      await Promise.all([js.deleteStream(plain), js.deleteStream(aged)]);
+      await connection.close();
+    }
   });
 });

@@ -13,7 +13,10 @@ import {
 import { I32_MAX } from "../native/arguments.js";
 import type { DurableMessage } from "./jetstream.js";
 
-/** A JetStream stream to create or update (`JetStream.ensureStream`). */
+/**
+ * A JetStream stream to create or update (`JetStream.ensureStream`). Each optional field's
+ * `@default` repeats {@link STREAM_DEFAULTS}, the table the engine is checked against.
+ */
 export interface StreamOptions {
   /** Stream name: no spaces, dots or wildcards. Required. */
   name: string;
@@ -57,6 +60,22 @@ export interface StreamOptions {
    */
   storage?: "file" | "memory";
 }
+
+/**
+ * What a stream gets for each optional field of {@link StreamOptions} left out, in one table: the
+ * engine applies the same values (`__test__/native/defaults.test.ts` checks them against the
+ * addon's `streamDefaults()` and against a stream the server created). One field depends on
+ * another: a stream whose `maxAgeMs` is shorter than 2 minutes gets it as its `duplicateWindowMs`.
+ */
+export const STREAM_DEFAULTS = {
+  retention: "limits",
+  maxAgeMs: 0,
+  maxMessages: -1,
+  maxBytes: -1,
+  replicas: 1,
+  duplicateWindowMs: 120_000,
+  storage: "file",
+} as const satisfies Required<Omit<StreamOptions, "name" | "subjects">>;
 
 /** A durable pull consumer (`JetStream.consume`): acked after the handler succeeds, retried, dead-lettered. */
 export interface DurableConsumerOptions {
