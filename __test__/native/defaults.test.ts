@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { connect, type StreamConfig } from "nats";
 import { describe, expect, it } from "vitest";
 import { JetStream } from "../../ts/entries/jetstream.js";
-import { NatsConnection } from "../../ts/entries/nats.js";
+import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import { CONSUMER_DEFAULTS, STREAM_DEFAULTS } from "../../ts/jetstream/options.js";
 import { loadNativeBinding } from "../../ts/native/loader.js";
 import { NATS_DEFAULTS } from "../../ts/nats/options.js";
+import { durableEventStreams } from "../../ts/transport/durable-events.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
 
 /** A stream's settings as the server reports them, under the {@link STREAM_DEFAULTS} names. */
@@ -83,6 +84,31 @@ describe("option defaults on the server", () => {
     } finally {
       await Promise.all([js.deleteStream(plain), js.deleteStream(aged)]);
       await connection.close();
+    }
+  });
+
+  it("durable events: both streams are named from the prefix and have the stream defaults", async () => {
+    expect(durableEventStreams("my-app.v2", {})).toEqual({
+      events: { name: "MY-APP_V2_EVENTS", subjects: ["my-app.v2.evt.>"] },
+      deadLetters: { name: "MY-APP_V2_EVENTS_DLQ", subjects: ["my-app.v2.dlq.>"] },
+    });
+    const prefix = uniquePrefix("defaults");
+    const { events, deadLetters } = durableEventStreams(prefix, {});
+    const transport = await natsTransport({
+      servers: NATS_URL,
+      service: "defaults",
+      prefix,
+      durableEvents: {},
+    });
+    try {
+      expect(await serverSettings([events.name, deadLetters.name])).toEqual([
+        { ...events, ...STREAM_DEFAULTS },
+        { ...deadLetters, ...STREAM_DEFAULTS },
+      ]);
+    } finally {
+      const js = new JetStream(transport.connection);
+      await Promise.all([js.deleteStream(events.name), js.deleteStream(deadLetters.name)]);
+      await transport.close();
     }
   });
 });

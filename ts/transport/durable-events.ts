@@ -1,12 +1,31 @@
 import { IssueList } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import { JetStream, PERMANENT_FAILURES } from "../jetstream/jetstream.js";
+import type { StreamOptions } from "../jetstream/options.js";
 import type { InboundDispatcher } from "../mediator/transport.js";
 import type { NatsConnection } from "../nats/connection.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
 import { typeMismatch } from "./inbound.js";
 import type { DurableEventsOptions } from "./options.js";
 import { ORIGIN_HEADER, withoutOrigin } from "./origin.js";
+
+/**
+ * The two streams `durableEvents` provisions: the events in `stream` (default `<PREFIX>_EVENTS`,
+ * the prefix upper-cased, other characters as `_`) capturing `<prefix>.evt.>`, with `provision`'s
+ * settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dlq.>`. Every other setting
+ * is the stream default (`STREAM_DEFAULTS` in jetstream/options.ts), for the dead letters always.
+ */
+export function durableEventStreams(
+  prefix: string,
+  options: Pick<DurableEventsOptions, "stream" | "provision">,
+): { readonly events: StreamOptions; readonly deadLetters: StreamOptions } {
+  const name = options.stream ?? `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+  const settings = typeof options.provision === "object" ? options.provision : {};
+  return {
+    events: { ...settings, name, subjects: [`${prefix}.evt.>`] },
+    deadLetters: { name: `${name}_DLQ`, subjects: [`${prefix}.dlq.>`] },
+  };
+}
 
 /**
  * Events that travel through JetStream instead of core NATS (`durableEvents`): a stream per
@@ -25,7 +44,7 @@ export class DurableEvents {
     private readonly codec: EnvelopeCodec,
   ) {
     this.js = new JetStream(connection, { prefix });
-    this.stream = options.stream ?? `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_EVENTS`;
+    this.stream = durableEventStreams(prefix, options).events.name;
   }
 
   /** Whether events of `type` travel durably. */
@@ -36,11 +55,10 @@ export class DurableEvents {
 
   /** Creates or updates the event and dead-letter streams (idempotent). */
   async provision(): Promise<void> {
-    const provision = this.options.provision;
-    if (provision === false) return;
-    const settings = typeof provision === "object" ? provision : {};
-    await this.js.ensureStream({ ...settings, name: this.stream, subjects: [`${this.prefix}.evt.>`] });
-    await this.js.ensureStream({ name: `${this.stream}_DLQ`, subjects: [`${this.prefix}.dlq.>`] });
+    if (this.options.provision === false) return;
+    const { events, deadLetters } = durableEventStreams(this.prefix, this.options);
+    await this.js.ensureStream(events);
+    await this.js.ensureStream(deadLetters);
   }
 
   /** Stores one encoded event; resolves once JetStream acknowledged it (deduplicated by id). */

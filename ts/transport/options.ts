@@ -22,7 +22,9 @@ export interface DurableEventsOptions {
   types?: readonly string[];
   /**
    * Create/update both streams at connect (`false`: they must exist); an object also sets the
-   * event stream's retention ({@link StreamOptions} without `name`/`subjects`).
+   * event stream's retention ({@link StreamOptions} without `name`/`subjects`). Settings left out,
+   * and all of the dead-letter stream's, are the {@link StreamOptions} defaults (`STREAM_DEFAULTS`):
+   * file storage, kept forever, 2-minute duplicate window.
    * @default true
    */
   provision?: boolean | Omit<StreamOptions, "name" | "subjects">;
