@@ -172,8 +172,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   }
 
   publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
-    if (options === undefined && this.plain) return this.events.publishPlain(contract.type, payload);
-    return this.dispatch("event", contract, payload, options, undefined);
+    if (options !== undefined || !this.plain)
+      return this.dispatch("event", contract, payload, options, undefined);
+    return this.events.publishPlain(contract.type, payload);
   }
 
   dispatch(
@@ -219,7 +220,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     mode: PublishMode,
     // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
   ): Promise<Result<any>> {
-    if (kind === "event") return this.events.publish(type, payload, context, mode);
+    if (kind === "event") return this.events.publishEvent(type, payload, context, mode);
     const run = (kind === "command" ? this.commands : this.queries).get(type);
     if (run !== undefined) return run(payload, context);
     if (this.transport !== undefined) return requestRemote(this.transport, context, payload);

@@ -55,13 +55,13 @@ export class EventPublisher {
     if (transport !== undefined && local === undefined && transport.publishNew !== undefined)
       return this.publishNew(transport, type, payload);
     const context = new MessageContext(this.dispatcher, this.logger, "event", type, undefined, undefined);
-    if (transport !== undefined) return this.publish(type, payload, context, this.publishMode);
+    if (transport !== undefined) return this.publishEvent(type, payload, context, this.publishMode);
     if (local === undefined) return NO_HANDLERS;
     return this.runLocal(local, payload, context, this.publishMode).then(local.summarize);
   }
 
   /** Runs the local handlers and hands the event to the transport, in one Result. */
-  publish(
+  publishEvent(
     type: string,
     payload: unknown,
     context: MessageContext,
