@@ -61,6 +61,11 @@ describe("streams", () => {
       "stream.retention",
       "stream.subjects",
     ]);
+    // 0 would silently become the server's 2-minute default: refused instead.
+    const windowError = await js
+      .ensureStream({ name: "ZERO_WINDOW", subjects: ["zero.window"], duplicateWindowMs: 0 })
+      .catch((e: unknown) => e);
+    expect((windowError as CatgaConfigError).issues.map((i) => i.path)).toEqual(["stream.duplicateWindowMs"]);
     const consumerError = await js
       .consume({ stream: "S", durable: "a b", maxDeliver: 0, batch: 0 }, () => undefined)
       .catch((e: unknown) => e);

@@ -50,7 +50,8 @@ export interface StreamOptions {
    */
   replicas?: number;
   /**
-   * Window in ms in which a repeated message id (`Nats-Msg-Id`) is dropped by the server.
+   * Window in ms (at least 1) in which a repeated message id (`Nats-Msg-Id`) is dropped by the
+   * server; deduplication cannot be turned off.
    * @default 120000 (2 minutes), or {@link StreamOptions.maxAgeMs} when that is shorter
    */
   duplicateWindowMs?: number;
@@ -169,7 +170,8 @@ const STREAM_FIELDS: Record<keyof StreamOptions, FieldCheck> = {
   maxMessages: integer(NONE),
   maxBytes: integer(NONE),
   replicas: integer(1, 5),
-  duplicateWindowMs: integer(0),
+  // 0 is no "off": the server would silently apply its 2-minute default (found by a helper).
+  duplicateWindowMs: integer(1),
   storage: oneOf(["file", "memory"]),
 };
 
