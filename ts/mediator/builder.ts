@@ -16,6 +16,7 @@ import {
   type ResultOf,
   type TypeOf,
 } from "./contracts.js";
+import { type EventRoute, eventRoute } from "./event-routes.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
@@ -37,7 +38,6 @@ import {
   typeCheckOf,
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
-import { type EventRoute, eventRoute } from "./publish.js";
 import { requestRemote, type Transport } from "./transport.js";
 
 /** The handler a contract needs: commands and queries return their declared result; an event handler's return value is ignored. */

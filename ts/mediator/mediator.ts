@@ -16,10 +16,11 @@ import type {
   InputOf,
   ResultOf,
 } from "./contracts.js";
+import { type EventRoute, runDirect } from "./event-routes.js";
 import type { Logger } from "./logger.js";
 import type { Next, Step } from "./pipeline.js";
-import { EventPublisher, type EventRoute, runDirect } from "./publish.js";
-import { err, type Result } from "./result.js";
+import { EventPublisher } from "./publish.js";
+import { type ErrResult, err, type Result } from "./result.js";
 import {
   type Envelope,
   type InboundDispatcher,
@@ -107,6 +108,10 @@ export interface CompiledMediator {
   readonly requestSteps?: ReadonlyMap<string, Step>;
 }
 
+function aborted(): Promise<ErrResult> {
+  return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+}
+
 export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly commands: Map<string, Next>;
   private readonly queries: Map<string, Next>;
@@ -156,7 +161,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         new MessageContext(this, this.logger, "command", contract.type, undefined, undefined),
       );
     }
-    return this.dispatch("command", contract, payload, options, undefined);
+    return this.dispatchRequest("command", contract.type, payload, options, undefined);
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
@@ -168,13 +173,11 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         new MessageContext(this, this.logger, "query", contract.type, undefined, undefined),
       );
     }
-    return this.dispatch("query", contract, payload, options, undefined);
+    return this.dispatchRequest("query", contract.type, payload, options, undefined);
   }
 
   publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
-    if (options !== undefined || !this.plain)
-      return this.dispatch("event", contract, payload, options, undefined);
-    return this.events.publishPlain(contract.type, payload);
+    return this.dispatchEvent(contract.type, payload, options, undefined);
   }
 
   dispatch(
@@ -185,13 +188,54 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     parent: MessageContext | undefined,
     // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
   ): Promise<Result<any>> {
-    if (options?.signal?.aborted)
-      return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
-    const type = contract.type;
-    const context = new MessageContext(this, this.logger, kind, type, options, parent);
-    // Also catches a cause that was cancelled or timed out before its handler sent this message.
-    if (context.signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
-    this.observer?.({ kind, type, payload, context });
+    return kind === "event"
+      ? this.dispatchEvent(contract.type, payload, options, parent)
+      : this.dispatchRequest(kind, contract.type, payload, options, parent);
+  }
+
+  /** A command or query with caller options, an observer or a hook: the full path. */
+  private dispatchRequest(
+    kind: "command" | "query",
+    type: string,
+    payload: unknown,
+    options: SendOptions | undefined,
+    parent: MessageContext | undefined,
+    // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query signatures
+  ): Promise<Result<any>> {
+    const context = this.begin(kind, type, payload, options, parent);
+    if (!(context instanceof MessageContext)) return context;
+    const run = (kind === "command" ? this.commands : this.queries).get(type);
+    if (this.hook !== undefined) {
+      const wire = this.transport !== undefined && (run === undefined || this.remoteTypes.has(type));
+      return this.hook.around(context, wire, false, () => this.request(kind, type, run, payload, context));
+    }
+    return this.request(kind, type, run, payload, context);
+  }
+
+  /** Its pipeline (local, or ending in the transport when declared remote), else the transport. */
+  private request(
+    kind: "command" | "query",
+    type: string,
+    run: Next | undefined,
+    payload: unknown,
+    context: MessageContext,
+  ): Promise<Result<unknown>> {
+    if (run !== undefined) return run(payload, context);
+    if (this.transport !== undefined) return requestRemote(this.transport, context, payload);
+    return Promise.resolve(err(ErrorCodes.NO_HANDLER, `No handler registered for ${kind} "${type}"`));
+  }
+
+  /** An event: straight to the publisher when nothing optional is in play, else the full path. */
+  private dispatchEvent(
+    type: string,
+    payload: unknown,
+    options: PublishOptions | undefined,
+    parent: MessageContext | undefined,
+  ): Promise<Result<PublishReport>> {
+    if (options === undefined && parent === undefined && this.plain)
+      return this.events.publishPlain(type, payload);
+    const context = this.begin("event", type, payload, options, parent);
+    if (!(context instanceof MessageContext)) return context;
     const mode = options?.mode ?? this.publishMode;
     // A misspelt mode would silently run concurrently: a call-time mistake, reported as one.
     if (mode !== "concurrent" && mode !== "sequential")
@@ -202,29 +246,31 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         ),
       );
     if (this.hook !== undefined) {
-      const wire =
-        this.transport !== undefined &&
-        (kind === "event" ||
-          this.remoteTypes.has(type) ||
-          !(kind === "command" ? this.commands : this.queries).has(type));
-      return this.hook.around(context, wire, false, () => this.route(kind, type, payload, context, mode));
+      const wire = this.transport !== undefined;
+      return this.hook.around(context, wire, false, () =>
+        this.events.publishEvent(type, payload, context, mode),
+      ) as Promise<Result<PublishReport>>;
     }
-    return this.route(kind, type, payload, context, mode);
+    return this.events.publishEvent(type, payload, context, mode);
   }
 
-  private route(
+  /**
+   * The context of a message about to run, shown to the observer; or, when the caller's signal
+   * (or the cause's) already aborted, the Result that ends it here.
+   */
+  private begin(
     kind: ContractKind,
     type: string,
     payload: unknown,
-    context: MessageContext,
-    mode: PublishMode,
-    // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query/publish signatures
-  ): Promise<Result<any>> {
-    if (kind === "event") return this.events.publishEvent(type, payload, context, mode);
-    const run = (kind === "command" ? this.commands : this.queries).get(type);
-    if (run !== undefined) return run(payload, context);
-    if (this.transport !== undefined) return requestRemote(this.transport, context, payload);
-    return Promise.resolve(err(ErrorCodes.NO_HANDLER, `No handler registered for ${kind} "${type}"`));
+    options: SendOptions | undefined,
+    parent: MessageContext | undefined,
+  ): MessageContext | Promise<ErrResult> {
+    if (options?.signal?.aborted) return aborted();
+    const context = new MessageContext(this, this.logger, kind, type, options, parent);
+    // Also catches a cause that was cancelled or timed out before its handler sent this message.
+    if (context.signal.aborted) return aborted();
+    this.observer?.({ kind, type, payload, context });
+    return context;
   }
 
   describe(): PipelineDescription[] {

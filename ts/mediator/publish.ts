@@ -1,18 +1,12 @@
-import { ErrorCodes, type ErrorDetails, type HandlerFailure } from "../errors.js";
-import {
-  type Dispatcher,
-  type HandlerContext,
-  MessageContext,
-  type PublishMode,
-  type PublishReport,
-} from "./context.js";
+import type { ErrorCodes, ErrorDetails, HandlerFailure } from "../errors.js";
+import { type Dispatcher, MessageContext, type PublishMode, type PublishReport } from "./context.js";
+import { aggregate, countOk, type EventRoute, runConcurrently, runHandlers } from "./event-routes.js";
 import type { Logger } from "./logger.js";
-import type { Handler, Next } from "./pipeline.js";
-import { errFrom, errorInfoFrom, ok, type Result } from "./result.js";
+import { errorInfoFrom, ok, type Result } from "./result.js";
 import { envelopeOf, type Transport } from "./transport.js";
 
-// An event's way out of the mediator: its local handlers (every one runs, failures are collected,
-// never thrown) and the transport to other processes, folded into one Result.
+// An event's way out of the mediator: to its local handlers (event-routes.ts) and to the
+// transport for other processes, folded into one Result.
 
 // Shared by every publish that ran no local handler: frozen, so no caller can change another's.
 const NO_HANDLERS_RESULT: Result<PublishReport> = Object.freeze(ok(Object.freeze({ handled: 0 })));
@@ -57,7 +51,7 @@ export class EventPublisher {
     const context = new MessageContext(this.dispatcher, this.logger, "event", type, undefined, undefined);
     if (transport !== undefined) return this.publishEvent(type, payload, context, this.publishMode);
     if (local === undefined) return NO_HANDLERS;
-    return this.runLocal(local, payload, context, this.publishMode).then(local.summarize);
+    return runHandlers(local, payload, context, this.publishMode).then(local.summarize);
   }
 
   /** Runs the local handlers and hands the event to the transport, in one Result. */
@@ -74,7 +68,7 @@ export class EventPublisher {
         ? NO_HANDLERS
         : remote.then((failure) => aggregate(type, 0, failure ? [failure] : []));
     }
-    const handled = this.runLocal(local, payload, context, mode);
+    const handled = runHandlers(local, payload, context, mode);
     if (remote === undefined) return handled.then(local.summarize);
     return Promise.all([handled, remote]).then(([results, failure]) => {
       const summary = local.summarize(results);
@@ -91,17 +85,6 @@ export class EventPublisher {
     const local = this.routes.get(type);
     if (local === undefined) return NO_HANDLERS;
     return runConcurrently(local, payload, context).then(local.summarize);
-  }
-
-  private runLocal(
-    local: EventRoute,
-    payload: unknown,
-    context: MessageContext,
-    mode: PublishMode,
-  ): Promise<Result<unknown>[]> {
-    return mode === "sequential"
-      ? runSequentially(local, payload, context)
-      : runConcurrently(local, payload, context);
   }
 
   /**
@@ -132,8 +115,9 @@ export class EventPublisher {
     const failed = (thrown: unknown): HandlerFailure => transportFailure(transport, thrown);
     // A transport may also throw synchronously (e.g. not connected): that too is a failure, never
     // an exception out of publish (as in `requestRemote`).
+    const envelope = envelopeOf(context, payload);
     try {
-      return transport.publish(envelopeOf(context, payload)).then(() => undefined, failed);
+      return transport.publish(envelope).then(() => undefined, failed);
     } catch (thrown) {
       return Promise.resolve(failed(thrown));
     }
@@ -144,120 +128,4 @@ export class EventPublisher {
 function transportFailure(transport: Transport, thrown: unknown): HandlerFailure {
   const info = errorInfoFrom(thrown);
   return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
-}
-
-/** The handlers of one event type, with a summarizer made once so publish allocates no closure. */
-export interface EventRoute {
-  readonly runs: Next[];
-  readonly names: string[];
-  readonly summarize: (results: Result<unknown>[]) => Result<PublishReport>;
-  /**
-   * The handlers themselves when no behavior wraps any of them: an inbound event whose outcome
-   * nobody reads calls them directly (see `runDirect`).
-   */
-  readonly direct: readonly Handler[] | undefined;
-}
-
-export function eventRoute(
-  type: string,
-  runs: Next[],
-  names: string[],
-  direct: readonly Handler[] | undefined,
-): EventRoute {
-  return { runs, names, summarize: (results) => summarize(type, results, names), direct };
-}
-
-/**
- * Calls handlers with no behavior around them for an event whose outcome nobody reads (an event
- * from another process on core NATS). A handler that returns a non-promise costs no promise at
- * all; returns undefined when every handler finished synchronously, else a promise that settles
- * (never rejects) when the rest have. Failures are dropped, as the pipeline's Results were.
- */
-export function runDirect(
-  handlers: readonly Handler[],
-  payload: unknown,
-  context: HandlerContext,
-): Promise<unknown> | undefined {
-  let pending: Promise<unknown> | undefined;
-  for (let i = 0; i < handlers.length; i++) {
-    let out: unknown;
-    try {
-      out = handlers[i]!(payload, context);
-    } catch {
-      continue;
-    }
-    if (out === null || (typeof out !== "object" && typeof out !== "function")) continue;
-    if (typeof (out as { then?: unknown }).then !== "function") continue;
-    const settled = Promise.resolve(out).then(undefined, ignore);
-    pending = pending === undefined ? settled : Promise.all([pending, settled]);
-  }
-  return pending;
-}
-
-function ignore(): undefined {
-  return undefined;
-}
-
-function runConcurrently(
-  local: { runs: Next[] },
-  payload: unknown,
-  context: MessageContext,
-): Promise<Result<unknown>[]> {
-  const runs = local.runs;
-  if (runs.length === 1) return runs[0]!(payload, context).then(single);
-  const pending: Promise<Result<unknown>>[] = new Array(runs.length);
-  for (let i = 0; i < runs.length; i++) pending[i] = runs[i]!(payload, context);
-  return Promise.all(pending);
-}
-
-function single(result: Result<unknown>): Result<unknown>[] {
-  return [result];
-}
-
-async function runSequentially(
-  local: { runs: Next[] },
-  payload: unknown,
-  context: MessageContext,
-): Promise<Result<unknown>[]> {
-  const results: Result<unknown>[] = [];
-  for (const run of local.runs) results.push(await run(payload, context));
-  return results;
-}
-
-function countOk(results: readonly Result<unknown>[]): number {
-  let handled = 0;
-  for (const result of results) if (result.ok) handled++;
-  return handled;
-}
-
-function summarize(
-  type: string,
-  results: readonly Result<unknown>[],
-  names: readonly string[],
-): Result<PublishReport> {
-  let failures: HandlerFailure[] | undefined;
-  for (let i = 0; i < results.length; i++) {
-    const result = results[i]!;
-    if (result.ok) continue;
-    const { code, message, details } = result.error;
-    if (failures === undefined) failures = [];
-    failures.push({ handler: names[i] ?? `handler#${i}`, code, message, details });
-  }
-  if (failures === undefined) return ok({ handled: results.length });
-  return aggregate(type, results.length - failures.length, failures);
-}
-
-export function aggregate(
-  type: string,
-  handled: number,
-  failures: readonly HandlerFailure[],
-): Result<PublishReport> {
-  if (failures.length === 0) return ok({ handled });
-  return errFrom({
-    code: ErrorCodes.PUBLISH_FAILED,
-    message: `${failures.length} of ${handled + failures.length} handlers for event "${type}" failed: ${failures
-      .map((f) => `${f.handler} (${f.code}: ${f.message})`)
-      .join("; ")}`,
-    details: { handled, failures },
-  });
 }

@@ -112,12 +112,10 @@ export function requestRemote(
   payload: unknown,
 ): Promise<Result<unknown>> {
   const failed = (thrown: unknown) => errFromThrownIn(thrown, context.signal);
+  const envelope = envelopeOf(context, payload);
   try {
     // Promise.resolve: a custom transport may answer with any thenable.
-    return Promise.resolve(transport.request(envelopeOf(context, payload), context.signal)).then(
-      undefined,
-      failed,
-    );
+    return Promise.resolve(transport.request(envelope, context.signal)).then(undefined, failed);
   } catch (thrown) {
     return Promise.resolve(failed(thrown));
   }
