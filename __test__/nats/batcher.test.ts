@@ -150,3 +150,72 @@ describe("OutboundBatcher", () => {
     expect(calls).toBe(1);
   });
 });
+
+describe("OutboundBatcher while the engine is held up (issue 14, item 10)", () => {
+  it("grows the open batch while one is in flight: events buffered through an outage go out batched", async () => {
+    const calls: number[] = [];
+    let release!: () => void;
+    const outage = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const flush: FlushBatch = async (_subjects, _subjectIndex, _data, offsets) => {
+      calls.push(offsets.length / 2);
+      if (calls.length === 1) await outage; // the first batch waits for the broker to come back
+    };
+    const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 100, maxBytes: 1 << 16 });
+    const published: Promise<void>[] = [];
+    // One event per turn of the loop, as a service publishing steadily through an outage.
+    for (let i = 0; i < 450; i++) {
+      published.push(batcher.add("s", Buffer.from(`event-${i}`)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(calls).toEqual([1]);
+    release();
+    await Promise.all(published);
+    // 1 sent before the outage, then the other 449 in full batches, not 449 single messages.
+    expect(calls).toEqual([1, 100, 100, 100, 100, 49]);
+  });
+
+  it("paused for an outage, holds events in full batches and sends them at resume, in order", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 100, maxBytes: 1 << 16 });
+    batcher.pause();
+    const published: Promise<void>[] = [];
+    for (let i = 0; i < 250; i++) {
+      published.push(batcher.add("s", Buffer.from(`event-${i}`)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(sent).toEqual([]);
+    batcher.resume();
+    await Promise.all(published);
+    expect(sent.map((batch) => batch.length)).toEqual([100, 100, 50]);
+    expect(sent.flat().map((m) => m.body)).toEqual(Array.from({ length: 250 }, (_, i) => `event-${i}`));
+  });
+
+  it("a flush while paused still hands the held batches to the engine (its own flush is bounded)", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 100, maxBytes: 1 << 16 });
+    batcher.pause();
+    const held = Array.from({ length: 150 }, (_, i) => batcher.add("s", Buffer.from(`e${i}`)));
+    await batcher.flush();
+    await Promise.all(held);
+    expect(sent.map((batch) => batch.length)).toEqual([100, 50]);
+    // Still paused: what comes after the flush waits again.
+    const later = batcher.add("s", Buffer.from("after"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.length).toBe(2);
+    batcher.resume();
+    await later;
+    expect(sent.at(-1)!.map((m) => m.body)).toEqual(["after"]);
+  });
+
+  it("close() sends what a pause held", async () => {
+    const { flush, sent } = recordingFlush();
+    const batcher = new OutboundBatcher(flush, options);
+    batcher.pause();
+    const held = batcher.add("s", Buffer.from("held"));
+    await batcher.close();
+    await held;
+    expect(sent.flat().map((m) => m.body)).toEqual(["held"]);
+  });
+});

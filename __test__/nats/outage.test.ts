@@ -97,6 +97,43 @@ describe("broker outage", () => {
     await Promise.all([responder.close(), failFast.close(), patient.close()]);
   });
 
+  it("events published through an outage go out in full frames at reconnect, not one message each", async () => {
+    const options = { servers: server.url, reconnectDelayMs: 20, reconnectDelayMaxMs: 100 };
+    const publisher = await NatsConnection.connect(options);
+    const subscriber = await NatsConnection.connect(options);
+    const publisherStatus = watch(publisher);
+    const subscriberStatus = watch(subscriber);
+    const received = new Set<string>();
+    await subscriber.subscribe("outage.evt.burst", {}, async (batch) => {
+      for (const envelope of batch.envelopes) received.add(decodeWire(envelope).messageId);
+    });
+    await server.stop();
+    await until(() => publisherStatus.includes("disconnected"), 5000, "disconnected status");
+    const framesBefore = publisher.stats().framesSent;
+    // One event per turn of the loop, as a service publishing steadily through the outage.
+    const during: Promise<void>[] = [];
+    for (let i = 0; i < 400; i++) {
+      during.push(publisher.publish("outage.evt.burst", eventEnvelope(`during-${i}`)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await server.start();
+    await Promise.all(during);
+    // ~400 × 60 B: two 16 KiB frames or so; before, ~400 single-event messages burst out at once.
+    expect(publisher.stats().framesSent - framesBefore).toBeLessThanOrEqual(5);
+    // Nothing published once both are back is lost.
+    await until(
+      () => publisherStatus.includes("reconnected") && subscriberStatus.includes("reconnected"),
+      10_000,
+      "both reconnected",
+    );
+    await subscriber.flush();
+    const after = Array.from({ length: 100 }, (_, i) => `after-${i}`);
+    await Promise.all(after.map((id) => publisher.publish("outage.evt.burst", eventEnvelope(id))));
+    await publisher.flush();
+    await until(() => after.every((id) => received.has(id)), 5000, "events after the restart");
+    await Promise.all([publisher.close(), subscriber.close()]);
+  });
+
   it("close during an outage settles every accepted publish", async () => {
     const client = await disconnectedClient(1000);
     const accepted = Array.from({ length: 50 }, (_, i) =>

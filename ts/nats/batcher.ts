@@ -109,8 +109,8 @@ class Batch {
 /**
  * Collects outbound envelopes and hands them to the engine in one N-API call per batch. A batch
  * closes at `maxMessages`/`maxBytes` or when the delay expires; batches are sent one at a time,
- * in order, so publish order is kept, and whatever arrives while one is in flight joins the next
- * (batches grow with load on their own). Every sender's promise settles with its batch: an
+ * in order, so publish order is kept, and whatever arrives while one is in flight (or while the
+ * connection is down) joins the next, up to the batch limits: batches grow with load on their own. Every sender's promise settles with its batch: an
  * accepted message is either published or its promise rejects.
  */
 export class OutboundBatcher {
@@ -121,6 +121,12 @@ export class OutboundBatcher {
   /** Wait policy: envelopes waiting for room, first in first out (none is taken past one waiting). */
   private readonly waiting: Waiting[] = [];
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** The open batch's delay ran out while another batch was in flight: it goes next. */
+  private overdue = false;
+  /** Held while the connection is down (see `pause`). */
+  private paused = false;
+  /** A `flush` while paused: batches up to this one go to the engine anyway. */
+  private flushingThrough: Batch | undefined;
   private closed = false;
   /** The last subject that passed the subject check. */
   private lastSubject: string | undefined;
@@ -240,6 +246,13 @@ export class OutboundBatcher {
   private schedule(): NodeJS.Immediate | NodeJS.Timeout {
     const run = () => {
       this.timer = undefined;
+      // While a batch is in flight (or held up by an outage) the open one keeps growing up to
+      // the batch limits and goes when the slot frees: closing one per tick would send a burst
+      // of one-envelope messages after a reconnect (issue 14, item 10).
+      if (this.sending || this.paused) {
+        this.overdue = true;
+        return;
+      }
       this.closeOpen();
       this.pump();
     };
@@ -249,10 +262,30 @@ export class OutboundBatcher {
   private closeOpen(): void {
     if (this.open) this.ready.push(this.open);
     this.open = undefined;
+    this.overdue = false;
+  }
+
+  /**
+   * The connection is down: hand the engine nothing until `resume`, so what is published
+   * meanwhile waits here in full batches instead of queuing in the client as one NATS message
+   * per batch of a tick, to burst out at reconnect (issue 14, item 10). Bounded by
+   * `maxQueuedBytes` like any backlog.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** The connection is back: send what waited, in full batches. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.closeOpen();
+    this.pump();
   }
 
   private pump(): void {
-    if (this.sending) return;
+    if (this.sending || (this.paused && this.flushingThrough === undefined)) return;
+    if (this.overdue && this.ready.length === 0) this.closeOpen();
     const batch = this.ready.shift();
     if (!batch) return;
     let sent: Promise<void>;
@@ -265,6 +298,7 @@ export class OutboundBatcher {
     this.sending = sent.then(batch.resolve, batch.reject);
     void this.sending.finally(() => {
       this.sending = undefined;
+      if (batch === this.flushingThrough) this.flushingThrough = undefined;
       this.queuedBytes -= batch.bytes;
       // The engine has read the batch: its buffers can take another one.
       if (batch.buffers.data.length === this.options.maxBytes && this.spare.length < SPARE_BUFFER_SETS)
@@ -285,6 +319,9 @@ export class OutboundBatcher {
     }
     this.closeOpen();
     const last = this.ready.at(-1);
+    // Paused for an outage, a flush still hands what it covers to the engine (already in full
+    // batches), whose own flush is bounded: it must not wait for the reconnect.
+    if (this.paused && last !== undefined) this.flushingThrough = last;
     this.pump();
     await Promise.all([this.sending, last?.done].map((p) => p?.catch(() => undefined)));
   }
@@ -292,6 +329,8 @@ export class OutboundBatcher {
   /** Stops taking envelopes and waits until everything accepted has been sent (or failed). */
   async close(): Promise<void> {
     this.closed = true;
+    // What waited for a reconnect goes to the engine now, which sends or fails it.
+    this.paused = false;
     // Not accepted yet (they were waiting for room): they fail as a publish after close would.
     for (const waiter of this.waiting.splice(0))
       waiter.reject(new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed"));

@@ -12,7 +12,12 @@ import type {
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
 import { OutboundBatcher } from "./batcher.js";
-import { assertNatsOptions, NATS_DEFAULTS, type NatsConnectionOptions } from "./options.js";
+import {
+  assertNatsOptions,
+  type BackpressurePolicy,
+  NATS_DEFAULTS,
+  type NatsConnectionOptions,
+} from "./options.js";
 import { packBytes, viewsOf } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
 import { isPublishSubject } from "./subjects.js";
@@ -105,6 +110,7 @@ export type NatsStats = NatsStatsJs;
  */
 export class NatsConnection extends EventEmitter {
   private readonly events: OutboundBatcher;
+  private readonly whenDisconnected: BackpressurePolicy;
   private readonly replies: OutboundBatcher;
   private readonly requests: RequestBatcher;
   private readonly subscriptions = new Set<NatsSubscription>();
@@ -134,6 +140,7 @@ export class NatsConnection extends EventEmitter {
         this.client.publish(subjects, index, data, offsets, framed).catch((e: unknown) => {
           throw fromNativeError(e);
         });
+    this.whenDisconnected = options.whenDisconnected ?? NATS_DEFAULTS.whenDisconnected;
     this.events = new OutboundBatcher(send(true), batch);
     this.replies = new OutboundBatcher(send(false), batch);
     this.requests = new RequestBatcher(client);
@@ -150,8 +157,10 @@ export class NatsConnection extends EventEmitter {
         ...(event.attempt == null ? {} : { attempt: event.attempt }),
         ...(event.message == null ? {} : { message: event.message }),
       } as StatusEvent;
-      if (connection) connection.emit("status", clean);
-      else early.push(clean);
+      if (connection) {
+        connection.holdEventsWhile(clean.kind);
+        connection.emit("status", clean);
+      } else early.push(clean);
     };
     const servers = typeof options.servers === "string" ? [options.servers] : [...options.servers];
     const { batch: _batch, compressionThreshold, compressionLevel, limits, ...rest } = options;
@@ -178,6 +187,17 @@ export class NatsConnection extends EventEmitter {
       if (name === "status") queueMicrotask(() => early.forEach(listener));
     });
     return ready;
+  }
+
+  /**
+   * Under `whenDisconnected: "wait"`, events published while the connection is down wait in the
+   * batcher and go out in full batches once it is back (the engine would otherwise queue one
+   * small message per tick in the client). Under "reject" the engine refuses them at once.
+   */
+  private holdEventsWhile(kind: ConnectionStatus): void {
+    if (this.whenDisconnected !== "wait") return;
+    if (kind === "disconnected") this.events.pause();
+    else if (kind === "connected" || kind === "reconnected" || kind === "closed") this.events.resume();
   }
 
   /** @internal The engine handle, for the JetStream layer built on this connection. */
@@ -306,7 +326,6 @@ export class NatsConnection extends EventEmitter {
     };
   }
 
-  /** Sends queued batches and waits until the server has them. */
   /**
    * Subjects the server refused to subscribe this connection to (a permissions violation): such
    * a subscription stays silent. Complete after a `flush()`, which the server answers only after
@@ -316,6 +335,7 @@ export class NatsConnection extends EventEmitter {
     return this.client.refusedSubscriptions();
   }
 
+  /** Sends queued batches and waits until the server has them. */
   async flush(): Promise<void> {
     await Promise.all([this.events.flush(), this.replies.flush()]);
     await this.client.flush().catch((e: unknown) => {
