@@ -1,5 +1,7 @@
 import vm from "node:vm";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { type } from "arktype";
+import * as v from "valibot";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
@@ -58,6 +60,33 @@ describe("validation (Standard Schema via zod)", () => {
     const bad = await catga.query(Checked, "no");
     expect(bad.ok || bad.error.message).toContain("must start with ok");
   });
+});
+
+describe("validation with the other Standard Schema libraries the docs name", () => {
+  // Same contract in each library: sku non-empty, quantity a positive integer defaulting to 1.
+  const schemas = {
+    valibot: v.object({
+      sku: v.pipe(v.string(), v.minLength(1)),
+      quantity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1),
+    }),
+    arktype: type({ sku: "string > 0", quantity: "number.integer > 0 = 1" }),
+  };
+
+  for (const [library, schema] of Object.entries(schemas)) {
+    it(`${library}: rejects with CATGA_VALIDATION naming the fields, passes the output on`, async () => {
+      const Place = defineCommand(`orders.place.${library}`, schema).returns<number>();
+      const handler = vi.fn((order: { sku: string; quantity: number }) => order.quantity);
+      const catga = quiet().withValidation().handle(Place, handler).build();
+      const bad = await catga.send(Place, { sku: "", quantity: -1 });
+      expect(bad.ok || bad.error.code).toBe(ErrorCodes.VALIDATION);
+      if (!bad.ok) {
+        const paths = (bad.error.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+        expect(paths.sort()).toEqual(["quantity", "sku"]);
+      }
+      expect(handler).not.toHaveBeenCalled();
+      expect((await catga.send(Place, { sku: "book" } as never)).unwrap()).toBe(1);
+    });
+  }
 });
 
 describe("retry", () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -128,6 +128,14 @@ export class PrivateNats {
         total += Number.parseInt(queues!.split(":")[1]!, 16);
     }
     return total;
+  }
+
+  /** Puts the server in lame duck mode (`nats-server --signal ldm=<pid>`): clients are told to move. */
+  lameDuck(): void {
+    const pid = this.process?.pid;
+    if (pid === undefined) return;
+    const signalled = spawnSync("nats-server", ["--signal", `ldm=${pid}`]);
+    if (signalled.status !== 0) throw new Error(`nats-server --signal ldm failed: ${signalled.stderr}`);
   }
 
   /** Stops the server by PID and waits for it to exit. */

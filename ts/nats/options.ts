@@ -208,9 +208,9 @@ export interface NatsConnectionOptions {
    */
   inboundBatchMax?: number;
   /**
-   * NATS messages (frames) buffered per subscription while handlers are busy. Past it the server
-   * drops messages for this slow consumer (a `slowConsumer` status event): core NATS is
-   * at-most-once, and memory stays bounded.
+   * NATS messages (frames) buffered per subscription while handlers are busy. Past it this
+   * client (not the server) drops messages for the subscription, with a `slowConsumer` status
+   * event: core NATS is at-most-once, and memory stays bounded.
    * @default 1024
    */
   subscriptionCapacity?: number;

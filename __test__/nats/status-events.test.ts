@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NatsConnection, type StatusEvent } from "../../ts/entries/nats.js";
+import { eventEnvelope, PrivateNats, until } from "./helpers.js";
+
+// The status events docs/nats.md promises, each produced the way production would produce it,
+// on a private server (a lame-duck server must not be the shared one).
+let server: PrivateNats;
+
+beforeAll(async () => {
+  server = await PrivateNats.start([], false);
+});
+
+afterAll(async () => {
+  await server.dispose();
+});
+
+function watch(connection: NatsConnection): string[] {
+  const statuses: string[] = [];
+  connection.on("status", (event: StatusEvent) => statuses.push(event.kind));
+  return statuses;
+}
+
+describe("status events", () => {
+  it("slowConsumer: a subscription whose buffer overflows while its handler is busy", async () => {
+    const subscriber = await NatsConnection.connect({ servers: server.url, subscriptionCapacity: 2 });
+    const publisher = await NatsConnection.connect({ servers: server.url });
+    const statuses = watch(subscriber);
+    let release!: () => void;
+    const busy = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await subscriber.subscribe("status.evt.slow", {}, () => busy);
+    // Each flushed on its own, so each is its own NATS message (frame) in the subscriber's buffer.
+    for (let i = 0; i < 64; i++) {
+      await publisher.publish("status.evt.slow", eventEnvelope(`slow-${i}`));
+      await publisher.flush();
+    }
+    await until(() => statuses.includes("slowConsumer"), 5000, "slowConsumer status");
+    release();
+    await Promise.all([subscriber.close(), publisher.close()]);
+  });
+
+  it("lameDuck: the server announces it is going away", async () => {
+    const client = await NatsConnection.connect({ servers: server.url, reconnectDelayMs: 20 });
+    const statuses = watch(client);
+    server.lameDuck();
+    await until(() => statuses.includes("lameDuck"), 5000, "lameDuck status");
+    await client.close().catch(() => undefined);
+    await server.stop();
+  });
+});
