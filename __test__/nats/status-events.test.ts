@@ -36,6 +36,7 @@ describe("status events", () => {
       await publisher.flush();
     }
     await until(() => statuses.includes("slowConsumer"), 5000, "slowConsumer status");
+    expect(statuses).toContain("slowConsumer");
     release();
     await Promise.all([subscriber.close(), publisher.close()]);
   });
@@ -45,6 +46,7 @@ describe("status events", () => {
     const statuses = watch(client);
     server.lameDuck();
     await until(() => statuses.includes("lameDuck"), 5000, "lameDuck status");
+    expect(statuses).toContain("lameDuck");
     await client.close().catch(() => undefined);
     await server.stop();
   });
