@@ -210,6 +210,7 @@ export class NatsConnection extends EventEmitter {
     if (this.closing) throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed");
   }
 
+  /** Whether the connection to the server is up right now (false while reconnecting). */
   get connected(): boolean {
     return this.client.connected;
   }
