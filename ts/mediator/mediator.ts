@@ -1,27 +1,35 @@
 import { ErrorCodes } from "../errors.js";
 import {
+  type AcceptedSendOptions,
   type Dispatcher,
+  type DurableAwait,
+  type DurableSendOptions,
   MessageContext,
   type PublishMode,
   type PublishOptions,
   type PublishReport,
+  type ResultSendOptions,
   type SendOptions,
 } from "./context.js";
 import type {
+  Accepted,
   AnyCommand,
   AnyContract,
   AnyEvent,
   AnyQuery,
   ContractKind,
+  DurableCommand,
   InputOf,
+  RequestCommand,
   ResultOf,
 } from "./contracts.js";
 import type { Logger } from "./logger.js";
 import type { Next, Step } from "./pipeline.js";
 import { EventPublisher, type EventRoute, runDirect } from "./publish.js";
-import { err, type Result } from "./result.js";
+import { err, errFromThrownIn, ok, type Result } from "./result.js";
 import {
   type Envelope,
+  envelopeOf,
   type InboundDispatcher,
   type ReceivedMeta,
   requestRemote,
@@ -33,7 +41,22 @@ import {
  * other contract does not compile. Every call resolves to a Result and never rejects.
  */
 export interface Catga<Handled extends AnyContract = AnyContract> {
-  send<C extends AnyCommand & Handled>(
+  /**
+   * Sends a command to its handler (here or through the transport). A `.durable()` command
+   * resolves with {@link Accepted} once JetStream stored it, or with the handler's Result when
+   * `options.await` is `"result"` (docs/durable-commands.md).
+   */
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options: ResultSendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: AcceptedSendOptions,
+  ): Promise<Result<Accepted>>;
+  send<C extends RequestCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
@@ -105,6 +128,8 @@ export interface CompiledMediator {
   readonly remoteTypes?: ReadonlySet<string>;
   /** The pipelines of local commands/queries as steps that may answer at once (see `Step`). */
   readonly requestSteps?: ReadonlyMap<string, Step>;
+  /** Command types handled here whose contracts are `.durable()`. */
+  readonly durableTypes?: ReadonlySet<string>;
 }
 
 export class Mediator implements Catga<AnyContract>, Dispatcher {
@@ -122,6 +147,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
   private readonly requestSteps: ReadonlyMap<string, Step>;
+  private readonly durableTypes: ReadonlySet<string>;
 
   constructor(compiled: CompiledMediator) {
     this.commands = compiled.commands;
@@ -141,16 +167,21 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.requestSteps = compiled.requestSteps ?? new Map();
+    this.durableTypes = compiled.durableTypes ?? new Set();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.transport?.attach(this.inbound());
   }
 
   // Fast path: one Map lookup, one context object, the composed pipeline. Everything optional
   // (caller options, observers, transport fallback) goes through `dispatch`.
-  // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
-  send(contract: AnyCommand, payload: unknown, options?: SendOptions): Promise<Result<any>> {
+  send(
+    contract: AnyCommand,
+    payload: unknown,
+    options?: SendOptions | DurableSendOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
+  ): Promise<Result<any>> {
     const run = this.commands.get(contract.type);
-    if (run !== undefined && options === undefined && this.plain) {
+    if (run !== undefined && options === undefined && this.plain && contract.delivery !== "durable") {
       return run(
         payload,
         new MessageContext(this, this.logger, "command", contract.type, undefined, undefined),
@@ -201,15 +232,66 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
           `options.mode must be "concurrent" or "sequential", got ${JSON.stringify(mode)}`,
         ),
       );
+    const durable = kind === "command" && (contract as AnyCommand).delivery === "durable";
+    const awaits = (options as DurableSendOptions | undefined)?.await;
+    if (awaits !== undefined && (!durable || (awaits !== "accepted" && awaits !== "result")))
+      return Promise.resolve(
+        err(
+          ErrorCodes.INVALID_ARGUMENT,
+          durable
+            ? `options.await must be "accepted" or "result", got ${JSON.stringify(awaits)}`
+            : `options.await applies to .durable() commands only; ${kind} "${type}" is not one`,
+          { field: "await" },
+        ),
+      );
     if (this.hook !== undefined) {
       const wire =
         this.transport !== undefined &&
         (kind === "event" ||
+          (durable && this.transport.sendDurable !== undefined) ||
           this.remoteTypes.has(type) ||
           !(kind === "command" ? this.commands : this.queries).has(type));
-      return this.hook.around(context, wire, false, () => this.route(kind, type, payload, context, mode));
+      return this.hook.around(
+        context,
+        wire,
+        false,
+        durable
+          ? () => this.sendDurable(type, payload, context, awaits ?? "accepted")
+          : () => this.route(kind, type, payload, context, mode),
+      );
     }
-    return this.route(kind, type, payload, context, mode);
+    return durable
+      ? this.sendDurable(type, payload, context, awaits ?? "accepted")
+      : this.route(kind, type, payload, context, mode);
+  }
+
+  /**
+   * A `.durable()` command: stored by a transport that can (NATS with JetStream), even when its
+   * handler is in this process, so that it survives this process. Elsewhere (in process, the
+   * in-memory bus) it runs like any command, and "accepted" means its handler succeeded.
+   */
+  private sendDurable(
+    type: string,
+    payload: unknown,
+    context: MessageContext,
+    awaits: DurableAwait,
+  ): Promise<Result<unknown>> {
+    const transport = this.transport;
+    if (transport?.sendDurable !== undefined) {
+      const failed = (thrown: unknown) => errFromThrownIn(thrown, context.signal);
+      try {
+        return Promise.resolve(
+          transport.sendDurable(envelopeOf(context, payload), awaits, context.signal),
+        ).then(undefined, failed);
+      } catch (thrown) {
+        return Promise.resolve(failed(thrown));
+      }
+    }
+    const handled = this.route("command", type, payload, context, this.publishMode);
+    if (awaits === "result") return handled;
+    return handled.then((result) =>
+      result.ok ? ok<Accepted>({ messageId: context.messageId, duplicate: false }) : result,
+    );
   }
 
   private route(
@@ -242,6 +324,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       // Types declared `.remote()` are served elsewhere: subscribing to them would bounce requests
       // between instances of this service forever.
       commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
+      durableCommands: [...this.durableTypes],
       queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
       events: this.events.types(),
       deliverEvent: (type, payload, meta, batchSize) => {
