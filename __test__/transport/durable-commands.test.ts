@@ -126,6 +126,43 @@ describe("durable commands: sending and handling", () => {
   });
 });
 
+describe("durable commands: the caller's deadline", () => {
+  it("ends a 'result' wait at the caller's signal or at requestTimeoutMs; the command is still handled", async () => {
+    const prefix = uniquePrefix("ddeadline");
+    const handled: string[] = [];
+    const paymentsTransport = await connect("payments", prefix, { durableCommands });
+    createCatga({ logger: silentLogger, transport: paymentsTransport })
+      .handle(Capture, async ({ id }) => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        handled.push(id);
+        return { captured: id };
+      })
+      .build();
+    await paymentsTransport.ready();
+    const webTransport = await connect("web", prefix, { requestTimeoutMs: 300 });
+    const web = createCatga({ logger: silentLogger, transport: webTransport }).remote(Capture).build();
+    // One signal shared by many sends (one abort listener for all of them).
+    const signal = AbortSignal.timeout(200);
+    const bySignal = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => web.send(Capture, { id: `s${i}` }, { await: "result", signal })),
+    );
+    expect(bySignal.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(Array(12).fill(ErrorCodes.TIMEOUT));
+    const byDefault = await web.send(Capture, { id: "d" }, { await: "result" });
+    expect(byDefault.ok ? undefined : byDefault.error).toMatchObject({
+      code: ErrorCodes.TIMEOUT,
+      details: { timeoutMs: 300 },
+    });
+    const aborted = new AbortController();
+    aborted.abort();
+    const cancelled = await web.send(Capture, { id: "never" }, { await: "result", signal: aborted.signal });
+    expect(cancelled.ok ? undefined : cancelled.error.code).toBe(ErrorCodes.ABORTED);
+    await until(() => handled.length === 13, 10_000, "the commands whose callers gave up");
+    expect(handled).not.toContain("never");
+    await dropStreams(webTransport, prefix);
+    await Promise.all([web.close(), paymentsTransport.close()]);
+  });
+});
+
 describe("durable commands: caller and handler must agree", () => {
   it("refuses a request/reply caller of a durable handler, and a durable caller of a request/reply handler", async () => {
     const prefix = uniquePrefix("dmismatch");

@@ -22,6 +22,11 @@ export class ResultInbox {
   /** The subject handlers publish Results to (carried in the command's headers). */
   readonly subject: string;
   private readonly waiting = new Map<string, Waiter[]>();
+  /**
+   * The waits ended by each caller signal: one abort listener per signal, not per send (a signal
+   * shared by many sends would otherwise collect listeners, and Node warns past 10).
+   */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<() => void>>();
   private subscribed: Promise<() => Promise<void>> | undefined;
 
   constructor(
@@ -77,7 +82,7 @@ export class ResultInbox {
       const waiter: Waiter = { resolve: (r) => finish(r) };
       finish = (r) => {
         clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
+        this.unwatch(signal, onAbort);
         const list = this.waiting.get(messageId);
         const at = list?.indexOf(waiter) ?? -1;
         if (list !== undefined && at !== -1) {
@@ -89,7 +94,8 @@ export class ResultInbox {
       const list = this.waiting.get(messageId);
       if (list === undefined) this.waiting.set(messageId, [waiter]);
       else list.push(waiter);
-      if (signal !== NEVER_ABORTED) signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      else if (signal !== NEVER_ABORTED) this.watch(signal, onAbort);
       else
         timer = setTimeout(
           () =>
@@ -105,6 +111,27 @@ export class ResultInbox {
         );
     });
     return { result, stop: (r) => finish(r) };
+  }
+
+  private watch(signal: AbortSignal, onAbort: () => void): void {
+    let waits = this.bySignal.get(signal);
+    if (waits === undefined) {
+      const all = new Set<() => void>();
+      waits = all;
+      this.bySignal.set(signal, all);
+      signal.addEventListener(
+        "abort",
+        () => {
+          for (const each of [...all]) each();
+        },
+        { once: true },
+      );
+    }
+    waits.add(onAbort);
+  }
+
+  private unwatch(signal: AbortSignal, onAbort: () => void): void {
+    this.bySignal.get(signal)?.delete(onAbort);
   }
 
   /**
