@@ -243,6 +243,19 @@ describe("durable commands: options", () => {
     expect((error as CatgaConfigError).code).toBe(ErrorCodes.CONFIG);
   });
 
+  it("refuses a durableCommands stream that durableEvents already uses", async () => {
+    const error = await connect("payments", uniquePrefix("dclash"), {
+      durableEvents: { provision: false },
+      durableCommands: { stream: "SHARED_EVENTS_DLQ", provision: false },
+      prefix: "shared",
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["durableCommands.stream"]);
+  });
+
   it("leaves the streams to services given durableCommands: without them, sends and handlers fail coded", async () => {
     const prefix = uniquePrefix("dnostream");
     const callerTransport = await connect("web", prefix);

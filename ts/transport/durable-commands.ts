@@ -9,7 +9,7 @@ import { type Envelope, type InboundDispatcher, toWire } from "../mediator/trans
 import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/connection.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
 import { typeMismatch } from "./inbound.js";
-import type { DurableCommandsOptions } from "./options.js";
+import { type DurableCommandsOptions, defaultStreamName } from "./options.js";
 import { ResultInbox } from "./result-inbox.js";
 
 /** Carries the caller's {@link ResultInbox} subject on a command sent with `await: "result"`. */
@@ -28,7 +28,7 @@ export function durableCommandStreams(
   prefix: string,
   options: Pick<DurableCommandsOptions, "stream" | "provision">,
 ): { readonly commands: StreamOptions; readonly deadLetters: StreamOptions } {
-  const name = options.stream ?? `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_COMMANDS`;
+  const name = options.stream ?? defaultStreamName(prefix, "COMMANDS");
   const settings = typeof options.provision === "object" ? options.provision : {};
   return {
     commands: { ...settings, name, subjects: [`${prefix}.dcmd.>`], retention: "workqueue" },

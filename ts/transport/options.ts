@@ -149,6 +149,34 @@ const DURABLE_COMMAND_FIELDS: Record<keyof DurableCommandsOptions, FieldCheck> =
 /** A work queue is what makes each command go to one instance: its retention is not a choice. */
 const { retention: _retention, ...COMMAND_STREAM_FIELDS } = STREAM_SETTING_FIELDS;
 
+/**
+ * The default name of a durable stream of `prefix`: the prefix upper-cased, other characters as
+ * `_`, then `_EVENTS` or `_COMMANDS`.
+ */
+export function defaultStreamName(prefix: string, of: "EVENTS" | "COMMANDS"): string {
+  return `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_${of}`;
+}
+
+/**
+ * Durable events and commands each need their stream and `<stream>_DLQ`: a name shared between
+ * them would make one service's provisioning rewrite the other's subjects.
+ */
+function streamClash(
+  prefix: unknown,
+  events: Record<string, unknown>,
+  commands: Record<string, unknown>,
+): string | undefined {
+  const at = typeof prefix === "string" ? prefix : "catga";
+  const eventStream = typeof events.stream === "string" ? events.stream : defaultStreamName(at, "EVENTS");
+  const commandStream =
+    typeof commands.stream === "string" ? commands.stream : defaultStreamName(at, "COMMANDS");
+  const eventNames = [eventStream, `${eventStream}_DLQ`];
+  const shared = [commandStream, `${commandStream}_DLQ`].find((name) => eventNames.includes(name));
+  return shared === undefined
+    ? undefined
+    : `the stream "${shared}" would be shared with durableEvents; give durable commands a stream of their own`;
+}
+
 /** Checks every transport option at once; throws one CatgaConfigError listing all issues. */
 export function assertTransportOptions(options: NatsTransportOptions): void {
   const list = new IssueList();
@@ -168,6 +196,11 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
     if (isRecord(commands.provision))
       list.checkObject("durableCommands.provision", commands.provision, COMMAND_STREAM_FIELDS);
     list.checkObject("durableCommands.consumer", commands.consumer, DURABLE_CONSUMER_FIELDS);
+    const clash =
+      durableEvents !== undefined && durableCommands !== undefined
+        ? streamClash(prefix, durable, commands)
+        : undefined;
+    if (clash !== undefined) list.add("durableCommands.stream", clash);
   }
   list.throwIfAny();
 }
