@@ -2,6 +2,7 @@ import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import { createTestCatga } from "../../ts/entries/testing.js";
 import {
+  type Accepted,
   type Catga,
   CatgaError,
   createCatga,
@@ -157,5 +158,53 @@ describe("error codes", () => {
     if (hasErrorCode(thrown, ErrorCodes.PUBLISH_FAILED)) {
       expectTypeOf(thrown.details.failures[0]!.handler).toEqualTypeOf<string>();
     }
+  });
+});
+
+describe("durable commands", () => {
+  const Capture = defineCommand("payments.capture")
+    .payload<{ id: string }>()
+    .returns<{ captured: string }>()
+    .durable();
+
+  it("send resolves with Accepted, or with the handler's result only when it awaits the result", async () => {
+    const web = createCatga().remote(Capture).build();
+    expectTypeOf(await web.send(Capture, { id: "p" })).toEqualTypeOf<Result<Accepted>>();
+    expectTypeOf(await web.send(Capture, { id: "p" }, { await: "accepted" })).toEqualTypeOf<
+      Result<Accepted>
+    >();
+    expectTypeOf(await web.send(Capture, { id: "p" }, { await: "result" })).toEqualTypeOf<
+      Result<{ captured: string }>
+    >();
+    // @ts-expect-error an accepted send does not carry the handler's result
+    const accepted: Result<{ captured: string }> = await web.send(Capture, { id: "p" });
+    // @ts-expect-error "await" takes "accepted" or "result"
+    web.send(Capture, { id: "p" }, { await: "handled" });
+    void accepted;
+  });
+
+  it("`await` is refused on a command that is not durable", async () => {
+    const orders = createCatga().remote(CancelOrder).build();
+    // @ts-expect-error request/reply commands always wait for the result
+    orders.send(CancelOrder, { orderId: "o" }, { await: "accepted" });
+    expectTypeOf(await orders.send(CancelOrder, { orderId: "o" })).toEqualTypeOf<Result<void>>();
+  });
+
+  it("keeps the durable flag through returns(), and handlers are written as for request/reply", () => {
+    const Refund = defineCommand("payments.refund").payload<{ id: string }>().durable().returns<number>();
+    expectTypeOf(Refund.delivery).toEqualTypeOf<"durable">();
+    expectTypeOf(CancelOrder.delivery).toEqualTypeOf<"request">();
+    createCatga().handle(Refund, ({ id }) => id.length);
+    // @ts-expect-error the handler returns the declared result, durable or not
+    createCatga().handle(Refund, () => "none");
+  });
+
+  it("a handler context sends durable commands with the same types", () => {
+    createCatga().handle(CancelOrder, async (_order, ctx) => {
+      expectTypeOf(await ctx.send(Capture, { id: "p" })).toEqualTypeOf<Result<Accepted>>();
+      expectTypeOf(await ctx.send(Capture, { id: "p" }, { await: "result" })).toEqualTypeOf<
+        Result<{ captured: string }>
+      >();
+    });
   });
 });

@@ -15,4 +15,8 @@ export type { BackpressurePolicy, NatsConnectionOptions } from "../nats/options.
 export type { PayloadCodec } from "../nats/wire.js";
 export { jsonCodec, msgpackCodec } from "../nats/wire.js";
 export { NatsTransport, natsTransport } from "../transport/nats-transport.js";
-export type { DurableEventsOptions, NatsTransportOptions } from "../transport/options.js";
+export type {
+  DurableCommandsOptions,
+  DurableEventsOptions,
+  NatsTransportOptions,
+} from "../transport/options.js";

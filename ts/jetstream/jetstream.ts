@@ -200,9 +200,7 @@ export class JetStream implements DurablePublisher {
           ? error.code
           : ErrorCodes.HANDLER_FAILED;
       const text = describeThrown(error);
-      // A failure no redelivery can fix (bytes that do not decode, a payload its schema refuses)
-      // goes to the dead-letter subject on its first delivery, under its own code.
-      if (PERMANENT_FAILURES.has(code) || (maxDeliver !== -1 && deliveryCount >= maxDeliver)) {
+      if (isLastDelivery(code, deliveryCount, maxDeliver)) {
         let subject: string;
         try {
           subject = deadLetter(type);
@@ -334,6 +332,15 @@ export class JetStream implements DurablePublisher {
  * Documented in docs/jetstream.md ("Dead letters").
  */
 export const PERMANENT_FAILURES: ReadonlySet<string> = new Set([ErrorCodes.DECODE, ErrorCodes.VALIDATION]);
+
+/**
+ * Whether a delivery that failed with `code` is dead-lettered rather than retried: a failure no
+ * redelivery can fix (bytes that do not decode, a payload its schema refuses) at once, under its own
+ * code; any other once the message's `maxDeliver` deliveries are spent (-1: never).
+ */
+export function isLastDelivery(code: string, deliveryCount: number, maxDeliver: number): boolean {
+  return PERMANENT_FAILURES.has(code) || (maxDeliver !== -1 && deliveryCount >= maxDeliver);
+}
 
 /** A `publishOne` waiting for the end of the tick, when it goes out with the others. */
 interface PendingSingle {

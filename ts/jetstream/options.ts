@@ -175,6 +175,20 @@ const STREAM_FIELDS: Record<keyof StreamOptions, FieldCheck> = {
   storage: oneOf(["file", "memory"]),
 };
 
+/**
+ * The checks of a stream's settings other than its name and subjects, for options that provision a
+ * stream on a caller's behalf (durable commands), checked when the options are given.
+ */
+export const STREAM_SETTING_FIELDS = {
+  retention: STREAM_FIELDS.retention,
+  maxAgeMs: STREAM_FIELDS.maxAgeMs,
+  maxMessages: STREAM_FIELDS.maxMessages,
+  maxBytes: STREAM_FIELDS.maxBytes,
+  replicas: STREAM_FIELDS.replicas,
+  duplicateWindowMs: STREAM_FIELDS.duplicateWindowMs,
+  storage: STREAM_FIELDS.storage,
+} satisfies Record<Exclude<keyof StreamOptions, "name" | "subjects">, FieldCheck>;
+
 const CONSUMER_FIELDS: Record<keyof DurableConsumerOptions, FieldCheck> = {
   stream: token,
   durable: token,

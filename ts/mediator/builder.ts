@@ -313,6 +313,23 @@ export function buildMediator(
     list.push(registration);
     byType.set(contract.type, list);
   }
+  // Callers and the handler must agree on how a command travels (docs/durable-commands.md): two
+  // contracts of one type, one durable and one not, are refused here rather than lose commands.
+  const deliveryOf = new Map<string, string>();
+  const durableTypes = new Set<string>();
+  for (const contract of [...state.registrations.map((r) => r.contract), ...state.remotes]) {
+    if (contract.kind !== "command") continue;
+    const delivery = (contract as { delivery?: unknown }).delivery === "durable" ? "durable" : "request";
+    const known = deliveryOf.get(contract.type);
+    if (known !== undefined && known !== delivery)
+      issues.add(
+        `handlers.${contract.type}`,
+        "command is declared .durable() by one contract and not by another; use one contract for both",
+      );
+    deliveryOf.set(contract.type, delivery);
+    if (delivery === "durable" && state.registrations.some((r) => r.contract === contract))
+      durableTypes.add(contract.type);
+  }
   for (const contract of state.required) {
     if (!byType.has(contract.type)) {
       issues.add(
@@ -416,6 +433,7 @@ export function buildMediator(
     hook: state.hook,
     remoteTypes,
     requestSteps,
+    durableTypes,
   };
   return new Mediator(compiled);
 }

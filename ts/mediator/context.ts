@@ -1,4 +1,14 @@
-import type { AnyCommand, AnyEvent, AnyQuery, ContractKind, InputOf, ResultOf } from "./contracts.js";
+import type {
+  Accepted,
+  AnyCommand,
+  AnyEvent,
+  AnyQuery,
+  ContractKind,
+  DurableCommand,
+  InputOf,
+  RequestCommand,
+  ResultOf,
+} from "./contracts.js";
 import { idClock, uuidv7 } from "./ids.js";
 import type { Logger } from "./logger.js";
 import type { Result } from "./result.js";
@@ -35,6 +45,34 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What a durable command's `send` waits for: `"accepted"` until JetStream stored it (resolves
+ * with {@link Accepted}), `"result"` until its handler's Result came back (resolves with it).
+ */
+export type DurableAwait = "accepted" | "result";
+
+/** `send` options of a durable command that waits until JetStream stored it (the default). */
+export interface AcceptedSendOptions extends SendOptions {
+  /**
+   * Wait until JetStream stored the command; the handler runs later, on any instance.
+   * @default "accepted"
+   */
+  readonly await?: "accepted";
+}
+
+/**
+ * `send` options of a durable command that waits for its handler's Result. The wait is bounded
+ * by {@link SendOptions.signal}, else by the transport's `requestTimeoutMs`; on expiry the
+ * Result is CATGA_TIMEOUT, and the command is still handled (it is stored).
+ */
+export interface ResultSendOptions extends SendOptions {
+  /** Wait for the handler's Result, delivered back to this process. */
+  readonly await: "result";
+}
+
+/** The options of a durable command's `send`: what it waits for, plus the {@link SendOptions}. */
+export type DurableSendOptions = AcceptedSendOptions | ResultSendOptions;
+
 /** Options for `publish`: the same as `send`, plus how handlers run. */
 export interface PublishOptions extends SendOptions {
   /**
@@ -57,8 +95,21 @@ export interface HandlerContext extends MessageMeta {
   /** Aborted on timeout or when the caller cancels; pass it to fetch, db drivers, etc. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
-  /** Sends a command caused by this message: correlation, headers and signal carry over. */
-  send<C extends AnyCommand>(
+  /**
+   * Sends a command caused by this message: correlation, headers and signal carry over. A durable
+   * command resolves with {@link Accepted} unless `options.await` is `"result"`.
+   */
+  send<C extends DurableCommand>(
+    contract: C,
+    payload: InputOf<C>,
+    options: ResultSendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  send<C extends DurableCommand>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: AcceptedSendOptions,
+  ): Promise<Result<Accepted>>;
+  send<C extends RequestCommand>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
@@ -251,11 +302,12 @@ export class MessageContext implements HandlerContext {
     return copy;
   }
 
-  send<C extends AnyCommand>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>> {
+  send(
+    contract: AnyCommand,
+    payload: unknown,
+    options?: SendOptions | DurableSendOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the HandlerContext overloads type the result per contract
+  ): Promise<Result<any>> {
     return this.dispatcher.dispatch("command", contract, payload, options, this);
   }
 

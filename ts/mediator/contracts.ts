@@ -33,10 +33,54 @@ export interface Contract<
   readonly [resultType]?: R;
 }
 
-export interface CommandContract<T extends string = string, I = unknown, P = I, R = unknown>
-  extends Contract<"command", T, I, P, R> {
+/**
+ * How a command travels between processes: `"request"` by request/reply (at most once; the
+ * default), `"durable"` stored on JetStream until its handler succeeds (docs/durable-commands.md).
+ */
+export type CommandDelivery = "request" | "durable";
+
+/**
+ * A command contract. `Delivery` is {@link CommandDelivery}: it decides what `send` may wait for
+ * and so what it resolves with (a durable command's `send` resolves with {@link Accepted} unless
+ * it asks for `await: "result"`).
+ */
+export interface CommandContract<
+  T extends string = string,
+  I = unknown,
+  P = I,
+  R = unknown,
+  Delivery extends CommandDelivery = "request",
+> extends Contract<"command", T, I, P, R> {
+  /** `"durable"` after `.durable()`; callers and handlers must agree (they share the contract). */
+  readonly delivery: Delivery;
   /** Declares the handler's result type; no run-time effect. */
-  returns<R2>(): CommandContract<T, I, P, R2>;
+  returns<R2>(): CommandContract<T, I, P, R2, Delivery>;
+  /**
+   * A durable copy of this contract: sent commands are stored on JetStream, handled once each by
+   * one instance of the handling service, retried until the handler succeeds and dead-lettered
+   * after the consumer's `maxDeliver`. Declare it on the shared contract, so that callers and the
+   * handler agree (docs/durable-commands.md).
+   */
+  durable(): CommandContract<T, I, P, R, "durable">;
+}
+
+/** A command declared `.durable()`. */
+export type DurableCommandContract<
+  T extends string = string,
+  I = unknown,
+  P = I,
+  R = unknown,
+> = CommandContract<T, I, P, R, "durable">;
+
+/** What a durable `send` resolves with when it waits only until JetStream stored the command. */
+export interface Accepted {
+  /** The command's id, also its dedupe key on JetStream (`Nats-Msg-Id`). */
+  readonly messageId: string;
+  /**
+   * True when JetStream already held a command with this `messageId` (sent again within the
+   * stream's duplicate window): it was not stored twice and will not be handled twice.
+   */
+  readonly duplicate: boolean;
 }
 
 export interface QueryContract<T extends string = string, I = unknown, P = I, R = unknown>
@@ -60,7 +104,11 @@ export interface UntypedEvent<T extends string> extends EventContract<T, unknown
 }
 
 export type AnyContract = Contract<ContractKind, string, unknown, unknown, unknown>;
-export type AnyCommand = CommandContract<string, unknown, unknown, unknown>;
+export type AnyCommand = CommandContract<string, unknown, unknown, unknown, CommandDelivery>;
+/** A command sent by request/reply (not `.durable()`). */
+export type RequestCommand = CommandContract<string, unknown, unknown, unknown, "request">;
+/** A command declared `.durable()`. */
+export type DurableCommand = CommandContract<string, unknown, unknown, unknown, "durable">;
 export type AnyQuery = QueryContract<string, unknown, unknown, unknown>;
 export type AnyEvent = EventContract<string, unknown, unknown>;
 
@@ -77,12 +125,29 @@ class ContractToken {
   readonly kind: ContractKind;
   readonly type: string;
   readonly schema: StandardSchemaV1 | undefined;
+  /** Commands only; undefined for queries and events. */
+  readonly delivery: CommandDelivery | undefined;
 
-  constructor(kind: ContractKind, type: string, schema: StandardSchemaV1 | undefined) {
+  constructor(
+    kind: ContractKind,
+    type: string,
+    schema: StandardSchemaV1 | undefined,
+    delivery: CommandDelivery | undefined,
+  ) {
     this.kind = kind;
     this.type = type;
     this.schema = schema;
+    this.delivery = delivery;
     Object.freeze(this);
+  }
+
+  /** A new token (contracts are frozen): the durable copy of a command. */
+  durable(): ContractToken {
+    if (this.kind !== "command")
+      throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `only commands can be durable, not ${this.kind}s`, {
+        details: { field: "delivery", kind: this.kind, type: this.type },
+      });
+    return new ContractToken(this.kind, this.type, this.schema, "durable");
   }
 
   returns(): this {
@@ -144,7 +209,7 @@ function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | und
       { details: { field: "schema", kind, type } },
     );
   }
-  return new ContractToken(kind, type, schema);
+  return new ContractToken(kind, type, schema, kind === "command" ? "request" : undefined);
 }
 
 /** Declares a command. Chain `.returns<R>()` for its result type; without a schema use `.payload<P>()`. */

@@ -1,28 +1,36 @@
 import { ErrorCodes } from "../errors.js";
 import {
+  type AcceptedSendOptions,
   type Dispatcher,
+  type DurableAwait,
+  type DurableSendOptions,
   MessageContext,
   type PublishMode,
   type PublishOptions,
   type PublishReport,
+  type ResultSendOptions,
   type SendOptions,
 } from "./context.js";
 import type {
+  Accepted,
   AnyCommand,
   AnyContract,
   AnyEvent,
   AnyQuery,
   ContractKind,
+  DurableCommand,
   InputOf,
+  RequestCommand,
   ResultOf,
 } from "./contracts.js";
 import { type EventRoute, runDirect } from "./event-routes.js";
 import type { Logger } from "./logger.js";
 import type { Next, Step } from "./pipeline.js";
 import { EventPublisher } from "./publish.js";
-import { type ErrResult, err, type Result } from "./result.js";
+import { type ErrResult, err, errFromThrownIn, ok, type Result } from "./result.js";
 import {
   type Envelope,
+  envelopeOf,
   type InboundDispatcher,
   type ReceivedMeta,
   requestRemote,
@@ -34,7 +42,22 @@ import {
  * other contract does not compile. Every call resolves to a Result and never rejects.
  */
 export interface Catga<Handled extends AnyContract = AnyContract> {
-  send<C extends AnyCommand & Handled>(
+  /**
+   * Sends a command to its handler (here or through the transport). A `.durable()` command
+   * resolves with {@link Accepted} once JetStream stored it, or with the handler's Result when
+   * `options.await` is `"result"` (docs/durable-commands.md).
+   */
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options: ResultSendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: AcceptedSendOptions,
+  ): Promise<Result<Accepted>>;
+  send<C extends RequestCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
@@ -106,6 +129,8 @@ export interface CompiledMediator {
   readonly remoteTypes?: ReadonlySet<string>;
   /** The pipelines of local commands/queries as steps that may answer at once (see `Step`). */
   readonly requestSteps?: ReadonlyMap<string, Step>;
+  /** Command types handled here whose contracts are `.durable()`. */
+  readonly durableTypes?: ReadonlySet<string>;
 }
 
 function aborted(): Promise<ErrResult> {
@@ -127,6 +152,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
   private readonly requestSteps: ReadonlyMap<string, Step>;
+  private readonly durableTypes: ReadonlySet<string>;
 
   constructor(compiled: CompiledMediator) {
     this.commands = compiled.commands;
@@ -146,22 +172,27 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.requestSteps = compiled.requestSteps ?? new Map();
+    this.durableTypes = compiled.durableTypes ?? new Set();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.transport?.attach(this.inbound());
   }
 
   // Fast path: one Map lookup, one context object, the composed pipeline. Everything optional
   // (caller options, observers, transport fallback) goes through `dispatch`.
-  // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
-  send(contract: AnyCommand, payload: unknown, options?: SendOptions): Promise<Result<any>> {
+  send(
+    contract: AnyCommand,
+    payload: unknown,
+    options?: SendOptions | DurableSendOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
+  ): Promise<Result<any>> {
     const run = this.commands.get(contract.type);
-    if (run !== undefined && options === undefined && this.plain) {
+    if (run !== undefined && options === undefined && this.plain && contract.delivery !== "durable") {
       return run(
         payload,
         new MessageContext(this, this.logger, "command", contract.type, undefined, undefined),
       );
     }
-    return this.dispatchRequest("command", contract.type, payload, options, undefined);
+    return this.dispatchRequest("command", contract, payload, options, undefined);
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
@@ -173,7 +204,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         new MessageContext(this, this.logger, "query", contract.type, undefined, undefined),
       );
     }
-    return this.dispatchRequest("query", contract.type, payload, options, undefined);
+    return this.dispatchRequest("query", contract, payload, options, undefined);
   }
 
   publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
@@ -190,21 +221,45 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   ): Promise<Result<any>> {
     return kind === "event"
       ? this.dispatchEvent(contract.type, payload, options, parent)
-      : this.dispatchRequest(kind, contract.type, payload, options, parent);
+      : this.dispatchRequest(kind, contract, payload, options, parent);
   }
 
-  /** A command or query with caller options, an observer or a hook: the full path. */
+  /**
+   * A command or query with caller options, an observer or a hook, or a `.durable()` command:
+   * the full path.
+   */
   private dispatchRequest(
     kind: "command" | "query",
-    type: string,
+    contract: { readonly type: string; readonly delivery?: string },
     payload: unknown,
-    options: SendOptions | undefined,
+    options: SendOptions | DurableSendOptions | undefined,
     parent: MessageContext | undefined,
     // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query signatures
   ): Promise<Result<any>> {
+    const type = contract.type;
     const context = this.begin(kind, type, payload, options, parent);
     if (!(context instanceof MessageContext)) return context;
+    const durable = kind === "command" && contract.delivery === "durable";
+    const awaits = (options as DurableSendOptions | undefined)?.await;
+    if (awaits !== undefined && (!durable || (awaits !== "accepted" && awaits !== "result")))
+      return Promise.resolve(
+        err(
+          ErrorCodes.INVALID_ARGUMENT,
+          durable
+            ? `options.await must be "accepted" or "result", got ${JSON.stringify(awaits)}`
+            : `options.await applies to .durable() commands only; ${kind} "${type}" is not one`,
+          { field: "await" },
+        ),
+      );
     const run = (kind === "command" ? this.commands : this.queries).get(type);
+    if (durable) {
+      const go = () => this.sendDurable(kind, type, run, payload, context, awaits ?? "accepted");
+      if (this.hook === undefined) return go();
+      const wire =
+        this.transport !== undefined &&
+        (this.transport.sendDurable !== undefined || run === undefined || this.remoteTypes.has(type));
+      return this.hook.around(context, wire, false, go);
+    }
     if (this.hook !== undefined) {
       const wire = this.transport !== undefined && (run === undefined || this.remoteTypes.has(type));
       return this.hook.around(context, wire, false, () => this.request(kind, type, run, payload, context));
@@ -223,6 +278,39 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     if (run !== undefined) return run(payload, context);
     if (this.transport !== undefined) return requestRemote(this.transport, context, payload);
     return Promise.resolve(err(ErrorCodes.NO_HANDLER, `No handler registered for ${kind} "${type}"`));
+  }
+
+  /**
+   * A `.durable()` command: stored by a transport that can (NATS with JetStream), even when its
+   * handler is in this process, so that it survives this process. Elsewhere (in process, the
+   * in-memory bus) it runs like any command, and "accepted" means its handler succeeded.
+   */
+  private sendDurable(
+    kind: "command" | "query",
+    type: string,
+    run: Next | undefined,
+    payload: unknown,
+    context: MessageContext,
+    awaits: DurableAwait,
+  ): Promise<Result<unknown>> {
+    const transport = this.transport;
+    if (transport?.sendDurable !== undefined) {
+      const failed = (thrown: unknown) => errFromThrownIn(thrown, context.signal);
+      const envelope = envelopeOf(context, payload);
+      try {
+        return Promise.resolve(transport.sendDurable(envelope, awaits, context.signal)).then(
+          undefined,
+          failed,
+        );
+      } catch (thrown) {
+        return Promise.resolve(failed(thrown));
+      }
+    }
+    const handled = this.request(kind, type, run, payload, context);
+    if (awaits === "result") return handled;
+    return handled.then((result) =>
+      result.ok ? ok<Accepted>({ messageId: context.messageId, duplicate: false }) : result,
+    );
   }
 
   /** An event: straight to the publisher when nothing optional is in play, else the full path. */
@@ -288,6 +376,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       // Types declared `.remote()` are served elsewhere: subscribing to them would bounce requests
       // between instances of this service forever.
       commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
+      durableCommands: [...this.durableTypes],
       queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
       events: this.events.types(),
       deliverEvent: (type, payload, meta, batchSize) => {

@@ -1,13 +1,24 @@
 import { IssueList } from "../checks.js";
 import { type BuilderState, buildMediator, type CatgaBuilder, type HandlerFor } from "./builder.js";
-import type { MessageMeta, PublishOptions, PublishReport, SendOptions } from "./context.js";
 import type {
+  AcceptedSendOptions,
+  DurableSendOptions,
+  MessageMeta,
+  PublishOptions,
+  PublishReport,
+  ResultSendOptions,
+  SendOptions,
+} from "./context.js";
+import type {
+  Accepted,
   AnyCommand,
   AnyContract,
   AnyEvent,
   AnyQuery,
   ContractKind,
+  DurableCommand,
   InputOf,
+  RequestCommand,
   ResultOf,
 } from "./contracts.js";
 import { silentLogger } from "./logger.js";
@@ -65,11 +76,27 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
     this.messages.length = 0;
   }
 
-  send<C extends AnyCommand & Handled>(
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options: ResultSendOptions,
+  ): Promise<Result<ResultOf<C>>>;
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options?: AcceptedSendOptions,
+  ): Promise<Result<Accepted>>;
+  send<C extends RequestCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>> {
+  ): Promise<Result<ResultOf<C>>>;
+  send(
+    contract: AnyCommand,
+    payload: unknown,
+    options?: SendOptions | DurableSendOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per contract
+  ): Promise<Result<any>> {
     return this.current().send(contract, payload, options);
   }
 

@@ -1,5 +1,5 @@
 import { ErrorCodes } from "../errors.js";
-import type { HandlerContext, Headers, MessageMeta } from "./context.js";
+import type { DurableAwait, HandlerContext, Headers, MessageMeta } from "./context.js";
 import { type ErrorInfo, err, errFrom, errFromThrownIn, ok, type Result } from "./result.js";
 
 /**
@@ -36,6 +36,12 @@ export type WireResult =
 export interface InboundDispatcher {
   /** Command types handled in this process (NATS: queue-group subscriptions, request/reply). */
   readonly commands: readonly string[];
+  /**
+   * The subset of `commands` declared `.durable()`: a transport that stores commands takes them
+   * from its store (NATS: a JetStream work queue) instead of serving them by request/reply.
+   * @default none
+   */
+  readonly durableCommands?: readonly string[];
   readonly queries: readonly string[];
   /** Event types with at least one local handler (NATS: plain subscriptions). */
   readonly events: readonly string[];
@@ -79,6 +85,13 @@ export interface Transport {
   attach(inbound: InboundDispatcher): void;
   /** Request/reply; resolve with CATGA_NO_HANDLER when nobody serves the type, CATGA_TIMEOUT on expiry. */
   request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>>;
+  /**
+   * Optional: stores a `.durable()` command for whichever instance of its handling service takes
+   * it; resolves with `Accepted` once stored (`awaits` "accepted"), or with the handler's Result
+   * (`awaits` "result", bounded by `signal` or the transport's own deadline). A transport without
+   * it runs durable commands like any other (`request`, or in process).
+   */
+  sendDurable?(envelope: Envelope, awaits: DurableAwait, signal: AbortSignal): Promise<Result<unknown>>;
   /** Fire the event to other processes; must not deliver it back to the publishing process. */
   publish(envelope: Envelope): Promise<void>;
   /**

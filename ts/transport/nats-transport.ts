@@ -1,9 +1,12 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
+import type { DurableAwait } from "../mediator/context.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
 import { type Envelope, fromWire, type InboundDispatcher, type Transport } from "../mediator/transport.js";
 import { NatsConnection } from "../nats/connection.js";
+import { NATS_DEFAULTS } from "../nats/options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "../nats/wire.js";
+import { DurableCommands } from "./durable-commands.js";
 import { DurableEvents } from "./durable-events.js";
 import { InboundBatches } from "./inbound.js";
 import { assertTransportOptions, type NatsTransportOptions } from "./options.js";
@@ -31,6 +34,7 @@ export class NatsTransport implements Transport {
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private subscribed: Promise<void> = Promise.resolve();
   private readonly durable: DurableEvents | undefined;
+  private readonly durableCommands: DurableCommands;
   private readonly inbound: InboundBatches;
   private readonly originOnly: Envelope["headers"];
   private readonly eventSubjects = new Map<string, string>();
@@ -51,6 +55,14 @@ export class NatsTransport implements Transport {
     this.durable = options.durableEvents
       ? new DurableEvents(connection, options.durableEvents, this.prefix, options.service, this.codec)
       : undefined;
+    this.durableCommands = new DurableCommands(
+      connection,
+      options.durableCommands ?? {},
+      this.prefix,
+      options.service,
+      this.codec,
+      options.requestTimeoutMs ?? NATS_DEFAULTS.requestTimeoutMs,
+    );
   }
 
   /** Connects now, so a wrong URL or credentials fail at start-up rather than on first send. */
@@ -61,11 +73,14 @@ export class NatsTransport implements Transport {
       prefix: _prefix,
       codecs: _codecs,
       durableEvents: _durable,
+      durableCommands: _durableCommands,
       ...connection
     } = options;
     const transport = new NatsTransport(await NatsConnection.connect(connection), options);
     try {
       await transport.durable?.provision();
+      // Only a service given durableCommands sets up its streams (see DurableCommandsOptions).
+      if (options.durableCommands !== undefined) await transport.durableCommands.provision();
     } catch (error) {
       await transport.connection.close().catch(() => undefined);
       throw error;
@@ -84,11 +99,18 @@ export class NatsTransport implements Transport {
       ...[...inbound.commands, ...inbound.queries].map((type) => this.requestSubject(type)),
       ...inbound.events.filter((type) => !this.durable?.carries(type)).map((type) => this.eventSubject(type)),
     );
+    const durableCommands = new Set(inbound.durableCommands ?? []);
+    // A durable command's request subject stays subscribed: it tells callers how it is taken.
     const requests = [...inbound.commands, ...inbound.queries].map((type) =>
-      this.connection.subscribe(this.requestSubject(type), { queue }, (batch) =>
-        this.inbound.serve(inbound, type, batch),
+      this.connection.subscribe(
+        this.requestSubject(type),
+        { queue },
+        durableCommands.has(type)
+          ? (batch) => this.durableCommands.refuseRequests(type, batch)
+          : (batch) => this.inbound.serve(inbound, type, batch),
       ),
     );
+    const durable = [...durableCommands].map((type) => this.durableCommands.consume(inbound, type));
     const events = inbound.events.map((type) =>
       this.durable?.carries(type)
         ? this.durable.consume(inbound, type)
@@ -96,7 +118,7 @@ export class NatsTransport implements Transport {
             this.inbound.consume(inbound, type, batch),
           ),
     );
-    this.subscribed = Promise.all([...requests, ...events]).then((unsubscribers) => {
+    this.subscribed = Promise.all([...requests, ...durable, ...events]).then((unsubscribers) => {
       this.unsubscribers.push(...unsubscribers);
     });
     // A refused subscription fails `ready()`; nobody awaiting it must not end the process.
@@ -132,6 +154,12 @@ export class NatsTransport implements Transport {
     }
     // Shared callbacks: no closure per request.
     return sent.then(this.replied, requestFailed);
+  }
+
+  /** Stores a `.durable()` command on JetStream (docs/durable-commands.md); never rejects. */
+  sendDurable(envelope: Envelope, awaits: DurableAwait, signal: AbortSignal): Promise<Result<unknown>> {
+    if (signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+    return this.durableCommands.send(envelope, awaits, signal);
   }
 
   private readonly replied = (reply: Buffer): Result<unknown> => {
@@ -199,6 +227,7 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     await this.subscribed.catch(() => undefined);
+    await this.durableCommands.close();
     await this.connection.close();
   }
 }

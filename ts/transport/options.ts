@@ -2,6 +2,7 @@ import { describe, type FieldCheck, IssueList, isRecord, stringList, token } fro
 import {
   DURABLE_CONSUMER_FIELDS,
   type DurableConsumerOptions,
+  STREAM_SETTING_FIELDS,
   type StreamOptions,
 } from "../jetstream/options.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "../nats/options.js";
@@ -39,6 +40,41 @@ export interface DurableEventsOptions {
   >;
 }
 
+/**
+ * Where `.durable()` commands are stored and how each service takes them (docs/durable-commands.md).
+ * Which commands are durable is the contracts' choice, not the transport's: callers and handlers
+ * share the contract, so they cannot disagree.
+ */
+export interface DurableCommandsOptions {
+  /**
+   * Work-queue stream for the commands (capturing `<prefix>.dcmd.>`); their dead letters go to
+   * `<stream>_DLQ` (capturing `<prefix>.dcmd-dlq.>`).
+   * @default `<PREFIX>_COMMANDS`: the prefix upper-cased, other characters as `_` (`CATGA_COMMANDS`)
+   */
+  readonly stream?: string;
+  /**
+   * Create/update both streams at connect (`false`: they must exist). A service not given
+   * `durableCommands` never creates or changes them: it uses them as they are, and its durable
+   * sends and handlers fail with a coded error while they are missing. Give the same settings to
+   * every service that provisions. An object also sets the command stream's limits
+   * ({@link StreamOptions} without `name`, `subjects` and `retention`, which is always
+   * `"workqueue"`); the rest, and all of the dead-letter stream's, are the `STREAM_DEFAULTS`:
+   * file storage, kept until handled, 2-minute duplicate window (the span of `messageId` dedupe).
+   * @default true
+   */
+  readonly provision?: boolean | Omit<StreamOptions, "name" | "subjects" | "retention">;
+  /**
+   * Settings of the durable consumer each handling service shares across its instances, one per
+   * command type (named `<service>-<type>`, filtered to `<prefix>.dcmd.<type>`). `ackWaitMs` is
+   * also how long a command taken by a process that died waits before another instance gets it.
+   * @default the DurableConsumerOptions defaults (5 deliveries, 30 s ack wait, batches of 256)
+   */
+  readonly consumer?: Pick<
+    DurableConsumerOptions,
+    "ackWaitMs" | "maxDeliver" | "backoffMs" | "maxAckPending" | "batch" | "fetchWaitMs" | "orderBy"
+  >;
+}
+
 /** Options of `natsTransport`: the NATS connection's options plus how messages are named and encoded. */
 export interface NatsTransportOptions extends NatsConnectionOptions {
   /**
@@ -64,6 +100,13 @@ export interface NatsTransportOptions extends NatsConnectionOptions {
    * @default none: every event travels on core NATS (at most once)
    */
   durableEvents?: DurableEventsOptions;
+  /**
+   * Streams and consumer settings of commands declared `.durable()` (which commands are durable is
+   * the contracts' choice). Given, this service creates/updates the streams at connect; left out,
+   * it uses the streams another service set up, with the default consumer settings.
+   * @default none: streams not provisioned by this service; DurableCommandsOptions defaults
+   */
+  durableCommands?: DurableCommandsOptions;
 }
 
 const prefix: FieldCheck = (value) =>
@@ -89,6 +132,7 @@ const TRANSPORT_FIELDS: Record<
   prefix,
   codecs: CHECKED_BELOW,
   durableEvents: CHECKED_BELOW,
+  durableCommands: CHECKED_BELOW,
 };
 const DURABLE_FIELDS: Record<keyof DurableEventsOptions, FieldCheck> = {
   stream: token,
@@ -97,14 +141,50 @@ const DURABLE_FIELDS: Record<keyof DurableEventsOptions, FieldCheck> = {
   consumer: CHECKED_BELOW,
 };
 
+const DURABLE_COMMAND_FIELDS: Record<keyof DurableCommandsOptions, FieldCheck> = {
+  stream: token,
+  provision,
+  consumer: CHECKED_BELOW,
+};
+/** A work queue is what makes each command go to one instance: its retention is not a choice. */
+const { retention: _retention, ...COMMAND_STREAM_FIELDS } = STREAM_SETTING_FIELDS;
+
+/**
+ * The default name of a durable stream of `prefix`: the prefix upper-cased, other characters as
+ * `_`, then `_EVENTS` or `_COMMANDS`.
+ */
+export function defaultStreamName(prefix: string, of: "EVENTS" | "COMMANDS"): string {
+  return `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_${of}`;
+}
+
+/**
+ * Durable events and commands each need their stream and `<stream>_DLQ`: a name shared between
+ * them would make one service's provisioning rewrite the other's subjects.
+ */
+function streamClash(
+  prefix: unknown,
+  events: Record<string, unknown>,
+  commands: Record<string, unknown>,
+): string | undefined {
+  const at = typeof prefix === "string" ? prefix : "catga";
+  const eventStream = typeof events.stream === "string" ? events.stream : defaultStreamName(at, "EVENTS");
+  const commandStream =
+    typeof commands.stream === "string" ? commands.stream : defaultStreamName(at, "COMMANDS");
+  const eventNames = [eventStream, `${eventStream}_DLQ`];
+  const shared = [commandStream, `${commandStream}_DLQ`].find((name) => eventNames.includes(name));
+  return shared === undefined
+    ? undefined
+    : `the stream "${shared}" would be shared with durableEvents; give durable commands a stream of their own`;
+}
+
 /** Checks every transport option at once; throws one CatgaConfigError listing all issues. */
 export function assertTransportOptions(options: NatsTransportOptions): void {
   const list = new IssueList();
   if (!isRecord(options)) list.add("options", `must be an object, got ${describe(options)}`);
   else {
-    const { service, prefix, codecs, durableEvents, ...connection } = options;
+    const { service, prefix, codecs, durableEvents, durableCommands, ...connection } = options;
     list.issues.push(...natsOptionIssues(connection));
-    list.checkObject("", { service, prefix, codecs, durableEvents }, TRANSPORT_FIELDS);
+    list.checkObject("", { service, prefix, codecs, durableEvents, durableCommands }, TRANSPORT_FIELDS);
     if (service === undefined) list.add("service", "is required");
     if (codecs !== undefined && !isRecord(codecs))
       list.add("codecs", `must be an object of message type → codec, got ${describe(codecs)}`);
@@ -112,6 +192,15 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
       for (const [type, each] of Object.entries(codecs ?? {})) list.checkValue(`codecs.${type}`, each, codec);
     const durable = list.checkObject("durableEvents", durableEvents, DURABLE_FIELDS);
     list.checkObject("durableEvents.consumer", durable.consumer, DURABLE_CONSUMER_FIELDS);
+    const commands = list.checkObject("durableCommands", durableCommands, DURABLE_COMMAND_FIELDS);
+    if (isRecord(commands.provision))
+      list.checkObject("durableCommands.provision", commands.provision, COMMAND_STREAM_FIELDS);
+    list.checkObject("durableCommands.consumer", commands.consumer, DURABLE_CONSUMER_FIELDS);
+    const clash =
+      durableEvents !== undefined && durableCommands !== undefined
+        ? streamClash(prefix, durable, commands)
+        : undefined;
+    if (clash !== undefined) list.add("durableCommands.stream", clash);
   }
   list.throwIfAny();
 }
