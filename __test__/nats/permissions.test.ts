@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { natsTransport } from "../../ts/entries/nats.js";
+import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import { type CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
 import { PrivateNats, until } from "./helpers.js";
 
@@ -102,5 +102,51 @@ describe("least-privilege NATS users", () => {
     expect(error!.code).toBe("CATGA_PERMISSION_DENIED");
     expect((error!.details as { subjects: string[] }).subjects).toEqual(["perm.cmd.audit.purge"]);
     await audit.close();
+  });
+});
+
+/** The error a promise rejects with (undefined when it resolves). */
+function failureOf(promise: Promise<unknown>): Promise<CatgaError | undefined> {
+  return promise.then(
+    () => undefined,
+    (e: unknown) => e as CatgaError,
+  );
+}
+
+function connect(user: string): Promise<NatsConnection> {
+  return NatsConnection.connect({ servers: server.url, user, pass: "pw", requestTimeoutMs: 5000 });
+}
+
+describe("work the server refuses fails the call that caused it", () => {
+  it("a request to a subject the user may not publish to fails at once, naming the subject", async () => {
+    const Refund = defineCommand("billing.refund").payload<{ id: string }>().returns<void>();
+    const clientTransport = await transport("client", "web");
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).remote(Refund).build();
+    await clientTransport.ready();
+    const started = Date.now();
+    // One alone (a plain request) and a burst (one framed group): all fail, none waits its 3 s timeout.
+    const alone = await client.send(Refund, { id: "r0" });
+    const burst = await Promise.all([1, 2, 3, 4].map((i) => client.send(Refund, { id: `r${i}` })));
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const result of [alone, ...burst]) {
+      expect(result.ok).toBe(false);
+      if (result.ok) continue;
+      expect(result.error.code).toBe("CATGA_PERMISSION_DENIED");
+      expect(result.error.details).toEqual({ subject: "perm.cmd.billing.refund" });
+    }
+    await client.close();
+  });
+
+  it("requests on a refused subject fail without holding up allowed ones on the same connection", async () => {
+    const connection = await connect("client");
+    const denied = failureOf(connection.request("perm.cmd.billing.x", Buffer.from("a")));
+    // Allowed but unanswered: it must still end as a timeout, not as the other subject's refusal.
+    const allowed = failureOf(connection.request("perm.cmd.orders.nobody", Buffer.from("b"), 300));
+    expect((await denied)?.code).toBe("CATGA_PERMISSION_DENIED");
+    expect((await allowed)?.code).toBe("CATGA_NO_HANDLER");
+    // Remembered: the next one fails without a round trip.
+    const again = await failureOf(connection.request("perm.cmd.billing.x", Buffer.from("c")));
+    expect(again?.code).toBe("CATGA_PERMISSION_DENIED");
+    await connection.close();
   });
 });

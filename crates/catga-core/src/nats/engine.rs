@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 use super::errors::transport;
 use super::inbound::InboundSubscription;
 use super::options::NatsOptions;
+use super::permissions::Permissions;
 use super::request_frames::ReplyRouter;
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
@@ -34,10 +35,8 @@ pub struct NatsEngine {
     closing: AtomicBool,
     stats: Arc<Stats>,
     router: ReplyRouter,
-    /// Permission violations the server reported (their text names the subject).
-    denials: tokio::sync::broadcast::Sender<String>,
-    /// Subjects the server refused to subscribe this connection to.
-    refused_subscriptions: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// What the server refused this connection (publishes, subscriptions), for the calls that wait.
+    permissions: Arc<Permissions>,
 }
 
 impl NatsEngine {
@@ -54,7 +53,7 @@ impl NatsEngine {
     /// Subjects the server refused a subscription to (a permissions violation), so far. Such a
     /// subscription stays silent; `flush` first, so every SUB sent before has been answered.
     pub fn refused_subscriptions(&self) -> Vec<String> {
-        self.refused_subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect()
+        self.permissions.refused_subscriptions()
     }
 
     /// Counts `n` inbound messages that are not Catga envelopes, found outside the engine's own
@@ -110,11 +109,10 @@ impl NatsEngine {
     pub async fn flush(&self) -> Result<()> {
         // Bounded as a whole: while async-nats reconnects it takes no commands at all.
         let timed_out = || CatgaError::new(ErrorCode::Timeout, "the server did not answer a flush in time");
-        let mut denials = self.denials.subscribe();
+        let probe = format!("_CATGA.PING.{}", self.client.new_inbox().trim_start_matches("_INBOX."));
+        let mut changes = self.permissions.watch();
         let round_trip = async {
             self.client.flush().await.map_err(|e| transport("flush", e))?;
-            let probe = format!("_CATGA.PING.{}", self.client.new_inbox().trim_start_matches("_INBOX."));
-            let quoted = format!("\"{probe}\"");
             let request = async_nats::Request::new().timeout(Some(self.options.request_timeout));
             let answered = async {
                 match self.client.send_request(probe.clone(), request).await {
@@ -124,22 +122,16 @@ impl NatsEngine {
                     Err(err) => Err(transport("flush", err)),
                 }
             };
-            let refused = async {
-                loop {
-                    match denials.recv().await {
-                        Ok(text) if text.contains(&quoted) => return,
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        // The sender lives as long as the engine: never closed while this runs.
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending().await,
-                    }
-                }
-            };
             tokio::select! {
                 outcome = answered => outcome,
-                () = refused => Ok(()),
+                _ = self.permissions.denied(&probe, &mut changes) => Ok(()),
             }
         };
-        tokio::time::timeout(self.options.request_timeout, round_trip).await.unwrap_or_else(|_| Err(timed_out()))
+        let outcome =
+            tokio::time::timeout(self.options.request_timeout, round_trip).await.unwrap_or_else(|_| Err(timed_out()));
+        // Each probe subject is used once: its refusal need not be remembered.
+        self.permissions.forget_denied(&probe);
+        outcome
     }
 
     /// Graceful close: refuse new work, let in-flight requests and publishes finish (each is
