@@ -97,9 +97,9 @@ export interface ErrorDetailsByCode {
   CATGA_PUBLISH_FAILED: { readonly handled: number; readonly failures: readonly HandlerFailure[] };
   CATGA_STORE_FAILED: { readonly store: string; readonly operation: string; readonly transportCode?: string };
   /**
-   * `subject` when the server refused to let this connection publish to it (a request);
-   * `subjects` when `ready()` found subscriptions it refused; none when it refused the
-   * credentials at connect.
+   * `subject` when the server refused to let this connection publish to it (a request, an
+   * event); `subjects` when `ready()` found subscriptions it refused; none when it
+   * refused the credentials at connect.
    */
   CATGA_PERMISSION_DENIED:
     | { readonly subject: string }

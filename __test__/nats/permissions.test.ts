@@ -29,6 +29,8 @@ beforeAll(async () => {
         subscribe: { allow: ["_INBOX.>"] } } }
     # An event subscriber: it only subscribes to the events it handles.
     { user: audit, password: pw, permissions: { publish: { deny: [">"] }, subscribe: { allow: ["perm.evt.>"] } } }
+    # Anything but secrets: the flush probe is answered by "no responders", not by a refusal.
+    { user: denylist, password: pw, permissions: { publish: { deny: ["perm.secret.>"] } } }
   ]
 }
 `,
@@ -148,5 +150,59 @@ describe("work the server refuses fails the call that caused it", () => {
     const again = await failureOf(connection.request("perm.cmd.billing.x", Buffer.from("c")));
     expect(again?.code).toBe("CATGA_PERMISSION_DENIED");
     await connection.close();
+  });
+
+  it("an event publish the user may not make rejects, naming the subject; later ones at once", async () => {
+    const connection = await connect("orders");
+    // Same tick, same batch: only the refused subject's publishes fail.
+    const outcomes = await Promise.allSettled([
+      connection.publish("perm.evt.ok", Buffer.from("a")),
+      connection.publish("perm.forbidden", Buffer.from("b")),
+      connection.publish("perm.evt.ok", Buffer.from("c")),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const error = (outcomes[1] as PromiseRejectedResult).reason as CatgaError;
+    expect(error.code).toBe("CATGA_PERMISSION_DENIED");
+    expect(error.details).toEqual({ subject: "perm.forbidden" });
+    // Remembered until reconnect: the next publish to it is not even sent.
+    const framesBefore = connection.stats().framesSent;
+    expect((await failureOf(connection.publish("perm.forbidden", Buffer.from("d"))))?.code).toBe(
+      "CATGA_PERMISSION_DENIED",
+    );
+    expect(connection.stats().framesSent).toBe(framesBefore);
+    // A subject that passed is not checked again, and still works.
+    await connection.publish("perm.evt.ok", Buffer.from("e"));
+    await connection.close();
+  });
+
+  it("a refusal is seen when the round trip itself is allowed (a deny list)", async () => {
+    const connection = await connect("denylist");
+    for (let i = 0; i < 20; i++) {
+      const subject = `perm.secret.s${i}`;
+      const [allowed, refused] = await Promise.allSettled([
+        connection.publish(`perm.open.s${i}`, Buffer.from("a")),
+        connection.publish(subject, Buffer.from("b")),
+      ]);
+      expect(allowed.status).toBe("fulfilled");
+      expect(((refused as PromiseRejectedResult).reason as CatgaError).details).toEqual({ subject });
+    }
+    await connection.close();
+  });
+
+  it("a mediator publish of an event the user may not publish fails CATGA_PUBLISH_FAILED with the refusal", async () => {
+    const Placed2 = defineEvent("orders.placed2").payload<{ id: string }>();
+    const clientTransport = await transport("client", "web");
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).build();
+    await clientTransport.ready();
+    const result = await client.publish(Placed2, { id: "x" });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe("CATGA_PUBLISH_FAILED");
+      const [failure] = (result.error.details as { failures: { code: string; details?: unknown }[] })
+        .failures;
+      expect(failure?.code).toBe("CATGA_PERMISSION_DENIED");
+      expect(failure?.details).toEqual({ subject: "perm.evt.orders.placed2" });
+    }
+    await client.close();
   });
 });

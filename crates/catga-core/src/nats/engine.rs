@@ -10,6 +10,8 @@ mod connect;
 mod publish;
 mod request;
 
+pub use publish::{PublishMode, PublishOutcome};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 

@@ -40,7 +40,7 @@ mod request_batch;
 mod request_frames;
 mod stats;
 
-pub use engine::NatsEngine;
+pub use engine::{NatsEngine, PublishMode, PublishOutcome};
 pub use events::{ConnectionEvent, EventSink};
 pub use inbound::{InboundBatch, InboundSubscription};
 pub use options::{BackpressurePolicy, NatsOptions, TlsOptions};

@@ -5,8 +5,9 @@
 //! violation here; waiting calls watch for their subject and fail with `CATGA_PERMISSION_DENIED`.
 //!
 //! Invariant: a subject is `denied` only after the server refused a publish to it on the current
-//! connection; refusals are forgotten on reconnect (the new server may have other rules). The set
-//! is bounded: a full set is emptied, which costs one more refusal, never a wrong answer.
+//! connection, and `confirmed` only after a publish to it was followed by a server round trip that
+//! brought no refusal; both are forgotten on reconnect (the new server may have other rules).
+//! Each set is bounded: a full set is emptied, which costs one more check, never a wrong answer.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,11 +69,12 @@ pub(crate) fn publish_denied(subject: &str) -> CatgaError {
     )
 }
 
-/// Subjects refused on this connection, and a signal for calls waiting on them.
+/// Subjects refused and confirmed on this connection, and a signal for calls waiting on them.
 pub(crate) struct Permissions {
     denied: Mutex<HashSet<String>>,
     /// Whether `denied` may hold anything: the common case (no refusal ever) takes no lock.
     any_denied: AtomicBool,
+    confirmed: Mutex<HashSet<String>>,
     refused_subscriptions: Mutex<BTreeSet<String>>,
     /// Bumped after each publish refusal is recorded; waiters then look up their subject.
     changes: watch::Sender<u64>,
@@ -95,6 +97,7 @@ impl Default for Permissions {
         Self {
             denied: Mutex::default(),
             any_denied: AtomicBool::new(false),
+            confirmed: Mutex::default(),
             refused_subscriptions: Mutex::default(),
             changes: watch::Sender::new(0),
         }
@@ -106,6 +109,7 @@ impl Permissions {
     pub(crate) fn record(&self, text: &str) -> bool {
         match parse_violation(text) {
             Some(Violation::Publish(subject)) => {
+                lock(&self.confirmed).remove(&subject);
                 remember(&mut lock(&self.denied), &subject);
                 self.any_denied.store(true, Ordering::SeqCst);
                 self.changes.send_modify(|n| *n = n.wrapping_add(1));
@@ -119,12 +123,15 @@ impl Permissions {
         }
     }
 
-    /// Forgets publish refusals: the connection is to a new server, whose rules may differ.
-    /// (Refused subscriptions stay listed: async-nats re-sends them, and a refusal comes again.)
+    /// Forgets publish refusals and confirmations: the connection is to a new server, whose rules
+    /// may differ. (Refused subscriptions stay listed: async-nats re-sends them, and a refusal
+    /// comes again.)
     pub(crate) fn reset_publishes(&self) {
         let mut denied = lock(&self.denied);
         denied.clear();
         self.any_denied.store(false, Ordering::SeqCst);
+        drop(denied);
+        lock(&self.confirmed).clear();
     }
 
     /// Whether the server refused a publish to `subject` on this connection.
@@ -158,10 +165,40 @@ impl Permissions {
         }
     }
 
+    /// Of `subjects`, those refused before (`denied`) and those not yet confirmed (`unconfirmed`),
+    /// in their order; a subject in neither has been published to and not refused.
+    pub(crate) fn sort<'a>(&self, subjects: impl IntoIterator<Item = &'a str>) -> Sorted<'a> {
+        let mut sorted = Sorted::default();
+        let confirmed = lock(&self.confirmed);
+        for subject in subjects {
+            if self.is_denied(subject) {
+                sorted.denied.push(subject);
+            } else if !confirmed.contains(subject) {
+                sorted.unconfirmed.push(subject);
+            }
+        }
+        sorted
+    }
+
+    /// Marks `subjects` confirmed: a round trip after publishing to them brought no refusal.
+    pub(crate) fn confirm<'a>(&self, subjects: impl IntoIterator<Item = &'a str>) {
+        let mut confirmed = lock(&self.confirmed);
+        for subject in subjects {
+            remember(&mut confirmed, subject);
+        }
+    }
+
     /// Subjects the server refused to subscribe this connection to, so far.
     pub(crate) fn refused_subscriptions(&self) -> Vec<String> {
         lock(&self.refused_subscriptions).iter().cloned().collect()
     }
+}
+
+/// Subjects of one publish, by what is known of them (see [`Permissions::sort`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Sorted<'a> {
+    pub denied: Vec<&'a str>,
+    pub unconfirmed: Vec<&'a str>,
 }
 
 #[cfg(test)]

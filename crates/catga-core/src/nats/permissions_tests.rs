@@ -42,9 +42,25 @@ fn a_refused_publish_is_remembered_until_reconnect() {
 }
 
 #[test]
-fn remembered_refusals_stay_bounded() {
+fn subjects_sort_into_refused_unconfirmed_and_known_good() {
+    let permissions = Permissions::default();
+    permissions.confirm(["good"]);
+    permissions.record("Permissions Violation for Publish to \"bad\"");
+    let sorted = permissions.sort(["good", "bad", "new"]);
+    assert_eq!(sorted, Sorted { denied: vec!["bad"], unconfirmed: vec!["new"] });
+    // A refusal after a confirmation wins: the next publish is refused at once.
+    permissions.record("Permissions Violation for Publish to \"good\"");
+    assert_eq!(permissions.sort(["good"]).denied, vec!["good"]);
+    permissions.reset_publishes();
+    assert_eq!(permissions.sort(["good", "bad"]).unconfirmed, vec!["good", "bad"]);
+}
+
+#[test]
+fn remembered_sets_stay_bounded() {
     let permissions = Permissions::default();
     let many: Vec<String> = (0..MAX_REMEMBERED + 10).map(|i| format!("s.{i}")).collect();
+    permissions.confirm(many.iter().map(String::as_str));
+    assert!(lock(&permissions.confirmed).len() <= MAX_REMEMBERED);
     for subject in &many {
         permissions.record(&format!("Permissions Violation for Publish to \"{subject}\""));
     }
