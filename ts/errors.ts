@@ -97,8 +97,8 @@ export interface ErrorDetailsByCode {
   CATGA_PUBLISH_FAILED: { readonly handled: number; readonly failures: readonly HandlerFailure[] };
   CATGA_STORE_FAILED: { readonly store: string; readonly operation: string; readonly transportCode?: string };
   /**
-   * `subject` when the server refused to let this connection publish to it (a request, an
-   * event); `subjects` when `ready()` found subscriptions it refused; none when it
+   * `subject` when the server refused to let this connection publish to it (a request, an event,
+   * a durable publish); `subjects` when `ready()` found subscriptions it refused; none when it
    * refused the credentials at connect.
    */
   CATGA_PERMISSION_DENIED:

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JetStream } from "../../ts/entries/jetstream.js";
 import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import { type CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
 import { PrivateNats, until } from "./helpers.js";
@@ -29,13 +30,19 @@ beforeAll(async () => {
         subscribe: { allow: ["_INBOX.>"] } } }
     # An event subscriber: it only subscribes to the events it handles.
     { user: audit, password: pw, permissions: { publish: { deny: [">"] }, subscribe: { allow: ["perm.evt.>"] } } }
+    # A JetStream producer: publishes to its stream's subjects, acks come to its inbox.
+    { user: producer, password: pw, permissions: {
+        publish: { allow: ["perm.dur.ok.>"] },
+        subscribe: { allow: ["_INBOX.>"] } } }
     # Anything but secrets: the flush probe is answered by "no responders", not by a refusal.
     { user: denylist, password: pw, permissions: { publish: { deny: ["perm.secret.>"] } } }
+    # Sets up streams for the tests.
+    { user: admin, password: pw }
   ]
 }
 `,
   );
-  server = await PrivateNats.start(["-c", config], false);
+  server = await PrivateNats.start(["-c", config]);
 });
 
 afterAll(async () => {
@@ -204,5 +211,23 @@ describe("work the server refuses fails the call that caused it", () => {
       expect(failure?.details).toEqual({ subject: "perm.evt.orders.placed2" });
     }
     await client.close();
+  });
+
+  it("a durable publish to a stream subject the user may not publish to fails at once, naming it", async () => {
+    const admin = await connect("admin");
+    await new JetStream(admin).ensureStream({ name: "PERM_DUR", subjects: ["perm.dur.>"] });
+    const connection = await connect("producer");
+    const js = new JetStream(connection);
+    const started = Date.now();
+    const [ok, denied] = await Promise.allSettled([
+      js.publishOne("perm.dur.ok.a", "m-1", Buffer.from("a")),
+      js.publishOne("perm.dur.no.a", "m-2", Buffer.from("b")),
+    ]);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(ok.status).toBe("fulfilled");
+    const error = (denied as PromiseRejectedResult).reason as CatgaError;
+    expect(error.code).toBe("CATGA_PERMISSION_DENIED");
+    expect(error.details).toEqual({ subject: "perm.dur.no.a" });
+    await Promise.all([connection.close(), admin.close()]);
   });
 });

@@ -53,12 +53,13 @@ impl NatsEngine {
             }
         };
         let max_in_flight = self.options.max_in_flight_requests.min(1024);
-        let outcomes = crate::nats::jetstream::publish_durable(
+        let outcomes = crate::nats::durable_publish::publish_durable_checked(
             &self.jetstream,
             items,
             max_in_flight,
             deadline,
             crate::nats::jetstream::PublishRetry::default(),
+            Some(&self.permissions),
         )
         .await;
         Stats::add(&self.stats.messages_sent, outcomes.iter().filter(|o| o.is_ok()).count() as u64);
