@@ -105,12 +105,18 @@ impl NatsEngine {
             return Ok(PublishOutcome { denied });
         }
         let _permit = self.admit_bytes(total, envelopes).await?;
+        // Every frame is made before the first goes out, so one that cannot be made (an envelope
+        // past the limits) fails the whole publish rather than leaving it half sent.
         let frame_options = self.frame_options();
+        let mut frames = Vec::new();
         for (subject, group) in allowed {
             for (frame, _) in split_into_frames(group, self.event_frame_cut(), frame_options)? {
-                Stats::add(&self.stats.frames_sent, 1);
-                self.send(subject, Bytes::from(frame)).await?;
+                frames.push((subject, frame));
             }
+        }
+        for (subject, frame) in frames {
+            Stats::add(&self.stats.frames_sent, 1);
+            self.send(subject, Bytes::from(frame)).await?;
         }
         Stats::add(&self.stats.messages_sent, envelopes as u64);
         Stats::add(&self.stats.bytes_before_compression, total as u64);
