@@ -130,20 +130,9 @@ impl NatsEngine {
     /// refused meanwhile; the others are confirmed. Without an answer (disconnected, slow server)
     /// nothing is confirmed or refused: the publish stands, and the next one checks again.
     async fn confirm(&self, subjects: &[&str]) -> Vec<String> {
+        // flush() also waits until refusals the server sent before its answer are recorded.
         if !self.is_connected() || self.flush().await.is_err() {
             return Vec::new();
-        }
-        // The round trip's answer (a reply to the probe) and a refusal (a status event) reach
-        // the engine through two tasks of async-nats, woken in the order the server sent them,
-        // and the answer's task tends to run first. On one worker (the addon's default) yielding
-        // lets every woken task run, so the refusal is recorded before it is looked up: without
-        // it, 20 of 20 refusals in __test__/nats/permissions.test.ts ("deny list") were missed.
-        // With more workers the event task may be running on another one: a millisecond covers
-        // that (1 miss in ~100 with a yield alone); the first publish to a subject pays it, once.
-        tokio::task::yield_now().await;
-        let workers = tokio::runtime::Handle::try_current().map_or(1, |handle| handle.metrics().num_workers());
-        if workers > 1 {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         let (refused, passed): (Vec<&str>, Vec<&str>) =
             subjects.iter().copied().partition(|subject| self.permissions.is_denied(subject));
