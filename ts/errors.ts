@@ -96,6 +96,15 @@ export interface ErrorDetailsByCode {
   CATGA_TIMEOUT: { readonly timeoutMs: number } | undefined;
   CATGA_PUBLISH_FAILED: { readonly handled: number; readonly failures: readonly HandlerFailure[] };
   CATGA_STORE_FAILED: { readonly store: string; readonly operation: string; readonly transportCode?: string };
+  /**
+   * `subject` when the server refused to let this connection publish to it (a request, an event,
+   * a durable publish); `subjects` when `ready()` found subscriptions it refused; none when it
+   * refused the credentials at connect.
+   */
+  CATGA_PERMISSION_DENIED:
+    | { readonly subject: string }
+    | { readonly subjects: readonly string[] }
+    | undefined;
 }
 
 /** The `details` type of code `C`. */

@@ -4,7 +4,7 @@ import { type FlushBatch, OutboundBatcher } from "../../ts/nats/batcher.js";
 import { viewsOf } from "../../ts/nats/pack.js";
 
 /** A flush that reads each batch after a turn of the loop, as the engine does on its own thread. */
-function recordingFlush() {
+function recordingFlush(refused: readonly string[] = []) {
   const sent: { subject: string; body: string }[][] = [];
   let inFlight = 0;
   let overlapped = false;
@@ -15,6 +15,8 @@ function recordingFlush() {
     const views = viewsOf(data, offsets);
     sent.push(views.map((view, i) => ({ subject: subjects[subjectIndex[i]!]!, body: view.toString() })));
     inFlight--;
+    const denied = subjects.filter((subject) => refused.includes(subject));
+    return denied.length > 0 ? denied : null;
   };
   return { flush, sent, overlapped: () => overlapped };
 }
@@ -138,6 +140,21 @@ describe("OutboundBatcher", () => {
     expect(sent.flat()).toHaveLength(1);
   });
 
+  it("fails only the senders of a subject the server refused, with CATGA_PERMISSION_DENIED naming it", async () => {
+    const { flush } = recordingFlush(["no"]);
+    const batcher = new OutboundBatcher(flush, options);
+    const outcomes = await Promise.allSettled([
+      batcher.add("yes", Buffer.from("a")),
+      batcher.add("no", Buffer.from("b")),
+      batcher.add("yes", Buffer.from("c")),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const error = (outcomes[1] as PromiseRejectedResult).reason as CatgaError;
+    expect(error.code).toBe("CATGA_PERMISSION_DENIED");
+    expect(error.details).toEqual({ subject: "no" });
+    await batcher.close();
+  });
+
   it("a flush that throws synchronously fails that batch's senders, not the caller of add", async () => {
     let calls = 0;
     const flush: FlushBatch = () => {
@@ -161,6 +178,7 @@ describe("OutboundBatcher while the engine is held up (issue 14, item 10)", () =
     const flush: FlushBatch = async (_subjects, _subjectIndex, _data, offsets) => {
       calls.push(offsets.length / 2);
       if (calls.length === 1) await outage; // the first batch waits for the broker to come back
+      return undefined; // no subject refused
     };
     const batcher = new OutboundBatcher(flush, { ...options, maxMessages: 100, maxBytes: 1 << 16 });
     const published: Promise<void>[] = [];

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { natsTransport } from "../../ts/entries/nats.js";
+import { JetStream } from "../../ts/entries/jetstream.js";
+import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import { type CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
 import { PrivateNats, until } from "./helpers.js";
 
@@ -29,11 +30,19 @@ beforeAll(async () => {
         subscribe: { allow: ["_INBOX.>"] } } }
     # An event subscriber: it only subscribes to the events it handles.
     { user: audit, password: pw, permissions: { publish: { deny: [">"] }, subscribe: { allow: ["perm.evt.>"] } } }
+    # A JetStream producer: publishes to its stream's subjects, acks come to its inbox.
+    { user: producer, password: pw, permissions: {
+        publish: { allow: ["perm.dur.ok.>"] },
+        subscribe: { allow: ["_INBOX.>"] } } }
+    # Anything but secrets: the flush probe is answered by "no responders", not by a refusal.
+    { user: denylist, password: pw, permissions: { publish: { deny: ["perm.secret.>"] } } }
+    # Sets up streams for the tests.
+    { user: admin, password: pw }
   ]
 }
 `,
   );
-  server = await PrivateNats.start(["-c", config], false);
+  server = await PrivateNats.start(["-c", config]);
 });
 
 afterAll(async () => {
@@ -102,5 +111,123 @@ describe("least-privilege NATS users", () => {
     expect(error!.code).toBe("CATGA_PERMISSION_DENIED");
     expect((error!.details as { subjects: string[] }).subjects).toEqual(["perm.cmd.audit.purge"]);
     await audit.close();
+  });
+});
+
+/** The error a promise rejects with (undefined when it resolves). */
+function failureOf(promise: Promise<unknown>): Promise<CatgaError | undefined> {
+  return promise.then(
+    () => undefined,
+    (e: unknown) => e as CatgaError,
+  );
+}
+
+function connect(user: string): Promise<NatsConnection> {
+  return NatsConnection.connect({ servers: server.url, user, pass: "pw", requestTimeoutMs: 5000 });
+}
+
+describe("work the server refuses fails the call that caused it", () => {
+  it("a request to a subject the user may not publish to fails at once, naming the subject", async () => {
+    const Refund = defineCommand("billing.refund").payload<{ id: string }>().returns<void>();
+    const clientTransport = await transport("client", "web");
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).remote(Refund).build();
+    await clientTransport.ready();
+    const started = Date.now();
+    // One alone (a plain request) and a burst (one framed group): all fail, none waits its 3 s timeout.
+    const alone = await client.send(Refund, { id: "r0" });
+    const burst = await Promise.all([1, 2, 3, 4].map((i) => client.send(Refund, { id: `r${i}` })));
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const result of [alone, ...burst]) {
+      expect(result.ok).toBe(false);
+      if (result.ok) continue;
+      expect(result.error.code).toBe("CATGA_PERMISSION_DENIED");
+      expect(result.error.details).toEqual({ subject: "perm.cmd.billing.refund" });
+    }
+    await client.close();
+  });
+
+  it("requests on a refused subject fail without holding up allowed ones on the same connection", async () => {
+    const connection = await connect("client");
+    const denied = failureOf(connection.request("perm.cmd.billing.x", Buffer.from("a")));
+    // Allowed but unanswered: it must still end as a timeout, not as the other subject's refusal.
+    const allowed = failureOf(connection.request("perm.cmd.orders.nobody", Buffer.from("b"), 300));
+    expect((await denied)?.code).toBe("CATGA_PERMISSION_DENIED");
+    expect((await allowed)?.code).toBe("CATGA_NO_HANDLER");
+    // Remembered: the next one fails without a round trip.
+    const again = await failureOf(connection.request("perm.cmd.billing.x", Buffer.from("c")));
+    expect(again?.code).toBe("CATGA_PERMISSION_DENIED");
+    await connection.close();
+  });
+
+  it("an event publish the user may not make rejects, naming the subject; later ones at once", async () => {
+    const connection = await connect("orders");
+    // Same tick, same batch: only the refused subject's publishes fail.
+    const outcomes = await Promise.allSettled([
+      connection.publish("perm.evt.ok", Buffer.from("a")),
+      connection.publish("perm.forbidden", Buffer.from("b")),
+      connection.publish("perm.evt.ok", Buffer.from("c")),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const error = (outcomes[1] as PromiseRejectedResult).reason as CatgaError;
+    expect(error.code).toBe("CATGA_PERMISSION_DENIED");
+    expect(error.details).toEqual({ subject: "perm.forbidden" });
+    // Remembered until reconnect: the next publish to it is not even sent.
+    const framesBefore = connection.stats().framesSent;
+    expect((await failureOf(connection.publish("perm.forbidden", Buffer.from("d"))))?.code).toBe(
+      "CATGA_PERMISSION_DENIED",
+    );
+    expect(connection.stats().framesSent).toBe(framesBefore);
+    // A subject that passed is not checked again, and still works.
+    await connection.publish("perm.evt.ok", Buffer.from("e"));
+    await connection.close();
+  });
+
+  it("a refusal is seen when the round trip itself is allowed (a deny list)", async () => {
+    const connection = await connect("denylist");
+    for (let i = 0; i < 20; i++) {
+      const subject = `perm.secret.s${i}`;
+      const [allowed, refused] = await Promise.allSettled([
+        connection.publish(`perm.open.s${i}`, Buffer.from("a")),
+        connection.publish(subject, Buffer.from("b")),
+      ]);
+      expect(allowed.status).toBe("fulfilled");
+      expect(((refused as PromiseRejectedResult).reason as CatgaError).details).toEqual({ subject });
+    }
+    await connection.close();
+  });
+
+  it("a mediator publish of an event the user may not publish fails CATGA_PUBLISH_FAILED with the refusal", async () => {
+    const Placed2 = defineEvent("orders.placed2").payload<{ id: string }>();
+    const clientTransport = await transport("client", "web");
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).build();
+    await clientTransport.ready();
+    const result = await client.publish(Placed2, { id: "x" });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe("CATGA_PUBLISH_FAILED");
+      const [failure] = (result.error.details as { failures: { code: string; details?: unknown }[] })
+        .failures;
+      expect(failure?.code).toBe("CATGA_PERMISSION_DENIED");
+      expect(failure?.details).toEqual({ subject: "perm.evt.orders.placed2" });
+    }
+    await client.close();
+  });
+
+  it("a durable publish to a stream subject the user may not publish to fails at once, naming it", async () => {
+    const admin = await connect("admin");
+    await new JetStream(admin).ensureStream({ name: "PERM_DUR", subjects: ["perm.dur.>"] });
+    const connection = await connect("producer");
+    const js = new JetStream(connection);
+    const started = Date.now();
+    const [ok, denied] = await Promise.allSettled([
+      js.publishOne("perm.dur.ok.a", "m-1", Buffer.from("a")),
+      js.publishOne("perm.dur.no.a", "m-2", Buffer.from("b")),
+    ]);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(ok.status).toBe("fulfilled");
+    const error = (denied as PromiseRejectedResult).reason as CatgaError;
+    expect(error.code).toBe("CATGA_PERMISSION_DENIED");
+    expect(error.details).toEqual({ subject: "perm.dur.no.a" });
+    await Promise.all([connection.close(), admin.close()]);
   });
 });

@@ -2,6 +2,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
 import { indexSubjects, packBytes, viewAt } from "../nats/pack.js";
+import { failureOn } from "../nats/permissions.js";
 import { isPublishSubject } from "../nats/subjects.js";
 import { decodeWire, type WireEnvelope } from "../nats/wire.js";
 import {
@@ -166,7 +167,11 @@ export class JetStream implements DurablePublisher {
           if (outcome?.ok) batch[i]!.resolve({ sequence: outcome.sequence, duplicate: outcome.duplicate });
           else
             batch[i]!.reject(
-              new CatgaError(outcome?.code ?? ErrorCodes.TRANSPORT, outcome?.message ?? "publish failed"),
+              failureOn(
+                batch[i]!.item.subject,
+                outcome?.code ?? ErrorCodes.TRANSPORT,
+                outcome?.message ?? "publish failed",
+              ),
             );
         }
       },

@@ -127,5 +127,7 @@ export class EventPublisher {
 /** A transport's failure to take an event, reported like a failed handler. */
 function transportFailure(transport: Transport, thrown: unknown): HandlerFailure {
   const info = errorInfoFrom(thrown);
-  return { handler: `transport:${transport.name}`, code: info.code, message: info.message };
+  const failure = { handler: `transport:${transport.name}`, code: info.code, message: info.message };
+  // e.g. the subject the server refused (CATGA_PERMISSION_DENIED), for the caller to act on.
+  return info.details === undefined ? failure : { ...failure, details: info.details };
 }

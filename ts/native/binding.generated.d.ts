@@ -66,8 +66,10 @@ export declare class NatsClient {
   /**
    * Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
    * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
+   * Resolves with the subjects the server refused (their envelopes were not delivered), or
+   * null; only framed publishes are checked (see `NatsEngine::publish`).
    */
-  publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<void>
+  publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<Array<string> | null>
   /** Flushes buffered messages to the server. */
   flush(): Promise<void>
   /** Subjects the server refused to subscribe this connection to (permissions), so far. */

@@ -1,13 +1,18 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { publishDenied } from "./permissions.js";
 import { CheckedSubjects } from "./subjects.js";
 
-/** Sends one flushed batch: envelope i is `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`. */
+/**
+ * Sends one flushed batch: envelope i is `data[offsets[2i]..][..offsets[2i+1]]` to
+ * `subjects[subjectIndex[i]]`. Resolves with the subjects the server refused (NATS permissions),
+ * whose envelopes were not delivered, or with nothing.
+ */
 export type FlushBatch = (
   subjects: string[],
   subjectIndex: Uint32Array,
   data: Buffer,
   offsets: Uint32Array,
-) => Promise<void>;
+) => Promise<readonly string[] | null | undefined>;
 
 export interface BatcherOptions {
   maxMessages: number;
@@ -52,24 +57,60 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** Envelopes collected for one N-API call, and the promise every one of their senders holds. */
-class Batch {
-  count = 0;
-  bytes = 0;
-  readonly subjects = new Map<string, number>();
-  private lastSubject: string | undefined;
-  private lastIndex = 0;
-  readonly done: Promise<void>;
+/** What the senders of one subject's envelopes in a batch hold. */
+class Outcome {
+  readonly promise: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
 
-  constructor(readonly buffers: BatchBuffers) {
-    this.done = new Promise<void>((resolve, reject) => {
+  constructor() {
+    this.promise = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
     // A caller may drop its promise; an unobserved rejection must not crash the process.
-    this.done.catch(() => undefined);
+    this.promise.catch(() => undefined);
+  }
+}
+
+/**
+ * Envelopes collected for one N-API call, and the promise their senders hold: one per subject,
+ * since the server may refuse one subject of a batch (NATS permissions) and deliver the others.
+ */
+class Batch {
+  count = 0;
+  bytes = 0;
+  readonly subjects = new Map<string, number>();
+  private readonly outcomes: Outcome[] = [];
+  private lastSubject: string | undefined;
+  private lastIndex = 0;
+  /** Resolves (never rejects) once every sender's promise has settled. */
+  readonly done: Promise<void>;
+  private finished!: () => void;
+
+  constructor(readonly buffers: BatchBuffers) {
+    this.done = new Promise<void>((resolve) => {
+      this.finished = resolve;
+    });
+  }
+
+  /** Settles each subject's senders: rejected with CATGA_PERMISSION_DENIED for a refused subject. */
+  settle(refused: readonly string[] | null | undefined): void {
+    if (refused && refused.length > 0) {
+      for (const [subject, index] of this.subjects) {
+        const outcome = this.outcomes[index]!;
+        if (refused.includes(subject)) outcome.reject(publishDenied(subject));
+        else outcome.resolve();
+      }
+    } else {
+      for (const outcome of this.outcomes) outcome.resolve();
+    }
+    this.finished();
+  }
+
+  fail(error: unknown): void {
+    for (const outcome of this.outcomes) outcome.reject(error);
+    this.finished();
   }
 
   /** Whether one more envelope of `length` bytes fits in this batch's buffers. */
@@ -77,12 +118,14 @@ class Batch {
     return this.count < this.buffers.subjectIndex.length && this.bytes + length <= this.buffers.data.length;
   }
 
-  add(subject: string, envelope: Uint8Array, length: number): void {
+  /** Adds an envelope; returns the promise of its subject's senders. */
+  add(subject: string, envelope: Uint8Array, length: number): Promise<void> {
     // Batches are mostly runs of one subject: skip the Map when it repeats.
     let index = subject === this.lastSubject ? this.lastIndex : this.subjects.get(subject);
     if (index === undefined) {
       index = this.subjects.size;
       this.subjects.set(subject, index);
+      this.outcomes.push(new Outcome());
     }
     this.lastSubject = subject;
     this.lastIndex = index;
@@ -93,9 +136,10 @@ class Batch {
     subjectIndex[this.count] = index;
     this.count++;
     this.bytes += length;
+    return this.outcomes[index]!.promise;
   }
 
-  send(flush: FlushBatch): Promise<void> {
+  send(flush: FlushBatch): Promise<readonly string[] | null | undefined> {
     const { data, offsets, subjectIndex } = this.buffers;
     return flush(
       [...this.subjects.keys()],
@@ -110,8 +154,9 @@ class Batch {
  * Collects outbound envelopes and hands them to the engine in one N-API call per batch. A batch
  * closes at `maxMessages`/`maxBytes` or when the delay expires; batches are sent one at a time,
  * in order, so publish order is kept, and whatever arrives while one is in flight (or while the
- * connection is down) joins the next, up to the batch limits: batches grow with load on their own. Every sender's promise settles with its batch: an
- * accepted message is either published or its promise rejects.
+ * connection is down) joins the next, up to the batch limits: batches grow with load on their
+ * own. Every sender's promise settles with its batch: an accepted message is either published or
+ * its promise rejects (CATGA_PERMISSION_DENIED when the server refused its subject).
  */
 export class OutboundBatcher {
   private open: Batch | undefined;
@@ -205,14 +250,14 @@ export class OutboundBatcher {
     }
     this.open ??= new Batch(this.buffersFor(length));
     const batch = this.open;
-    batch.add(subject, envelope, length);
+    const sent = batch.add(subject, envelope, length);
     if (batch.count >= this.options.maxMessages || batch.bytes >= this.options.maxBytes) {
       this.closeOpen();
       this.pump();
     } else {
       this.timer ??= this.schedule();
     }
-    return batch.done;
+    return sent;
   }
 
   /** Takes waiting envelopes, in order, while the head one fits under the bound. */
@@ -288,14 +333,17 @@ export class OutboundBatcher {
     if (this.overdue && this.ready.length === 0) this.closeOpen();
     const batch = this.ready.shift();
     if (!batch) return;
-    let sent: Promise<void>;
+    let sent: Promise<readonly string[] | null | undefined>;
     try {
       sent = batch.send(this.flushBatch);
     } catch (error) {
       // A synchronous throw fails this batch's senders like a rejection, never the caller of add.
       sent = Promise.reject(error);
     }
-    this.sending = sent.then(batch.resolve, batch.reject);
+    this.sending = sent.then(
+      (refused) => batch.settle(refused),
+      (error: unknown) => batch.fail(error),
+    );
     void this.sending.finally(() => {
       this.sending = undefined;
       if (batch === this.flushingThrough) this.flushingThrough = undefined;

@@ -1,9 +1,10 @@
-import { CatgaError } from "../errors.js";
 import type { NatsClient, RepliesJs } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { indexSubjects, packBytes, viewAt } from "./pack.js";
+import { failureOn } from "./permissions.js";
 
 interface Pending {
+  readonly subject: string;
   resolve(reply: Buffer): void;
   reject(error: unknown): void;
 }
@@ -37,7 +38,9 @@ export class RequestBatcher {
   add(subject: string, envelope: Uint8Array, timeoutMs: number | undefined): Promise<Buffer> {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffff_fffe ? 1 : this.nextId + 1;
-    const promise = new Promise<Buffer>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const promise = new Promise<Buffer>((resolve, reject) =>
+      this.pending.set(id, { subject, resolve, reject }),
+    );
     let list = this.queued.get(timeoutMs);
     if (!list) {
       list = [];
@@ -90,7 +93,7 @@ export class RequestBatcher {
       if (!pending) continue;
       const code = replies.codes[i];
       if (code) {
-        pending.reject(new CatgaError(code, replies.messages[i] ?? "request failed"));
+        pending.reject(failureOn(pending.subject, code, replies.messages[i] ?? "request failed"));
       } else {
         pending.resolve(viewAt(replies.data, replies.offsets[2 * i]!, replies.offsets[2 * i + 1]!));
       }

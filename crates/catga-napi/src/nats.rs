@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use catga_core::nats::{ConnectionEvent, NatsEngine};
+use catga_core::nats::{ConnectionEvent, NatsEngine, PublishMode};
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -93,6 +93,8 @@ pub struct NatsClient {
 impl NatsClient {
     /// Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
     /// `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
+    /// Resolves with the subjects the server refused (their envelopes were not delivered), or
+    /// null; only framed publishes are checked (see `NatsEngine::publish`).
     #[napi]
     pub async fn publish(
         &self,
@@ -101,7 +103,7 @@ impl NatsClient {
         data: Buffer,
         offsets: Uint32Array,
         framed: bool,
-    ) -> napi::Result<()> {
+    ) -> napi::Result<Option<Vec<String>>> {
         let envelopes = slices(&data, &offsets).map_err(into_async)?;
         if envelopes.len() != subject_index.len() {
             return Err(into_async(invalid_argument("subjectIndex", "must have one entry per envelope")));
@@ -113,7 +115,9 @@ impl NatsClient {
                 .ok_or_else(|| into_async(invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects")))?;
             items.push((subject.as_str(), envelope));
         }
-        self.engine.publish(&items, framed).await.map_err(to_js_async)
+        let mode = if framed { PublishMode::Events } else { PublishMode::Replies };
+        let outcome = self.engine.publish(&items, mode).await.map_err(to_js_async)?;
+        Ok((!outcome.denied.is_empty()).then_some(outcome.denied))
     }
 
     /// Flushes buffered messages to the server.

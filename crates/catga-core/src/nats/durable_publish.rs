@@ -12,12 +12,14 @@ use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::Context;
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::{CatgaError, ErrorCode, Result};
 
 pub use super::durable_retry::PublishRetry;
 use super::durable_retry::{classify, gave_up, no_stream, Failure, StreamLookup};
+use super::permissions::{publish_denied, Permissions};
 use super::request_frames::group_deadline;
 
 /// The server's answer to one durable publish.
@@ -106,24 +108,52 @@ pub async fn publish_durable(
     deadline: PublishDeadline,
     retry: PublishRetry,
 ) -> Vec<Result<PublishReceipt>> {
+    publish_durable_checked(js, items, max_in_flight, deadline, retry, None).await
+}
+
+/// [`publish_durable`], where an item whose subject the server refuses to let this connection
+/// publish to (as `permissions` records) fails `CATGA_PERMISSION_DENIED` as soon as the refusal
+/// arrives, or at once when one came before, instead of being re-sent until its deadline.
+pub(crate) async fn publish_durable_checked(
+    js: &Context,
+    items: &[(&str, &str, &[u8])],
+    max_in_flight: usize,
+    deadline: PublishDeadline,
+    retry: PublishRetry,
+    permissions: Option<&Permissions>,
+) -> Vec<Result<PublishReceipt>> {
     // async-nats' own ack timer defaults to 5 s; it must not end a wait before the deadline does.
     let mut js = js.clone();
     js.set_timeout(deadline.timeout.max(Duration::from_millis(1)));
     let lookup = StreamLookup::default();
     let mut outcomes = Vec::with_capacity(items.len());
     for chunk in items.chunks(max_in_flight.max(1)) {
+        // Taken before the chunk goes out, so a refusal of any of it is seen.
+        let changes = permissions.map(Permissions::watch);
         let mut pending = Vec::with_capacity(chunk.len());
         for &(subject, message_id, payload) in chunk {
-            pending.push(send(&js, subject, message_id, payload, &deadline).await);
+            let sent = match permissions {
+                Some(permissions) if permissions.is_denied(subject) => Err(publish_denied(subject)),
+                _ => send(&js, subject, message_id, payload, &deadline).await,
+            };
+            pending.push(sent);
         }
         let (js, lookup) = (&js, &lookup);
-        let acks = pending
-            .into_iter()
-            .zip(chunk)
-            .map(|(sent, &item)| async move { settle(js, item, sent?, deadline, retry, lookup).await });
+        let acks = pending.into_iter().zip(chunk).map(|(sent, &item)| {
+            let refusal = permissions.zip(changes.clone());
+            async move { settle(js, item, sent?, deadline, retry, lookup, refusal).await }
+        });
         outcomes.extend(futures_util::future::join_all(acks).await);
     }
     outcomes
+}
+
+/// Resolves with the refusal of `subject` once the server reported one; never without `refusal`.
+async fn refused(refusal: &mut Option<(&Permissions, watch::Receiver<u64>)>, subject: &str) -> CatgaError {
+    match refusal {
+        Some((permissions, changes)) => permissions.denied(subject, changes).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One attempt's send, bounded by the deadline.
@@ -159,6 +189,7 @@ async fn settle(
     deadline: PublishDeadline,
     retry: PublishRetry,
     lookup: &StreamLookup,
+    mut refusal: Option<(&Permissions, watch::Receiver<u64>)>,
 ) -> Result<PublishReceipt> {
     let mut acks = FuturesUnordered::new();
     let mut attempts = 0u32;
@@ -168,6 +199,8 @@ async fn settle(
     let mut last_failure = None;
     loop {
         tokio::select! {
+            // The server refused the publish: no attempt can be stored, so none is re-sent.
+            denied = refused(&mut refusal, subject) => return Err(denied),
             Some((attempt, ack)) = acks.next(), if !acks.is_empty() => {
                 let err = match ack {
                     Ok(ack) => return Ok(PublishReceipt { sequence: ack.sequence, duplicate: ack.duplicate }),

@@ -348,3 +348,33 @@ async fn after_a_lost_ack_the_retries_follow_the_backoff_not_the_attempt_timeout
     assert!(waited >= Duration::from_millis(740) && waited < Duration::from_millis(1200), "{waited:?}");
     assert_eq!(server.published.load(Ordering::SeqCst), 5);
 }
+
+#[tokio::test]
+async fn a_refused_subject_settles_denied_at_once_and_is_not_re_sent() {
+    // The server's refusal comes as an -ERR, recorded by the engine's event callback: here by hand.
+    let server = FakeServer::start(|_, _| Reply::Lost).await;
+    let js = server.jetstream().await;
+    let permissions = std::sync::Arc::new(Permissions::default());
+    let refuse = {
+        let permissions = permissions.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            permissions.record("nats: Permissions Violation for Publish to \"orders.evt\"");
+        }
+    };
+    let ids = ids(3);
+    let items = items(&ids);
+    let started = StdInstant::now();
+    let deadline = PublishDeadline::after(Duration::from_secs(5));
+    let (outcomes, ()) =
+        tokio::join!(publish_durable_checked(&js, &items, 64, deadline, FAST, Some(&permissions)), refuse);
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    for outcome in &outcomes {
+        assert_eq!(outcome.as_ref().map_err(|e| e.code), Err(ErrorCode::PermissionDenied), "{outcome:?}");
+    }
+    assert_eq!(server.published.load(Ordering::SeqCst), 3, "sent once each, never re-sent");
+    // Known refused: the next call sends nothing.
+    let again = publish_durable_checked(&js, &items, 64, deadline, FAST, Some(&permissions)).await;
+    assert!(again.iter().all(|o| o.as_ref().is_err_and(|e| e.code == ErrorCode::PermissionDenied)));
+    assert_eq!(server.published.load(Ordering::SeqCst), 3);
+}

@@ -14,6 +14,7 @@
 //! - `request_batch`: how a batch of requests travels ([`plan_requests`]).
 //! - `request_frames`: the framed request/reply wire protocol and its reply router.
 //! - `errors`: async-nats failures as coded errors, keeping the cause.
+//! - `permissions`: publishes and subscriptions the server refused, for the calls waiting on them.
 //! - `stats`: the engine counters ([`StatsSnapshot`]).
 //! - [`jetstream`]: streams, durable publishes and pull consumers.
 //! - `durable_publish`: durable publishes, each settled by the call's deadline (re-exported by
@@ -34,11 +35,12 @@ mod inbound;
 pub mod jetstream;
 pub mod kv;
 mod options;
+mod permissions;
 mod request_batch;
 mod request_frames;
 mod stats;
 
-pub use engine::NatsEngine;
+pub use engine::{NatsEngine, PublishMode, PublishOutcome};
 pub use events::{ConnectionEvent, EventSink};
 pub use inbound::{InboundBatch, InboundSubscription};
 pub use options::{BackpressurePolicy, NatsOptions, TlsOptions};

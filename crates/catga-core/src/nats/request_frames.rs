@@ -23,6 +23,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, OnceCell};
 
+use super::permissions::Permissions;
 use super::stats::Stats;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::frame::{decode_frame, split_into_frames, FrameCut, FrameOptions};
@@ -209,6 +210,8 @@ pub(crate) struct GroupRequest<'a> {
     /// started (see [`group_deadline`]), so sending it cannot stretch the wait.
     pub deadline: tokio::time::Instant,
     pub limits: &'a Limits,
+    /// Refusals the server reported: the group fails at once when its subject is refused.
+    pub permissions: &'a Permissions,
 }
 
 /// Longest wait honoured; a larger timeout (only possible from Rust callers) is capped, not a panic.
@@ -223,7 +226,8 @@ impl GroupRequest<'_> {
     /// Sends the frame and reports outcomes as they arrive, each member exactly once: `report`
     /// gets (member index, reply or error) pairs, so an answered request never waits for a slow
     /// sibling. A member with no reply within the timeout gets `timed_out`'s error; all get
-    /// CATGA_NO_HANDLER when nobody is subscribed.
+    /// CATGA_NO_HANDLER when nobody is subscribed, and CATGA_PERMISSION_DENIED once the server
+    /// refuses the publish (at once when it refused one to the subject before).
     pub(crate) async fn run(
         self,
         timed_out: impl Fn() -> CatgaError,
@@ -250,6 +254,8 @@ impl GroupRequest<'_> {
         let _registration = Registration { waiting: &self.router.waiting, group };
         let reply = format!("{}.{group}", self.router.base);
         let frame_len = self.frame.len() as u64;
+        // Taken before the frame goes out, so a refusal of it is seen.
+        let mut changes = self.permissions.watch();
         let published = self.client.publish_with_reply(self.subject.to_owned(), reply, Bytes::from(self.frame));
         match tokio::time::timeout_at(deadline, published).await {
             Ok(Ok(())) => {}
@@ -265,7 +271,15 @@ impl GroupRequest<'_> {
         Stats::add(&self.stats.frames_sent, 1);
         Stats::add(&self.stats.bytes_sent, frame_len);
         while slots.open > 0 {
-            match tokio::time::timeout_at(deadline, arrivals.recv()).await {
+            let arrival = tokio::select! {
+                arrival = tokio::time::timeout_at(deadline, arrivals.recv()) => arrival,
+                // The server refused to let this connection publish to the subject: no reply can come.
+                denied = self.permissions.denied(self.subject, &mut changes) => {
+                    slots.fail_open(&denied);
+                    return report(slots.take_ready());
+                }
+            };
+            match arrival {
                 Ok(Some(Arrival::Frame(payload))) => {
                     if let Err(err) = slots.absorb_frame(&payload, self.limits) {
                         slots.fail_open(&CatgaError::new(

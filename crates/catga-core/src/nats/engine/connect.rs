@@ -13,6 +13,7 @@ use super::NatsEngine;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::nats::events::{ConnectionEvent, EventSink};
 use crate::nats::options::NatsOptions;
+use crate::nats::permissions::Permissions;
 use crate::nats::request_frames::ReplyRouter;
 use crate::nats::stats::Stats;
 
@@ -37,13 +38,6 @@ fn reconnect_delay(attempt: usize, initial: Duration, max: Duration) -> Duration
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let fraction = 0.5 + f64::from(nanos % 1000) / 2000.0;
     capped.mul_f64(fraction)
-}
-
-/// The subject of a refused subscription, from the server's `Permissions Violation for
-/// Subscription to "<subject>"` (a queue subscription adds ` using queue "<queue>"`).
-fn refused_subject(text: &str) -> Option<String> {
-    let rest = text.split("Permissions Violation for Subscription to \"").nth(1)?;
-    Some(rest.split('"').next()?.to_owned())
 }
 
 impl NatsEngine {
@@ -101,22 +95,21 @@ impl NatsEngine {
         });
 
         let event_stats = stats.clone();
-        // Permission violations, for the calls that wait on them (`flush`): the server reports
-        // them asynchronously, naming the subject, and nothing else would wake those calls.
-        let (denials, _) = tokio::sync::broadcast::channel::<String>(64);
-        let denied = denials.clone();
-        let refused_subscriptions = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
-        let refused = refused_subscriptions.clone();
+        // Permission violations, for the calls that wait on them (requests, first publishes,
+        // flush): the server reports them asynchronously, naming the subject, and nothing else
+        // would wake those calls.
+        let permissions = Arc::new(Permissions::default());
+        let recorded = permissions.clone();
         connect = connect.event_callback(move |event| {
             let on_event = on_event.clone();
             let was_disconnected = was_disconnected.clone();
             let stats = event_stats.clone();
-            let denied = denied.clone();
-            let refused = refused.clone();
+            let recorded = recorded.clone();
             async move {
                 let mapped = match event {
                     Event::Connected if was_disconnected.swap(false, Ordering::SeqCst) => {
                         Stats::add(&stats.reconnects, 1);
+                        recorded.reset_publishes();
                         ConnectionEvent::Reconnected
                     }
                     Event::Connected => ConnectionEvent::Connected,
@@ -130,13 +123,9 @@ impl NatsEngine {
                     Event::SlowConsumer(_) => ConnectionEvent::SlowConsumer,
                     Event::ServerError(e) => {
                         let text = e.to_string();
-                        if text.contains("Permissions Violation") {
-                            if let Some(subject) = refused_subject(&text) {
-                                refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(subject);
-                            }
-                            // No receiver (no flush waiting) is fine: the event still goes out below.
-                            let _ = denied.send(text.clone());
-                        }
+                        // Recorded before the status event goes out: a call that fails because of
+                        // it is woken no later than a `status` listener hears of it.
+                        recorded.record(&text);
                         ConnectionEvent::Error(text)
                     }
                     Event::ClientError(e) => ConnectionEvent::Error(e.to_string()),
@@ -164,8 +153,7 @@ impl NatsEngine {
             options,
             closing: AtomicBool::new(false),
             stats,
-            denials,
-            refused_subscriptions,
+            permissions,
         })
     }
 }

@@ -1,6 +1,8 @@
-//! Publishing: events framed per subject, replies one message each or back in their request
-//! group's frame, durable (JetStream) publishes. Invariant: every subject is checked before the
-//! first message goes out, so a bad one never leaves a batch half sent.
+//! Publishing: events framed per subject (each subject's first publish confirmed, see
+//! `publish_events`), replies one message each or back in their request group's frame, durable
+//! (JetStream) publishes. Invariant: every subject is checked before the first message goes out,
+//! so a bad one never leaves a batch half sent, and an event publish reports every subject the
+//! server refused instead of resolving as if it had been delivered.
 
 use std::collections::HashMap;
 
@@ -12,6 +14,24 @@ use crate::frame::{split_into_frames, FrameCut};
 use crate::nats::errors::publish_error;
 use crate::nats::request_frames::frame_replies;
 use crate::nats::stats::Stats;
+
+/// How [`NatsEngine::publish`] sends a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishMode {
+    /// Framed per subject (`CTG1`), each subject's first publish confirmed (refusals reported).
+    Events,
+    /// One NATS message per envelope, unconfirmed: reply subjects are used once, so a round trip
+    /// per subject would cost one per reply.
+    Replies,
+}
+
+/// What the server made of a publish.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishOutcome {
+    /// Subjects the server does not let this connection publish to: their envelopes in this
+    /// publish were not delivered.
+    pub denied: Vec<String>,
+}
 
 impl NatsEngine {
     /// Durable publish through the same admission bounds as core publishes; the whole call,
@@ -33,12 +53,13 @@ impl NatsEngine {
             }
         };
         let max_in_flight = self.options.max_in_flight_requests.min(1024);
-        let outcomes = crate::nats::jetstream::publish_durable(
+        let outcomes = crate::nats::durable_publish::publish_durable_checked(
             &self.jetstream,
             items,
             max_in_flight,
             deadline,
             crate::nats::jetstream::PublishRetry::default(),
+            Some(&self.permissions),
         )
         .await;
         Stats::add(&self.stats.messages_sent, outcomes.iter().filter(|o| o.is_ok()).count() as u64);
@@ -46,10 +67,10 @@ impl NatsEngine {
         Ok(outcomes)
     }
 
-    /// Publishes envelopes. With `framed`, envelopes for the same subject go out together as
-    /// `CTG1` frames (split when a frame would pass the batch limits); otherwise each envelope is
-    /// one NATS message (replies). Resolves once the client has accepted every message.
-    pub async fn publish(&self, items: &[(&str, &[u8])], framed: bool) -> Result<()> {
+    /// Publishes envelopes as `mode` says. Resolves once the client has accepted every message,
+    /// with the subjects the server refused (their envelopes were not delivered; only
+    /// [`PublishMode::Events`] finds them, see [`Self::publish_events`]).
+    pub async fn publish(&self, items: &[(&str, &[u8])], mode: PublishMode) -> Result<PublishOutcome> {
         self.check_open()?;
         // Checked before anything goes out: async-nats would refuse the bad one midway, after
         // sending those before it and never sending those after it.
@@ -60,17 +81,71 @@ impl NatsEngine {
                 last_checked = Some(*subject);
             }
         }
+        match mode {
+            PublishMode::Events => self.publish_events(items).await,
+            PublishMode::Replies => self.publish_singles(items).await.map(|()| PublishOutcome::default()),
+        }
+    }
+
+    /// Events, framed per subject. A subject refused before on this connection is not sent. The
+    /// first publish to each subject is confirmed by a server round trip after it: the server
+    /// handles one connection's protocol in order, so a refusal of the publish arrives before the
+    /// round trip's answer. A subject that passed is not checked again until reconnect, so steady
+    /// traffic pays one lock and one set lookup per subject per batch (benches/RESULTS.md,
+    /// "Permission checks").
+    async fn publish_events(&self, items: &[(&str, &[u8])]) -> Result<PublishOutcome> {
+        let groups = group_by_subject(items);
+        let sorted = self.permissions.sort(groups.iter().map(|(subject, _)| *subject));
+        let mut denied: Vec<String> = sorted.denied.iter().map(|s| (*s).to_owned()).collect();
+        let allowed: Vec<(&str, Vec<&[u8]>)> =
+            groups.into_iter().filter(|(subject, _)| !sorted.denied.contains(subject)).collect();
+        let envelopes: usize = allowed.iter().map(|(_, envelopes)| envelopes.len()).sum();
+        let total: usize = allowed.iter().flat_map(|(_, envelopes)| envelopes.iter().map(|e| e.len())).sum();
+        if envelopes == 0 {
+            return Ok(PublishOutcome { denied });
+        }
+        let _permit = self.admit_bytes(total, envelopes).await?;
+        // Every frame is made before the first goes out, so one that cannot be made (an envelope
+        // past the limits) fails the whole publish rather than leaving it half sent.
+        let frame_options = self.frame_options();
+        let mut frames = Vec::new();
+        for (subject, group) in allowed {
+            for (frame, _) in split_into_frames(group, self.event_frame_cut(), frame_options)? {
+                frames.push((subject, frame));
+            }
+        }
+        for (subject, frame) in frames {
+            Stats::add(&self.stats.frames_sent, 1);
+            self.send(subject, Bytes::from(frame)).await?;
+        }
+        Stats::add(&self.stats.messages_sent, envelopes as u64);
+        Stats::add(&self.stats.bytes_before_compression, total as u64);
+        if !sorted.unconfirmed.is_empty() {
+            denied.extend(self.confirm(&sorted.unconfirmed).await);
+        }
+        Ok(PublishOutcome { denied })
+    }
+
+    /// Waits for a server round trip after publishing to `subjects` and returns those the server
+    /// refused meanwhile; the others are confirmed. Without an answer (disconnected, slow server)
+    /// nothing is confirmed or refused: the publish stands, and the next one checks again.
+    async fn confirm(&self, subjects: &[&str]) -> Vec<String> {
+        // flush() also waits until refusals the server sent before its answer are recorded.
+        if !self.is_connected() || self.flush().await.is_err() {
+            return Vec::new();
+        }
+        let (refused, passed): (Vec<&str>, Vec<&str>) =
+            subjects.iter().copied().partition(|subject| self.permissions.is_denied(subject));
+        self.permissions.confirm(passed);
+        refused.into_iter().map(str::to_owned).collect()
+    }
+
+    /// Envelopes one NATS message each (replies).
+    async fn publish_singles(&self, items: &[(&str, &[u8])]) -> Result<()> {
         let total: usize = items.iter().map(|(_, bytes)| bytes.len()).sum();
         let _permit = self.admit_bytes(total, items.len()).await?;
-        if framed {
-            for (subject, frame) in self.frame_by_subject(items)? {
-                Stats::add(&self.stats.frames_sent, 1);
-                self.send(subject, Bytes::from(frame)).await?;
-            }
-        } else {
-            for (subject, bytes) in items {
-                self.send(subject, Bytes::copy_from_slice(bytes)).await?;
-            }
+        for (subject, bytes) in items {
+            self.send(subject, Bytes::copy_from_slice(bytes)).await?;
         }
         Stats::add(&self.stats.messages_sent, items.len() as u64);
         Stats::add(&self.stats.bytes_before_compression, total as u64);
@@ -101,7 +176,7 @@ impl NatsEngine {
 
     async fn publish_valid_replies(&self, items: &[(&str, &[u8])], reply_groups: &[(String, u32)]) -> Result<()> {
         if reply_groups.is_empty() {
-            return self.publish(items, false).await;
+            return self.publish_replies_singly(items).await;
         }
         let (frames, singles) = frame_replies(items, reply_groups, self.frame_options());
         if !frames.is_empty() {
@@ -121,40 +196,37 @@ impl NatsEngine {
         if singles.is_empty() {
             Ok(())
         } else {
-            self.publish(&singles, false).await
+            self.publish_replies_singly(&singles).await
         }
+    }
+
+    async fn publish_replies_singly(&self, items: &[(&str, &[u8])]) -> Result<()> {
+        self.publish(items, PublishMode::Replies).await.map(|_| ())
     }
 
     fn event_frame_cut(&self) -> FrameCut {
         FrameCut { max_envelopes: usize::MAX, target_bytes: self.options.event_frame_bytes }
     }
+}
 
-    fn frame_by_subject<'a>(&self, items: &[(&'a str, &[u8])]) -> Result<Vec<(&'a str, Vec<u8>)>> {
-        // Envelopes per subject, in order; batches are mostly runs of one subject, so the last
-        // slot is tried before hashing.
-        let mut groups: Vec<(&'a str, Vec<&[u8]>)> = Vec::new();
-        let mut index: HashMap<&'a str, usize> = HashMap::new();
-        let mut last: Option<(&str, usize)> = None;
-        for &(subject, bytes) in items {
-            let slot = match last {
-                Some((previous, slot)) if previous == subject => slot,
-                _ => *index.entry(subject).or_insert_with(|| {
-                    groups.push((subject, Vec::new()));
-                    groups.len() - 1
-                }),
-            };
-            last = Some((subject, slot));
-            groups[slot].1.push(bytes);
-        }
-        let frame_options = self.frame_options();
-        let mut frames = Vec::new();
-        for (subject, envelopes) in groups {
-            for (frame, _) in split_into_frames(envelopes, self.event_frame_cut(), frame_options)? {
-                frames.push((subject, frame));
-            }
-        }
-        Ok(frames)
+/// Envelopes per subject, subjects in order of first appearance.
+fn group_by_subject<'a, 'b>(items: &[(&'a str, &'b [u8])]) -> Vec<(&'a str, Vec<&'b [u8]>)> {
+    // Batches are mostly runs of one subject, so the last slot is tried before hashing.
+    let mut groups: Vec<(&'a str, Vec<&'b [u8]>)> = Vec::new();
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    let mut last: Option<(&str, usize)> = None;
+    for &(subject, bytes) in items {
+        let slot = match last {
+            Some((previous, slot)) if previous == subject => slot,
+            _ => *index.entry(subject).or_insert_with(|| {
+                groups.push((subject, Vec::new()));
+                groups.len() - 1
+            }),
+        };
+        last = Some((subject, slot));
+        groups[slot].1.push(bytes);
     }
+    groups
 }
 
 /// What async-nats accepts as a publish subject: non-empty, no leading or trailing dot, no empty

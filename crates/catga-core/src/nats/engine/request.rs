@@ -1,6 +1,7 @@
 //! Request/reply: plain requests, framed request groups and planning a host batch. Invariant: a
 //! request never outlives its timeout (admission, queueing while reconnecting and the wait for
-//! the reply all count against one deadline), and a passed deadline is always `CATGA_TIMEOUT`.
+//! the reply all count against one deadline), a passed deadline is always `CATGA_TIMEOUT`, and a
+//! request the server refuses to publish fails `CATGA_PERMISSION_DENIED` as soon as it says so.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use super::NatsEngine;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::nats::errors::request_error;
+use crate::nats::permissions::publish_denied;
 use crate::nats::request_batch::{plan_requests, BatchRequest, RequestJob};
 use crate::nats::request_frames::{group_deadline, GroupRequest};
 use crate::nats::stats::Stats;
@@ -40,6 +42,9 @@ impl NatsEngine {
         if let Err(err) = self.check_open() {
             return report(failed(err));
         }
+        if self.permissions.is_denied(subject) {
+            return report(failed(publish_denied(subject)));
+        }
         let timeout = timeout.unwrap_or(self.options.request_timeout);
         let deadline = group_deadline(timeout);
         // Groups are framed no larger than the bound (see `frame_requests`), so a group is admitted whole.
@@ -60,6 +65,7 @@ impl NatsEngine {
             count,
             deadline,
             limits: &self.options.frame.limits,
+            permissions: &self.permissions,
         };
         let stats = &self.stats;
         let counted = |outcomes: Vec<(usize, Result<Bytes>)>| {
@@ -87,6 +93,9 @@ impl NatsEngine {
     /// Sends one request and waits for its reply, bounded by `timeout` (or the default).
     pub async fn request(&self, subject: &str, payload: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
         self.check_open()?;
+        if self.permissions.is_denied(subject) {
+            return Err(publish_denied(subject));
+        }
         let timeout = timeout.unwrap_or(self.options.request_timeout);
         let deadline = group_deadline(timeout);
         let admitted = self.admit(&self.requests, 1, 1, "requests in flight");
@@ -96,10 +105,20 @@ impl NatsEngine {
         };
         Stats::add(&self.stats.requests, 1);
         let request = async_nats::Request::new().payload(payload).timeout(Some(timeout));
+        // Taken before the request goes out, so a refusal of it is seen (see `permissions`).
+        let mut changes = self.permissions.watch();
         // async-nats starts its timeout once the request is queued, and queueing waits while it
         // reconnects: the whole call is bounded here so a request never outlives its timeout.
-        let sent = match tokio::time::timeout_at(deadline, self.client.send_request(subject.to_owned(), request)).await
-        {
+        let replied = tokio::time::timeout_at(deadline, self.client.send_request(subject.to_owned(), request));
+        let sent = tokio::select! {
+            sent = replied => sent,
+            // The server refused to let this connection publish to the subject: no reply can come.
+            denied = self.permissions.denied(subject, &mut changes) => {
+                Stats::add(&self.stats.request_failures, 1);
+                return Err(denied);
+            }
+        };
+        let sent = match sent {
             Ok(sent) => sent,
             Err(_) => {
                 Stats::add(&self.stats.request_failures, 1);
