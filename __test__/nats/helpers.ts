@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NatsConnection } from "../../ts/entries/nats.js";
+import { NatsConnection, type StatusEvent } from "../../ts/entries/nats.js";
 import { encodeWire } from "../../ts/nats/wire.js";
 
 /** The machine's shared NATS server (started by .ci/run / scripts/services.sh). */
@@ -167,4 +167,11 @@ export function outageConnection(server: PrivateNats, timeoutMs: number): Promis
     reconnectDelayMs: 50,
     reconnectDelayMaxMs: 250,
   });
+}
+
+/** Records the status events a connection emits from now on, by kind. */
+export function watchStatus(connection: NatsConnection): string[] {
+  const statuses: string[] = [];
+  connection.on("status", (event: StatusEvent) => statuses.push(event.kind));
+  return statuses;
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NatsConnection, type StatusEvent } from "../../ts/entries/nats.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
 import type { CatgaError } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
-import { eventEnvelope, PrivateNats, until } from "./helpers.js";
+import { eventEnvelope, PrivateNats, until, watchStatus } from "./helpers.js";
 
 // Fault tests stop and restart their own nats-server (by PID), never the shared one.
 let server: PrivateNats;
@@ -15,11 +15,7 @@ afterAll(async () => {
   await server.dispose();
 });
 
-function watch(connection: NatsConnection): string[] {
-  const statuses: string[] = [];
-  connection.on("status", (event: StatusEvent) => statuses.push(event.kind));
-  return statuses;
-}
+const watch = watchStatus;
 
 async function echoResponder(connection: NatsConnection, subject: string) {
   return connection.subscribe(subject, { queue: "echo" }, async (batch) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NatsConnection, type StatusEvent } from "../../ts/entries/nats.js";
-import { eventEnvelope, PrivateNats, until } from "./helpers.js";
+import { NatsConnection } from "../../ts/entries/nats.js";
+import { eventEnvelope, PrivateNats, until, watchStatus } from "./helpers.js";
 
 // The status events docs/nats.md promises, each produced the way production would produce it,
 // on a private server (a lame-duck server must not be the shared one).
@@ -14,11 +14,7 @@ afterAll(async () => {
   await server.dispose();
 });
 
-function watch(connection: NatsConnection): string[] {
-  const statuses: string[] = [];
-  connection.on("status", (event: StatusEvent) => statuses.push(event.kind));
-  return statuses;
-}
+const watch = watchStatus;
 
 describe("status events", () => {
   it("slowConsumer: a subscription whose buffer overflows while its handler is busy", async () => {
