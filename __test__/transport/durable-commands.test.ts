@@ -346,6 +346,10 @@ describe("durable commands: a handler process killed mid-stream", () => {
     const results = await Promise.all(sends);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.unwrap().n)).toEqual(Array.from({ length: total }, (_, n) => n));
+    // B's log is read from a pipe: its last lines can still be in flight when the results (over
+    // NATS) are all in. Stop it and read its output to the end before checking who did what.
+    b.kill("SIGTERM");
+    await new Promise((resolve) => b.once("close", resolve));
     // What A took and never finished was redelivered to B, which finished it and answered.
     const doneByB = new Set(logB.done);
     expect(unfinishedByA.filter((n) => !doneByB.has(n))).toEqual([]);
@@ -353,7 +357,6 @@ describe("durable commands: a handler process killed mid-stream", () => {
     // Every command was finished by one of them.
     const doneByA = new Set(logA.done);
     for (let n = 0; n < total; n++) expect(doneByA.has(n) || doneByB.has(n)).toBe(true);
-    b.kill("SIGTERM");
     await dropStreams(callerTransport, prefix);
     await caller.close();
   });
