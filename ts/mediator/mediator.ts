@@ -240,7 +240,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     const context = this.begin(kind, type, payload, options, parent);
     if (!(context instanceof MessageContext)) return context;
     const durable = kind === "command" && contract.delivery === "durable";
-    const awaits = (options as DurableSendOptions | undefined)?.await;
+    // Not `options?.await`: tsup's CJS build (sucrase) turns `?.await` into an await expression,
+    // a SyntaxError in the published require() entry (found by the pack smoke test).
+    const awaits = options === undefined ? undefined : (options as DurableSendOptions).await;
     if (awaits !== undefined && (!durable || (awaits !== "accepted" && awaits !== "result")))
       return Promise.resolve(
         err(
