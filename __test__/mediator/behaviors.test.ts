@@ -259,6 +259,33 @@ describe("circuit breaker", () => {
     });
   });
 
+  it("closing again starts the failure count afresh (found by the mutation run)", async () => {
+    let healthy = false;
+    const changes: string[] = [];
+    const catga = quiet()
+      .withCircuitBreaker({
+        failureThreshold: 3,
+        resetTimeoutMs: 1000,
+        onStateChange: (c: CircuitStateChange) => changes.push(c.to),
+      })
+      .handle(Work, ({ id }) => {
+        if (!healthy) throw new Error("down");
+        return id;
+      })
+      .build();
+    for (let i = 0; i < 3; i++) await catga.send(Work, { id: i });
+    vi.advanceTimersByTime(1000);
+    healthy = true;
+    expect((await catga.send(Work, { id: 7 })).unwrap()).toBe(7); // the trial closes it
+    healthy = false;
+    // Two failures after closing stay below the threshold of 3: still closed, the handler runs.
+    for (let i = 0; i < 2; i++) {
+      const failed = await catga.send(Work, { id: i });
+      expect(failed.ok || failed.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+    }
+    expect(changes).toEqual(["open", "half-open", "closed"]);
+  });
+
   it("half-open: a successful trial closes the circuit", async () => {
     const f = breakerFixture();
     for (let i = 0; i < 3; i++) await f.catga.send(Work, { id: i });
@@ -683,6 +710,24 @@ describe("logging", () => {
     const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
     return { logger, lines };
   }
+
+  it("logs a failure other than a handler's at warn by default, at error when asked", async () => {
+    const Checked = defineCommand("checked.do", z.object({ id: z.number() })).returns<number>();
+    for (const [options, level] of [
+      [undefined, "warn"],
+      [{ failureLevel: "error" as const }, "error"],
+    ] as const) {
+      const { logger, lines } = captureLogger();
+      const catga = createCatga({ logger })
+        .withLogging(options)
+        .withValidation()
+        .handle(Checked, ({ id }) => id)
+        .build();
+      const result = await catga.send(Checked, { id: "not a number" } as never);
+      expect(result.ok || result.error.code).toBe(ErrorCodes.VALIDATION);
+      expect(lines.map((l) => [l.level, l.message])).toEqual([[level, "command checked.do failed"]]);
+    }
+  });
 
   it("logs each message with ids and outcome", async () => {
     const { logger, lines } = captureLogger();
