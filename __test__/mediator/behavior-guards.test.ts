@@ -1,0 +1,464 @@
+import { getEventListeners } from "node:events";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  CatgaError,
+  createCatga,
+  defineCommand,
+  defineEvent,
+  ErrorCodes,
+  type Logger,
+  silentLogger,
+} from "../../ts/index.js";
+import { type Deadline, DeadlineQueue } from "../../ts/mediator/behaviors/deadlines.js";
+import { sleep } from "../../ts/mediator/behaviors/sleep.js";
+import { NEVER_ABORTED } from "../../ts/mediator/context.js";
+
+// Behaviours of the built-in steps that a mutation pass (issue 21, `npm run test:mutation`) found
+// nothing guarding. Each test fails when the behaviour it names is changed.
+
+const Work = defineCommand("guard.work").payload<{ id: number }>().returns<number>();
+const quiet = () => createCatga({ logger: silentLogger });
+
+/** True once `promise` settled, checked after the microtasks queued so far have run. */
+async function settledWithinMicrotasks(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => {
+    settled = true;
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  return settled;
+}
+
+const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+const nextTask = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("sleep", () => {
+  it("resolves without a timer for 0 ms and for an aborted signal", async () => {
+    expect(await settledWithinMicrotasks(sleep(0, NEVER_ABORTED))).toBe(true);
+    expect(await settledWithinMicrotasks(sleep(-5, NEVER_ABORTED))).toBe(true);
+    expect(await settledWithinMicrotasks(sleep(60_000, AbortSignal.abort()))).toBe(true);
+    expect(await settledWithinMicrotasks(sleep(1, NEVER_ABORTED))).toBe(false);
+  });
+
+  it("ends early when its signal aborts, leaving neither listener nor timer", async () => {
+    const controller = new AbortController();
+    const before = refTimers();
+    const slept = sleep(60_000, controller.signal);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    expect(await settledWithinMicrotasks(slept)).toBe(false);
+    controller.abort();
+    expect(await settledWithinMicrotasks(slept)).toBe(true);
+    expect(refTimers()).toBe(before);
+  });
+
+  it("removes its abort listener when the time is up", async () => {
+    const controller = new AbortController();
+    await sleep(2, controller.signal);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("adds no listener to the signal that never aborts", async () => {
+    const slept = sleep(2, NEVER_ABORTED);
+    expect(getEventListeners(NEVER_ABORTED, "abort")).toHaveLength(0);
+    await slept;
+  });
+});
+
+describe("deadline queue", () => {
+  afterEach(() => vi.useRealTimers());
+
+  const entry = (expired: string[], name: string): Deadline => ({
+    deadline: 0,
+    done: false,
+    expire() {
+      expired.push(name);
+    },
+  });
+
+  it("expires each entry at its own deadline, never before, and skips settled ones", async () => {
+    vi.useFakeTimers();
+    const expired: string[] = [];
+    const queue = new DeadlineQueue(100);
+    const a = entry(expired, "a");
+    const b = entry(expired, "b");
+    const c = entry(expired, "c");
+    queue.add(a);
+    expect(a.deadline).toBe(Date.now() + 100);
+    await vi.advanceTimersByTimeAsync(50);
+    queue.add(b);
+    queue.add(c);
+    queue.settle(c);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(expired).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(expired).toEqual(["a"]);
+    expect(a.done).toBe(true);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(expired).toEqual(["a"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(expired).toEqual(["a", "b"]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(expired).toEqual(["a", "b"]); // c was settled
+  });
+
+  it("a settled entry stays settled: settling twice changes nothing", async () => {
+    vi.useFakeTimers();
+    const expired: string[] = [];
+    const queue = new DeadlineQueue(10);
+    const a = entry(expired, "a");
+    const b = entry(expired, "b");
+    queue.add(a);
+    queue.add(b);
+    queue.settle(a);
+    queue.settle(a);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(expired).toEqual(["b"]);
+  });
+
+  it("lets go of its timer when idle and takes it back on the next entry", async () => {
+    const queue = new DeadlineQueue(60_000);
+    const before = refTimers();
+    const first = entry([], "first");
+    queue.add(first);
+    expect(refTimers()).toBe(before + 1);
+    queue.settle(first);
+    // Still held until the task that settled the last entry is over.
+    expect(refTimers()).toBe(before + 1);
+    await nextTask();
+    expect(refTimers()).toBe(before);
+    const second = entry([], "second");
+    queue.add(second);
+    expect(refTimers()).toBe(before + 1);
+    queue.settle(second);
+    await nextTask();
+    expect(refTimers()).toBe(before);
+  });
+
+  it("stays armed while one entry is still in flight", async () => {
+    const queue = new DeadlineQueue(60_000);
+    const before = refTimers();
+    const done = entry([], "done");
+    const open = entry([], "open");
+    queue.add(done);
+    queue.add(open);
+    queue.settle(done);
+    await nextTask();
+    expect(refTimers()).toBe(before + 1);
+    queue.settle(open);
+    await nextTask();
+    expect(refTimers()).toBe(before);
+  });
+
+  it("forgets settled entries while others stay in flight, and still expires the rest in order", async () => {
+    vi.useFakeTimers();
+    const expired: string[] = [];
+    const queue = new DeadlineQueue(100);
+    const held = entry(expired, "held");
+    queue.add(held);
+    const settledOnes: Deadline[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const one = entry(expired, `s${i}`);
+      settledOnes.push(one);
+      queue.add(one);
+      queue.settle(one);
+    }
+    const last = entry(expired, "last");
+    queue.add(last);
+    // Compaction keeps memory near the number in flight (2), not the 3,002 ever added.
+    expect((queue as unknown as { entries: unknown[] }).entries.length).toBeLessThan(1100);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(expired).toEqual(["held", "last"]);
+  });
+});
+
+describe("timeout guards", () => {
+  it("a synchronous answer takes no deadline entry, so the queue still goes idle after async ones", async () => {
+    const Mixed = defineCommand("guard.mixed").payload<{ async: boolean }>().returns<number>();
+    const catga = quiet()
+      .withTimeout({ ms: 60_000 })
+      .handle(Mixed, (p) => (p.async ? Promise.resolve(2) : 1))
+      .build();
+    const before = refTimers();
+    for (let i = 0; i < 20; i++) expect((await catga.send(Mixed, { async: false })).unwrap()).toBe(1);
+    expect((await catga.send(Mixed, { async: true })).unwrap()).toBe(2);
+    await nextTask();
+    expect(refTimers()).toBeLessThanOrEqual(before);
+  });
+
+  it("a caller abort during a synchronous handler answers CATGA_ABORTED", async () => {
+    const controller = new AbortController();
+    let handlerSignal: AbortSignal | undefined;
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, ({ id }, ctx) => {
+        handlerSignal = ctx.signal;
+        controller.abort(); // e.g. the caller gave up while the handler ran
+        return id;
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 }, { signal: controller.signal });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.ABORTED);
+    expect(handlerSignal?.aborted).toBe(true);
+  });
+
+  it("an already aborted caller signal runs no handler", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, ({ id }) => {
+        calls++;
+        return id;
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 }, { signal: AbortSignal.abort() });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.ABORTED);
+    expect(calls).toBe(0);
+  });
+
+  it("removes its listener from the caller's signal once the handler answered", async () => {
+    const controller = new AbortController();
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, async ({ id }) => id)
+      .build();
+    for (let i = 0; i < 3; i++) await catga.send(Work, { id: i }, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("the timeout error names the type and the budget, and the handler sees the same reason", async () => {
+    let reason: unknown;
+    const catga = quiet()
+      .withTimeout({ ms: 15 })
+      .handle(
+        Work,
+        (_p, ctx) =>
+          new Promise<number>(() => {
+            ctx.signal.addEventListener("abort", () => {
+              reason = ctx.signal.reason;
+            });
+          }),
+      )
+      .build();
+    const result = await catga.send(Work, { id: 1 });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.message).toBe("guard.work timed out after 15 ms");
+    expect(result.error.details).toEqual({ timeoutMs: 15 });
+    expect(reason).toBeInstanceOf(CatgaError);
+    expect((reason as CatgaError).message).toBe("guard.work timed out after 15 ms");
+  });
+
+  it("a signal read after the deadline is already aborted", async () => {
+    let late: AbortSignal | undefined;
+    const catga = quiet()
+      .withTimeout({ ms: 10 })
+      .handle(Work, async (_p, ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        late = ctx.signal; // first read, after the budget ran out
+        return 1;
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.TIMEOUT);
+    await vi.waitFor(() => expect(late).toBeDefined());
+    expect(late!.aborted).toBe(true);
+    expect(late!.reason).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+});
+
+describe("retry guards", () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** Sends once to a handler that fails its first attempt; returns when the retry ran (ms). */
+  async function retryTime(options: Parameters<ReturnType<typeof quiet>["withRetry"]>[0]): Promise<number> {
+    vi.useFakeTimers();
+    let calls = 0;
+    let retriedAt = -1;
+    const started = Date.now();
+    const catga = quiet()
+      .withRetry(options)
+      .handle(Work, () => {
+        calls++;
+        if (calls === 1) throw new Error("transient");
+        retriedAt = Date.now() - started;
+        return calls;
+      })
+      .build();
+    const sent = catga.send(Work, { id: 1 });
+    for (let t = 0; t < 400 && retriedAt < 0; t++) await vi.advanceTimersByTimeAsync(1);
+    await sent;
+    return retriedAt;
+  }
+
+  it("a random source outside [0, 1) takes the full delay", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      const base = { maxAttempts: 2, baseDelayMs: 40, jitter: "full" as const };
+      expect(await retryTime({ ...base, random: () => 5 })).toBe(40);
+      expect(await retryTime({ ...base, random: () => -1 })).toBe(40);
+      expect(await retryTime({ ...base, random: () => Number.NaN })).toBe(40);
+      expect(await retryTime({ ...base, random: () => 0.5 })).toBe(20);
+      expect(
+        await retryTime({
+          ...base,
+          random: () => {
+            throw new Error("no entropy");
+          },
+        }),
+      ).toBe(40);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toContain("no entropy");
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("delays grow by the factor and stop at maxDelayMs", async () => {
+    vi.useFakeTimers();
+    const times: number[] = [];
+    const started = Date.now();
+    const catga = quiet()
+      .withRetry({ maxAttempts: 4, baseDelayMs: 10, factor: 3, maxDelayMs: 50, jitter: "none" })
+      .handle(Work, () => {
+        times.push(Date.now() - started);
+        throw new Error("always");
+      })
+      .build();
+    const sent = catga.send(Work, { id: 1 });
+    await vi.advanceTimersByTimeAsync(200);
+    const result = await sent;
+    expect(result.ok || result.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+    // Attempts at 0, +10, +30, then +50 (90 capped to 50).
+    expect(times).toEqual([0, 10, 40, 90]);
+  });
+
+  it("retries only the codes in retryOn", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 3, baseDelayMs: 0, retryOn: ["ORDERS_BUSY"] })
+      .handle(Work, ({ id }) => {
+        calls++;
+        throw new CatgaError(id === 1 ? "ORDERS_BUSY" : "ORDERS_GONE", "no");
+      })
+      .build();
+    await catga.send(Work, { id: 1 });
+    expect(calls).toBe(3);
+    calls = 0;
+    await catga.send(Work, { id: 2 });
+    expect(calls).toBe(1);
+  });
+
+  it("stops retrying once the caller's signal aborts", async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 5, baseDelayMs: 0 })
+      .handle(Work, () => {
+        calls++;
+        controller.abort();
+        throw new Error("failing");
+      })
+      .build();
+    await catga.send(Work, { id: 1 }, { signal: controller.signal });
+    expect(calls).toBe(1);
+  });
+
+  it("an abort during the backoff ends the wait and runs no further attempt", async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const catga = quiet()
+      .withRetry({ maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000, jitter: "none" })
+      .handle(Work, () => {
+        calls++;
+        throw new Error("failing");
+      })
+      .build();
+    const sent = catga.send(Work, { id: 1 }, { signal: controller.signal });
+    await vi.waitFor(() => expect(calls).toBe(1));
+    controller.abort();
+    const result = await sent;
+    expect(result.ok || result.error.code).toBe(ErrorCodes.HANDLER_FAILED);
+    expect(calls).toBe(1);
+  });
+});
+
+describe("logging guards", () => {
+  function captureLogger() {
+    const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const at =
+      (level: string) =>
+      (message: string, fields?: Record<string, unknown>): void => {
+        lines.push({ level, message, fields: fields ?? {} });
+      };
+    const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+    return { logger, lines };
+  }
+
+  it("writes every field of an entry, the payload only when asked", async () => {
+    const { logger, lines } = captureLogger();
+    const catga = createCatga({ logger })
+      .withLogging({ logPayload: true })
+      .handle(Work, async ({ id }) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return id;
+      })
+      .build();
+    await catga.send(Work, { id: 7 }, { messageId: "m-7", correlationId: "c-7", causationId: "k-7" });
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line!.level).toBe("debug"); // the default success level
+    expect(line!.message).toBe("command guard.work ok");
+    expect(line!.fields).toMatchObject({
+      type: "guard.work",
+      kind: "command",
+      messageId: "m-7",
+      correlationId: "c-7",
+      causationId: "k-7",
+      handler: undefined,
+      payload: { id: 7 },
+    });
+    const duration = line!.fields.durationMs as number;
+    expect(duration).toBeGreaterThanOrEqual(4);
+    expect(duration).toBeLessThan(10_000);
+    expect(Math.round(duration * 1000)).toBe(duration * 1000); // µs precision, no more
+  });
+
+  it("names the handler of an event and logs nothing for a success at 'off'", async () => {
+    const Seen = defineEvent("guard.seen").payload<{ id: number }>();
+    const { logger, lines } = captureLogger();
+    const catga = createCatga({ logger })
+      .withLogging({ successLevel: "off" })
+      .handle(Seen, function audit({ id }) {
+        if (id < 0) throw new CatgaError("AUDIT_REFUSED", "negative");
+      })
+      .build();
+    await catga.publish(Seen, { id: 1 });
+    expect(lines).toEqual([]);
+    await catga.publish(Seen, { id: -1 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: "warn",
+      message: "event guard.seen failed",
+      fields: { kind: "event", handler: "audit", code: "AUDIT_REFUSED", error: "negative" },
+    });
+    expect(lines[0]!.fields.payload).toBeUndefined();
+  });
+
+  it("logs an asynchronous handler's failure with its code and message", async () => {
+    const { logger, lines } = captureLogger();
+    const catga = createCatga({ logger })
+      .withLogging({ successLevel: "info", failureLevel: "error" })
+      .handle(Work, async () => {
+        throw new CatgaError("ORDERS_GONE", "gone");
+      })
+      .build();
+    await catga.send(Work, { id: 1 });
+    expect(lines).toMatchObject([
+      {
+        level: "error",
+        message: "command guard.work failed",
+        fields: { code: "ORDERS_GONE", error: "gone" },
+      },
+    ]);
+  });
+});
