@@ -75,30 +75,70 @@ describe("deadline queue", () => {
     },
   });
 
-  it("expires each entry at its own deadline, never before, and skips settled ones", async () => {
+  it("expires each entry no earlier than its budget and at most two ticks (10 %) later, skipping settled ones", async () => {
     vi.useFakeTimers();
     const expired: string[] = [];
-    const queue = new DeadlineQueue(100);
+    const queue = new DeadlineQueue(100); // ticks of 5 ms
     const a = entry(expired, "a");
     const b = entry(expired, "b");
     const c = entry(expired, "c");
     queue.add(a);
-    expect(a.deadline).toBe(Date.now() + 100);
     await vi.advanceTimersByTimeAsync(50);
     queue.add(b);
     queue.add(c);
     queue.settle(c);
     await vi.advanceTimersByTimeAsync(49);
     expect(expired).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(expired).toEqual(["a"]);
+    await vi.advanceTimersByTimeAsync(11);
+    expect(expired).toEqual(["a"]); // by 110 ms
     expect(a.done).toBe(true);
-    await vi.advanceTimersByTimeAsync(49);
-    expect(expired).toEqual(["a"]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(expired).toEqual(["a", "b"]);
+    await vi.advanceTimersByTimeAsync(39);
+    expect(expired).toEqual(["a"]); // b not before 150 ms
+    await vi.advanceTimersByTimeAsync(11);
+    expect(expired).toEqual(["a", "b"]); // by 160 ms
     await vi.advanceTimersByTimeAsync(500);
     expect(expired).toEqual(["a", "b"]); // c was settled
+  });
+
+  it("is never early for an entry added just before a tick", async () => {
+    vi.useFakeTimers();
+    const expired: string[] = [];
+    const queue = new DeadlineQueue(100);
+    queue.add(entry(expired, "first"));
+    await vi.advanceTimersByTimeAsync(4); // 1 ms before the first tick
+    queue.add(entry(expired, "late"));
+    await vi.advanceTimersByTimeAsync(99); // "late" is 99 ms old
+    expect(expired).toEqual([]);
+    await vi.advanceTimersByTimeAsync(11); // within two ticks of its budget
+    expect(expired).toEqual(["first", "late"]);
+  });
+
+  it("ticks at least once per millisecond for tiny budgets", async () => {
+    vi.useFakeTimers();
+    const expired: string[] = [];
+    const queue = new DeadlineQueue(3);
+    queue.add(entry(expired, "tiny"));
+    await vi.advanceTimersByTimeAsync(2);
+    expect(expired).toEqual([]);
+    await vi.advanceTimersByTimeAsync(3);
+    expect(expired).toEqual(["tiny"]);
+  });
+
+  it("stops its timer after a whole budget with nothing in flight", async () => {
+    vi.useFakeTimers();
+    const queue = new DeadlineQueue(100);
+    const one = entry([], "one");
+    queue.add(one);
+    queue.settle(one);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(vi.getTimerCount()).toBe(1); // idle for half a budget: kept (unref'd)
+    await vi.advanceTimersByTimeAsync(55);
+    expect(vi.getTimerCount()).toBe(0);
+    const two: string[] = [];
+    queue.add(entry(two, "two"));
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(110);
+    expect(two).toEqual(["two"]);
   });
 
   it("a settled entry stays settled: settling twice changes nothing", async () => {
@@ -111,7 +151,7 @@ describe("deadline queue", () => {
     queue.add(b);
     queue.settle(a);
     queue.settle(a);
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(12);
     expect(expired).toEqual(["b"]);
   });
 
@@ -166,7 +206,7 @@ describe("deadline queue", () => {
     queue.add(last);
     // Compaction keeps memory near the number in flight (2), not the 3,002 ever added.
     expect((queue as unknown as { entries: unknown[] }).entries.length).toBeLessThan(1100);
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(110);
     expect(expired).toEqual(["held", "last"]);
   });
 });

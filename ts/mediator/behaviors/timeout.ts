@@ -26,7 +26,8 @@ export interface TimeoutOptions {
    * Budget per attempt in ms (> 0); past it the handler's `ctx.signal` aborts and the call
    * returns CATGA_TIMEOUT. It runs from the moment the handler returns its promise: JavaScript
    * cannot interrupt a synchronous stretch, so none is timed. Retry sits outside, so each
-   * attempt gets a fresh budget.
+   * attempt gets a fresh budget. The deadline is never early and at most 10 % of `ms` or 2 ms
+   * (whichever is more) late: it is counted in ticks of one timer, not read from the clock.
    * @default 10000
    */
   readonly ms?: number;
