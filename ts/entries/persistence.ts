@@ -1,8 +1,17 @@
 /**
  * `@catga/native/persistence`: the PostgreSQL outbox and its relay, migrations, and the inbox
- * (idempotency) stores on PostgreSQL, Redis and NATS KV.
+ * (idempotency) stores on PostgreSQL, Redis and NATS KV, and `exactlyOnce` (a handler's effect and
+ * its recorded outcome in one transaction).
  */
 export { withBatchOps } from "../persistence/batch.js";
+export type {
+  ExactlyOnceOptions,
+  OnceContext,
+  OnceHandler,
+  OnceTransaction,
+  OnceWork,
+} from "../persistence/exactly-once.js";
+export { exactlyOnce } from "../persistence/exactly-once.js";
 export type { MigrateOptions, MigrateResult, Migration } from "../persistence/migrations.js";
 export { MIGRATIONS, migrate } from "../persistence/migrations.js";
 export type { NatsKvIdempotencyStoreOptions } from "../persistence/nats-kv-inbox.js";

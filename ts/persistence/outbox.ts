@@ -4,8 +4,10 @@ import { uuidv7 } from "../mediator/ids.js";
 import type { Envelope } from "../mediator/transport.js";
 import { EnvelopeCodec, type PayloadCodec } from "../nats/wire.js";
 import { OptionChecker } from "./option-checker.js";
-import { checkout, type PgPool, type PgQueryable, qualified } from "./pg.js";
+import type { PgPool, PgQueryable } from "./pg.js";
+import { qualified, STORE_CALL_TIMEOUT_MS } from "./pg.js";
 import { invalid, storeFailed } from "./store-errors.js";
+import { inTransaction } from "./transaction.js";
 
 /** One message to relay: `envelope` is the encoded Catga envelope, published as is to `subject`. */
 export interface OutboxMessage {
@@ -209,45 +211,10 @@ export async function withOutboxTransaction<T>(
   options: { readonly outbox?: PostgresOutbox } = {},
 ): Promise<T> {
   const outbox = options.outbox ?? new PostgresOutbox();
-  const connection = await checkout(pool, NAME);
-  const client = connection.client;
-  const queued: OutboxMessage[] = [];
-  let broken: Error | undefined;
-  try {
-    try {
-      await client.query("BEGIN");
-    } catch (cause) {
-      broken = cause instanceof Error ? cause : new Error(String(cause));
-      throw storeFailed(NAME, "begin", cause);
-    }
-    let result: T;
-    try {
-      result = await work({ client, enqueue: (...messages) => void queued.push(...messages) });
-      await outbox.addMany(client, queued);
-    } catch (error) {
-      await client.query("ROLLBACK").catch((cause: unknown) => {
-        broken = cause instanceof Error ? cause : new Error(String(cause));
-      });
-      throw error;
-    }
-    let committed: { command?: string | undefined };
-    try {
-      committed = await client.query("COMMIT");
-    } catch (cause) {
-      broken = cause instanceof Error ? cause : new Error(String(cause));
-      throw storeFailed(NAME, "commit", cause);
-    }
-    // A statement of `work` failed and was caught there: PostgreSQL aborted the transaction and
-    // answers COMMIT with ROLLBACK. Nothing was saved, so the caller must not see success.
-    if (committed?.command === "ROLLBACK") {
-      throw storeFailed(
-        NAME,
-        "commit",
-        new Error("the transaction was aborted by a failed statement inside work() and rolled back"),
-      );
-    }
+  return inTransaction(pool, NAME, STORE_CALL_TIMEOUT_MS, async ({ client }) => {
+    const queued: OutboxMessage[] = [];
+    const result = await work({ client, enqueue: (...messages) => void queued.push(...messages) });
+    await outbox.addMany(client, queued);
     return result;
-  } finally {
-    connection.release(broken);
-  }
+  });
 }
