@@ -88,5 +88,12 @@ export type { PresetName } from "./mediator/presets.js";
 export { PRESET_NAMES } from "./mediator/presets.js";
 export type { ErrorInfo, ErrResult, OkResult, Result } from "./mediator/result.js";
 export { err, ok, unwrap } from "./mediator/result.js";
+export type {
+  ScheduleAt,
+  Scheduled,
+  SchedulePublishOptions,
+  ScheduleSendOptions,
+} from "./mediator/schedule.js";
+export { SCHEDULE_LIMITS } from "./mediator/schedule.js";
 export type { Envelope, InboundDispatcher, Transport, WireResult } from "./mediator/transport.js";
 export { InMemoryBus, inMemoryTransport } from "./mediator/transport.js";

@@ -5,6 +5,7 @@ export type {
   DurableMessage,
   DurableOutcome,
   DurablePublisher,
+  RedeliverLater,
 } from "../jetstream/jetstream.js";
 export { JetStream } from "../jetstream/jetstream.js";
 export type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";

@@ -19,4 +19,6 @@ export type {
   DurableCommandsOptions,
   DurableEventsOptions,
   NatsTransportOptions,
+  SchedulingOptions,
 } from "../transport/options.js";
+export type { ScheduledInfo, ScheduledPage, Schedules } from "../transport/scheduler.js";

@@ -43,7 +43,18 @@ export interface DurableMessage {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-export type DurableHandler = (message: DurableMessage) => Promise<void> | void;
+/**
+ * What a handler returns to have its message delivered again later without counting as a failure
+ * (a timer not due yet): the message is nak'ed with this delay, and the server keeps the timer.
+ */
+export interface RedeliverLater {
+  readonly redeliverInMs: number;
+}
+
+export type DurableHandler = (
+  message: DurableMessage,
+  // biome-ignore lint/suspicious/noConfusingVoidType: handlers written `async (m) => {...}` return Promise<void>
+) => Promise<void | RedeliverLater> | void | RedeliverLater;
 
 /**
  * JetStream on the Rust engine: streams from config, durable publishes deduplicated by message
@@ -219,8 +230,8 @@ export class JetStream implements DurablePublisher {
     };
     const decide = async (message: DurableMessage): Promise<Decision> => {
       try {
-        await handler(message);
-        return { action: "ack" };
+        const later = await handler(message);
+        return later === undefined ? { action: "ack" } : { action: "nak", delayMs: later.redeliverInMs };
       } catch (error) {
         return failed(message.deliveryCount, message.envelope.type, error);
       }

@@ -12,6 +12,7 @@ import type {
 import { idClock, uuidv7 } from "./ids.js";
 import type { Logger } from "./logger.js";
 import type { Result } from "./result.js";
+import type { Scheduled, SchedulePublishOptions, ScheduleSendOptions } from "./schedule.js";
 
 export type Headers = Readonly<Record<string, string>>;
 
@@ -97,8 +98,14 @@ export interface HandlerContext extends MessageMeta {
   readonly logger: Logger;
   /**
    * Sends a command caused by this message: correlation, headers and signal carry over. A durable
-   * command resolves with {@link Accepted} unless `options.await` is `"result"`.
+   * command resolves with {@link Accepted} unless `options.await` is `"result"`, or with its
+   * {@link Scheduled} handle given `deliverAt`/`delayMs` (docs/scheduling.md).
    */
+  send<C extends DurableCommand>(
+    contract: C,
+    payload: InputOf<C>,
+    options: ScheduleSendOptions,
+  ): Promise<Result<Scheduled>>;
   send<C extends DurableCommand>(
     contract: C,
     payload: InputOf<C>,
@@ -119,6 +126,12 @@ export interface HandlerContext extends MessageMeta {
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
+  /** Publishes the event when due (docs/scheduling.md), caused by this message. */
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
+    options: SchedulePublishOptions,
+  ): Promise<Result<Scheduled>>;
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,
@@ -305,7 +318,7 @@ export class MessageContext implements HandlerContext {
   send(
     contract: AnyCommand,
     payload: unknown,
-    options?: SendOptions | DurableSendOptions,
+    options?: SendOptions | DurableSendOptions | ScheduleSendOptions,
     // biome-ignore lint/suspicious/noExplicitAny: the HandlerContext overloads type the result per contract
   ): Promise<Result<any>> {
     return this.dispatcher.dispatch("command", contract, payload, options, this);
@@ -319,11 +332,12 @@ export class MessageContext implements HandlerContext {
     return this.dispatcher.dispatch("query", contract, payload, options, this);
   }
 
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: PublishOptions,
-  ): Promise<Result<PublishReport>> {
+  publish(
+    contract: AnyEvent,
+    payload: unknown,
+    options?: PublishOptions | SchedulePublishOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the HandlerContext overloads type the result per contract
+  ): Promise<Result<any>> {
     return this.dispatcher.dispatch("event", contract, payload, options, this);
   }
 

@@ -29,6 +29,13 @@ import type { Next, Step } from "./pipeline.js";
 import { EventPublisher } from "./publish.js";
 import { type ErrResult, err, errFromThrownIn, ok, type Result } from "./result.js";
 import {
+  isScheduled,
+  type Scheduled,
+  type SchedulePublishOptions,
+  type ScheduleSendOptions,
+  scheduleMessage,
+} from "./schedule.js";
+import {
   type Envelope,
   envelopeOf,
   type InboundDispatcher,
@@ -47,6 +54,12 @@ export interface Catga<Handled extends AnyContract = AnyContract> {
    * resolves with {@link Accepted} once JetStream stored it, or with the handler's Result when
    * `options.await` is `"result"` (docs/durable-commands.md).
    */
+  /** A `.durable()` command stored now and sent when due (docs/scheduling.md). */
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
+    options: ScheduleSendOptions,
+  ): Promise<Result<Scheduled>>;
   send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
@@ -67,6 +80,12 @@ export interface Catga<Handled extends AnyContract = AnyContract> {
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
+  /** An event stored now and published when due (docs/scheduling.md); no handler runs now. */
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
+    options: SchedulePublishOptions,
+  ): Promise<Result<Scheduled>>;
   /** Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED lists them). */
   publish<C extends AnyEvent>(
     contract: C,
@@ -207,7 +226,12 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     return this.dispatchRequest("query", contract, payload, options, undefined);
   }
 
-  publish(contract: AnyEvent, payload: unknown, options?: PublishOptions): Promise<Result<PublishReport>> {
+  publish(
+    contract: AnyEvent,
+    payload: unknown,
+    options?: PublishOptions | SchedulePublishOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the Catga interface types the result per options
+  ): Promise<Result<any>> {
     return this.dispatchEvent(contract.type, payload, options, undefined);
   }
 
@@ -240,6 +264,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     const context = this.begin(kind, type, payload, options, parent);
     if (!(context instanceof MessageContext)) return context;
     const durable = kind === "command" && contract.delivery === "durable";
+    if (isScheduled(options)) return scheduleMessage(this.transport, context, payload, options, durable);
     // Not `options?.await`: tsup's CJS build (sucrase) turns `?.await` into an await expression,
     // a SyntaxError in the published require() entry (found by the pack smoke test).
     const awaits = options === undefined ? undefined : (options as DurableSendOptions).await;
@@ -326,6 +351,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       return this.events.publishPlain(type, payload);
     const context = this.begin("event", type, payload, options, parent);
     if (!(context instanceof MessageContext)) return context;
+    if (isScheduled(options))
+      // biome-ignore lint/suspicious/noExplicitAny: the Catga interface types a scheduled publish's Result
+      return scheduleMessage(this.transport, context, payload, options, false) as Promise<Result<any>>;
     const mode = options?.mode ?? this.publishMode;
     // A misspelt mode would silently run concurrently: a call-time mistake, reported as one.
     if (mode !== "concurrent" && mode !== "sequential")

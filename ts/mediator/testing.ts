@@ -25,6 +25,7 @@ import { silentLogger } from "./logger.js";
 import type { Catga, Mediator, PipelineDescription } from "./mediator.js";
 import type { Handler } from "./pipeline.js";
 import type { Result } from "./result.js";
+import type { Scheduled, SchedulePublishOptions, ScheduleSendOptions } from "./schedule.js";
 import type { Transport } from "./transport.js";
 
 /** One message that went through the mediator, with its ids, in dispatch order. */
@@ -79,6 +80,11 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
   send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
+    options: ScheduleSendOptions,
+  ): Promise<Result<Scheduled>>;
+  send<C extends DurableCommand & Handled>(
+    contract: C,
+    payload: InputOf<C>,
     options: ResultSendOptions,
   ): Promise<Result<ResultOf<C>>>;
   send<C extends DurableCommand & Handled>(
@@ -94,10 +100,11 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
   send(
     contract: AnyCommand,
     payload: unknown,
-    options?: SendOptions | DurableSendOptions,
+    options?: SendOptions | DurableSendOptions | ScheduleSendOptions,
     // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per contract
   ): Promise<Result<any>> {
-    return this.current().send(contract, payload, options);
+    // biome-ignore lint/suspicious/noExplicitAny: forwarded to the same overloads
+    return this.current().send(contract as any, payload, options as any);
   }
 
   query<C extends AnyQuery & Handled>(
@@ -111,9 +118,21 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,
+    options: SchedulePublishOptions,
+  ): Promise<Result<Scheduled>>;
+  publish<C extends AnyEvent>(
+    contract: C,
+    payload: InputOf<C>,
     options?: PublishOptions,
-  ): Promise<Result<PublishReport>> {
-    return this.current().publish(contract, payload, options);
+  ): Promise<Result<PublishReport>>;
+  publish(
+    contract: AnyEvent,
+    payload: unknown,
+    options?: PublishOptions | SchedulePublishOptions,
+    // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per options
+  ): Promise<Result<any>> {
+    // biome-ignore lint/suspicious/noExplicitAny: forwarded to the same overloads
+    return this.current().publish(contract, payload as never, options as any);
   }
 
   get transport(): Transport | undefined {

@@ -1,6 +1,7 @@
 import { ErrorCodes } from "../errors.js";
 import type { DurableAwait, HandlerContext, Headers, MessageMeta } from "./context.js";
 import { type ErrorInfo, err, errFrom, errFromThrownIn, ok, type Result } from "./result.js";
+import type { Scheduled } from "./schedule.js";
 
 /**
  * A message as it crosses a process boundary. A wire transport encodes `payload` with the codec
@@ -101,6 +102,11 @@ export interface Transport {
    * the same promise to every event of one batch (the mediator maps it to a Result once).
    */
   publishNew?(type: string, payload: unknown): Promise<void>;
+  /**
+   * Optional: stores an event or `.durable()` command until `deliverAt` (epoch ms), then delivers
+   * it as if sent then (docs/scheduling.md). Without it, scheduled sends fail with CATGA_CONFIG.
+   */
+  schedule?(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>>;
   close(): Promise<void>;
 }
 

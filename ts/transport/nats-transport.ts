@@ -2,6 +2,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import type { DurableAwait } from "../mediator/context.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
+import type { Scheduled } from "../mediator/schedule.js";
 import { type Envelope, fromWire, type InboundDispatcher, type Transport } from "../mediator/transport.js";
 import { NatsConnection } from "../nats/connection.js";
 import { NATS_DEFAULTS } from "../nats/options.js";
@@ -11,6 +12,7 @@ import { DurableEvents } from "./durable-events.js";
 import { InboundBatches } from "./inbound.js";
 import { assertTransportOptions, type NatsTransportOptions } from "./options.js";
 import { ORIGIN_HEADER } from "./origin.js";
+import { Scheduler, type Schedules } from "./scheduler.js";
 
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 
@@ -35,6 +37,7 @@ export class NatsTransport implements Transport {
   private subscribed: Promise<void> = Promise.resolve();
   private readonly durable: DurableEvents | undefined;
   private readonly durableCommands: DurableCommands;
+  private readonly scheduler: Scheduler | undefined;
   private readonly inbound: InboundBatches;
   private readonly originOnly: Envelope["headers"];
   private readonly eventSubjects = new Map<string, string>();
@@ -63,6 +66,20 @@ export class NatsTransport implements Transport {
       this.codec,
       options.requestTimeoutMs ?? NATS_DEFAULTS.requestTimeoutMs,
     );
+    this.scheduler = options.scheduling
+      ? new Scheduler(connection, options.scheduling, this.prefix, this.codec, (envelope) =>
+          envelope.kind === "event" ? this.durable?.carries(envelope.type) === true : true,
+        )
+      : undefined;
+  }
+
+  /**
+   * Cancel and list scheduled messages (docs/scheduling.md). On the transport rather than the
+   * mediator: timers belong to the broker, and an operator's tool needs a connection, not handlers.
+   * Without `scheduling`, every call is CATGA_CONFIG.
+   */
+  get schedules(): Schedules {
+    return this.scheduler ?? SCHEDULING_DISABLED;
   }
 
   /** Connects now, so a wrong URL or credentials fail at start-up rather than on first send. */
@@ -74,6 +91,7 @@ export class NatsTransport implements Transport {
       codecs: _codecs,
       durableEvents: _durable,
       durableCommands: _durableCommands,
+      scheduling: _scheduling,
       ...connection
     } = options;
     const transport = new NatsTransport(await NatsConnection.connect(connection), options);
@@ -81,6 +99,8 @@ export class NatsTransport implements Transport {
       await transport.durable?.provision();
       // Only a service given durableCommands sets up its streams (see DurableCommandsOptions).
       if (options.durableCommands !== undefined) await transport.durableCommands.provision();
+      await transport.scheduler?.provision();
+      await transport.scheduler?.start();
     } catch (error) {
       await transport.connection.close().catch(() => undefined);
       throw error;
@@ -93,6 +113,7 @@ export class NatsTransport implements Transport {
   }
 
   attach(inbound: InboundDispatcher): void {
+    this.scheduler?.attach(inbound);
     this.durable?.checkConsumerNames(inbound.events);
     const queue = this.options.service;
     this.coreSubjects.push(
@@ -162,6 +183,11 @@ export class NatsTransport implements Transport {
     return this.durableCommands.send(envelope, awaits, signal);
   }
 
+  /** Stores an event or durable command until `deliverAt` (docs/scheduling.md); never rejects. */
+  schedule(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>> {
+    return (this.scheduler ?? SCHEDULING_DISABLED).schedule(envelope, deliverAt);
+  }
+
   private readonly replied = (reply: Buffer): Result<unknown> => {
     try {
       return fromWire(this.codec.decodeReply(reply));
@@ -227,6 +253,7 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     await this.subscribed.catch(() => undefined);
+    await this.scheduler?.close().catch(() => undefined);
     await this.durableCommands.close();
     await this.connection.close();
   }
@@ -242,3 +269,20 @@ function requestFailed(error: unknown): Result<unknown> {
   if (error instanceof CatgaError) return err(error.code, error.message, error.details, error);
   return err(ErrorCodes.TRANSPORT, String(error), undefined, error);
 }
+
+function schedulingDisabled(): Promise<Result<never>> {
+  return Promise.resolve(
+    err(
+      ErrorCodes.CONFIG,
+      "scheduling is not enabled on this transport: pass natsTransport({ scheduling: {} })",
+      [{ path: "scheduling", message: "is not enabled" }],
+    ),
+  );
+}
+
+/** What `schedules` and `schedule` answer without `scheduling`. */
+const SCHEDULING_DISABLED: Schedules & Pick<Scheduler, "schedule"> = {
+  cancel: schedulingDisabled,
+  list: schedulingDisabled,
+  schedule: schedulingDisabled,
+};

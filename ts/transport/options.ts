@@ -75,6 +75,31 @@ export interface DurableCommandsOptions {
   >;
 }
 
+/**
+ * Scheduled and delayed messages (`deliverAt` / `delayMs` on `publish` and durable `send`;
+ * docs/scheduling.md). Every instance given it delivers due timers; give it to at least one.
+ */
+export interface SchedulingOptions {
+  /**
+   * The schedule stream's name; it captures `<prefix>.sched.>` (one message per pending timer) and
+   * `<prefix>.sched-dlq.>`.
+   * @default `<PREFIX>_SCHEDULE` (the prefix upper-cased, other characters as `_`)
+   */
+  readonly stream?: string;
+  /**
+   * Create or update the schedule stream at connect. An object also sets its limits
+   * ({@link StreamOptions} without `name`, `subjects` and `retention`, always `"workqueue"`).
+   * @default true
+   */
+  readonly provision?: boolean | Omit<StreamOptions, "name" | "subjects" | "retention">;
+  /**
+   * The shared durable consumer `catga-scheduler`: `ackWaitMs` is how long a timer taken by an
+   * instance that died waits before another delivers it; `batch` timers per fetch.
+   * @default ackWaitMs 30 000, batch 1024, fetchWaitMs 1000
+   */
+  readonly consumer?: Pick<DurableConsumerOptions, "ackWaitMs" | "batch" | "fetchWaitMs">;
+}
+
 /** Options of `natsTransport`: the NATS connection's options plus how messages are named and encoded. */
 export interface NatsTransportOptions extends NatsConnectionOptions {
   /**
@@ -107,6 +132,12 @@ export interface NatsTransportOptions extends NatsConnectionOptions {
    * @default none: streams not provisioned by this service; DurableCommandsOptions defaults
    */
   durableCommands?: DurableCommandsOptions;
+  /**
+   * Enables scheduled and delayed messages: creates the schedule stream at connect and delivers
+   * due timers from this process. Without it, `deliverAt`/`delayMs` fail with CATGA_CONFIG.
+   * @default none: scheduling disabled
+   */
+  scheduling?: SchedulingOptions;
 }
 
 const prefix: FieldCheck = (value) =>
@@ -133,6 +164,12 @@ const TRANSPORT_FIELDS: Record<
   codecs: CHECKED_BELOW,
   durableEvents: CHECKED_BELOW,
   durableCommands: CHECKED_BELOW,
+  scheduling: CHECKED_BELOW,
+};
+const SCHEDULING_FIELDS: Record<keyof SchedulingOptions, FieldCheck> = {
+  stream: token,
+  provision,
+  consumer: CHECKED_BELOW,
 };
 const DURABLE_FIELDS: Record<keyof DurableEventsOptions, FieldCheck> = {
   stream: token,
@@ -148,12 +185,17 @@ const DURABLE_COMMAND_FIELDS: Record<keyof DurableCommandsOptions, FieldCheck> =
 };
 /** A work queue is what makes each command go to one instance: its retention is not a choice. */
 const { retention: _retention, ...COMMAND_STREAM_FIELDS } = STREAM_SETTING_FIELDS;
+const SCHEDULING_CONSUMER_FIELDS: Record<keyof NonNullable<SchedulingOptions["consumer"]>, FieldCheck> = {
+  ackWaitMs: DURABLE_CONSUMER_FIELDS.ackWaitMs,
+  batch: DURABLE_CONSUMER_FIELDS.batch,
+  fetchWaitMs: DURABLE_CONSUMER_FIELDS.fetchWaitMs,
+};
 
 /**
  * The default name of a durable stream of `prefix`: the prefix upper-cased, other characters as
- * `_`, then `_EVENTS` or `_COMMANDS`.
+ * `_`, then `_EVENTS`, `_COMMANDS` or `_SCHEDULE`.
  */
-export function defaultStreamName(prefix: string, of: "EVENTS" | "COMMANDS"): string {
+export function defaultStreamName(prefix: string, of: "EVENTS" | "COMMANDS" | "SCHEDULE"): string {
   return `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_${of}`;
 }
 
@@ -182,9 +224,17 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
   const list = new IssueList();
   if (!isRecord(options)) list.add("options", `must be an object, got ${describe(options)}`);
   else {
-    const { service, prefix, codecs, durableEvents, durableCommands, ...connection } = options;
+    const { service, prefix, codecs, durableEvents, durableCommands, scheduling, ...connection } = options;
     list.issues.push(...natsOptionIssues(connection));
-    list.checkObject("", { service, prefix, codecs, durableEvents, durableCommands }, TRANSPORT_FIELDS);
+    list.checkObject(
+      "",
+      { service, prefix, codecs, durableEvents, durableCommands, scheduling },
+      TRANSPORT_FIELDS,
+    );
+    const schedule = list.checkObject("scheduling", scheduling, SCHEDULING_FIELDS);
+    if (isRecord(schedule.provision))
+      list.checkObject("scheduling.provision", schedule.provision, COMMAND_STREAM_FIELDS);
+    list.checkObject("scheduling.consumer", schedule.consumer, SCHEDULING_CONSUMER_FIELDS);
     if (service === undefined) list.add("service", "is required");
     if (codecs !== undefined && !isRecord(codecs))
       list.add("codecs", `must be an object of message type → codec, got ${describe(codecs)}`);
