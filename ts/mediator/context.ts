@@ -78,6 +78,7 @@ export type DurableSendOptions = AcceptedSendOptions | ResultSendOptions;
 export interface PublishOptions extends SendOptions {
   /**
    * How this event's local handlers run; overrides `CatgaOptions.publishMode` for this call.
+   * In process only: with a transport the handlers run when the event comes back through it.
    * @default the mediator's `publishMode` ("concurrent" unless set)
    */
   readonly mode?: PublishMode;
@@ -87,7 +88,10 @@ export type PublishMode = "concurrent" | "sequential";
 
 /** Outcome of a successful publish. */
 export interface PublishReport {
-  /** Number of local handlers that ran and succeeded. */
+  /**
+   * Number of local handlers that ran in process and succeeded; 0 with a transport, where
+   * `publish` resolves once the transport took the event and handlers run on delivery.
+   */
   readonly handled: number;
 }
 

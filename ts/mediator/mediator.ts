@@ -86,7 +86,10 @@ export interface Catga<Handled extends AnyContract = AnyContract> {
     payload: InputOf<C>,
     options: SchedulePublishOptions,
   ): Promise<Result<Scheduled>>;
-  /** Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED lists them). */
+  /**
+   * Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED).
+   * With a transport, resolves once it took the event: handlers here run when it comes back.
+   */
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,

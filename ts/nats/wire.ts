@@ -47,8 +47,6 @@ const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 const REPLY_EXPECTATIONS: ReadExpectations = {
   type: "",
   typeBytes: new Uint8Array(0),
-  originKeyBytes: new Uint8Array(0),
-  selfBytes: new Uint8Array(0),
   // A reply is read for its kind and Result only: its ids would be strings nobody reads.
   metadata: false,
 };
