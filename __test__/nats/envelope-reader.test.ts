@@ -58,11 +58,18 @@ describe("envelope reader", () => {
     expect(envelopeRead.type).toBe("orders.placed");
   });
 
-  it("reads an old publisher's origin header as an ordinary header: nothing in it is acted on", () => {
-    const bytes = writeEnvelope({ ...head, headers: { [OLD_ORIGIN]: "orders" } }, Buffer.alloc(0));
-    expect(readEnvelope(bytes, 0, bytes.length, expecting("orders.placed"))).toBe(true);
-    expect(envelopeRead.typeMatches).toBe(true);
-    expect(envelopeRead.headers).toEqual({ [OLD_ORIGIN]: "orders" });
+  it("drops an old publisher's origin header, whatever service it names, and keeps the rest", () => {
+    const cases: Record<string, string>[] = [
+      { [OLD_ORIGIN]: "orders" },
+      { a: "1", [OLD_ORIGIN]: "billing", b: "2" },
+    ];
+    for (const headers of cases) {
+      const bytes = writeEnvelope({ ...head, headers }, Buffer.from([0xc0]));
+      expect(readEnvelope(bytes, 0, bytes.length, expecting("orders.placed"))).toBe(true);
+      const { [OLD_ORIGIN]: _dropped, ...rest } = headers;
+      expect(envelopeRead.headers).toEqual(rest);
+      expect(envelopeRead.payloadEnd - envelopeRead.payloadStart).toBe(1);
+    }
   });
 
   it("reads non-ASCII strings and a nil correlation", () => {

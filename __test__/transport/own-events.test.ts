@@ -95,6 +95,9 @@ describe("no header decides who gets an event (issue 14, item 8)", () => {
     ]);
     await until(() => ledger.all().length === 4, 20_000, "the victim's handlers");
     expect(ledger.all().sort()).toEqual(["core-1", "core-2", "durable-1", "durable-2"]);
+    // Dropped on receipt: what a handler sends inherits its headers, and instances still on an
+    // old version would skip events carrying it.
+    for (const ctx of ledger.contexts) expect(ctx.headers).toEqual({});
   });
 
   it("a service gets its own events once through NATS, shared by its instances (core and durable)", async () => {

@@ -1,3 +1,4 @@
+import { LEGACY_ORIGIN_KEY_BYTES } from "./legacy-origin.js";
 import { readFloat64 } from "./msgpack-bytes.js";
 import { bytesEqual, readUtf8 } from "./msgpack-strings.js";
 
@@ -23,7 +24,7 @@ export interface ReadEnvelope {
   correlationId: string | null;
   causationId: string | null;
   createdAt: number;
-  /** The headers; a shared empty object when there are none. */
+  /** The headers, without a legacy origin header (legacy-origin.ts); a shared empty object when none are left. */
   headers: Record<string, string>;
   codec: string;
   payloadStart: number;
@@ -207,6 +208,11 @@ function readHeaders(out: ReadEnvelope): boolean {
   for (let i = 0; i < count; i++) {
     const keyLength = stringLength();
     if (keyLength < 0) return false;
+    if (bytesEqual(source, at, keyLength, LEGACY_ORIGIN_KEY_BYTES)) {
+      at += keyLength;
+      if (!skipString()) return false;
+      continue;
+    }
     const key = readUtf8(source, at, keyLength);
     at += keyLength;
     const value = readString();

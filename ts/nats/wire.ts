@@ -4,6 +4,7 @@ import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
 import { envelopeRead, type ReadExpectations, readEnvelope } from "./envelope-reader.js";
 import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
+import { withoutLegacyOrigin } from "./legacy-origin.js";
 import { NOT_PLAIN, unpackPlain } from "./plain-unpacker.js";
 
 /**
@@ -230,7 +231,7 @@ export class EnvelopeCodec {
       correlationId: wire.correlationId ?? wire.messageId,
       causationId: wire.causationId ?? undefined,
       createdAt: wire.createdAt,
-      headers: wire.headers,
+      headers: withoutLegacyOrigin(wire.headers),
       payload: decodeWith(this.codecNamed(wire.codec), wire.payload),
     };
   }
