@@ -79,6 +79,7 @@ export type DurableSendOptions = AcceptedSendOptions | ResultSendOptions;
 export interface PublishOptions extends SendOptions {
   /**
    * How this event's local handlers run; overrides `CatgaOptions.publishMode` for this call.
+   * In process only: with a transport the handlers run when the event comes back through it.
    * @default the mediator's `publishMode` ("concurrent" unless set)
    */
   readonly mode?: PublishMode;
@@ -88,7 +89,10 @@ export type PublishMode = "concurrent" | "sequential";
 
 /** Outcome of a successful publish. */
 export interface PublishReport {
-  /** Number of local handlers that ran and succeeded. */
+  /**
+   * Number of local handlers that ran in process and succeeded; 0 with a transport, where
+   * `publish` resolves once the transport took the event and handlers run on delivery.
+   */
   readonly handled: number;
 }
 
@@ -135,7 +139,11 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
     payload: InputOf<C>,
     options: SchedulePublishOptions,
   ): Promise<Result<Scheduled>>;
-  /** Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED lists them). */
+  /**
+   * Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED
+   * lists them). With a transport, resolves once it took the event: handlers here run when it
+   * comes back, like those of every other service.
+   */
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,
