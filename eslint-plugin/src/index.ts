@@ -14,7 +14,7 @@ import noFloatingResult from "./rules/no-floating-result.js";
 import noRetainedPayloadBuffer from "./rules/no-retained-payload-buffer.js";
 import requireIdempotencyForDurable from "./rules/require-idempotency-for-durable.js";
 
-export const rules = {
+const rules = {
   "no-floating-result": noFloatingResult,
   "no-blocking-in-handler": noBlockingInHandler,
   "no-error-message-match": noErrorMessageMatch,

@@ -1,7 +1,8 @@
 /**
- * no-retained-payload-buffer: a Buffer/Uint8Array in an inbound payload is a view into the batch
- * frame it arrived in; keeping it past the handler (a field, an outer variable, a collection)
- * keeps the whole frame alive. `Buffer.from(view)` keeps a copy of just those bytes.
+ * no-retained-payload-buffer: a Buffer/Uint8Array in an inbound payload shares memory with more
+ * than itself (a pooled chunk of the msgpack decoder, or the inbound batch for a codec that hands
+ * out views); keeping it past the handler (a field, an outer variable, a collection) keeps all of
+ * that alive. `Buffer.from(view)` keeps a copy of just those bytes.
  */
 import { AST_NODE_TYPES as T, type TSESTree } from "@typescript-eslint/utils";
 import { HandlerIndex } from "../handlers.js";
@@ -53,7 +54,7 @@ export default createRule<Options, MessageIds>({
     ],
     messages: {
       retained:
-        "`{{value}}` is a view into the inbound message batch; storing it beyond the handler pins the whole batch in memory. Copy it with `Buffer.from(…)`.",
+        "`{{value}}` shares memory with the inbound message (a pooled chunk or the whole batch); storing it beyond the handler keeps all of it alive. Copy it with `Buffer.from(…)`.",
     },
   },
   defaultOptions: [{}],
