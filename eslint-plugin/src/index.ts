@@ -12,6 +12,7 @@ import noBlockingInHandler from "./rules/no-blocking-in-handler.js";
 import noErrorMessageMatch from "./rules/no-error-message-match.js";
 import noFloatingResult from "./rules/no-floating-result.js";
 import noRetainedPayloadBuffer from "./rules/no-retained-payload-buffer.js";
+import noUnhandledEvent from "./rules/no-unhandled-event.js";
 import requireIdempotencyForDurable from "./rules/require-idempotency-for-durable.js";
 
 const rules = {
@@ -21,25 +22,36 @@ const rules = {
   "no-retained-payload-buffer": noRetainedPayloadBuffer,
   "max-request-timeout": maxRequestTimeout,
   "require-idempotency-for-durable": requireIdempotencyForDurable,
+  "no-unhandled-event": noUnhandledEvent,
 };
 
 export type RuleName = keyof typeof rules;
 
+type Config = TSESLint.FlatConfig.Config;
+
 const plugin = {
   meta: { name: "@catga/eslint-plugin", version: "0.1.0" },
   rules,
-  configs: {} as { recommended: TSESLint.FlatConfig.Config },
+  configs: {} as { recommended: Config; all: Config },
 };
 
-/** Every rule of the plugin at "error" (all of them are in the recommended set today). */
-plugin.configs.recommended = {
-  name: "@catga/recommended",
-  plugins: { "@catga": plugin as unknown as TSESLint.FlatConfig.Plugin }, // the plugin refers to itself
-  rules: Object.fromEntries(
-    Object.entries(rules)
-      .filter(([, rule]) => rule.meta.docs?.recommended)
-      .map(([name]) => [`@catga/${name}`, "error"]),
-  ),
-};
+function configOf(name: string, filter: (rule: (typeof rules)[RuleName]) => boolean): Config {
+  return {
+    name,
+    plugins: { "@catga": plugin as unknown as TSESLint.FlatConfig.Plugin }, // the plugin refers to itself
+    rules: Object.fromEntries(
+      Object.entries(rules)
+        .filter(([, rule]) => filter(rule))
+        .map(([name]) => [`@catga/${name}`, "error"]),
+    ),
+  };
+}
+
+/**
+ * `recommended`: every rule that is right on its own file. `all` adds `no-unhandled-event`, which
+ * is right only when the linted TypeScript project holds every service that handles the events.
+ */
+plugin.configs.recommended = configOf("@catga/recommended", (rule) => rule.meta.docs?.recommended === true);
+plugin.configs.all = configOf("@catga/all", () => true);
 
 export default plugin;

@@ -1,5 +1,5 @@
 // The plugin run the way a user runs it (the ESLint API, flat config, `configs.recommended`):
-// over the repository's examples (no findings) and over fixtures/ (one finding per rule).
+// over the repository's examples (no findings) and over fixtures/ (one finding per rule, with `configs.all`).
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import tsParser from "@typescript-eslint/parser";
@@ -24,6 +24,7 @@ function typedFor(tsconfigRootDir: string, files: string[]): Linter.Config {
 
 // typescript-eslint's config type and ESLint's differ only in their RuleContext types.
 const recommended = plugin.configs.recommended as unknown as Linter.Config;
+const all = plugin.configs.all as unknown as Linter.Config;
 
 function findings(results: ESLint.LintResult[], root: string): string[] {
   return results
@@ -44,7 +45,7 @@ describe("@catga/eslint-plugin on real code", () => {
   });
 
   it("finds exactly one violation per rule in fixtures/", async () => {
-    const eslint = lint(fixtures, [typedFor(fixtures, ["**/*.ts"]), recommended]);
+    const eslint = lint(fixtures, [typedFor(fixtures, ["**/*.ts"]), all]);
     const results = await eslint.lintFiles(["*.ts"]);
     expect(findings(results, fixtures)).toEqual([
       "blocking.ts: @catga/no-blocking-in-handler",
@@ -53,8 +54,10 @@ describe("@catga/eslint-plugin on real code", () => {
       "floating-result.ts: @catga/no-floating-result",
       "request-timeout.ts: @catga/max-request-timeout",
       "retained-buffer.ts: @catga/no-retained-payload-buffer",
+      "unhandled-event.ts: @catga/no-unhandled-event",
     ]);
-    // every rule of the recommended set is exercised by a fixture
-    expect(Object.keys(recommended.rules ?? {}).length).toBe(6);
+    // every rule of the plugin is exercised by a fixture
+    expect(Object.keys(all.rules ?? {})).toHaveLength(Object.keys(plugin.rules).length);
+    expect(Object.keys(plugin.rules)).toHaveLength(7);
   });
 });
