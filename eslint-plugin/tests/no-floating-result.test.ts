@@ -8,6 +8,7 @@ untyped.run("no-floating-result (by names)", asEslintRule(rule), {
     "function h(ctx) { return ctx.query(GetOrder, {}); }",
     "function h(ctx) { void ctx.publish(OrderPlaced, {}); }",
     "async function h(ctx) { await Promise.all([ctx.send(A, {}), ctx.send(B, {})]); }",
+    "async function h(items, ctx) { const all = await Promise.all(items.map((i) => ctx.send(PlaceOrder, i))); }",
     // not a mediator: express's res.send, a SQL query helper
     "function h(res) { res.send('ok'); }",
     "async function h(db) { query('select 1'); db.query(sql); }",
@@ -28,6 +29,12 @@ untyped.run("no-floating-result (by names)", asEslintRule(rule), {
       code: "async function h({ publish }) { publish(OrderPlaced, {}); }",
       output: "async function h({ publish }) { await publish(OrderPlaced, {}); }",
       errors: [{ messageId: "floating", data: { name: "publish" } }],
+    },
+    {
+      // forEach drops the callback's value: report only (the fix is a different loop)
+      code: "async function h(items, ctx) { items.forEach((i) => ctx.send(PlaceOrder, i)); }",
+      output: null,
+      errors: [{ messageId: "inForEach", data: { name: "ctx.send" } }],
     },
     {
       code: 'const X = defineQuery("x.get"); async function h(m) { m.query(X, {}); }',

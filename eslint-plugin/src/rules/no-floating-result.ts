@@ -5,14 +5,20 @@
 import { AST_NODE_TYPES as T, type TSESLint, type TSESTree } from "@typescript-eslint/utils";
 import { contractInfo } from "../contracts.js";
 import { createRule } from "../rule.js";
-import { enclosingFunction, type FunctionNode, receiverName, unwrapExpression } from "../syntax.js";
+import {
+  enclosingFunction,
+  type FunctionNode,
+  methodName,
+  receiverName,
+  unwrapExpression,
+} from "../syntax.js";
 import { returnsResultPromise } from "../types.js";
 
 const METHODS = new Set(["send", "publish", "query"]);
 const DEFAULT_RECEIVERS = ["ctx", "catga"];
 
 type Options = [{ receivers?: string[] }];
-type MessageIds = "floating" | "awaitIt" | "makeAsync" | "discard";
+type MessageIds = "floating" | "inForEach" | "awaitIt" | "makeAsync" | "discard";
 
 export default createRule<Options, MessageIds>({
   name: "no-floating-result",
@@ -41,6 +47,8 @@ export default createRule<Options, MessageIds>({
     messages: {
       floating:
         "The Result of `{{name}}` is dropped: a failure here goes unnoticed. Await it and check `ok` (or `unwrap()`).",
+      inForEach:
+        "`forEach` drops the Result of `{{name}}` (and does not wait for it). Use `for … of` with `await`, or `await Promise.all(items.map(…))` and check each Result.",
       awaitIt: "Await the Result (top-level await).",
       makeAsync: "Make the enclosing function async and await the Result.",
       discard: "Discard it explicitly with `void` (failures stay unreported).",
@@ -92,6 +100,20 @@ export default createRule<Options, MessageIds>({
     }
 
     return {
+      // `items.forEach((i) => ctx.send(X, i))`: forEach drops what the callback returns.
+      "CallExpression > ArrowFunctionExpression > CallExpression"(call: TSESTree.CallExpression) {
+        const arrow = call.parent;
+        const outer = arrow?.parent;
+        if (arrow?.type !== T.ArrowFunctionExpression || arrow.body !== call) return;
+        if (
+          outer?.type !== T.CallExpression ||
+          outer.arguments[0] !== arrow ||
+          methodName(outer) !== "forEach"
+        )
+          return;
+        const name = isMediatorCall(call);
+        if (name) context.report({ node: call, messageId: "inForEach", data: { name } });
+      },
       ExpressionStatement(statement) {
         const expression = statement.expression;
         const call =
