@@ -39,6 +39,34 @@ untyped.run("no-blocking-in-handler", asEslintRule(rule), {
       errors: [{ messageId: "syncCall", data: { name: "fs.existsSync" } }],
     },
     {
+      // a named import: the promise twin is imported from node:fs/promises
+      code: 'import { readFileSync } from "node:fs";\nb.handle(X, async (o) => readFileSync(o.path, "utf8"));',
+      output:
+        'import { readFileSync } from "node:fs";\nimport { readFile } from "node:fs/promises";\nb.handle(X, async (o) => await readFile(o.path, "utf8"));',
+      errors: [{ messageId: "syncCall", data: { name: "readFileSync" } }],
+    },
+    {
+      // an alias, and the twin already imported: reused, not imported twice
+      code: 'import { writeFileSync as wfs } from "fs";\nimport { writeFile } from "fs/promises";\nb.handle(X, async (o) => { wfs(o.path, o.body); });',
+      output:
+        'import { writeFileSync as wfs } from "fs";\nimport { writeFile } from "fs/promises";\nb.handle(X, async (o) => { await writeFile(o.path, o.body); });',
+      errors: [{ messageId: "syncCall", data: { name: "writeFileSync` (as `wfs" } }],
+    },
+    {
+      // two calls: one pass fixes the first and adds the import; the next pass (eslint --fix
+      // repeats) finds the import and fixes the second
+      code: 'import { statSync } from "node:fs";\nb.handle(X, async (o) => [statSync(o.a), statSync(o.b)]);',
+      output:
+        'import { statSync } from "node:fs";\nimport { stat } from "node:fs/promises";\nb.handle(X, async (o) => [await stat(o.a), statSync(o.b)]);',
+      errors: [{ messageId: "syncCall" }, { messageId: "syncCall" }],
+    },
+    {
+      // `readFile` is taken (the callback API): report only
+      code: 'import { readFile, readFileSync } from "node:fs";\nb.handle(X, async (o) => readFileSync(o.path));',
+      output: null,
+      errors: [{ messageId: "syncCall" }],
+    },
+    {
       code: 'import { execSync } from "node:child_process";\nb.handle(X, () => execSync("ls"));',
       output: null,
       errors: [{ messageId: "syncCall", data: { name: "execSync" } }],

@@ -3,13 +3,14 @@
  * inside a handler stops the event loop, and with it every other message of the process (the NATS
  * batches, timers and the other handlers all wait).
  */
-import { AST_NODE_TYPES as T, type TSESLint, type TSESTree } from "@typescript-eslint/utils";
+import { ASTUtils, AST_NODE_TYPES as T, type TSESLint, type TSESTree } from "@typescript-eslint/utils";
 import { HandlerIndex } from "../handlers.js";
 import { createRule } from "../rule.js";
 import { enclosingFunction, propertyName, unwrapExpression, variableOf } from "../syntax.js";
 
 const FS_MODULES = new Set(["fs", "node:fs"]);
 const PROCESS_MODULES = new Set(["child_process", "node:child_process"]);
+const PROMISE_MODULES = new Set(["fs/promises", "node:fs/promises"]);
 
 /**
  * `fs.xSync` calls whose `fs.promises.x` takes the same arguments and resolves to the same value,
@@ -75,14 +76,26 @@ export default createRule<[], MessageIds>({
     const candidates: Candidate[] = [];
     const source = context.sourceCode;
 
+    interface Origin {
+      readonly module: string;
+      /** `import { readFileSync }` / `const { execSync } = require(…)`, not a namespace. */
+      readonly named: boolean;
+      /** For a named ES import: the exported name and its declaration (where an import can go). */
+      readonly imported?: string;
+      readonly declaration?: TSESTree.ImportDeclaration;
+    }
+
     /** The module a binding was imported or required from (`import fs from "node:fs"`). */
-    function moduleOf(id: TSESTree.Identifier): { module: string; named: boolean } | undefined {
+    function moduleOf(id: TSESTree.Identifier): Origin | undefined {
       const def = variableOf(context, id)?.defs[0];
       if (!def) return undefined;
       if (def.type === "ImportBinding") {
         const declaration = def.parent as TSESTree.ImportDeclaration;
-        const named = def.node.type === T.ImportSpecifier;
-        return { module: String(declaration.source.value), named };
+        const module = String(declaration.source.value);
+        if (def.node.type !== T.ImportSpecifier) return { module, named: false };
+        const { imported } = def.node;
+        const name = imported.type === T.Identifier ? imported.name : String(imported.value);
+        return { module, named: true, imported: name, declaration };
       }
       if (def.node.type === T.VariableDeclarator && def.node.init) {
         const init = unwrapExpression(def.node.init);
@@ -97,7 +110,11 @@ export default createRule<[], MessageIds>({
       return undefined;
     }
 
-    function awaitFix(call: TSESTree.CallExpression, namespace: string, method: string) {
+    /**
+     * `await <callee>(args)`, parenthesised where `await` would bind wrongly, when the sync call
+     * has a promise twin and the nearest function is async; else undefined (report only).
+     */
+    function awaitedTwin(call: TSESTree.CallExpression, method: string, callee: (twin: string) => string) {
       const fn = enclosingFunction(call);
       const twin = method.slice(0, -"Sync".length);
       if (!fn?.async || !FS_PROMISE_TWINS.has(twin)) return undefined;
@@ -110,9 +127,43 @@ export default createRule<[], MessageIds>({
         parent?.type === T.TaggedTemplateExpression ||
         (parent?.type === T.BinaryExpression && parent.operator === "**" && parent.left === call);
       const args = call.arguments.map((arg) => source.getText(arg)).join(", ");
-      const replacement = `await ${namespace}.promises.${twin}(${args})`;
-      return (fixer: TSESLint.RuleFixer) =>
-        fixer.replaceText(call, needsParens ? `(${replacement})` : replacement);
+      const replacement = `await ${callee(twin)}(${args})`;
+      return { twin, text: needsParens ? `(${replacement})` : replacement };
+    }
+
+    function namespaceFix(call: TSESTree.CallExpression, namespace: string, method: string) {
+      const awaited = awaitedTwin(call, method, (twin) => `${namespace}.promises.${twin}`);
+      return awaited && ((fixer: TSESLint.RuleFixer) => fixer.replaceText(call, awaited.text));
+    }
+
+    /**
+     * `readFileSync(p)` imported by name becomes `await readFile(p)` with `readFile` imported from
+     * "node:fs/promises" — only when that name is free in the file or already that import.
+     */
+    function namedImportFix(call: TSESTree.CallExpression, origin: Origin) {
+      if (!origin.imported || !origin.declaration) return undefined;
+      const awaited = awaitedTwin(call, origin.imported, (twin) => twin);
+      if (!awaited) return undefined;
+      const existing = ASTUtils.findVariable(source.getScope(call), awaited.twin);
+      if (existing) {
+        const def = existing.defs[0];
+        const fromPromises =
+          def?.type === "ImportBinding" &&
+          def.node.type === T.ImportSpecifier &&
+          PROMISE_MODULES.has(String((def.parent as TSESTree.ImportDeclaration).source.value)) &&
+          (def.node.imported.type === T.Identifier ? def.node.imported.name : def.node.imported.value) ===
+            awaited.twin;
+        if (!fromPromises) return undefined;
+        return (fixer: TSESLint.RuleFixer) => fixer.replaceText(call, awaited.text);
+      }
+      // An undeclared global of that name used anywhere would be captured by the new import.
+      if (source.scopeManager?.globalScope?.through.some((ref) => ref.identifier.name === awaited.twin))
+        return undefined;
+      const declaration = origin.declaration;
+      return (fixer: TSESLint.RuleFixer) => [
+        fixer.insertTextAfter(declaration, `\nimport { ${awaited.twin} } from "node:fs/promises";`),
+        fixer.replaceText(call, awaited.text),
+      ];
     }
 
     function checkCall(call: TSESTree.CallExpression): void {
@@ -131,7 +182,7 @@ export default createRule<[], MessageIds>({
         const isFs = module ? FS_MODULES.has(module) : object.name === "fs";
         const isProcess = module ? PROCESS_MODULES.has(module) : object.name === "child_process";
         if (!isFs && !isProcess) return;
-        const fix = isFs ? awaitFix(call, object.name, method) : undefined;
+        const fix = isFs ? namespaceFix(call, object.name, method) : undefined;
         candidates.push({
           node: call,
           messageId: "syncCall",
@@ -140,10 +191,22 @@ export default createRule<[], MessageIds>({
         });
         return;
       }
-      if (callee.type !== T.Identifier || !callee.name.endsWith("Sync")) return;
+      if (callee.type !== T.Identifier) return;
       const origin = moduleOf(callee);
-      if (origin?.named && (FS_MODULES.has(origin.module) || PROCESS_MODULES.has(origin.module)))
-        candidates.push({ node: call, messageId: "syncCall", data: { name: callee.name } });
+      if (!origin?.named) return;
+      const isFs = FS_MODULES.has(origin.module);
+      if (!isFs && !PROCESS_MODULES.has(origin.module)) return;
+      // `import { writeFileSync as save }`: the exported name tells, not the local one.
+      const exported = origin.imported ?? callee.name;
+      if (!exported.endsWith("Sync")) return;
+      const name = exported === callee.name ? exported : `${exported}\` (as \`${callee.name}`;
+      const fix = isFs ? namedImportFix(call, origin) : undefined;
+      candidates.push({
+        node: call,
+        messageId: "syncCall",
+        data: { name },
+        ...(fix ? { fix } : {}),
+      });
     }
 
     /** `Date.now()`, `performance.now()`, `new Date()`, `process.hrtime…()`: a clock read. */
