@@ -4,7 +4,7 @@
  */
 import { ASTUtils, AST_NODE_TYPES as T, type TSESTree } from "@typescript-eslint/utils";
 import { createRule } from "../rule.js";
-import { methodName } from "../syntax.js";
+import { methodName, propertyName } from "../syntax.js";
 
 export const DEFAULT_MAX_MS = 30_000;
 
@@ -22,7 +22,8 @@ export default createRule<Options, MessageIds>({
   meta: {
     type: "suggestion",
     docs: {
-      description: "Limit request/reply timeouts (`withTimeout`, `perType`, `requestTimeoutMs`)",
+      description:
+        "Limit request/reply timeouts (`withTimeout`, `perType`, `requestTimeoutMs`, `AbortSignal.timeout`)",
       recommended: true,
     },
     hasSuggestions: true,
@@ -70,8 +71,30 @@ export default createRule<Options, MessageIds>({
       });
     }
 
+    /** `catga.send(C, p, { signal: AbortSignal.timeout(ms) })`: a per-call request deadline. */
+    function checkSignal(node: TSESTree.CallExpression): void {
+      const callee = node.callee;
+      if (
+        callee.type !== T.MemberExpression ||
+        propertyName(callee) !== "timeout" ||
+        callee.object.type !== T.Identifier ||
+        callee.object.name !== "AbortSignal" ||
+        !node.arguments[0]
+      )
+        return;
+      const property = node.parent;
+      const options = property?.parent;
+      const call = options?.parent;
+      if (property?.type !== T.Property || keyName(property) !== "signal" || property.value !== node) return;
+      if (options?.type !== T.ObjectExpression || call?.type !== T.CallExpression) return;
+      const method = methodName(call);
+      if ((method === "send" || method === "query") && call.arguments[2] === options)
+        check(node.arguments[0], `${method} signal: AbortSignal.timeout`);
+    }
+
     return {
       CallExpression(node) {
+        checkSignal(node);
         if (methodName(node) !== "withTimeout") return;
         const options = node.arguments[0];
         if (options?.type !== T.ObjectExpression) return;
