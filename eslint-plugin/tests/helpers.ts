@@ -23,7 +23,13 @@ export const typed = new RuleTester({
     parser: tsParser,
     ecmaVersion: 2022,
     sourceType: "module",
-    parserOptions: { project: "./tsconfig.json", tsconfigRootDir: typedRoot },
+    parserOptions: {
+      project: "./tsconfig.json",
+      tsconfigRootDir: typedRoot,
+      // With CI=true typescript-eslint infers a "single run" and builds the program once from the
+      // files on disk, so each test's code for file.ts would be ignored (found by the CI run).
+      disallowAutomaticSingleRunInference: true,
+    },
   },
 });
 
