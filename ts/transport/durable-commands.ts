@@ -19,20 +19,39 @@ const PROBE_HEADER = "catga-durable-probe";
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 
 /**
- * The two streams of durable commands: the commands in `stream` (default `<PREFIX>_COMMANDS`)
+ * How long the results stream keeps a Result: the span within which a caller that was disconnected
+ * when its Result was sent still gets it after reconnecting (its own deadline permitting).
+ */
+export const RESULTS_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * The streams of durable commands: the commands in `stream` (default `<PREFIX>_COMMANDS`)
  * capturing `<prefix>.dcmd.>` as a work queue (a command is removed once handled), with
  * `provision`'s settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dcmd-dlq.>`
- * (apart from the events' `<prefix>.dlq.>`: two streams may not capture one subject).
+ * (apart from the events' `<prefix>.dlq.>`: two streams may not capture one subject); the
+ * Results of "result" sends in `<stream>_RESULTS` capturing `<prefix>.dres.>`, kept
+ * {@link RESULTS_MAX_AGE_MS} (in `provision`'s storage).
  */
 export function durableCommandStreams(
   prefix: string,
   options: Pick<DurableCommandsOptions, "stream" | "provision">,
-): { readonly commands: StreamOptions; readonly deadLetters: StreamOptions } {
+): {
+  readonly commands: StreamOptions;
+  readonly deadLetters: StreamOptions;
+  readonly results: StreamOptions;
+} {
   const name = options.stream ?? defaultStreamName(prefix, "COMMANDS");
   const settings = typeof options.provision === "object" ? options.provision : {};
   return {
     commands: { ...settings, name, subjects: [`${prefix}.dcmd.>`], retention: "workqueue" },
     deadLetters: { name: `${name}_DLQ`, subjects: [`${prefix}.dcmd-dlq.>`] },
+    results: {
+      name: `${name}_RESULTS`,
+      subjects: [`${prefix}.dres.>`],
+      retention: "limits",
+      maxAgeMs: RESULTS_MAX_AGE_MS,
+      ...(settings.storage === undefined ? {} : { storage: settings.storage }),
+    },
   };
 }
 
@@ -50,6 +69,8 @@ export class DurableCommands {
   /** Types whose handling service answered the probe as durable. */
   private readonly confirmed = new Set<string>();
   private readonly probes = new Map<string, Promise<Result<unknown> | undefined>>();
+  /** Until when Results go by core NATS only: the results stream was found missing (older setup). */
+  private resultsStreamMissingUntil = 0;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -61,7 +82,15 @@ export class DurableCommands {
   ) {
     this.js = new JetStream(connection, { prefix });
     this.streams = durableCommandStreams(prefix, options);
-    this.inbox = new ResultInbox(connection, codec, prefix, service, uuidv7(), requestTimeoutMs);
+    this.inbox = new ResultInbox(
+      connection,
+      codec,
+      prefix,
+      service,
+      uuidv7(),
+      requestTimeoutMs,
+      this.streams.results.name,
+    );
   }
 
   /**
@@ -73,6 +102,7 @@ export class DurableCommands {
     if (this.options.provision === false) return;
     await this.js.ensureStream(this.streams.commands);
     await this.js.ensureStream(this.streams.deadLetters);
+    await this.js.ensureStream(this.streams.results);
   }
 
   private subject(type: string): string {
@@ -96,7 +126,10 @@ export class DurableCommands {
       const waiting = this.inbox.wait(envelope.messageId, envelope.type, signal);
       let stored: { duplicate: boolean };
       try {
-        stored = await this.store(envelope, { ...envelope.headers, [REPLY_TO_HEADER]: this.inbox.subject });
+        stored = await this.store(envelope, {
+          ...envelope.headers,
+          [REPLY_TO_HEADER]: this.inbox.subjectFor(envelope.messageId),
+        });
       } catch (error) {
         waiting.stop(failure(error));
         return waiting.result;
@@ -250,7 +283,11 @@ export class DurableCommands {
     );
   }
 
-  /** Sends a Result to the caller's inbox; a lost one costs the caller a timeout, not a rerun. */
+  /**
+   * Sends a Result to the caller's inbox, stored in the results stream so that a caller
+   * disconnected now reads it back after reconnecting (ResultInbox.recover). A Result that cannot
+   * be sent costs the caller a timeout, not a rerun.
+   */
   private async answer(replyTo: string, command: Envelope, result: Result<unknown>): Promise<void> {
     try {
       let wire = toWire(result);
@@ -264,14 +301,29 @@ export class DurableCommands {
         bytes = this.codec.encodeReplyTo(command.type, command.messageId, command.correlationId, wire);
       }
       // The caller is this transport: the connection does not receive its own publishes.
-      if (replyTo === this.inbox.subject) this.inbox.deliver(bytes);
-      else await this.connection.publish(replyTo, bytes);
+      if (this.inbox.owns(replyTo)) this.inbox.deliver(bytes);
+      else await this.publishResult(replyTo, command.messageId, bytes);
     } catch (error) {
       this.connection.emit("status", {
         kind: "error",
         message: `durable command result to ${replyTo} not sent: ${String(error)}`,
       });
     }
+  }
+
+  private async publishResult(replyTo: string, commandId: string, bytes: Buffer): Promise<void> {
+    if (Date.now() >= this.resultsStreamMissingUntil)
+      try {
+        // Deduplicated by command: a redelivery that answers again stores nothing new.
+        await this.js.publishOne(replyTo, `result-${commandId}`, bytes);
+        return;
+      } catch (error) {
+        if (!(error instanceof CatgaError && error.code === ErrorCodes.NO_HANDLER)) throw error;
+        // No results stream (set up by an older version): core NATS reaches a connected caller.
+        // Looked for again a minute later, not per Result.
+        this.resultsStreamMissingUntil = Date.now() + 60_000;
+      }
+    await this.connection.publish(replyTo, bytes);
   }
 
   /** Ends the waits of "result" sends (CATGA_CLOSED). */
