@@ -133,14 +133,8 @@ describe("durable commands: a 'result' caller disconnected while its commands ar
       const results = Array.from({ length: total }, (_, n) =>
         web.send(Pack, { n }, { await: "result", signal }),
       );
-      await until(() => started.size === total + 1, 20_000, "every command to reach its handler");
-
-      proxy.drop();
-      await until(() => statuses.includes("disconnected"), 10_000, "the caller to notice the cut");
-      release();
-      // Answered (stored in the results stream and published) while the caller is cut off; the
-      // commands are then acked, so the work queue empties.
-      await until(() => answered.size === total + 1, 10_000, "every command to be answered");
+      // All stored before the cut (so every Result is published while the caller is away), and
+      // some already held in the handler (the rest wait for the consumer's next fetch).
       const queued = async () => {
         const reply = await handlerTransport.connection.request(
           `$JS.API.STREAM.INFO.${prefix.toUpperCase()}_COMMANDS`,
@@ -149,10 +143,22 @@ describe("durable commands: a 'result' caller disconnected while its commands ar
         );
         return (JSON.parse(reply.toString()) as { state: { messages: number } }).state.messages;
       };
-      for (const deadline = Date.now() + 10_000; (await queued()) > 0; ) {
-        if (Date.now() > deadline) throw new Error("the commands were not acked within 10 s");
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const waitFor = async (check: () => Promise<boolean>, what: string) => {
+        for (const deadline = Date.now() + 15_000; !(await check()); ) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      await waitFor(async () => (await queued()) === total, "every command to be stored");
+      await until(() => started.size >= 2, 15_000, "commands to reach the handler");
+
+      proxy.drop();
+      await until(() => statuses.includes("disconnected"), 10_000, "the caller to notice the cut");
+      release();
+      // Answered (published, and stored by the results stream) while the caller is cut off; the
+      // commands are then acked, so the work queue empties.
+      await until(() => answered.size === total + 1, 10_000, "every command to be answered");
+      await waitFor(async () => (await queued()) === 0, "every command to be acked");
       expect(statuses).not.toContain("reconnected");
 
       proxy.restore();

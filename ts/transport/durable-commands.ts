@@ -69,8 +69,6 @@ export class DurableCommands {
   /** Types whose handling service answered the probe as durable. */
   private readonly confirmed = new Set<string>();
   private readonly probes = new Map<string, Promise<Result<unknown> | undefined>>();
-  /** Until when Results go by core NATS only: the results stream was found missing (older setup). */
-  private resultsStreamMissingUntil = 0;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -302,28 +300,18 @@ export class DurableCommands {
       }
       // The caller is this transport: the connection does not receive its own publishes.
       if (this.inbox.owns(replyTo)) this.inbox.deliver(bytes);
-      else await this.publishResult(replyTo, command.messageId, bytes);
+      // Sent as a reply (one unframed message; each Result subject is used once, so there is no
+      // per-subject permission check to track): the results stream captures the subject, so the
+      // server also stores it for a caller disconnected now (ResultInbox.recover reads it back),
+      // at no cost to this handler beyond the publish (a JetStream publish with its ack per
+      // Result cost 20–30 % of completed/s, benches/RESULTS.md).
+      else await this.connection.reply(replyTo, bytes);
     } catch (error) {
       this.connection.emit("status", {
         kind: "error",
         message: `durable command result to ${replyTo} not sent: ${String(error)}`,
       });
     }
-  }
-
-  private async publishResult(replyTo: string, commandId: string, bytes: Buffer): Promise<void> {
-    if (Date.now() >= this.resultsStreamMissingUntil)
-      try {
-        // Deduplicated by command: a redelivery that answers again stores nothing new.
-        await this.js.publishOne(replyTo, `result-${commandId}`, bytes);
-        return;
-      } catch (error) {
-        if (!(error instanceof CatgaError && error.code === ErrorCodes.NO_HANDLER)) throw error;
-        // No results stream (set up by an older version): core NATS reaches a connected caller.
-        // Looked for again a minute later, not per Result.
-        this.resultsStreamMissingUntil = Date.now() + 60_000;
-      }
-    await this.connection.publish(replyTo, bytes);
   }
 
   /** Ends the waits of "result" sends (CATGA_CLOSED). */

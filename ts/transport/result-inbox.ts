@@ -19,10 +19,9 @@ const NO_MESSAGE_FOUND = 10037;
  * Where the handlers of this process's durable commands send their Results. Each command names its
  * own subject, `<prefix>.dres.<service>.<instance>.<command id token>`; this transport subscribes
  * to `<prefix>.dres.<service>.<instance>.>` on the first "result" send (core NATS: the live path).
- * Handlers store each Result in the results stream (which captures `<prefix>.dres.>` and keeps
- * them briefly), and a core subscriber receives what a stream stores: so a Result published while
- * this transport was disconnected is read back from the stream after the reconnect, one lookup by
- * subject per send still waiting (`recover`). A Result is matched to its waiting `send` by the
+ * The results stream captures `<prefix>.dres.>` and keeps what handlers publish there briefly, so
+ * a Result published while this transport was disconnected is read back from the stream after the
+ * reconnect, one look-up by subject per send still waiting (`recover`). A Result is matched to its waiting `send` by the
  * command's id (the reply's `causationId`); one that finds nobody waiting (the caller gave up, or a
  * redelivery answered twice) is dropped.
  */
