@@ -14,6 +14,8 @@ interface Waiter {
 
 /** The JetStream API's "no message found" error (JSApiNoMessageFound). */
 const NO_MESSAGE_FOUND = 10037;
+/** The JetStream API's "stream not found" error (JSStreamNotFoundErr). */
+const STREAM_NOT_FOUND = 10059;
 
 /**
  * Where the handlers of this process's durable commands send their Results. Each command names its
@@ -88,10 +90,12 @@ export class ResultInbox {
   async recover(): Promise<void> {
     // One at a time: requests made together to one subject go out as one Catga request frame,
     // which the JetStream API does not read.
-    for (const id of [...this.waiting.keys()]) if (this.waiting.has(id)) await this.lookUp(id);
+    for (const id of [...this.waiting.keys()])
+      if (this.waiting.has(id) && (await this.lookUp(id)) === "no stream") return;
   }
 
-  private async lookUp(messageId: string): Promise<void> {
+  /** Reads back one Result; "no stream" when there is no results stream (an older handling service). */
+  private async lookUp(messageId: string): Promise<"no stream" | undefined> {
     try {
       const bytes = await this.connection.request(
         `$JS.API.STREAM.MSG.GET.${this.resultsStream}`,
@@ -103,6 +107,7 @@ export class ResultInbox {
         error?: { err_code?: number; description?: string };
       };
       if (reply.message?.data !== undefined) this.deliver(Buffer.from(reply.message.data, "base64"));
+      else if (reply.error?.err_code === STREAM_NOT_FOUND) return "no stream";
       else if (reply.error !== undefined && reply.error.err_code !== NO_MESSAGE_FOUND)
         throw new Error(reply.error.description ?? "failed");
     } catch (error) {
@@ -112,6 +117,7 @@ export class ResultInbox {
         message: `durable command result ${messageId} not read back after a reconnect: ${String(error)}`,
       });
     }
+    return undefined;
   }
 
   /** Whether a `send` of this process already waits for command `messageId`. */
