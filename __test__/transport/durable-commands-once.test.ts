@@ -136,7 +136,11 @@ describe("durable commands with exactlyOnce: a handler process killed mid-stream
 
     const js = new JetStream(callerTransport.connection);
     const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_COMMANDS`;
-    await Promise.all([js.deleteStream(stream), js.deleteStream(`${stream}_DLQ`)]);
+    await Promise.all([
+      js.deleteStream(stream),
+      js.deleteStream(`${stream}_DLQ`),
+      js.deleteStream(`${stream}_RESULTS`),
+    ]);
     await caller.close();
   }, 90_000);
 });
