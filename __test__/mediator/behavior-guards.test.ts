@@ -1,11 +1,14 @@
 import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import {
+  CatgaConfigError,
   CatgaError,
   createCatga,
   defineCommand,
   defineEvent,
   ErrorCodes,
+  InMemoryIdempotencyStore,
   type Logger,
   silentLogger,
 } from "../../ts/index.js";
@@ -500,5 +503,255 @@ describe("logging guards", () => {
         fields: { code: "ORDERS_GONE", error: "gone" },
       },
     ]);
+  });
+});
+
+describe("guards from the second mutation pass (messages, option checks, warnings)", () => {
+  afterEach(() => vi.useRealTimers());
+
+  const quietWarnings = () => vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+
+  it("retry 'equal' jitter: half the delay plus random × half (random 0.5 → 30 of 40 ms)", async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    let retriedAt = -1;
+    const started = Date.now();
+    const catga = quiet()
+      .withRetry({ maxAttempts: 2, baseDelayMs: 40, jitter: "equal", random: () => 0.5 })
+      .handle(Work, () => {
+        if (++calls === 1) throw new Error("transient");
+        retriedAt = Date.now() - started;
+        return calls;
+      })
+      .build();
+    const sent = catga.send(Work, { id: 1 });
+    await vi.advanceTimersByTimeAsync(200);
+    await sent;
+    expect(retriedAt).toBe(30);
+  });
+
+  it("retry: a random source that is not a number takes the full delay, and warnings name the source", async () => {
+    vi.useFakeTimers();
+    const warn = quietWarnings();
+    try {
+      let calls = 0;
+      let retriedAt = -1;
+      const started = Date.now();
+      const catga = quiet()
+        .withRetry({ maxAttempts: 2, baseDelayMs: 40, random: () => "0.5" as unknown as number })
+        .handle(Work, () => {
+          if (++calls === 1) throw new Error("transient");
+          retriedAt = Date.now() - started;
+          return calls;
+        })
+        .build();
+      const sent = catga.send(Work, { id: 1 });
+      await vi.advanceTimersByTimeAsync(200);
+      await sent;
+      expect(retriedAt).toBe(40);
+      const throwing = quiet()
+        .withRetry({
+          maxAttempts: 2,
+          baseDelayMs: 1,
+          random: () => {
+            throw new Error("no entropy");
+          },
+        })
+        .handle(Work, () => {
+          throw new Error("always");
+        })
+        .build();
+      const failing = throwing.send(Work, { id: 2 });
+      await vi.advanceTimersByTimeAsync(10);
+      await failing;
+      expect(String(warn.mock.calls[0]![0])).toContain("retry random()");
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("retry: maxDelayMs alone, or baseDelayMs alone within the default cap, builds", () => {
+    expect(() =>
+      quiet()
+        .withRetry({ maxDelayMs: 10 })
+        .handle(Work, ({ id }) => id)
+        .build(),
+    ).not.toThrow();
+    expect(() =>
+      quiet()
+        .withRetry({ baseDelayMs: 5 })
+        .handle(Work, ({ id }) => id)
+        .build(),
+    ).not.toThrow();
+  });
+
+  it("timeout: the aborted answer and the timeout reason carry their message and details", async () => {
+    const controller = new AbortController();
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, () => new Promise<number>(() => undefined))
+      .build();
+    const pending = catga.send(Work, { id: 1 }, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const aborted = await pending;
+    expect(aborted.ok || aborted.error.message).toBe("The operation was aborted");
+
+    let reason: unknown;
+    const timing = quiet()
+      .withTimeout({ ms: 10 })
+      .handle(
+        Work,
+        (_p, ctx) =>
+          new Promise<number>(() => {
+            ctx.signal.addEventListener("abort", () => {
+              reason = ctx.signal.reason;
+            });
+          }),
+      )
+      .build();
+    await timing.send(Work, { id: 2 });
+    expect(reason).toBeInstanceOf(CatgaError);
+    expect((reason as CatgaError).details).toEqual({ timeoutMs: 10 });
+  });
+
+  it("timeout: a synchronous answer also removes its listener from the caller's signal", async () => {
+    const controller = new AbortController();
+    const catga = quiet()
+      .withTimeout({ ms: 1000 })
+      .handle(Work, ({ id }) => id)
+      .build();
+    for (let i = 0; i < 3; i++) await catga.send(Work, { id: i }, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("timeout: a perType that is not an object is one issue, not one per character", () => {
+    try {
+      quiet()
+        .withTimeout({ perType: "abc" as never })
+        .handle(Work, ({ id }) => id)
+        .build();
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      const paths = (error as CatgaConfigError).issues.map((i) => i.path);
+      expect(paths).toEqual(["timeout.perType"]);
+    }
+  });
+
+  it("circuit breaker: the open answer names the circuit; a throwing onStateChange is reported by name", async () => {
+    const warn = quietWarnings();
+    try {
+      const catga = quiet()
+        .withCircuitBreaker({
+          failureThreshold: 1,
+          resetTimeoutMs: 60_000,
+          onStateChange: () => {
+            throw new Error("observer down");
+          },
+        })
+        .handle(Work, () => {
+          throw new Error("down");
+        })
+        .build();
+      await catga.send(Work, { id: 1 });
+      const open = await catga.send(Work, { id: 2 });
+      expect(open.ok || open.error.message).toBe("Circuit for guard.work is open");
+      expect(String(warn.mock.calls[0]![0])).toContain("circuitBreaker.onStateChange");
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("circuit breaker without onStateChange changes state without warnings", async () => {
+    const warn = quietWarnings();
+    try {
+      const catga = quiet()
+        .withCircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 60_000 })
+        .handle(Work, () => {
+          throw new Error("down");
+        })
+        .build();
+      await catga.send(Work, { id: 1 });
+      await catga.send(Work, { id: 2 });
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("rate limiting: the refusal names what was limited", async () => {
+    const catga = quiet()
+      .withRateLimiting({ capacity: 1, refillPerSecond: 0.001 })
+      .handle(Work, ({ id }) => id)
+      .build();
+    await catga.send(Work, { id: 1 });
+    const refused = await catga.send(Work, { id: 2 });
+    expect(refused.ok || refused.error.message).toBe("Rate limit exceeded for guard.work");
+  });
+
+  it("logging: failureLevel 'warn' can be set explicitly, and 'off' writes no success entry or warning", async () => {
+    const warn = quietWarnings();
+    try {
+      const lines: string[] = [];
+      const at = (level: string) => (message: string) => {
+        lines.push(`${level} ${message}`);
+      };
+      const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+      const catga = createCatga({ logger })
+        .withLogging({ successLevel: "off", failureLevel: "warn" })
+        .handle(Work, ({ id }) => {
+          if (id < 0) throw new CatgaError("GUARD_REFUSED", "negative");
+          return id;
+        })
+        .build();
+      await catga.send(Work, { id: 1 });
+      await catga.send(Work, { id: -1 });
+      expect(lines).toEqual(["warn command guard.work failed"]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("validation: the message lists each issue with its path", async () => {
+    const Order = defineCommand(
+      "guard.order",
+      z.object({ items: z.array(z.object({ qty: z.number() })), note: z.string() }),
+    ).returns<number>();
+    const catga = quiet()
+      .withValidation()
+      .handle(Order, () => 1)
+      .build();
+    const refused = await catga.send(Order, { items: [{ qty: "x" }], note: 5 } as never);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.error.message).toMatch(
+      /^Invalid payload for guard\.order: items\.0\.qty: [^;]+; note: [^;]+$/,
+    );
+    const NoPath = defineCommand("guard.nopath", z.number()).returns<number>();
+    const bare = quiet()
+      .withValidation()
+      .handle(NoPath, (n) => n)
+      .build();
+    const top = await bare.send(NoPath, "x" as never);
+    // No path: the schema's message alone (zod's own text starts "Invalid input").
+    expect(top.ok || top.error.message).toMatch(/^Invalid payload for guard\.nopath: Invalid input/);
+  });
+
+  it("idempotency: maxEntries with your own store is refused, naming the option", () => {
+    try {
+      quiet()
+        .withIdempotency({ store: new InMemoryIdempotencyStore(10), maxEntries: 5 })
+        .handle(Work, ({ id }) => id)
+        .build();
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      expect((error as CatgaConfigError).issues).toContainEqual({
+        path: "idempotency.maxEntries",
+        message: "only applies to the default in-memory store; size your own store",
+      });
+    }
   });
 });
