@@ -17,6 +17,7 @@ import {
   type TypeOf,
 } from "./contracts.js";
 import { type EventRoute, eventRoute } from "./event-routes.js";
+import type { ExtensionTarget, Installable } from "./extension.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
@@ -83,6 +84,14 @@ type BuildArgs<Required, Handled> = [Exclude<Required, Handled>] extends [never]
   ? []
   : [missingHandlersFor: TypeOf<Exclude<Required, Handled>>];
 
+/**
+ * What `.saga()` accepts: the saga itself when every contract it sends is handled here or declared
+ * `.remote()` (register those first), else a readable type error naming the missing contracts.
+ */
+type SagaArg<Sends extends AnyContract, Handled, Saga> = [Exclude<Sends, Handled>] extends [never]
+  ? Saga
+  : Saga & { readonly "register a handler or .remote() first for": TypeOf<Exclude<Sends, Handled>> };
+
 interface Registration {
   readonly contract: AnyContract;
   readonly handler: Handler;
@@ -124,6 +133,7 @@ export class CatgaBuilder<
   private publishMode: PublishMode;
   private transport: Transport | undefined;
   private hook: DispatchHook | undefined;
+  private readonly built: ((catga: Catga<AnyContract>) => void)[] = [];
 
   constructor(options?: CatgaOptions) {
     this.issues.checkObject("options", options, optionFields);
@@ -160,6 +170,27 @@ export class CatgaBuilder<
   remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<Handled | C[number], Required, HandledHere> {
     this.remotes.push(...contracts);
     return this as unknown as CatgaBuilder<Handled | C[number], Required, HandledHere>;
+  }
+
+  /**
+   * Hosts a saga (docs/sagas.md): handles its start message, the events it waits for and its
+   * internal advance command. Every command its steps send must already be handled here or
+   * declared `.remote()`, or this call does not compile.
+   */
+  saga<Sends extends AnyContract, Adds extends AnyContract, Options>(
+    saga: SagaArg<Sends, Handled, Installable<Sends, Adds, Options>>,
+    options: Options,
+  ): CatgaBuilder<Handled | Adds, Required, HandledHere | Adds> {
+    const target: ExtensionTarget = {
+      handle: (contract, handler) => this.handle(contract, handler as HandlerFor<AnyContract>),
+      issue: (path, message) => this.issues.add(path, message),
+      onBuilt: (callback) => this.built.push(callback),
+      logger: () => this.logger,
+    };
+    if (typeof (saga as Partial<Installable<Sends, Adds, Options>>)?.install !== "function")
+      this.issues.add("sagas", "saga() needs a saga from defineSaga");
+    else saga.install(target, options);
+    return this as unknown as CatgaBuilder<Handled | Adds, Required, HandledHere | Adds>;
   }
 
   /** Declares contracts this process must handle: `build()` fails (in types and at start-up) without them. */
@@ -257,7 +288,9 @@ export class CatgaBuilder<
 
   /** Composes every pipeline once and returns the mediator; throws CatgaConfigError on any problem. */
   build(..._missing: BuildArgs<Required, HandledHere>): Catga<Handled> {
-    return buildMediator(this.state(), undefined) as unknown as Catga<Handled>;
+    const mediator = buildMediator(this.state(), undefined);
+    for (const callback of this.built) callback(mediator);
+    return mediator as unknown as Catga<Handled>;
   }
 }
 

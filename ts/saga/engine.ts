@@ -1,0 +1,586 @@
+/**
+ * Runs hosted sagas. Every activation of an instance (its start, an event, a timer, an operator's
+ * resume) sends the saga's internal durable `advance` command; its handler moves the instance step by
+ * step, writing the store after each, until it waits or ends. Each write names the revision it read,
+ * so two activations never both move one instance; a step's command is claimed (`inFlight`) before
+ * it is sent, so a crash leaves a record of what may have happened, and the redelivered `advance`
+ * (JetStream, on any instance) sends it again under the same message id (docs/sagas.md).
+ */
+import { createHash } from "node:crypto";
+import { IssueList, integer, number, withMethods } from "../checks.js";
+import { CatgaError, ErrorCodes } from "../errors.js";
+import type { HandlerContext } from "../mediator/context.js";
+import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
+import type { ExtensionTarget } from "../mediator/extension.js";
+import type { Catga } from "../mediator/mediator.js";
+import { err, errorInfoFrom, type Result } from "../mediator/result.js";
+import type { SagaAdvance, SagaBlueprint, SagaStarted, StepDefinition } from "./define.js";
+import { SAGA_NAME } from "./define.js";
+import type { SagaError, SagaInstance, SagaProgress, SagaStore } from "./instance.js";
+
+/** Options of the builder's `.saga(definition, options)`. */
+export interface SagaHostOptions {
+  /** Where instances are kept: `InMemorySagaStore` (one process) or `PostgresSagaStore`. */
+  readonly store: SagaStore;
+  /**
+   * Attempts at one compensation before the instance is `failed` (left to an operator).
+   * @default 5
+   */
+  readonly compensationAttempts?: number;
+  /**
+   * Wait before the second attempt at a compensation; doubles on each further one (at most 30 s).
+   * @default 100
+   */
+  readonly compensationBackoffMs?: number;
+}
+
+const DEFAULTS = { compensationAttempts: 5, compensationBackoffMs: 100, maxBackoffMs: 30_000 } as const;
+
+const optionFields = {
+  store: withMethods("insert", "get", "update", "list"),
+  compensationAttempts: integer(1, 1000),
+  compensationBackoffMs: number(0, 60_000),
+};
+
+/** Validates the host options and the definition, then registers the saga's handlers. */
+export function installSaga(
+  blueprint: SagaBlueprint,
+  target: ExtensionTarget,
+  options: SagaHostOptions,
+): void {
+  const issues = new IssueList();
+  issues.checkObject(`sagas.${blueprint.name}.options`, options, optionFields);
+  if (options?.store === undefined)
+    issues.add(`sagas.${blueprint.name}.options.store`, "is required (a SagaStore)");
+  for (const problem of [...blueprint.problems, ...issues.issues])
+    target.issue(problem.path, problem.message);
+  if (blueprint.problems.length > 0 || issues.issues.length > 0) return;
+  const engine = new SagaEngine(blueprint, options, target);
+  target.handle(blueprint.advance, (payload: SagaAdvance) => engine.advance(payload?.id));
+  target.handle(blueprint.start!.contract, (payload: unknown, ctx: HandlerContext) =>
+    engine.start(payload, ctx),
+  );
+  const eventTypes = new Set<string>();
+  for (const step of blueprint.steps) {
+    if (step.kind !== "wait" || eventTypes.has(step.event.type)) continue;
+    eventTypes.add(step.event.type);
+    target.handle(step.event, (payload: unknown, ctx: HandlerContext) =>
+      engine.event(step.event.type, payload, ctx),
+    );
+  }
+  target.onBuilt((catga) => engine.attach(catga));
+}
+
+type Move = "again" | "stop";
+
+/** Message ids JetStream dedupes and schedules by: tokens, derived from the instance and the cause. */
+function advanceId(saga: string, id: string, cause: string): string {
+  return `saga-${createHash("sha256").update(`${saga}\u0000${id}\u0000${cause}`).digest("hex").slice(0, 32)}`;
+}
+
+class SagaEngine {
+  private catga: Catga<AnyContract> | undefined;
+  private readonly store: SagaStore;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  /** Activations of one instance in this process run one after another (fewer wasted writes). */
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly saga: SagaBlueprint,
+    options: SagaHostOptions,
+    private readonly target: ExtensionTarget,
+  ) {
+    this.store = options.store;
+    this.attempts = options.compensationAttempts ?? DEFAULTS.compensationAttempts;
+    this.backoffMs = options.compensationBackoffMs ?? DEFAULTS.compensationBackoffMs;
+  }
+
+  attach(catga: Catga<AnyContract>): void {
+    this.catga = catga;
+  }
+
+  /** The start message: creates the instance (once per id) and activates it. */
+  async start(payload: unknown, ctx: HandlerContext): Promise<SagaStarted> {
+    const start = this.saga.start!;
+    const id = start.options.id(payload);
+    if (typeof id !== "string" || !SAGA_NAME.test(id))
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `saga ${this.saga.name}: the instance id from ${start.contract.type} must be 1-100 ASCII letters, digits, '_' or '-', got ${JSON.stringify(id)}`,
+        { details: { field: "id", saga: this.saga.name } },
+      );
+    const state = jsonCopy(start.options.init(payload), `saga ${this.saga.name}: init's state`);
+    const now = Date.now();
+    const deadlineMs = this.saga.deadlineMs;
+    const started = await this.store.insert({
+      saga: this.saga.name,
+      id,
+      status: "running",
+      step: 0,
+      revision: 1,
+      state,
+      progress: {
+        startedAt: now,
+        done: [],
+        ...(deadlineMs === undefined ? {} : { deadlineAt: now + deadlineMs }),
+      },
+      updatedAt: now,
+    });
+    // Also when it existed: a start redelivered after a crash between insert and here must still
+    // activate it; the advance's message id makes a repeated one a duplicate.
+    await this.activate(id, "start", ctx);
+    return { sagaId: id, started };
+  }
+
+  /** An event some wait step of this saga is for: recorded on its instance, which moves on if waiting. */
+  async event(type: string, payload: unknown, ctx: HandlerContext): Promise<void> {
+    for (let index = 0; index < this.saga.steps.length; index++) {
+      const step = this.saga.steps[index]!;
+      if (step.kind !== "wait" || step.event.type !== type) continue;
+      let id: unknown;
+      try {
+        id = step.key(payload);
+      } catch (thrown) {
+        ctx.logger.warn("saga event key failed", {
+          saga: this.saga.name,
+          step: step.name,
+          error: errorInfoFrom(thrown).message,
+        });
+        continue;
+      }
+      if (typeof id !== "string") continue;
+      for (;;) {
+        const instance = await this.store.get(this.saga.name, id);
+        if (instance === undefined) break;
+        const open = instance.status === "running" || instance.status === "waiting";
+        if (!open || index < instance.step || instance.progress.received?.[step.name] !== undefined) break;
+        const next = await this.write(instance, {
+          progress: {
+            ...instance.progress,
+            received: { ...instance.progress.received, [step.name]: payload },
+          },
+        });
+        if (next === undefined) continue; // moved meanwhile: look again
+        if (instance.status === "waiting" && instance.step === index)
+          await this.activate(id, `event:${ctx.messageId}`, ctx);
+        return;
+      }
+    }
+  }
+
+  /** The advance command's handler: moves the instance until it waits or ends. */
+  advance(id: unknown): Promise<void> {
+    if (typeof id !== "string")
+      return Promise.reject(
+        new CatgaError(ErrorCodes.INVALID_ARGUMENT, "saga advance: id must be a string", {
+          details: { field: "id" },
+        }),
+      );
+    const previous = this.running.get(id) ?? Promise.resolve();
+    const run = previous.then(() => this.drive(id));
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
+    this.running.set(id, tail);
+    tail.then(() => {
+      if (this.running.get(id) === tail) this.running.delete(id);
+    });
+    return run;
+  }
+
+  private async drive(id: string): Promise<void> {
+    for (;;) {
+      const instance = await this.store.get(this.saga.name, id);
+      if (instance === undefined || (await this.move(instance)) === "stop") return;
+    }
+  }
+
+  private move(instance: SagaInstance): Promise<Move> {
+    switch (instance.status) {
+      case "running":
+        return this.forward(instance);
+      case "waiting":
+        return this.waiting(instance);
+      case "compensating":
+        return this.back(instance);
+      default:
+        return Promise.resolve("stop"); // completed, compensated, aborted, or failed (an operator's turn)
+    }
+  }
+
+  private async forward(instance: SagaInstance): Promise<Move> {
+    const { progress } = instance;
+    if (progress.deadlineAt !== undefined && Date.now() >= progress.deadlineAt)
+      return this.compensate(instance, this.deadlineError(), true);
+    const step = this.saga.steps[instance.step];
+    if (step === undefined)
+      return (await this.write(instance, {
+        status: "completed",
+        progress: { ...progress, inFlight: undefined },
+      }))
+        ? "stop"
+        : "again";
+    if (progress.inFlight !== step.name) {
+      let skip: boolean;
+      try {
+        skip = step.when !== undefined && !step.when(instance.state);
+      } catch (thrown) {
+        return this.compensate(instance, this.userError(thrown, step.name), false);
+      }
+      if (skip) return (await this.write(instance, { step: instance.step + 1 })) ? "again" : "again";
+    }
+    if (step.kind === "wait") return this.reachWait(instance, step);
+    return this.send(instance, step);
+  }
+
+  /** Claims the step, sends its command under the step's message id, and records the Result. */
+  private async send(instance: SagaInstance, step: StepDefinition & { kind: "send" }): Promise<Move> {
+    const recovered = instance.progress.inFlight === step.name;
+    const claimed = recovered
+      ? instance
+      : await this.write(instance, { progress: { ...instance.progress, inFlight: step.name } });
+    if (claimed === undefined) return "again";
+    let payload: unknown;
+    try {
+      payload = step.payload(claimed.state);
+    } catch (thrown) {
+      return this.compensate(claimed, this.userError(thrown, step.name), false);
+    }
+    const deadlineAt = claimed.progress.deadlineAt;
+    const bounds = [
+      ...(step.timeoutMs === undefined ? [] : [step.timeoutMs]),
+      ...(deadlineAt === undefined ? [] : [Math.max(1, deadlineAt - Date.now())]),
+    ];
+    const result = await this.sendCommand(
+      step.contract,
+      payload,
+      `${this.saga.name}:${claimed.id}:${step.name}`,
+      claimed.id,
+      bounds.length === 0 ? undefined : Math.min(...bounds),
+    );
+    return this.record(claimed, step, recovered, result);
+  }
+
+  /**
+   * Records a step's Result. Another activation may have written meanwhile (an event recorded by a
+   * step's own handler, a concurrent advance): while the instance still has this step in flight, the
+   * Result is applied to the fresh copy, never sent again.
+   */
+  private async record(
+    claimed: SagaInstance,
+    step: StepDefinition & { kind: "send" },
+    recovered: boolean,
+    result: Result<unknown>,
+  ): Promise<Move> {
+    for (let current: SagaInstance | undefined = claimed; ; ) {
+      if (current?.status !== "running" || current.progress.inFlight !== step.name) return "again";
+      let written: SagaInstance | undefined;
+      if (result.ok) {
+        let state: unknown;
+        try {
+          state = jsonCopy(
+            step.result === undefined ? current.state : step.result(current.state, result.value),
+            `saga ${this.saga.name}: step ${step.name}'s result`,
+          );
+        } catch (thrown) {
+          return this.compensate(current, this.userError(thrown, step.name), true); // the effect happened
+        }
+        written = await this.write(current, {
+          state,
+          step: current.step + 1,
+          progress: { ...current.progress, done: [...current.progress.done, step.name], inFlight: undefined },
+        });
+      } else {
+        const error: SagaError = { code: result.error.code, message: result.error.message, step: step.name };
+        if (recovered && (result.error.details as { duplicate?: unknown } | undefined)?.duplicate === true)
+          // A durable step resent after a crash, inside JetStream's duplicate window: its Result went
+          // to the process that died. Whether it took effect is unknown here: an operator decides.
+          return this.fail(current, {
+            ...error,
+            message: `the Result of durable step ${step.name} was lost with the process that sent it; check its effect, then resume (compensate) or abort`,
+          });
+        written = await this.write(
+          current,
+          this.compensation(current, error, result.error.code === ErrorCodes.TIMEOUT),
+        );
+      }
+      if (written !== undefined) return "again";
+      current = await this.store.get(this.saga.name, claimed.id);
+    }
+  }
+
+  private async reachWait(instance: SagaInstance, step: StepDefinition & { kind: "wait" }): Promise<Move> {
+    if (instance.progress.received?.[step.name] !== undefined) return this.receive(instance, step);
+    const deadlineAt = instance.progress.deadlineAt ?? Number.POSITIVE_INFINITY;
+    const waitUntil = Math.min(Date.now() + step.timeoutMs, deadlineAt);
+    const next = await this.write(instance, {
+      status: "waiting",
+      progress: { ...instance.progress, waitUntil },
+    });
+    if (next === undefined) return "again";
+    await this.timer(instance.id, waitUntil, next.revision);
+    return "stop";
+  }
+
+  private async waiting(instance: SagaInstance): Promise<Move> {
+    const step = this.saga.steps[instance.step];
+    if (step?.kind !== "wait")
+      return this.fail(instance, {
+        code: ErrorCodes.CONFIG,
+        message: `step ${instance.step} is not a wait step (was the saga redefined?)`,
+      });
+    if (instance.progress.received?.[step.name] !== undefined) return this.receive(instance, step);
+    if (Date.now() < (instance.progress.waitUntil ?? 0)) return "stop"; // an event for a later step, or an early timer
+    const deadline = instance.progress.deadlineAt !== undefined && Date.now() >= instance.progress.deadlineAt;
+    return this.compensate(
+      instance,
+      deadline
+        ? this.deadlineError()
+        : {
+            code: ErrorCodes.TIMEOUT,
+            message: `no ${step.event.type} within ${step.timeoutMs} ms`,
+            step: step.name,
+          },
+      false,
+    );
+  }
+
+  private async receive(instance: SagaInstance, step: StepDefinition & { kind: "wait" }): Promise<Move> {
+    let state: unknown;
+    try {
+      const payload = instance.progress.received![step.name];
+      state = jsonCopy(
+        step.result === undefined ? instance.state : step.result(instance.state, payload),
+        `saga ${this.saga.name}: step ${step.name}'s result`,
+      );
+    } catch (thrown) {
+      return this.compensate(instance, this.userError(thrown, step.name), false);
+    }
+    await this.write(instance, {
+      status: "running",
+      state,
+      step: instance.step + 1,
+      progress: { ...instance.progress, done: [...instance.progress.done, step.name], waitUntil: undefined },
+    });
+    return "again";
+  }
+
+  /** Leaves the forward path: the done steps (and the in-flight one, when it may have happened) are undone in reverse. */
+  private async compensate(instance: SagaInstance, error: SagaError, inFlightToo: boolean): Promise<Move> {
+    await this.write(instance, this.compensation(instance, error, inFlightToo));
+    return "again";
+  }
+
+  private compensation(instance: SagaInstance, error: SagaError, inFlightToo: boolean) {
+    const { progress } = instance;
+    const names = [...progress.done];
+    if (inFlightToo && progress.inFlight !== undefined && !names.includes(progress.inFlight))
+      names.push(progress.inFlight);
+    const undo = names.filter((name) => this.saga.compensations.has(name));
+    return {
+      status: "compensating" as const,
+      progress: { ...progress, undo, undoAttempts: 0, inFlight: undefined, waitUntil: undefined, error },
+    };
+  }
+
+  private async back(instance: SagaInstance): Promise<Move> {
+    const { progress } = instance;
+    const undo = progress.undo ?? [];
+    const name = undo[undo.length - 1];
+    if (name === undefined) return (await this.write(instance, { status: "compensated" })) ? "stop" : "again";
+    const compensation = this.saga.compensations.get(name)!;
+    const attempt = (progress.undoAttempts ?? 0) + 1;
+    // Claimed first: a crash mid-send makes the next delivery count (and id) a new attempt.
+    const claimed = await this.write(instance, { progress: { ...progress, undoAttempts: attempt } });
+    if (claimed === undefined) return "again";
+    let result: Result<unknown>;
+    try {
+      const payload = compensation.payload(claimed.state);
+      result = await this.sendCommand(
+        compensation.send,
+        payload,
+        `${this.saga.name}:${claimed.id}:${name}:undo:${attempt}`,
+        claimed.id,
+        undefined,
+      );
+    } catch (thrown) {
+      result = { ok: false, error: errorInfoFrom(thrown) } as Result<unknown>;
+    }
+    if (result.ok) {
+      // As for steps: a write that lost to another activation is redone on the fresh copy while
+      // that copy still shows this attempt, so a done compensation is not sent again.
+      for (let current: SagaInstance | undefined = claimed; ; ) {
+        const still = current?.progress.undo;
+        if (
+          current?.status !== "compensating" ||
+          still?.[still.length - 1] !== name ||
+          current.progress.undoAttempts !== attempt
+        )
+          return "again";
+        const written = await this.write(current, {
+          progress: { ...current.progress, undo: still.slice(0, -1), undoAttempts: 0 },
+        });
+        if (written !== undefined) return "again";
+        current = await this.store.get(this.saga.name, claimed.id);
+      }
+    }
+    this.target.logger().warn("saga compensation failed", {
+      saga: this.saga.name,
+      id: claimed.id,
+      step: name,
+      attempt,
+      code: result.error.code,
+    });
+    if (attempt >= this.attempts)
+      return this.fail(claimed, {
+        code: result.error.code,
+        message: `compensation of ${name} failed ${attempt} times, last: ${result.error.message}`,
+        step: name,
+      });
+    await sleep(Math.min(this.backoffMs * 2 ** (attempt - 1), DEFAULTS.maxBackoffMs));
+    return "again";
+  }
+
+  private async fail(instance: SagaInstance, error: SagaError): Promise<Move> {
+    this.target.logger().error("saga failed: an operator must resume or abort it", {
+      saga: this.saga.name,
+      id: instance.id,
+      ...error,
+    });
+    await this.write(instance, {
+      status: "failed",
+      progress: { ...instance.progress, inFlight: undefined, error },
+    });
+    return "again";
+  }
+
+  /** Sends a step's or compensation's command; a durable one waits for its handler's Result. */
+  private sendCommand(
+    contract: AnyCommand,
+    payload: unknown,
+    messageId: string,
+    id: string,
+    timeoutMs: number | undefined,
+  ): Promise<Result<unknown>> {
+    const options = {
+      messageId,
+      correlationId: `${this.saga.name}:${id}`,
+      ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+      ...(contract.delivery === "durable" ? { await: "result" as const } : {}),
+    };
+    // biome-ignore lint/suspicious/noExplicitAny: the definition's types checked payload against the contract
+    const sent = this.mediator().send(contract as any, payload as any, options as any) as Promise<
+      Result<unknown>
+    >;
+    if (timeoutMs === undefined) return sent;
+    // The signal ends a remote wait; a local handler that ignores it is outrun here.
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<Result<unknown>>((resolve) => {
+      timer = setTimeout(
+        () => resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    return Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+  }
+
+  /** Sends the advance command: stored on JetStream with a durable transport, run in place otherwise. */
+  private async activate(id: string, cause: string, ctx: HandlerContext | undefined): Promise<void> {
+    const result = await this.mediator().send(
+      this.saga.advance,
+      { id },
+      {
+        messageId: advanceId(this.saga.name, id, cause),
+        correlationId: ctx?.correlationId ?? `${this.saga.name}:${id}`,
+      },
+    );
+    if (!result.ok)
+      throw new CatgaError(
+        ErrorCodes.STORE_FAILED === result.error.code ? ErrorCodes.STORE_FAILED : ErrorCodes.TRANSPORT,
+        `saga ${this.saga.name}: could not activate ${id}: ${result.error.message}`,
+        { details: { saga: this.saga.name, id, code: result.error.code } },
+      );
+  }
+
+  /**
+   * Wakes the instance at `at`: a scheduled advance when the transport schedules (it survives this
+   * process), else an in-process timer (lost with the process; docs/sagas.md).
+   */
+  private async timer(id: string, at: number, revision: number): Promise<void> {
+    const messageId = advanceId(this.saga.name, id, `timer:${revision}`);
+    const scheduled = await this.mediator().send(this.saga.advance, { id }, { messageId, deliverAt: at });
+    if (scheduled.ok) return;
+    if (scheduled.error.code !== ErrorCodes.CONFIG)
+      this.target.logger().warn("saga timer not scheduled; using an in-process timer", {
+        saga: this.saga.name,
+        id,
+        code: scheduled.error.code,
+      });
+    const wake = () => {
+      const left = at - Date.now();
+      if (left > 0) {
+        setTimeout(wake, left + 1).unref();
+        return;
+      }
+      this.advance(id).catch((error: unknown) =>
+        this.target
+          .logger()
+          .error("saga timer failed", { saga: this.saga.name, id, error: errorInfoFrom(error).message }),
+      );
+    };
+    setTimeout(wake, Math.max(0, at - Date.now()) + 1).unref();
+  }
+
+  /** Writes the next revision; undefined when another activation wrote first. */
+  private async write(
+    instance: SagaInstance,
+    change: Partial<Pick<SagaInstance, "status" | "step" | "state">> & { progress?: SagaProgress },
+  ): Promise<SagaInstance | undefined> {
+    const next: SagaInstance = {
+      ...instance,
+      ...change,
+      revision: instance.revision + 1,
+      updatedAt: Date.now(),
+    };
+    return (await this.store.update(next)) ? next : undefined;
+  }
+
+  private deadlineError(): SagaError {
+    return { code: ErrorCodes.TIMEOUT, message: `saga deadline of ${this.saga.deadlineMs} ms passed` };
+  }
+
+  private userError(thrown: unknown, step: string): SagaError {
+    const info = errorInfoFrom(thrown);
+    return { code: info.code, message: info.message, step };
+  }
+
+  private mediator(): Catga<AnyContract> {
+    if (this.catga === undefined)
+      throw new CatgaError(ErrorCodes.CONFIG, `saga ${this.saga.name}: the mediator is not built yet`);
+    return this.catga;
+  }
+}
+
+/** The value as stored (JSON), or a CATGA_INVALID_ARGUMENT naming what could not be stored. */
+function jsonCopy(value: unknown, what: string): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (cause) {
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
+      cause,
+      details: { field: "state" },
+    });
+  }
+  if (text === undefined)
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
+      details: { field: "state" },
+    });
+  return JSON.parse(text);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
