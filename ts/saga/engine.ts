@@ -511,6 +511,8 @@ class SagaEngine {
   private async timer(id: string, at: number, revision: number): Promise<void> {
     const messageId = advanceId(this.saga.name, id, `timer:${revision}`);
     const scheduled = await this.mediator().send(this.saga.advance, { id }, { messageId, deliverAt: at });
+    const via = scheduled.ok ? "schedule" : "process";
+    this.target.logger().debug("saga timer set", { saga: this.saga.name, id, at, via });
     if (scheduled.ok) return;
     if (scheduled.error.code !== ErrorCodes.CONFIG)
       this.target.logger().warn("saga timer not scheduled; using an in-process timer", {
