@@ -158,6 +158,26 @@ describe("sagas (in process)", () => {
     await expect(ops.abort("o9", "again")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     await expect(ops.resume("nope", "x")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     await expect(ops.resume("o9", "")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+    await expect(ops.wake("o9")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+  });
+
+  it("wake moves an instance left in progress (a start whose activation was lost)", async () => {
+    const s = services();
+    s.captureInline = true;
+    const { catga, store } = host(s);
+    const now = Date.now();
+    await store.insert({
+      saga: "order",
+      id: "o15",
+      status: "running",
+      step: 0,
+      revision: 1,
+      state: { orderId: "o15", amount: 1, express: false },
+      progress: { startedAt: now, done: [] },
+      updatedAt: now,
+    });
+    await sagaOperations(catga, orderSaga(), store).wake("o15");
+    await settled(store, "o15", "completed");
   });
 
   it("a wait that times out compensates (in-process timer without a scheduling transport)", async () => {

@@ -25,7 +25,10 @@ export interface ExtensionTarget {
  * handles or declares remote), `adds` the contracts it handles itself.
  */
 export interface Installable<Sends extends AnyContract, Adds extends AnyContract, Options> {
+  /** Contracts it sends: each must be handled by the builder or declared `.remote()`. */
   readonly sends: readonly Sends[];
+  /** Contracts it handles once installed. */
   readonly adds: readonly Adds[];
+  /** Registers its handlers on the builder and checks `options`. */
   install(target: ExtensionTarget, options: Options): void;
 }

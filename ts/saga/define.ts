@@ -114,7 +114,9 @@ export type StepDefinition =
 
 /** One compensation as the engine sees it. */
 export interface CompensationDefinition {
+  /** The command that undoes the step. */
   readonly send: AnyCommand;
+  /** Its payload, from the state. */
   readonly payload: (state: unknown) => unknown;
 }
 

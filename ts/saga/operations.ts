@@ -21,6 +21,13 @@ export interface SagaOperations<State> {
   resume(id: string, reason: string): Promise<SagaInstance<State>>;
   /** A `failed` instance ends as `aborted` with the reason: nothing more runs (you fixed it by hand). */
   abort(id: string, reason: string): Promise<SagaInstance<State>>;
+  /**
+   * Sends the advance command for an instance in progress (`running`, `waiting`, `compensating`),
+   * e.g. one found by `list({ status: "running" })` long after its `updatedAt`: a start that was not
+   * durable and whose host died before activating it, or a wait whose in-process timer died with
+   * its host. Harmless on an instance that is moving: it moves at most once per revision.
+   */
+  wake(id: string): Promise<void>;
 }
 
 /**
@@ -37,7 +44,7 @@ export function sagaOperations<State>(
   const settle = async (id: string, reason: string, action: "resume" | "abort") => {
     checkArgument("id", id, nonEmptyString);
     checkArgument("reason", reason, nonEmptyString);
-    if (typeof reason !== "string") checkArgument("reason", "", nonEmptyString);
+    if (typeof reason !== "string") checkArgument("reason", "", nonEmptyString); // undefined passes checkArgument
     for (;;) {
       const instance = await store.get(name, id);
       if (instance?.status !== "failed")
@@ -85,5 +92,30 @@ export function sagaOperations<State>(
     },
     resume: (id, reason) => settle(id, reason, "resume"),
     abort: (id, reason) => settle(id, reason, "abort"),
+    wake: async (id) => {
+      checkArgument("id", id, nonEmptyString);
+      const instance = await store.get(name, id);
+      if (instance === undefined || !["running", "waiting", "compensating"].includes(instance.status))
+        throw new CatgaError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `saga ${name}: wake needs an instance in progress; ${id} is ${instance === undefined ? "unknown" : instance.status}`,
+          { details: { field: "id", id, status: instance?.status ?? null } },
+        );
+      const sent = await (catga as Catga<AnyContract>).send(
+        saga.advance,
+        { id },
+        {
+          messageId: `saga-wake-${instance.revision}-${id}`,
+        },
+      );
+      if (!sent.ok)
+        throw new CatgaError(
+          ErrorCodes.TRANSPORT,
+          `saga ${name}: could not wake ${id}: ${sent.error.message}`,
+          {
+            details: { id, code: sent.error.code },
+          },
+        );
+    },
   };
 }
