@@ -134,6 +134,8 @@ export class CatgaBuilder<
   private transport: Transport | undefined;
   private hook: DispatchHook | undefined;
   private readonly built: ((catga: Catga<AnyContract>) => void)[] = [];
+  /** What each hosted saga sends, checked at build (for callers the types do not reach). */
+  private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
 
   constructor(options?: CatgaOptions) {
     this.issues.checkObject("options", options, optionFields);
@@ -189,7 +191,11 @@ export class CatgaBuilder<
     };
     if (typeof (saga as Partial<Installable<Sends, Adds, Options>>)?.install !== "function")
       this.issues.add("sagas", "saga() needs a saga from defineSaga");
-    else saga.install(target, options);
+    else {
+      saga.install(target, options);
+      const name = (saga as { name?: unknown }).name;
+      this.sagaSends.push({ path: `sagas.${String(name)}`, contracts: [...saga.sends] });
+    }
     return this as unknown as CatgaBuilder<Handled | Adds, Required, HandledHere | Adds>;
   }
 
@@ -288,6 +294,15 @@ export class CatgaBuilder<
 
   /** Composes every pipeline once and returns the mediator; throws CatgaConfigError on any problem. */
   build(..._missing: BuildArgs<Required, HandledHere>): Catga<Handled> {
+    if (this.sagaSends.length > 0) {
+      // Remotes may hold anything from JS (buildMediator reports those): never read .type off null.
+      const typeOf = (c: unknown) => (c as { type?: unknown } | null | undefined)?.type;
+      const known = new Set([...this.registrations.map((r) => r.contract.type), ...this.remotes.map(typeOf)]);
+      for (const { path, contracts } of this.sagaSends)
+        for (const type of new Set(contracts.map(typeOf)))
+          if (typeof type === "string" && !known.has(type))
+            this.issues.add(path, `sends ${type}, which is neither handled here nor declared .remote()`);
+    }
     const mediator = buildMediator(this.state(), undefined);
     for (const callback of this.built) callback(mediator);
     return mediator as unknown as Catga<Handled>;
