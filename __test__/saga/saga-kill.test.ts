@@ -7,7 +7,8 @@ import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 import { dropSchema, eventually, newPool, PG_URL, uniqueName } from "../persistence/helpers.js";
 
 // Issue 17: the saga host is killed with SIGKILL mid-saga; another host (a new process) finishes
-// every instance from its last persisted step. Real NATS (JetStream) and PostgreSQL.
+// every instance from its last persisted step. Payments (durable steps) run in a third process.
+// Real NATS (JetStream) and PostgreSQL.
 const PlaceOrder = defineCommand("orders.place").payload<{ orderId: string; n: number }>().durable();
 const TOTAL = 40;
 const STEP_MS = 40;
@@ -30,11 +31,14 @@ afterAll(async () => {
   await pool.end();
 });
 
-function host(): Promise<{ child: ChildProcess; steps: () => number }> {
+function host(
+  role = "host",
+): Promise<{ child: ChildProcess; steps: () => number; duplicates: () => number }> {
   const child = spawn(
     process.execPath,
     [
       new URL("./saga-worker.mjs", import.meta.url).pathname,
+      role,
       NATS_URL,
       prefix,
       PG_URL,
@@ -49,7 +53,12 @@ function host(): Promise<{ child: ChildProcess; steps: () => number }> {
     out += chunk.toString();
   });
   const steps = () => out.split("\n").filter((line) => line.startsWith("step ")).length;
-  return until(() => out.includes("ready"), 60_000, "saga host ready").then(() => ({ child, steps }));
+  const duplicates = () => out.split("\n").filter((line) => line.startsWith("duplicate ")).length;
+  return until(() => out.includes("ready"), 60_000, "saga host ready").then(() => ({
+    child,
+    steps,
+    duplicates,
+  }));
 }
 
 function kill(child: ChildProcess): Promise<void> {
@@ -61,12 +70,14 @@ function kill(child: ChildProcess): Promise<void> {
 
 describe("sagas: the host killed with SIGKILL mid-saga", () => {
   it("every saga ends in exactly one terminal state, each effect applied once, none stuck", async () => {
+    const payments = await host("payments");
     const first = await host();
     const transport = await natsTransport({ servers: NATS_URL, service: "web", prefix });
     const web = createCatga({ logger: silentLogger, transport }).remote(PlaceOrder).build();
     for (let n = 1; n <= TOTAL; n++) (await web.send(PlaceOrder, { orderId: `o${n}`, n })).unwrap();
     // Killed while it holds sagas in the middle of their steps.
-    await until(() => first.steps() >= 30, 60_000, "30 steps started");
+    // Killed while payments holds charges it sent: their Results go to a dead process.
+    await until(() => payments.steps() >= 12, 60_000, "12 charges started");
     await kill(first.child);
     const { rows: atKill } = await pool.query(
       `SELECT count(*)::int AS n FROM "${schema}".catga_saga WHERE status NOT IN ('completed', 'compensated')`,
@@ -85,6 +96,8 @@ describe("sagas: the host killed with SIGKILL mid-saga", () => {
       "every saga terminal",
     );
     expect(second.steps()).toBeGreaterThan(0);
+    // The new host sent charges again inside the duplicate window, and waited it out.
+    expect(second.duplicates()).toBeGreaterThan(0);
 
     const { rows: sagas } = await pool.query(
       `SELECT id, status, progress FROM "${schema}".catga_saga ORDER BY id`,
@@ -107,5 +120,6 @@ describe("sagas: the host killed with SIGKILL mid-saga", () => {
     }
     await transport.close();
     second.child.kill("SIGTERM");
+    payments.child.kill("SIGTERM");
   }, 180_000);
 });

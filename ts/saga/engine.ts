@@ -32,14 +32,27 @@ export interface SagaHostOptions {
    * @default 100
    */
   readonly compensationBackoffMs?: number;
+  /**
+   * How long a durable step sent again after a crash may stay a JetStream duplicate (its first
+   * Result lost with the process that sent it) before the instance is `failed`: keep it above the
+   * command stream's `duplicateWindowMs` (2 minutes by default), after which the send goes through.
+   * @default 180000
+   */
+  readonly stepRecoveryMs?: number;
 }
 
-const DEFAULTS = { compensationAttempts: 5, compensationBackoffMs: 100, maxBackoffMs: 30_000 } as const;
+const DEFAULTS = {
+  compensationAttempts: 5,
+  compensationBackoffMs: 100,
+  maxBackoffMs: 30_000,
+  stepRecoveryMs: 180_000,
+} as const;
 
 const optionFields = {
   store: withMethods("insert", "get", "update", "list"),
   compensationAttempts: integer(1, 1000),
   compensationBackoffMs: number(0, 60_000),
+  stepRecoveryMs: number(0, 24 * 3600_000),
 };
 
 /** Validates the host options and the definition, then registers the saga's handlers. */
@@ -83,6 +96,7 @@ class SagaEngine {
   private readonly store: SagaStore;
   private readonly attempts: number;
   private readonly backoffMs: number;
+  private readonly recoveryMs: number;
   /** Activations of one instance in this process run one after another (fewer wasted writes). */
   private readonly running = new Map<string, Promise<void>>();
 
@@ -94,6 +108,7 @@ class SagaEngine {
     this.store = options.store;
     this.attempts = options.compensationAttempts ?? DEFAULTS.compensationAttempts;
     this.backoffMs = options.compensationBackoffMs ?? DEFAULTS.compensationBackoffMs;
+    this.recoveryMs = options.stepRecoveryMs ?? DEFAULTS.stepRecoveryMs;
   }
 
   attach(catga: Catga<AnyContract>): void {
@@ -248,19 +263,36 @@ class SagaEngine {
     } catch (thrown) {
       return this.compensate(claimed, this.userError(thrown, step.name), false);
     }
-    const deadlineAt = claimed.progress.deadlineAt;
-    const bounds = [
-      ...(step.timeoutMs === undefined ? [] : [step.timeoutMs]),
-      ...(deadlineAt === undefined ? [] : [Math.max(1, deadlineAt - Date.now())]),
-    ];
-    const result = await this.sendCommand(
-      step.contract,
-      payload,
-      `${this.saga.name}:${claimed.id}:${step.name}`,
-      claimed.id,
-      bounds.length === 0 ? undefined : Math.min(...bounds),
-    );
-    return this.record(claimed, step, recovered, result);
+    const send = () => {
+      const deadlineAt = claimed.progress.deadlineAt;
+      const bounds = [
+        ...(step.timeoutMs === undefined ? [] : [step.timeoutMs]),
+        ...(deadlineAt === undefined ? [] : [Math.max(1, deadlineAt - Date.now())]),
+      ];
+      return this.sendCommand(
+        step.contract,
+        payload,
+        `${this.saga.name}:${claimed.id}:${step.name}`,
+        claimed.id,
+        bounds.length === 0 ? undefined : Math.min(...bounds),
+      );
+    };
+    let result = await send();
+    if (recovered && isDuplicate(result)) {
+      this.target.logger().info("saga step sent again is a duplicate; waiting it out", {
+        saga: this.saga.name,
+        id: claimed.id,
+        step: step.name,
+      });
+      // A durable step sent again inside JetStream's duplicate window: the first send's Result went
+      // to whoever sent it — another activation still at work, or a process that died. Wait: either
+      // that activation records the step (the instance moves on), or the window passes and the
+      // step is sent again for real (its handler, idempotent by message id, answers again).
+      const outcome = await this.outwait(claimed, step, send);
+      if (outcome === "moved") return "again";
+      result = outcome;
+    }
+    return this.record(claimed, step, result);
   }
 
   /**
@@ -271,7 +303,6 @@ class SagaEngine {
   private async record(
     claimed: SagaInstance,
     step: StepDefinition & { kind: "send" },
-    recovered: boolean,
     result: Result<unknown>,
   ): Promise<Move> {
     for (let current: SagaInstance | undefined = claimed; ; ) {
@@ -294,12 +325,11 @@ class SagaEngine {
         });
       } else {
         const error: SagaError = { code: result.error.code, message: result.error.message, step: step.name };
-        if (recovered && (result.error.details as { duplicate?: unknown } | undefined)?.duplicate === true)
-          // A durable step resent after a crash, inside JetStream's duplicate window: its Result went
-          // to the process that died. Whether it took effect is unknown here: an operator decides.
+        if (isDuplicate(result))
+          // Still a duplicate after `stepRecoveryMs`: whether the step took effect is unknown here.
           return this.fail(current, {
             ...error,
-            message: `the Result of durable step ${step.name} was lost with the process that sent it; check its effect, then resume (compensate) or abort`,
+            message: `durable step ${step.name} stayed a duplicate for ${this.recoveryMs} ms (its Result was lost with the process that sent it); check its effect, then resume (compensate) or abort`,
           });
         written = await this.write(
           current,
@@ -308,6 +338,27 @@ class SagaEngine {
       }
       if (written !== undefined) return "again";
       current = await this.store.get(this.saga.name, claimed.id);
+    }
+  }
+
+  /**
+   * Waits while a resent durable step is a duplicate: "moved" once another activation recorded it,
+   * else the first Result that is not a duplicate (or the last duplicate after `stepRecoveryMs`).
+   */
+  private async outwait(
+    claimed: SagaInstance,
+    step: StepDefinition & { kind: "send" },
+    send: () => Promise<Result<unknown>>,
+  ): Promise<"moved" | Result<unknown>> {
+    const until = Date.now() + this.recoveryMs;
+    let pause = 250;
+    for (;;) {
+      await sleep(Math.min(pause, Math.max(0, until - Date.now())));
+      pause = Math.min(pause * 2, 5_000);
+      const current = await this.store.get(this.saga.name, claimed.id);
+      if (current?.status !== "running" || current.progress.inFlight !== step.name) return "moved";
+      const result = await send();
+      if (!isDuplicate(result) || Date.now() >= until) return result;
     }
   }
 
@@ -581,6 +632,11 @@ function jsonCopy(value: unknown, what: string): unknown {
       details: { field: "state" },
     });
   return JSON.parse(text);
+}
+
+/** A durable send refused because its message id was stored already (docs/durable-commands.md). */
+function isDuplicate(result: Result<unknown>): boolean {
+  return !result.ok && (result.error.details as { duplicate?: unknown } | undefined)?.duplicate === true;
 }
 
 function sleep(ms: number): Promise<void> {
