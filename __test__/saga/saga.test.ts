@@ -161,6 +161,29 @@ describe("sagas (in process)", () => {
     await expect(ops.wake("o9")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
   });
 
+  it("resume of an instance failed on the forward path undoes its done steps, skipping those with nothing to undo", async () => {
+    const s = services();
+    const { catga, store } = host(s);
+    const now = Date.now();
+    await store.insert({
+      saga: "order",
+      id: "o16",
+      status: "failed",
+      step: 3,
+      revision: 1,
+      state: { orderId: "o16", amount: 1, express: false, reservationId: "r-o16", paymentId: "p-o16" },
+      progress: {
+        startedAt: now,
+        done: ["reserve", "charge", "captured"],
+        error: { code: "CATGA_TRANSPORT", message: "lost", step: "ship" },
+      },
+      updatedAt: now,
+    });
+    await sagaOperations(catga, orderSaga(), store).resume("o16", "checked: not shipped");
+    await settled(store, "o16", "compensated");
+    expect(s.calls).toEqual(["refund order:o16:charge:undo:1", "release order:o16:reserve:undo:1"]);
+  });
+
   it("wake moves an instance left in progress (a start whose activation was lost)", async () => {
     const s = services();
     s.captureInline = true;
@@ -345,10 +368,10 @@ describe("saga definitions", () => {
       .waitFor("w", { event: PaymentCaptured, key: (e) => e.orderId, timeoutMs: 0 })
       .deadlineMs(Number.NaN);
     expect(issues(build(saga as never))).toEqual([
-      "sagas.good.steps.a.timeoutMs: must be a positive number, got -1",
+      "sagas.good.steps.a.timeoutMs: must be a positive finite number, got -1",
       `sagas.good.steps: step name "b c" must be 1-100 ASCII letters, digits, '_' or '-'`,
       "sagas.good.compensations.a: is declared twice",
-      "sagas.good.steps.w.timeoutMs: must be a positive number, got 0",
+      "sagas.good.steps.w.timeoutMs: must be a positive finite number, got 0",
       "sagas.good.deadlineMs: must be a positive finite number, got NaN",
     ]);
     const fine = ok().step("a", { send: Reserve, payload: (s) => ({ orderId: s.id }) });

@@ -207,10 +207,13 @@ export class SagaDefinition<
         this.problem(`steps.${name}.send`, "must be a command contract (defineCommand)");
       else if (typeof options.payload !== "function")
         this.problem(`steps.${name}.payload`, "must be a function of the state");
-      else if (options.timeoutMs !== undefined && !(options.timeoutMs > 0))
+      else if (
+        options.timeoutMs !== undefined &&
+        !(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))
+      )
         this.problem(
           `steps.${name}.timeoutMs`,
-          `must be a positive number, got ${String(options.timeoutMs)}`,
+          `must be a positive finite number, got ${String(options.timeoutMs)}`,
         );
       this.stepList.push({
         kind: "send",
@@ -235,10 +238,16 @@ export class SagaDefinition<
         this.problem(`steps.${name}.event`, "must be an event contract (defineEvent)");
       else if (typeof options.key !== "function")
         this.problem(`steps.${name}.key`, "must be a function of the event's payload");
-      else if (!(typeof options.timeoutMs === "number" && options.timeoutMs > 0))
+      else if (
+        !(
+          typeof options.timeoutMs === "number" &&
+          options.timeoutMs > 0 &&
+          Number.isFinite(options.timeoutMs)
+        )
+      )
         this.problem(
           `steps.${name}.timeoutMs`,
-          `must be a positive number, got ${String(options.timeoutMs)}`,
+          `must be a positive finite number, got ${String(options.timeoutMs)}`,
         );
       this.stepList.push({
         kind: "wait",

@@ -7,7 +7,7 @@
  * (JetStream, on any instance) sends it again under the same message id (docs/sagas.md).
  */
 import { createHash } from "node:crypto";
-import { IssueList, integer, number, withMethods } from "../checks.js";
+import { IssueList, integer, MAX_DELAY_MS, number, withMethods } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { HandlerContext } from "../mediator/context.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
@@ -244,7 +244,10 @@ class SagaEngine {
       } catch (thrown) {
         return this.compensate(instance, this.userError(thrown, step.name), false);
       }
-      if (skip) return (await this.write(instance, { step: instance.step + 1 })) ? "again" : "again";
+      if (skip) {
+        await this.write(instance, { step: instance.step + 1 });
+        return "again";
+      }
     }
     if (step.kind === "wait") return this.reachWait(instance, step);
     return this.send(instance, step);
@@ -441,7 +444,12 @@ class SagaEngine {
     const undo = progress.undo ?? [];
     const name = undo[undo.length - 1];
     if (name === undefined) return (await this.write(instance, { status: "compensated" })) ? "stop" : "again";
-    const compensation = this.saga.compensations.get(name)!;
+    const compensation = this.saga.compensations.get(name);
+    if (compensation === undefined) {
+      // Nothing to undo for this step (an operator's resume lists every done step, waits included).
+      await this.write(instance, { progress: { ...progress, undo: undo.slice(0, -1), undoAttempts: 0 } });
+      return "again";
+    }
     const attempt = (progress.undoAttempts ?? 0) + 1;
     // Claimed first: a crash mid-send makes the next delivery count (and id) a new attempt.
     const claimed = await this.write(instance, { progress: { ...progress, undoAttempts: attempt } });
@@ -574,7 +582,7 @@ class SagaEngine {
     const wake = () => {
       const left = at - Date.now();
       if (left > 0) {
-        setTimeout(wake, left + 1).unref();
+        setTimeout(wake, Math.min(left + 1, MAX_DELAY_MS)).unref(); // longer delays fire at once
         return;
       }
       this.advance(id).catch((error: unknown) =>
@@ -583,7 +591,7 @@ class SagaEngine {
           .error("saga timer failed", { saga: this.saga.name, id, error: errorInfoFrom(error).message }),
       );
     };
-    setTimeout(wake, Math.max(0, at - Date.now()) + 1).unref();
+    setTimeout(wake, Math.min(Math.max(0, at - Date.now()) + 1, MAX_DELAY_MS)).unref();
   }
 
   /** Writes the next revision; undefined when another activation wrote first. */
