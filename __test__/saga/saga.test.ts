@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   CatgaConfigError,
+  CatgaError,
   createCatga,
   defineCommand,
   defineEvent,
   defineSaga,
   InMemorySagaStore,
   type SagaInstance,
+  type SagaStore,
   sagaOperations,
   silentLogger,
 } from "../../ts/index.js";
@@ -182,6 +184,42 @@ describe("sagas (in process)", () => {
     await sagaOperations(catga, orderSaga(), store).resume("o16", "checked: not shipped");
     await settled(store, "o16", "compensated");
     expect(s.calls).toEqual(["refund order:o16:charge:undo:1", "release order:o16:reserve:undo:1"]);
+  });
+
+  it("a store outage mid-saga is a coded error; the instance resumes later from its last write, the step under the same id", async () => {
+    const s = services();
+    s.captureInline = true;
+    const inner = new InMemorySagaStore();
+    let failUpdates = 0;
+    const store: SagaStore = {
+      insert: (i) => inner.insert(i),
+      get: (saga, id) => inner.get(saga, id),
+      list: (q) => inner.list(q),
+      update: (next) => {
+        if (failUpdates > 0 && next.progress.done.includes("reserve")) {
+          failUpdates--;
+          return Promise.reject(
+            new CatgaError("CATGA_STORE_FAILED", "postgres saga store: update failed: down"),
+          );
+        }
+        return inner.update(next);
+      },
+    };
+    const { catga } = host(s, store);
+    failUpdates = 1; // the write recording reserve's Result fails
+    const started = await catga.send(PlaceOrder, { orderId: "o17", amount: 1 });
+    expect(started.ok).toBe(false);
+    if (!started.ok) expect(started.error.code).toBe("CATGA_STORE_FAILED");
+    const stalled = await instance(inner, "o17");
+    expect(stalled?.status).toBe("running");
+    expect(stalled?.progress.inFlight).toBe("reserve");
+    // Later (a redelivered advance on NATS; here an operator's wake): it continues.
+    await sagaOperations(catga, orderSaga(), store).wake("o17");
+    await settled(inner, "o17", "completed");
+    expect(s.calls.filter((c) => c.startsWith("reserve"))).toEqual([
+      "reserve order:o17:reserve",
+      "reserve order:o17:reserve",
+    ]);
   });
 
   it("wake moves an instance left in progress (a start whose activation was lost)", async () => {

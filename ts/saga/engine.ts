@@ -13,7 +13,7 @@ import type { HandlerContext } from "../mediator/context.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
 import type { ExtensionTarget } from "../mediator/extension.js";
 import type { Catga } from "../mediator/mediator.js";
-import { err, errorInfoFrom, type Result } from "../mediator/result.js";
+import { err, errorInfoFrom, type Result, toCatgaError } from "../mediator/result.js";
 import type { SagaAdvance, SagaBlueprint, SagaStarted, StepDefinition } from "./define.js";
 import { SAGA_NAME } from "./define.js";
 import type { SagaError, SagaInstance, SagaProgress, SagaStore } from "./instance.js";
@@ -555,12 +555,13 @@ class SagaEngine {
         correlationId: ctx?.correlationId ?? `${this.saga.name}:${id}`,
       },
     );
+    // The advance's own code (CATGA_STORE_FAILED when it ran in place, a transport code when it
+    // could not be stored): the start or event fails with it and is retried where it came from.
     if (!result.ok)
-      throw new CatgaError(
-        ErrorCodes.STORE_FAILED === result.error.code ? ErrorCodes.STORE_FAILED : ErrorCodes.TRANSPORT,
-        `saga ${this.saga.name}: could not activate ${id}: ${result.error.message}`,
-        { details: { saga: this.saga.name, id, code: result.error.code } },
-      );
+      throw toCatgaError({
+        ...result.error,
+        message: `saga ${this.saga.name}: could not activate ${id}: ${result.error.message}`,
+      });
   }
 
   /**
