@@ -95,6 +95,8 @@ type SagaArg<Sends extends AnyContract, Handled, Saga> = [Exclude<Sends, Handled
 interface Registration {
   readonly contract: AnyContract;
   readonly handler: Handler;
+  /** Runs without the behaviors (an extension's internal driver, e.g. a saga's advance). */
+  readonly plain?: boolean;
 }
 
 /** Internal state, exposed to the test harness so it can rebuild with stubs. */
@@ -185,6 +187,9 @@ export class CatgaBuilder<
   ): CatgaBuilder<Handled | Adds, Required, HandledHere | Adds> {
     const target: ExtensionTarget = {
       handle: (contract, handler) => this.handle(contract, handler as HandlerFor<AnyContract>),
+      handlePlain: (contract, handler) => {
+        this.registrations.push({ contract, handler, plain: true });
+      },
       issue: (path, message) => this.issues.add(path, message),
       onBuilt: (callback) => this.built.push(callback),
       logger: () => this.logger,
@@ -412,11 +417,11 @@ export function buildMediator(
     const runs: Next[] = [];
     const names: string[] = [];
     let bare = true;
-    list.forEach(({ handler }, index) => {
+    list.forEach(({ handler, plain }, index) => {
       const handlerName = handler.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
       const { run, step, steps } = composePipeline(
-        ordered,
+        plain === true ? [] : ordered,
         { contract, kind: contract.kind, key, handlerName, remote: false },
         handlerStep(handler),
         handlerRun(handler),

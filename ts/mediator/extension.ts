@@ -12,6 +12,12 @@ import type { Handler } from "./pipeline.js";
 export interface ExtensionTarget {
   /** Registers a handler, as `.handle()` does. */
   handle(contract: AnyContract, handler: Handler): void;
+  /**
+   * Registers a handler that runs without the builder's behaviors: for an internal driver whose
+   * work is the sends it makes (each of those runs through the behaviors), and which a timeout or
+   * a retry around it would cut or repeat.
+   */
+  handlePlain(contract: AnyContract, handler: Handler): void;
   /** Adds a configuration issue, reported by `build()`. */
   issue(path: string, message: string): void;
   /** Called with the mediator once `build()` succeeded. */

@@ -69,7 +69,8 @@ export function installSaga(
     target.issue(problem.path, problem.message);
   if (blueprint.problems.length > 0 || issues.issues.length > 0) return;
   const engine = new SagaEngine(blueprint, options, target);
-  target.handle(blueprint.advance, (payload: SagaAdvance) => engine.advance(payload?.id));
+  // Plain: a timeout behavior would cut a saga mid-step, a retry repeat it; each step's send gets them.
+  target.handlePlain(blueprint.advance, (payload: SagaAdvance) => engine.advance(payload?.id));
   target.handle(blueprint.start!.contract, (payload: unknown, ctx: HandlerContext) =>
     engine.start(payload, ctx),
   );
@@ -547,6 +548,19 @@ class SagaEngine {
 
   /** Sends the advance command: stored on JetStream with a durable transport, run in place otherwise. */
   private async activate(id: string, cause: string, ctx: HandlerContext | undefined): Promise<void> {
+    if (this.mediator().transport?.sendDurable === undefined) {
+      // In process there is nothing to store the advance in: it runs now, apart from the start or
+      // event that caused it, as it would on another instance with JetStream (so a start resolves
+      // once the instance exists, and a timeout behavior on the start never cuts the saga).
+      this.advance(id).catch((error: unknown) =>
+        this.target.logger().error("saga advance failed; wake() the instance", {
+          saga: this.saga.name,
+          id,
+          error: errorInfoFrom(error).message,
+        }),
+      );
+      return;
+    }
     const result = await this.mediator().send(
       this.saga.advance,
       { id },
@@ -555,8 +569,8 @@ class SagaEngine {
         correlationId: ctx?.correlationId ?? `${this.saga.name}:${id}`,
       },
     );
-    // The advance's own code (CATGA_STORE_FAILED when it ran in place, a transport code when it
-    // could not be stored): the start or event fails with it and is retried where it came from.
+    // The advance could not be stored: the start or event fails with its code and is retried
+    // where it came from (a durable start or event is redelivered).
     if (!result.ok)
       throw toCatgaError({
         ...result.error,
