@@ -42,6 +42,7 @@ describe("the engine on PostgreSQL", () => {
     s.captureInline = true;
     const { catga } = host(s, store);
     await catga.send(PlaceOrder, { orderId: "pg1", amount: 5 });
+    await eventually(async () => (await store.get("order", "pg1"))?.status === "completed");
     s.fail.ship = 1;
     await catga.send(PlaceOrder, { orderId: "pg2", amount: 5 });
     await eventually(async () => (await store.get("order", "pg2"))?.status === "compensated");
