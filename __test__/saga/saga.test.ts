@@ -8,6 +8,7 @@ import {
   defineSaga,
   InMemorySagaStore,
   type SagaInstance,
+  type SagaStarted,
   type SagaStore,
   sagaOperations,
   silentLogger,
@@ -353,6 +354,45 @@ describe("sagas (in process)", () => {
     (await catga.publish(Start, { id: "s1" })).unwrap(); // the start is not cut by the timeout either
     await eventually(async () => (await store.get("slow", "s1"))?.status === "completed");
     expect((await store.get("slow", "s1"))?.progress.done).toEqual(["a", "b", "c"]);
+  });
+
+  it("state size: a warning past stateWarningBytes, CATGA_LIMIT past maxStateBytes (start refused, or the step compensated)", async () => {
+    const Grow = defineCommand("grow.do").payload<{ bytes: number }>().returns<{ blob: string }>();
+    const Shrink = defineCommand("grow.undo").payload<{ id: string }>();
+    const Start = defineCommand("grow.start").payload<{ id: string; blob: string }>().returns<SagaStarted>();
+    const saga = defineSaga<{ id: string; blob: string }>("grow")
+      .startedBy(Start, { id: (p) => p.id, init: (p) => ({ id: p.id, blob: p.blob }) })
+      .step("grow", {
+        send: Grow,
+        payload: () => ({ bytes: 300 }),
+        result: (st, r) => ({ ...st, blob: r.blob }),
+      })
+      .compensate("grow", { send: Shrink, payload: (st) => ({ id: st.id }) });
+    const warnings: unknown[] = [];
+    const undone: string[] = [];
+    const store = new InMemorySagaStore();
+    const catga = createCatga({
+      logger: {
+        ...silentLogger,
+        warn: (message, fields) => warnings.push({ message, bytes: fields?.bytes }),
+      },
+    })
+      .handle(Grow, ({ bytes }) => ({ blob: "x".repeat(bytes) }))
+      .handle(Shrink, ({ id }) => {
+        undone.push(id);
+      })
+      .saga(saga, { store, stateWarningBytes: 100, maxStateBytes: 250 })
+      .build();
+    const refused = await catga.send(Start, { id: "g1", blob: "y".repeat(400) });
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.error.code).toBe("CATGA_LIMIT");
+    expect(await store.get("grow", "g1")).toBeUndefined();
+
+    (await catga.send(Start, { id: "g2", blob: "y".repeat(120) })).unwrap();
+    await eventually(async () => (await store.get("grow", "g2"))?.status === "compensated");
+    expect((await store.get("grow", "g2"))?.progress.error?.code).toBe("CATGA_LIMIT");
+    expect(undone).toEqual(["g2"]); // its effect happened: compensated
+    expect(warnings).toEqual([{ message: "saga state is large", bytes: 141 }]); // {"id":"g2","blob":"y…"} with 120 y
   });
 
   it("two events for one instance at once: exactly one moves it", async () => {

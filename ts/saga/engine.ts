@@ -39,6 +39,17 @@ export interface SagaHostOptions {
    * @default 180000
    */
   readonly stepRecoveryMs?: number;
+  /**
+   * A state larger than this as JSON (bytes) is logged as a warning: it is written at every step.
+   * @default 1024
+   */
+  readonly stateWarningBytes?: number;
+  /**
+   * A state larger than this as JSON (bytes) is refused with CATGA_LIMIT: the start fails, or the
+   * step that produced it is compensated.
+   * @default 262144 (256 KiB)
+   */
+  readonly maxStateBytes?: number;
 }
 
 const DEFAULTS = {
@@ -46,6 +57,8 @@ const DEFAULTS = {
   compensationBackoffMs: 100,
   maxBackoffMs: 30_000,
   stepRecoveryMs: 180_000,
+  stateWarningBytes: 1024,
+  maxStateBytes: 262_144,
 } as const;
 
 const optionFields = {
@@ -53,6 +66,8 @@ const optionFields = {
   compensationAttempts: integer(1, 1000),
   compensationBackoffMs: number(0, 60_000),
   stepRecoveryMs: number(0, 24 * 3600_000),
+  stateWarningBytes: integer(0),
+  maxStateBytes: integer(1),
 };
 
 /** Validates the host options and the definition, then registers the saga's handlers. */
@@ -98,6 +113,8 @@ class SagaEngine {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly recoveryMs: number;
+  private readonly stateWarningBytes: number;
+  private readonly maxStateBytes: number;
   /** Activations of one instance in this process run one after another (fewer wasted writes). */
   private readonly running = new Map<string, Promise<void>>();
 
@@ -110,6 +127,8 @@ class SagaEngine {
     this.attempts = options.compensationAttempts ?? DEFAULTS.compensationAttempts;
     this.backoffMs = options.compensationBackoffMs ?? DEFAULTS.compensationBackoffMs;
     this.recoveryMs = options.stepRecoveryMs ?? DEFAULTS.stepRecoveryMs;
+    this.stateWarningBytes = options.stateWarningBytes ?? DEFAULTS.stateWarningBytes;
+    this.maxStateBytes = options.maxStateBytes ?? DEFAULTS.maxStateBytes;
   }
 
   attach(catga: Catga<AnyContract>): void {
@@ -126,7 +145,7 @@ class SagaEngine {
         `saga ${this.saga.name}: the instance id from ${start.contract.type} must be 1-100 ASCII letters, digits, '_' or '-', got ${JSON.stringify(id)}`,
         { details: { field: "id", saga: this.saga.name } },
       );
-    const state = jsonCopy(start.options.init(payload), `saga ${this.saga.name}: init's state`);
+    const state = this.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
     const now = Date.now();
     const deadlineMs = this.saga.deadlineMs;
     const started = await this.store.insert({
@@ -315,9 +334,10 @@ class SagaEngine {
       if (result.ok) {
         let state: unknown;
         try {
-          state = jsonCopy(
+          state = this.stored(
             step.result === undefined ? current.state : step.result(current.state, result.value),
             `saga ${this.saga.name}: step ${step.name}'s result`,
+            current.id,
           );
         } catch (thrown) {
           return this.compensate(current, this.userError(thrown, step.name), true); // the effect happened
@@ -406,9 +426,10 @@ class SagaEngine {
     let state: unknown;
     try {
       const payload = instance.progress.received![step.name];
-      state = jsonCopy(
+      state = this.stored(
         step.result === undefined ? instance.state : step.result(instance.state, payload),
         `saga ${this.saga.name}: step ${step.name}'s result`,
+        instance.id,
       );
     } catch (thrown) {
       return this.compensate(instance, this.userError(thrown, step.name), false);
@@ -623,6 +644,28 @@ class SagaEngine {
     return (await this.store.update(next)) ? next : undefined;
   }
 
+  /**
+   * The state as it will be stored: JSON, at most `maxStateBytes` (else CATGA_LIMIT: the start
+   * fails, or the step is compensated), with a warning past `stateWarningBytes`.
+   */
+  private stored(value: unknown, what: string, id: string): unknown {
+    const { value: copy, bytes } = jsonCopy(value, what);
+    if (bytes > this.maxStateBytes)
+      throw new CatgaError(
+        ErrorCodes.LIMIT,
+        `${what} is ${bytes} bytes as JSON, more than maxStateBytes (${this.maxStateBytes}): keep ids in the state, not documents`,
+        { details: { field: "state", bytes, limit: this.maxStateBytes } },
+      );
+    if (bytes > this.stateWarningBytes)
+      this.target.logger().warn("saga state is large", {
+        saga: this.saga.name,
+        id,
+        bytes,
+        warningBytes: this.stateWarningBytes,
+      });
+    return copy;
+  }
+
   private deadlineError(): SagaError {
     return { code: ErrorCodes.TIMEOUT, message: `saga deadline of ${this.saga.deadlineMs} ms passed` };
   }
@@ -639,8 +682,8 @@ class SagaEngine {
   }
 }
 
-/** The value as stored (JSON), or a CATGA_INVALID_ARGUMENT naming what could not be stored. */
-function jsonCopy(value: unknown, what: string): unknown {
+/** The value as stored (JSON) and its size, or a CATGA_INVALID_ARGUMENT naming what could not be stored. */
+function jsonCopy(value: unknown, what: string): { value: unknown; bytes: number } {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -654,7 +697,7 @@ function jsonCopy(value: unknown, what: string): unknown {
     throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
       details: { field: "state" },
     });
-  return JSON.parse(text);
+  return { value: JSON.parse(text), bytes: Buffer.byteLength(text) };
 }
 
 /** A durable send refused because its message id was stored already (docs/durable-commands.md). */
