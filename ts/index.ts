@@ -107,7 +107,7 @@ export type {
   SagaWaitStep,
 } from "./saga/define.js";
 export { defineSaga, SagaDefinition } from "./saga/define.js";
-export type { SagaHostOptions } from "./saga/engine.js";
+export type { SagaHostOptions } from "./saga/host.js";
 export type {
   SagaError,
   SagaInstance,

@@ -15,7 +15,7 @@ import {
   type ResultOf,
 } from "../mediator/contracts.js";
 import type { ExtensionTarget, Installable } from "../mediator/extension.js";
-import { installSaga, type SagaHostOptions } from "./engine.js";
+import { installSaga, type SagaHostOptions } from "./host.js";
 
 /** Saga names, step names and instance ids: they become parts of message ids and subjects. */
 export const SAGA_NAME = /^[A-Za-z0-9_-]{1,100}$/;

@@ -6,53 +6,21 @@
  * it is sent, so a crash leaves a record of what may have happened, and the redelivered `advance`
  * (JetStream, on any instance) sends it again under the same message id (docs/sagas.md).
  */
-import { createHash } from "node:crypto";
-import { IssueList, integer, MAX_DELAY_MS, number, withMethods } from "../checks.js";
+import { MAX_DELAY_MS } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { HandlerContext } from "../mediator/context.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
 import type { ExtensionTarget } from "../mediator/extension.js";
 import type { Catga } from "../mediator/mediator.js";
-import { err, errorInfoFrom, type Result, toCatgaError } from "../mediator/result.js";
-import type { SagaAdvance, SagaBlueprint, SagaStarted, StepDefinition } from "./define.js";
+import { errorInfoFrom, type Result, toCatgaError } from "../mediator/result.js";
+import type { SagaBlueprint, SagaStarted, StepDefinition } from "./define.js";
 import { SAGA_NAME } from "./define.js";
+import type { SagaHostOptions } from "./host.js";
 import type { SagaError, SagaInstance, SagaProgress, SagaStore } from "./instance.js";
+import { advanceId, isDuplicate, jsonCopy, sendCommand, sleep } from "./sends.js";
 
-/** Options of the builder's `.saga(definition, options)`. */
-export interface SagaHostOptions {
-  /** Where instances are kept: `InMemorySagaStore` (one process) or `PostgresSagaStore`. */
-  readonly store: SagaStore;
-  /**
-   * Attempts at one compensation before the instance is `failed` (left to an operator).
-   * @default 5
-   */
-  readonly compensationAttempts?: number;
-  /**
-   * Wait before the second attempt at a compensation; doubles on each further one (at most 30 s).
-   * @default 100
-   */
-  readonly compensationBackoffMs?: number;
-  /**
-   * How long a durable step sent again after a crash may stay a JetStream duplicate (its first
-   * Result lost with the process that sent it) before the instance is `failed`: keep it above the
-   * command stream's `duplicateWindowMs` (2 minutes by default), after which the send goes through.
-   * @default 180000
-   */
-  readonly stepRecoveryMs?: number;
-  /**
-   * A state larger than this as JSON (bytes) is logged as a warning: it is written at every step.
-   * @default 1024
-   */
-  readonly stateWarningBytes?: number;
-  /**
-   * A state larger than this as JSON (bytes) is refused with CATGA_LIMIT: the start fails, or the
-   * step that produced it is compensated.
-   * @default 262144 (256 KiB)
-   */
-  readonly maxStateBytes?: number;
-}
-
-const DEFAULTS = {
+/** Defaults of the {@link SagaHostOptions}. */
+export const SAGA_HOST_DEFAULTS = {
   compensationAttempts: 5,
   compensationBackoffMs: 100,
   maxBackoffMs: 30_000,
@@ -61,53 +29,10 @@ const DEFAULTS = {
   maxStateBytes: 262_144,
 } as const;
 
-const optionFields = {
-  store: withMethods("insert", "get", "update", "list"),
-  compensationAttempts: integer(1, 1000),
-  compensationBackoffMs: number(0, 60_000),
-  stepRecoveryMs: number(0, 24 * 3600_000),
-  stateWarningBytes: integer(0),
-  maxStateBytes: integer(1),
-};
-
-/** Validates the host options and the definition, then registers the saga's handlers. */
-export function installSaga(
-  blueprint: SagaBlueprint,
-  target: ExtensionTarget,
-  options: SagaHostOptions,
-): void {
-  const issues = new IssueList();
-  issues.checkObject(`sagas.${blueprint.name}.options`, options, optionFields);
-  if (options?.store === undefined)
-    issues.add(`sagas.${blueprint.name}.options.store`, "is required (a SagaStore)");
-  for (const problem of [...blueprint.problems, ...issues.issues])
-    target.issue(problem.path, problem.message);
-  if (blueprint.problems.length > 0 || issues.issues.length > 0) return;
-  const engine = new SagaEngine(blueprint, options, target);
-  // Plain: a timeout behavior would cut a saga mid-step, a retry repeat it; each step's send gets them.
-  target.handlePlain(blueprint.advance, (payload: SagaAdvance) => engine.advance(payload?.id));
-  target.handle(blueprint.start!.contract, (payload: unknown, ctx: HandlerContext) =>
-    engine.start(payload, ctx),
-  );
-  const eventTypes = new Set<string>();
-  for (const step of blueprint.steps) {
-    if (step.kind !== "wait" || eventTypes.has(step.event.type)) continue;
-    eventTypes.add(step.event.type);
-    target.handle(step.event, (payload: unknown, ctx: HandlerContext) =>
-      engine.event(step.event.type, payload, ctx),
-    );
-  }
-  target.onBuilt((catga) => engine.attach(catga));
-}
-
 type Move = "again" | "stop";
 
-/** Message ids JetStream dedupes and schedules by: tokens, derived from the instance and the cause. */
-function advanceId(saga: string, id: string, cause: string): string {
-  return `saga-${createHash("sha256").update(`${saga}\u0000${id}\u0000${cause}`).digest("hex").slice(0, 32)}`;
-}
-
-class SagaEngine {
+/** Moves the instances of one hosted saga. */
+export class SagaEngine {
   private catga: Catga<AnyContract> | undefined;
   private readonly store: SagaStore;
   private readonly attempts: number;
@@ -124,11 +49,11 @@ class SagaEngine {
     private readonly target: ExtensionTarget,
   ) {
     this.store = options.store;
-    this.attempts = options.compensationAttempts ?? DEFAULTS.compensationAttempts;
-    this.backoffMs = options.compensationBackoffMs ?? DEFAULTS.compensationBackoffMs;
-    this.recoveryMs = options.stepRecoveryMs ?? DEFAULTS.stepRecoveryMs;
-    this.stateWarningBytes = options.stateWarningBytes ?? DEFAULTS.stateWarningBytes;
-    this.maxStateBytes = options.maxStateBytes ?? DEFAULTS.maxStateBytes;
+    this.attempts = options.compensationAttempts ?? SAGA_HOST_DEFAULTS.compensationAttempts;
+    this.backoffMs = options.compensationBackoffMs ?? SAGA_HOST_DEFAULTS.compensationBackoffMs;
+    this.recoveryMs = options.stepRecoveryMs ?? SAGA_HOST_DEFAULTS.stepRecoveryMs;
+    this.stateWarningBytes = options.stateWarningBytes ?? SAGA_HOST_DEFAULTS.stateWarningBytes;
+    this.maxStateBytes = options.maxStateBytes ?? SAGA_HOST_DEFAULTS.maxStateBytes;
   }
 
   attach(catga: Catga<AnyContract>): void {
@@ -520,7 +445,7 @@ class SagaEngine {
         message: `compensation of ${name} failed ${attempt} times, last: ${result.error.message}`,
         step: name,
       });
-    await sleep(Math.min(this.backoffMs * 2 ** (attempt - 1), DEFAULTS.maxBackoffMs));
+    await sleep(Math.min(this.backoffMs * 2 ** (attempt - 1), SAGA_HOST_DEFAULTS.maxBackoffMs));
     return "again";
   }
 
@@ -545,26 +470,7 @@ class SagaEngine {
     id: string,
     timeoutMs: number | undefined,
   ): Promise<Result<unknown>> {
-    const options = {
-      messageId,
-      correlationId: `${this.saga.name}:${id}`,
-      ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
-      ...(contract.delivery === "durable" ? { await: "result" as const } : {}),
-    };
-    // biome-ignore lint/suspicious/noExplicitAny: the definition's types checked payload against the contract
-    const sent = this.mediator().send(contract as any, payload as any, options as any) as Promise<
-      Result<unknown>
-    >;
-    if (timeoutMs === undefined) return sent;
-    // The signal ends a remote wait; a local handler that ignores it is outrun here.
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<Result<unknown>>((resolve) => {
-      timer = setTimeout(
-        () => resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    return Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+    return sendCommand(this.mediator(), contract, payload, messageId, `${this.saga.name}:${id}`, timeoutMs);
   }
 
   /** Sends the advance command: stored on JetStream with a durable transport, run in place otherwise. */
@@ -680,31 +586,4 @@ class SagaEngine {
       throw new CatgaError(ErrorCodes.CONFIG, `saga ${this.saga.name}: the mediator is not built yet`);
     return this.catga;
   }
-}
-
-/** The value as stored (JSON) and its size, or a CATGA_INVALID_ARGUMENT naming what could not be stored. */
-function jsonCopy(value: unknown, what: string): { value: unknown; bytes: number } {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (cause) {
-    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
-      cause,
-      details: { field: "state" },
-    });
-  }
-  if (text === undefined)
-    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
-      details: { field: "state" },
-    });
-  return { value: JSON.parse(text), bytes: Buffer.byteLength(text) };
-}
-
-/** A durable send refused because its message id was stored already (docs/durable-commands.md). */
-function isDuplicate(result: Result<unknown>): boolean {
-  return !result.ok && (result.error.details as { duplicate?: unknown } | undefined)?.duplicate === true;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
