@@ -10,7 +10,7 @@ import { dropSchema, eventually, newPool, PG_URL, uniqueName } from "../persiste
 // every instance from its last persisted step. Payments (durable steps) run in a third process.
 // Real NATS (JetStream) and PostgreSQL.
 const PlaceOrder = defineCommand("orders.place").payload<{ orderId: string; n: number }>().durable();
-const TOTAL = 40;
+const TOTAL = 60;
 const STEP_MS = 40;
 
 const pool = newPool(4);
@@ -68,21 +68,29 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-describe("sagas: the host killed with SIGKILL mid-saga", () => {
+describe("sagas: the host killed with SIGKILL mid-saga, twice", () => {
   it("every saga ends in exactly one terminal state, each effect applied once, none stuck", async () => {
     const payments = await host("payments");
     const first = await host();
     const transport = await natsTransport({ servers: NATS_URL, service: "web", prefix });
     const web = createCatga({ logger: silentLogger, transport }).remote(PlaceOrder).build();
     for (let n = 1; n <= TOTAL; n++) (await web.send(PlaceOrder, { orderId: `o${n}`, n })).unwrap();
-    // Killed while it holds sagas in the middle of their steps.
+    const unfinished = async () =>
+      (
+        await pool.query(
+          `SELECT count(*)::int AS n FROM "${schema}".catga_saga WHERE status NOT IN ('completed', 'compensated')`,
+        )
+      ).rows[0].n as number;
     // Killed while payments holds charges it sent: their Results go to a dead process.
     await until(() => payments.steps() >= 12, 60_000, "12 charges started");
     await kill(first.child);
-    const { rows: atKill } = await pool.query(
-      `SELECT count(*)::int AS n FROM "${schema}".catga_saga WHERE status NOT IN ('completed', 'compensated')`,
-    );
-    expect(atKill[0].n).toBeGreaterThan(0); // the kill did land mid-saga
+    expect(await unfinished()).toBeGreaterThan(0); // the kill did land mid-saga
+
+    // The second host is killed too, once it has taken over some of the work.
+    const middle = await host();
+    await until(() => middle.steps() >= 10, 60_000, "the second host at work");
+    await kill(middle.child);
+    expect(await unfinished()).toBeGreaterThan(0);
 
     const second = await host();
     await eventually(
@@ -96,8 +104,8 @@ describe("sagas: the host killed with SIGKILL mid-saga", () => {
       "every saga terminal",
     );
     expect(second.steps()).toBeGreaterThan(0);
-    // The new host sent charges again inside the duplicate window, and waited it out.
-    expect(second.duplicates()).toBeGreaterThan(0);
+    // A later host sent charges again inside the duplicate window, and waited it out.
+    expect(middle.duplicates() + second.duplicates()).toBeGreaterThan(0);
 
     const { rows: sagas } = await pool.query(
       `SELECT id, status, progress FROM "${schema}".catga_saga ORDER BY id`,
