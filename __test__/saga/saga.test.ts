@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createTestCatga } from "../../ts/entries/testing.js";
 import {
   CatgaConfigError,
   CatgaError,
@@ -17,12 +18,15 @@ import { eventually } from "../persistence/helpers.js";
 import {
   Charge,
   host,
+  Notify,
   type OrderState,
   orderSaga,
   PaymentCaptured,
   PlaceOrder,
+  Refund,
   Release,
   Reserve,
+  Ship,
   services,
 } from "./fixtures.js";
 
@@ -501,5 +505,38 @@ describe("saga definitions", () => {
     expect(issues(attempt)).toEqual([
       "sagas.good: sends payments.charge, which is neither handled here nor declared .remote()",
     ]);
+  });
+});
+
+describe("sagas under the test harness", () => {
+  it("runs with stubbed steps: createTestCatga(builder).stub(...) replaces a step's handler", async () => {
+    const s = services();
+    s.captureInline = true;
+    const store = new InMemorySagaStore();
+    const builder = createCatga({ logger: silentLogger })
+      .handle(Reserve, () => ({ reservationId: "real" }))
+      .handle(Release, () => {})
+      .handle(Charge, () => ({ paymentId: "real" }))
+      .handle(Refund, () => {})
+      .handle(Notify, () => {})
+      .handle(Ship, () => ({ trackingId: "real" }))
+      .saga(orderSaga({ waitMs: 50 }), { store });
+    const test = createTestCatga(builder).stub(Ship, () => {
+      throw new CatgaError("SHIPPING_CLOSED", "stubbed");
+    });
+    await test.send(PlaceOrder, { orderId: "h1", amount: 1 });
+    await test.publish(PaymentCaptured, { orderId: "h1", at: 1 });
+    const done = await settled(store, "h1", "compensated");
+    expect(done.progress.error?.code).toBe("SHIPPING_CLOSED");
+    expect(test.sent.map((m) => m.type)).toEqual(
+      expect.arrayContaining([
+        "orders.place",
+        "inventory.reserve",
+        "payments.charge",
+        "shipping.ship",
+        "payments.refund",
+        "inventory.release",
+      ]),
+    );
   });
 });

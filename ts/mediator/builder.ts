@@ -111,6 +111,8 @@ export interface BuilderState {
   transport: Transport | undefined;
   /** Instrumentation around every dispatch (observability); undefined keeps the fast paths. */
   hook?: DispatchHook | undefined;
+  /** Given each mediator built from this state (a hosted saga sends through it). */
+  readonly built?: readonly ((catga: Catga<AnyContract>) => void)[];
 }
 
 /**
@@ -294,6 +296,7 @@ export class CatgaBuilder<
       publishMode: this.publishMode,
       transport: this.transport,
       hook: this.hook,
+      built: [...this.built],
     };
   }
 
@@ -308,9 +311,7 @@ export class CatgaBuilder<
           if (typeof type === "string" && !known.has(type))
             this.issues.add(path, `sends ${type}, which is neither handled here nor declared .remote()`);
     }
-    const mediator = buildMediator(this.state(), undefined);
-    for (const callback of this.built) callback(mediator);
-    return mediator as unknown as Catga<Handled>;
+    return buildMediator(this.state(), undefined) as unknown as Catga<Handled>;
   }
 }
 
@@ -488,5 +489,7 @@ export function buildMediator(
     requestSteps,
     durableTypes,
   };
-  return new Mediator(compiled);
+  const mediator = new Mediator(compiled);
+  for (const callback of state.built ?? []) callback(mediator);
+  return mediator;
 }
