@@ -177,9 +177,11 @@ async function main() {
     await queue.close();
     const cleanup = await natsTransport({ servers: NATS, service: "cleanup", prefix });
     const admin = new JetStream(cleanup.connection);
-    await Promise.all([admin.deleteStream(stream), admin.deleteStream(`${stream}_DLQ`)]).catch(
-      () => undefined,
-    );
+    await Promise.all([
+      admin.deleteStream(stream),
+      admin.deleteStream(`${stream}_DLQ`),
+      admin.deleteStream(`${stream}_RESULTS`),
+    ]).catch(() => undefined);
     await cleanup.close();
   }
 

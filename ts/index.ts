@@ -50,6 +50,7 @@ export type {
   HandlerContext,
   Headers,
   MessageMeta,
+  Messaging,
   PublishMode,
   PublishOptions,
   PublishReport,

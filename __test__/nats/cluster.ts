@@ -3,13 +3,20 @@ import { freePort, PrivateNats } from "./helpers.js";
 /**
  * A private 3-node (or n-node) NATS cluster with JetStream, on free loopback ports, each node its
  * own process and store: kill one by PID (`kill(i)`) to test failover, `restart(i)` to bring it
- * back on the same store. Stop with `dispose()`.
+ * back on the same store. Stop with `dispose()`. Each node serves its monitoring endpoint too, so
+ * a test can see which node a named client is connected to (`nodeOf`).
  */
 export class NatsCluster {
-  private constructor(readonly nodes: PrivateNats[]) {}
+  private constructor(
+    /** The cluster's name; node i is the server `<name>-n<i>`. */
+    readonly name: string,
+    readonly nodes: PrivateNats[],
+    private readonly monitorPorts: number[],
+  ) {}
 
   static async start(size = 3, name = `catga${process.pid}`): Promise<NatsCluster> {
     const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+    const monitorPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
     const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(",");
     const nodes = await Promise.all(
       routePorts.map((routePort, i) =>
@@ -22,10 +29,23 @@ export class NatsCluster {
           `nats://127.0.0.1:${routePort}`,
           "--routes",
           routes,
+          "-m",
+          String(monitorPorts[i]),
         ]),
       ),
     );
-    return new NatsCluster(nodes);
+    return new NatsCluster(name, nodes, monitorPorts);
+  }
+
+  /** The index of the live node a client named `clientName` is connected to (its `/connz`). */
+  async nodeOf(clientName: string): Promise<number> {
+    for (const [i, port] of this.monitorPorts.entries()) {
+      const connz = await fetch(`http://127.0.0.1:${port}/connz?limit=1000`)
+        .then((response) => response.json() as Promise<{ connections?: { name?: string }[] }>)
+        .catch(() => ({ connections: [] }));
+      if (connz.connections?.some((c) => c.name === clientName)) return i;
+    }
+    throw new Error(`no node has a client named ${clientName}`);
   }
 
   /** Every node's client URL, for a client that fails over between them. */

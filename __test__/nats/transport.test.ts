@@ -166,11 +166,14 @@ describe("NatsTransport with the mediator", () => {
       prefix: "a.>",
       codecs: { x: "yaml" as never },
       batch: { maxMessages: 99999 },
+      // Would keep a service from its own events (issue 14): not a transport option.
+      ...({ noEcho: true } as object),
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CatgaConfigError);
     expect((error as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
       "batch.maxMessages",
       "codecs.x",
+      "noEcho",
       "prefix",
       "service",
     ]);
@@ -178,7 +181,7 @@ describe("NatsTransport with the mediator", () => {
 });
 
 describe("events across services", () => {
-  it("each other service handles an event once; the publisher's own service only in process", async () => {
+  it("each service handles an event once, the publisher's own through its queue group", async () => {
     const prefix = uniquePrefix("fanout");
     const counts = { orders: 0, shipping: 0 };
     const build = async (service: "orders" | "shipping") => {
@@ -236,7 +239,7 @@ describe("durable events (JetStream)", () => {
       .build();
     await shippingTransport.ready();
     await until(() => handled.includes("o-late") && poisonAttempts === 2, 10_000, "durable delivery");
-    // The transport's origin header stays the transport's, on the durable path too.
+    // The transport adds no header of its own (issue 14: it used to stamp an origin).
     expect(headersSeen).toEqual([{}]);
 
     const js = new JetStream(shippingTransport.connection);
@@ -438,7 +441,7 @@ describe("durable events: failures no retry can fix (issue 21 item 4)", () => {
 });
 
 describe("durable events: what the durable path skips and refuses (issue 21)", () => {
-  it("a service's own durable events run once, in process; an envelope of another type is dead-lettered", async () => {
+  it("a service's own durable events run once, through its consumer; an envelope of another type is dead-lettered", async () => {
     const prefix = uniquePrefix("own");
     const durableEvents = { consumer: { fetchWaitMs: 100 }, provision: { storage: "memory" as const } };
     const handled: string[] = [];
@@ -453,11 +456,11 @@ describe("durable events: what the durable path skips and refuses (issue 21)", (
       logger: silentLogger,
       transport: await connect("web", prefix, { durableEvents }),
     }).build();
-    // Its own: handled in process by publish(); its durable consumer must skip the stored copy.
+    // Its own: stored, not run by publish(); its durable consumer takes it like any other (issue 14).
     expect((await orders.publish(Placed, { orderId: "own", at: new Date(0) })).unwrap()).toEqual({
-      handled: 1,
+      handled: 0,
     });
-    // Another service's, published after it: once this one is handled, the own copy was seen.
+    // Another service's, stored after it: once this one is handled, the own copy was seen.
     (await web.publish(Placed, { orderId: "from-web", at: new Date(0) })).unwrap();
     await until(() => handled.includes("from-web"), 10_000, "the other service's event");
     expect(handled).toEqual(["own", "from-web"]);

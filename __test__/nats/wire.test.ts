@@ -64,6 +64,35 @@ describe("wire envelope: correlation of a root message", () => {
   });
 });
 
+describe("wire envelope: the origin header of earlier builds (issue 14)", () => {
+  const codec = new EnvelopeCodec();
+  const pack = (headers: unknown) =>
+    new Packr({ useRecords: false }).pack([
+      1,
+      2,
+      "orders.placed",
+      ROOT_ID,
+      null,
+      null,
+      0,
+      headers,
+      "json",
+      Buffer.from("{}"),
+    ]);
+
+  it("is dropped from decoded headers, the others kept", () => {
+    const decoded = codec.decodeMessage(pack({ "catga-origin-service": "orders", traceparent: "t" }));
+    expect(decoded.headers).toEqual({ traceparent: "t" });
+    const plain = { traceparent: "t" };
+    expect(codec.decodeMessage(codec.encodeMessage(envelope({ headers: plain }))).headers).toEqual(plain);
+  });
+
+  it("headers that are no object (a foreign sender's) decode as before", () => {
+    expect(codec.decodeMessage(pack("catga-origin-service")).headers).toBe("catga-origin-service");
+    expect(codec.decodeMessage(pack(null)).headers).toEqual({});
+  });
+});
+
 describe("wire envelope: payload bytes", () => {
   it("a Buffer inside a decoded payload is its own copy, not a view into the batch it came in", () => {
     const codec = new EnvelopeCodec();

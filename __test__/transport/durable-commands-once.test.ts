@@ -44,8 +44,9 @@ interface WorkerLog {
   readonly done: number[];
 }
 
-function startWorker(prefix: string, log: WorkerLog): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [workerScript, prefix, schema], {
+function startWorker(prefix: string, log: WorkerLog, holdAfter?: number): Promise<ChildProcess> {
+  const args = [workerScript, prefix, schema, ...(holdAfter === undefined ? [] : [String(holdAfter)])];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, NATS_URL, PG_URL },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -77,7 +78,10 @@ describe("durable commands with exactlyOnce: a handler process killed mid-stream
     const prefix = uniquePrefix("oncekill");
     const logA: WorkerLog = { took: [], done: [] };
     const logB: WorkerLog = { took: [], done: [] };
-    const [a, b] = await Promise.all([startWorker(prefix, logA), startWorker(prefix, logB)]);
+    // A holds its transactions open once it took HOLD_AFTER commands, so the kill below lands
+    // inside open transactions however loaded the machine is.
+    const HOLD_AFTER = TOTAL / 8;
+    const [a, b] = await Promise.all([startWorker(prefix, logA, HOLD_AFTER), startWorker(prefix, logB)]);
     const callerTransport = await natsTransport({ servers: NATS_URL, service: "caller", prefix });
     const caller = createCatga({ logger: silentLogger, transport: callerTransport }).remote(Post).build();
 
@@ -92,13 +96,8 @@ describe("durable commands with exactlyOnce: a handler process killed mid-stream
     };
     const sending = Promise.all(Array.from({ length: WINDOW }, sender));
 
-    // Kill A with transactions open: a quarter of the way in, while it has effects started and
-    // not finished.
-    await until(
-      () => logA.done.length + logB.done.length >= TOTAL / 4 && logA.took.length > logA.done.length,
-      40_000,
-      "worker A to be busy",
-    );
+    // Kill A with transactions open: once it holds effects started and not finished.
+    await until(() => logA.took.length > HOLD_AFTER, 40_000, "worker A to hold open transactions");
     a.kill("SIGKILL");
     await new Promise((resolve) => a.once("close", resolve)); // its output read to the end
     const doneByA = new Set(logA.done);
@@ -137,7 +136,11 @@ describe("durable commands with exactlyOnce: a handler process killed mid-stream
 
     const js = new JetStream(callerTransport.connection);
     const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_COMMANDS`;
-    await Promise.all([js.deleteStream(stream), js.deleteStream(`${stream}_DLQ`)]);
+    await Promise.all([
+      js.deleteStream(stream),
+      js.deleteStream(`${stream}_DLQ`),
+      js.deleteStream(`${stream}_RESULTS`),
+    ]);
     await caller.close();
   }, 90_000);
 });

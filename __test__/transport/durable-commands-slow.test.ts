@@ -57,7 +57,11 @@ describe("durable commands: a handler slower than ackWaitMs", () => {
     await nc.close();
 
     const js = new JetStream(callerTransport.connection);
-    await Promise.all([js.deleteStream(stream), js.deleteStream(`${stream}_DLQ`)]);
+    await Promise.all([
+      js.deleteStream(stream),
+      js.deleteStream(`${stream}_DLQ`),
+      js.deleteStream(`${stream}_RESULTS`),
+    ]);
     await Promise.all([web.close(), ...instances.map((i) => i.catga.close())]);
   });
 });

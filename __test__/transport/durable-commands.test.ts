@@ -38,7 +38,11 @@ function streamOf(prefix: string): string {
 
 async function dropStreams(transport: NatsTransport, prefix: string): Promise<void> {
   const js = new JetStream(transport.connection);
-  await Promise.all([js.deleteStream(streamOf(prefix)), js.deleteStream(`${streamOf(prefix)}_DLQ`)]);
+  await Promise.all([
+    js.deleteStream(streamOf(prefix)),
+    js.deleteStream(`${streamOf(prefix)}_DLQ`),
+    js.deleteStream(`${streamOf(prefix)}_RESULTS`),
+  ]);
 }
 
 describe("durable commands: sending and handling", () => {

@@ -7,7 +7,11 @@ import { createCatga, defineCommand, silentLogger } from "../../dist/index.js";
 import { natsTransport } from "../../dist/nats.js";
 import { exactlyOnce } from "../../dist/persistence.js";
 
-const [prefix, schema] = process.argv.slice(2);
+const [prefix, schema, holdAfterArg] = process.argv.slice(2);
+// After this many effects, hold every later transaction open (until killed): the test's kill then
+// lands inside transactions whatever the machine's load, never between them.
+const holdAfter = holdAfterArg === undefined ? Number.POSITIVE_INFINITY : Number(holdAfterArg);
+let taken = 0;
 const Post = defineCommand("ledger.post").durable();
 const pool = new pg.Pool({ connectionString: process.env.PG_URL, max: 16 });
 const transport = await natsTransport({
@@ -31,8 +35,8 @@ const apply = exactlyOnce(
        ON CONFLICT (n) DO UPDATE SET applied = ledger.applied + 1, pid = excluded.pid`,
       [n, process.pid],
     );
-    // Hold the transaction a moment, so a kill lands inside transactions, not between them.
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    // Hold the transaction a moment (or, past `holdAfter`, until killed).
+    await new Promise((resolve) => setTimeout(resolve, ++taken > holdAfter ? 600_000 : 2));
     return { n, pid: process.pid };
   },
   { schema },

@@ -61,7 +61,8 @@ export interface CatgaOptions {
   readonly logger?: Logger;
   /**
    * How `publish` runs an event's local handlers: all at once, or one after another; a call
-   * can override it with `PublishOptions.mode`.
+   * can override it with `PublishOptions.mode`. In process only: with a {@link transport} an
+   * event's handlers (the publishing service's too) run concurrently when it is delivered.
    * @default "concurrent" ("sequential" with the development preset)
    */
   readonly publishMode?: PublishMode;

@@ -1,6 +1,7 @@
 import type {
   Accepted,
   AnyCommand,
+  AnyContract,
   AnyEvent,
   AnyQuery,
   ContractKind,
@@ -78,6 +79,7 @@ export type DurableSendOptions = AcceptedSendOptions | ResultSendOptions;
 export interface PublishOptions extends SendOptions {
   /**
    * How this event's local handlers run; overrides `CatgaOptions.publishMode` for this call.
+   * In process only: with a transport the handlers run when the event comes back through it.
    * @default the mediator's `publishMode` ("concurrent" unless set)
    */
   readonly mode?: PublishMode;
@@ -87,56 +89,76 @@ export type PublishMode = "concurrent" | "sequential";
 
 /** Outcome of a successful publish. */
 export interface PublishReport {
-  /** Number of local handlers that ran and succeeded. */
+  /**
+   * Number of local handlers that ran in process and succeeded; 0 with a transport, where
+   * `publish` resolves once the transport took the event and handlers run on delivery.
+   */
   readonly handled: number;
 }
 
-/** What every handler receives next to the payload. */
-export interface HandlerContext extends MessageMeta {
-  /** Aborted on timeout or when the caller cancels; pass it to fetch, db drivers, etc. */
-  readonly signal: AbortSignal;
-  readonly logger: Logger;
+/**
+ * The calls of everything that sends messages — the mediator and a handler's context (the test
+ * harness repeats them, as a class must): one list of overloads, so they cannot drift apart.
+ * `Handled` narrows `send`/`query` to contracts with a handler or `.remote()` declaration.
+ */
+export interface Messaging<Handled extends AnyContract = AnyContract> {
   /**
-   * Sends a command caused by this message: correlation, headers and signal carry over. A durable
-   * command resolves with {@link Accepted} unless `options.await` is `"result"`, or with its
-   * {@link Scheduled} handle given `deliverAt`/`delayMs` (docs/scheduling.md).
+   * Sends a command to its handler (here or through the transport). A `.durable()` command
+   * resolves with {@link Accepted} once JetStream stored it, with the handler's Result when
+   * `options.await` is `"result"` (docs/durable-commands.md), or with its {@link Scheduled}
+   * handle given `deliverAt`/`delayMs` (docs/scheduling.md).
    */
-  send<C extends DurableCommand>(
+  send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options: ScheduleSendOptions,
   ): Promise<Result<Scheduled>>;
-  send<C extends DurableCommand>(
+  send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options: ResultSendOptions,
   ): Promise<Result<ResultOf<C>>>;
-  send<C extends DurableCommand>(
+  send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: AcceptedSendOptions,
   ): Promise<Result<Accepted>>;
-  send<C extends RequestCommand>(
+  send<C extends RequestCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
-  query<C extends AnyQuery>(
+  query<C extends AnyQuery & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
-  /** Publishes the event when due (docs/scheduling.md), caused by this message. */
+  /** An event stored now and published when due (docs/scheduling.md); no handler runs now. */
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,
     options: SchedulePublishOptions,
   ): Promise<Result<Scheduled>>;
+  /**
+   * Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED
+   * lists them). With a transport, resolves once it took the event: handlers here run when it
+   * comes back, like those of every other service.
+   */
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,
     options?: PublishOptions,
   ): Promise<Result<PublishReport>>;
+}
+
+/**
+ * What every handler receives next to the payload. Its `send`/`publish` are caused by this
+ * message: correlation, headers and signal carry over.
+ */
+export interface HandlerContext extends MessageMeta, Messaging {
+  /** Aborted on timeout or when the caller cancels; pass it to fetch, db drivers, etc. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
 }
 
 /** The mediator side a context calls back into; keeps this module free of the mediator class. */

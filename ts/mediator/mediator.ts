@@ -1,40 +1,22 @@
 import { ErrorCodes } from "../errors.js";
 import {
-  type AcceptedSendOptions,
   type Dispatcher,
   type DurableAwait,
   type DurableSendOptions,
   MessageContext,
+  type Messaging,
   type PublishMode,
   type PublishOptions,
   type PublishReport,
-  type ResultSendOptions,
   type SendOptions,
 } from "./context.js";
-import type {
-  Accepted,
-  AnyCommand,
-  AnyContract,
-  AnyEvent,
-  AnyQuery,
-  ContractKind,
-  DurableCommand,
-  InputOf,
-  RequestCommand,
-  ResultOf,
-} from "./contracts.js";
+import type { Accepted, AnyCommand, AnyContract, AnyEvent, AnyQuery, ContractKind } from "./contracts.js";
 import { type EventRoute, runDirect } from "./event-routes.js";
 import type { Logger } from "./logger.js";
 import type { Next, Step } from "./pipeline.js";
 import { EventPublisher } from "./publish.js";
 import { type ErrResult, err, errFromThrownIn, ok, type Result } from "./result.js";
-import {
-  isScheduled,
-  type Scheduled,
-  type SchedulePublishOptions,
-  type ScheduleSendOptions,
-  scheduleMessage,
-} from "./schedule.js";
+import { isScheduled, type SchedulePublishOptions, scheduleMessage } from "./schedule.js";
 import {
   type Envelope,
   envelopeOf,
@@ -48,50 +30,7 @@ import {
  * A built mediator. `Handled` is the union of contracts with a registered handler: `send`/`query` of any
  * other contract does not compile. Every call resolves to a Result and never rejects.
  */
-export interface Catga<Handled extends AnyContract = AnyContract> {
-  /**
-   * Sends a command to its handler (here or through the transport). A `.durable()` command
-   * resolves with {@link Accepted} once JetStream stored it, or with the handler's Result when
-   * `options.await` is `"result"` (docs/durable-commands.md).
-   */
-  /** A `.durable()` command stored now and sent when due (docs/scheduling.md). */
-  send<C extends DurableCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options: ScheduleSendOptions,
-  ): Promise<Result<Scheduled>>;
-  send<C extends DurableCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options: ResultSendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  send<C extends DurableCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: AcceptedSendOptions,
-  ): Promise<Result<Accepted>>;
-  send<C extends RequestCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  query<C extends AnyQuery & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  /** An event stored now and published when due (docs/scheduling.md); no handler runs now. */
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options: SchedulePublishOptions,
-  ): Promise<Result<Scheduled>>;
-  /** Runs every handler of the event; one failing does not stop the others (CATGA_PUBLISH_FAILED lists them). */
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: PublishOptions,
-  ): Promise<Result<PublishReport>>;
+export interface Catga<Handled extends AnyContract = AnyContract> extends Messaging<Handled> {
   /** Each pipeline with its steps, outermost first: the order behaviors really run in. */
   describe(): PipelineDescription[];
   /** The transport this mediator was built with; undefined for in-process only. */

@@ -1,19 +1,25 @@
-import type { ErrorCodes, ErrorDetails, HandlerFailure } from "../errors.js";
+import type { HandlerFailure } from "../errors.js";
 import { type Dispatcher, MessageContext, type PublishMode, type PublishReport } from "./context.js";
-import { aggregate, countOk, type EventRoute, runConcurrently, runHandlers } from "./event-routes.js";
+import { aggregate, type EventRoute, runConcurrently, runHandlers } from "./event-routes.js";
 import type { Logger } from "./logger.js";
 import { errorInfoFrom, ok, type Result } from "./result.js";
 import { envelopeOf, type Transport } from "./transport.js";
 
-// An event's way out of the mediator: to its local handlers (event-routes.ts) and to the
-// transport for other processes, folded into one Result.
+// An event's way out of the mediator: to its local handlers (event-routes.ts) when there is no
+// transport, else to the transport alone, folded into one Result.
+//
+// With a transport, the publishing service gets its own events back through its subscription like
+// every other service, instead of running its handlers here: the same delivery guarantee for all
+// (durable with `durableEvents`), and nothing a sender writes in an envelope decides who skips it
+// (issue 14: a forgeable origin header did).
 
 // Shared by every publish that ran no local handler: frozen, so no caller can change another's.
 const NO_HANDLERS_RESULT: Result<PublishReport> = Object.freeze(ok(Object.freeze({ handled: 0 })));
 export const NO_HANDLERS: Promise<Result<PublishReport>> = Promise.resolve(NO_HANDLERS_RESULT);
 
 /**
- * Publishes events: runs the local handlers of each type and hands the event to the transport.
+ * Publishes events: with no transport, runs the local handlers of each type; with one, hands the
+ * event to it (the publishing service receives it back through its subscription).
  * The mediator makes the context (ids, observers, hooks); everything after that is here.
  */
 export class EventPublisher {
@@ -40,47 +46,40 @@ export class EventPublisher {
   }
 
   /**
-   * A root event with no caller options, observer or hook: the context is made only if a local
-   * handler needs one, and an event nobody handles here goes to the transport's fast path.
+   * A root event with no caller options, observer or hook: with a transport, its fast path (no
+   * context, no envelope); else the context is made only if a local handler needs one.
    */
   publishPlain(type: string, payload: unknown): Promise<Result<PublishReport>> {
-    const local = this.routes.get(type);
     const transport = this.transport;
-    if (transport !== undefined && local === undefined && transport.publishNew !== undefined)
-      return this.publishNew(transport, type, payload);
+    if (transport?.publishNew !== undefined) return this.publishNew(transport, type, payload);
+    const local = transport === undefined ? this.routes.get(type) : undefined;
+    if (transport === undefined && local === undefined) return NO_HANDLERS;
     const context = new MessageContext(this.dispatcher, this.logger, "event", type, undefined, undefined);
-    if (transport !== undefined) return this.publishEvent(type, payload, context, this.publishMode);
-    if (local === undefined) return NO_HANDLERS;
+    // A transport without the fast path takes the general one.
+    if (local === undefined) return this.publishEvent(type, payload, context, this.publishMode);
     return runHandlers(local, payload, context, this.publishMode).then(local.summarize);
   }
 
-  /** Runs the local handlers and hands the event to the transport, in one Result. */
+  /**
+   * With a transport: hands the event to it, `{ handled: 0 }` once taken. Without one: runs the
+   * local handlers in `mode`, in one Result.
+   */
   publishEvent(
     type: string,
     payload: unknown,
     context: MessageContext,
     mode: PublishMode,
   ): Promise<Result<PublishReport>> {
+    if (this.transport !== undefined)
+      return this.forward(this.transport, context, payload).then((failure) =>
+        failure === undefined ? NO_HANDLERS_RESULT : aggregate(type, 0, [failure]),
+      );
     const local = this.routes.get(type);
-    const remote = this.transport === undefined ? undefined : this.forward(context, payload);
-    if (local === undefined) {
-      return remote === undefined
-        ? NO_HANDLERS
-        : remote.then((failure) => aggregate(type, 0, failure ? [failure] : []));
-    }
-    const handled = runHandlers(local, payload, context, mode);
-    if (remote === undefined) return handled.then(local.summarize);
-    return Promise.all([handled, remote]).then(([results, failure]) => {
-      const summary = local.summarize(results);
-      if (failure === undefined) return summary;
-      const failures = summary.ok
-        ? [failure]
-        : [...(summary.error.details as ErrorDetails<typeof ErrorCodes.PUBLISH_FAILED>).failures, failure];
-      return aggregate(type, summary.ok ? summary.value.handled : countOk(results), failures);
-    });
+    if (local === undefined) return NO_HANDLERS;
+    return runHandlers(local, payload, context, mode).then(local.summarize);
   }
 
-  /** An event from another process: its local handlers only, concurrently. */
+  /** An event from a transport (this service's own included): its local handlers, concurrently. */
   receive(type: string, payload: unknown, context: MessageContext): Promise<Result<unknown>> {
     const local = this.routes.get(type);
     if (local === undefined) return NO_HANDLERS;
@@ -88,7 +87,7 @@ export class EventPublisher {
   }
 
   /**
-   * A new event nobody handles here, straight to the transport's fast path. Transports hand one
+   * A new root event, straight to the transport's fast path. Transports hand one
    * promise to all events of a batch, so the last one's Result is reused while it repeats: one
    * `then` per batch instead of two per event (benches/RESULTS.md, "Session 12").
    */
@@ -110,8 +109,11 @@ export class EventPublisher {
   }
 
   /** Hands the event to the transport; a transport failure is reported like a failed handler. */
-  private forward(context: MessageContext, payload: unknown): Promise<HandlerFailure | undefined> {
-    const transport = this.transport!;
+  private forward(
+    transport: Transport,
+    context: MessageContext,
+    payload: unknown,
+  ): Promise<HandlerFailure | undefined> {
     const failed = (thrown: unknown): HandlerFailure => transportFailure(transport, thrown);
     // A transport may also throw synchronously (e.g. not connected): that too is a failure, never
     // an exception out of publish (as in `requestRemote`).

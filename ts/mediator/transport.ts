@@ -46,11 +46,12 @@ export interface InboundDispatcher {
   readonly queries: readonly string[];
   /** Event types with at least one local handler (NATS: plain subscriptions). */
   readonly events: readonly string[];
-  /** Runs the local pipeline(s) for an envelope received from another process. */
+  /** Runs the local pipeline(s) for an envelope received through the transport. */
   dispatch(envelope: Envelope): Promise<Result<unknown>>;
   /**
-   * Runs the local handlers of an event received from another process when nobody reads the
-   * outcome (core NATS events): the same as `dispatch`, minus the envelope object and the Result.
+   * Runs the local handlers of an event received through the transport (this process's own
+   * events included) when nobody reads the outcome (core NATS events): the same as `dispatch`,
+   * minus the envelope object and the Result.
    * Returns undefined when everything finished synchronously, else a promise that settles (never
    * rejects) when the handlers are done. `batchSize` as in {@link Envelope.batchSize}.
    */
@@ -75,10 +76,11 @@ export interface InboundDispatcher {
 }
 
 /**
- * Moves messages between processes. The mediator only calls it for what cannot be served here:
- * a command/query with no local handler goes through `request`; an event runs its local handlers
- * in process and is also handed to `publish` for other processes. Local handling never touches the
- * transport, so the in-process path pays nothing for it.
+ * Moves messages between processes. The mediator calls it for what is not served here: a
+ * command/query with no local handler goes through `request`. An event goes to `publish` alone:
+ * the publishing process runs none of its handlers in process, it gets the event back through
+ * the dispatcher given to `attach`, like every other service. A command or query handled here
+ * never touches the transport, so that path pays nothing for it.
  */
 export interface Transport {
   readonly name: string;
@@ -93,11 +95,15 @@ export interface Transport {
    * it runs durable commands like any other (`request`, or in process).
    */
   sendDurable?(envelope: Envelope, awaits: DurableAwait, signal: AbortSignal): Promise<Result<unknown>>;
-  /** Fire the event to other processes; must not deliver it back to the publishing process. */
+  /**
+   * Delivers the event to every service that handles its type, the publishing one included: once
+   * per service (its instances share it). Nothing a sender writes in the envelope may keep a
+   * service from getting it.
+   */
   publish(envelope: Envelope): Promise<void>;
   /**
-   * Optional fast path for `publish` of a new root event: no caller options, no handler in this
-   * process, no dispatch hook. The transport mints the message's id and time itself, so the
+   * Optional fast path for `publish` of a new root event: no caller options, no observer, no
+   * dispatch hook. The transport mints the message's id and time itself, so the
    * mediator makes no context or envelope for it. Settles like `publish`; a transport may hand
    * the same promise to every event of one batch (the mediator maps it to a Result once).
    */
@@ -155,7 +161,8 @@ export function toWire(result: Result<unknown>): WireResult {
 /**
  * Connects several Catga instances in one process as if they were separate services: commands
  * and queries go round-robin to the instances that handle them (like a NATS queue group), events
- * go to every other instance. Payloads are deep-copied (structuredClone), so code that would break
+ * go to every instance that handles them, the publishing one included (each instance is a service
+ * of its own here). Payloads are deep-copied (structuredClone), so code that would break
  * on a real wire breaks here too. Useful to test service boundaries without a server.
  */
 export class InMemoryBus {
@@ -185,8 +192,8 @@ export class InMemoryBus {
     return fromWire(structuredClone(toWire(result)));
   }
 
-  async publish(from: InboundDispatcher | undefined, envelope: Envelope): Promise<void> {
-    const subscribers = [...this.members].filter((m) => m !== from && m.events.includes(envelope.type));
+  async publish(envelope: Envelope): Promise<void> {
+    const subscribers = [...this.members].filter((m) => m.events.includes(envelope.type));
     await Promise.all(subscribers.map((m) => m.dispatch(copy(envelope))));
   }
 }
@@ -209,7 +216,7 @@ export function inMemoryTransport(bus: InMemoryBus): Transport {
       leave = bus.join(inbound);
     },
     request: (envelope, signal) => bus.request(self, envelope, signal),
-    publish: (envelope) => bus.publish(self, envelope),
+    publish: (envelope) => bus.publish(envelope),
     async close() {
       leave?.();
     },

@@ -1,10 +1,10 @@
+import { LEGACY_ORIGIN_KEY_BYTES } from "./legacy-origin.js";
 import { readFloat64 } from "./msgpack-bytes.js";
 import { bytesEqual, readUtf8 } from "./msgpack-strings.js";
 
 /**
  * Reads a version-1 envelope (docs/architecture.md, "Wire format") by hand, in place in the
- * inbound batch buffer: no view object, no intermediate array, the type and the origin header
- * compared as bytes. It reads only the layout Catga writers produce (a 10-array with string ids,
+ * inbound batch buffer: no view object, no intermediate array, the type compared as bytes. It reads only the layout Catga writers produce (a 10-array with string ids,
  * a string map of headers and a `bin` payload); anything else returns false and the caller falls
  * back to the generic msgpackr decoder, which keeps today's acceptance and errors.
  *
@@ -24,21 +24,17 @@ export interface ReadEnvelope {
   correlationId: string | null;
   causationId: string | null;
   createdAt: number;
-  /** The headers without the origin header; a shared empty object when none are left. */
+  /** The headers, without a legacy origin header (legacy-origin.ts); a shared empty object when none are left. */
   headers: Record<string, string>;
-  /** True when the origin header names the service given to `readEnvelope`. */
-  fromSelf: boolean;
   codec: string;
   payloadStart: number;
   payloadEnd: number;
 }
 
-/** What a subscription knows before reading: its type and the origin header to look for. */
+/** What a subscription knows before reading: its type. */
 export interface ReadExpectations {
   readonly type: string;
   readonly typeBytes: Uint8Array;
-  readonly originKeyBytes: Uint8Array;
-  readonly selfBytes: Uint8Array;
   /**
    * False when the reader needs none of the ids nor the type's text (a reply: only its kind and
    * payload matter), so no string is made for them. Default true.
@@ -58,7 +54,6 @@ export const envelopeRead: ReadEnvelope = {
   causationId: null,
   createdAt: 0,
   headers: EMPTY,
-  fromSelf: false,
   codec: "",
   payloadStart: 0,
   payloadEnd: 0,
@@ -107,7 +102,7 @@ export function readEnvelope(
   const createdAt = readTime();
   if (createdAt === undefined) return false;
   out.createdAt = createdAt;
-  if (!readHeaders(out, expect)) return false;
+  if (!readHeaders(out)) return false;
   const codecLength = stringLength();
   if (codecLength < 0) return false;
   out.codec = bytesEqual(data, at, codecLength, MSGPACK_BYTES) ? "msgpack" : readUtf8(data, at, codecLength);
@@ -198,7 +193,7 @@ function readTime(): number | undefined {
   return undefined;
 }
 
-function readHeaders(out: ReadEnvelope, expect: ReadExpectations): boolean {
+function readHeaders(out: ReadEnvelope): boolean {
   if (at >= end) return false;
   const byte = source[at]!;
   let count: number;
@@ -209,18 +204,13 @@ function readHeaders(out: ReadEnvelope, expect: ReadExpectations): boolean {
     count = (source[at + 1]! << 8) | source[at + 2]!;
     at += 3;
   } else return false;
-  out.fromSelf = false;
   let headers = EMPTY;
   for (let i = 0; i < count; i++) {
     const keyLength = stringLength();
     if (keyLength < 0) return false;
-    if (bytesEqual(source, at, keyLength, expect.originKeyBytes)) {
-      // The origin header is the transport's own: compared in place, never handed to handlers.
+    if (bytesEqual(source, at, keyLength, LEGACY_ORIGIN_KEY_BYTES)) {
       at += keyLength;
-      const valueLength = stringLength();
-      if (valueLength < 0) return false;
-      out.fromSelf = bytesEqual(source, at, valueLength, expect.selfBytes);
-      at += valueLength;
+      if (!skipString()) return false;
       continue;
     }
     const key = readUtf8(source, at, keyLength);

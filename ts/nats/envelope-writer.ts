@@ -114,9 +114,10 @@ function writeTime(value: number): void {
 
 /**
  * The bytes of the last frozen headers object written, by identity. A frozen object cannot change,
- * so its bytes can be reused: the NATS transport stamps most events with one shared frozen
- * `{ catga-origin-service: <service> }`, and writing its keys char by char was ~10 % of a
- * publisher's JS time.
+ * so its bytes can be reused. Measured when the NATS transport stamped every event with one shared
+ * frozen origin header (writing its keys char by char was ~10 % of a publisher's JS time); since
+ * that header is gone most events share one frozen empty map, and a caller's frozen headers still
+ * hit it.
  */
 let cachedHeaders: object | undefined;
 let cachedHeaderBytes: Uint8Array = new Uint8Array(0);

@@ -4,6 +4,7 @@ import type { ContractKind } from "../mediator/contracts.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
 import { envelopeRead, type ReadExpectations, readEnvelope } from "./envelope-reader.js";
 import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
+import { withoutLegacyOrigin } from "./legacy-origin.js";
 import { NOT_PLAIN, unpackPlain } from "./plain-unpacker.js";
 
 /**
@@ -47,8 +48,6 @@ const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 const REPLY_EXPECTATIONS: ReadExpectations = {
   type: "",
   typeBytes: new Uint8Array(0),
-  originKeyBytes: new Uint8Array(0),
-  selfBytes: new Uint8Array(0),
   // A reply is read for its kind and Result only: its ids would be strings nobody reads.
   metadata: false,
 };
@@ -232,7 +231,7 @@ export class EnvelopeCodec {
       correlationId: wire.correlationId ?? wire.messageId,
       causationId: wire.causationId ?? undefined,
       createdAt: wire.createdAt,
-      headers: wire.headers,
+      headers: withoutLegacyOrigin(wire.headers),
       payload: decodeWith(this.codecNamed(wire.codec), wire.payload),
     };
   }

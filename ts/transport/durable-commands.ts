@@ -19,20 +19,39 @@ const PROBE_HEADER = "catga-durable-probe";
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
 
 /**
- * The two streams of durable commands: the commands in `stream` (default `<PREFIX>_COMMANDS`)
+ * How long the results stream keeps a Result: the span within which a caller that was disconnected
+ * when its Result was sent still gets it after reconnecting (its own deadline permitting).
+ */
+export const RESULTS_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * The streams of durable commands: the commands in `stream` (default `<PREFIX>_COMMANDS`)
  * capturing `<prefix>.dcmd.>` as a work queue (a command is removed once handled), with
  * `provision`'s settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dcmd-dlq.>`
- * (apart from the events' `<prefix>.dlq.>`: two streams may not capture one subject).
+ * (apart from the events' `<prefix>.dlq.>`: two streams may not capture one subject); the
+ * Results of "result" sends in `<stream>_RESULTS` capturing `<prefix>.dres.>`, kept
+ * {@link RESULTS_MAX_AGE_MS} (in `provision`'s storage).
  */
 export function durableCommandStreams(
   prefix: string,
   options: Pick<DurableCommandsOptions, "stream" | "provision">,
-): { readonly commands: StreamOptions; readonly deadLetters: StreamOptions } {
+): {
+  readonly commands: StreamOptions;
+  readonly deadLetters: StreamOptions;
+  readonly results: StreamOptions;
+} {
   const name = options.stream ?? defaultStreamName(prefix, "COMMANDS");
   const settings = typeof options.provision === "object" ? options.provision : {};
   return {
     commands: { ...settings, name, subjects: [`${prefix}.dcmd.>`], retention: "workqueue" },
     deadLetters: { name: `${name}_DLQ`, subjects: [`${prefix}.dcmd-dlq.>`] },
+    results: {
+      name: `${name}_RESULTS`,
+      subjects: [`${prefix}.dres.>`],
+      retention: "limits",
+      maxAgeMs: RESULTS_MAX_AGE_MS,
+      ...(settings.storage === undefined ? {} : { storage: settings.storage }),
+    },
   };
 }
 
@@ -61,7 +80,15 @@ export class DurableCommands {
   ) {
     this.js = new JetStream(connection, { prefix });
     this.streams = durableCommandStreams(prefix, options);
-    this.inbox = new ResultInbox(connection, codec, prefix, service, uuidv7(), requestTimeoutMs);
+    this.inbox = new ResultInbox(
+      connection,
+      codec,
+      prefix,
+      service,
+      uuidv7(),
+      requestTimeoutMs,
+      this.streams.results.name,
+    );
   }
 
   /**
@@ -73,6 +100,7 @@ export class DurableCommands {
     if (this.options.provision === false) return;
     await this.js.ensureStream(this.streams.commands);
     await this.js.ensureStream(this.streams.deadLetters);
+    await this.js.ensureStream(this.streams.results);
   }
 
   private subject(type: string): string {
@@ -96,7 +124,10 @@ export class DurableCommands {
       const waiting = this.inbox.wait(envelope.messageId, envelope.type, signal);
       let stored: { duplicate: boolean };
       try {
-        stored = await this.store(envelope, { ...envelope.headers, [REPLY_TO_HEADER]: this.inbox.subject });
+        stored = await this.store(envelope, {
+          ...envelope.headers,
+          [REPLY_TO_HEADER]: this.inbox.subjectFor(envelope.messageId),
+        });
       } catch (error) {
         waiting.stop(failure(error));
         return waiting.result;
@@ -250,7 +281,11 @@ export class DurableCommands {
     );
   }
 
-  /** Sends a Result to the caller's inbox; a lost one costs the caller a timeout, not a rerun. */
+  /**
+   * Sends a Result to the caller's inbox, stored in the results stream so that a caller
+   * disconnected now reads it back after reconnecting (ResultInbox.recover). A Result that cannot
+   * be sent costs the caller a timeout, not a rerun.
+   */
   private async answer(replyTo: string, command: Envelope, result: Result<unknown>): Promise<void> {
     try {
       let wire = toWire(result);
@@ -264,8 +299,13 @@ export class DurableCommands {
         bytes = this.codec.encodeReplyTo(command.type, command.messageId, command.correlationId, wire);
       }
       // The caller is this transport: the connection does not receive its own publishes.
-      if (replyTo === this.inbox.subject) this.inbox.deliver(bytes);
-      else await this.connection.publish(replyTo, bytes);
+      if (this.inbox.owns(replyTo)) this.inbox.deliver(bytes);
+      // Sent as a reply (one unframed message; each Result subject is used once, so there is no
+      // per-subject permission check to track): the results stream captures the subject, so the
+      // server also stores it for a caller disconnected now (ResultInbox.recover reads it back),
+      // at no cost to this handler beyond the publish (a JetStream publish with its ack per
+      // Result cost 20–30 % of completed/s, benches/RESULTS.md).
+      else await this.connection.reply(replyTo, bytes);
     } catch (error) {
       this.connection.emit("status", {
         kind: "error",

@@ -7,7 +7,6 @@ import type { NatsConnection } from "../nats/connection.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
 import { typeMismatch } from "./inbound.js";
 import type { DurableEventsOptions } from "./options.js";
-import { ORIGIN_HEADER, withoutOrigin } from "./origin.js";
 
 /**
  * The two streams `durableEvents` provisions: the events in `stream` (default `<PREFIX>_EVENTS`,
@@ -106,8 +105,7 @@ export class DurableEvents {
         const mismatch = typeMismatch(event.type, type);
         // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
         if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
-        if (event.headers[ORIGIN_HEADER] === this.service) return;
-        const result = await inbound.dispatch(withoutOrigin(event));
+        const result = await inbound.dispatch(event);
         // A failed handler fails the delivery: JetStream retries it, then dead-letters it. When
         // every handler failed for a reason no retry fixes (validation), that code is the one
         // reported, so the message is dead-lettered at once under it.

@@ -6,7 +6,6 @@ import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/con
 import { envelopeRead, type ReadExpectations, readEnvelope } from "../nats/envelope-reader.js";
 import { viewAt } from "../nats/pack.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
-import { ORIGIN_HEADER, ORIGIN_KEY_BYTES, withoutOrigin } from "./origin.js";
 
 const DONE: Promise<void> = Promise.resolve();
 const nothing = (): void => undefined;
@@ -24,7 +23,6 @@ export class InboundBatches {
   constructor(
     private readonly codec: EnvelopeCodec,
     private readonly connection: NatsConnection,
-    private readonly service: string,
   ) {}
 
   /** Reports an envelope that cannot be dispatched (counted in `stats().malformedReceived`). */
@@ -193,8 +191,6 @@ export class InboundBatches {
       this.malformed(mismatch);
       return undefined;
     }
-    // The publishing service already ran its own handlers in process.
-    if (read.fromSelf) return undefined;
     const payload = this.codec.decodePayload(read.codec, data, read.payloadStart, read.payloadEnd);
     return inbound.deliverEvent!(type, payload, read, size);
   }
@@ -215,20 +211,14 @@ export class InboundBatches {
       this.malformed(mismatch);
       return undefined;
     }
-    if (event.headers[ORIGIN_HEADER] === this.service) return undefined;
-    return inbound.dispatch(withoutOrigin(event));
+    return inbound.dispatch(event);
   }
 
   /** What the envelope reader checks for a subscription of `type`, made once per type. */
   private expectations(type: string): ReadExpectations {
     let expect = this.readExpectations.get(type);
     if (expect === undefined) {
-      expect = {
-        type,
-        typeBytes: Buffer.from(type),
-        originKeyBytes: ORIGIN_KEY_BYTES,
-        selfBytes: Buffer.from(this.service),
-      };
+      expect = { type, typeBytes: Buffer.from(type) };
       this.readExpectations.set(type, expect);
     }
     return expect;

@@ -11,7 +11,6 @@ import { DurableCommands } from "./durable-commands.js";
 import { DurableEvents } from "./durable-events.js";
 import { InboundBatches } from "./inbound.js";
 import { assertTransportOptions, type NatsTransportOptions } from "./options.js";
-import { ORIGIN_HEADER } from "./origin.js";
 import { Scheduler, type Schedules } from "./scheduler.js";
 
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
@@ -39,7 +38,6 @@ export class NatsTransport implements Transport {
   private readonly durableCommands: DurableCommands;
   private readonly scheduler: Scheduler | undefined;
   private readonly inbound: InboundBatches;
-  private readonly originOnly: Envelope["headers"];
   private readonly eventSubjects = new Map<string, string>();
   private readonly requestSubjects = new Map<string, string>();
   /** Core-NATS subjects `attach` subscribed to, checked by `ready()`. */
@@ -50,11 +48,10 @@ export class NatsTransport implements Transport {
     private readonly options: NatsTransportOptions,
   ) {
     this.prefix = options.prefix ?? "catga";
-    this.originOnly = Object.freeze({ [ORIGIN_HEADER]: options.service });
     const perType: Record<string, PayloadCodec> = {};
     for (const [type, codec] of Object.entries(options.codecs ?? {})) perType[type] = resolveCodec(codec);
     this.codec = new EnvelopeCodec(perType);
-    this.inbound = new InboundBatches(this.codec, connection, options.service);
+    this.inbound = new InboundBatches(this.codec, connection);
     this.durable = options.durableEvents
       ? new DurableEvents(connection, options.durableEvents, this.prefix, options.service, this.codec)
       : undefined;
@@ -94,7 +91,11 @@ export class NatsTransport implements Transport {
       scheduling: _scheduling,
       ...connection
     } = options;
-    const transport = new NatsTransport(await NatsConnection.connect(connection), options);
+    // Echo on: a publishing process gets its own events through its subscription (queue group).
+    const transport = new NatsTransport(
+      await NatsConnection.connect({ ...connection, noEcho: false }),
+      options,
+    );
     try {
       await transport.durable?.provision();
       // Only a service given durableCommands sets up its streams (see DurableCommandsOptions).
@@ -113,7 +114,6 @@ export class NatsTransport implements Transport {
   }
 
   attach(inbound: InboundDispatcher): void {
-    this.scheduler?.attach(inbound);
     this.durable?.checkConsumerNames(inbound.events);
     const queue = this.options.service;
     this.coreSubjects.push(
@@ -201,8 +201,7 @@ export class NatsTransport implements Transport {
   }
 
   publish(envelope: Envelope): Promise<void> {
-    const stamped = { ...envelope, headers: this.stampOrigin(envelope.headers) };
-    const bytes = this.codec.encodeMessage(stamped);
+    const bytes = this.codec.encodeMessage(envelope);
     const subject = this.subjectFor(envelope);
     if (this.durable?.carries(envelope.type)) return this.durable.publish(subject, envelope.messageId, bytes);
     return this.connection.publish(subject, bytes);
@@ -223,7 +222,7 @@ export class NatsTransport implements Transport {
         payload,
       });
     }
-    const bytes = this.codec.encodeNew("event", type, this.originOnly, payload);
+    const bytes = this.codec.encodeNew("event", type, EMPTY_HEADERS, payload);
     return this.connection.publish(this.eventSubject(type), bytes);
   }
 
@@ -243,12 +242,6 @@ export class NatsTransport implements Transport {
       cache.set(type, subject);
     }
     return subject;
-  }
-
-  /** The headers with this service as the origin; most events have none, and share one object. */
-  private stampOrigin(headers: Envelope["headers"]): Envelope["headers"] {
-    for (const _ in headers) return { ...headers, [ORIGIN_HEADER]: this.options.service };
-    return this.originOnly;
   }
 
   async close(): Promise<void> {

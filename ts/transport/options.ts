@@ -100,8 +100,12 @@ export interface SchedulingOptions {
   readonly consumer?: Pick<DurableConsumerOptions, "ackWaitMs" | "batch" | "fetchWaitMs">;
 }
 
-/** Options of `natsTransport`: the NATS connection's options plus how messages are named and encoded. */
-export interface NatsTransportOptions extends NatsConnectionOptions {
+/**
+ * Options of `natsTransport`: the NATS connection's options plus how messages are named and
+ * encoded. Not `noEcho`: the transport's connection always receives its own publishes, as a
+ * service gets its own events through its own subscriptions (issue 14).
+ */
+export interface NatsTransportOptions extends Omit<NatsConnectionOptions, "noEcho"> {
   /**
    * Service name (no spaces, dots or wildcards): the queue group, so instances of one service
    * share commands and events; also names the durable consumers. Required.
@@ -225,7 +229,13 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
   if (!isRecord(options)) list.add("options", `must be an object, got ${describe(options)}`);
   else {
     const { service, prefix, codecs, durableEvents, durableCommands, scheduling, ...connection } = options;
-    list.issues.push(...natsOptionIssues(connection));
+    const { noEcho, ...rest } = connection as NatsConnectionOptions; // a JavaScript caller may pass it
+    if (noEcho !== undefined && noEcho !== false)
+      list.add(
+        "noEcho",
+        `must be left out: a service gets its own events through its own subscriptions, got ${describe(noEcho)}`,
+      );
+    list.issues.push(...natsOptionIssues(rest));
     list.checkObject(
       "",
       { service, prefix, codecs, durableEvents, durableCommands, scheduling },

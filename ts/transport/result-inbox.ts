@@ -1,8 +1,9 @@
+import { createHash } from "node:crypto";
 import { ErrorCodes } from "../errors.js";
 import { NEVER_ABORTED } from "../mediator/context.js";
 import { err, type Result } from "../mediator/result.js";
 import { fromWire } from "../mediator/transport.js";
-import type { NatsConnection } from "../nats/connection.js";
+import type { NatsConnection, StatusEvent } from "../nats/connection.js";
 import { viewAt } from "../nats/pack.js";
 import { decodeWire, type EnvelopeCodec } from "../nats/wire.js";
 
@@ -11,15 +12,23 @@ interface Waiter {
   resolve(result: Result<unknown>): void;
 }
 
+/** The JetStream API's "no message found" error (JSApiNoMessageFound). */
+const NO_MESSAGE_FOUND = 10037;
+/** The JetStream API's "stream not found" error (JSStreamNotFoundErr). */
+const STREAM_NOT_FOUND = 10059;
+
 /**
- * Where the handlers of this process's durable commands send their Results: one core-NATS
- * subscription per transport on `<prefix>.dres.<service>.<instance>` (the NATS client subscribes
- * again after a reconnect, so the subject outlives one), made on the first "result" send. A Result
- * is matched to its waiting `send` by the command's id (the reply's `causationId`); one that finds
- * nobody waiting (the caller gave up, or a redelivery answered twice) is dropped.
+ * Where the handlers of this process's durable commands send their Results. Each command names its
+ * own subject, `<prefix>.dres.<service>.<instance>.<command id token>`; this transport subscribes
+ * to `<prefix>.dres.<service>.<instance>.>` on the first "result" send (core NATS: the live path).
+ * The results stream captures `<prefix>.dres.>` and keeps what handlers publish there briefly, so
+ * a Result published while this transport was disconnected is read back from the stream after the
+ * reconnect, one look-up by subject per send still waiting (`recover`). A Result is matched to its waiting `send` by the
+ * command's id (the reply's `causationId`); one that finds nobody waiting (the caller gave up, or a
+ * redelivery answered twice) is dropped.
  */
 export class ResultInbox {
-  /** The subject handlers publish Results to (carried in the command's headers). */
+  /** The subject under which handlers publish Results (`subjectFor` gives one command's). */
   readonly subject: string;
   private readonly waiting = new Map<string, Waiter[]>();
   /**
@@ -28,6 +37,9 @@ export class ResultInbox {
    */
   private readonly bySignal = new WeakMap<AbortSignal, Set<() => void>>();
   private subscribed: Promise<() => Promise<void>> | undefined;
+  private readonly onStatus = (event: StatusEvent): void => {
+    if (event.kind === "reconnected") void this.recover();
+  };
 
   constructor(
     private readonly connection: NatsConnection,
@@ -36,23 +48,76 @@ export class ResultInbox {
     service: string,
     instance: string,
     private readonly defaultTimeoutMs: number,
+    /** The stream that keeps Results (`<commands stream>_RESULTS`). */
+    private readonly resultsStream: string,
   ) {
     this.subject = `${prefix}.dres.${service}.${instance}`;
+  }
+
+  /** The subject of command `messageId`'s Result: one per command, so it can be looked up. */
+  subjectFor(messageId: string): string {
+    return `${this.subject}.${subjectToken(messageId)}`;
+  }
+
+  /** Whether `subject` is one of this inbox's (a handler in this process answering it). */
+  owns(subject: string): boolean {
+    return subject.startsWith(`${this.subject}.`);
   }
 
   /** Subscribes on first use; resolves once the server has the subscription. */
   open(): Promise<unknown> {
     if (this.subscribed === undefined) {
-      this.subscribed = this.connection.subscribe(this.subject, {}, async (batch) => {
+      this.subscribed = this.connection.subscribe(`${this.subject}.>`, {}, async (batch) => {
         for (let i = 0; i < batch.offsets.length / 2; i++)
           this.deliver(viewAt(batch.data, batch.offsets[2 * i]!, batch.offsets[2 * i + 1]!));
       });
+      this.connection.on("status", this.onStatus);
       // A failed subscribe is tried again by the next "result" send.
       this.subscribed.catch(() => {
         this.subscribed = undefined;
+        this.connection.off("status", this.onStatus);
       });
     }
     return this.subscribed;
+  }
+
+  /**
+   * After a reconnect: reads from the results stream the Result of every send still waiting (one
+   * published while the connection was down reached no subscriber). The client subscribes again
+   * before it sends anything else on the new connection, so a Result published from then on
+   * arrives live; one already stored is found here; one found both ways resolves its send once.
+   */
+  async recover(): Promise<void> {
+    // One at a time: requests made together to one subject go out as one Catga request frame,
+    // which the JetStream API does not read.
+    for (const id of [...this.waiting.keys()])
+      if (this.waiting.has(id) && (await this.lookUp(id)) === "no stream") return;
+  }
+
+  /** Reads back one Result; "no stream" when there is no results stream (an older handling service). */
+  private async lookUp(messageId: string): Promise<"no stream" | undefined> {
+    try {
+      const bytes = await this.connection.request(
+        `$JS.API.STREAM.MSG.GET.${this.resultsStream}`,
+        Buffer.from(JSON.stringify({ last_by_subj: this.subjectFor(messageId) })),
+        5000,
+      );
+      const reply = JSON.parse(bytes.toString()) as {
+        message?: { data?: string };
+        error?: { err_code?: number; description?: string };
+      };
+      if (reply.message?.data !== undefined) this.deliver(Buffer.from(reply.message.data, "base64"));
+      else if (reply.error?.err_code === STREAM_NOT_FOUND) return "no stream";
+      else if (reply.error !== undefined && reply.error.err_code !== NO_MESSAGE_FOUND)
+        throw new Error(reply.error.description ?? "failed");
+    } catch (error) {
+      // The send keeps waiting: its Result may still come live (a handler not done yet).
+      this.connection.emit("status", {
+        kind: "error",
+        message: `durable command result ${messageId} not read back after a reconnect: ${String(error)}`,
+      });
+    }
+    return undefined;
   }
 
   /** Whether a `send` of this process already waits for command `messageId`. */
@@ -162,7 +227,17 @@ export class ResultInbox {
         waiter.resolve(err(ErrorCodes.CLOSED, "the transport closed before the command's result came"));
     const subscribed = this.subscribed;
     this.subscribed = undefined;
+    this.connection.off("status", this.onStatus);
     const unsubscribe = await subscribed?.catch(() => undefined);
     await unsubscribe?.().catch(() => undefined);
   }
+}
+
+/**
+ * A command id as one subject token: as it is when it is one (a UUID, letters, digits, `-`, `_`),
+ * else a hash of it (ids are the caller's choice and may hold dots or spaces).
+ */
+function subjectToken(messageId: string): string {
+  if (/^[A-Za-z0-9_-]{1,128}$/.test(messageId)) return messageId;
+  return `h${createHash("sha256").update(messageId).digest("base64url").slice(0, 43)}`;
 }

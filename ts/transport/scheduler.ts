@@ -3,7 +3,7 @@ import { type DurableMessage, JetStream, type RedeliverLater } from "../jetstrea
 import type { StreamOptions } from "../jetstream/options.js";
 import { err, ok, type Result } from "../mediator/result.js";
 import type { Scheduled } from "../mediator/schedule.js";
-import type { Envelope, InboundDispatcher } from "../mediator/transport.js";
+import type { Envelope } from "../mediator/transport.js";
 import type { NatsConnection } from "../nats/connection.js";
 import { decodeWire, type EnvelopeCodec } from "../nats/wire.js";
 import { defaultStreamName, type SchedulingOptions } from "./options.js";
@@ -67,7 +67,6 @@ export function scheduleStream(prefix: string, options: SchedulingOptions): Stre
 export class Scheduler implements Schedules {
   private readonly js: JetStream;
   private readonly stream: StreamOptions;
-  private inbound: InboundDispatcher | undefined;
   private stop: (() => Promise<void>) | undefined;
 
   constructor(
@@ -108,11 +107,6 @@ export class Scheduler implements Schedules {
       },
       (message) => this.fire(message),
     );
-  }
-
-  /** The mediator's side, once attached: core events due here also run this process's handlers. */
-  attach(inbound: InboundDispatcher): void {
-    this.inbound = inbound;
   }
 
   /** Stores `envelope` until `deliverAt`; never rejects. */
@@ -158,18 +152,9 @@ export class Scheduler implements Schedules {
       await this.js.publishOne(target, messageId, message.bytes);
       return undefined;
     }
+    // The transport's connection echoes: this process's own service gets it through its queue
+    // group like every other (issue 14), so nothing runs here.
     await this.connection.publish(target, message.bytes);
-    // The connection does not receive its own publishes (noEcho): this process's own handlers
-    // run here, as `publish` runs them in the process that publishes.
-    const inbound = this.inbound;
-    if (kind === "event" && inbound?.events.includes(type)) {
-      const result = await inbound.dispatch(this.codec.decodeMessage(message.bytes));
-      if (!result.ok)
-        this.connection.emit("status", {
-          kind: "error",
-          message: `scheduled event ${type} (${messageId}) failed here: ${result.error.message}`,
-        });
-    }
     return undefined;
   }
 

@@ -20,6 +20,9 @@ use tokio::sync::watch;
 use crate::error::{into_async, invalid_argument, to_js_async};
 use crate::nats::NatsClient;
 
+/// The longest pause between failed fetches (the pause starts at 50 ms and doubles).
+const FETCH_RETRY_MAX: Duration = Duration::from_millis(500);
+
 /// How long a message waits before coming back when the host gave no decision for its batch.
 const UNDECIDED_RETRY_DELAY: Duration = Duration::from_secs(1);
 
@@ -210,12 +213,14 @@ impl NatsClient {
                         fetched
                     }
                     Err(_) => {
-                        // Broker down or restarting: wait and fetch again; the consumer is durable.
+                        // Broker down or restarting, or no consumer leader (an election): wait and
+                        // fetch again; the consumer is durable. The cap is what the consumer may
+                        // lag behind a finished election or a reconnect (issue 14, item 13).
                         tokio::select! {
                             _ = tokio::time::sleep(backoff) => {},
                             _ = stopped.changed() => break,
                         }
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        backoff = (backoff * 2).min(FETCH_RETRY_MAX);
                         continue;
                     }
                 };
@@ -268,6 +273,7 @@ impl NatsClient {
                 // is at most 4096 messages, so this stays bounded.
                 settle_all(&js, &settled, &planned).await;
             }
+            consumer.close_inbox().await;
             let _ = done_tx.send(true);
         });
         Ok(DurableSubscription { stop, done, released, held, js, consumer })

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull::Config as PullConfig;
+use async_nats::jetstream::consumer::pull::{BatchConfig, Config as PullConfig};
 use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy};
 use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
 /// The JetStream context of an engine connection (async-nats'), for callers of this module.
 pub use async_nats::jetstream::Context;
 use async_nats::jetstream::{AckKind, Message};
-use async_nats::HeaderMap;
+use async_nats::{connection::State, HeaderMap, StatusCode, Subject, Subscriber};
 use futures_util::StreamExt;
 
 use crate::envelope::decode_envelope;
@@ -231,7 +231,45 @@ pub async fn durable_consumer(js: &Context, spec: &ConsumerSpec, limits: Limits)
         CatgaError::new(code, format!("consumer {}: {e}", spec.durable))
     })?;
     let start = ConsumerState::of(consumer.cached_info());
-    Ok(DurableConsumer { consumer, batch: spec.batch, fetch_wait: spec.fetch_wait, limits, start })
+    // One inbox for every pull request of this consumer: messages of a request given up on (its
+    // node died, or its heartbeats were late) still arrive here and go out with the next fetch,
+    // instead of being dropped with a per-request inbox and redelivered only after the ack wait.
+    let client = js.client();
+    let inbox = Subject::from(client.new_inbox());
+    let inbound = client.subscribe(inbox.clone()).await.map_err(|e| js_error("consumer inbox", e))?;
+    // Ack confirmations wait at most this long: an ack sent to a leader that just died is never
+    // answered, and waiting out the full request timeout would hold the next fetch.
+    let mut acks = js.clone();
+    acks.set_timeout(ACK_CONFIRM_TIMEOUT);
+    Ok(DurableConsumer {
+        consumer,
+        client,
+        inbox,
+        inbound: tokio::sync::Mutex::new(inbound),
+        acks,
+        batch: spec.batch,
+        fetch_wait: spec.fetch_wait,
+        limits,
+        start,
+    })
+}
+
+/// How long a settle waits for the server to confirm an ack (`double_ack`). An unconfirmed ack
+/// may still have been applied; if not, the message is redelivered after the ack wait.
+pub const ACK_CONFIRM_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The idle heartbeat a pull request asks for: half its wait (the server needs it below the
+/// expiry), at most 1 s.
+pub fn fetch_heartbeat(fetch_wait: Duration) -> Duration {
+    (fetch_wait / 2).min(Duration::from_secs(1))
+}
+
+/// How long a fetch waits without a message, a heartbeat or the request's end before it takes
+/// the request for lost (its node died, or the connection was replaced) and returns, so the next
+/// fetch asks again, at a node that is alive: two heartbeats, and never less than 1 s, so a loaded
+/// server's late heartbeat does not count as a loss (a false alarm only costs one more request).
+pub fn fetch_silence_limit(fetch_wait: Duration) -> Duration {
+    (fetch_heartbeat(fetch_wait) * 2).max(Duration::from_secs(1))
 }
 
 /// Where a durable consumer stands on the server.
@@ -303,6 +341,12 @@ pub enum Decision {
 
 pub struct DurableConsumer {
     consumer: Consumer<PullConfig>,
+    client: async_nats::Client,
+    /// Where every pull request of this consumer delivers (see [`durable_consumer`]).
+    inbox: Subject,
+    inbound: tokio::sync::Mutex<Subscriber>,
+    /// The context fetched messages ack through, with [`ACK_CONFIRM_TIMEOUT`].
+    acks: Context,
     batch: usize,
     fetch_wait: Duration,
     limits: Limits,
@@ -322,22 +366,62 @@ impl DurableConsumer {
         Ok(ConsumerState::of(&info))
     }
 
+    /// Stops taking deliveries: unsubscribes the consumer's inbox, so a pull request still open on
+    /// the server delivers to no one (the server skips it) rather than to an inbox nobody reads,
+    /// where its messages would wait out the ack wait. Call when the fetch loop ends.
+    pub async fn close_inbox(&self) {
+        let _ = self.inbound.lock().await.unsubscribe().await;
+    }
+
     /// Fetches up to `batch` messages, waiting at most `fetch_wait`. Messages that are not Catga
     /// envelopes are delivered too (the host dead-letters them as `CATGA_DECODE`, keeping their
     /// bytes, subject and sequence) and counted in the second value.
+    ///
+    /// The pull request asks for idle heartbeats; when neither a message, a heartbeat nor the
+    /// request's end arrives for [`fetch_silence_limit`], the request died with the node that held
+    /// it (the consumer's leader, or the node this client was connected to) and the fetch returns
+    /// what it has: the next one reaches the new leader. async-nats' own `fetch` ignores missed
+    /// heartbeats and waits 5 s past the expiry, so a node loss cost the consumer 6 s or more.
+    /// While disconnected no request is sent (it would be queued and sent late); the error makes
+    /// the caller back off and try again.
     pub async fn fetch(&self) -> Result<(Vec<Delivery>, u32)> {
-        let mut batch = self
-            .consumer
-            .fetch()
-            .max_messages(self.batch)
-            .expires(self.fetch_wait)
-            .messages()
-            .await
-            .map_err(|e| js_error("fetch", e))?;
+        if self.client.connection_state() != State::Connected {
+            return Err(CatgaError::new(ErrorCode::NotConnected, "fetch: not connected"));
+        }
+        let mut inbound = self.inbound.lock().await;
+        let request = BatchConfig {
+            batch: self.batch,
+            expires: Some(self.fetch_wait),
+            no_wait: true,
+            idle_heartbeat: fetch_heartbeat(self.fetch_wait),
+            ..Default::default()
+        };
+        self.consumer.request_batch(request, self.inbox.clone()).await.map_err(|e| js_error("fetch", e))?;
+        let silence = fetch_silence_limit(self.fetch_wait);
         let mut deliveries = Vec::new();
         let mut malformed = 0u32;
-        while let Some(next) = batch.next().await {
-            let message = next.map_err(|e| js_error("fetch", e))?;
+        while deliveries.len() < self.batch {
+            let Ok(next) = tokio::time::timeout(silence, inbound.next()).await else {
+                break; // heartbeats missed: the request is gone
+            };
+            let Some(message) = next else {
+                return Err(js_error("fetch", "the consumer's inbox was closed"));
+            };
+            match message.status {
+                None | Some(StatusCode::OK) => {}
+                Some(StatusCode::IDLE_HEARTBEAT) => continue,
+                // The request ended: expired, or nothing (more) to deliver. It may be an earlier
+                // request's end; this one's messages then come with the next fetch.
+                Some(StatusCode::TIMEOUT | StatusCode::NOT_FOUND) => break,
+                // No responders (no consumer leader: an election is under way), or the server
+                // ended the request (leadership change, limits): ask again after a pause.
+                Some(status) if deliveries.is_empty() => {
+                    let why = message.description.as_deref().unwrap_or("");
+                    return Err(js_error("fetch", format!("status {status} {why}")));
+                }
+                Some(_) => break,
+            }
+            let message = Message { message, context: self.acks.clone() };
             let (stream_sequence, delivered) = match message.info() {
                 Ok(info) => (info.stream_sequence, info.delivered.clamp(0, i64::from(u32::MAX)) as u32),
                 Err(_) => (0, 1),
