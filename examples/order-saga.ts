@@ -78,6 +78,8 @@ const OrderSaga = defineSaga<OrderState>("order")
 const stock = new Map([["tea", 1]]);
 const store = new InMemorySagaStore();
 const catga = createCatga({ logger: silentLogger })
+  // Steps are sent again after a crash under the same message id: handlers replay their outcome.
+  .withIdempotency()
   .handle(Reserve, ({ orderId, sku }) => {
     const left = stock.get(sku) ?? 0;
     if (left === 0) throw new CatgaError("INVENTORY_SHORT", `no ${sku} left`);
@@ -93,9 +95,17 @@ const catga = createCatga({ logger: silentLogger })
   .saga(OrderSaga, { store })
   .build();
 
-await catga.send(PlaceOrder, { orderId: "o-1", sku: "tea", amount: 1200 });
-await catga.publish(PaymentCaptured, { orderId: "o-1", at: Date.now() });
-await catga.send(PlaceOrder, { orderId: "o-2", sku: "tea", amount: 800 }); // out of stock: compensated
-
 const ops = sagaOperations(catga, OrderSaga, store);
+const settled = async (id: string) => {
+  // A start resolves once the instance exists; the saga runs on (as it would on JetStream).
+  while (!["completed", "compensated", "failed"].includes((await ops.get(id))?.status ?? ""))
+    await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
+(await catga.send(PlaceOrder, { orderId: "o-1", sku: "tea", amount: 1200 })).unwrap();
+(await catga.publish(PaymentCaptured, { orderId: "o-1", at: Date.now() })).unwrap();
+await settled("o-1");
+(await catga.send(PlaceOrder, { orderId: "o-2", sku: "tea", amount: 800 })).unwrap(); // out of stock
+await settled("o-2");
+
 for (const saga of await ops.list()) console.log(saga.id, saga.status, saga.progress.error?.code ?? "");
