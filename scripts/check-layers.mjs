@@ -15,6 +15,7 @@ const tsRoot = join(root, "ts");
 export const LAYERS = [
   ["base"],
   ["mediator", "native"],
+  ["saga"],
   ["nats"],
   ["jetstream"],
   ["transport"],

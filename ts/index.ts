@@ -98,3 +98,26 @@ export type {
 export { SCHEDULE_LIMITS } from "./mediator/schedule.js";
 export type { Envelope, InboundDispatcher, Transport, WireResult } from "./mediator/transport.js";
 export { InMemoryBus, inMemoryTransport } from "./mediator/transport.js";
+export type {
+  SagaAdvance,
+  SagaAdvanceContract,
+  SagaCompensation,
+  SagaSendStep,
+  SagaStarted,
+  SagaStartOptions,
+  SagaWaitStep,
+} from "./saga/define.js";
+export { defineSaga, SagaDefinition } from "./saga/define.js";
+export type { SagaHostOptions } from "./saga/host.js";
+export type {
+  SagaError,
+  SagaInstance,
+  SagaListQuery,
+  SagaProgress,
+  SagaStatus,
+  SagaStore,
+} from "./saga/instance.js";
+export { FINAL_STATUSES, SAGA_LIST_LIMIT } from "./saga/instance.js";
+export { InMemorySagaStore } from "./saga/memory-store.js";
+export type { SagaOperations } from "./saga/operations.js";
+export { sagaOperations } from "./saga/operations.js";

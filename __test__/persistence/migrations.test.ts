@@ -49,8 +49,8 @@ describe("migrate", () => {
 
   it("creates the schema and tables once; a second run applies nothing", async () => {
     const s = schema("mig");
-    expect(await migrate(pool, { schema: s })).toEqual({ applied: [1, 2, 3, 4], version: 4 });
-    expect(await migrate(pool, { schema: s })).toEqual({ applied: [], version: 4 });
+    expect(await migrate(pool, { schema: s })).toEqual({ applied: [1, 2, 3, 4, 5], version: 5 });
+    expect(await migrate(pool, { schema: s })).toEqual({ applied: [], version: 5 });
     expect(await columns(s, "catga_outbox")).toEqual({
       id: "bigint",
       message_id: "text",
@@ -68,6 +68,17 @@ describe("migrate", () => {
       owner: "text?",
       expires_at: "timestamp with time zone",
     });
+    expect(await columns(s, "catga_saga")).toEqual({
+      saga: "text",
+      id: "text",
+      status: "text",
+      step: "integer",
+      revision: "bigint",
+      state: "jsonb",
+      progress: "jsonb",
+      created_at: "timestamp with time zone",
+      updated_at: "timestamp with time zone",
+    });
     const { rows } = await pool.query(
       `SELECT version, name FROM "${s}".catga_schema_migrations ORDER BY version`,
     );
@@ -76,14 +87,15 @@ describe("migrate", () => {
       { version: 2, name: "catga_inbox" },
       { version: 3, name: "catga_outbox_due" },
       { version: 4, name: "catga_inbox_claims" },
+      { version: 5, name: "catga_saga" },
     ]);
   });
 
   it("is safe when several instances migrate at once", async () => {
     const s = schema("race");
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(pool, { schema: s })));
-    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2, 3, 4]);
-    expect(results.every((r) => r.version === 4)).toBe(true);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(results.every((r) => r.version === 5)).toBe(true);
   });
 
   it("refuses a database migrated by a newer build", async () => {
@@ -108,7 +120,7 @@ describe("migrate", () => {
     await pool.query(`CREATE SCHEMA "${s}"`);
     const scoped = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path=${s}` });
     try {
-      expect(await migrate(scoped)).toEqual({ applied: [1, 2, 3, 4], version: 4 });
+      expect(await migrate(scoped)).toEqual({ applied: [1, 2, 3, 4, 5], version: 5 });
       const { rows } = await pool.query("SELECT to_regclass($1) AS t", [`"${s}".catga_outbox`]);
       expect(rows[0].t).not.toBeNull();
       const outbox = new PostgresOutbox();

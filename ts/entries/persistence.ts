@@ -1,7 +1,7 @@
 /**
  * `@catga/native/persistence`: the PostgreSQL outbox and its relay, migrations, and the inbox
- * (idempotency) stores on PostgreSQL, Redis and NATS KV, and `exactlyOnce` (a handler's effect and
- * its recorded outcome in one transaction).
+ * (idempotency) stores on PostgreSQL, Redis and NATS KV, `exactlyOnce` (a handler's effect and
+ * its recorded outcome in one transaction), and the PostgreSQL saga store.
  */
 export { withBatchOps } from "../persistence/batch.js";
 export type {
@@ -36,4 +36,6 @@ export type {
 export { RedisIdempotencyStore } from "../persistence/redis-inbox.js";
 export { OutboxRelay } from "../persistence/relay.js";
 export type { OutboxRelayOptions, RelayBatchReport, RelayStats } from "../persistence/relay-options.js";
+export type { PostgresSagaStoreOptions } from "../persistence/saga-store.js";
+export { PostgresSagaStore } from "../persistence/saga-store.js";
 export type { StoreLimits } from "../persistence/store-limits.js";

@@ -17,6 +17,7 @@ import {
   type TypeOf,
 } from "./contracts.js";
 import { type EventRoute, eventRoute } from "./event-routes.js";
+import type { ExtensionTarget, Installable } from "./extension.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
@@ -84,9 +85,19 @@ type BuildArgs<Required, Handled> = [Exclude<Required, Handled>] extends [never]
   ? []
   : [missingHandlersFor: TypeOf<Exclude<Required, Handled>>];
 
+/**
+ * What `.saga()` accepts: the saga itself when every contract it sends is handled here or declared
+ * `.remote()` (register those first), else a readable type error naming the missing contracts.
+ */
+type SagaArg<Sends extends AnyContract, Handled, Saga> = [Exclude<Sends, Handled>] extends [never]
+  ? Saga
+  : Saga & { readonly "register a handler or .remote() first for": TypeOf<Exclude<Sends, Handled>> };
+
 interface Registration {
   readonly contract: AnyContract;
   readonly handler: Handler;
+  /** Runs without the behaviors (an extension's internal driver, e.g. a saga's advance). */
+  readonly plain?: boolean;
 }
 
 /** Internal state, exposed to the test harness so it can rebuild with stubs. */
@@ -101,6 +112,8 @@ export interface BuilderState {
   transport: Transport | undefined;
   /** Instrumentation around every dispatch (observability); undefined keeps the fast paths. */
   hook?: DispatchHook | undefined;
+  /** Given each mediator built from this state (a hosted saga sends through it). */
+  readonly built?: readonly ((catga: Catga<AnyContract>) => void)[];
 }
 
 /**
@@ -125,6 +138,9 @@ export class CatgaBuilder<
   private publishMode: PublishMode;
   private transport: Transport | undefined;
   private hook: DispatchHook | undefined;
+  private readonly built: ((catga: Catga<AnyContract>) => void)[] = [];
+  /** What each hosted saga sends, checked at build (for callers the types do not reach). */
+  private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
 
   constructor(options?: CatgaOptions) {
     this.issues.checkObject("options", options, optionFields);
@@ -161,6 +177,34 @@ export class CatgaBuilder<
   remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<Handled | C[number], Required, HandledHere> {
     this.remotes.push(...contracts);
     return this as unknown as CatgaBuilder<Handled | C[number], Required, HandledHere>;
+  }
+
+  /**
+   * Hosts a saga (docs/sagas.md): handles its start message, the events it waits for and its
+   * internal advance command. Every command its steps send must already be handled here or
+   * declared `.remote()`, or this call does not compile.
+   */
+  saga<Sends extends AnyContract, Adds extends AnyContract, Options>(
+    saga: SagaArg<Sends, Handled, Installable<Sends, Adds, Options>>,
+    options: Options,
+  ): CatgaBuilder<Handled | Adds, Required, HandledHere | Adds> {
+    const target: ExtensionTarget = {
+      handle: (contract, handler) => this.handle(contract, handler as HandlerFor<AnyContract>),
+      handlePlain: (contract, handler) => {
+        this.registrations.push({ contract, handler, plain: true });
+      },
+      issue: (path, message) => this.issues.add(path, message),
+      onBuilt: (callback) => this.built.push(callback),
+      logger: () => this.logger,
+    };
+    if (typeof (saga as Partial<Installable<Sends, Adds, Options>>)?.install !== "function")
+      this.issues.add("sagas", "saga() needs a saga from defineSaga");
+    else {
+      saga.install(target, options);
+      const name = (saga as { name?: unknown }).name;
+      this.sagaSends.push({ path: `sagas.${String(name)}`, contracts: [...saga.sends] });
+    }
+    return this as unknown as CatgaBuilder<Handled | Adds, Required, HandledHere | Adds>;
   }
 
   /** Declares contracts this process must handle: `build()` fails (in types and at start-up) without them. */
@@ -253,11 +297,21 @@ export class CatgaBuilder<
       publishMode: this.publishMode,
       transport: this.transport,
       hook: this.hook,
+      built: [...this.built],
     };
   }
 
   /** Composes every pipeline once and returns the mediator; throws CatgaConfigError on any problem. */
   build(..._missing: BuildArgs<Required, HandledHere>): Catga<Handled> {
+    if (this.sagaSends.length > 0) {
+      // Remotes may hold anything from JS (buildMediator reports those): never read .type off null.
+      const typeOf = (c: unknown) => (c as { type?: unknown } | null | undefined)?.type;
+      const known = new Set([...this.registrations.map((r) => r.contract.type), ...this.remotes.map(typeOf)]);
+      for (const { path, contracts } of this.sagaSends)
+        for (const type of new Set(contracts.map(typeOf)))
+          if (typeof type === "string" && !known.has(type))
+            this.issues.add(path, `sends ${type}, which is neither handled here nor declared .remote()`);
+    }
     return buildMediator(this.state(), undefined) as unknown as Catga<Handled>;
   }
 }
@@ -365,11 +419,11 @@ export function buildMediator(
     const runs: Next[] = [];
     const names: string[] = [];
     let bare = true;
-    list.forEach(({ handler }, index) => {
+    list.forEach(({ handler, plain }, index) => {
       const handlerName = handler.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
       const { run, step, steps } = composePipeline(
-        ordered,
+        plain === true ? [] : ordered,
         { contract, kind: contract.kind, key, handlerName, remote: false },
         handlerStep(handler),
         handlerRun(handler),
@@ -436,5 +490,7 @@ export function buildMediator(
     requestSteps,
     durableTypes,
   };
-  return new Mediator(compiled);
+  const mediator = new Mediator(compiled);
+  for (const callback of state.built ?? []) callback(mediator);
+  return mediator;
 }

@@ -1,0 +1,125 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { natsTransport } from "../../ts/entries/nats.js";
+import {
+  type Catga,
+  createCatga,
+  defineCommand,
+  defineEvent,
+  defineSaga,
+  InMemorySagaStore,
+  sagaOperations,
+  silentLogger,
+  type Transport,
+} from "../../ts/index.js";
+import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
+import { eventually } from "../persistence/helpers.js";
+
+// Sagas across services on the real NATS: a durable step in another service, an event from another
+// service correlated by key, and a wait timed out by a scheduled (JetStream) timer.
+const Place = defineCommand("shop.place").payload<{ orderId: string; amount: number }>().durable();
+const Charge = defineCommand("pay.charge")
+  .payload<{ orderId: string; amount: number }>()
+  .returns<{ paymentId: string }>()
+  .durable();
+const Refund = defineCommand("pay.refund").payload<{ paymentId: string }>().durable();
+const Captured = defineEvent("pay.captured").payload<{ orderId: string }>();
+
+interface State {
+  orderId: string;
+  amount: number;
+  paymentId?: string;
+  captured?: boolean;
+}
+
+const Checkout = defineSaga<State>("checkout")
+  .startedBy(Place, { id: (p) => p.orderId, init: (p) => ({ orderId: p.orderId, amount: p.amount }) })
+  .step("charge", {
+    send: Charge,
+    payload: (s) => ({ orderId: s.orderId, amount: s.amount }),
+    result: (s, r) => ({ ...s, paymentId: r.paymentId }),
+    timeoutMs: 10_000,
+  })
+  .compensate("charge", { send: Refund, payload: (s) => ({ paymentId: s.paymentId! }) })
+  .waitFor("captured", {
+    event: Captured,
+    key: (e) => e.orderId,
+    timeoutMs: 400,
+    result: (s) => ({ ...s, captured: true }),
+  });
+
+const transports: Transport[] = [];
+afterAll(async () => {
+  for (const t of transports) await t.close();
+});
+
+describe("sagas on NATS", () => {
+  it("runs a durable step in another service, continues on its event, and times a wait out with a scheduled timer", async () => {
+    const prefix = uniquePrefix("saganats");
+    const refunds: string[] = [];
+    const payT = await natsTransport({ servers: NATS_URL, service: "pay", prefix, durableCommands: {} });
+    transports.push(payT);
+    const pay = createCatga({ logger: silentLogger, transport: payT })
+      .handle(Charge, (p) => ({ paymentId: `pay-${p.orderId}` }))
+      .handle(Refund, (p) => {
+        refunds.push(p.paymentId);
+      })
+      .build();
+    const shopT = await natsTransport({
+      servers: NATS_URL,
+      service: "shop",
+      prefix,
+      durableCommands: {},
+      scheduling: {},
+    });
+    transports.push(shopT);
+    const store = new InMemorySagaStore();
+    const timers: unknown[] = [];
+    const logger = {
+      ...silentLogger,
+      debug: (message: string, fields?: Record<string, unknown>) => {
+        if (message === "saga timer set") timers.push(fields?.via);
+      },
+    };
+    const shop = createCatga({ logger, transport: shopT })
+      .remote(Charge, Refund)
+      .saga(Checkout, { store })
+      .build();
+    await Promise.all([payT.ready(), shopT.ready()]);
+    const web = shop as unknown as Catga;
+
+    (await web.send(Place, { orderId: "n1", amount: 3 })).unwrap();
+    (await web.send(Place, { orderId: "n2", amount: 4 })).unwrap();
+    await eventually(
+      async () => (await store.get("checkout", "n1"))?.status === "waiting",
+      20_000,
+      "n1 waiting",
+    );
+    // The event comes from another service, over NATS.
+    (await pay.publish(Captured, { orderId: "n1" })).unwrap();
+    await eventually(
+      async () => (await store.get("checkout", "n1"))?.status === "completed",
+      20_000,
+      "n1 completed",
+    );
+    expect((await store.get("checkout", "n1"))?.state).toEqual({
+      orderId: "n1",
+      amount: 3,
+      paymentId: "pay-n1",
+      captured: true,
+    });
+    // n2's payment is never captured: the scheduled timer times the wait out, and it is refunded.
+    await eventually(
+      async () => (await store.get("checkout", "n2"))?.status === "compensated",
+      20_000,
+      "n2 compensated",
+    );
+    expect((await store.get("checkout", "n2"))?.progress.error).toMatchObject({
+      code: "CATGA_TIMEOUT",
+      step: "captured",
+    });
+    expect(refunds).toEqual(["pay-n2"]);
+    expect(timers).toEqual(["schedule", "schedule"]); // on JetStream, not in this process
+    const ops = sagaOperations(shop, Checkout, store);
+    expect((await ops.list()).map((i) => `${i.id}:${i.status}`)).toEqual(["n1:completed", "n2:compensated"]);
+  }, 60_000);
+});

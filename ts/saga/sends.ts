@@ -1,0 +1,70 @@
+/**
+ * What the engine sends and stores: message ids derived from the instance, a step's command with its
+ * bound, and the state as JSON with its size.
+ */
+import { createHash } from "node:crypto";
+import { CatgaError, ErrorCodes } from "../errors.js";
+import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
+import type { Catga } from "../mediator/mediator.js";
+import { err, type Result } from "../mediator/result.js";
+
+/** Message ids JetStream dedupes and schedules by: tokens, derived from the instance and the cause. */
+export function advanceId(saga: string, id: string, cause: string): string {
+  return `saga-${createHash("sha256").update(`${saga}\u0000${id}\u0000${cause}`).digest("hex").slice(0, 32)}`;
+}
+
+/** Sends a step's or compensation's command; a durable one waits for its handler's Result. */
+export function sendCommand(
+  catga: Catga<AnyContract>,
+  contract: AnyCommand,
+  payload: unknown,
+  messageId: string,
+  correlationId: string,
+  timeoutMs: number | undefined,
+): Promise<Result<unknown>> {
+  const options = {
+    messageId,
+    correlationId,
+    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+    ...(contract.delivery === "durable" ? { await: "result" as const } : {}),
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: the definition's types checked payload against the contract
+  const sent = catga.send(contract as any, payload as any, options as any) as Promise<Result<unknown>>;
+  if (timeoutMs === undefined) return sent;
+  // The signal ends a remote wait; a local handler that ignores it is outrun here.
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<Result<unknown>>((resolve) => {
+    timer = setTimeout(
+      () => resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+}
+
+/** The value as stored (JSON) and its size, or a CATGA_INVALID_ARGUMENT naming what could not be stored. */
+export function jsonCopy(value: unknown, what: string): { value: unknown; bytes: number } {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (cause) {
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
+      cause,
+      details: { field: "state" },
+    });
+  }
+  if (text === undefined)
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${what} is not JSON-serializable`, {
+      details: { field: "state" },
+    });
+  return { value: JSON.parse(text), bytes: Buffer.byteLength(text) };
+}
+
+/** A durable send refused because its message id was stored already (docs/durable-commands.md). */
+export function isDuplicate(result: Result<unknown>): boolean {
+  return !result.ok && (result.error.details as { duplicate?: unknown } | undefined)?.duplicate === true;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
