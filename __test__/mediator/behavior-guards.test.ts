@@ -45,13 +45,20 @@ describe("sleep", () => {
 
   it("ends early when its signal aborts, leaving neither listener nor timer", async () => {
     const controller = new AbortController();
-    const before = refTimers();
-    const slept = sleep(60_000, controller.signal);
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
-    expect(await settledWithinMicrotasks(slept)).toBe(false);
-    controller.abort();
-    expect(await settledWithinMicrotasks(slept)).toBe(true);
-    expect(refTimers()).toBe(before);
+    const armed = vi.spyOn(globalThis, "setTimeout");
+    const cleared = vi.spyOn(globalThis, "clearTimeout");
+    try {
+      const slept = sleep(60_000, controller.signal);
+      const timer = armed.mock.results[0]!.value as NodeJS.Timeout;
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+      expect(await settledWithinMicrotasks(slept)).toBe(false);
+      controller.abort();
+      expect(await settledWithinMicrotasks(slept)).toBe(true);
+      expect(cleared).toHaveBeenCalledWith(timer);
+    } finally {
+      armed.mockRestore();
+      cleared.mockRestore();
+    }
   });
 
   it("removes its abort listener when the time is up", async () => {
@@ -158,38 +165,42 @@ describe("deadline queue", () => {
     expect(expired).toEqual(["b"]);
   });
 
+  /** The queue's own timer: absent, held (keeps the process alive) or let go (unref'd). */
+  const timerOf = (queue: DeadlineQueue): "none" | "held" | "let go" => {
+    const timer = (queue as unknown as { timer?: NodeJS.Timeout }).timer;
+    return timer === undefined ? "none" : timer.hasRef() ? "held" : "let go";
+  };
+
   it("lets go of its timer when idle and takes it back on the next entry", async () => {
     const queue = new DeadlineQueue(60_000);
-    const before = refTimers();
     const first = entry([], "first");
     queue.add(first);
-    expect(refTimers()).toBe(before + 1);
+    expect(timerOf(queue)).toBe("held");
     queue.settle(first);
     // Still held until the task that settled the last entry is over.
-    expect(refTimers()).toBe(before + 1);
+    expect(timerOf(queue)).toBe("held");
     await nextTask();
-    expect(refTimers()).toBe(before);
+    expect(timerOf(queue)).toBe("let go");
     const second = entry([], "second");
     queue.add(second);
-    expect(refTimers()).toBe(before + 1);
+    expect(timerOf(queue)).toBe("held");
     queue.settle(second);
     await nextTask();
-    expect(refTimers()).toBe(before);
+    expect(timerOf(queue)).toBe("let go");
   });
 
   it("stays armed while one entry is still in flight", async () => {
     const queue = new DeadlineQueue(60_000);
-    const before = refTimers();
     const done = entry([], "done");
     const open = entry([], "open");
     queue.add(done);
     queue.add(open);
     queue.settle(done);
     await nextTask();
-    expect(refTimers()).toBe(before + 1);
+    expect(timerOf(queue)).toBe("held");
     queue.settle(open);
     await nextTask();
-    expect(refTimers()).toBe(before);
+    expect(timerOf(queue)).toBe("let go");
   });
 
   it("forgets settled entries while others stay in flight, and still expires the rest in order", async () => {
