@@ -2,7 +2,8 @@
 // `npm run test:mutation:behaviors`. Only the in-process mediator tests run per mutant: the
 // behaviors need no broker, and leaving the NATS suites out (seconds each) makes a pass fit in
 // well under an hour on 2 cores. Fewer tests can only kill fewer mutants, so the score is, if
-// anything, understated.
+// anything, understated. Measured 2026-12-06 (session 15): 83.9 % — 716 killed, 4 timed out (at
+// 30 s, after retesting every earlier timeout), 138 survived of 858 mutants.
 import base from "./stryker.config.mjs";
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
