@@ -35,6 +35,27 @@ async function settledWithinMicrotasks(promise: Promise<unknown>): Promise<boole
 const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
 const nextTask = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Sends once to a handler that fails its first attempt; returns when the retry ran (ms). */
+async function retryTime(options: Parameters<ReturnType<typeof quiet>["withRetry"]>[0]): Promise<number> {
+  vi.useFakeTimers();
+  let calls = 0;
+  let retriedAt = -1;
+  const started = Date.now();
+  const catga = quiet()
+    .withRetry(options)
+    .handle(Work, () => {
+      calls++;
+      if (calls === 1) throw new Error("transient");
+      retriedAt = Date.now() - started;
+      return calls;
+    })
+    .build();
+  const sent = catga.send(Work, { id: 1 });
+  for (let t = 0; t < 400 && retriedAt < 0; t++) await vi.advanceTimersByTimeAsync(1);
+  await sent;
+  return retriedAt;
+}
+
 describe("sleep", () => {
   it("resolves without a timer for 0 ms and for an aborted signal", async () => {
     expect(await settledWithinMicrotasks(sleep(0, NEVER_ABORTED))).toBe(true);
@@ -323,27 +344,6 @@ describe("timeout guards", () => {
 describe("retry guards", () => {
   afterEach(() => vi.useRealTimers());
 
-  /** Sends once to a handler that fails its first attempt; returns when the retry ran (ms). */
-  async function retryTime(options: Parameters<ReturnType<typeof quiet>["withRetry"]>[0]): Promise<number> {
-    vi.useFakeTimers();
-    let calls = 0;
-    let retriedAt = -1;
-    const started = Date.now();
-    const catga = quiet()
-      .withRetry(options)
-      .handle(Work, () => {
-        calls++;
-        if (calls === 1) throw new Error("transient");
-        retriedAt = Date.now() - started;
-        return calls;
-      })
-      .build();
-    const sent = catga.send(Work, { id: 1 });
-    for (let t = 0; t < 400 && retriedAt < 0; t++) await vi.advanceTimersByTimeAsync(1);
-    await sent;
-    return retriedAt;
-  }
-
   it("a random source outside [0, 1) takes the full delay", async () => {
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
     try {
@@ -523,43 +523,16 @@ describe("guards from the second mutation pass (messages, option checks, warning
   const quietWarnings = () => vi.spyOn(process, "emitWarning").mockImplementation(() => {});
 
   it("retry 'equal' jitter: half the delay plus random × half (random 0.5 → 30 of 40 ms)", async () => {
-    vi.useFakeTimers();
-    let calls = 0;
-    let retriedAt = -1;
-    const started = Date.now();
-    const catga = quiet()
-      .withRetry({ maxAttempts: 2, baseDelayMs: 40, jitter: "equal", random: () => 0.5 })
-      .handle(Work, () => {
-        if (++calls === 1) throw new Error("transient");
-        retriedAt = Date.now() - started;
-        return calls;
-      })
-      .build();
-    const sent = catga.send(Work, { id: 1 });
-    await vi.advanceTimersByTimeAsync(200);
-    await sent;
-    expect(retriedAt).toBe(30);
+    expect(await retryTime({ maxAttempts: 2, baseDelayMs: 40, jitter: "equal", random: () => 0.5 })).toBe(30);
   });
 
   it("retry: a random source that is not a number takes the full delay, and warnings name the source", async () => {
     vi.useFakeTimers();
     const warn = quietWarnings();
     try {
-      let calls = 0;
-      let retriedAt = -1;
-      const started = Date.now();
-      const catga = quiet()
-        .withRetry({ maxAttempts: 2, baseDelayMs: 40, random: () => "0.5" as unknown as number })
-        .handle(Work, () => {
-          if (++calls === 1) throw new Error("transient");
-          retriedAt = Date.now() - started;
-          return calls;
-        })
-        .build();
-      const sent = catga.send(Work, { id: 1 });
-      await vi.advanceTimersByTimeAsync(200);
-      await sent;
-      expect(retriedAt).toBe(40);
+      expect(
+        await retryTime({ maxAttempts: 2, baseDelayMs: 40, random: () => "0.5" as unknown as number }),
+      ).toBe(40);
       const throwing = quiet()
         .withRetry({
           maxAttempts: 2,
