@@ -9,6 +9,7 @@ use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy};
 use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
 /// The JetStream context of an engine connection (async-nats'), for callers of this module.
 pub use async_nats::jetstream::Context;
+use async_nats::jetstream::ErrorCode as JsErrorCode;
 use async_nats::jetstream::{AckKind, Message};
 use async_nats::{connection::State, HeaderMap, StatusCode, Subject, Subscriber};
 use futures_util::StreamExt;
@@ -171,8 +172,24 @@ fn js_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
 pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
     spec.validate()?;
     use async_nats::jetstream::context::CreateStreamErrorKind as K;
-    js.create_or_update_stream(spec.to_config()).await.map(|_| ()).map_err(|e| {
-        let code = match e.kind() {
+    let config = spec.to_config();
+    // Two instances starting together both find no stream and both create it; the slower one is
+    // refused ("name in use" or "subjects overlap") although the stream it asked for now exists.
+    // Asking again finds it and updates it. A real overlap with another stream fails every time.
+    let mut races_lost = 0;
+    loop {
+        let error = match js.create_or_update_stream(config.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let lost_race = matches!(error.kind(), K::JetStream(ref js_error)
+            if js_error.error_code() == JsErrorCode::STREAM_NAME_EXIST
+                || js_error.error_code() == JsErrorCode::STREAM_SUBJECT_OVERLAP);
+        if lost_race && races_lost < 2 {
+            races_lost += 1;
+            continue;
+        }
+        let code = match error.kind() {
             // The server (or the client) refused this stream's configuration.
             K::EmptyStreamName | K::InvalidStreamName | K::DomainAndExternalSet | K::JetStream(_) => {
                 ErrorCode::InvalidArgument
@@ -180,8 +197,8 @@ pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
             K::TimedOut => ErrorCode::Timeout,
             K::JetStreamUnavailable | K::Response | K::NotFound | K::ResponseParse => ErrorCode::Transport,
         };
-        CatgaError::new(code, format!("stream {}: {e}", spec.name))
-    })
+        return Err(CatgaError::new(code, format!("stream {}: {error}", spec.name)));
+    }
 }
 
 /// Deletes a stream and its messages; `Ok(false)` when there was no such stream.
