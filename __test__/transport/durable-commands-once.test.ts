@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JetStream } from "../../ts/entries/jetstream.js";
@@ -7,6 +7,7 @@ import { migrate } from "../../ts/entries/persistence.js";
 import { createCatga, defineCommand, type Result, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 import { dropSchema, newPool, PG_URL, uniqueName } from "../persistence/helpers.js";
+import { startWorker, type WorkerLog } from "./worker-process.js";
 
 // Issue 16: kill -9 of a handler process in the middle of 10,000 durable commands across two
 // handler processes: every command completes, its effect is applied exactly once (checked in
@@ -38,40 +39,14 @@ afterAll(async () => {
   await pool.end();
 });
 
-/** What a handler process reported: effects it started and handlers it finished. */
-interface WorkerLog {
-  readonly took: number[];
-  readonly done: number[];
-}
-
-function startWorker(prefix: string, log: WorkerLog, holdAfter?: number): Promise<ChildProcess> {
-  const args = [workerScript, prefix, schema, ...(holdAfter === undefined ? [] : [String(holdAfter)])];
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, NATS_URL, PG_URL },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("worker did not become ready")), 20_000);
-    let buffered = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        if (line === "ready") {
-          clearTimeout(timer);
-          resolve(child);
-        } else if (line.startsWith("took ")) log.took.push(Number(line.slice(5)));
-        else if (line.startsWith("done ")) log.done.push(Number(line.slice(5)));
-      }
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited early with ${code ?? signal}`));
-    });
-  });
-}
+const startOnceWorker = (prefix: string, log: WorkerLog, holdAfter?: number) =>
+  startWorker(
+    workerScript,
+    [prefix, schema, ...(holdAfter === undefined ? [] : [String(holdAfter)])],
+    { NATS_URL, PG_URL },
+    log,
+    workers,
+  );
 
 describe("durable commands with exactlyOnce: a handler process killed mid-stream", () => {
   it("applies each of 10,000 commands exactly once and answers every 'result' caller", async () => {
@@ -81,7 +56,10 @@ describe("durable commands with exactlyOnce: a handler process killed mid-stream
     // A holds its transactions open once it took HOLD_AFTER commands, so the kill below lands
     // inside open transactions however loaded the machine is.
     const HOLD_AFTER = TOTAL / 8;
-    const [a, b] = await Promise.all([startWorker(prefix, logA, HOLD_AFTER), startWorker(prefix, logB)]);
+    const [a, b] = await Promise.all([
+      startOnceWorker(prefix, logA, HOLD_AFTER),
+      startOnceWorker(prefix, logB),
+    ]);
     const callerTransport = await natsTransport({ servers: NATS_URL, service: "caller", prefix });
     const caller = createCatga({ logger: silentLogger, transport: callerTransport }).remote(Post).build();
 

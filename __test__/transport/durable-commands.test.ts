@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { JetStream } from "../../ts/entries/jetstream.js";
@@ -13,6 +13,7 @@ import {
 } from "../../ts/index.js";
 import type { NatsTransport } from "../../ts/transport/nats-transport.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
+import { startWorker, type WorkerLog } from "./worker-process.js";
 
 const Capture = defineCommand("payments.capture")
   .payload<{ id: string }>()
@@ -288,46 +289,15 @@ afterAll(() => {
   for (const child of workers) if (child.exitCode === null) child.kill("SIGKILL");
 });
 
-/** What a handler process reported: the commands it started and those it finished. */
-interface WorkerLog {
-  readonly took: number[];
-  readonly done: number[];
-}
-
-function startWorker(prefix: string, log: WorkerLog): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [workerScript, prefix, String(WORK_MS)], {
-    env: { ...process.env, NATS_URL },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("worker did not become ready")), 20_000);
-    let buffered = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        if (line === "ready") {
-          clearTimeout(timer);
-          resolve(child);
-        } else if (line.startsWith("took ")) log.took.push(Number(line.slice(5)));
-        else if (line.startsWith("done ")) log.done.push(Number(line.slice(5)));
-      }
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited early with ${code ?? signal}`));
-    });
-  });
-}
+const startDurableWorker = (prefix: string, log: WorkerLog) =>
+  startWorker(workerScript, [prefix, String(WORK_MS)], { NATS_URL }, log, workers);
 
 describe("durable commands: a handler process killed mid-stream", () => {
   it("loses nothing: every command of a killed instance is handled by the other, every caller gets its result", async () => {
     const prefix = uniquePrefix("dkill");
     const logA: WorkerLog = { took: [], done: [] };
     const logB: WorkerLog = { took: [], done: [] };
-    const [a, b] = await Promise.all([startWorker(prefix, logA), startWorker(prefix, logB)]);
+    const [a, b] = await Promise.all([startDurableWorker(prefix, logA), startDurableWorker(prefix, logB)]);
     const callerTransport = await connect("caller", prefix, { durableCommands });
     const caller = createCatga({ logger: silentLogger, transport: callerTransport }).remote(Work).build();
     const total = 400;
