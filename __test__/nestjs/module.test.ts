@@ -139,6 +139,21 @@ describe("CatgaModule (in memory)", () => {
     );
   });
 
+  it("refuses forRootAsync without a factory, and a factory's options that are not an object", async () => {
+    expect(() => CatgaModule.forRootAsync({} as never)).toThrow(CatgaConfigError);
+    const compiled = await Test.createTestingModule({
+      imports: [CatgaModule.forRootAsync({ useFactory: () => null as never })],
+    }).compile();
+    const failed = (await compiled.init().catch((error: unknown) => error)) as CatgaConfigError;
+    expect(failed).toBeInstanceOf(CatgaConfigError);
+    expect(failed.issues).toEqual([{ path: "options", message: "must be an object, got null" }]);
+    const misconfigured = await Test.createTestingModule({
+      imports: [CatgaModule.forRoot({ logger: silentLogger, configure: "withRetry" as never })],
+    }).compile();
+    const issues = ((await misconfigured.init().catch((error: unknown) => error)) as CatgaConfigError).issues;
+    expect(issues.map((i) => i.path)).toEqual(["options.configure"]);
+  });
+
   it("takes options from forRootAsync's factory, with what it injects", async () => {
     @Injectable()
     class Settings {
