@@ -27,6 +27,8 @@ const transport = await natsTransport({
 let reminded: (late: number) => void;
 const reminder = new Promise<number>((resolve) => (reminded = resolve));
 const catga = createCatga({ transport })
+  // At least once: a command redelivered after a lost ack replays its first outcome here.
+  .withIdempotency()
   .handle(Capture, ({ paymentId }) => `captured ${paymentId}`)
   .handle(PaymentDue, ({ scheduledAt }) => reminded(Date.now() - scheduledAt))
   .build();

@@ -35,6 +35,9 @@ const outbox = new PostgresOutbox({ schema: SCHEMA });
 let shipped: () => void;
 const delivered = new Promise<void>((resolve) => (shipped = resolve));
 const catga = createCatga({ transport })
+  // JetStream delivers at least once: a redelivered event replays its outcome instead of running
+  // again (in memory here; PostgresIdempotencyStore or NatsKvIdempotencyStore across instances).
+  .withIdempotency()
   .handle(PlaceOrder, ({ sku }, ctx) =>
     withOutboxTransaction(
       pool,
@@ -71,7 +74,7 @@ await relay.start();
 const failed = await catga.send(PlaceOrder, { sku: "broken" });
 const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.orders WHERE sku = 'broken'`);
 console.log(
-  `broken order: ${failed.error?.code}; rows: ${rows[0].n}; events pending: ${await outbox.pending(pool)}`,
+  `broken order: ${failed.ok ? "placed" : failed.error.code}; rows: ${rows[0].n}; events pending: ${await outbox.pending(pool)}`,
 );
 
 const placed = (await catga.send(PlaceOrder, { sku: "lamp" })).unwrap();
