@@ -11,7 +11,7 @@ import {
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../dist/index.js";
+import { CatgaError, createCatga, defineCommand, defineEvent } from "../dist/index.js";
 import { withObservability } from "../dist/observability.js";
 
 // 1. The SDK first: the metrics API has no proxy, so a meter taken before this would stay no-op.
@@ -33,7 +33,7 @@ const OrderPlaced = defineEvent("orders.placed").payload<{ orderId: string }>();
 
 // 2. Then the mediator: withObservability wraps the builder (after the transport, if any).
 // Named handler functions name the spans' `catga.handler`.
-const catga = withObservability(createCatga({ logger: silentLogger }))
+const catga = withObservability(createCatga())
   .handle(PlaceOrder, async function placeOrder({ sku }, ctx) {
     if (sku === "gone") throw new CatgaError("ORDERS_OUT_OF_STOCK", `no ${sku} left`);
     await ctx.publish(OrderPlaced, { orderId: `o-${sku}` }); // a child span, same trace

@@ -40,10 +40,9 @@ describe("examples on the machine's NATS and PostgreSQL", () => {
       "stored: new",
       "stored again: duplicate",
       "result: captured p-2",
-      "scheduled: pending",
       "reminder: delivered after its 300 ms delay",
-      "pending timers: 1",
-      "pending after cancel: 0",
+      "in a minute: pending",
+      "after cancel: gone",
     ]);
   });
 
