@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runExample } from "./helpers.js";
 
 // Each example runs as its own process, with the command examples/README.md gives.
-describe("examples that need no server", () => {
+describe("examples that need no server", { timeout: 60_000 }, () => {
   it("quickstart prints the order and its correlation id", async () => {
     const run = await runExample("quickstart");
     expect(run.code, run.stderr).toBe(0);

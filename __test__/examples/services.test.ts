@@ -22,7 +22,7 @@ afterAll(async () => {
   await connection.close();
 });
 
-describe("examples on the machine's NATS and PostgreSQL", () => {
+describe("examples on the machine's NATS and PostgreSQL", { timeout: 60_000 }, () => {
   it("request-reply: a second process answers over NATS, domain codes cross, a gone service is NO_HANDLER", async () => {
     const result = await runExample("request-reply", env);
     expect(result.code, result.stderr).toBe(0);
@@ -71,7 +71,7 @@ describe("examples on the machine's NATS and PostgreSQL", () => {
   });
 });
 
-describe("examples whose server is down", () => {
+describe("examples whose server is down", { timeout: 60_000 }, () => {
   // Port 1 on loopback: nothing listens, so the connection is refused at once.
   it.each(["request-reply", "durable-scheduling", "outbox"])(
     "%s names NATS and how to start it",
