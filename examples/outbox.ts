@@ -85,4 +85,3 @@ console.log(`relay: ${relay.stats.sent} sent, ${await outbox.pending(pool)} pend
 
 await catga.close();
 await pool.end();
-process.exit(0); // see durable-scheduling.ts: a closed durable consumer still holds the process

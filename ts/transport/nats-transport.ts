@@ -246,6 +246,10 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     await this.subscribed.catch(() => undefined);
+    // Every subscription and durable consumer stops first, delivering and settling what it
+    // already took: the durable ones are not the connection's to drain, and left running they
+    // kept the process alive after close.
+    await Promise.all(this.unsubscribers.splice(0).map((stop) => stop().catch(() => undefined)));
     await this.scheduler?.close().catch(() => undefined);
     await this.durableCommands.close();
     await this.connection.close();
