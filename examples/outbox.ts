@@ -49,7 +49,11 @@ const catga = createCatga({ transport })
         const orderId = `o-${rows[0].id}`;
         // Not `ctx.publish`: the event is a row of this transaction, sent only once it commits.
         tx.enqueue(
-          outboxEvent(OrderPlaced, { orderId, sku }, { subject: `${PREFIX}.evt.orders.placed`, cause: ctx }),
+          outboxEvent(
+            OrderPlaced,
+            { orderId, sku },
+            { subject: transport.subjectFor(OrderPlaced), cause: ctx },
+          ),
         );
         if (sku === "broken") throw new Error("payment check failed after the insert");
         return { orderId };

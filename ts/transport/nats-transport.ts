@@ -109,6 +109,11 @@ export class NatsTransport implements Transport {
     return transport;
   }
 
+  /**
+   * The NATS subject this transport uses for a contract or an envelope: `<prefix>.evt.<type>`
+   * for events, `<prefix>.cmd.<type>` for commands and queries. Pass a contract to name the
+   * subject of an outbox event (`outboxEvent(C, payload, { subject: transport.subjectFor(C) })`).
+   */
   subjectFor(envelope: Pick<Envelope, "kind" | "type">): string {
     return envelope.kind === "event" ? this.eventSubject(envelope.type) : this.requestSubject(envelope.type);
   }
