@@ -11,6 +11,8 @@ export default defineConfig({
     observability: "ts/entries/observability.ts",
     testing: "ts/entries/testing.ts",
     wire: "ts/entries/wire.ts",
+    operations: "ts/entries/operations.ts",
+    cli: "ts/entries/cli.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],

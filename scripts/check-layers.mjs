@@ -20,6 +20,7 @@ export const LAYERS = [
   ["jetstream"],
   ["transport"],
   ["persistence"],
+  ["operations"],
   ["observability"],
   ["entry"],
 ];
