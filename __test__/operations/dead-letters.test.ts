@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { JetStream } from "../../ts/entries/jetstream.js";
 import { natsTransport } from "../../ts/entries/nats.js";
+import { CatgaObservability, MetricNames } from "../../ts/entries/observability.js";
 import { deadLetters } from "../../ts/entries/operations.js";
 import {
   CatgaError,
@@ -12,6 +13,7 @@ import {
 } from "../../ts/index.js";
 import type { NatsTransport } from "../../ts/transport/nats-transport.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
+import { api, pointValue, telemetry } from "../observability/helpers.js";
 import { eventually } from "../persistence/helpers.js";
 
 const Placed = defineEvent("orders.placed").payload<{ orderId: string }>();
@@ -138,6 +140,17 @@ describe("dead letters: list, inspect, replay, purge", () => {
     expect((await dlq.list({ kind: "command" })).items).toHaveLength(0);
     expect((await dlq.list({ code: "NOT_THIS" })).items).toHaveLength(0);
 
+    // The gauge reads the same counts at collection time.
+    const t = telemetry();
+    const obs = new CatgaObservability({
+      api,
+      tracerProvider: t.tracerProvider,
+      meterProvider: t.meterProvider,
+    });
+    obs.observeDeadLetters(dlq);
+    const gauge = { "catga.message.kind": "event", "catga.message.type": "orders.placed" };
+    expect(pointValue(await t.points(MetricNames.deadLetters), gauge)).toBe(1);
+
     failing = false;
     const progress: number[] = [];
     const report = await dlq.replay(summary.id, { onProgress: (p) => progress.push(p.done) });
@@ -149,6 +162,10 @@ describe("dead letters: list, inspect, replay, purge", () => {
     await until(() => billed.length === 1, 15_000, "the replayed event handled");
     expect(billed[0]).toEqual({ orderId: "o-1", messageId: "order-1", traceparent: TRACEPARENT });
     expect((await dlq.counts()).total).toBe(0);
+    // Replayed: the type reports 0 instead of vanishing.
+    expect(pointValue(await t.points(MetricNames.deadLetters), gauge)).toBe(0);
+    obs.shutdown();
+    await t.shutdown();
     // Shipping skipped the replay meant for billing: published after it, this one shows shipping
     // has read past it.
     await publisher.publish(Placed, { orderId: "o-2" });
