@@ -11,7 +11,8 @@ import type { DurableEventsOptions } from "./options.js";
 /**
  * Envelope header of a replayed dead letter (`@catga/native/operations`): the durable consumer it
  * is for. Every service takes the event subject, so the others skip it (acked, not handled); only
- * the consumer that dead-lettered it handles it again.
+ * the consumer that dead-lettered it handles it again, without the header (events its handlers
+ * publish inherit their headers, and must reach every service).
  */
 export const REPLAY_FOR_HEADER = "catga-replay-for";
 
@@ -109,9 +110,15 @@ export class DurableEvents {
         filterSubject: `${this.prefix}.evt.${type}`,
       },
       async (message) => {
-        const event = this.codec.decodeMessage(message.bytes);
+        let event = this.codec.decodeMessage(message.bytes);
         const replayFor = event.headers[REPLAY_FOR_HEADER];
-        if (replayFor !== undefined && replayFor !== durable) return; // another service's replay
+        if (replayFor !== undefined) {
+          if (replayFor !== durable) return; // another service's replay: acked, not handled
+          // Not handed on: what the handlers publish inherits their headers, and must reach
+          // every service that takes it.
+          const { [REPLAY_FOR_HEADER]: _replayFor, ...headers } = event.headers;
+          event = { ...event, headers };
+        }
         const mismatch = typeMismatch(event.type, type);
         // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
         if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);
