@@ -65,7 +65,7 @@ export type DeadLetterSelector = string | readonly string[] | DeadLetterFilter |
 export interface DeadLetterPage {
   /** At most `limit` dead letters, in stream order. */
   readonly items: readonly DeadLetterSummary[];
-  /** Pass as `after` for the next page; undefined on the last page. */
+  /** Pass as `after` for the next page; undefined once the walk reached the end (a full page may be followed by an empty one). */
   readonly next: string | undefined;
 }
 
