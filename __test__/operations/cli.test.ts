@@ -13,6 +13,7 @@ import {
   PostgresSagaStore,
 } from "../../ts/entries/persistence.js";
 import { CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
+import { run } from "../../ts/operations/cli/main.js";
 import type { NatsTransport } from "../../ts/transport/nats-transport.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
 import { dropSchema, eventually, newPool, PG_URL, uniqueName } from "../persistence/helpers.js";
@@ -156,6 +157,33 @@ describe("catga CLI", () => {
     expect(json(await catga(["dlq", "list", ...common]))).toEqual({ items: [] });
     failing = false;
   }, 60_000);
+
+  it("reports progress on stderr while replaying more than one batch", async () => {
+    failing = true;
+    const ids = Array.from({ length: 70 }, (_, i) => `bulk-${i}`);
+    for (const orderId of ids)
+      expect((await app.send(Refund, { orderId }, { messageId: orderId })).ok).toBe(true);
+    const common = ["--prefix", prefix, "--json"];
+    await eventually(
+      async () => (json(await catga(["dlq", "counts", ...common])) as { total: number }).total === 70,
+      30_000,
+      "70 dead letters",
+    );
+    failing = false;
+    // In process, as the bin runs it, with stderr a log (not a terminal): a line per batch.
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await run(["dlq", "replay", "--type", "billing.refund", ...common], {
+      out: (text) => out.push(text),
+      err: (text) => err.push(text),
+      errIsTty: false,
+      env: { CATGA_NATS_URL: NATS_URL },
+    });
+    expect(code).toBe(0);
+    expect(err).toEqual(["replayed 64 (64 found so far)\n", "replayed 70/70\n"]);
+    expect((JSON.parse(out.join("")) as { replayed: unknown[] }).replayed).toHaveLength(70);
+    await eventually(() => ids.every((id) => refunded.includes(id)), 30_000, "every bulk replay handled");
+  }, 90_000);
 
   it("shows the outbox backlog, the inbox and saga instances from PostgreSQL", async () => {
     await new PostgresOutbox({ schema }).add(
