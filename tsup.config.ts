@@ -12,6 +12,8 @@ export default defineConfig({
     testing: "ts/entries/testing.ts",
     wire: "ts/entries/wire.ts",
     nestjs: "ts/entries/nestjs.ts",
+    operations: "ts/entries/operations.ts",
+    cli: "ts/entries/cli.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],

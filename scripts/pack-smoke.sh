@@ -152,6 +152,8 @@ const { decodeBatch } = await import("@catga/native/wire");
 try { decodeBatch(Buffer.from("nope")); } catch (e) { if (!(e instanceof CatgaError)) throw new Error("two CatgaError classes"); }
 console.log("entry points ok");
 '
+# The bin: `npx catga` runs from the installed package.
+npx --no-install catga --help | grep -q "^Usage: catga" || { echo "pack-smoke: npx catga --help failed" >&2; exit 1; }
 node esm.mjs
 node cjs.cjs
 node user.mjs

@@ -30,6 +30,7 @@ export const MetricNames = Object.freeze({
   outboxRelayed: "catga.outbox.relayed",
   inboxProcessed: "catga.inbox.processed",
   persistenceLatency: "catga.persistence.latency",
+  deadLetters: "catga.deadletters",
 });
 
 /** Attribute keys used on spans and metrics. */
