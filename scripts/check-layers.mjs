@@ -21,6 +21,7 @@ export const LAYERS = [
   ["transport"],
   ["persistence"],
   ["observability"],
+  ["http"],
   ["entry"],
 ];
 const rank = new Map(LAYERS.flatMap((names, index) => names.map((name) => [name, index])));
