@@ -35,6 +35,7 @@ import {
   PROBLEM_CONTENT_TYPE,
   PROBLEM_STATUSES,
   type Problem,
+  type ProblemDetails,
   type ProblemStatuses,
   problemOf,
 } from "./problems.js";
@@ -140,10 +141,14 @@ function errorHandler(statuses: ProblemStatuses) {
     }
     const status = typeof error.statusCode === "number" ? error.statusCode : 500;
     if (status >= 400 && status < 500) {
-      const body: Record<string, unknown> = { ...blank(status), detail: error.message };
-      if (typeof error.code === "string") body.code = error.code;
-      if (error.validation !== undefined) body.issues = validationIssues(error);
-      return sendProblem(reply, { status, retryAfterSeconds: undefined, body: body as never });
+      // Fastify's own client errors (bad JSON, a route schema) say nothing internal: shown.
+      const body: ProblemDetails = {
+        ...blank(status),
+        detail: error.message,
+        ...(typeof error.code === "string" ? { code: error.code } : {}),
+        ...(error.validation !== undefined ? { issues: validationIssues(error) } : {}),
+      };
+      return sendProblem(reply, { status, retryAfterSeconds: undefined, body });
     }
     const serverStatus = status >= 500 && status <= 599 ? status : 500;
     logFailure(request, serverStatus, error);
@@ -190,9 +195,10 @@ async function plugin(fastify: FastifyInstance, rawOptions: CatgaFastifyOptions)
   if (options.health !== false) {
     const { livePath = "/health/live", readyPath = "/health/ready", ...healthOptions } = options.health ?? {};
     const handlers = fastifyHealthHandlers(catga, healthOptions);
-    // FastifyReply has the shape ReplyLike names; its generic `code` does not unify with it.
-    fastify.get(livePath, (request, reply) => handlers.liveness(request, reply as unknown as ReplyLike));
-    fastify.get(readyPath, (request, reply) => handlers.readiness(request, reply as unknown as ReplyLike));
+    // FastifyReply has the shape ReplyLike names, but its generic `code` does not unify with it.
+    const like = (reply: FastifyReply) => reply as unknown as ReplyLike; // same methods, narrower generics
+    fastify.get(livePath, (request, reply) => handlers.liveness(request, like(reply)));
+    fastify.get(readyPath, (request, reply) => handlers.readiness(request, like(reply)));
   }
 
   fastify.addHook("preClose", async () => {

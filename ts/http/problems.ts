@@ -135,25 +135,28 @@ export function statusTitle(status: number): string {
 export function problemOf(error: ErrorInfo, statuses: ProblemStatuses): Problem {
   const mapping = Object.hasOwn(statuses, error.code) ? statuses[error.code] : undefined;
   if (mapping === undefined) return { status: 500, retryAfterSeconds: undefined, body: blank(500) };
-  const body: Record<string, unknown> = {
+  const details = error.details as { issues?: unknown; retryAfterMs?: unknown } | undefined;
+  const retryAfterMs = typeof details?.retryAfterMs === "number" ? details.retryAfterMs : undefined;
+  const issues = Array.isArray(details?.issues) ? details.issues.map(issueOf) : undefined;
+  const body: ProblemDetails = {
     type: mapping.type ?? "about:blank",
     title: mapping.title ?? statusTitle(mapping.status),
     status: mapping.status,
     code: error.code,
+    ...(mapping.expose === true
+      ? {
+          detail: error.message,
+          ...(issues === undefined ? {} : { issues }),
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        }
+      : {}),
   };
-  const details = error.details as { issues?: unknown; retryAfterMs?: unknown } | undefined;
-  const retryAfterMs = typeof details?.retryAfterMs === "number" ? details.retryAfterMs : undefined;
-  if (mapping.expose === true) {
-    body.detail = error.message;
-    if (Array.isArray(details?.issues)) body.issues = details.issues.map(issueOf);
-    if (retryAfterMs !== undefined) body.retryAfterMs = retryAfterMs;
-  }
   // Retry-After is whole seconds (RFC 9110 §10.2.3); round up so a client never comes back early.
   const retryAfterSeconds =
     retryAfterMs !== undefined && (mapping.status === 503 || mapping.status === 429)
       ? Math.max(1, Math.ceil(retryAfterMs / 1000))
       : mapping.retryAfterSeconds;
-  return { status: mapping.status, retryAfterSeconds, body: body as unknown as ProblemDetails };
+  return { status: mapping.status, retryAfterSeconds, body };
 }
 
 /** A body with nothing but the status: for failures whose facts stay on the server. */

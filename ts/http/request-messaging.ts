@@ -51,10 +51,7 @@ export function requestMessaging<Handled extends AnyContract>(
   trace: Headers | undefined,
   inFlight: InFlight,
 ): RequestMessaging<Handled> {
-  // The class implements the overloads by their common shape; Messaging types them per contract.
-  return new BoundMessaging(
-    catga as unknown as Calls,
-    trace,
-    inFlight,
-  ) as unknown as RequestMessaging<Handled>;
+  // Overloaded signatures do not unify with one implementation signature; both sides are the same calls.
+  const calls = catga as unknown as Calls; // the mediator's send/query/publish, typed per contract by Messaging
+  return new BoundMessaging(calls, trace, inFlight) as unknown as RequestMessaging<Handled>; // same three calls, typed by the overloads
 }
