@@ -1,9 +1,11 @@
-// Load suite, part (a) of issue 19: HTTP → in-process command → reply, against bare Fastify
-// returning the same JSON, in the same run.
+// Load suite of issue 19: (a) HTTP → in-process command → reply, against bare Fastify returning
+// the same JSON, in the same run; with --servers=bare,catga,catga-nats also (b) HTTP → command
+// over NATS (the machine's nats-server, NATS_URL) to a service process → reply.
 //
 //   npx tsup && npm run load [-- --duration=8] [--rounds=3] [--connections=100] [--warmup=2]
+//                              [--servers=bare,catga]
 //
-// Each run starts a fresh server process (benches/load/server.mjs bare|catga), one at a time: with
+// Each run starts a fresh server process (benches/load/server.mjs bare|catga|catga-nats), one at a time: with
 // both servers started once and left running, whichever started second won by up to 2x here.
 // autocannon drives it from this process, over loopback only: POST /orders with { sku, qty },
 // 100 connections, no pipelining. Every round runs both servers, one after the other, the order
@@ -12,7 +14,8 @@
 // (--warmup seconds) that is not counted.
 //
 // Reported per run: req/s (mean over the run); the server process's CPU time per request (user +
-// system over the measured window: it moves far less with the machine's load than req/s);
+// system over the measured window, all its threads: it moves far less with the machine's load
+// than req/s; for catga-nats the gateway's alone, not the service's nor nats-server's);
 // latency p50 / p99 / p99.9 (ms, autocannon's HDR histogram, whole milliseconds); errors,
 // timeouts and non-2xx answers (all must be 0). Then the median of each server's rounds and the
 // medians of the rounds' ratios catga / bare. The suite stops by itself: each server is stopped
@@ -32,6 +35,19 @@ const duration = arg("duration", 8);
 const rounds = arg("rounds", 3);
 const connections = arg("connections", 100);
 const warmup = arg("warmup", 2);
+/** Servers to compare, bare first (the reference): --servers=bare,catga,catga-nats. */
+const LABELS = {
+  bare: "bare Fastify",
+  catga: "Fastify + Catga, in-process command (flow a)",
+  "catga-nats": "Fastify + Catga, command over NATS to a service process (flow b)",
+};
+const modes = (process.argv.find((a) => a.startsWith("--servers="))?.slice(10) ?? "bare,catga").split(",");
+if (modes[0] !== "bare" || modes.length < 2 || modes.some((mode) => !(mode in LABELS))) {
+  console.error(
+    `--servers must start with bare and name at least one of: ${Object.keys(LABELS).slice(1).join(", ")}`,
+  );
+  process.exit(2);
+}
 if (
   !(duration > 0 && duration <= 10) ||
   !(rounds >= 1 && rounds <= 10) ||
@@ -124,9 +140,9 @@ const median = (values) => {
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
 try {
-  // Sanity: both answer the same JSON.
+  // Sanity: all answer the same JSON.
   const answers = [];
-  for (const mode of ["bare", "catga"]) {
+  for (const mode of modes) {
     const response = await fetch(await start(mode), {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -135,20 +151,20 @@ try {
     answers.push(`${response.status} ${await response.text()}`);
     await stop();
   }
-  if (answers[0] !== answers[1]) throw new Error(`the servers answer differently: ${answers.join(" vs ")}`);
-  console.log(`both answer: ${answers[0]}`);
+  if (new Set(answers).size !== 1) throw new Error(`the servers answer differently: ${answers.join(" vs ")}`);
+  console.log(`all answer: ${answers[0]}`);
   console.log(
     `node ${process.version}; ${connections} connections; ${rounds} rounds of ${duration} s per server (after ${warmup} s of warm-up each)`,
   );
 
   const rows = [];
   for (let round = 1; round <= rounds; round++) {
-    const order = round % 2 === 1 ? ["bare", "catga"] : ["catga", "bare"];
+    const order = round % 2 === 1 ? modes : [...modes].reverse();
     for (const mode of order) {
       const row = { round, ...(await run(mode)) };
       rows.push(row);
       console.log(
-        `round ${round} ${mode.padEnd(5)} ${fmt(row.rps).padStart(7)} req/s  server CPU ${row.cpuPerRequest.toFixed(1)} µs/req  p50 ${row.p50} ms  p99 ${row.p99} ms  p99.9 ${row.p999} ms  errors ${row.errors}  timeouts ${row.timeouts}  non-2xx ${row.non2xx}`,
+        `round ${round} ${mode.padEnd(10)} ${fmt(row.rps).padStart(7)} req/s  server CPU ${row.cpuPerRequest.toFixed(1)} µs/req  p50 ${row.p50} ms  p99 ${row.p99} ms  p99.9 ${row.p999} ms  errors ${row.errors}  timeouts ${row.timeouts}  non-2xx ${row.non2xx}`,
       );
     }
   }
@@ -157,28 +173,28 @@ try {
     "\n| server | req/s (median of rounds) | server CPU µs/request | p50 ms | p99 ms | p99.9 ms | errors + timeouts + non-2xx |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-  for (const mode of ["bare", "catga"]) {
+  for (const mode of modes) {
     const mine = rows.filter((r) => r.mode === mode);
     const failures = mine.reduce((sum, r) => sum + r.errors + r.timeouts + r.non2xx, 0);
     console.log(
-      `| ${mode === "bare" ? "bare Fastify" : "Fastify + Catga (in-process command)"} | ${fmt(median(mine.map((r) => r.rps)))} | ${median(mine.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(mine.map((r) => r.p50))} | ${median(mine.map((r) => r.p99))} | ${median(mine.map((r) => r.p999))} | ${failures} |`,
+      `| ${LABELS[mode]} | ${fmt(median(mine.map((r) => r.rps)))} | ${median(mine.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(mine.map((r) => r.p50))} | ${median(mine.map((r) => r.p99))} | ${median(mine.map((r) => r.p999))} | ${failures} |`,
     );
   }
-  const ratios = [];
-  const cpuRatios = [];
-  for (let round = 1; round <= rounds; round++) {
-    const [bare, catga] = ["bare", "catga"].map((mode) =>
-      rows.find((r) => r.round === round && r.mode === mode),
+  for (const mode of modes.slice(1)) {
+    const ratios = [];
+    const cpuRatios = [];
+    for (let round = 1; round <= rounds; round++) {
+      const [bare, other] = ["bare", mode].map((m) => rows.find((r) => r.round === round && r.mode === m));
+      ratios.push(other.rps / bare.rps);
+      cpuRatios.push(other.cpuPerRequest / bare.cpuPerRequest);
+    }
+    console.log(
+      `\n${mode} / bare req/s per round: ${ratios.map((r) => r.toFixed(3)).join(", ")}; median ${median(ratios).toFixed(3)}${mode === "catga" ? " (bar: ≥ 0.90)" : ""}`,
     );
-    ratios.push(catga.rps / bare.rps);
-    cpuRatios.push(catga.cpuPerRequest / bare.cpuPerRequest);
+    console.log(
+      `${mode} / bare server CPU per request per round: ${cpuRatios.map((r) => r.toFixed(3)).join(", ")}; median ${median(cpuRatios).toFixed(3)}`,
+    );
   }
-  console.log(
-    `\ncatga / bare req/s per round: ${ratios.map((r) => r.toFixed(3)).join(", ")}; median ${median(ratios).toFixed(3)} (bar: ≥ 0.90)`,
-  );
-  console.log(
-    `catga / bare server CPU per request per round: ${cpuRatios.map((r) => r.toFixed(3)).join(", ")}; median ${median(cpuRatios).toFixed(3)}`,
-  );
   const failed = rows.some((r) => r.errors + r.timeouts + r.non2xx > 0);
   if (failed) {
     console.error("some requests failed (see the errors / timeouts / non-2xx columns)");
