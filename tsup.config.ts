@@ -11,6 +11,7 @@ export default defineConfig({
     observability: "ts/entries/observability.ts",
     testing: "ts/entries/testing.ts",
     wire: "ts/entries/wire.ts",
+    nestjs: "ts/entries/nestjs.ts",
     fastify: "ts/entries/fastify.ts",
     internal: "ts/entries/internal.ts",
   },

@@ -21,7 +21,8 @@ export const LAYERS = [
   ["transport"],
   ["persistence"],
   ["observability"],
-  ["http"],
+  // Framework integrations: they wire the layers below into a host framework's lifecycle.
+  ["nestjs", "http"],
   ["entry"],
 ];
 const rank = new Map(LAYERS.flatMap((names, index) => names.map((name) => [name, index])));

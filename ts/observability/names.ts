@@ -20,6 +20,7 @@ export const MetricNames = Object.freeze({
   transportBytesUncompressed: "catga.transport.bytes.uncompressed",
   transportFramesSent: "catga.transport.frames.sent",
   transportFramesReceived: "catga.transport.frames.received",
+  transportFramesDropped: "catga.transport.frames.dropped",
   transportReconnects: "catga.transport.reconnects",
   transportBackpressureWaits: "catga.transport.backpressure.waits",
   transportBackpressureRejections: "catga.transport.backpressure.rejections",

@@ -109,6 +109,11 @@ export class NatsTransport implements Transport {
     return transport;
   }
 
+  /**
+   * The NATS subject this transport uses for a contract or an envelope: `<prefix>.evt.<type>`
+   * for events, `<prefix>.cmd.<type>` for commands and queries. Pass a contract to name the
+   * subject of an outbox event (`outboxEvent(C, payload, { subject: transport.subjectFor(C) })`).
+   */
   subjectFor(envelope: Pick<Envelope, "kind" | "type">): string {
     return envelope.kind === "event" ? this.eventSubject(envelope.type) : this.requestSubject(envelope.type);
   }
@@ -246,6 +251,10 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     await this.subscribed.catch(() => undefined);
+    // Every subscription and durable consumer stops first, delivering and settling what it
+    // already took: the durable ones are not the connection's to drain, and left running they
+    // kept the process alive after close.
+    await Promise.all(this.unsubscribers.splice(0).map((stop) => stop().catch(() => undefined)));
     await this.scheduler?.close().catch(() => undefined);
     await this.durableCommands.close();
     await this.connection.close();
