@@ -14,6 +14,7 @@ export default defineConfig({
     nestjs: "ts/entries/nestjs.ts",
     operations: "ts/entries/operations.ts",
     cli: "ts/entries/cli.ts",
+    fastify: "ts/entries/fastify.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],
