@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsTransport } from "../../ts/entries/nats.js";
-import { CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
+import { createCatga, defineCommand, defineEvent, err, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 
 // docs/wire.md promises that a program in another language can join the bus from the spec alone.
@@ -137,7 +137,8 @@ describe("a Python peer written from docs/wire.md", () => {
     const transport = await natsTransport({ servers: NATS_URL, service: "billing", prefix });
     const catga = createCatga({ logger: silentLogger, transport })
       .handle(Charge, ({ orderId, cents }, ctx) => {
-        if (cents <= 0) throw new CatgaError("CATGA_VALIDATION", `cents must be positive for ${orderId}`);
+        // Returned, not thrown: a domain failure as a value travels the same way.
+        if (cents <= 0) return err("BILLING_REJECTED", `cents must be positive for ${orderId}`);
         return { receipt: `r-${orderId}-${ctx.headers.origin}`, cents };
       })
       .build();
@@ -167,7 +168,7 @@ describe("a Python peer written from docs/wire.md", () => {
       result: { ok: boolean; error: { code: string; message: string } };
     }[];
     expect(failed?.kind).toBe("error");
-    expect(failed?.result).toMatchObject({ ok: false, error: { code: "CATGA_VALIDATION" } });
+    expect(failed?.result).toMatchObject({ ok: false, error: { code: "BILLING_REJECTED" } });
     expect(failed?.result.error.message).toContain("o-2");
   });
 });

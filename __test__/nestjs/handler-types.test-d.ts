@@ -4,7 +4,13 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import { CatgaHandler, type ContractHandler } from "../../ts/entries/nestjs.js";
-import { defineCommand, defineEvent, defineQuery, type HandlerContext } from "../../ts/index.js";
+import {
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  type ErrResult,
+  type HandlerContext,
+} from "../../ts/index.js";
 
 const PlaceOrder = defineCommand(
   "orders.place",
@@ -73,8 +79,9 @@ describe("@CatgaHandler", () => {
     expectTypeOf<Parameters<ContractHandler<typeof GetOrder>["execute"]>[0]>().toEqualTypeOf<{
       orderId: string;
     }>();
+    // A domain failure may be returned as `err(...)` as well as thrown.
     expectTypeOf<ReturnType<ContractHandler<typeof GetOrder>["execute"]>>().toEqualTypeOf<
-      string | null | Promise<string | null>
+      string | null | ErrResult | Promise<string | null | ErrResult>
     >();
   });
 });
