@@ -21,6 +21,7 @@
 //!   [`jetstream`]).
 //! - `durable_retry`: which failed durable publish attempts are re-sent, and how often.
 //! - [`kv`]: KV buckets.
+//! - [`service`]: NATS service discovery (the micro protocol), for cluster membership.
 
 pub mod batch_buffers;
 mod durable_publish;
@@ -38,6 +39,7 @@ mod options;
 mod permissions;
 mod request_batch;
 mod request_frames;
+pub mod service;
 mod stats;
 
 pub use engine::{NatsEngine, PublishMode, PublishOutcome};
