@@ -11,6 +11,7 @@ export default defineConfig({
     observability: "ts/entries/observability.ts",
     testing: "ts/entries/testing.ts",
     wire: "ts/entries/wire.ts",
+    cluster: "ts/entries/cluster.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],

@@ -20,6 +20,7 @@ export const LAYERS = [
   ["jetstream"],
   ["transport"],
   ["persistence"],
+  ["cluster"],
   ["observability"],
   ["entry"],
 ];

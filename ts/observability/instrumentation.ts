@@ -1,8 +1,11 @@
 // `CatgaObservability`, the front of the OpenTelemetry instrumentation: it resolves the options once
-// and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts).
+// and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts,
+// cluster-observer.ts).
+
 import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
+import { type ClusterSource, observeCluster } from "./cluster-observer.js";
 import { DispatchInstrumentation } from "./dispatch.js";
 import { createInstruments, type Instruments } from "./metrics.js";
 import { Attr, INSTRUMENTATION_SCOPE, SCOPE_VERSION } from "./names.js";
@@ -20,6 +23,7 @@ import {
 import { observeRelay, type RelaySource } from "./relay-observer.js";
 import { StoreMetrics } from "./store-metrics.js";
 
+export type { ClusterSource } from "./cluster-observer.js";
 export { OBSERVABILITY_PRIORITY } from "./dispatch.js";
 export { Attr, INSTRUMENTATION_SCOPE, MetricNames } from "./names.js";
 export type { NatsSource } from "./nats-stats.js";
@@ -179,6 +183,23 @@ export class CatgaObservability {
   }
 
   /**
+   * Observes a cluster (`@catga/native/cluster`): `catga.cluster.members.active` (instances in
+   * its membership view, per service) and `catga.cluster.leader.elections` (elections it won,
+   * per leadership name), read at each collection.
+   */
+  observeCluster(cluster: ClusterSource): () => void {
+    const meter = this.meter;
+    if (meter === undefined) return () => undefined;
+    const remove = observeCluster(meter, cluster);
+    const stop = () => {
+      remove();
+      this.unobserve.delete(stop);
+    };
+    this.unobserve.add(stop);
+    return stop;
+  }
+
+  /**
    * Wraps an idempotency (inbox) store: `catga.persistence.latency` per operation and
    * `catga.inbox.processed` (a `set` = one message processed and recorded; a `get` hit = a
    * duplicate, as is a `claim` answered "done"). Batch methods (`getMany`, `setMany`) and claim
@@ -191,7 +212,7 @@ export class CatgaObservability {
     return this.store.wrap(store, name);
   }
 
-  /** Stops every observable callback registered by `observeNats` / `observeRelay`. */
+  /** Stops every observable callback registered by `observeNats` / `observeRelay` / `observeCluster`. */
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();
   }

@@ -29,6 +29,8 @@ export const MetricNames = Object.freeze({
   outboxRelayed: "catga.outbox.relayed",
   inboxProcessed: "catga.inbox.processed",
   persistenceLatency: "catga.persistence.latency",
+  clusterMembersActive: "catga.cluster.members.active",
+  clusterLeaderElections: "catga.cluster.leader.elections",
 });
 
 /** Attribute keys used on spans and metrics. */

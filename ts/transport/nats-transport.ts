@@ -31,7 +31,8 @@ function resolveCodec(codec: "json" | "msgpack" | PayloadCodec): PayloadCodec {
 export class NatsTransport implements Transport {
   readonly name = "nats";
   private readonly codec: EnvelopeCodec;
-  private readonly prefix: string;
+  /** The subject prefix (`<prefix>.cmd.<type>`, `<prefix>.evt.<type>`). */
+  readonly prefix: string;
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private subscribed: Promise<void> = Promise.resolve();
   private readonly durable: DurableEvents | undefined;
@@ -68,6 +69,11 @@ export class NatsTransport implements Transport {
           envelope.kind === "event" ? this.durable?.carries(envelope.type) === true : true,
         )
       : undefined;
+  }
+
+  /** The service name this transport was connected for (its queue group). */
+  get service(): string {
+    return this.options.service;
   }
 
   /**
