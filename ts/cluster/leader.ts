@@ -38,8 +38,7 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   private stepping: Promise<void> | undefined;
   private stopped = false;
   private stopping: Promise<void> | undefined;
-  /** The last failure talking to NATS, kept for health checks (cleared by the next success). */
-  lastError: unknown;
+  private failure: unknown;
 
   /** @internal Made by `Cluster.leader`. */
   constructor(
@@ -71,6 +70,11 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
     return this.lease.holder();
   }
 
+  /** The last failure talking to NATS (a CatgaError), cleared by the next step that succeeds. */
+  get lastError(): unknown {
+    return this.failure;
+  }
+
   /** The TTL this instance campaigns with. */
   get ttlMs(): number {
     return this.lease.ttlMs;
@@ -92,9 +96,9 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   private async step(): Promise<void> {
     try {
       await this.lease.step();
-      this.lastError = undefined;
+      this.failure = undefined;
     } catch (error) {
-      this.lastError = error;
+      this.failure = error;
     }
     if (this.stopped) return;
     this.announce();
@@ -145,7 +149,7 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
       clearTimeout(this.timer);
       await this.stepping;
       await this.lease.release().catch((error: unknown) => {
-        this.lastError = error;
+        this.failure = error;
       });
       this.announce();
       clearTimeout(this.expiryTimer);
