@@ -77,3 +77,7 @@ pub(crate) async fn start(client: &Client, spec: ServiceSpec) -> Result<Discover
     let id = service.info().await.id;
     Ok(Discovery { service, id })
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;
