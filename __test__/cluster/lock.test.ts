@@ -71,6 +71,24 @@ describe("withLock", () => {
     await holding;
   });
 
+  it("tells fn the lock is lost once it was stalled past the TTL: isHeld at once, then the signal", async () => {
+    const member = await net.join({ instanceId: "k-stall" });
+    const reason = await member.withLock(
+      "stall",
+      async (lock) => {
+        // The event loop blocked past the TTL, as a long GC pause or SIGSTOP would.
+        const until = performance.now() + 1200;
+        while (performance.now() < until);
+        expect(lock.isHeld).toBe(false);
+        if (!lock.signal.aborted)
+          await new Promise((resolve) => lock.signal.addEventListener("abort", resolve));
+        return lock.signal.reason;
+      },
+      { ttlMs: 500 },
+    );
+    expect(reason).toMatchObject({ code: ErrorCodes.ABORTED });
+  });
+
   it("rejects bad keys, TTLs and callbacks with coded errors naming the field", async () => {
     const member = await net.join({ instanceId: "k-bad" });
     for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {

@@ -73,39 +73,37 @@ async function runHolding<T>(lease: Lease, run: LockRun<T>): Promise<T> {
       lost.abort(new CatgaError(ErrorCodes.ABORTED, `lock "${key}" was lost: ${why}`));
   };
   let renewing: Promise<unknown> | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
   let done = false;
-  const renew = (): void => {
-    if (done) return;
-    renewing = lease.step().then(
-      (term) => (term?.token === token ? undefined : loseWith("another instance took it")),
-      () => undefined, // NATS failed: try again; the lease running out is watched below
-    );
-    void renewing.finally(() => {
-      if (!done) arm();
-    });
-  };
-  // One timer does both jobs: renew when due, and notice the lease running out (paused process,
-  // renewals failing) even while a renewal hangs.
-  const arm = (): void => {
-    const now = clock();
-    if (lease.current(now)?.token !== token) {
-      loseWith("its lease ran out");
-      return;
-    }
-    const renewAt = (lease.lastWriteAt() ?? now) + ttlMs / RENEWALS_PER_TTL;
-    const expires = lease.expiresAt() ?? now;
-    timer = setTimeout(
+  // Noticing the lease run out has its own timer, so it fires even while a renewal hangs on NATS
+  // (or the process was paused past it).
+  const watchExpiry = (): void => {
+    clearTimeout(expiryTimer);
+    const expires = lease.expiresAt() ?? clock();
+    expiryTimer = setTimeout(
       () => {
-        timer = undefined;
         if (lease.current()?.token !== token) loseWith("its lease ran out");
-        else if (clock() >= renewAt) renew();
-        else arm();
       },
-      Math.max(0, Math.min(renewAt, expires) - now),
+      Math.max(0, expires - clock()) + 1,
     );
   };
-  arm();
+  const scheduleRenewal = (delayMs: number): void => {
+    if (!done && !lost.signal.aborted) renewTimer = setTimeout(renew, Math.max(0, delayMs));
+  };
+  const renew = (): void => {
+    renewing = lease.step().then(
+      (term) => {
+        // A different token is a new term (the old one lapsed): `fn`'s token is stale either way.
+        if (term?.token !== token) return loseWith("another instance took it, or its lease ran out");
+        watchExpiry();
+        scheduleRenewal((lease.lastWriteAt() ?? clock()) + ttlMs / RENEWALS_PER_TTL - clock());
+      },
+      () => scheduleRenewal(pollMs(ttlMs)), // NATS failed: try again; the expiry watch stands
+    );
+  };
+  watchExpiry();
+  scheduleRenewal((lease.lastWriteAt() ?? clock()) + ttlMs / RENEWALS_PER_TTL - clock());
   const held: HeldLock = {
     key,
     token,
@@ -118,7 +116,8 @@ async function runHolding<T>(lease: Lease, run: LockRun<T>): Promise<T> {
     return await run.fn(held);
   } finally {
     done = true;
-    clearTimeout(timer);
+    clearTimeout(renewTimer);
+    clearTimeout(expiryTimer);
     await renewing;
     // Released on success and on error alike; a failed release only delays the next holder by the TTL.
     await lease.release().catch(() => undefined);
