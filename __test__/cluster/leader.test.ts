@@ -40,6 +40,23 @@ describe("leader election", () => {
     for (const other of others) await other.resign();
   });
 
+  it("knows it lost leadership the moment it runs again after a stall past its TTL", async () => {
+    const member = await net.join({ instanceId: "l-stall" });
+    const handle = member.leader("stall", { ttlMs: 500 });
+    const [term] = await next<[LeaseTerm]>(handle, "elected");
+    const revoked = next<[LeaseTerm]>(handle, "revoked");
+    // The event loop blocked past the TTL, as a long GC pause or SIGSTOP would: no timer ran.
+    const until = performance.now() + 1200;
+    while (performance.now() < until);
+    expect(handle.isLeader).toBe(false);
+    expect(handle.token).toBeUndefined();
+    expect((await revoked)[0]).toEqual(term);
+    // Nobody else campaigns, so it leads again, in a new term with a larger token.
+    const [again] = await next<[LeaseTerm]>(handle, "elected");
+    expect(again.token).toBeGreaterThan(term.token);
+    await handle.resign();
+  });
+
   it("returns the same handle for the same name, and reports leadership in health", async () => {
     const member = await net.join({ instanceId: "l-health" });
     const handle: Leadership = member.leader("solo", { ttlMs: 1000 });
