@@ -15,6 +15,7 @@ export default defineConfig({
     operations: "ts/entries/operations.ts",
     cli: "ts/entries/cli.ts",
     fastify: "ts/entries/fastify.ts",
+    cluster: "ts/entries/cluster.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],

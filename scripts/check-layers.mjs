@@ -20,6 +20,7 @@ export const LAYERS = [
   ["jetstream"],
   ["transport"],
   ["persistence"],
+  ["cluster"],
   ["operations"],
   ["observability"],
   // Framework integrations: they wire the layers below into a host framework's lifecycle.

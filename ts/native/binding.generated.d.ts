@@ -52,6 +52,11 @@ export declare class NatsClient {
    * retry). `drain()` on the result stops after the batch in hand.
    */
   consume(spec: ConsumerSpecInput, onBatch: (batch: DurableBatchJs) => Promise<Array<DecisionJs>>): Promise<DurableSubscription>
+  /**
+   * Answers NATS service discovery as `name` (letters, digits, `-`, `_`) at the semver
+   * `version`, reporting `description` and `metadata`.
+   */
+  startDiscovery(name: string, version: string, description: string, metadata: Record<string, string>): Promise<NatsDiscovery>
   /** Creates or updates a JetStream stream (idempotent). */
   ensureStream(spec: StreamSpecInput): Promise<void>
   /** Deletes a stream and its messages; resolves with whether it existed. */
@@ -98,6 +103,14 @@ export declare class NatsClient {
    * An unknown or already settled token is ignored.
    */
   settleBatch(token: number, replies?: ReplyBatchJs | undefined | null): void
+}
+
+/** A running discovery responder; `stop()` ends it (idempotent). */
+export declare class NatsDiscovery {
+  /** The id the protocol reports for this instance. */
+  get id(): string
+  /** Stops answering; later calls do nothing. */
+  stop(): Promise<void>
 }
 
 /** A KV bucket on this connection. */

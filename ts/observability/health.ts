@@ -23,7 +23,7 @@ export interface CheckResult {
 export interface HealthReport {
   /** "up" when every check is up. */
   readonly status: "up" | "down";
-  /** `transport`, `stores.<name>`, `consumers.<name>`. */
+  /** `transport`, `cluster`, `stores.<name>`, `consumers.<name>`. */
   readonly checks: Readonly<Record<string, CheckResult>>;
 }
 
@@ -46,6 +46,12 @@ export interface HealthOptions {
    * @default none
    */
   readonly consumers?: Readonly<Record<string, HealthTarget>>;
+  /**
+   * A cluster (`@catga/native/cluster`), reported as `cluster`: up while it is open and
+   * connected; details list its members in view and who leads each leadership it campaigns for.
+   * @default none
+   */
+  readonly cluster?: HealthTarget;
   /**
    * A check slower than this many ms is down.
    * @default 2000
@@ -176,6 +182,7 @@ export async function health(
     transport ?? (() => ({ status: "up", details: { transport: "in-process" } })),
     false,
   ]);
+  if (options.cluster !== undefined) entries.push(["cluster", options.cluster, true]);
   for (const [name, target] of Object.entries(options.stores ?? {}))
     entries.push([`stores.${name}`, target, true]);
   for (const [name, target] of Object.entries(options.consumers ?? {}))

@@ -1,4 +1,5 @@
 export type { DispatchHook } from "../mediator/mediator.js";
+export type { ClusterSource } from "./cluster-observer.js";
 export type { DeadLetterSource } from "./dead-letter-observer.js";
 export {
   type CheckOutcome,

@@ -1,8 +1,11 @@
 // `CatgaObservability`, the front of the OpenTelemetry instrumentation: it resolves the options once
-// and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts).
+// and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts,
+// cluster-observer.ts).
+
 import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
+import { type ClusterSource, observeCluster } from "./cluster-observer.js";
 import { type DeadLetterSource, observeDeadLetters } from "./dead-letter-observer.js";
 import { DispatchInstrumentation } from "./dispatch.js";
 import { createInstruments, type Instruments } from "./metrics.js";
@@ -21,6 +24,7 @@ import {
 import { observeRelay, type RelaySource } from "./relay-observer.js";
 import { StoreMetrics } from "./store-metrics.js";
 
+export type { ClusterSource } from "./cluster-observer.js";
 export { OBSERVABILITY_PRIORITY } from "./dispatch.js";
 export { Attr, INSTRUMENTATION_SCOPE, MetricNames } from "./names.js";
 export type { NatsSource } from "./nats-stats.js";
@@ -171,12 +175,7 @@ export class CatgaObservability {
     const meter = this.meter;
     if (meter === undefined) return () => undefined;
     const remove = observeRelay(meter, relay, options.name ?? "default");
-    const stop = () => {
-      remove();
-      this.unobserve.delete(stop);
-    };
-    this.unobserve.add(stop);
-    return stop;
+    return this.track(remove);
   }
 
   /**
@@ -188,12 +187,19 @@ export class CatgaObservability {
     const meter = this.meter;
     if (meter === undefined) return () => undefined;
     const remove = observeDeadLetters(meter, source);
-    const stop = () => {
-      remove();
-      this.unobserve.delete(stop);
-    };
-    this.unobserve.add(stop);
-    return stop;
+    return this.track(remove);
+  }
+
+  /**
+   * Observes a cluster (`@catga/native/cluster`): `catga.cluster.members.active` (instances in
+   * its membership view, per service) and `catga.cluster.leader.elections` (elections it won,
+   * per leadership name), read at each collection.
+   */
+  observeCluster(cluster: ClusterSource): () => void {
+    const meter = this.meter;
+    if (meter === undefined) return () => undefined;
+    const remove = observeCluster(meter, cluster);
+    return this.track(remove);
   }
 
   /**
@@ -209,7 +215,20 @@ export class CatgaObservability {
     return this.store.wrap(store, name);
   }
 
-  /** Stops every observable callback registered by `observeNats` / `observeRelay` / `observeDeadLetters`. */
+  /** Keeps `remove` until it is called or `shutdown()` runs, whichever comes first. */
+  private track(remove: () => void): () => void {
+    const stop = () => {
+      remove();
+      this.unobserve.delete(stop);
+    };
+    this.unobserve.add(stop);
+    return stop;
+  }
+
+  /**
+   * Stops every observable callback registered by `observeNats` / `observeRelay` /
+   * `observeDeadLetters` / `observeCluster`.
+   */
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();
   }

@@ -31,6 +31,8 @@ export const MetricNames = Object.freeze({
   inboxProcessed: "catga.inbox.processed",
   persistenceLatency: "catga.persistence.latency",
   deadLetters: "catga.deadletters",
+  clusterMembersActive: "catga.cluster.members.active",
+  clusterLeaderElections: "catga.cluster.leader.elections",
 });
 
 /** Attribute keys used on spans and metrics. */

@@ -41,7 +41,8 @@ export interface TransportStreams {
 export class NatsTransport implements Transport {
   readonly name = "nats";
   private readonly codec: EnvelopeCodec;
-  private readonly prefix: string;
+  /** The subject prefix (`<prefix>.cmd.<type>`, `<prefix>.evt.<type>`). */
+  readonly prefix: string;
   private readonly unsubscribers: (() => Promise<void>)[] = [];
   private subscribed: Promise<void> = Promise.resolve();
   private readonly durable: DurableEvents | undefined;
@@ -78,6 +79,11 @@ export class NatsTransport implements Transport {
           envelope.kind === "event" ? this.durable?.carries(envelope.type) === true : true,
         )
       : undefined;
+  }
+
+  /** The service name this transport was connected for (its queue group). */
+  get service(): string {
+    return this.options.service;
   }
 
   /**

@@ -33,7 +33,8 @@
 //!   A waiting request still ends at its timeout.
 //! - **JetStream.** Stream provisioning, durable publishes with one outcome per message, and
 //!   pull consumers whose batches the host settles with ack, nak-with-delay or dead-letter
-//!   ([`nats::jetstream`]); KV buckets for inbox and idempotency stores ([`nats::kv`]).
+//!   ([`nats::jetstream`]); KV buckets for inbox and idempotency stores ([`nats::kv`]); NATS
+//!   service discovery for cluster membership ([`nats::service`]).
 //!
 //! # Guarantees
 //!

@@ -3,11 +3,12 @@
 //!
 //! One concern per file: option objects ([`options`], [`nats_options`]), Buffers and every
 //! `unsafe` block ([`buffers`]), error mapping ([`error`]), and the exported functions and
-//! classes ([`codec`], [`ring`], [`nats`], [`requests`], [`subscription`], [`kv`], [`jetstream`]).
+//! classes ([`codec`], [`ring`], [`nats`], [`requests`], [`subscription`], [`kv`], [`jetstream`], [`discovery`]).
 
 mod buffers;
 mod codec;
 mod consumer;
+mod discovery;
 mod error;
 mod jetstream;
 mod kv;

@@ -24,6 +24,7 @@ use super::inbound::InboundSubscription;
 use super::options::NatsOptions;
 use super::permissions::Permissions;
 use super::request_frames::ReplyRouter;
+use super::service::{Discovery, ServiceSpec};
 use super::stats::{Stats, StatsSnapshot};
 use crate::error::{CatgaError, ErrorCode, Result};
 
@@ -67,6 +68,13 @@ impl NatsEngine {
     /// The JetStream context on this connection (see [`super::jetstream`]).
     pub fn jetstream(&self) -> &async_nats::jetstream::Context {
         &self.jetstream
+    }
+
+    /// Starts answering NATS service discovery (`$SRV.PING/INFO/STATS`) for `spec` on this
+    /// connection (see [`super::service`]).
+    pub async fn start_discovery(&self, spec: ServiceSpec) -> Result<Discovery> {
+        self.check_open()?;
+        super::service::start(&self.client, spec).await
     }
 
     /// The options the engine was connected with.

@@ -22,6 +22,7 @@
 //! - `durable_retry`: which failed durable publish attempts are re-sent, and how often.
 //! - `dead_letter`: the headers a dead letter carries.
 //! - [`kv`]: KV buckets.
+//! - [`service`]: NATS service discovery (the micro protocol), for cluster membership.
 
 pub mod batch_buffers;
 mod dead_letter;
@@ -40,6 +41,7 @@ mod options;
 mod permissions;
 mod request_batch;
 mod request_frames;
+pub mod service;
 mod stats;
 
 pub use engine::{NatsEngine, PublishMode, PublishOutcome};

@@ -1,0 +1,105 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { CatgaConfigError, ErrorCodes } from "../../ts/index.js";
+import { sleep, TestCluster } from "./helpers.js";
+
+const net = new TestCluster();
+afterAll(() => net.close());
+
+describe("withLock", () => {
+  it("never lets two holders overlap, across three instances, with growing tokens", async () => {
+    const members = await Promise.all(["k-1", "k-2", "k-3"].map((id) => net.join({ instanceId: id })));
+    let inside = 0;
+    let maxInside = 0;
+    const tokens: number[] = [];
+    await Promise.all(
+      members.flatMap((member) =>
+        [0, 1, 2].map(() =>
+          member.withLock(
+            "counter",
+            async (lock) => {
+              inside++;
+              maxInside = Math.max(maxInside, inside);
+              tokens.push(lock.token);
+              expect(lock.isHeld).toBe(true);
+              await sleep(15);
+              inside--;
+            },
+            { ttlMs: 2000, waitMs: 20_000 },
+          ),
+        ),
+      ),
+    );
+    expect(maxInside).toBe(1);
+    expect(tokens).toHaveLength(9);
+    expect([...tokens].sort((a, b) => a - b)).toEqual(tokens);
+    expect(new Set(tokens).size).toBe(9);
+  });
+
+  it("releases the lock when fn throws, and passes the error on", async () => {
+    const [a, b] = await Promise.all([net.join({ instanceId: "k-a" }), net.join({ instanceId: "k-b" })]);
+    const boom = new Error("boom");
+    await expect(
+      a!.withLock(
+        "job",
+        () => {
+          throw boom;
+        },
+        { ttlMs: 60_000 },
+      ),
+    ).rejects.toBe(boom);
+    // Released, not left to its 60 s TTL: the next holder gets it on its first try.
+    await expect(
+      b!.withLock("job", (lock) => lock.token, { ttlMs: 60_000, waitMs: 0 }),
+    ).resolves.toBeGreaterThan(0);
+  });
+
+  it("fails with CATGA_TIMEOUT when the lock stays held, and CATGA_ABORTED when the caller gives up", async () => {
+    const [a, b] = await Promise.all([net.join({ instanceId: "k-h1" }), net.join({ instanceId: "k-h2" })]);
+    let release!: () => void;
+    const holding = a!.withLock("busy", () => new Promise<void>((resolve) => (release = resolve)), {
+      ttlMs: 1000,
+    });
+    await sleep(100);
+    await expect(b!.withLock("busy", () => 1, { ttlMs: 1000, waitMs: 1500 })).rejects.toMatchObject({
+      code: ErrorCodes.TIMEOUT,
+    });
+    const controller = new AbortController();
+    const waiting = b!.withLock("busy", () => 1, { waitMs: 10_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(waiting).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    release();
+    await holding;
+  });
+
+  it("tells fn the lock is lost once it was stalled past the TTL: isHeld at once, then the signal", async () => {
+    const member = await net.join({ instanceId: "k-stall" });
+    const reason = await member.withLock(
+      "stall",
+      async (lock) => {
+        // The event loop blocked past the TTL, as a long GC pause or SIGSTOP would.
+        const until = performance.now() + 1200;
+        while (performance.now() < until);
+        expect(lock.isHeld).toBe(false);
+        if (!lock.signal.aborted)
+          await new Promise((resolve) => lock.signal.addEventListener("abort", resolve));
+        return lock.signal.reason;
+      },
+      { ttlMs: 500 },
+    );
+    expect(reason).toMatchObject({ code: ErrorCodes.ABORTED });
+  });
+
+  it("rejects bad keys, TTLs and callbacks with coded errors naming the field", async () => {
+    const member = await net.join({ instanceId: "k-bad" });
+    for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = await member.withLock("k", () => 1, { ttlMs }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["withLock.ttlMs"]);
+    }
+    await expect(member.withLock("", () => 1)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+      details: { field: "key" },
+    });
+    await expect(member.withLock("k", undefined as never)).rejects.toBeInstanceOf(CatgaConfigError);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * Membership by heartbeats on core NATS: every instance publishes a small envelope on
+ * `<prefix>.cluster.members.<service>` every `heartbeatMs` and listens on
+ * `<prefix>.cluster.members.>`; an instance not heard from for 1.5 of its own intervals is gone
+ * (checked every quarter interval, so within 2 intervals), one that says goodbye is gone at once.
+ *
+ * Why heartbeats and not KV entries: liveness is exactly "has it spoken lately", which a
+ * heartbeat answers with one fan-out message and no storage, and everyone learns of a death at
+ * the same time without polling. KV entries would need a per-key TTL (not in nats-server 2.9),
+ * key listing and a watch to tell joins and leaves, and every renewal would be a replicated
+ * write. Membership needs no agreement: each instance's view converges within an interval, and
+ * anything that must be agreed on (a leader, a lock) goes through KV compare-and-set instead.
+ */
+import { EventEmitter } from "node:events";
+import type { NatsConnection } from "../nats/connection.js";
+import { EnvelopeCodec } from "../nats/wire.js";
+import type { Clock } from "./lease.js";
+
+/** One instance of a service, as last announced. */
+export interface Member {
+  readonly service: string;
+  readonly instanceId: string;
+  /** Its version (semver). */
+  readonly version: string;
+  /** Relative capacity. */
+  readonly weight: number;
+  /** The load it reported with its last heartbeat. */
+  readonly load: number;
+  /** When it started, ms since the Unix epoch (its own wall clock). */
+  readonly startedAt: number;
+  /** Its heartbeat interval: it is dropped when silent for 1.5 of these. */
+  readonly heartbeatMs: number;
+  /** True for the instance reading the list. */
+  readonly self: boolean;
+}
+
+/** Why a member left the view. */
+export type LeaveReason = "left" | "expired";
+
+/** Events of {@link Membership}. */
+export interface MembershipEvents {
+  /** An instance was seen for the first time (or again after it left). */
+  join: [member: Member];
+  /** An instance said goodbye (`left`) or fell silent (`expired`). */
+  leave: [member: Member, reason: LeaveReason];
+}
+
+/** What a heartbeat carries (MessagePack in a Catga event envelope). */
+interface Heartbeat {
+  readonly service: string;
+  readonly instanceId: string;
+  readonly version: string;
+  readonly weight: number;
+  readonly load: number;
+  readonly startedAt: number;
+  readonly heartbeatMs: number;
+  /** Sent once by an instance shutting down. */
+  readonly leaving?: true;
+}
+
+const HEARTBEAT_TYPE = "catga.cluster.heartbeat";
+/** A member is dropped after this many of its intervals without a heartbeat. */
+export const EXPIRY_INTERVALS = 1.5;
+/** The expiry sweep runs this many times per own interval (detection ≤ 1.5 + 0.25 intervals). */
+const SWEEPS_PER_INTERVAL = 4;
+
+interface Seen {
+  member: Member;
+  lastSeen: number;
+}
+
+export class Membership extends EventEmitter<MembershipEvents> {
+  private readonly codec = new EnvelopeCodec();
+  private readonly seen = new Map<string, Seen>();
+  private readonly subject: string;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private answerTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private load = 0;
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly prefix: string,
+    readonly self: Omit<Member, "load" | "self">,
+    private readonly loadOf: (() => number) | undefined,
+    private readonly clock: Clock,
+  ) {
+    super();
+    this.subject = `${prefix}.cluster.members.${self.service}`;
+  }
+
+  /** Subscribes, then announces itself (others answer with their own heartbeat at once). */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.connection.subscribe(
+      `${this.prefix}.cluster.members.>`,
+      {},
+      async (batch) => {
+        for (const bytes of batch.envelopes) this.receive(bytes);
+      },
+    );
+    this.beat();
+    this.sweepTimer = setInterval(() => this.sweep(), this.self.heartbeatMs / SWEEPS_PER_INTERVAL);
+    this.sweepTimer.unref();
+  }
+
+  /** Sets the load reported from the next heartbeat on. */
+  setLoad(load: number): void {
+    this.load = load;
+  }
+
+  /** Every instance in view, this one first. */
+  members(): Member[] {
+    return [this.selfMember(), ...[...this.seen.values()].map((s) => s.member)];
+  }
+
+  private selfMember(): Member {
+    return { ...this.self, load: this.currentLoad(), self: true };
+  }
+
+  private currentLoad(): number {
+    if (this.loadOf === undefined) return this.load;
+    try {
+      const load = this.loadOf();
+      return typeof load === "number" && Number.isFinite(load) && load >= 0 ? load : this.load;
+    } catch {
+      return this.load; // a failing load callback must not stop heartbeats
+    }
+  }
+
+  private beat(): void {
+    clearTimeout(this.heartbeatTimer);
+    this.publish(false);
+    this.heartbeatTimer = setTimeout(() => this.beat(), this.self.heartbeatMs);
+  }
+
+  private publish(leaving: boolean): Promise<void> {
+    const { service, instanceId, version, weight, startedAt, heartbeatMs } = this.self;
+    const heartbeat: Heartbeat = {
+      service,
+      instanceId,
+      version,
+      weight,
+      load: this.currentLoad(),
+      startedAt,
+      heartbeatMs,
+      ...(leaving ? { leaving: true as const } : {}),
+    };
+    const bytes = this.codec.encodeNew("event", HEARTBEAT_TYPE, {}, heartbeat);
+    // A heartbeat that cannot be sent (disconnected, closing) is simply missed: the next one counts.
+    return this.connection.publish(this.subject, bytes).catch(() => undefined);
+  }
+
+  private receive(bytes: Buffer): void {
+    let heartbeat: Heartbeat;
+    try {
+      const envelope = this.codec.decodeMessage(bytes);
+      if (envelope.type !== HEARTBEAT_TYPE) return;
+      heartbeat = envelope.payload as Heartbeat;
+    } catch {
+      return; // not ours: something else publishes under the prefix
+    }
+    if (!isHeartbeat(heartbeat) || heartbeat.instanceId === this.self.instanceId) return;
+    const known = this.seen.get(heartbeat.instanceId);
+    if (heartbeat.leaving) {
+      if (known !== undefined) {
+        this.seen.delete(heartbeat.instanceId);
+        this.emit("leave", known.member, "left");
+      }
+      return;
+    }
+    const member: Member = {
+      service: heartbeat.service,
+      instanceId: heartbeat.instanceId,
+      version: heartbeat.version,
+      weight: heartbeat.weight,
+      load: heartbeat.load,
+      startedAt: heartbeat.startedAt,
+      heartbeatMs: heartbeat.heartbeatMs,
+      self: false,
+    };
+    this.seen.set(heartbeat.instanceId, { member, lastSeen: this.clock() });
+    if (known === undefined) {
+      this.emit("join", member);
+      this.answerSoon();
+    }
+  }
+
+  /** A newcomer learns of everyone within a round trip, not an interval: answer it (coalesced). */
+  private answerSoon(): void {
+    if (this.answerTimer !== undefined || this.heartbeatTimer === undefined) return;
+    this.answerTimer = setTimeout(() => {
+      this.answerTimer = undefined;
+      if (this.heartbeatTimer !== undefined) this.beat();
+    }, 10);
+  }
+
+  private sweep(): void {
+    const now = this.clock();
+    for (const [id, { member, lastSeen }] of this.seen) {
+      if (now - lastSeen > member.heartbeatMs * EXPIRY_INTERVALS) {
+        this.seen.delete(id);
+        this.emit("leave", member, "expired");
+      }
+    }
+  }
+
+  /** Says goodbye (others drop this instance at once) and stops listening. */
+  async stop(): Promise<void> {
+    clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.answerTimer);
+    clearInterval(this.sweepTimer);
+    this.heartbeatTimer = undefined;
+    await this.publish(true);
+    await this.unsubscribe?.();
+  }
+}
+
+function isHeartbeat(value: unknown): value is Heartbeat {
+  const h = value as Partial<Heartbeat> | null;
+  return (
+    typeof h === "object" &&
+    h !== null &&
+    typeof h.service === "string" &&
+    typeof h.instanceId === "string" &&
+    typeof h.heartbeatMs === "number" &&
+    h.heartbeatMs > 0
+  );
+}

@@ -1,0 +1,5 @@
+/**
+ * `@catga/native/cluster`: membership, leader election with fencing tokens, locks and NATS
+ * service discovery on a NATS transport, plus the PostgreSQL fence that refuses stale tokens.
+ */
+export * from "../cluster/index.js";

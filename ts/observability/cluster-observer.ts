@@ -1,0 +1,37 @@
+// A cluster's membership and elections as observable instruments (`catga.cluster.*`).
+import { MetricNames } from "./names.js";
+import type { OtelAttributes, OtelMeter } from "./otel.js";
+
+/** What `observeCluster` reads: a `Cluster` from `@catga/native/cluster`, or the same shape. */
+export interface ClusterSource {
+  members(): readonly { readonly service: string }[];
+  stats(): { readonly elections: ReadonlyMap<string, number> };
+}
+
+/**
+ * Registers `catga.cluster.members.active` (instances in this instance's view, per
+ * `catga.service`) and `catga.cluster.leader.elections` (elections this instance won, per
+ * `catga.leader`), read at each collection. Returns a function that removes the callback.
+ */
+export function observeCluster(meter: OtelMeter, cluster: ClusterSource): () => void {
+  const members = meter.createObservableGauge(MetricNames.clusterMembersActive, {
+    description: "Instances in this instance's membership view (itself included), per service",
+  });
+  const elections = meter.createObservableCounter(MetricNames.clusterLeaderElections, {
+    description: "Elections this instance won, per leadership name",
+  });
+  const observables = [members, elections];
+  const callback = (result: {
+    // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
+    observe(observable: any, value: number, attributes?: OtelAttributes): void;
+  }) => {
+    const perService = new Map<string, number>();
+    for (const member of cluster.members())
+      perService.set(member.service, (perService.get(member.service) ?? 0) + 1);
+    for (const [service, count] of perService) result.observe(members, count, { "catga.service": service });
+    for (const [name, count] of cluster.stats().elections)
+      result.observe(elections, count, { "catga.leader": name });
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  return () => meter.removeBatchObservableCallback(callback, observables);
+}
