@@ -7,6 +7,7 @@ import {
   defineEvent,
   defineSaga,
   InMemorySagaStore,
+  type Logger,
   type SagaStarted,
   type SagaStore,
   silentLogger,
@@ -97,10 +98,11 @@ export function host(
   s: Services,
   store: SagaStore = new InMemorySagaStore(),
   saga = orderSaga(),
-  hostOptions: { compensationAttempts?: number; compensationBackoffMs?: number } = {},
+  hostOptions: { compensationAttempts?: number; compensationBackoffMs?: number; logger?: Logger } = {},
 ): { catga: Catga; store: SagaStore } {
   let catga: Catga | undefined;
-  const built = createCatga({ logger: silentLogger })
+  const { logger = silentLogger, ...sagaOptions } = hostOptions;
+  const built = createCatga({ logger })
     .handle(Reserve, (p, ctx) => {
       s.calls.push(`reserve ${ctx.messageId}`);
       if (failing(s, "reserve")) throw new CatgaError("INVENTORY_SHORT", "out of stock");
@@ -129,8 +131,14 @@ export function host(
       if (failing(s, "ship")) throw new CatgaError("SHIPPING_CLOSED", "closed");
       return { trackingId: `t-${p.orderId}` };
     })
-    .saga(saga, { store, compensationBackoffMs: 1, ...hostOptions })
+    .saga(saga, { store, compensationBackoffMs: 1, ...sagaOptions })
     .build();
   catga = built as unknown as Catga;
   return { catga, store };
+}
+
+/** A logger that keeps what was logged at error level (its message and fields). */
+export function errorLog(): Logger & { errors: { message: string; fields: unknown }[] } {
+  const errors: { message: string; fields: unknown }[] = [];
+  return { ...silentLogger, errors, error: (message, fields) => errors.push({ message, fields }) };
 }

@@ -11,7 +11,7 @@ import type { SagaStore } from "./instance.js";
 
 /** Options of the builder's `.saga(definition, options)`. */
 export interface SagaHostOptions {
-  /** Where instances are kept: `InMemorySagaStore` (one process) or `PostgresSagaStore`. */
+  /** Where instances are kept: `InMemorySagaStore` (one process), `PostgresSagaStore` or `NatsKvSagaStore`. */
   readonly store: SagaStore;
   /**
    * Attempts at one compensation before the instance is `failed` (left to an operator).
