@@ -1,0 +1,130 @@
+/**
+ * What every part of a hosted saga's engine shares: its definition, store and resolved options, the
+ * mediator it sends through, and the two ways it touches the store — a revision-checked write and
+ * the state as it will be stored.
+ */
+import { CatgaError, ErrorCodes } from "../errors.js";
+import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
+import type { ExtensionTarget } from "../mediator/extension.js";
+import type { Logger } from "../mediator/logger.js";
+import type { Catga } from "../mediator/mediator.js";
+import { errorInfoFrom, type Result } from "../mediator/result.js";
+import type { SagaBlueprint } from "./define.js";
+import type { SagaHostOptions } from "./host.js";
+import type { SagaError, SagaInstance, SagaProgress, SagaStore } from "./instance.js";
+import { jsonCopy, sendCommand } from "./sends.js";
+
+/** Defaults of the {@link SagaHostOptions}. */
+export const SAGA_HOST_DEFAULTS = {
+  compensationAttempts: 5,
+  compensationBackoffMs: 100,
+  maxBackoffMs: 30_000,
+  stepRecoveryMs: 180_000,
+  stateWarningBytes: 1024,
+  maxStateBytes: 262_144,
+} as const;
+
+/** After one move: read the instance again and move on, or stop (it waits, ended, or needs an operator). */
+export type Move = "again" | "stop";
+
+/** A change to an instance; the revision and `updatedAt` are set by the write. */
+export type InstanceChange = Partial<Pick<SagaInstance, "status" | "step" | "state">> & {
+  progress?: SagaProgress;
+};
+
+/** One hosted saga's shared parts. */
+export class SagaRuntime {
+  readonly store: SagaStore;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly recoveryMs: number;
+  private readonly stateWarningBytes: number;
+  private readonly maxStateBytes: number;
+  private catga: Catga<AnyContract> | undefined;
+  /** Moves the instance in this process (the advance command's handler); set by the engine. */
+  advance: (id: string) => Promise<void> = () => Promise.resolve();
+
+  constructor(
+    readonly saga: SagaBlueprint,
+    options: SagaHostOptions,
+    private readonly target: ExtensionTarget,
+  ) {
+    this.store = options.store;
+    this.attempts = options.compensationAttempts ?? SAGA_HOST_DEFAULTS.compensationAttempts;
+    this.backoffMs = options.compensationBackoffMs ?? SAGA_HOST_DEFAULTS.compensationBackoffMs;
+    this.recoveryMs = options.stepRecoveryMs ?? SAGA_HOST_DEFAULTS.stepRecoveryMs;
+    this.stateWarningBytes = options.stateWarningBytes ?? SAGA_HOST_DEFAULTS.stateWarningBytes;
+    this.maxStateBytes = options.maxStateBytes ?? SAGA_HOST_DEFAULTS.maxStateBytes;
+  }
+
+  attach(catga: Catga<AnyContract>): void {
+    this.catga = catga;
+  }
+
+  get name(): string {
+    return this.saga.name;
+  }
+
+  logger(): Logger {
+    return this.target.logger();
+  }
+
+  mediator(): Catga<AnyContract> {
+    if (this.catga === undefined)
+      throw new CatgaError(ErrorCodes.CONFIG, `saga ${this.saga.name}: the mediator is not built yet`);
+    return this.catga;
+  }
+
+  /** Writes the next revision; undefined when another activation wrote first. */
+  async write(instance: SagaInstance, change: InstanceChange): Promise<SagaInstance | undefined> {
+    const next: SagaInstance = {
+      ...instance,
+      ...change,
+      revision: instance.revision + 1,
+      updatedAt: Date.now(),
+    };
+    return (await this.store.update(next)) ? next : undefined;
+  }
+
+  /**
+   * The state as it will be stored: JSON, at most `maxStateBytes` (else CATGA_LIMIT: the start
+   * fails, or the step is compensated), with a warning past `stateWarningBytes`.
+   */
+  stored(value: unknown, what: string, id: string): unknown {
+    const { value: copy, bytes } = jsonCopy(value, what);
+    if (bytes > this.maxStateBytes)
+      throw new CatgaError(
+        ErrorCodes.LIMIT,
+        `${what} is ${bytes} bytes as JSON, more than maxStateBytes (${this.maxStateBytes}): keep ids in the state, not documents`,
+        { details: { field: "state", bytes, limit: this.maxStateBytes } },
+      );
+    if (bytes > this.stateWarningBytes)
+      this.logger().warn("saga state is large", {
+        saga: this.saga.name,
+        id,
+        bytes,
+        warningBytes: this.stateWarningBytes,
+      });
+    return copy;
+  }
+
+  /** Sends a step's or compensation's command; a durable one waits for its handler's Result. */
+  sendCommand(
+    contract: AnyCommand,
+    payload: unknown,
+    messageId: string,
+    id: string,
+    timeoutMs: number | undefined,
+  ): Promise<Result<unknown>> {
+    return sendCommand(this.mediator(), contract, payload, messageId, `${this.saga.name}:${id}`, timeoutMs);
+  }
+
+  deadlineError(): SagaError {
+    return { code: ErrorCodes.TIMEOUT, message: `saga deadline of ${this.saga.deadlineMs} ms passed` };
+  }
+
+  userError(thrown: unknown, step: string): SagaError {
+    const info = errorInfoFrom(thrown);
+    return { code: info.code, message: info.message, step };
+  }
+}
