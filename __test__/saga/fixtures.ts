@@ -1,4 +1,5 @@
 // The order saga used by the saga tests: orders, payments, inventory; handlers record what ran.
+import { type ObservabilityOptions, withObservability } from "../../ts/entries/observability.js";
 import {
   type Catga,
   CatgaError,
@@ -98,11 +99,17 @@ export function host(
   s: Services,
   store: SagaStore = new InMemorySagaStore(),
   saga = orderSaga(),
-  hostOptions: { compensationAttempts?: number; compensationBackoffMs?: number; logger?: Logger } = {},
+  hostOptions: {
+    compensationAttempts?: number;
+    compensationBackoffMs?: number;
+    logger?: Logger;
+    observability?: ObservabilityOptions;
+  } = {},
 ): { catga: Catga; store: SagaStore } {
   let catga: Catga | undefined;
-  const { logger = silentLogger, ...sagaOptions } = hostOptions;
-  const built = createCatga({ logger })
+  const { logger = silentLogger, observability, ...sagaOptions } = hostOptions;
+  const base = createCatga({ logger });
+  const built = (observability === undefined ? base : withObservability(base, observability))
     .handle(Reserve, (p, ctx) => {
       s.calls.push(`reserve ${ctx.messageId}`);
       if (failing(s, "reserve")) throw new CatgaError("INVENTORY_SHORT", "out of stock");

@@ -17,7 +17,7 @@ import {
   type TypeOf,
 } from "./contracts.js";
 import { type EventRoute, eventRoute } from "./event-routes.js";
-import type { ExtensionTarget, Installable } from "./extension.js";
+import type { ExtensionTarget, Installable, SagaTelemetry } from "./extension.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
@@ -114,6 +114,8 @@ export interface BuilderState {
   hook?: DispatchHook | undefined;
   /** Given each mediator built from this state (a hosted saga sends through it). */
   readonly built?: readonly ((catga: Catga<AnyContract>) => void)[];
+  /** Spans and metrics of hosted sagas (observability). */
+  readonly sagaTelemetry?: SagaTelemetry | undefined;
 }
 
 /**
@@ -138,6 +140,7 @@ export class CatgaBuilder<
   private publishMode: PublishMode;
   private transport: Transport | undefined;
   private hook: DispatchHook | undefined;
+  private sagaTelemetry: SagaTelemetry | undefined;
   private readonly built: ((catga: Catga<AnyContract>) => void)[] = [];
   /** What each hosted saga sends, checked at build (for callers the types do not reach). */
   private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
@@ -196,6 +199,7 @@ export class CatgaBuilder<
       issue: (path, message) => this.issues.add(path, message),
       onBuilt: (callback) => this.built.push(callback),
       logger: () => this.logger,
+      telemetry: () => this.sagaTelemetry,
     };
     if (typeof (saga as Partial<Installable<Sends, Adds, Options>>)?.install !== "function")
       this.issues.add("sagas", "saga() needs a saga from defineSaga");
@@ -267,6 +271,12 @@ export class CatgaBuilder<
     return this;
   }
 
+  /** Installs spans and metrics for hosted sagas (used by `withObservability`); replaces a previous one. */
+  withSagaTelemetry(telemetry: SagaTelemetry | undefined): this {
+    this.sagaTelemetry = telemetry;
+    return this;
+  }
+
   /** Adds a behavior; one with the same name (e.g. from a preset) is replaced in place. */
   use(behavior: Behavior): this {
     const name = (behavior as Partial<Behavior> | undefined)?.name;
@@ -298,6 +308,7 @@ export class CatgaBuilder<
       transport: this.transport,
       hook: this.hook,
       built: [...this.built],
+      sagaTelemetry: this.sagaTelemetry,
     };
   }
 

@@ -1,6 +1,7 @@
 // `CatgaObservability`, the front of the OpenTelemetry instrumentation: it resolves the options once
 // and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts).
 import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.js";
+import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
 import { DispatchInstrumentation } from "./dispatch.js";
@@ -18,6 +19,7 @@ import {
   type TracerProviderLike,
 } from "./otel.js";
 import { observeRelay, type RelaySource } from "./relay-observer.js";
+import { SagaInstrumentation } from "./saga-telemetry.js";
 import { StoreMetrics } from "./store-metrics.js";
 
 export { OBSERVABILITY_PRIORITY } from "./dispatch.js";
@@ -80,6 +82,8 @@ export class CatgaObservability {
   readonly hook: DispatchHook;
   /** Innermost behavior: one span and one measurement per handler execution. */
   readonly behavior: Behavior;
+  /** Spans and `catga.saga.*` metrics of the sagas a builder hosts. */
+  readonly sagas: SagaTelemetry;
   private readonly meter: OtelMeter | undefined;
   private readonly dispatch: DispatchInstrumentation;
   private readonly explicitWireSystem: boolean;
@@ -121,6 +125,7 @@ export class CatgaObservability {
     this.dispatch = new DispatchInstrumentation(api, tracer, instruments, options.wireSystem ?? "catga");
     this.hook = this.dispatch.hook;
     this.behavior = this.dispatch.behavior;
+    this.sagas = new SagaInstrumentation(api, tracer, this.meter);
   }
 
   /** True when anything (traces or metrics) is on. */

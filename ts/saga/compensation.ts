@@ -42,7 +42,12 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
   const { progress } = instance;
   const undo = progress.undo ?? [];
   const name = undo[undo.length - 1];
-  if (name === undefined) return (await rt.write(instance, { status: "compensated" })) ? "stop" : "again";
+  if (name === undefined) {
+    const done = await rt.write(instance, { status: "compensated" });
+    if (done === undefined) return "again";
+    rt.ended(done, "compensated");
+    return "stop";
+  }
   const compensation = rt.saga.compensations.get(name);
   if (compensation === undefined) {
     // Nothing to undo for this step (an operator's resume lists every done step, waits included).
@@ -56,12 +61,22 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
   let result: Result<unknown>;
   try {
     const payload = compensation.payload(claimed.state);
-    result = await rt.sendCommand(
-      compensation.send,
-      payload,
-      `${rt.name}:${claimed.id}:${name}:undo:${attempt}`,
-      claimed.id,
-      undefined,
+    const info = {
+      saga: rt.name,
+      id: claimed.id,
+      step: name,
+      kind: "compensation",
+      trace: claimed.progress.trace,
+      attempt,
+    } as const;
+    result = await rt.traced(info, () =>
+      rt.sendCommand(
+        compensation.send,
+        payload,
+        `${rt.name}:${claimed.id}:${name}:undo:${attempt}`,
+        claimed.id,
+        undefined,
+      ),
     );
   } catch (thrown) {
     result = { ok: false, error: errorInfoFrom(thrown) } as Result<unknown>;
@@ -108,9 +123,10 @@ export async function fail(rt: SagaRuntime, instance: SagaInstance, error: SagaE
     id: instance.id,
     ...error,
   });
-  await rt.write(instance, {
+  const failed = await rt.write(instance, {
     status: "failed",
     progress: { ...instance.progress, inFlight: undefined, error },
   });
+  if (failed !== undefined) rt.ended(failed, "failed");
   return "again";
 }

@@ -53,7 +53,28 @@ export class SagaEngine {
     const state = this.rt.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
     const now = Date.now();
     const deadlineMs = this.saga.deadlineMs;
-    const started = await this.rt.store.insert({
+    const span = this.rt.telemetry?.start(this.saga.name, id);
+    const trace = span?.trace;
+    let started = false;
+    try {
+      started = await this.insert(id, state, now, deadlineMs, trace);
+    } finally {
+      span?.end(started);
+    }
+    // Also when it existed: a start redelivered after a crash between insert and here must still
+    // activate it; the advance's message id makes a repeated one a duplicate.
+    await activate(this.rt, id, "start", ctx);
+    return { sagaId: id, started };
+  }
+
+  private insert(
+    id: string,
+    state: unknown,
+    now: number,
+    deadlineMs: number | undefined,
+    trace: string | undefined,
+  ): Promise<boolean> {
+    return this.rt.store.insert({
       saga: this.saga.name,
       id,
       status: "running",
@@ -64,13 +85,10 @@ export class SagaEngine {
         startedAt: now,
         done: [],
         ...(deadlineMs === undefined ? {} : { deadlineAt: now + deadlineMs }),
+        ...(trace === undefined ? {} : { trace }),
       },
       updatedAt: now,
     });
-    // Also when it existed: a start redelivered after a crash between insert and here must still
-    // activate it; the advance's message id makes a repeated one a duplicate.
-    await activate(this.rt, id, "start", ctx);
-    return { sagaId: id, started };
   }
 
   /** An event some wait step of this saga is for: recorded on its instance, which moves on if waiting. */

@@ -21,13 +21,15 @@ export async function forward(rt: SagaRuntime, instance: SagaInstance): Promise<
   if (progress.deadlineAt !== undefined && Date.now() >= progress.deadlineAt)
     return compensate(rt, instance, rt.deadlineError(), true);
   const step = rt.saga.steps[instance.step];
-  if (step === undefined)
-    return (await rt.write(instance, {
+  if (step === undefined) {
+    const done = await rt.write(instance, {
       status: "completed",
       progress: { ...progress, inFlight: undefined },
-    }))
-      ? "stop"
-      : "again";
+    });
+    if (done === undefined) return "again";
+    rt.ended(done, "completed");
+    return "stop";
+  }
   if (progress.inFlight !== step.name) {
     let skip: boolean;
     try {
@@ -63,12 +65,21 @@ async function send(rt: SagaRuntime, instance: SagaInstance, step: SendStep): Pr
       ...(step.timeoutMs === undefined ? [] : [step.timeoutMs]),
       ...(deadlineAt === undefined ? [] : [Math.max(1, deadlineAt - Date.now())]),
     ];
-    return rt.sendCommand(
-      step.contract,
-      payload,
-      `${rt.name}:${claimed.id}:${step.name}`,
-      claimed.id,
-      bounds.length === 0 ? undefined : Math.min(...bounds),
+    const info = {
+      saga: rt.name,
+      id: claimed.id,
+      step: step.name,
+      kind: "step",
+      trace: claimed.progress.trace,
+    } as const;
+    return rt.traced(info, () =>
+      rt.sendCommand(
+        step.contract,
+        payload,
+        `${rt.name}:${claimed.id}:${step.name}`,
+        claimed.id,
+        bounds.length === 0 ? undefined : Math.min(...bounds),
+      ),
     );
   };
   let result = await sendOnce();

@@ -5,7 +5,7 @@
  */
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
-import type { ExtensionTarget } from "../mediator/extension.js";
+import type { ExtensionTarget, SagaStepInfo, SagaTelemetry } from "../mediator/extension.js";
 import type { Logger } from "../mediator/logger.js";
 import type { Catga } from "../mediator/mediator.js";
 import { errorInfoFrom, type Result } from "../mediator/result.js";
@@ -41,6 +41,8 @@ export class SagaRuntime {
   private readonly stateWarningBytes: number;
   private readonly maxStateBytes: number;
   private catga: Catga<AnyContract> | undefined;
+  /** Spans and metrics (observability), read at build; undefined costs nothing. */
+  telemetry: SagaTelemetry | undefined;
   /** Moves the instance in this process (the advance command's handler); set by the engine. */
   advance: (id: string) => Promise<void> = () => Promise.resolve();
 
@@ -59,6 +61,7 @@ export class SagaRuntime {
 
   attach(catga: Catga<AnyContract>): void {
     this.catga = catga;
+    this.telemetry = this.target.telemetry();
   }
 
   get name(): string {
@@ -117,6 +120,22 @@ export class SagaRuntime {
     timeoutMs: number | undefined,
   ): Promise<Result<unknown>> {
     return sendCommand(this.mediator(), contract, payload, messageId, `${this.saga.name}:${id}`, timeoutMs);
+  }
+
+  /** Runs a step's or compensation's send, in a span of the instance's trace when traced. */
+  traced(info: SagaStepInfo, run: () => Promise<Result<unknown>>): Promise<Result<unknown>> {
+    return this.telemetry === undefined ? run() : this.telemetry.step(info, run);
+  }
+
+  /** Reports a write that ended (or stopped) the instance; once per transition, after its write. */
+  ended(instance: SagaInstance, status: "completed" | "compensated" | "failed"): void {
+    this.telemetry?.ended({
+      saga: this.saga.name,
+      id: instance.id,
+      status,
+      startedAt: instance.progress.startedAt,
+      resumed: instance.progress.operator?.action === "resume",
+    });
   }
 
   deadlineError(): SagaError {
