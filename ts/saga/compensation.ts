@@ -96,7 +96,7 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
         progress: { ...current.progress, undo: still.slice(0, -1), undoAttempts: 0 },
       });
       if (written !== undefined) return "again";
-      current = await rt.store.get(rt.name, claimed.id);
+      current = await rt.read(claimed.id);
     }
   }
   rt.logger().warn("saga compensation failed", {

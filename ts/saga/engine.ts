@@ -149,9 +149,13 @@ export class SagaEngine {
   }
 
   private async drive(id: string): Promise<void> {
-    for (;;) {
-      const instance = await this.rt.store.get(this.saga.name, id);
-      if (instance === undefined || (await this.move(instance)) === "stop") return;
+    this.rt.driving(id);
+    try {
+      let instance = await this.rt.read(id);
+      while (instance !== undefined && (await this.move(instance)) !== "stop")
+        instance = await this.rt.current(id);
+    } finally {
+      this.rt.released(id);
     }
   }
 

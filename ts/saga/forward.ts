@@ -144,7 +144,7 @@ async function record(
       );
     }
     if (written !== undefined) return "again";
-    current = await rt.store.get(rt.name, claimed.id);
+    current = await rt.read(claimed.id);
   }
 }
 
@@ -163,7 +163,7 @@ async function outwait(
   for (;;) {
     await sleep(Math.min(pause, Math.max(0, until - Date.now())));
     pause = Math.min(pause * 2, 5_000);
-    const current = await rt.store.get(rt.name, claimed.id);
+    const current = await rt.read(claimed.id);
     if (current?.status !== "running" || current.progress.inFlight !== step.name) return "moved";
     const result = await sendOnce();
     if (!isDuplicate(result) || Date.now() >= until) return result;

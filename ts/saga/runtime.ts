@@ -78,6 +78,36 @@ export class SagaRuntime {
     return this.catga;
   }
 
+  /**
+   * While an instance is driven here: the copy of it as of this runtime's last read or successful
+   * write, so the next move starts from it instead of reading it back (one store round trip less
+   * per move). A stale copy is harmless: its first write fails on the revision and it is read again.
+   */
+  private readonly latest = new Map<string, SagaInstance | undefined>();
+
+  /** Starts keeping the latest copy of `id` (the engine drives it). */
+  driving(id: string): void {
+    this.latest.set(id, undefined);
+  }
+
+  /** Stops keeping it. */
+  released(id: string): void {
+    this.latest.delete(id);
+  }
+
+  /** The copy the next move starts from: the last one read or written, else read now. */
+  async current(id: string): Promise<SagaInstance | undefined> {
+    return this.latest.get(id) ?? this.read(id);
+  }
+
+  /** Reads the instance (and keeps the copy while it is driven here). */
+  async read(id: string): Promise<SagaInstance | undefined> {
+    this.forget(id);
+    const instance = await this.store.get(this.saga.name, id);
+    if (this.latest.has(id)) this.latest.set(id, instance);
+    return instance;
+  }
+
   /** Writes the next revision; undefined when another activation wrote first. */
   async write(instance: SagaInstance, change: InstanceChange): Promise<SagaInstance | undefined> {
     const next: SagaInstance = {
@@ -86,7 +116,14 @@ export class SagaRuntime {
       revision: instance.revision + 1,
       updatedAt: Date.now(),
     };
-    return (await this.store.update(next)) ? next : undefined;
+    this.forget(instance.id); // until the write is known to have landed
+    if (!(await this.store.update(next))) return undefined;
+    if (this.latest.has(next.id)) this.latest.set(next.id, next);
+    return next;
+  }
+
+  private forget(id: string): void {
+    if (this.latest.has(id)) this.latest.set(id, undefined);
   }
 
   /**
