@@ -7,6 +7,7 @@ import { type RateLimitOptions, rateLimitBehavior } from "./behaviors/rate-limit
 import { type RetryOptions, retryBehavior } from "./behaviors/retry.js";
 import { type TimeoutOptions, timeoutBehavior } from "./behaviors/timeout.js";
 import { type ValidationOptions, validationBehavior } from "./behaviors/validation.js";
+import { type Clock, realClock } from "./clock.js";
 import type { HandlerContext, PublishMode } from "./context.js";
 import {
   type AnyContract,
@@ -112,8 +113,10 @@ export interface BuilderState {
   transport: Transport | undefined;
   /** Instrumentation around every dispatch (observability); undefined keeps the fast paths. */
   hook?: DispatchHook | undefined;
-  /** Given each mediator built from this state (a hosted saga sends through it). */
-  readonly built?: readonly ((catga: Catga<AnyContract>) => void)[];
+  /** Given each mediator built from this state (a hosted saga sends through it), with its clock. */
+  readonly built?: readonly ((catga: Catga<AnyContract>, clock: Clock) => void)[];
+  /** The clock hosted sagas read and wait on; the test harness's virtual one. @default the real clock */
+  readonly clock?: Clock;
   /** Spans and metrics of hosted sagas (observability). */
   readonly sagaTelemetry?: SagaTelemetry | undefined;
 }
@@ -141,7 +144,7 @@ export class CatgaBuilder<
   private transport: Transport | undefined;
   private hook: DispatchHook | undefined;
   private sagaTelemetry: SagaTelemetry | undefined;
-  private readonly built: ((catga: Catga<AnyContract>) => void)[] = [];
+  private readonly built: ((catga: Catga<AnyContract>, clock: Clock) => void)[] = [];
   /** What each hosted saga sends, checked at build (for callers the types do not reach). */
   private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
 
@@ -502,6 +505,6 @@ export function buildMediator(
     durableTypes,
   };
   const mediator = new Mediator(compiled);
-  for (const callback of state.built ?? []) callback(mediator);
+  for (const callback of state.built ?? []) callback(mediator, state.clock ?? realClock);
   return mediator;
 }

@@ -3,6 +3,7 @@
  * configuration issues into the builder's one `CatgaConfigError`, and receives the built mediator.
  * Kept structural so the mediator layer never imports the saga layer above it.
  */
+import type { Clock } from "./clock.js";
 import type { AnyContract } from "./contracts.js";
 import type { Logger } from "./logger.js";
 import type { Catga } from "./mediator.js";
@@ -21,8 +22,8 @@ export interface ExtensionTarget {
   handlePlain(contract: AnyContract, handler: Handler): void;
   /** Adds a configuration issue, reported by `build()`. */
   issue(path: string, message: string): void;
-  /** Called with the mediator once `build()` succeeded. */
-  onBuilt(callback: (catga: Catga<AnyContract>) => void): void;
+  /** Called with the mediator once `build()` succeeded, and the clock it runs on (real, or a test's). */
+  onBuilt(callback: (catga: Catga<AnyContract>, clock: Clock) => void): void;
   /** The builder's logger as set when `build()` runs. */
   logger(): Logger;
   /** The saga telemetry installed on the builder (`withObservability`), read when `build()` runs. */

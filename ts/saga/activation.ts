@@ -63,15 +63,16 @@ export async function timer(rt: SagaRuntime, id: string, at: number, revision: n
       id,
       code: scheduled.error.code,
     });
+  const clock = rt.clock;
   const wake = () => {
-    const left = at - Date.now();
+    const left = at - clock.now();
     if (left > 0) {
-      setTimeout(wake, Math.min(left + 1, MAX_DELAY_MS)).unref(); // longer delays fire at once
+      clock.setTimer(wake, Math.min(left + 1, MAX_DELAY_MS)); // longer delays fire at once
       return;
     }
     rt.advance(id).catch((error: unknown) =>
       rt.logger().error("saga timer failed", { saga: rt.name, id, error: errorInfoFrom(error).message }),
     );
   };
-  setTimeout(wake, Math.min(Math.max(0, at - Date.now()) + 1, MAX_DELAY_MS)).unref();
+  clock.setTimer(wake, Math.min(Math.max(0, at - clock.now()) + 1, MAX_DELAY_MS));
 }

@@ -6,7 +6,6 @@
 import { errorInfoFrom, type Result } from "../mediator/result.js";
 import type { SagaError, SagaInstance } from "./instance.js";
 import { type Move, SAGA_HOST_DEFAULTS, type SagaRuntime } from "./runtime.js";
-import { sleep } from "./sends.js";
 
 /** Leaves the forward path: the done steps (and the in-flight one, when it may have happened) are undone in reverse. */
 export async function compensate(
@@ -112,7 +111,7 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
       message: `compensation of ${name} failed ${attempt} times, last: ${result.error.message}`,
       step: name,
     });
-  await sleep(Math.min(rt.backoffMs * 2 ** (attempt - 1), SAGA_HOST_DEFAULTS.maxBackoffMs));
+  await rt.clock.sleep(Math.min(rt.backoffMs * 2 ** (attempt - 1), SAGA_HOST_DEFAULTS.maxBackoffMs));
   return "again";
 }
 

@@ -7,6 +7,7 @@
  * (JetStream, on any instance) sends it again under the same message id (docs/sagas.md).
  */
 import { CatgaError, ErrorCodes } from "../errors.js";
+import type { Clock } from "../mediator/clock.js";
 import type { HandlerContext } from "../mediator/context.js";
 import type { AnyContract } from "../mediator/contracts.js";
 import type { ExtensionTarget } from "../mediator/extension.js";
@@ -36,8 +37,8 @@ export class SagaEngine {
     this.rt.advance = (id) => this.advance(id);
   }
 
-  attach(catga: Catga<AnyContract>): void {
-    this.rt.attach(catga);
+  attach(catga: Catga<AnyContract>, clock: Clock): void {
+    this.rt.attach(catga, clock);
   }
 
   /** The start message: creates the instance (once per id) and activates it. */
@@ -51,7 +52,7 @@ export class SagaEngine {
         { details: { field: "id", saga: this.saga.name } },
       );
     const state = this.rt.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
-    const now = Date.now();
+    const now = this.rt.clock.now();
     const deadlineMs = this.saga.deadlineMs;
     const span = this.rt.telemetry?.start(this.saga.name, id);
     const trace = span?.trace;

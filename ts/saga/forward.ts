@@ -10,7 +10,7 @@ import { compensate, compensation, fail } from "./compensation.js";
 import type { StepDefinition } from "./define.js";
 import type { SagaError, SagaInstance } from "./instance.js";
 import type { Move, SagaRuntime } from "./runtime.js";
-import { isDuplicate, sleep } from "./sends.js";
+import { isDuplicate } from "./sends.js";
 
 type SendStep = StepDefinition & { kind: "send" };
 type WaitStep = StepDefinition & { kind: "wait" };
@@ -18,7 +18,7 @@ type WaitStep = StepDefinition & { kind: "wait" };
 /** One move while running: the deadline, the next step (skipped, sent or waited for), or `completed`. */
 export async function forward(rt: SagaRuntime, instance: SagaInstance): Promise<Move> {
   const { progress } = instance;
-  if (progress.deadlineAt !== undefined && Date.now() >= progress.deadlineAt)
+  if (progress.deadlineAt !== undefined && rt.clock.now() >= progress.deadlineAt)
     return compensate(rt, instance, rt.deadlineError(), true);
   const step = rt.saga.steps[instance.step];
   if (step === undefined) {
@@ -63,7 +63,7 @@ async function send(rt: SagaRuntime, instance: SagaInstance, step: SendStep): Pr
     const deadlineAt = claimed.progress.deadlineAt;
     const bounds = [
       ...(step.timeoutMs === undefined ? [] : [step.timeoutMs]),
-      ...(deadlineAt === undefined ? [] : [Math.max(1, deadlineAt - Date.now())]),
+      ...(deadlineAt === undefined ? [] : [Math.max(1, deadlineAt - rt.clock.now())]),
     ];
     const info = {
       saga: rt.name,
@@ -158,15 +158,15 @@ async function outwait(
   step: SendStep,
   sendOnce: () => Promise<Result<unknown>>,
 ): Promise<"moved" | Result<unknown>> {
-  const until = Date.now() + rt.recoveryMs;
+  const until = rt.clock.now() + rt.recoveryMs;
   let pause = 250;
   for (;;) {
-    await sleep(Math.min(pause, Math.max(0, until - Date.now())));
+    await rt.clock.sleep(Math.min(pause, Math.max(0, until - rt.clock.now())));
     pause = Math.min(pause * 2, 5_000);
     const current = await rt.read(claimed.id);
     if (current?.status !== "running" || current.progress.inFlight !== step.name) return "moved";
     const result = await sendOnce();
-    if (!isDuplicate(result) || Date.now() >= until) return result;
+    if (!isDuplicate(result) || rt.clock.now() >= until) return result;
   }
 }
 
@@ -174,7 +174,7 @@ async function outwait(
 async function reachWait(rt: SagaRuntime, instance: SagaInstance, step: WaitStep): Promise<Move> {
   if (instance.progress.received?.[step.name] !== undefined) return receive(rt, instance, step);
   const deadlineAt = instance.progress.deadlineAt ?? Number.POSITIVE_INFINITY;
-  const waitUntil = Math.min(Date.now() + step.timeoutMs, deadlineAt);
+  const waitUntil = Math.min(rt.clock.now() + step.timeoutMs, deadlineAt);
   const next = await rt.write(instance, {
     status: "waiting",
     progress: { ...instance.progress, waitUntil },
@@ -193,8 +193,9 @@ export async function waiting(rt: SagaRuntime, instance: SagaInstance): Promise<
       message: `step ${instance.step} is not a wait step (was the saga redefined?)`,
     });
   if (instance.progress.received?.[step.name] !== undefined) return receive(rt, instance, step);
-  if (Date.now() < (instance.progress.waitUntil ?? 0)) return "stop"; // an event for a later step, or an early timer
-  const deadline = instance.progress.deadlineAt !== undefined && Date.now() >= instance.progress.deadlineAt;
+  if (rt.clock.now() < (instance.progress.waitUntil ?? 0)) return "stop"; // an event for a later step, or an early timer
+  const deadline =
+    instance.progress.deadlineAt !== undefined && rt.clock.now() >= instance.progress.deadlineAt;
   return compensate(
     rt,
     instance,

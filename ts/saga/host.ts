@@ -79,5 +79,5 @@ export function installSaga(
       engine.event(step.event.type, payload, ctx),
     );
   }
-  target.onBuilt((catga) => engine.attach(catga));
+  target.onBuilt((catga, clock) => engine.attach(catga, clock));
 }

@@ -4,6 +4,7 @@
  * the state as it will be stored.
  */
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { type Clock, realClock } from "../mediator/clock.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
 import type { ExtensionTarget, SagaStepInfo, SagaTelemetry } from "../mediator/extension.js";
 import type { Logger } from "../mediator/logger.js";
@@ -41,6 +42,8 @@ export class SagaRuntime {
   private readonly stateWarningBytes: number;
   private readonly maxStateBytes: number;
   private catga: Catga<AnyContract> | undefined;
+  /** What the engine reads and waits on: the real clock, or a test's virtual one (set at build). */
+  clock: Clock = realClock;
   /** Spans and metrics (observability), read at build; undefined costs nothing. */
   telemetry: SagaTelemetry | undefined;
   /** Moves the instance in this process (the advance command's handler); set by the engine. */
@@ -59,8 +62,9 @@ export class SagaRuntime {
     this.maxStateBytes = options.maxStateBytes ?? SAGA_HOST_DEFAULTS.maxStateBytes;
   }
 
-  attach(catga: Catga<AnyContract>): void {
+  attach(catga: Catga<AnyContract>, clock: Clock): void {
     this.catga = catga;
+    this.clock = clock;
     this.telemetry = this.target.telemetry();
   }
 
@@ -114,7 +118,7 @@ export class SagaRuntime {
       ...instance,
       ...change,
       revision: instance.revision + 1,
-      updatedAt: Date.now(),
+      updatedAt: this.clock.now(),
     };
     this.forget(instance.id); // until the write is known to have landed
     if (!(await this.store.update(next))) return undefined;
@@ -156,7 +160,15 @@ export class SagaRuntime {
     id: string,
     timeoutMs: number | undefined,
   ): Promise<Result<unknown>> {
-    return sendCommand(this.mediator(), contract, payload, messageId, `${this.saga.name}:${id}`, timeoutMs);
+    return sendCommand(
+      this.mediator(),
+      contract,
+      payload,
+      messageId,
+      `${this.saga.name}:${id}`,
+      timeoutMs,
+      this.clock,
+    );
   }
 
   /** Runs a step's or compensation's send, in a span of the instance's trace when traced. */
