@@ -17,7 +17,7 @@ import { activate } from "./activation.js";
 import { back } from "./compensation.js";
 import type { SagaBlueprint, SagaStarted } from "./define.js";
 import { SAGA_NAME } from "./define.js";
-import { forward, waiting } from "./forward.js";
+import { claimNext, forward, waiting } from "./forward.js";
 import type { SagaHostOptions } from "./host.js";
 import type { SagaInstance } from "./instance.js";
 import { type Move, SagaRuntime } from "./runtime.js";
@@ -82,12 +82,13 @@ export class SagaEngine {
       step: 0,
       revision: 1,
       state,
-      progress: {
+      // The first step is claimed by the insert (claimNext), as each later one by the write before it.
+      progress: claimNext(this.rt, state, 0, {
         startedAt: now,
         done: [],
         ...(deadlineMs === undefined ? {} : { deadlineAt: now + deadlineMs }),
         ...(trace === undefined ? {} : { trace }),
-      },
+      }),
       updatedAt: now,
     });
   }
