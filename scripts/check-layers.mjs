@@ -20,7 +20,10 @@ export const LAYERS = [
   ["jetstream"],
   ["transport"],
   ["persistence"],
+  ["operations"],
   ["observability"],
+  // Framework integrations: they wire the layers below into a host framework's lifecycle.
+  ["nestjs", "http"],
   ["entry"],
 ];
 const rank = new Map(LAYERS.flatMap((names, index) => names.map((name) => [name, index])));

@@ -55,6 +55,9 @@ echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.jso
 npm install --silent --no-audit --no-fund @catga/native
 [ -f "node_modules/@catga/native-$triple/catga.$triple.node" ] || { echo "pack-smoke: npm i @catga/native did not install @catga/native-$triple" >&2; exit 1; }
 node -e 'const p = require("@catga/native/package.json"); if (p.scripts || p.devDependencies) throw new Error("repository-only scripts or devDependencies were published");'
+# /nestjs needs its optional peers; installed after the check above, so that one proved
+# `npm i @catga/native` alone brings the binary.
+npm install --silent --no-audit --no-fund @nestjs/common@11 @nestjs/core@11 reflect-metadata rxjs
 
 cat > esm.mjs <<'JS'
 import { CatgaError } from "@catga/native";
@@ -149,6 +152,8 @@ const { decodeBatch } = await import("@catga/native/wire");
 try { decodeBatch(Buffer.from("nope")); } catch (e) { if (!(e instanceof CatgaError)) throw new Error("two CatgaError classes"); }
 console.log("entry points ok");
 '
+# The bin: `npx catga` runs from the installed package.
+npx --no-install catga --help | grep -q "^Usage: catga" || { echo "pack-smoke: npx catga --help failed" >&2; exit 1; }
 node esm.mjs
 node cjs.cjs
 node user.mjs

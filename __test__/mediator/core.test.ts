@@ -6,6 +6,7 @@ import {
   defineEvent,
   defineQuery,
   ErrorCodes,
+  err,
   type HandlerContext,
   silentLogger,
   unwrap,
@@ -48,6 +49,35 @@ describe("send and query", () => {
     }
     const custom = await catga.send(Fail, { custom: true });
     expect(custom.ok || custom.error).toMatchObject({ code: "ORDERS_OUT_OF_STOCK", details: { sku: "x" } });
+  });
+
+  it("takes an err(...) a handler returns as its failure, sync or async, with any preset", async () => {
+    const Reserve = defineCommand("stock.reserve")
+      .payload<{ sku: string; async: boolean }>()
+      .returns<string>();
+    for (const preset of [undefined, "production"] as const) {
+      let calls = 0;
+      const catga = createCatga({ logger: silentLogger, ...(preset ? { preset } : {}) })
+        .handle(Reserve, ({ sku, async }) => {
+          calls++;
+          const failure = err("ORDERS_OUT_OF_STOCK", `no ${sku} left`, { sku });
+          if (sku === "ok") return "reserved";
+          return async ? Promise.resolve(failure) : failure;
+        })
+        .build();
+      expect((await catga.send(Reserve, { sku: "ok", async: false })).unwrap()).toBe("reserved");
+      for (const async of [false, true]) {
+        const result = await catga.send(Reserve, { sku: "book", async });
+        expect(result.ok).toBe(false);
+        expect(result.ok || result.error).toMatchObject({
+          code: "ORDERS_OUT_OF_STOCK",
+          message: "no book left",
+          details: { sku: "book" },
+        });
+      }
+      // A domain code is not retried by the production preset's retry behavior.
+      expect(calls).toBe(3);
+    }
   });
 
   it("unwrap throws a CatgaError with the code, message and details", async () => {

@@ -43,6 +43,15 @@ describe("contracts", () => {
     expectTypeOf(PlaceOrder.type).toEqualTypeOf<"orders.place">();
     expectTypeOf(GetOrder.kind).toEqualTypeOf<"query">();
   });
+
+  it("keep `undefined` in declared types (a handler may return nothing found)", () => {
+    const Find = defineQuery("orders.find")
+      .payload<{ id: string } | undefined>()
+      .returns<{ orderId: string } | undefined>();
+    expectTypeOf<ResultOf<typeof Find>>().toEqualTypeOf<{ orderId: string } | undefined>();
+    expectTypeOf<PayloadOf<typeof Find>>().toEqualTypeOf<{ id: string } | undefined>();
+    createCatga().handle(Find, (payload) => (payload ? { orderId: payload.id } : undefined));
+  });
 });
 
 describe("handlers", () => {

@@ -28,6 +28,7 @@ class FakeConnection {
       backpressureWaits: 0,
       backpressureRejections: 0,
       reconnects: 0,
+      framesDropped: 0,
       ...this.counts,
     };
   }

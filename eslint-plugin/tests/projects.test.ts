@@ -36,9 +36,11 @@ function findings(results: ESLint.LintResult[], root: string): string[] {
 describe("@catga/eslint-plugin on real code", () => {
   it("finds nothing in examples/ (TypeScript with types, .mjs by names)", async () => {
     const eslint = lint(repoRoot, [typedFor(examplesProject, ["examples/**/*.ts"]), recommended]);
-    const results = await eslint.lintFiles(["examples/*.ts", "examples/*.mjs"]);
+    const results = await eslint.lintFiles(["examples/**/*.ts", "examples/**/*.mjs"]);
     // every example was linted (typed-orders.ts at least), so "no findings" means something
-    const examples = readdirSync(`${repoRoot}examples`).filter((name) => /\.(ts|mjs)$/.test(name));
+    const examples = readdirSync(`${repoRoot}examples`, { recursive: true, encoding: "utf8" }).filter(
+      (name) => /\.(ts|mjs)$/.test(name),
+    );
     expect(results.map((r) => relative(repoRoot, r.filePath)).sort()).toEqual(
       examples.map((name) => `examples/${name}`).sort(),
     );

@@ -9,6 +9,7 @@ export type {
   NatsStats,
   OutboundReply,
   StatusEvent,
+  SubscriptionStats,
 } from "../nats/connection.js";
 export { NatsConnection } from "../nats/connection.js";
 export type { BackpressurePolicy, NatsConnectionOptions } from "../nats/options.js";

@@ -39,7 +39,10 @@ export interface DurableMessage {
   /** 1 on first delivery. */
   readonly deliveryCount: number;
   readonly streamSequence: number;
-  /** NATS headers; a dead letter carries `Catga-Error-Code`, `Catga-Error-Message`, `Catga-Deliveries`, `Catga-Original-Subject`. */
+  /**
+   * NATS headers; a dead letter carries `Catga-Error-Code`, `Catga-Error-Message`, `Catga-Deliveries`,
+   * `Catga-Original-Subject`, `Catga-Stream-Sequence`, `Catga-Stream` and `Catga-Consumer`.
+   */
   readonly headers: Readonly<Record<string, string>>;
 }
 

@@ -40,12 +40,20 @@ import {
   typeCheckOf,
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
+import type { ErrResult } from "./result.js";
 import { requestRemote, type Transport } from "./transport.js";
 
-/** The handler a contract needs: commands and queries return their declared result; an event handler's return value is ignored. */
+/**
+ * The handler a contract needs: commands and queries return their declared result, or an
+ * `err(code, message)` for a domain failure (the same as throwing it); an event handler's return
+ * value is ignored.
+ */
 export type HandlerFor<C> = C extends AnyEvent
   ? (payload: PayloadOf<C>, ctx: HandlerContext) => unknown
-  : (payload: PayloadOf<C>, ctx: HandlerContext) => ResultOf<C> | Promise<ResultOf<C>>;
+  : (
+      payload: PayloadOf<C>,
+      ctx: HandlerContext,
+    ) => ResultOf<C> | ErrResult | Promise<ResultOf<C> | ErrResult>;
 
 /** Options of `createCatga` / the builder; each also has a `with*` method. */
 export interface CatgaOptions {

@@ -28,9 +28,11 @@ export interface Contract<
   readonly type: T;
   /** Standard Schema (zod, valibot, arktype, ...) checked by the validation behavior. */
   readonly schema: StandardSchemaV1<I, P> | undefined;
-  readonly [inputType]?: I;
-  readonly [payloadType]?: P;
-  readonly [resultType]?: R;
+  // Phantom members: types only. Wrapped in a function type so `infer` gets the declared type
+  // back whole: from a bare optional `R`, `.returns<T | undefined>()` inferred as `T`.
+  readonly [inputType]?: () => I;
+  readonly [payloadType]?: () => P;
+  readonly [resultType]?: () => R;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { IssueList } from "../checks.js";
 import type { HandlerContext } from "./context.js";
 import type { AnyContract, ContractKind } from "./contracts.js";
 import { Later } from "./later.js";
-import { type ErrResult, errFromThrown, errFromThrownIn, ok, type Result } from "./result.js";
+import { type ErrResult, errFromThrown, errFromThrownIn, type Result, returned } from "./result.js";
 
 /** The context behaviors see: a handler context that can be re-issued with another signal. */
 export interface BehaviorContext extends HandlerContext {
@@ -102,9 +102,9 @@ export function handlerRun(handler: Handler): Next {
     } catch (thrown) {
       return Promise.resolve(errFromThrownIn(thrown, ctx.signal));
     }
-    if (out instanceof Promise) return out.then(ok, onRejected(ctx));
-    if (isThenable(out)) return Promise.resolve(out).then(ok, onRejected(ctx));
-    return Promise.resolve(ok(out));
+    if (out instanceof Promise) return out.then(returned, onRejected(ctx));
+    if (isThenable(out)) return Promise.resolve(out).then(returned, onRejected(ctx));
+    return Promise.resolve(returned(out));
   };
 }
 
@@ -125,7 +125,7 @@ export function runBare(
   }
   if (out instanceof Promise) return resultLater(out, ctx);
   if (isThenable(out)) return resultLater(Promise.resolve(out), ctx);
-  return ok(out);
+  return returned(out);
 }
 
 /**
@@ -135,7 +135,7 @@ export function runBare(
 function resultLater(out: Promise<unknown>, ctx: BehaviorContext): Later {
   const later = new Later();
   out.then(
-    (value) => later.arrive(ok(value)),
+    (value) => later.arrive(returned(value)),
     (thrown: unknown) => later.arrive(errFromThrownIn(thrown, ctx.signal)),
   );
   return later;

@@ -69,6 +69,14 @@ export function err<C extends string>(
   return new Err(info);
 }
 
+/**
+ * What a handler returned, as its Result: an `err(...)` it returned is its failure (as if it had
+ * thrown that error), any other value its success.
+ */
+export function returned(value: unknown): Result<unknown> {
+  return value instanceof Err ? value : ok(value);
+}
+
 export function errFrom(info: ErrorInfo): ErrResult {
   return new Err(info);
 }

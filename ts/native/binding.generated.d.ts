@@ -122,6 +122,11 @@ export declare class NatsKv {
 
 /** A live subscription; `drain()` stops delivery after what was already received. */
 export declare class NatsSubscription {
+  /**
+   * Messages this subscription dropped on receipt because `subscriptionBufferBytes` was
+   * reached while JS handled earlier batches.
+   */
+  get dropped(): number
   /** Stops taking messages, delivers what was already received, resolves when delivery ended. */
   drain(): Promise<void>
 }
@@ -302,6 +307,11 @@ export interface InboundBatchJs {
   replies?: Array<string | undefined | null>
   malformed: number
   malformedReason?: string
+  /**
+   * NATS messages the subscription dropped on receipt (its buffer was full) since the
+   * previous batch.
+   */
+  dropped: number
   /** Pass to `settleBatch` once the batch is handled; the subscription's next batch waits for it. */
   token: number
 }
@@ -364,6 +374,8 @@ export interface NatsOptionsInput {
   frame?: FrameOptionsInput
   inboundBatchMax?: number
   subscriptionCapacity?: number
+  /** Bytes held per subscription while JS handles a batch (64 MiB); past it messages are dropped and counted. */
+  subscriptionBufferBytes?: number
   /** Most requests per framed group (64); 1 sends each request as its own NATS message. */
   requestsPerFrame?: number
   /** Event frames are cut at about this many bytes (16 KiB). */
@@ -387,6 +399,11 @@ export interface NatsStatsJs {
   backpressureWaits: number
   backpressureRejections: number
   reconnects: number
+  /**
+   * NATS messages dropped on receipt by this client (a subscription's buffer was full): exact
+   * past `subscriptionBufferBytes`, a lower bound when async-nats' own channel overflowed.
+   */
+  framesDropped: number
 }
 
 /**

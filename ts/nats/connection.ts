@@ -100,6 +100,15 @@ export type InboundHandler = (messages: InboundMessages) => Promise<void | reado
 
 export type NatsStats = NatsStatsJs;
 
+/** One live subscription's counters (see {@link NatsConnection.subscriptionStats}). */
+export interface SubscriptionStats {
+  subject: string;
+  /** Its queue group, when it has one. */
+  queue?: string;
+  /** NATS messages dropped on receipt because the subscription's buffer was full. */
+  dropped: number;
+}
+
 /**
  * A NATS connection run by the Rust engine (async-nats on tokio). Publishes are batched into one
  * N-API call per flush; inbound messages arrive as one call per batch with zero-copy views.
@@ -113,7 +122,11 @@ export class NatsConnection extends EventEmitter {
   private readonly whenDisconnected: BackpressurePolicy;
   private readonly replies: OutboundBatcher;
   private readonly requests: RequestBatcher;
-  private readonly subscriptions = new Set<NatsSubscription>();
+  /** Live subscriptions, with what `subscriptionStats` names them by. */
+  private readonly subscriptions = new Map<
+    NatsSubscription,
+    { subject: string; queue: string | undefined }
+  >();
   private readonly handlersRunning = new Set<Promise<unknown>>();
   /** Called with the envelope count of every inbound batch (see `observeBatches`). */
   private batchObservers: ((size: number) => void)[] = [];
@@ -256,6 +269,12 @@ export class NatsConnection extends EventEmitter {
   ): Promise<() => Promise<void>> {
     const handle = (batch: InboundBatchJs): Promise<ReplyBatchJs | undefined> => {
       if (batch.malformed > 0) this.emit("malformed", batch.malformed, batch.malformedReason ?? "unknown");
+      if (batch.dropped > 0) {
+        this.emit("status", {
+          kind: "slowConsumer",
+          message: `${batch.dropped} messages on ${subject} dropped: subscriptionBufferBytes reached while its handler was busy`,
+        } satisfies StatusEvent);
+      }
       const count = batch.offsets.length / 2;
       if (count === 0) return Promise.resolve(undefined);
       for (const observe of this.batchObservers) observe(count);
@@ -294,7 +313,7 @@ export class NatsConnection extends EventEmitter {
     } catch (error) {
       throw fromNativeError(error);
     }
-    this.subscriptions.add(subscription);
+    this.subscriptions.set(subscription, { subject, queue: options.queue });
     // Resolve only once the server has the subscription, so a publish right after is not missed.
     await this.client.flush().catch((e: unknown) => {
       throw fromNativeError(e);
@@ -315,6 +334,20 @@ export class NatsConnection extends EventEmitter {
     return () => {
       this.batchObservers = this.batchObservers.filter((l) => l !== listener);
     };
+  }
+
+  /**
+   * Per live subscription: its subject, queue group and the NATS messages this client dropped
+   * for it on receipt because `subscriptionBufferBytes` was reached while its handler was busy
+   * (core NATS is at-most-once; the server delivered them). `stats().framesDropped` is the sum,
+   * plus drops in the underlying client's own queue (`subscriptionCapacity`).
+   */
+  subscriptionStats(): SubscriptionStats[] {
+    return [...this.subscriptions].map(([subscription, { subject, queue }]) => ({
+      subject,
+      ...(queue === undefined ? {} : { queue }),
+      dropped: subscription.dropped,
+    }));
   }
 
   /**
@@ -355,7 +388,7 @@ export class NatsConnection extends EventEmitter {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.subscriptions].map((s) => s.drain()));
+      await Promise.all([...this.subscriptions.keys()].map((s) => s.drain()));
       this.subscriptions.clear();
       await Promise.all(this.handlersRunning);
       await Promise.all([this.events.close(), this.replies.close()]);

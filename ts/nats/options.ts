@@ -208,12 +208,21 @@ export interface NatsConnectionOptions {
    */
   inboundBatchMax?: number;
   /**
-   * NATS messages (frames) buffered per subscription while handlers are busy. Past it this
-   * client (not the server) drops messages for the subscription, with a `slowConsumer` status
-   * event: core NATS is at-most-once, and memory stays bounded.
+   * NATS messages the underlying client queues per subscription before the engine takes them.
+   * The engine takes them continuously (also while handlers are busy), so this only fills when
+   * its threads are starved; past it messages are dropped with a `slowConsumer` status event.
    * @default 1024
    */
   subscriptionCapacity?: number;
+  /**
+   * Bytes of NATS messages held per subscription while handlers work on the previous batch.
+   * Past it this client (not the server) drops the newest messages and counts them
+   * (`stats().framesDropped`, per subscription in `subscriptionStats()`): core NATS is
+   * at-most-once, and memory stays bounded. Bytes, not a message count, so single envelopes
+   * (after a reconnect, or from clients that do not frame) are held as readily as full frames.
+   * @default 67108864 (64 MiB)
+   */
+  subscriptionBufferBytes?: number;
   /**
    * Requests to one subject that start in the same tick travel as one frame of at most this many
    * (1–4096, and at most {@link NatsConnectionOptions.maxInFlightRequests}); their replies come
@@ -259,6 +268,7 @@ export const NATS_DEFAULTS = {
   },
   inboundBatchMax: 4096,
   subscriptionCapacity: 1024,
+  subscriptionBufferBytes: 64 * 1024 * 1024,
   requestsPerFrame: 64,
   eventFrameBytes: 16 * 1024,
   batch: { maxMessages: 4096, maxBytes: 1024 * 1024, maxDelayMs: 0 },
@@ -305,6 +315,7 @@ const FIELDS: Record<keyof NatsConnectionOptions, FieldCheck> = {
   limits: object,
   inboundBatchMax: size,
   subscriptionCapacity: size,
+  subscriptionBufferBytes: size,
   requestsPerFrame: integer(1, 4096),
   eventFrameBytes: size,
 };

@@ -1,4 +1,5 @@
 export type { DispatchHook } from "../mediator/mediator.js";
+export type { DeadLetterSource } from "./dead-letter-observer.js";
 export {
   type CheckOutcome,
   type CheckResult,

@@ -4,6 +4,7 @@ import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.j
 import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
+import { type DeadLetterSource, observeDeadLetters } from "./dead-letter-observer.js";
 import { DispatchInstrumentation } from "./dispatch.js";
 import { createInstruments, type Instruments } from "./metrics.js";
 import { Attr, INSTRUMENTATION_SCOPE, SCOPE_VERSION } from "./names.js";
@@ -184,6 +185,23 @@ export class CatgaObservability {
   }
 
   /**
+   * Observes dead letters: `catga.deadletters` (a gauge per `catga.message.kind` and
+   * `catga.message.type`), read with `counts()` at each collection. Pass `deadLetters(transport)`
+   * from `@catga/native/operations`.
+   */
+  observeDeadLetters(source: DeadLetterSource): () => void {
+    const meter = this.meter;
+    if (meter === undefined) return () => undefined;
+    const remove = observeDeadLetters(meter, source);
+    const stop = () => {
+      remove();
+      this.unobserve.delete(stop);
+    };
+    this.unobserve.add(stop);
+    return stop;
+  }
+
+  /**
    * Wraps an idempotency (inbox) store: `catga.persistence.latency` per operation and
    * `catga.inbox.processed` (a `set` = one message processed and recorded; a `get` hit = a
    * duplicate, as is a `claim` answered "done"). Batch methods (`getMany`, `setMany`) and claim
@@ -196,7 +214,7 @@ export class CatgaObservability {
     return this.store.wrap(store, name);
   }
 
-  /** Stops every observable callback registered by `observeNats` / `observeRelay`. */
+  /** Stops every observable callback registered by `observeNats` / `observeRelay` / `observeDeadLetters`. */
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();
   }

@@ -20,6 +20,7 @@ export const MetricNames = Object.freeze({
   transportBytesUncompressed: "catga.transport.bytes.uncompressed",
   transportFramesSent: "catga.transport.frames.sent",
   transportFramesReceived: "catga.transport.frames.received",
+  transportFramesDropped: "catga.transport.frames.dropped",
   transportReconnects: "catga.transport.reconnects",
   transportBackpressureWaits: "catga.transport.backpressure.waits",
   transportBackpressureRejections: "catga.transport.backpressure.rejections",
@@ -35,6 +36,7 @@ export const MetricNames = Object.freeze({
   sagaFailed: "catga.saga.failed",
   sagaDuration: "catga.saga.duration",
   sagaActive: "catga.saga.active",
+  deadLetters: "catga.deadletters",
 });
 
 /** Attribute keys used on spans and metrics. */

@@ -29,6 +29,11 @@ const NATS_COUNTERS: readonly (readonly [keyof NatsStats, string, string, string
     "NATS messages received (frames and single envelopes)",
   ],
   ["reconnects", MetricNames.transportReconnects, "Reconnects of the NATS client"],
+  [
+    "framesDropped",
+    MetricNames.transportFramesDropped,
+    "NATS messages dropped on receipt by this client: a subscription's buffer was full",
+  ],
   ["backpressureWaits", MetricNames.transportBackpressureWaits, "Publishes that waited for buffer room"],
   [
     "backpressureRejections",

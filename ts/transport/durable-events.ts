@@ -9,6 +9,14 @@ import { typeMismatch } from "./inbound.js";
 import type { DurableEventsOptions } from "./options.js";
 
 /**
+ * Envelope header of a replayed dead letter (`@catga/native/operations`): the durable consumer it
+ * is for. Every service takes the event subject, so the others skip it (acked, not handled); only
+ * the consumer that dead-lettered it handles it again, without the header (events its handlers
+ * publish inherit their headers, and must reach every service).
+ */
+export const REPLAY_FOR_HEADER = "catga-replay-for";
+
+/**
  * The two streams `durableEvents` provisions: the events in `stream` (default `<PREFIX>_EVENTS`,
  * the prefix upper-cased, other characters as `_`) capturing `<prefix>.evt.>`, with `provision`'s
  * settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dlq.>`. Every other setting
@@ -93,15 +101,24 @@ export class DurableEvents {
 
   /** One durable consumer per service and event type: the service resumes where it left off. */
   consume(inbound: InboundDispatcher, type: string): Promise<() => Promise<void>> {
+    const durable = this.consumerName(type);
     return this.js.consume(
       {
         ...this.options.consumer,
         stream: this.stream,
-        durable: this.consumerName(type),
+        durable,
         filterSubject: `${this.prefix}.evt.${type}`,
       },
       async (message) => {
-        const event = this.codec.decodeMessage(message.bytes);
+        let event = this.codec.decodeMessage(message.bytes);
+        const replayFor = event.headers[REPLAY_FOR_HEADER];
+        if (replayFor !== undefined) {
+          if (replayFor !== durable) return; // another service's replay: acked, not handled
+          // Not handed on: what the handlers publish inherits their headers, and must reach
+          // every service that takes it.
+          const { [REPLAY_FOR_HEADER]: _replayFor, ...headers } = event.headers;
+          event = { ...event, headers };
+        }
         const mismatch = typeMismatch(event.type, type);
         // Retrying cannot fix it: after maxDeliver it goes to the dead-letter subject.
         if (mismatch) throw new CatgaError(ErrorCodes.DECODE, mismatch);

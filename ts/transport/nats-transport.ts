@@ -7,8 +7,8 @@ import { type Envelope, fromWire, type InboundDispatcher, type Transport } from 
 import { NatsConnection } from "../nats/connection.js";
 import { NATS_DEFAULTS } from "../nats/options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "../nats/wire.js";
-import { DurableCommands } from "./durable-commands.js";
-import { DurableEvents } from "./durable-events.js";
+import { DurableCommands, durableCommandStreams } from "./durable-commands.js";
+import { DurableEvents, durableEventStreams } from "./durable-events.js";
 import { InboundBatches } from "./inbound.js";
 import { assertTransportOptions, type NatsTransportOptions } from "./options.js";
 import { Scheduler, type Schedules } from "./scheduler.js";
@@ -19,6 +19,16 @@ function resolveCodec(codec: "json" | "msgpack" | PayloadCodec): PayloadCodec {
   if (codec === "json") return jsonCodec;
   if (codec === "msgpack") return msgpackCodec;
   return codec;
+}
+
+/** @internal Where a transport's dead letters are stored (the operations API reads them). */
+export interface TransportStreams {
+  /** The transport's subject prefix. */
+  readonly prefix: string;
+  /** The events' dead-letter stream (`<events stream>_DLQ`). */
+  readonly eventDeadLetters: string;
+  /** The durable commands' dead-letter stream (`<commands stream>_DLQ`). */
+  readonly commandDeadLetters: string;
 }
 
 /**
@@ -79,6 +89,20 @@ export class NatsTransport implements Transport {
     return this.scheduler ?? SCHEDULING_DISABLED;
   }
 
+  /**
+   * @internal Where this transport's durable messages and their dead letters live, for the
+   * operations API (`deadLetters(transport)`).
+   */
+  get streams(): TransportStreams {
+    const events = durableEventStreams(this.prefix, this.options.durableEvents ?? {});
+    const commands = durableCommandStreams(this.prefix, this.options.durableCommands ?? {});
+    return {
+      prefix: this.prefix,
+      eventDeadLetters: events.deadLetters.name,
+      commandDeadLetters: commands.deadLetters.name,
+    };
+  }
+
   /** Connects now, so a wrong URL or credentials fail at start-up rather than on first send. */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     assertTransportOptions(options);
@@ -109,6 +133,11 @@ export class NatsTransport implements Transport {
     return transport;
   }
 
+  /**
+   * The NATS subject this transport uses for a contract or an envelope: `<prefix>.evt.<type>`
+   * for events, `<prefix>.cmd.<type>` for commands and queries. Pass a contract to name the
+   * subject of an outbox event (`outboxEvent(C, payload, { subject: transport.subjectFor(C) })`).
+   */
   subjectFor(envelope: Pick<Envelope, "kind" | "type">): string {
     return envelope.kind === "event" ? this.eventSubject(envelope.type) : this.requestSubject(envelope.type);
   }
@@ -246,6 +275,10 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     await this.subscribed.catch(() => undefined);
+    // Every subscription and durable consumer stops first, delivering and settling what it
+    // already took: the durable ones are not the connection's to drain, and left running they
+    // kept the process alive after close.
+    await Promise.all(this.unsubscribers.splice(0).map((stop) => stop().catch(() => undefined)));
     await this.scheduler?.close().catch(() => undefined);
     await this.durableCommands.close();
     await this.connection.close();

@@ -56,6 +56,9 @@ pub struct NatsStatsJs {
     pub backpressure_waits: f64,
     pub backpressure_rejections: f64,
     pub reconnects: f64,
+    /// NATS messages dropped on receipt by this client (a subscription's buffer was full): exact
+    /// past `subscriptionBufferBytes`, a lower bound when async-nats' own channel overflowed.
+    pub frames_dropped: f64,
 }
 
 type EventCallback = ThreadsafeFunction<ConnectionEventJs, (), ConnectionEventJs, Status, false, true>;
@@ -160,6 +163,7 @@ impl NatsClient {
             backpressure_waits: s.backpressure_waits as f64,
             backpressure_rejections: s.backpressure_rejections as f64,
             reconnects: s.reconnects as f64,
+            frames_dropped: s.frames_dropped as f64,
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct NatsOptionsInput {
     pub frame: Option<FrameOptionsInput>,
     pub inbound_batch_max: Option<u32>,
     pub subscription_capacity: Option<u32>,
+    /// Bytes held per subscription while JS handles a batch (64 MiB); past it messages are dropped and counted.
+    pub subscription_buffer_bytes: Option<u32>,
     /// Most requests per framed group (64); 1 sends each request as its own NATS message.
     pub requests_per_frame: Option<u32>,
     /// Event frames are cut at about this many bytes (16 KiB).
@@ -118,6 +120,7 @@ pub fn to_options(input: NatsOptionsInput) -> Result<NatsOptions> {
         frame: frame_options(input.frame.as_ref())?,
         inbound_batch_max: input.inbound_batch_max.map_or(d.inbound_batch_max, |n| n as usize),
         subscription_capacity: input.subscription_capacity.map_or(d.subscription_capacity, |n| n as usize),
+        subscription_buffer_bytes: input.subscription_buffer_bytes.map_or(d.subscription_buffer_bytes, |n| n as usize),
         requests_per_frame: input.requests_per_frame.map_or(d.requests_per_frame, |n| n as usize),
         event_frame_bytes: input.event_frame_bytes.map_or(d.event_frame_bytes, |n| n as usize),
     };
@@ -172,6 +175,7 @@ pub fn nats_defaults() -> NatsOptionsInput {
         }),
         inbound_batch_max: size(d.inbound_batch_max),
         subscription_capacity: size(d.subscription_capacity),
+        subscription_buffer_bytes: size(d.subscription_buffer_bytes),
         requests_per_frame: size(d.requests_per_frame),
         event_frame_bytes: size(d.event_frame_bytes),
         ..NatsOptionsInput::default()

@@ -3,6 +3,7 @@
 //! subscription waits for the previous one to be settled, so a slow consumer slows delivery
 //! instead of growing a queue in JS.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use catga_core::nats::{batch_buffers, InboundBatch, NatsEngine};
@@ -27,6 +28,9 @@ pub struct InboundBatchJs {
     pub replies: Option<Vec<Option<String>>>,
     pub malformed: u32,
     pub malformed_reason: Option<String>,
+    /// NATS messages the subscription dropped on receipt (its buffer was full) since the
+    /// previous batch.
+    pub dropped: u32,
     /// Pass to `settleBatch` once the batch is handled; the subscription's next batch waits for it.
     pub token: u32,
 }
@@ -47,6 +51,7 @@ impl InboundBatchJs {
             replies: batch.replies.iter().any(Option::is_some).then_some(batch.replies),
             malformed: batch.malformed,
             malformed_reason: batch.malformed_reason,
+            dropped: batch.dropped,
             token,
         }
     }
@@ -118,6 +123,7 @@ impl NatsClient {
         #[napi(ts_arg_type = "(batch: InboundBatchJs) => void")] on_batch: BatchCallback,
     ) -> napi::Result<NatsSubscription> {
         let mut subscription = self.engine.subscribe(&subject, queue.as_deref()).await.map_err(to_js_async)?;
+        let dropped = subscription.dropped();
         let engine = self.engine.clone();
         let unsettled = self.unsettled.clone();
         let (stop, mut stopped) = watch::channel(false);
@@ -155,14 +161,14 @@ impl NatsClient {
                     continue;
                 }
                 // A failed handler settles with no replies; the subscription goes on either way.
-                if let Ok(Some(replies)) = settled.await {
+                if let Ok(Some(replies)) = subscription.hold_while(settled).await {
                     // Failures to reply surface to the requester as its own timeout.
                     let _ = send_replies(&engine, &replies, &reply_groups).await;
                 }
             }
             let _ = done_tx.send(true);
         });
-        Ok(NatsSubscription { stop, done: done_rx })
+        Ok(NatsSubscription { stop, done: done_rx, dropped })
     }
 
     /// Reports an inbound batch handled (see `subscribe`), with the replies its handler returned.
@@ -180,10 +186,18 @@ impl NatsClient {
 pub struct NatsSubscription {
     pub(crate) stop: watch::Sender<bool>,
     pub(crate) done: watch::Receiver<bool>,
+    pub(crate) dropped: Arc<AtomicU64>,
 }
 
 #[napi]
 impl NatsSubscription {
+    /// Messages this subscription dropped on receipt because `subscriptionBufferBytes` was
+    /// reached while JS handled earlier batches.
+    #[napi(getter)]
+    pub fn dropped(&self) -> f64 {
+        self.dropped.load(Relaxed) as f64
+    }
+
     /// Stops taking messages, delivers what was already received, resolves when delivery ended.
     #[napi]
     pub async fn drain(&self) -> napi::Result<()> {

@@ -97,6 +97,7 @@ impl NatsEngine {
             subscriber,
             self.options.frame.limits,
             self.options.inbound_batch_max,
+            self.options.subscription_buffer_bytes,
             self.stats.clone(),
         ))
     }

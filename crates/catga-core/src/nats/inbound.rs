@@ -2,10 +2,13 @@
 //! is already waiting (up to a cap), unframes `CTG1` frames, checks each envelope, and packs them
 //! into one buffer plus offsets, so JS is called once per batch however many messages arrived.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use async_nats::Subscriber;
+use async_nats::{Message, Subscriber};
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 
@@ -36,6 +39,8 @@ pub struct InboundBatch {
     /// Set when the batch is one large uncompressed frame handed over as received: `offsets`
     /// then index into these bytes (no copy) and `data` is empty.
     pub shared: Option<Bytes>,
+    /// NATS messages the subscription dropped (buffer full) since the previous batch.
+    pub dropped: u32,
 }
 
 impl InboundBatch {
@@ -184,23 +189,64 @@ fn check_envelope_header(envelope: &[u8]) -> Result<(), CatgaError> {
 const SHARED_FRAME_BYTES: usize = 64 * 1024;
 
 /// A subscription that yields [`InboundBatch`]es.
+///
+/// Messages that arrive while JS handles the previous batch are held here, bounded by *bytes*
+/// (`max_held_bytes`), not left in async-nats' channel, which is bounded by a message *count*:
+/// a count sized for full frames overflows when the same traffic comes as single envelopes
+/// (after a reconnect, or from a client that does not frame), and async-nats then drops without
+/// telling which subscription. Past the byte bound the newest message is dropped and counted.
 pub struct InboundSubscription {
     subscriber: Subscriber,
     limits: Limits,
     max_messages: usize,
     stats: Arc<Stats>,
+    held: VecDeque<Message>,
+    held_bytes: usize,
+    max_held_bytes: usize,
+    /// The subscriber has ended; only `held` remains to deliver.
+    ended: bool,
+    dropped: Arc<AtomicU64>,
+    /// `dropped` as last reported in a batch.
+    dropped_reported: u64,
 }
 
 impl InboundSubscription {
-    pub(crate) fn new(subscriber: Subscriber, limits: Limits, max_messages: usize, stats: Arc<Stats>) -> Self {
-        Self { subscriber, limits, max_messages, stats }
+    pub(crate) fn new(
+        subscriber: Subscriber,
+        limits: Limits,
+        max_messages: usize,
+        max_held_bytes: usize,
+        stats: Arc<Stats>,
+    ) -> Self {
+        Self {
+            subscriber,
+            limits,
+            max_messages,
+            stats,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            max_held_bytes,
+            ended: false,
+            dropped: Arc::new(AtomicU64::new(0)),
+            dropped_reported: 0,
+        }
+    }
+
+    /// Messages this subscription dropped because `max_held_bytes` was reached, shared with
+    /// whoever reports it (the count only grows).
+    pub fn dropped(&self) -> Arc<AtomicU64> {
+        self.dropped.clone()
     }
 
     /// Waits for at least one message, then takes whatever else is already queued. `None` when
     /// the subscription has ended (unsubscribed, drained or connection closed).
     pub async fn next_batch(&mut self) -> Option<InboundBatch> {
         loop {
-            let first = self.subscriber.next().await?;
+            let first = match self.take_held() {
+                Some(message) => message,
+                None if self.ended => return None,
+                None => self.subscriber.next().await?,
+            };
             let mut batch = InboundBatch { data: super::batch_buffers::take(), ..InboundBatch::default() };
             let mut received = 1u64;
             let adopted =
@@ -209,26 +255,73 @@ impl InboundSubscription {
                 batch.absorb(&first.payload, first.subject.as_str(), first.reply.as_deref(), &self.limits);
             }
             while !adopted && batch.len() < self.max_messages && batch.data.len() < self.limits.max_batch_bytes {
-                match self.subscriber.next().now_or_never() {
-                    Some(Some(message)) => {
-                        received += 1;
-                        batch.absorb(
-                            &message.payload,
-                            message.subject.as_str(),
-                            message.reply.as_deref(),
-                            &self.limits,
-                        );
-                    }
-                    _ => break,
-                }
+                let Some(message) = self.next_ready() else { break };
+                received += 1;
+                batch.absorb(&message.payload, message.subject.as_str(), message.reply.as_deref(), &self.limits);
             }
             Stats::add(&self.stats.malformed_received, u64::from(batch.malformed));
             Stats::add(&self.stats.frames_received, received);
             Stats::add(&self.stats.messages_received, batch.len() as u64);
             if !batch.is_empty() || batch.malformed > 0 {
+                let dropped = self.dropped.load(Relaxed);
+                batch.dropped = u32::try_from(dropped - self.dropped_reported).unwrap_or(u32::MAX);
+                self.dropped_reported = dropped;
                 Stats::add(&self.stats.batches_delivered, 1);
                 return Some(batch);
             }
+        }
+    }
+
+    /// Runs `work` (JS handling the last batch) while holding what arrives meanwhile, so
+    /// async-nats' channel keeps draining and the bound that applies is `max_held_bytes`.
+    pub async fn hold_while<F: Future>(&mut self, work: F) -> F::Output {
+        tokio::pin!(work);
+        while !self.ended {
+            tokio::select! {
+                biased;
+                out = &mut work => return out,
+                message = self.subscriber.next() => match message {
+                    Some(message) => self.hold(message),
+                    None => self.ended = true,
+                },
+            }
+        }
+        work.await
+    }
+
+    fn hold(&mut self, message: Message) {
+        let size = message.payload.len();
+        // One message is always taken, however large (the server's max_payload bounds it).
+        if !self.held.is_empty() && self.held_bytes + size > self.max_held_bytes {
+            self.dropped.fetch_add(1, Relaxed);
+            Stats::add(&self.stats.frames_dropped, 1);
+            return;
+        }
+        self.held_bytes += size;
+        self.held.push_back(message);
+    }
+
+    fn take_held(&mut self) -> Option<Message> {
+        let message = self.held.pop_front()?;
+        self.held_bytes -= message.payload.len();
+        Some(message)
+    }
+
+    /// The next message already received, without waiting.
+    fn next_ready(&mut self) -> Option<Message> {
+        if let Some(message) = self.take_held() {
+            return Some(message);
+        }
+        if self.ended {
+            return None;
+        }
+        match self.subscriber.next().now_or_never() {
+            Some(Some(message)) => Some(message),
+            Some(None) => {
+                self.ended = true;
+                None
+            }
+            None => None,
         }
     }
 

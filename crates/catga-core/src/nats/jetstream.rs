@@ -11,9 +11,10 @@ use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, Sto
 pub use async_nats::jetstream::Context;
 use async_nats::jetstream::ErrorCode as JsErrorCode;
 use async_nats::jetstream::{AckKind, Message};
-use async_nats::{connection::State, HeaderMap, StatusCode, Subject, Subscriber};
+use async_nats::{connection::State, StatusCode, Subject, Subscriber};
 use futures_util::StreamExt;
 
+use super::dead_letter::{dead_letter_headers, DeadLetterFacts};
 use crate::envelope::decode_envelope;
 use crate::error::{CatgaError, ErrorCode, Result};
 use crate::limits::Limits;
@@ -469,12 +470,16 @@ pub async fn settle(js: &Context, delivery: &Delivery, decision: &Decision) -> R
         Decision::Ack => message.double_ack().await,
         Decision::Nak(delay) => message.ack_with(AckKind::Nak(*delay)).await,
         Decision::DeadLetter { subject, code, message: text, deliveries } => {
-            let mut headers = HeaderMap::new();
-            headers.insert("Catga-Error-Code", code.as_str());
-            headers.insert("Catga-Error-Message", text.replace(['\r', '\n'], " ").as_str());
-            headers.insert("Catga-Deliveries", deliveries.unwrap_or(delivery.delivered).to_string().as_str());
-            headers.insert("Catga-Original-Subject", message.subject.as_str());
-            headers.insert("Catga-Stream-Sequence", delivery.stream_sequence.to_string().as_str());
+            let info = message.info().ok();
+            let headers = dead_letter_headers(&DeadLetterFacts {
+                code,
+                message: text,
+                deliveries: deliveries.unwrap_or(delivery.delivered),
+                original_subject: message.subject.as_str(),
+                stream_sequence: delivery.stream_sequence,
+                stream: info.as_ref().map(|i| i.stream),
+                consumer: info.as_ref().map(|i| i.consumer),
+            });
             let sent = match js.publish_with_headers(subject.clone(), headers, message.payload.clone()).await {
                 Ok(ack) => ack.await.map(|_| ()).map_err(|e| js_error("dead-letter publish", e)),
                 Err(e) => Err(js_error("dead-letter publish", e)),

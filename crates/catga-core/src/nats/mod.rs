@@ -20,9 +20,11 @@
 //! - `durable_publish`: durable publishes, each settled by the call's deadline (re-exported by
 //!   [`jetstream`]).
 //! - `durable_retry`: which failed durable publish attempts are re-sent, and how often.
+//! - `dead_letter`: the headers a dead letter carries.
 //! - [`kv`]: KV buckets.
 
 pub mod batch_buffers;
+mod dead_letter;
 mod durable_publish;
 mod durable_retry;
 mod engine;

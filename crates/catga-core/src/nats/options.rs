@@ -81,10 +81,15 @@ pub struct NatsOptions {
     pub frame: FrameOptions,
     /// Most envelopes handed to JS in one inbound batch.
     pub inbound_batch_max: usize,
-    /// NATS messages (frames) buffered per subscription while JS is busy. Past it the server's
-    /// slow-consumer rule drops messages (core NATS is at-most-once; use JetStream for more), so
-    /// memory stays bounded: at most this many frames of `max_batch_bytes` each.
+    /// NATS messages async-nats queues per subscription before the engine takes them (the
+    /// engine takes them continuously, also while JS is busy, so this only fills when the
+    /// runtime is starved). Past it async-nats drops them with a `slowConsumer` event.
     pub subscription_capacity: usize,
+    /// Bytes of NATS messages held per subscription while JS handles the previous batch. Past
+    /// it this client drops the newest messages and counts them (core NATS is at-most-once; use
+    /// JetStream for more); bytes, not a count, so single envelopes and full frames are held
+    /// alike.
+    pub subscription_buffer_bytes: usize,
     /// Requests to one subject that start together travel as frames of at most this many
     /// (see `request_frames`); 1 sends every request as its own NATS message (for responders
     /// that are not Catga).
@@ -129,6 +134,7 @@ impl Default for NatsOptions {
             // 4096: subscriber CPU per message 0.47 → 0.41 µs vs 1024 (benches/RESULTS.md).
             inbound_batch_max: 4096,
             subscription_capacity: 1024,
+            subscription_buffer_bytes: 64 * 1024 * 1024,
             requests_per_frame: 64,
             event_frame_bytes: 16 * 1024,
         }
@@ -152,6 +158,7 @@ impl NatsOptions {
             ("maxPendingBytes", self.max_pending_bytes),
             ("inboundBatchMax", self.inbound_batch_max),
             ("subscriptionCapacity", self.subscription_capacity),
+            ("subscriptionBufferBytes", self.subscription_buffer_bytes),
             ("requestsPerFrame", self.requests_per_frame),
             ("eventFrameBytes", self.event_frame_bytes),
         ] {

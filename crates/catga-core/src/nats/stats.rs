@@ -17,6 +17,7 @@ pub(crate) struct Stats {
     pub backpressure_waits: AtomicU64,
     pub backpressure_rejections: AtomicU64,
     pub reconnects: AtomicU64,
+    pub frames_dropped: AtomicU64,
 }
 
 /// A point-in-time copy of the counters.
@@ -49,6 +50,11 @@ pub struct StatsSnapshot {
     pub backpressure_rejections: u64,
     /// Times a lost connection came back.
     pub reconnects: u64,
+    /// NATS messages this client dropped on receipt (a subscription's buffer was full while JS
+    /// was busy): counted exactly past `subscription_buffer_bytes`, and once per `slowConsumer`
+    /// event when async-nats' own channel overflows (those events can themselves be lost, so
+    /// this is a lower bound). The server drops nothing for a core subscription it delivered.
+    pub frames_dropped: u64,
 }
 
 impl Stats {
@@ -71,6 +77,7 @@ impl Stats {
             backpressure_waits: self.backpressure_waits.load(Relaxed),
             backpressure_rejections: self.backpressure_rejections.load(Relaxed),
             reconnects: self.reconnects.load(Relaxed),
+            frames_dropped: self.frames_dropped.load(Relaxed),
         }
     }
 }

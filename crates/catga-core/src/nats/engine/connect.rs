@@ -120,7 +120,11 @@ impl NatsEngine {
                     Event::LameDuckMode => ConnectionEvent::LameDuck,
                     Event::Draining => ConnectionEvent::Draining,
                     Event::Closed => ConnectionEvent::Closed,
-                    Event::SlowConsumer(_) => ConnectionEvent::SlowConsumer,
+                    Event::SlowConsumer(_) => {
+                        // async-nats reports each message its channel had no room for this way.
+                        Stats::add(&stats.frames_dropped, 1);
+                        ConnectionEvent::SlowConsumer
+                    }
                     Event::ServerError(e) => {
                         let text = e.to_string();
                         // Recorded before the status event goes out: a call that fails because of

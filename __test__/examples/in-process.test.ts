@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { runExample } from "./helpers.js";
+
+// Each example runs as its own process, with the command examples/README.md gives.
+describe("examples that need no server", { timeout: 60_000 }, () => {
+  it("quickstart prints the order and its correlation id", async () => {
+    const run = await runExample("quickstart");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines[0]).toMatch(/^placed book correlation [0-9a-f-]{36}$/);
+    expect(run.lines[1]).toBe("{ orderId: 'o-book' }");
+  });
+
+  it("typed-contracts: zod, valibot and arktype schemas parse input and reject bad input by path", async () => {
+    const run = await runExample("typed-contracts");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines).toEqual([
+      "zod { orderId: 'o-book', quantity: 1 }", // the default applied for the handler
+      "valibot ada@example.com", // the transform ran before the handler
+      "arktype { sku: 'tea', left: 7 }",
+      "CATGA_VALIDATION sku, quantity",
+      "CATGA_VALIDATION email",
+      "CATGA_VALIDATION sku",
+    ]);
+  });
+
+  it("behaviors: retry, timeout, circuit breaker and custom behaviors placed by priority", async () => {
+    const run = await runExample("behaviors");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines).toEqual([
+      "retry: 1.08 after 3 attempts",
+      "timeout: CATGA_TIMEOUT { timeoutMs: 50 }",
+      "breaker: CATGA_HANDLER_FAILED",
+      "breaker: payments.charge closed -> open",
+      "breaker: CATGA_HANDLER_FAILED",
+      "breaker: CATGA_CIRCUIT_OPEN",
+      "breaker: payments.charge open -> half-open",
+      "breaker: payments.charge half-open -> closed",
+      "breaker: charged 500",
+      "per-attempt: fx.rate CATGA_HANDLER_FAILED",
+      "per-attempt: fx.rate ok",
+      "per-call: fx.rate ok",
+      "steps: per-call > retry > per-attempt > handler",
+    ]);
+  });
+
+  it("testing: the example test file passes under vitest", async () => {
+    const run = await runExample("testing");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Tests\s+.*3 passed/);
+  });
+
+  it("observability: spans on the console exporter, one trace per root message, and metrics", async () => {
+    const run = await runExample("observability");
+    expect(run.code, run.stderr).toBe(0);
+    const spans = [...run.stdout.matchAll(/traceId: '([0-9a-f]{32})',[\s\S]*?name: '([^']+)'/g)].map((m) => ({
+      traceId: m[1],
+      name: m[2],
+    }));
+    expect(spans.map((s) => s.name).sort()).toEqual(
+      [
+        "checkout",
+        "send orders.place",
+        "process orders.place",
+        "publish orders.placed",
+        "process orders.placed",
+        "send orders.place",
+        "process orders.place",
+      ].sort(),
+    );
+    // The first order's spans share the trace of our own "checkout" span; the failing one has its own.
+    const checkout = spans.find((s) => s.name === "checkout")?.traceId;
+    expect(spans.filter((s) => s.traceId === checkout)).toHaveLength(5);
+    expect(run.stdout).toContain("'catga.error.code': 'ORDERS_OUT_OF_STOCK'");
+    expect(run.lines).toContain("metric catga.requests.total orders.place ok = 1");
+    expect(run.lines).toContain("metric catga.requests.failed orders.place ORDERS_OUT_OF_STOCK = 1");
+  });
+
+  it("order-saga: one saga completes, the out-of-stock one is compensated", async () => {
+    const run = await runExample("order-saga");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines).toEqual(["o-1 completed ", "o-2 compensated INVENTORY_SHORT"]);
+  });
+});
