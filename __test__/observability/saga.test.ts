@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MetricNames } from "../../ts/entries/observability.js";
 import { InMemorySagaStore, sagaOperations } from "../../ts/index.js";
 import { eventually } from "../persistence/helpers.js";
-import { host, orderSaga, PlaceOrder, services } from "../saga/fixtures.js";
+import { host, orderSaga, PaymentCaptured, PlaceOrder, services } from "../saga/fixtures.js";
 import { api, pointValue, type Telemetry, telemetry } from "./helpers.js";
 
 // Sagas through the observability layer, read back with the OTel SDK's in-memory exporter and a
@@ -83,6 +83,36 @@ describe("saga traces", () => {
       ["saga order undo reserve", 1, 0],
     ]);
     for (const span of undo) expect(parentOf(span)).toBe(root.spanContext().spanId);
+  });
+});
+
+describe("saga traces across hosts", () => {
+  it("a host that continues an instance started elsewhere adds its spans to the instance's trace", async () => {
+    // Two hosts with their own tracer providers (two processes, as far as OTel knows) and one store.
+    const store = new InMemorySagaStore();
+    const first = telemetry();
+    const second = telemetry();
+    const hostOn = (tel: Telemetry) =>
+      host(services(), store, orderSaga({ waitMs: 60_000 }), {
+        observability: { api, tracerProvider: tel.tracerProvider, meterProvider: tel.meterProvider },
+      }).catga;
+    try {
+      await hostOn(first).send(PlaceOrder, { orderId: "x1", amount: 5 });
+      await eventually(async () => (await store.get("order", "x1"))?.status === "waiting");
+      // The captured event reaches the other host, which moves the instance on from the store.
+      await hostOn(second).publish(PaymentCaptured, { orderId: "x1", at: 7 });
+      await eventually(async () => (await store.get("order", "x1"))?.status === "completed");
+
+      const root = first.span("saga order");
+      const ship = second.span("saga order ship");
+      expect(first.spans().some((span) => span.name === "saga order ship")).toBe(false);
+      expect(ship.spanContext().traceId).toBe(root.spanContext().traceId);
+      expect(parentOf(ship)).toBe(root.spanContext().spanId);
+      expect((await store.get("order", "x1"))?.progress.trace).toContain(root.spanContext().traceId);
+    } finally {
+      await first.shutdown();
+      await second.shutdown();
+    }
   });
 });
 
