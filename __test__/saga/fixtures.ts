@@ -1,4 +1,5 @@
 // The order saga used by the saga tests: orders, payments, inventory; handlers record what ran.
+import { type ObservabilityOptions, withObservability } from "../../ts/entries/observability.js";
 import {
   type Catga,
   CatgaError,
@@ -7,6 +8,7 @@ import {
   defineEvent,
   defineSaga,
   InMemorySagaStore,
+  type Logger,
   type SagaStarted,
   type SagaStore,
   silentLogger,
@@ -97,10 +99,17 @@ export function host(
   s: Services,
   store: SagaStore = new InMemorySagaStore(),
   saga = orderSaga(),
-  hostOptions: { compensationAttempts?: number; compensationBackoffMs?: number } = {},
+  hostOptions: {
+    compensationAttempts?: number;
+    compensationBackoffMs?: number;
+    logger?: Logger;
+    observability?: ObservabilityOptions;
+  } = {},
 ): { catga: Catga; store: SagaStore } {
   let catga: Catga | undefined;
-  const built = createCatga({ logger: silentLogger })
+  const { logger = silentLogger, observability, ...sagaOptions } = hostOptions;
+  const base = createCatga({ logger });
+  const built = (observability === undefined ? base : withObservability(base, observability))
     .handle(Reserve, (p, ctx) => {
       s.calls.push(`reserve ${ctx.messageId}`);
       if (failing(s, "reserve")) throw new CatgaError("INVENTORY_SHORT", "out of stock");
@@ -129,8 +138,14 @@ export function host(
       if (failing(s, "ship")) throw new CatgaError("SHIPPING_CLOSED", "closed");
       return { trackingId: `t-${p.orderId}` };
     })
-    .saga(saga, { store, compensationBackoffMs: 1, ...hostOptions })
+    .saga(saga, { store, compensationBackoffMs: 1, ...sagaOptions })
     .build();
   catga = built as unknown as Catga;
   return { catga, store };
+}
+
+/** A logger that keeps what was logged at error level (its message and fields). */
+export function errorLog(): Logger & { errors: { message: string; fields: unknown }[] } {
+  const errors: { message: string; fields: unknown }[] = [];
+  return { ...silentLogger, errors, error: (message, fields) => errors.push({ message, fields }) };
 }

@@ -539,4 +539,49 @@ describe("sagas under the test harness", () => {
       ]),
     );
   });
+
+  it("on a virtual clock, a wait times out only when the test advances past it", async () => {
+    const store = new InMemorySagaStore();
+    const builder = createCatga({ logger: silentLogger })
+      .handle(Reserve, () => ({ reservationId: "r" }))
+      .handle(Release, () => {})
+      .handle(Charge, () => ({ paymentId: "p" }))
+      .handle(Refund, () => {})
+      .handle(Notify, () => {})
+      .handle(Ship, () => ({ trackingId: "t" }))
+      .saga(orderSaga({ waitMs: 60 * 60_000, deadlineMs: 24 * 3600_000 }), {
+        store,
+        compensationBackoffMs: 1000,
+      });
+    let releases = 0;
+    const test = createTestCatga(builder).stub(Release, () => {
+      if (++releases <= 2) throw new CatgaError("INVENTORY_DOWN", "stubbed");
+    });
+    const clock = test.useVirtualClock(1_000_000);
+    await test.send(PlaceOrder, { orderId: "v1", amount: 1 });
+    await clock.advance(0);
+    expect(await store.get("order", "v1")).toMatchObject({ status: "waiting", updatedAt: 1_000_000 });
+    expect((await store.get("order", "v1"))?.progress.waitUntil).toBe(1_000_000 + 3600_000);
+
+    await clock.advance(3600_000 - 1); // one ms before the timeout: still waiting
+    expect((await store.get("order", "v1"))?.status).toBe("waiting");
+    await clock.advance(2); // its timer fires 1 ms past waitUntil
+    // Timed out: refund ran, release fails twice, retried after each backoff (1 s, then 2 s).
+    const compensating = await store.get("order", "v1");
+    expect(compensating).toMatchObject({
+      status: "compensating",
+      progress: { error: { code: "CATGA_TIMEOUT" } },
+    });
+    expect(compensating?.progress.undoAttempts).toBe(1);
+    await clock.advance(1000);
+    expect((await store.get("order", "v1"))?.progress.undoAttempts).toBe(2);
+    await clock.advance(1999);
+    expect((await store.get("order", "v1"))?.progress.undoAttempts).toBe(2);
+    await clock.advance(1);
+    expect(await store.get("order", "v1")).toMatchObject({
+      status: "compensated",
+      updatedAt: 1_000_000 + 3600_000 + 3001,
+    });
+    expect(test.payloadsOf(Release)).toHaveLength(3);
+  });
 });

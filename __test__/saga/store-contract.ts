@@ -1,12 +1,23 @@
 import { describe, expect, it } from "vitest";
-import type { SagaInstance, SagaStore } from "../../ts/index.js";
+import { type SagaInstance, type SagaStore, sagaOperations } from "../../ts/index.js";
+import { eventually } from "../persistence/helpers.js";
+import { errorLog, host, orderSaga, PlaceOrder, services } from "./fixtures.js";
+
+/** A store whose server the test stops and starts again (by PID), keeping what it stored. */
+export interface SagaStoreOutage {
+  readonly store: SagaStore;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
 
 export interface SagaStoreContractOptions {
   /** The same kind of store pointed at a server that is not there. */
   readonly down?: () => Promise<SagaStore>;
+  /** A store on a private server, for the outage cases (where one can be stopped honestly). */
+  readonly outage?: () => Promise<SagaStoreOutage>;
 }
 
-/** What every SagaStore must do, run against each implementation (in-memory, PostgreSQL). */
+/** What every SagaStore must do, run against each implementation (in-memory, PostgreSQL, NATS KV). */
 export function describeSagaStoreContract(
   name: string,
   factory: () => Promise<SagaStore>,
@@ -89,6 +100,69 @@ export function describeSagaStoreContract(
         await expect(store.update(instance("x", { revision: 2 }))).rejects.toMatchObject({
           code: "CATGA_STORE_FAILED",
         });
+      });
+    }
+
+    if (options.outage !== undefined) {
+      const outage = options.outage;
+      it("fails with CATGA_STORE_FAILED while its server is down, and serves what it kept once back", async () => {
+        const { store, stop, start } = await outage();
+        await store.insert(instance("o"));
+        await stop();
+        await expect(store.get("order", "o")).rejects.toMatchObject({ code: "CATGA_STORE_FAILED" });
+        await expect(store.update(instance("o", { revision: 2 }))).rejects.toMatchObject({
+          code: "CATGA_STORE_FAILED",
+        });
+        await expect(store.list({ saga: "order" })).rejects.toMatchObject({ code: "CATGA_STORE_FAILED" });
+        await start();
+        await eventually(
+          () =>
+            store.get("order", "o").then(
+              (i) => i !== undefined,
+              () => false,
+            ),
+          20_000,
+        );
+        // A write that failed for its caller may still land (a client that buffered it through the
+        // outage; a commit whose answer was lost): the store holds one of the two, never a mix.
+        const back = await store.get("order", "o");
+        expect([instance("o"), instance("o", { revision: 2 })]).toContainEqual(back);
+        const next = (back?.revision ?? 0) + 1;
+        expect(await store.update(instance("o", { revision: next, step: 1 }))).toBe(true);
+        expect((await store.list({ saga: "order" })).map((i) => [i.id, i.revision])).toEqual([["o", next]]);
+      });
+
+      it("a saga whose write failed in an outage continues from its last write once woken", async () => {
+        const { store, stop, start } = await outage();
+        const s = services();
+        s.captureInline = true;
+        s.shipDelayMs = 500;
+        const logger = errorLog();
+        const { catga } = host(s, store, orderSaga(), { logger });
+        await catga.send(PlaceOrder, { orderId: "out1", amount: 5 });
+        await eventually(() => s.calls.some((c) => c.startsWith("ship ")), 20_000);
+        await stop(); // ship is in flight: recording its Result fails
+        await eventually(() => logger.errors.some((e) => e.message.includes("saga advance failed")), 30_000);
+        expect(logger.errors[0]?.fields).toMatchObject({ id: "out1" });
+        await start();
+        const ops = sagaOperations(catga, orderSaga(), store);
+        // Woken once the store answers, unless the write that failed landed after all and ended it.
+        const woken = async () => {
+          const instance = await store.get("order", "out1").catch(() => undefined);
+          if (instance?.status === "completed") return true;
+          return ops.wake("out1").then(
+            () => true,
+            () => false,
+          );
+        };
+        await eventually(woken, 20_000);
+        await eventually(async () => (await store.get("order", "out1"))?.status === "completed", 20_000);
+        // The step in flight at the outage is sent again under its own id, unless the write that
+        // failed for the engine landed after all (then it moved on); nothing else repeats.
+        const ships = s.calls.filter((c) => c.startsWith("ship "));
+        expect(ships.length).toBeLessThanOrEqual(2);
+        expect(new Set(ships)).toEqual(new Set(["ship order:out1:ship"]));
+        expect(s.calls.filter((c) => c.startsWith("charge "))).toHaveLength(1);
       });
     }
   });

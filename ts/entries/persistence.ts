@@ -1,7 +1,7 @@
 /**
  * `@catga/native/persistence`: the PostgreSQL outbox and its relay, migrations, and the inbox
  * (idempotency) stores on PostgreSQL, Redis and NATS KV, `exactlyOnce` (a handler's effect and
- * its recorded outcome in one transaction), and the PostgreSQL saga store.
+ * its recorded outcome in one transaction), and the saga stores on PostgreSQL and NATS KV.
  */
 export { withBatchOps } from "../persistence/batch.js";
 export type {
@@ -16,6 +16,8 @@ export type { MigrateOptions, MigrateResult, Migration } from "../persistence/mi
 export { MIGRATIONS, migrate } from "../persistence/migrations.js";
 export type { NatsKvIdempotencyStoreOptions } from "../persistence/nats-kv-inbox.js";
 export { NatsKvIdempotencyStore } from "../persistence/nats-kv-inbox.js";
+export type { NatsKvSagaStoreOptions } from "../persistence/nats-kv-saga-store.js";
+export { NatsKvSagaStore } from "../persistence/nats-kv-saga-store.js";
 export type {
   OutboxCause,
   OutboxEventOptions,

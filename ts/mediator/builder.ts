@@ -7,6 +7,7 @@ import { type RateLimitOptions, rateLimitBehavior } from "./behaviors/rate-limit
 import { type RetryOptions, retryBehavior } from "./behaviors/retry.js";
 import { type TimeoutOptions, timeoutBehavior } from "./behaviors/timeout.js";
 import { type ValidationOptions, validationBehavior } from "./behaviors/validation.js";
+import { type Clock, realClock } from "./clock.js";
 import type { HandlerContext, PublishMode } from "./context.js";
 import {
   type AnyContract,
@@ -17,7 +18,7 @@ import {
   type TypeOf,
 } from "./contracts.js";
 import { type EventRoute, eventRoute } from "./event-routes.js";
-import type { ExtensionTarget, Installable } from "./extension.js";
+import type { ExtensionTarget, Installable, SagaTelemetry } from "./extension.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import {
   type Catga,
@@ -120,8 +121,12 @@ export interface BuilderState {
   transport: Transport | undefined;
   /** Instrumentation around every dispatch (observability); undefined keeps the fast paths. */
   hook?: DispatchHook | undefined;
-  /** Given each mediator built from this state (a hosted saga sends through it). */
-  readonly built?: readonly ((catga: Catga<AnyContract>) => void)[];
+  /** Given each mediator built from this state (a hosted saga sends through it), with its clock. */
+  readonly built?: readonly ((catga: Catga<AnyContract>, clock: Clock) => void)[];
+  /** The clock hosted sagas read and wait on; the test harness's virtual one. @default the real clock */
+  readonly clock?: Clock;
+  /** Spans and metrics of hosted sagas (observability). */
+  readonly sagaTelemetry?: SagaTelemetry | undefined;
 }
 
 /**
@@ -146,7 +151,8 @@ export class CatgaBuilder<
   private publishMode: PublishMode;
   private transport: Transport | undefined;
   private hook: DispatchHook | undefined;
-  private readonly built: ((catga: Catga<AnyContract>) => void)[] = [];
+  private sagaTelemetry: SagaTelemetry | undefined;
+  private readonly built: ((catga: Catga<AnyContract>, clock: Clock) => void)[] = [];
   /** What each hosted saga sends, checked at build (for callers the types do not reach). */
   private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
 
@@ -204,6 +210,7 @@ export class CatgaBuilder<
       issue: (path, message) => this.issues.add(path, message),
       onBuilt: (callback) => this.built.push(callback),
       logger: () => this.logger,
+      telemetry: () => this.sagaTelemetry,
     };
     if (typeof (saga as Partial<Installable<Sends, Adds, Options>>)?.install !== "function")
       this.issues.add("sagas", "saga() needs a saga from defineSaga");
@@ -275,6 +282,12 @@ export class CatgaBuilder<
     return this;
   }
 
+  /** Installs spans and metrics for hosted sagas (used by `withObservability`); replaces a previous one. */
+  withSagaTelemetry(telemetry: SagaTelemetry | undefined): this {
+    this.sagaTelemetry = telemetry;
+    return this;
+  }
+
   /** Adds a behavior; one with the same name (e.g. from a preset) is replaced in place. */
   use(behavior: Behavior): this {
     const name = (behavior as Partial<Behavior> | undefined)?.name;
@@ -306,6 +319,7 @@ export class CatgaBuilder<
       transport: this.transport,
       hook: this.hook,
       built: [...this.built],
+      sagaTelemetry: this.sagaTelemetry,
     };
   }
 
@@ -499,6 +513,6 @@ export function buildMediator(
     durableTypes,
   };
   const mediator = new Mediator(compiled);
-  for (const callback of state.built ?? []) callback(mediator);
+  for (const callback of state.built ?? []) callback(mediator, state.clock ?? realClock);
   return mediator;
 }

@@ -1,5 +1,6 @@
 import { IssueList } from "../checks.js";
 import { type BuilderState, buildMediator, type CatgaBuilder, type HandlerFor } from "./builder.js";
+import { VirtualClock } from "./clock.js";
 import type {
   AcceptedSendOptions,
   DurableSendOptions,
@@ -43,6 +44,7 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
   private readonly base: BuilderState;
   private readonly stubs = new Map<string, { contract: AnyContract; handler: Handler }>();
   private mediator: Mediator | undefined;
+  private clock: VirtualClock | undefined;
 
   constructor(base: BuilderState) {
     this.base = base;
@@ -70,6 +72,17 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
     this.stubs.set(contract.type, { contract, handler: handler as Handler });
     this.mediator = undefined;
     return this as unknown as TestCatga<Handled | C>;
+  }
+
+  /**
+   * Runs the hosted sagas on a virtual clock from now on: their wait timeouts, deadlines, step
+   * timeouts and compensation backoffs happen only when the test calls `advance(ms)` on it.
+   * @param startMs the clock's first reading (epoch ms). @default Date.now()
+   */
+  useVirtualClock(startMs?: number): VirtualClock {
+    this.clock = new VirtualClock(startMs);
+    this.mediator = undefined;
+    return this.clock;
   }
 
   /** Forgets recorded messages (stubs stay). */
@@ -153,7 +166,12 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
     for (const stub of this.stubs.values()) registrations.push(stub);
     // A stub of a `.remote()` contract handles it here instead: it is no longer remote.
     const remotes = this.base.remotes.filter((c) => !this.stubs.has(c.type));
-    const state: BuilderState = { ...this.base, registrations, remotes };
+    const state: BuilderState = {
+      ...this.base,
+      registrations,
+      remotes,
+      ...(this.clock === undefined ? {} : { clock: this.clock }),
+    };
     this.mediator = buildMediator(state, ({ kind, type, payload, context }) => {
       this.messages.push({ ...context.toJSON(), kind: kind as ContractKind, type, payload });
     });

@@ -126,6 +126,11 @@ export declare class NatsKv {
    * revision, or null when another write came first.
    */
   swap(key: string, value: Buffer, revisionSeen: number): Promise<number | null>
+  /**
+   * The keys matching `pattern` (`.`-separated tokens, `*` one token, `>` the rest), sorted;
+   * CATGA_LIMIT when more than `maxKeys` match.
+   */
+  keys(pattern: string, maxKeys: number): Promise<Array<string>>
 }
 
 /** A live subscription; `drain()` stops delivery after what was already received. */

@@ -1,4 +1,5 @@
 import type { BuilderState } from "../mediator/builder.js";
+import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
 import { CatgaObservability, type ObservabilityOptions } from "./instrumentation.js";
@@ -11,7 +12,8 @@ export function observability(options?: ObservabilityOptions): CatgaObservabilit
 /**
  * Instruments a builder with OpenTelemetry: a hook around every dispatch (send/query/publish spans,
  * `catga.requests.*`, W3C trace context in headers), an innermost `observability` behavior (a span
- * and `catga.handler.*` per handler execution), and — when the builder's transport is NATS — the
+ * and `catga.handler.*` per handler execution), a trace per hosted saga with `catga.saga.*`
+ * metrics (sagas hosted before or after this call), and — when the builder's transport is NATS — the
  * engine's counters as observable instruments. Call it after the transport is set. With no OTel
  * SDK registered (and `enabled: "auto"`, the default) it installs nothing: zero cost.
  *
@@ -24,6 +26,8 @@ export interface InstrumentableBuilder {
   state(): BuilderState;
   withDispatchHook(hook: DispatchHook | undefined): unknown;
   use(behavior: Behavior): unknown;
+  /** Present on `CatgaBuilder`: spans and metrics for the sagas it hosts. */
+  withSagaTelemetry?(telemetry: SagaTelemetry | undefined): unknown;
 }
 
 export function withObservability<B extends InstrumentableBuilder>(
@@ -36,6 +40,7 @@ export function withObservability<B extends InstrumentableBuilder>(
   instrumentation.useTransportName(transport?.name);
   builder.withDispatchHook(instrumentation.hook);
   builder.use(instrumentation.behavior);
+  builder.withSagaTelemetry?.(instrumentation.sagas);
   const connection = (transport as { connection?: { stats?: unknown } } | undefined)?.connection;
   if (instrumentation.metrics && typeof connection?.stats === "function")
     instrumentation.observeNats(connection as Parameters<CatgaObservability["observeNats"]>[0]);

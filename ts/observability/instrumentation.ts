@@ -3,6 +3,7 @@
 // cluster-observer.ts).
 
 import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.js";
+import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
 import { type ClusterSource, observeCluster } from "./cluster-observer.js";
@@ -22,6 +23,7 @@ import {
   type TracerProviderLike,
 } from "./otel.js";
 import { observeRelay, type RelaySource } from "./relay-observer.js";
+import { SagaInstrumentation } from "./saga-telemetry.js";
 import { StoreMetrics } from "./store-metrics.js";
 
 export type { ClusterSource } from "./cluster-observer.js";
@@ -85,6 +87,8 @@ export class CatgaObservability {
   readonly hook: DispatchHook;
   /** Innermost behavior: one span and one measurement per handler execution. */
   readonly behavior: Behavior;
+  /** Spans and `catga.saga.*` metrics of the sagas a builder hosts. */
+  readonly sagas: SagaTelemetry;
   private readonly meter: OtelMeter | undefined;
   private readonly dispatch: DispatchInstrumentation;
   private readonly explicitWireSystem: boolean;
@@ -126,6 +130,7 @@ export class CatgaObservability {
     this.dispatch = new DispatchInstrumentation(api, tracer, instruments, options.wireSystem ?? "catga");
     this.hook = this.dispatch.hook;
     this.behavior = this.dispatch.behavior;
+    this.sagas = new SagaInstrumentation(api, tracer, this.meter);
   }
 
   /** True when anything (traces or metrics) is on. */

@@ -30,6 +30,12 @@ export const MetricNames = Object.freeze({
   outboxRelayed: "catga.outbox.relayed",
   inboxProcessed: "catga.inbox.processed",
   persistenceLatency: "catga.persistence.latency",
+  sagaStarted: "catga.saga.started",
+  sagaCompleted: "catga.saga.completed",
+  sagaCompensated: "catga.saga.compensated",
+  sagaFailed: "catga.saga.failed",
+  sagaDuration: "catga.saga.duration",
+  sagaActive: "catga.saga.active",
   deadLetters: "catga.deadletters",
   clusterMembersActive: "catga.cluster.members.active",
   clusterLeaderElections: "catga.cluster.leader.elections",
@@ -56,4 +62,16 @@ export const Attr = Object.freeze({
   outcome: "catga.outcome",
   errorCode: "catga.error.code",
   errorType: "error.type",
+  /** The saga's name (`defineSaga(name)`), on saga spans and metrics. */
+  saga: "catga.saga",
+  sagaId: "catga.saga.id",
+  sagaStep: "catga.saga.step",
+  /** `step` or `compensation`. */
+  sagaOperation: "catga.saga.operation",
+  /** A compensation's attempt (1, 2…). */
+  sagaAttempt: "catga.saga.attempt",
+  /** On `catga.saga.duration`: completed, compensated or failed. */
+  sagaStatus: "catga.saga.status",
+  /** On a saga's root span: false when the start found the instance existing (a repeated start). */
+  sagaCreated: "catga.saga.created",
 });

@@ -11,7 +11,7 @@ import type { SagaStore } from "./instance.js";
 
 /** Options of the builder's `.saga(definition, options)`. */
 export interface SagaHostOptions {
-  /** Where instances are kept: `InMemorySagaStore` (one process) or `PostgresSagaStore`. */
+  /** Where instances are kept: `InMemorySagaStore` (one process), `PostgresSagaStore` or `NatsKvSagaStore`. */
   readonly store: SagaStore;
   /**
    * Attempts at one compensation before the instance is `failed` (left to an operator).
@@ -79,5 +79,5 @@ export function installSaga(
       engine.event(step.event.type, payload, ctx),
     );
   }
-  target.onBuilt((catga) => engine.attach(catga));
+  target.onBuilt((catga, clock) => engine.attach(catga, clock));
 }

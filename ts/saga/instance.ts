@@ -48,6 +48,8 @@ export interface SagaProgress {
   readonly received?: Readonly<Record<string, unknown>>;
   /** What made the instance compensate or fail. */
   readonly error?: SagaError;
+  /** The W3C `traceparent` of the instance's trace (with observability): its spans join it. */
+  readonly trace?: string;
   /** The last operator action (`resume`/`abort`) and its reason. */
   readonly operator?: { readonly action: "resume" | "abort"; readonly reason: string; readonly at: number };
 }

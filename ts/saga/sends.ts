@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { CatgaError, ErrorCodes } from "../errors.js";
+import type { Clock } from "../mediator/clock.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
 import type { Catga } from "../mediator/mediator.js";
 import { err, type Result } from "../mediator/result.js";
@@ -21,25 +22,28 @@ export function sendCommand(
   messageId: string,
   correlationId: string,
   timeoutMs: number | undefined,
+  clock: Clock,
 ): Promise<Result<unknown>> {
+  const abort = timeoutMs === undefined ? undefined : new AbortController();
   const options = {
     messageId,
     correlationId,
-    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+    ...(abort === undefined ? {} : { signal: abort.signal }),
     ...(contract.delivery === "durable" ? { await: "result" as const } : {}),
   };
   // biome-ignore lint/suspicious/noExplicitAny: the definition's types checked payload against the contract
   const sent = catga.send(contract as any, payload as any, options as any) as Promise<Result<unknown>>;
-  if (timeoutMs === undefined) return sent;
+  if (timeoutMs === undefined || abort === undefined) return sent;
   // The signal ends a remote wait; a local handler that ignores it is outrun here.
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   const expired = new Promise<Result<unknown>>((resolve) => {
-    timer = setTimeout(
-      () => resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    cancel = clock.setTimer(() => {
+      // The reason AbortSignal.timeout() gives: transports read a TimeoutError as CATGA_TIMEOUT.
+      abort.abort(new DOMException(`${contract.type} got no Result within ${timeoutMs} ms`, "TimeoutError"));
+      resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`));
+    }, timeoutMs);
   });
-  return Promise.race([sent, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([sent, expired]).finally(() => cancel?.());
 }
 
 /** The value as stored (JSON) and its size, or a CATGA_INVALID_ARGUMENT naming what could not be stored. */

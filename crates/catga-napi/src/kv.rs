@@ -84,4 +84,14 @@ impl NatsKv {
         let written = self.store.swap(&key, &value, expected).await.map_err(to_js_async)?;
         Ok(written.map(|revision| revision as f64))
     }
+
+    /// The keys matching `pattern` (`.`-separated tokens, `*` one token, `>` the rest), sorted;
+    /// CATGA_LIMIT when more than `maxKeys` match.
+    #[napi]
+    pub async fn keys(&self, pattern: String, max_keys: u32) -> napi::Result<Vec<String>> {
+        if max_keys == 0 {
+            return Err(into_async(invalid_argument("maxKeys", "must be at least 1")));
+        }
+        self.store.keys(&pattern, max_keys as usize).await.map_err(to_js_async)
+    }
 }

@@ -1,6 +1,7 @@
-//! NATS KV buckets, used as inbox / idempotency stores: batched gets and puts so a batch of
-//! message ids costs one N-API crossing, and revision-checked writes for claims (a write that
-//! lands only when the key is still at the revision the writer read).
+//! NATS KV buckets, used as inbox / idempotency and saga stores: batched gets and puts so a batch
+//! of message ids costs one N-API crossing, revision-checked writes for claims and saga instances
+//! (a write that lands only when the key is still at the revision the writer read), and key
+//! listing by pattern (saga instances by saga).
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use async_nats::jetstream::stream::{Config as StreamConfig, DiscardPolicy, Stora
 use async_nats::jetstream::Context;
 use bytes::Bytes;
 use futures_util::future::join_all;
+use futures_util::TryStreamExt;
 
 use super::jetstream::default_duplicate_window;
 use crate::error::{CatgaError, ErrorCode, Result};
@@ -93,6 +95,52 @@ impl KvBucket {
             Err(e) => Err(kv_error("KV swap", e)),
         }
     }
+
+    /// The keys matching `pattern` (KV key tokens separated by `.`, `*` for one token, `>` for the
+    /// rest), sorted, at most `max_keys`. Read from the stream's subject index (one request per page
+    /// of subjects, no consumer). Deleted or purged keys are listed too (their marker is the last
+    /// message): `entry` answers them with an empty value.
+    pub async fn keys(&self, pattern: &str, max_keys: usize) -> Result<Vec<String>> {
+        check_pattern(pattern)?;
+        let prefix = self.0.prefix.as_str();
+        let subjects =
+            self.0.stream.info_with_subjects(format!("{prefix}{pattern}")).await.map_err(|e| kv_error("KV keys", e))?;
+        let mut keys: Vec<String> = Vec::new();
+        let mut subjects = std::pin::pin!(subjects);
+        while let Some((subject, _count)) = subjects.try_next().await.map_err(|e| kv_error("KV keys", e))? {
+            if keys.len() == max_keys {
+                return Err(CatgaError::new(
+                    ErrorCode::Limit,
+                    format!("KV keys: more than {max_keys} keys match {pattern}"),
+                ));
+            }
+            if let Some(key) = subject.strip_prefix(prefix) {
+                keys.push(key.to_string());
+            }
+        }
+        keys.sort_unstable();
+        Ok(keys)
+    }
+}
+
+/// A key pattern: non-empty tokens of KV key characters, `*` for a whole token, `>` as the last.
+pub(crate) fn check_pattern(pattern: &str) -> Result<()> {
+    let tokens: Vec<&str> = pattern.split('.').collect();
+    let last = tokens.len() - 1;
+    let valid = tokens.iter().enumerate().all(|(i, token)| {
+        *token == "*"
+            || (*token == ">" && i == last)
+            || (!token.is_empty()
+                && token.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '=')))
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(CatgaError::invalid_argument(
+            "pattern",
+            "must be '.'-separated tokens of letters, digits, - _ / =, or * (one token), or > (last token)",
+        ))
+    }
 }
 
 async fn get_many(store: &Store, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
@@ -110,3 +158,7 @@ async fn put_many(store: &Store, entries: &[(&str, &[u8])]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "kv_tests.rs"]
+mod tests;

@@ -1,0 +1,131 @@
+/**
+ * The backward path of a saga instance: leaving the forward path, undoing the done steps in
+ * reverse (each compensation claimed, then sent, retried with a backoff), and `failed` for an
+ * operator when one keeps failing.
+ */
+import { errorInfoFrom, type Result } from "../mediator/result.js";
+import type { SagaError, SagaInstance } from "./instance.js";
+import { type Move, SAGA_HOST_DEFAULTS, type SagaRuntime } from "./runtime.js";
+
+/** Leaves the forward path: the done steps (and the in-flight one, when it may have happened) are undone in reverse. */
+export async function compensate(
+  rt: SagaRuntime,
+  instance: SagaInstance,
+  error: SagaError,
+  inFlightToo: boolean,
+): Promise<Move> {
+  await rt.write(instance, compensation(rt, instance, error, inFlightToo));
+  return "again";
+}
+
+/** The change that starts compensating: what to undo, in reverse order of the done steps. */
+export function compensation(
+  rt: SagaRuntime,
+  instance: SagaInstance,
+  error: SagaError,
+  inFlightToo: boolean,
+) {
+  const { progress } = instance;
+  const names = [...progress.done];
+  if (inFlightToo && progress.inFlight !== undefined && !names.includes(progress.inFlight))
+    names.push(progress.inFlight);
+  const undo = names.filter((name) => rt.saga.compensations.has(name));
+  return {
+    status: "compensating" as const,
+    progress: { ...progress, undo, undoAttempts: 0, inFlight: undefined, waitUntil: undefined, error },
+  };
+}
+
+/** One move while compensating: undoes the last step of `undo`, or ends `compensated`. */
+export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Move> {
+  const { progress } = instance;
+  const undo = progress.undo ?? [];
+  const name = undo[undo.length - 1];
+  if (name === undefined) {
+    const done = await rt.write(instance, { status: "compensated" });
+    if (done === undefined) return "again";
+    rt.ended(done, "compensated");
+    return "stop";
+  }
+  const compensation = rt.saga.compensations.get(name);
+  if (compensation === undefined) {
+    // Nothing to undo for this step (an operator's resume lists every done step, waits included).
+    await rt.write(instance, { progress: { ...progress, undo: undo.slice(0, -1), undoAttempts: 0 } });
+    return "again";
+  }
+  const attempt = (progress.undoAttempts ?? 0) + 1;
+  // Claimed first: a crash mid-send makes the next delivery count (and id) a new attempt.
+  const claimed = await rt.write(instance, { progress: { ...progress, undoAttempts: attempt } });
+  if (claimed === undefined) return "again";
+  let result: Result<unknown>;
+  try {
+    const payload = compensation.payload(claimed.state);
+    const info = {
+      saga: rt.name,
+      id: claimed.id,
+      step: name,
+      kind: "compensation",
+      trace: claimed.progress.trace,
+      attempt,
+    } as const;
+    result = await rt.traced(info, () =>
+      rt.sendCommand(
+        compensation.send,
+        payload,
+        `${rt.name}:${claimed.id}:${name}:undo:${attempt}`,
+        claimed.id,
+        undefined,
+      ),
+    );
+  } catch (thrown) {
+    result = { ok: false, error: errorInfoFrom(thrown) } as Result<unknown>;
+  }
+  if (result.ok) {
+    // As for steps: a write that lost to another activation is redone on the fresh copy while
+    // that copy still shows this attempt, so a done compensation is not sent again.
+    for (let current: SagaInstance | undefined = claimed; ; ) {
+      const still = current?.progress.undo;
+      if (
+        current?.status !== "compensating" ||
+        still?.[still.length - 1] !== name ||
+        current.progress.undoAttempts !== attempt
+      )
+        return "again";
+      const written = await rt.write(current, {
+        progress: { ...current.progress, undo: still.slice(0, -1), undoAttempts: 0 },
+      });
+      if (written !== undefined) return "again";
+      current = await rt.read(claimed.id);
+    }
+  }
+  rt.logger().warn("saga compensation failed", {
+    saga: rt.name,
+    id: claimed.id,
+    step: name,
+    attempt,
+    code: result.error.code,
+  });
+  if (attempt >= rt.attempts)
+    return fail(rt, claimed, {
+      code: result.error.code,
+      message: `compensation of ${name} failed ${attempt} times, last: ${result.error.message}`,
+      step: name,
+    });
+  await rt.clock.sleep(Math.min(rt.backoffMs * 2 ** (attempt - 1), SAGA_HOST_DEFAULTS.maxBackoffMs));
+  return "again";
+}
+
+/** Stops the instance as `failed`: logged at error level, left to an operator. */
+export async function fail(rt: SagaRuntime, instance: SagaInstance, error: SagaError): Promise<Move> {
+  rt.logger().error("saga failed: an operator must resume or abort it", {
+    saga: rt.name,
+    id: instance.id,
+    ...error,
+  });
+  const failed = await rt.write(instance, {
+    status: "failed",
+    progress: { ...instance.progress, inFlight: undefined, error },
+  });
+  if (failed !== undefined) rt.ended(failed, "failed");
+  return "again";
+}
