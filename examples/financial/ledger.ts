@@ -10,7 +10,7 @@ import { connect, database, logger, SCHEMA, serve } from "./service.js";
 
 type Client = OnceTransaction["client"];
 
-const pool = database(12);
+const pool = database(8);
 const transport = await connect("ledger", { commands: true });
 
 function started(type: string, transferId: string): Promise<void> {

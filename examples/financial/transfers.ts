@@ -7,7 +7,7 @@ import { Announce, CheckCompliance, Credit, Debit, ReverseDebit, TransferComplet
 import { connect, database, logger, SCHEMA, serve } from "./service.js";
 import { TransferSaga } from "./transfer-saga.js";
 
-const pool = database(12);
+const pool = database(8);
 const transport = await connect("transfers", { commands: true, events: true });
 
 const transfers = createCatga({ logger, transport })
