@@ -44,6 +44,9 @@ describe("examples/financial: transfers across processes, the ledger killed mid-
       lines.some((l) => /^ledger killed with SIGKILL after \d+ debits/.test(l)),
       output,
     ).toBe(true);
+    // Killed as it started a command's work: that command ran again in the new ledger.
+    const again = lines.find((l) => l.startsWith("ledger: "))?.match(/; (\d+) ran again/)?.[1];
+    expect(Number(again), output).toBeGreaterThan(0);
 
     const completed = count(lines, /^\s+\d+\s+completed$/);
     expect(completed).toBeGreaterThan(0);
