@@ -28,7 +28,7 @@ function count(lines: string[], what: RegExp): number {
   return line === undefined ? 0 : Number(line.trim().split(/\s+/)[0]);
 }
 
-describe("examples/financial: transfers across processes, the ledger killed mid-run", {
+describe("examples/financial: transfers across processes, the ledger and the saga host killed mid-run", {
   timeout: 90_000,
 }, () => {
   it("settles every transfer and proves in SQL that the books balance and nothing applied twice", async () => {
@@ -42,6 +42,10 @@ describe("examples/financial: transfers across processes, the ledger killed mid-
     ).toBe(true);
     expect(
       lines.some((l) => /^ledger killed with SIGKILL after \d+ debits/.test(l)),
+      output,
+    ).toBe(true);
+    expect(
+      lines.some((l) => /^transfers host killed with SIGKILL with \d+ of 200 settled/.test(l)),
       output,
     ).toBe(true);
     // Killed as it started a command's work: that command ran again in the new ledger.

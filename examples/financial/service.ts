@@ -14,9 +14,12 @@ export const logger = consoleLogger({ level: "error" });
 
 /**
  * Durable command settings, identical in every service that has them (each one provisions the
- * streams at connect). A short ack wait brings back soon what a killed ledger held.
+ * streams at connect). A short ack wait brings back soon what a killed process held. A saga step
+ * that a killed host had sent is sent again by the next one and, inside the duplicate window, waited
+ * out (docs/sagas.md, "Crash recovery"): a short window keeps that wait short in this demo.
  */
 const durableCommands = {
+  provision: { duplicateWindowMs: 5_000 },
   consumer: { batch: 16, maxAckPending: 128, ackWaitMs: 2_000, fetchWaitMs: 50, backoffMs: [100, 500] },
 };
 
