@@ -10,6 +10,9 @@ untyped.run("require-idempotency-for-durable (by names)", asEslintRule(rule), {
     `${CONTRACTS}createCatga({ transport }).handle(Capture, h).withIdempotency({ store });`,
     // in process only: one delivery per send
     `${CONTRACTS}createCatga().handle(Place, h).build();`,
+    // exactlyOnce records the outcome in the handler's transaction: idempotent by itself
+    `${CONTRACTS}createCatga({ transport }).handle(Capture, exactlyOnce(pool, work)).build();`,
+    `${CONTRACTS}createCatga({ transport }).handle(Place, exactlyOnce(pool, work, { schema })).build();`,
     // events are not commands
     `${CONTRACTS}createCatga({ transport }).handle(Placed, h).build();`,
   ],
@@ -21,6 +24,11 @@ untyped.run("require-idempotency-for-durable (by names)", asEslintRule(rule), {
     {
       code: `${CONTRACTS}createCatga({ transport: t }).handle(Place, h).handle(Placed, g).build();`,
       errors: [{ messageId: "transport", data: { type: "Place" } }],
+    },
+    {
+      // only a handler that is the exactlyOnce call itself counts
+      code: `${CONTRACTS}createCatga().handle(Capture, (p, ctx) => once(p, ctx)).build();`,
+      errors: [{ messageId: "durable", data: { type: "Capture" } }],
     },
     {
       code: `createCatga().handle(defineCommand("a.b").durable(), h);`,

@@ -37,6 +37,17 @@ function hasTransport(root: TSESTree.Node): boolean {
   );
 }
 
+/**
+ * `exactlyOnce(pool, work)` (`@catga/native/persistence`) records each message's outcome in the
+ * handler's own transaction: the handler is idempotent by itself.
+ */
+function isExactlyOnce(handler: TSESTree.Node | undefined): boolean {
+  const call = handler === undefined ? undefined : unwrapExpression(handler);
+  return (
+    call?.type === T.CallExpression && call.callee.type === T.Identifier && call.callee.name === "exactlyOnce"
+  );
+}
+
 function keyOf(property: TSESTree.Property): string | undefined {
   if (!property.computed && property.key.type === T.Identifier) return property.key.name;
   return property.key.type === T.Literal ? String(property.key.value) : undefined;
@@ -70,7 +81,7 @@ export default createRule<[], MessageIds>({
         if (calls.some((call) => methodName(call) === "withIdempotency")) return;
         const remote = hasTransport(root);
         for (const call of calls) {
-          if (!isHandleCall(call)) continue;
+          if (!isHandleCall(call) || isExactlyOnce(call.arguments[1])) continue;
           const contract = call.arguments[0]!; // isHandleCall checked there are two
           const info = contractInfo(context, contract);
           if (info?.kind !== "command") continue;
