@@ -15,7 +15,7 @@ import { type Expected, inParallel, REFUSED, script } from "./scenario.js";
 import { PREFIX, SCHEMA } from "./service.js";
 
 const SERVICES = ["gateway", "orders", "payments", "inventory", "shipping"] as const;
-const RUN_DEADLINE_MS = Number(process.env.ECOMMERCE_DEADLINE_MS ?? 90_000);
+const RUN_DEADLINE_MS = Number(process.env.ECOMMERCE_DEADLINE_MS ?? 60_000);
 const children = new Map<string, ChildProcess>();
 const started = Date.now();
 const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
