@@ -38,14 +38,14 @@ function start(name: string): Promise<string> {
   );
   children.set(name, child);
   createInterface({ input: child.stderr! }).on("line", (line) => console.error(`[${name}] ${line}`));
-  return new Promise((ready, failed) => {
+  // A service that exits on its own (before or after `ready`) fails the run: `fail` stops the others.
+  child.once("exit", (code, signal) => {
+    if (!stopping) void fail(`${name} exited (${signal ?? code}) while the shop was running`);
+  });
+  return new Promise((ready) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.startsWith("ready")) ready(line.slice(6));
       else console.error(`[${name}] ${line}`);
-    });
-    child.once("exit", (code, signal) => {
-      if (!stopping) void fail(`${name} exited (${signal ?? code}) while the shop was running`);
-      failed(new Error(`${name} exited`));
     });
   });
 }

@@ -21,7 +21,7 @@ export const durableCommands = { provision: { storage: "memory" as const }, cons
 
 /** A pool for one service: a few connections each, five services share the server. */
 export function openPool(): pg.Pool {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
   pool.on("error", (error) => logger.warn("idle PostgreSQL connection failed", { reason: error.message }));
   return pool;
 }
@@ -31,7 +31,15 @@ export function connect(
   service: string,
   options: Omit<Parameters<typeof natsTransport>[0], "servers" | "service" | "prefix"> = {},
 ): Promise<NatsTransport> {
-  return natsTransport({ servers: NATS_URL, service, prefix: PREFIX, ...options }).catch(needs("NATS"));
+  // 15 s rather than 5 s for a reply (saga steps included): on a busy machine a slow answer should
+  // not turn into a timeout that cancels an order which would have gone through.
+  return natsTransport({
+    servers: NATS_URL,
+    service,
+    prefix: PREFIX,
+    requestTimeoutMs: 15_000,
+    ...options,
+  }).catch(needs("NATS"));
 }
 
 /** Prints `ready …` for the launcher, then runs `close` once on SIGTERM or when the launcher is gone. */
