@@ -59,7 +59,7 @@ describe("ecommerce example", () => {
     expect(lines.some((l) => l.startsWith('GET /orders/o-0: 404 {"type":"about:blank"'))).toBe(true);
     expect(lines).toContain("payments: 86 charges 1663.50, 11 refunds 174.00");
     expect(lines).toContain("stock: lamp 3 → 0, mug 1000 → 917, tea 1000 → 923");
-    expect(lines.filter((line) => line.startsWith("ok: "))).toHaveLength(6);
+    expect(lines.filter((line) => line.startsWith("ok: "))).toHaveLength(7);
     expect(lines.filter((line) => line.startsWith("BROKEN"))).toEqual([]);
     expect(lines.at(-1)).toBe("stopped 5 processes");
     // Every service process it started is gone.

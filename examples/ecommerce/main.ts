@@ -162,7 +162,14 @@ console.log(`payments: ${money.map((r) => `${r.n} ${r.kind}s ${(r.cents / 100).t
 console.log(`stock: ${stock.map((r) => `${r.sku} ${INITIAL_STOCK[r.sku]} → ${r.on_hand}`).join(", ")}`);
 
 // 6. The invariants.
-const checks = await checkInvariants(pool, SCHEMA, accepted);
+const refusedAsScripted = REFUSED.every(({ status, code }, index) => {
+  const answer = answers[orders.length + index];
+  return answer?.status === status && answer.json.code === code;
+});
+const checks = [
+  { ok: refusedAsScripted, text: "gateway: the bad body answered 400 CATGA_VALIDATION, the unknown sku 422" },
+  ...(await checkInvariants(pool, SCHEMA, accepted)),
+];
 for (const { ok, text } of checks) console.log(`${ok ? "ok" : "BROKEN"}: ${text}`);
 
 clearTimeout(deadline);
