@@ -11,6 +11,8 @@ import plugin from "../src/index.js";
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const examplesProject = fileURLToPath(new URL("./examples/", import.meta.url));
+// The NestJS examples need decorators, so they have their own tsconfig (the root one excludes them).
+const nestExamplesProject = fileURLToPath(new URL("../../examples/nestjs/", import.meta.url));
 
 function lint(cwd: string, config: Linter.Config[]): ESLint {
   return new ESLint({ cwd, overrideConfigFile: true, overrideConfig: config });
@@ -35,7 +37,11 @@ function findings(results: ESLint.LintResult[], root: string): string[] {
 
 describe("@catga/eslint-plugin on real code", () => {
   it("finds nothing in examples/ (TypeScript with types, .mjs by names)", async () => {
-    const eslint = lint(repoRoot, [typedFor(examplesProject, ["examples/**/*.ts"]), recommended]);
+    const eslint = lint(repoRoot, [
+      typedFor(examplesProject, ["examples/**/*.ts"]),
+      typedFor(nestExamplesProject, ["examples/nestjs/**/*.ts"]),
+      recommended,
+    ]);
     const results = await eslint.lintFiles(["examples/**/*.ts", "examples/**/*.mjs"]);
     // every example was linted (typed-orders.ts at least), so "no findings" means something
     const examples = readdirSync(`${repoRoot}examples`, { recursive: true, encoding: "utf8" }).filter(

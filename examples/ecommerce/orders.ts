@@ -78,6 +78,7 @@ const transport = await connect("orders", {
 });
 const catga = createCatga({ transport, logger })
   .withValidation() // PlaceOrder's zod schema runs here, on the handler's side: a bad body is a 400
+  // eslint-disable-next-line @catga/require-idempotency-for-durable -- the gateway sends once per HTTP request (no retry behavior); a repeat is a new request
   .handle(PlaceOrder, (order, ctx) => {
     const price = PRICES[order.sku];
     if (price === undefined) throw new CatgaError("ORDERS_UNKNOWN_SKU", `we do not sell ${order.sku}`);
@@ -124,8 +125,11 @@ const catga = createCatga({ transport, logger })
       ...(row.tracking ? { trackingId: row.tracking } : {}),
     };
   })
+  // eslint-disable-next-line @catga/require-idempotency-for-durable -- a guarded state move (from → to): a repeat changes nothing
   .handle(StartProcessing, ({ orderId }) => move(orderId, "placed", "processing"))
+  // eslint-disable-next-line @catga/require-idempotency-for-durable -- a guarded state move (from → to): a repeat changes nothing
   .handle(CancelOrder, ({ orderId }) => move(orderId, "processing", "cancelled"))
+  // eslint-disable-next-line @catga/require-idempotency-for-durable -- a guarded state move (from → to): a repeat changes nothing
   .handle(ConfirmOrder, ({ orderId }) => move(orderId, "processing", "confirmed"))
   .remote(ReserveStock, ReleaseStock, ChargePayment, RefundPayment, ShipOrder)
   .saga(OrderSaga, { store: new PostgresSagaStore({ pool, schema: SCHEMA }), compensationBackoffMs: 50 })

@@ -28,6 +28,7 @@ const catga = createCatga({ transport, logger })
   )
   // Idempotent by business key (one refund per order), as compensations must be; refunds what was
   // charged, and nothing if the charge never happened.
+  // eslint-disable-next-line @catga/require-idempotency-for-durable -- one refund row per order (ON CONFLICT DO NOTHING): a redelivery changes nothing
   .handle(RefundPayment, async ({ orderId }) => {
     await pool.query(
       `INSERT INTO ${ledger} (order_id, kind, amount)
