@@ -68,3 +68,6 @@ document.addEventListener("change", function (event) {
   form.querySelectorAll('input[name="id"]').forEach(function (row) { row.checked = box.checked; });
 });
 `;
+
+/** The tab icon (served, not inlined: the CSP allows images from the dashboard only). */
+export const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><path d="M4 11V5h3.5a2 2 0 0 1 0 4H4m4 0 3 2" stroke="#c9d4ff" stroke-width="1.6" fill="none"/></svg>`;

@@ -87,7 +87,7 @@ ${ctx.canOperate ? html`<td><input type="checkbox" name="id" value="${item.id}" 
       : html`<a id="next-page" href="${ctx.base}/dead-letters${filterQuery(filter, { after: result.next })}">next page</a>`
   }</p>`;
 
-  const summary = html`<p class="muted">${counts.total} dead letters in all (${counts.byKind.event} events, ${counts.byKind.command} commands).</p>`;
+  const summary = html`<p class="muted">${plural(counts.total, "dead letter")} in all (${plural(counts.byKind.event, "event")}, ${plural(counts.byKind.command, "command")}).</p>`;
   if (!ctx.canOperate)
     return page(ctx, "dead-letters", "Dead letters", html`${summary}${filters}${table}${paging}`);
 
@@ -192,4 +192,8 @@ export function actionResultPage(
 
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -26,6 +26,7 @@ export function page(ctx: PageContext, section: Section, heading: string, body: 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${heading} · ${ctx.title}</title>
+<link rel="icon" href="${ctx.base}/assets/icon.svg">
 <link rel="stylesheet" href="${ctx.base}/assets/dashboard.css">
 <script src="${ctx.base}/assets/dashboard.js" defer></script>
 </head>

@@ -10,7 +10,7 @@ import { inboxStatus } from "../operations/inbox.js";
 import { outboxBacklog } from "../operations/outbox.js";
 import { listSagaInstances, sagaCounts } from "../operations/sagas.js";
 import type { SagaListQuery } from "../saga/instance.js";
-import { SCRIPT, STYLESHEET } from "./assets.js";
+import { ICON, SCRIPT, STYLESHEET } from "./assets.js";
 import { CSRF_FIELD, CsrfTokens, crossOrigin } from "./csrf.js";
 import {
   actionResultPage,
@@ -127,6 +127,7 @@ export class DashboardRoutes {
     const dlq = this.options.deadLetters;
     if (path === "/assets/dashboard.css") return asset("text/css; charset=utf-8", STYLESHEET);
     if (path === "/assets/dashboard.js") return asset("text/javascript; charset=utf-8", SCRIPT);
+    if (path === "/assets/icon.svg") return asset("image/svg+xml", ICON);
     if (path === "/" || path === "") return htmlResponse(200, await this.overview(ctx));
     if (path === "/dead-letters" || path === "/api/dead-letters") {
       const filter = listFilter(query);
