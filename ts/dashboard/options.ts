@@ -1,6 +1,15 @@
 /** The options of `operationsDashboard`, who may do what (`auth`), and their checks. */
 import type { IncomingMessage } from "node:http";
-import { describe, type FieldCheck, IssueList, integer, isRecord, nonEmptyString } from "../checks.js";
+import {
+  describe,
+  type FieldCheck,
+  IssueList,
+  integer,
+  isRecord,
+  nonEmptyString,
+  withMethods,
+} from "../checks.js";
+import type { Logger } from "../mediator/logger.js";
 import type { DeadLetters } from "../operations/dead-letters.js";
 import type { PgQueryable } from "../persistence/pg.js";
 
@@ -53,6 +62,12 @@ export interface OperationsDashboardOptions {
    */
   readonly pageSize?: number;
   /**
+   * Where failures the page does not explain go: an auth hook that threw, an error that is not a
+   * `CatgaError` (the page says only "internal error"). Coded errors are shown, not logged.
+   * @default none (not logged)
+   */
+  readonly logger?: Logger;
+  /**
    * The heading of every page.
    * @default "Catga operations"
    */
@@ -90,6 +105,7 @@ export function checkDashboardOptions(options: unknown): OperationsDashboardOpti
     csrfSecret: secret,
     pageSize: integer(1, 1000),
     title: nonEmptyString,
+    logger: withMethods("error"),
   });
   if (record.deadLetters === undefined)
     issues.add("deadLetters", "is required (await deadLetters(transport))");

@@ -82,7 +82,11 @@ export class DashboardRoutes {
     let access: DashboardAccess;
     try {
       access = this.options.auth === ANONYMOUS_READ_ONLY ? "read" : await this.options.auth(request.raw);
-    } catch {
+    } catch (error) {
+      this.options.logger?.error("catga dashboard: the auth hook threw; the request was refused", {
+        err: error,
+        path: request.path,
+      });
       return text(500, "The dashboard's auth hook failed.");
     }
     if (access !== "operate" && access !== "read") {
@@ -239,6 +243,8 @@ export class DashboardRoutes {
   private failure(error: unknown, ctx: PageContext, request: DashboardRequest): DashboardResponse {
     const api = request.path.startsWith("/api/");
     const coded = error instanceof CatgaError;
+    if (!coded)
+      this.options.logger?.error("catga dashboard: a request failed", { err: error, path: request.path });
     const status =
       coded && error.code === ErrorCodes.INVALID_ARGUMENT
         ? 400
