@@ -188,6 +188,63 @@ describe("the dashboard on Fastify", () => {
   }, 30_000);
 });
 
+describe("what the dashboard refuses to do", () => {
+  it("reflects a hostile filter only escaped", async () => {
+    const hostile = `"><script>alert(1)</script>`;
+    const res = await app.inject({
+      method: "GET",
+      url: `/ops/dead-letters?code=${encodeURIComponent(hostile)}`,
+      headers: { "x-role": "operator" },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain(hostile);
+    expect(res.body).toContain('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+  });
+
+  it("serves anonymous-read-only without forms and refuses its POSTs", async () => {
+    const readOnly = Fastify();
+    await readOnly.register(
+      operationsDashboard({ deadLetters: w.dlq, auth: "anonymous-read-only" }).fastify,
+      {
+        prefix: "/ops",
+      },
+    );
+    const list = await readOnly.inject({ method: "GET", url: "/ops/dead-letters" });
+    expect(list.statusCode).toBe(200);
+    expect(list.body).toContain("read-only");
+    expect(list.body).not.toContain('method="post"');
+    const post = await readOnly.inject({
+      method: "POST",
+      url: "/ops/dead-letters/purge",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: "scope=all",
+    });
+    expect(post.statusCode).toBe(403);
+    expect((await w.dlq.counts()).total).toBeGreaterThan(0);
+    await readOnly.close();
+  });
+
+  it("answers 500 when the auth hook throws, and logs why", async () => {
+    const logged: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (message: string) => void logged.push(message),
+    };
+    const broken = Fastify();
+    const auth = () => {
+      throw new Error("session store down");
+    };
+    await broken.register(operationsDashboard({ deadLetters: w.dlq, auth, logger }).fastify);
+    const res = await broken.inject({ method: "GET", url: "/api/counts" });
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain("orders.placed");
+    expect(logged).toEqual(["catga dashboard: the auth hook threw; the request was refused"]);
+    await broken.close();
+  });
+});
+
 describe("the dashboard on node:http", () => {
   let server: Server;
   let origin: string;
