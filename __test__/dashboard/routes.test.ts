@@ -224,6 +224,32 @@ describe("what the dashboard refuses to do", () => {
     await readOnly.close();
   });
 
+  it("keeps its own form parser beside an app's, which stays as it was", async () => {
+    const host = Fastify();
+    host.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) =>
+      done(null, { parsedByTheApp: String(body) }),
+    );
+    host.post("/form", async (request) => request.body);
+    await host.register(operationsDashboard({ deadLetters: w.dlq, auth: byRole }).fastify, {
+      prefix: "/ops",
+    });
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    expect(
+      (await host.inject({ method: "POST", url: "/form", headers: form, payload: "a=1" })).json(),
+    ).toEqual({
+      parsedByTheApp: "a=1",
+    });
+    const refused = await host.inject({
+      method: "POST",
+      url: "/ops/dead-letters/purge",
+      headers: { ...form, "x-role": "operator" },
+      payload: "scope=all&csrf=forged.token",
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).toContain("token is missing or stale");
+    await host.close();
+  });
+
   it("answers 500 when the auth hook throws, and logs why", async () => {
     const logged: string[] = [];
     const logger = {

@@ -44,8 +44,11 @@ export function operationsDashboard(options: OperationsDashboardOptions): Operat
   const routes = new DashboardRoutes(checkDashboardOptions(options));
   const fastify: FastifyPluginAsync = async (instance) => {
     const base = trimSlash(instance.prefix);
+    // Its own form parser, in its own context: the app's (e.g. @fastify/formbody) stays as it is.
+    const FORM = "application/x-www-form-urlencoded";
+    if (instance.hasContentTypeParser(FORM)) instance.removeContentTypeParser(FORM);
     instance.addContentTypeParser(
-      "application/x-www-form-urlencoded",
+      FORM,
       { parseAs: "string", bodyLimit: MAX_FORM_BYTES },
       (_request, body, done) => done(null, body),
     );
