@@ -90,11 +90,9 @@ export class DashboardRoutes {
       return text(500, "The dashboard's auth hook failed.");
     }
     if (access !== "operate" && access !== "read") {
-      const denial = typeof access === "object" && access !== null ? access : { status: 403 as const };
-      return {
-        ...text(denial.status, "Not allowed."),
-        headers: { ...text(0, "").headers, ...denial.headers },
-      };
+      // Anything else a hook returns (from untyped code too) refuses: 401 only when asked for.
+      const denial = typeof access === "object" && access !== null ? access : undefined;
+      return withHeaders(text(denial?.status === 401 ? 401 : 403, "Not allowed."), denial?.headers ?? {});
     }
 
     const cookieToken = this.csrf.fromCookie(request.raw);
@@ -124,10 +122,7 @@ export class DashboardRoutes {
     const { method, path, query } = request;
     if (method === "POST") return this.act(request, ctx);
     if (method !== "GET" && method !== "HEAD")
-      return {
-        ...text(405, "Method not allowed."),
-        headers: { ...text(0, "").headers, allow: "GET, HEAD, POST" },
-      };
+      return withHeaders(text(405, "Method not allowed."), { allow: "GET, HEAD, POST" });
     const dlq = this.options.deadLetters;
     if (path === "/assets/dashboard.css") return asset("text/css; charset=utf-8", STYLESHEET);
     if (path === "/assets/dashboard.js") return asset("text/javascript; charset=utf-8", SCRIPT);
@@ -313,6 +308,13 @@ function jsonResponse(status: number, value: unknown): DashboardResponse {
 
 function text(status: number, body: string): DashboardResponse {
   return { status, headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" }, body };
+}
+
+function withHeaders(
+  response: DashboardResponse,
+  headers: Readonly<Record<string, string>>,
+): DashboardResponse {
+  return { ...response, headers: { ...response.headers, ...headers } };
 }
 
 function asset(type: string, body: string): DashboardResponse {
