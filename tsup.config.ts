@@ -16,6 +16,7 @@ export default defineConfig({
     cli: "ts/entries/cli.ts",
     fastify: "ts/entries/fastify.ts",
     cluster: "ts/entries/cluster.ts",
+    dashboard: "ts/entries/dashboard.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],

@@ -24,7 +24,7 @@ export const LAYERS = [
   ["operations"],
   ["observability"],
   // Framework integrations: they wire the layers below into a host framework's lifecycle.
-  ["nestjs", "http"],
+  ["nestjs", "http", "dashboard"],
   ["entry"],
 ];
 const rank = new Map(LAYERS.flatMap((names, index) => names.map((name) => [name, index])));
