@@ -1,3 +1,7 @@
-/** `@catga/native/testing`: a mediator that records what it sent and published, for unit tests. */
+/**
+ * `@catga/native/testing`: a mediator that records what it sent and published, for unit tests.
+ *
+ * @module @catga/native/testing
+ */
 export type { RecordedMessage } from "../mediator/testing.js";
 export { createTestCatga, TestCatga } from "../mediator/testing.js";

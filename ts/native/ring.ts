@@ -4,8 +4,11 @@ import type { NativeHashRing } from "./binding.generated.js";
 import { callNative } from "./errors.js";
 import { native } from "./loader.js";
 
+/** A node on a {@link HashRing}, as `nodes()` lists it. */
 export interface RingNode {
+  /** The id given to `addNode`. */
   readonly id: string;
+  /** Its share of the keys relative to the other nodes (`addNode`'s weight). */
   readonly weight: number;
 }
 
@@ -39,10 +42,12 @@ export class HashRing {
     return callNative(() => this.#ring.lookup(key)) ?? undefined;
   }
 
+  /** Whether a node with this id is on the ring. */
   has(id: string): boolean {
     return callNative(() => this.#ring.has(id));
   }
 
+  /** Every node on the ring with its weight. */
   nodes(): RingNode[] {
     return callNative(() => this.#ring.nodes());
   }
