@@ -79,6 +79,10 @@ export type DurableHandler = (
 export class JetStream implements DurablePublisher {
   private readonly prefix: string;
 
+  /**
+   * JetStream over `connection`. `options.prefix` starts the default dead-letter subjects of
+   * consumers (`<prefix>.dlq.<type>`); default `"catga"`.
+   */
   constructor(
     readonly connection: NatsConnection,
     options: { prefix?: string } = {},

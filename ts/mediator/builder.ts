@@ -150,6 +150,7 @@ export class CatgaBuilder<
   /** What each hosted saga sends, checked at build (for callers the types do not reach). */
   private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
 
+  /** The same as {@link createCatga}: a builder starting from `options` (a preset, logger, transport). */
   constructor(options?: CatgaOptions) {
     this.issues.checkObject("options", options, optionFields);
     this.logger = consoleLogger({ level: "info" });

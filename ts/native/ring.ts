@@ -19,7 +19,10 @@ export interface RingNode {
 export class HashRing {
   readonly #ring: NativeHashRing;
 
-  /** @param virtualNodes points per unit of weight (default 160) */
+  /**
+   * An empty ring.
+   * @param virtualNodes points per unit of weight (default 160)
+   */
   constructor(virtualNodes?: number) {
     checkArgument("virtualNodes", virtualNodes, integer(0, U32_MAX));
     this.#ring = callNative(() => new (native().NativeHashRing)(virtualNodes));
@@ -52,6 +55,7 @@ export class HashRing {
     return callNative(() => this.#ring.nodes());
   }
 
+  /** How many nodes are on the ring. */
   get size(): number {
     return this.#ring.size;
   }

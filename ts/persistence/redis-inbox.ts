@@ -93,6 +93,7 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore, ClaimingIde
   private readonly prefix: string;
   private readonly limits: Limits;
 
+  /** A store on your `ioredis` client; options checked at once. It never disconnects the client. */
   constructor(options: RedisIdempotencyStoreOptions) {
     const check = new OptionChecker("redisIdempotencyStore", options, [
       "client",
