@@ -120,6 +120,10 @@ export class CatgaError<C extends string = string> extends Error {
   /** Structured facts about the failure; typed per code by {@link ErrorDetailsByCode}. */
   readonly details: ErrorDetails<C>;
 
+  /**
+   * `code` is one of {@link ErrorCodes} or a domain code of your own (an unknown `CATGA_` code
+   * does not compile); `options.cause` keeps the original throwable, `options.details` the facts.
+   */
   constructor(
     code: CheckedCode<C>,
     message: string,
@@ -154,6 +158,7 @@ export class CatgaConfigError extends CatgaError<typeof ErrorCodes.CONFIG> {
   override readonly name = "CatgaConfigError";
   readonly issues: readonly ConfigIssue[];
 
+  /** One error for all `issues`; its message lists each with the field's path. */
   constructor(issues: readonly ConfigIssue[]) {
     super(
       ErrorCodes.CONFIG,

@@ -3,6 +3,8 @@
  * in-memory transport. It never loads the native addon. Optional areas have their own entry
  * points: `@catga/native/nats`, `/jetstream`, `/persistence`, `/observability`, `/testing`,
  * `/wire` (docs/architecture.md lists where each public name lives).
+ *
+ * @module @catga/native
  */
 export type {
   CheckedCode,
@@ -77,6 +79,9 @@ export type {
   ResultOf,
   StandardSchemaV1,
   TypeOf,
+  UntypedCommand,
+  UntypedEvent,
+  UntypedQuery,
 } from "./mediator/contracts.js";
 export { defineCommand, defineEvent, defineQuery } from "./mediator/contracts.js";
 export { uuidv7, uuidv7Time } from "./mediator/ids.js";
@@ -96,7 +101,13 @@ export type {
   ScheduleSendOptions,
 } from "./mediator/schedule.js";
 export { SCHEDULE_LIMITS } from "./mediator/schedule.js";
-export type { Envelope, InboundDispatcher, Transport, WireResult } from "./mediator/transport.js";
+export type {
+  Envelope,
+  InboundDispatcher,
+  ReceivedMeta,
+  Transport,
+  WireResult,
+} from "./mediator/transport.js";
 export { InMemoryBus, inMemoryTransport } from "./mediator/transport.js";
 export type {
   SagaAdvance,

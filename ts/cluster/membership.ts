@@ -37,7 +37,7 @@ export interface Member {
 /** Why a member left the view. */
 export type LeaveReason = "left" | "expired";
 
-/** Events of {@link Membership}. */
+/** Events of a membership view: what a `Cluster` emits as instances join and leave. */
 export interface MembershipEvents {
   /** An instance was seen for the first time (or again after it left). */
   join: [member: Member];

@@ -2,6 +2,8 @@
  * `@catga/native/fastify`: the Fastify 5 plugin — the mediator on the instance, Results as
  * replies with RFC 9457 problem bodies, W3C trace context into messages, health routes and a
  * graceful close (docs/http.md). Needs `fastify` and `fastify-plugin` (optional peers).
+ *
+ * @module @catga/native/fastify
  */
 export {
   type CatgaFastifyOptions,

@@ -1,4 +1,8 @@
-/** `@catga/native/jetstream`: streams, durable publish with acks, durable pull consumers. */
+/**
+ * `@catga/native/jetstream`: streams, durable publish with acks, durable pull consumers.
+ *
+ * @module @catga/native/jetstream
+ */
 export type {
   DurableHandler,
   DurableItem,
@@ -9,3 +13,4 @@ export type {
 } from "../jetstream/jetstream.js";
 export { JetStream } from "../jetstream/jetstream.js";
 export type { DurableConsumerOptions, StreamOptions } from "../jetstream/options.js";
+export type { WireEnvelope } from "../nats/wire.js";

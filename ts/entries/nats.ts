@@ -1,6 +1,8 @@
 /**
  * `@catga/native/nats`: the NATS transport users plug into `createCatga` (`natsTransport`), its
  * options and payload codecs, and the engine connection underneath for direct use.
+ *
+ * @module @catga/native/nats
  */
 export type {
   ConnectionStatus,

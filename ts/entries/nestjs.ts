@@ -3,6 +3,8 @@
  * injectable providers (`@CatgaHandler(Contract)`), the mediator injected with `@InjectCatga()`,
  * built at module init and drained at shutdown (docs/nestjs.md). Needs `@nestjs/common` and
  * `@nestjs/core` (optional peer dependencies of this package).
+ *
+ * @module @catga/native/nestjs
  */
 export type {
   CatgaModuleAsyncOptions,

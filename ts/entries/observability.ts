@@ -1,2 +1,6 @@
-/** `@catga/native/observability`: OpenTelemetry traces, metrics and logs, and health checks. */
+/**
+ * `@catga/native/observability`: OpenTelemetry traces, metrics and logs, and health checks.
+ *
+ * @module @catga/native/observability
+ */
 export * from "../observability/index.js";

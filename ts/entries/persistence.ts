@@ -2,6 +2,8 @@
  * `@catga/native/persistence`: the PostgreSQL outbox and its relay, migrations, and the inbox
  * (idempotency) stores on PostgreSQL, Redis and NATS KV, `exactlyOnce` (a handler's effect and
  * its recorded outcome in one transaction), and the saga stores on PostgreSQL and NATS KV.
+ *
+ * @module @catga/native/persistence
  */
 export { withBatchOps } from "../persistence/batch.js";
 export type {

@@ -1,6 +1,8 @@
 /**
  * `@catga/native/wire`: the Rust wire core on its own — envelopes, CTG1 batch frames, zstd and
  * the consistent-hash ring — and the native addon's platform facts.
+ *
+ * @module @catga/native/wire
  */
 export type {
   CodecLimits,

@@ -99,6 +99,7 @@ export interface Problem {
   readonly body: ProblemDetails;
 }
 
+/** The media type of RFC 9457 problem bodies, as sent in `content-type`. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
 
 const STATUS_TITLES: Readonly<Record<number, string>> = {

@@ -21,12 +21,20 @@ export interface DurableItem {
   readonly envelope: Uint8Array;
 }
 
+/**
+ * One item's outcome of a durable publish: its stream `sequence` once acked (`duplicate` when
+ * the stream already held its `messageId`), or a Catga `code` and `message` when it was not.
+ */
 export type DurableOutcome =
   | { readonly ok: true; readonly sequence: number; readonly duplicate: boolean }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** What the outbox relay (and anyone else) needs to publish durably. */
 export interface DurablePublisher {
+  /**
+   * Publishes each item durably and resolves with one outcome per item, in order; never rejects
+   * for one item's failure (see {@link JetStream.publish}).
+   */
   publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]>;
 }
 
@@ -54,6 +62,10 @@ export interface RedeliverLater {
   readonly redeliverInMs: number;
 }
 
+/**
+ * Handles one message of a durable consumer: resolving acks it, throwing fails it (redelivered
+ * with backoff up to the consumer's `maxDeliver`), {@link RedeliverLater} delays it without counting.
+ */
 export type DurableHandler = (
   message: DurableMessage,
   // biome-ignore lint/suspicious/noConfusingVoidType: handlers written `async (m) => {...}` return Promise<void>
@@ -67,6 +79,10 @@ export type DurableHandler = (
 export class JetStream implements DurablePublisher {
   private readonly prefix: string;
 
+  /**
+   * JetStream over `connection`. `options.prefix` starts the default dead-letter subjects of
+   * consumers (`<prefix>.dlq.<type>`); default `"catga"`.
+   */
   constructor(
     readonly connection: NatsConnection,
     options: { prefix?: string } = {},

@@ -15,7 +15,7 @@ import type { DurableMessage } from "./jetstream.js";
 
 /**
  * A JetStream stream to create or update (`JetStream.ensureStream`). Each optional field's
- * `@default` repeats {@link STREAM_DEFAULTS}, the table the engine is checked against.
+ * `@default` is the engine's own default (a test checks the two agree).
  */
 export interface StreamOptions {
   /** Stream name: no spaces, dots or wildcards. Required. */

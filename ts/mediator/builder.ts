@@ -156,6 +156,7 @@ export class CatgaBuilder<
   /** What each hosted saga sends, checked at build (for callers the types do not reach). */
   private readonly sagaSends: { readonly path: string; readonly contracts: readonly AnyContract[] }[] = [];
 
+  /** The same as {@link createCatga}: a builder starting from `options` (a preset, logger, transport). */
   constructor(options?: CatgaOptions) {
     this.issues.checkObject("options", options, optionFields);
     this.logger = consoleLogger({ level: "info" });
@@ -230,53 +231,66 @@ export class CatgaBuilder<
     return this as unknown as CatgaBuilder<Handled, Required | C[number], HandledHere>;
   }
 
+  /** Adds the logging behavior: each message logged once with ids, outcome and duration. */
   withLogging(options?: LoggingOptions): this {
     return this.use(loggingBehavior(options, this.issues));
   }
 
+  /** Adds the validation behavior: payloads checked against the contract's schema, handlers get its output. */
   withValidation(options?: ValidationOptions): this {
     return this.use(validationBehavior(options, this.issues));
   }
 
+  /** Adds the idempotency behavior: a message id already handled gets its stored result replayed. */
   withIdempotency(options?: IdempotencyOptions): this {
     return this.use(idempotencyBehavior(options, this.issues));
   }
 
+  /** Adds the retry behavior: retryable failures run again with exponential backoff and jitter. */
   withRetry(options?: RetryOptions): this {
     return this.use(retryBehavior(options, this.issues));
   }
 
+  /** Adds the circuit breaker: one per pipeline, open (handler not called) after repeated failures. */
   withCircuitBreaker(options?: CircuitBreakerOptions): this {
     return this.use(circuitBreakerBehavior(options, this.issues));
   }
 
+  /** Adds the rate limiter: a token bucket; past it a message fails with CATGA_RATE_LIMITED. */
   withRateLimiting(options?: RateLimitOptions): this {
     return this.use(rateLimitBehavior(options, this.issues));
   }
 
+  /** Adds the timeout behavior: CATGA_TIMEOUT when the budget runs out, and `ctx.signal` aborted. */
   withTimeout(options?: TimeoutOptions): this {
     return this.use(timeoutBehavior(options, this.issues));
   }
 
+  /** Sets where the mediator and its behaviors log, as {@link CatgaOptions.logger}. */
   withLogger(logger: Logger): this {
     this.issues.checkValue("options.logger", logger, optionFields.logger!);
     this.logger = logger;
     return this;
   }
 
+  /** Sets the transport that carries messages to other processes, as {@link CatgaOptions.transport}. */
   withTransport(transport: Transport): this {
     this.issues.checkValue("options.transport", transport, optionFields.transport!);
     this.transport = transport;
     return this;
   }
 
+  /** Sets how `publish` runs an event's local handlers, as {@link CatgaOptions.publishMode}. */
   withPublishMode(mode: PublishMode): this {
     this.issues.checkValue("options.publishMode", mode, optionFields.publishMode!);
     this.publishMode = mode;
     return this;
   }
 
-  /** Installs instrumentation around every dispatch (used by `withObservability`); replaces a previous one. */
+  /**
+   * Installs instrumentation around every dispatch (used by `withObservability`); replaces a previous one.
+   * @internal plumbing of `@catga/native/observability`
+   */
   withDispatchHook(hook: DispatchHook | undefined): this {
     this.hook = hook;
     return this;
@@ -306,7 +320,10 @@ export class CatgaBuilder<
     return this;
   }
 
-  /** Snapshot for the test harness. */
+  /**
+   * Snapshot for the test harness and `withObservability`.
+   * @internal plumbing: its shape may change in any release
+   */
   state(): BuilderState {
     return {
       issues: this.issues,

@@ -15,6 +15,7 @@ import type { Logger } from "./logger.js";
 import type { Result } from "./result.js";
 import type { Scheduled, SchedulePublishOptions, ScheduleSendOptions } from "./schedule.js";
 
+/** A message's headers: string pairs carried with it across processes (e.g. W3C `traceparent`). */
 export type Headers = Readonly<Record<string, string>>;
 
 /** Per-message options for `send`, `query` and `publish`. All optional. */
@@ -85,6 +86,7 @@ export interface PublishOptions extends SendOptions {
   readonly mode?: PublishMode;
 }
 
+/** How an event's local handlers run: all at once (`concurrent`) or one after another, in registration order. */
 export type PublishMode = "concurrent" | "sequential";
 
 /** Outcome of a successful publish. */
@@ -107,27 +109,43 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
    * resolves with {@link Accepted} once JetStream stored it, with the handler's Result when
    * `options.await` is `"result"` (docs/durable-commands.md), or with its {@link Scheduled}
    * handle given `deliverAt`/`delayMs` (docs/scheduling.md).
+   *
+   * This overload: a durable command scheduled with `deliverAt`/`delayMs`, resolving with its
+   * {@link Scheduled} handle once stored; the handler runs when it is due.
    */
   send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options: ScheduleSendOptions,
   ): Promise<Result<Scheduled>>;
+  /**
+   * A durable command that waits for its handler's Result (`await: "result"`), bounded by
+   * `options.signal`, else by the transport's `requestTimeoutMs` (docs/durable-commands.md).
+   */
   send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options: ResultSendOptions,
   ): Promise<Result<ResultOf<C>>>;
+  /**
+   * A durable command: resolves with {@link Accepted} once JetStream stored it; its handler runs
+   * later, on any instance of the handling service (docs/durable-commands.md).
+   */
   send<C extends DurableCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: AcceptedSendOptions,
   ): Promise<Result<Accepted>>;
+  /**
+   * A request/reply command: runs its handler (here, or in another process through the
+   * transport) and resolves with the handler's Result.
+   */
   send<C extends RequestCommand & Handled>(
     contract: C,
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
+  /** Asks a query's handler (here or through the transport) and resolves with its Result. */
   query<C extends AnyQuery & Handled>(
     contract: C,
     payload: InputOf<C>,
@@ -158,6 +176,7 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
 export interface HandlerContext extends MessageMeta, Messaging {
   /** Aborted on timeout or when the caller cancels; pass it to fetch, db drivers, etc. */
   readonly signal: AbortSignal;
+  /** The mediator's logger (`CatgaOptions.logger`). */
   readonly logger: Logger;
 }
 

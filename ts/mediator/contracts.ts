@@ -30,8 +30,11 @@ export interface Contract<
   readonly schema: StandardSchemaV1<I, P> | undefined;
   // Phantom members: types only. Wrapped in a function type so `infer` gets the declared type
   // back whole: from a bare optional `R`, `.returns<T | undefined>()` inferred as `T`.
+  /** @internal Phantom (types only): what callers pass, read by {@link InputOf}. */
   readonly [inputType]?: () => I;
+  /** @internal Phantom (types only): what handlers receive, read by {@link PayloadOf}. */
   readonly [payloadType]?: () => P;
+  /** @internal Phantom (types only): what the handler returns, read by {@link ResultOf}. */
   readonly [resultType]?: () => R;
 }
 
@@ -85,33 +88,44 @@ export interface Accepted {
   readonly duplicate: boolean;
 }
 
+/** A query contract: asks one handler for data and changes nothing; `R` is what it answers. */
 export interface QueryContract<T extends string = string, I = unknown, P = I, R = unknown>
   extends Contract<"query", T, I, P, R> {
   /** Declares the handler's result type; no run-time effect. */
   returns<R2>(): QueryContract<T, I, P, R2>;
 }
 
+/** An event contract: a fact announced to any number of handlers, which return nothing. */
 export interface EventContract<T extends string = string, I = unknown, P = I>
   extends Contract<"event", T, I, P, void> {}
 
-/** A contract without a schema; `payload<P>()` declares its payload type. */
+/** A command declared without a schema; `payload<P>()` declares its payload type. */
 export interface UntypedCommand<T extends string> extends CommandContract<T, unknown, unknown, void> {
+  /** Declares the payload type (not checked at run time: there is no schema); no run-time effect. */
   payload<P>(): CommandContract<T, P, P, void>;
 }
+/** A query declared without a schema; `payload<P>()` declares its payload type. */
 export interface UntypedQuery<T extends string> extends QueryContract<T, unknown, unknown, unknown> {
+  /** Declares the payload type (not checked at run time: there is no schema); no run-time effect. */
   payload<P>(): QueryContract<T, P, P, unknown>;
 }
+/** An event declared without a schema; `payload<P>()` declares its payload type. */
 export interface UntypedEvent<T extends string> extends EventContract<T, unknown, unknown> {
+  /** Declares the payload type (not checked at run time: there is no schema); no run-time effect. */
   payload<P>(): EventContract<T, P, P>;
 }
 
+/** Any contract, whatever its kind and types: the bound for code generic over contracts. */
 export type AnyContract = Contract<ContractKind, string, unknown, unknown, unknown>;
+/** Any command contract, request or durable. */
 export type AnyCommand = CommandContract<string, unknown, unknown, unknown, CommandDelivery>;
 /** A command sent by request/reply (not `.durable()`). */
 export type RequestCommand = CommandContract<string, unknown, unknown, unknown, "request">;
 /** A command declared `.durable()`. */
 export type DurableCommand = CommandContract<string, unknown, unknown, unknown, "durable">;
+/** Any query contract. */
 export type AnyQuery = QueryContract<string, unknown, unknown, unknown>;
+/** Any event contract. */
 export type AnyEvent = EventContract<string, unknown, unknown>;
 
 /** What a caller passes to `send`/`query`/`publish`. */
@@ -120,6 +134,7 @@ export type InputOf<C> = C extends Contract<ContractKind, string, infer I, unkno
 export type PayloadOf<C> = C extends Contract<ContractKind, string, unknown, infer P, unknown> ? P : never;
 /** What a command or query handler returns. */
 export type ResultOf<C> = C extends Contract<ContractKind, string, unknown, unknown, infer R> ? R : never;
+/** The contract's message type name, as a string literal type (e.g. `"orders.place"`). */
 export type TypeOf<C> = C extends Contract<ContractKind, infer T, unknown, unknown, unknown> ? T : never;
 
 /** Run-time shape of every contract; type-level methods just return the same object. */

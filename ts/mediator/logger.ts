@@ -1,11 +1,16 @@
 /** Structured logger; pino, winston and console-like loggers fit with a thin adapter. */
 export interface Logger {
+  /** Detail for diagnosis, usually off in production. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Normal operation. `fields` are structured facts (ids, type, duration); never interpolated. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong but is reported to its caller (a failed message, by default). */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that needs attention (a handler that threw: CATGA_HANDLER_FAILED). */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** The lowest level a logger writes; `"silent"` writes nothing. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];

@@ -39,10 +39,15 @@ export interface Catga<Handled extends AnyContract = AnyContract> extends Messag
   close(): Promise<void>;
 }
 
+/** One pipeline as `describe()` reports it. */
 export interface PipelineDescription {
+  /** The kind of the contract it serves. */
   readonly kind: ContractKind;
+  /** The contract's type name. */
   readonly type: string;
+  /** The handler's function name (or `handler#n`, or `remote:<transport>` for a `.remote()` contract). */
   readonly handler: string;
+  /** The steps' names in the order they run, outermost first (the last is the handler or the transport). */
   readonly steps: readonly string[];
 }
 
@@ -61,8 +66,10 @@ export interface DispatchRecord {
  * came from one. Before calling `run` the hook may replace `context.headers` (trace context).
  * `batchSize` is the inbound envelope's {@link Envelope.batchSize} (set only when the message came
  * in a transport batch of several). Without a hook the mediator keeps its fast paths.
+ * @internal plumbing of `@catga/native/observability`: `context` is the mediator's own message class
  */
 export interface DispatchHook {
+  /** Runs `run` (the dispatch) inside the hook's work; resolves with its Result. */
   around(
     context: MessageContext,
     wire: boolean,

@@ -6,6 +6,10 @@ import { type ErrResult, errFromThrown, errFromThrownIn, type Result, returned }
 
 /** The context behaviors see: a handler context that can be re-issued with another signal. */
 export interface BehaviorContext extends HandlerContext {
+  /**
+   * A copy of this context whose `signal` is `signal` (e.g. one that also aborts on a deadline);
+   * ids, headers and time stay those of this message. Pass it to `next`.
+   */
   withSignal(signal: AbortSignal): BehaviorContext;
 }
 
@@ -68,8 +72,11 @@ export interface PipelineTarget {
  * Higher priority runs first (outermost); equal priorities keep registration order.
  */
 export interface Behavior {
+  /** Unique per builder: `use` replaces a behavior of the same name (e.g. a preset's). Shown by `describe()`. */
   readonly name: string;
+  /** Higher runs first (outermost); the built-in ones are 500 (timeout) to 1000 (logging). */
   readonly priority: number;
+  /** The step for one pipeline, or undefined to leave that pipeline alone; runs once per target at `build()`. */
   create(target: PipelineTarget): Middleware | undefined;
 }
 

@@ -17,8 +17,10 @@ export interface PresetTarget {
   withTimeout(options?: TimeoutOptions): PresetTarget;
 }
 
+/** The name of a preset (`CatgaOptions.preset`): a documented set of behaviors, logger and publish mode. */
 export type PresetName = "development" | "production" | "highPerformance";
 
+/** Every {@link PresetName}, for validation and tooling. */
 export const PRESET_NAMES: readonly PresetName[] = ["development", "production", "highPerformance"];
 
 /**

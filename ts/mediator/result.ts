@@ -17,15 +17,21 @@ export interface ErrorInfo {
   readonly cause?: unknown;
 }
 
+/** A successful {@link Result}: `value` is what the handler returned. */
 export interface OkResult<T> {
+  /** Always true: narrows a {@link Result} to this. */
   readonly ok: true;
+  /** The handler's return value. */
   readonly value: T;
   /** Returns the value. */
   unwrap(): T;
 }
 
+/** A failed {@link Result}: `error` holds the code, message and details, never thrown. */
 export interface ErrResult {
+  /** Always false: narrows a {@link Result} to this. */
   readonly ok: false;
+  /** What failed: match on `error.code` (see {@link hasErrorCode}). */
   readonly error: ErrorInfo;
   /** Throws the error as a `CatgaError`. */
   unwrap(): never;
@@ -53,10 +59,16 @@ class Err implements ErrResult {
   }
 }
 
+/** A successful Result holding `value`. */
 export function ok<T>(value: T): OkResult<T> {
   return { ok: true, value, unwrap: unwrapOk };
 }
 
+/**
+ * A failed Result. A handler may return it for a domain failure with a code of its own (a
+ * {@link DomainErrorCode}); it reaches the caller unchanged, as a thrown `CatgaError` would
+ * (docs/errors.md). `details` are typed per code for the codes in `ErrorCodes`.
+ */
 export function err<C extends string>(
   code: CheckedCode<C>,
   message: string,

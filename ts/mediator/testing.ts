@@ -46,18 +46,22 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
   private mediator: Mediator | undefined;
   private clock: VirtualClock | undefined;
 
+  /** @internal made by `createTestCatga`, which takes a builder */
   constructor(base: BuilderState) {
     this.base = base;
   }
 
+  /** The commands recorded, in order. */
   get sent(): RecordedMessage[] {
     return this.messages.filter((m) => m.kind === "command");
   }
 
+  /** The queries recorded, in order. */
   get queried(): RecordedMessage[] {
     return this.messages.filter((m) => m.kind === "query");
   }
 
+  /** The events recorded, in order. */
   get published(): RecordedMessage[] {
     return this.messages.filter((m) => m.kind === "event");
   }

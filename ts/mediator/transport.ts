@@ -113,6 +113,7 @@ export interface Transport {
    * it as if sent then (docs/scheduling.md). Without it, scheduled sends fail with CATGA_CONFIG.
    */
   schedule?(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>>;
+  /** Stops delivering to the dispatcher and releases the transport's resources (`Catga.close`). */
   close(): Promise<void>;
 }
 
@@ -169,11 +170,16 @@ export class InMemoryBus {
   private readonly members = new Set<InboundDispatcher>();
   private readonly cursor = new Map<string, number>();
 
+  /** Adds a member (what `inMemoryTransport` does on `attach`); returns the function that removes it. */
   join(member: InboundDispatcher): () => void {
     this.members.add(member);
     return () => this.members.delete(member);
   }
 
+  /**
+   * Serves a command or query on the next member that handles it, never `from` (the sender);
+   * CATGA_NO_HANDLER when none does, CATGA_ABORTED when `signal` already fired.
+   */
   async request(
     from: InboundDispatcher | undefined,
     envelope: Envelope,
@@ -192,6 +198,7 @@ export class InMemoryBus {
     return fromWire(structuredClone(toWire(result)));
   }
 
+  /** Dispatches the event to every member that handles its type; settles when all of them did. */
   async publish(envelope: Envelope): Promise<void> {
     const subscribers = [...this.members].filter((m) => m.events.includes(envelope.type));
     await Promise.all(subscribers.map((m) => m.dispatch(copy(envelope))));

@@ -12,12 +12,14 @@ export type MessageKind = "command" | "query" | "event" | "reply" | "error";
  * Size and count caps for decoding (and encoding), all in bytes or envelopes; unset fields keep
  * the defaults: `maxEnvelopeBytes` 1 MiB, `maxBatchCount` 4096, `maxBatchBytes` 16 MiB,
  * `maxDecompressedBytes` 16 MiB. Past a cap the call fails with CATGA_LIMIT.
+ * @interface
  */
 export type CodecLimits = LimitsInput;
 /**
  * How batches are framed: bodies above `compressionThreshold` bytes (default 1024; `Infinity`
  * disables) are zstd-compressed at `compressionLevel` (default 1) when that makes them smaller;
  * `limits` as in {@link CodecLimits}.
+ * @interface
  */
 export type FrameOptions = FrameOptionsInput;
 

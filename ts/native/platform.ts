@@ -8,6 +8,7 @@ export const SUPPORTED_TRIPLES = [
   "win32-x64-msvc",
 ] as const;
 
+/** One of {@link SUPPORTED_TRIPLES}: a platform with a prebuilt addon package. */
 export type PlatformTriple = (typeof SUPPORTED_TRIPLES)[number];
 
 /** glibc reports its version in the process report; musl (Alpine) does not. */

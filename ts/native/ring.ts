@@ -4,8 +4,11 @@ import type { NativeHashRing } from "./binding.generated.js";
 import { callNative } from "./errors.js";
 import { native } from "./loader.js";
 
+/** A node on a {@link HashRing}, as `nodes()` lists it. */
 export interface RingNode {
+  /** The id given to `addNode`. */
   readonly id: string;
+  /** Its share of the keys relative to the other nodes (`addNode`'s weight). */
   readonly weight: number;
 }
 
@@ -16,7 +19,10 @@ export interface RingNode {
 export class HashRing {
   readonly #ring: NativeHashRing;
 
-  /** @param virtualNodes points per unit of weight (default 160) */
+  /**
+   * An empty ring.
+   * @param virtualNodes points per unit of weight (default 160)
+   */
   constructor(virtualNodes?: number) {
     checkArgument("virtualNodes", virtualNodes, integer(0, U32_MAX));
     this.#ring = callNative(() => new (native().NativeHashRing)(virtualNodes));
@@ -39,14 +45,17 @@ export class HashRing {
     return callNative(() => this.#ring.lookup(key)) ?? undefined;
   }
 
+  /** Whether a node with this id is on the ring. */
   has(id: string): boolean {
     return callNative(() => this.#ring.has(id));
   }
 
+  /** Every node on the ring with its weight. */
   nodes(): RingNode[] {
     return callNative(() => this.#ring.nodes());
   }
 
+  /** How many nodes are on the ring. */
   get size(): number {
     return this.#ring.size;
   }

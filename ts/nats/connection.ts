@@ -22,6 +22,12 @@ import { packBytes, viewsOf } from "./pack.js";
 import { RequestBatcher } from "./requests.js";
 import { isPublishSubject } from "./subjects.js";
 
+/**
+ * A connection status change as the engine names it: `connected` (first connection up),
+ * `disconnected` (lost; reconnecting), `reconnecting` (an attempt starts after its backoff),
+ * `reconnected`, `lameDuck` (the server is shutting down), `slowConsumer` (the server dropped
+ * messages for a subscription that fell behind), `draining`, `closed` (for good), `error`.
+ */
 export type ConnectionStatus =
   | "connected"
   | "disconnected"
@@ -33,9 +39,13 @@ export type ConnectionStatus =
   | "closed"
   | "error";
 
+/** What a `NatsConnection` emits as `status`. */
 export interface StatusEvent {
+  /** Which change happened. */
   readonly kind: ConnectionStatus;
+  /** `reconnecting` only: the attempt number, from 1. */
   readonly attempt?: number;
+  /** `error` only: the server's or client's error text. */
   readonly message?: string;
 }
 
@@ -98,6 +108,10 @@ export interface OutboundReply {
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers that reply nothing are plain `async () => {}` (Promise<void>).
 export type InboundHandler = (messages: InboundMessages) => Promise<void | readonly OutboundReply[]>;
 
+/**
+ * The engine's counters since the connection opened, read in bulk by `NatsConnection.stats()`.
+ * @interface
+ */
 export type NatsStats = NatsStatsJs;
 
 /** One live subscription's counters (see {@link NatsConnection.subscriptionStats}). */

@@ -24,17 +24,25 @@ const payloadPackr = new Packr({ useRecords: false, int64AsType: "number", copyB
 
 /** How a payload becomes bytes; chosen per message type. */
 export interface PayloadCodec {
+  /** Written into every envelope (`codec`), so the receiver decodes with the same codec. */
   readonly name: string;
+  /** A payload (or a reply's result) to bytes; throws on a value it cannot encode. */
   encode(value: unknown): Uint8Array;
+  /** Bytes back to the value; `bytes` may be a view into a larger batch, so copy what you keep. */
   decode(bytes: Uint8Array): unknown;
 }
 
+/**
+ * MessagePack (msgpackr), the default: compact, and Dates, Buffers and typed arrays survive.
+ * Binary fields of a decoded payload are copies, never views into the inbound batch.
+ */
 export const msgpackCodec: PayloadCodec = {
   name: "msgpack",
   encode: (value) => packr.pack(value),
   decode: (bytes) => payloadPackr.unpack(bytes),
 };
 
+/** JSON (UTF-8), for types other languages read or write; `undefined` is sent as `null`. */
 export const jsonCodec: PayloadCodec = {
   name: "json",
   encode: (value) => Buffer.from(JSON.stringify(value ?? null)),
@@ -58,19 +66,32 @@ const KIND_CODES = { command: 0, query: 1, event: 2, reply: 3, error: 4 } as con
 type WireKind = keyof typeof KIND_CODES;
 const KINDS: readonly WireKind[] = ["command", "query", "event", "reply", "error"];
 
+/**
+ * An envelope as it travels (docs/architecture.md): the metadata decoded, the payload still the
+ * bytes its codec wrote.
+ * @inlineType WireKind
+ */
 export interface WireEnvelope {
+  /** What the message is: `command`, `query`, `event`, or a `reply`/`error` answering a request. */
   kind: WireKind;
+  /** The contract's type name. */
   type: string;
+  /** The message id (UUIDv7 unless the sender chose one); JetStream's dedupe key. */
   messageId: string;
   /**
    * Travels as nil when it equals `messageId` (a root message); decoding puts the messageId back,
    * so a decoded envelope always has one.
    */
   correlationId: string | null;
+  /** The id of the message whose handler sent this one; null for a root message. */
   causationId: string | null;
+  /** When the message was made, in epoch milliseconds. */
   createdAt: number;
+  /** The message's headers (e.g. W3C `traceparent`). */
   headers: Record<string, string>;
+  /** The {@link PayloadCodec.name} that encoded `payload`. */
   codec: string;
+  /** The payload bytes, to decode with the codec named by `codec`. */
   payload: Uint8Array;
 }
 

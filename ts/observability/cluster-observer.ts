@@ -4,7 +4,9 @@ import type { OtelAttributes, OtelMeter } from "./otel.js";
 
 /** What `observeCluster` reads: a `Cluster` from `@catga/native/cluster`, or the same shape. */
 export interface ClusterSource {
+  /** The instances in this instance's view, each with its service name. */
   members(): readonly { readonly service: string }[];
+  /** Elections this instance won so far, per leadership name. */
   stats(): { readonly elections: ReadonlyMap<string, number> };
 }
 

@@ -4,6 +4,7 @@ import type { OtelAttributes, OtelMeter } from "./otel.js";
 
 /** What `observeDeadLetters` reads: `deadLetters(...)` from `@catga/native/operations`, or anything with `counts()`. */
 export interface DeadLetterSource {
+  /** How many dead letters there are now, per message kind and type. */
   counts(): Promise<{
     readonly byType: readonly { readonly kind: string; readonly type: string; readonly count: number }[];
   }>;

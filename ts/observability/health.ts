@@ -9,17 +9,25 @@ export type CheckOutcome = boolean | void | { readonly status: "up" | "down"; re
 /** A check function, or an object probed by its shape (see `health`). */
 export type HealthTarget =
   | (() => CheckOutcome | Promise<CheckOutcome>)
-  | { health(): CheckOutcome | Promise<CheckOutcome> }
+  | {
+      /** The target's own check: true/void is up, false or a throw is down. */
+      health(): CheckOutcome | Promise<CheckOutcome>;
+    }
   | object;
 
+/** One check's outcome in a {@link HealthReport}. */
 export interface CheckResult {
+  /** "down" when the check failed, threw or took longer than `timeoutMs`. */
   readonly status: "up" | "down";
+  /** How long the check took, in milliseconds. */
   readonly durationMs: number;
+  /** What the check reported beside its status (e.g. a NATS connection's reconnects). */
   readonly details?: unknown;
   /** Why it is down: the Catga code (or the error's name) and message. */
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/** What `health` resolves with (and readiness answers as JSON): the overall status and each check. */
 export interface HealthReport {
   /** "up" when every check is up. */
   readonly status: "up" | "down";
@@ -204,7 +212,9 @@ export function healthHandlers(
   catga: HealthSubject | undefined,
   options: HealthOptions = {},
 ): {
+  /** Answers 200 `{"status":"up"}` while the process can answer at all. */
   liveness(request: IncomingMessage, response: ServerResponse): void;
+  /** Runs `health` and answers its report: 200 when up, 503 when any check is down. */
   readiness(request: IncomingMessage, response: ServerResponse): Promise<void>;
 } {
   const send = (response: ServerResponse, status: number, body: string) => {
@@ -226,8 +236,11 @@ export function healthHandlers(
 
 /** The part of a Fastify reply used here (no fastify dependency). */
 export interface ReplyLike {
+  /** Sets the HTTP status. */
   code(status: number): ReplyLike;
+  /** Sets a response header. */
   header(name: string, value: string): ReplyLike;
+  /** Sends `body` (serialized as JSON by Fastify). */
   send(body: unknown): unknown;
 }
 
@@ -236,7 +249,9 @@ export function fastifyHealthHandlers(
   catga: HealthSubject | undefined,
   options: HealthOptions = {},
 ): {
+  /** Answers 200 `{"status":"up"}` while the process can answer at all. */
   liveness(request: unknown, reply: ReplyLike): Promise<unknown>;
+  /** Runs `health` and answers its report: 200 when up, 503 when any check is down. */
   readiness(request: unknown, reply: ReplyLike): Promise<unknown>;
 } {
   return {

@@ -30,4 +30,6 @@ export {
   pinoLogger,
   tracedLogger,
 } from "./logger.js";
+export type { NatsSource } from "./nats-stats.js";
 export type { MeterProviderLike, TracerProviderLike } from "./otel.js";
+export type { RelaySource } from "./relay-observer.js";

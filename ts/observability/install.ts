@@ -9,6 +9,18 @@ export function observability(options?: ObservabilityOptions): CatgaObservabilit
   return new CatgaObservability(options);
 }
 
+/** The builder methods `withObservability` uses (any `CatgaBuilder`, whatever contracts it holds). */
+export interface InstrumentableBuilder {
+  /** @internal The builder's state, read for its transport. */
+  state(): BuilderState;
+  /** @internal Installs the dispatch hook (spans, `catga.requests.*`, trace context). */
+  withDispatchHook(hook: DispatchHook | undefined): unknown;
+  /** Adds the innermost `observability` behavior (a span and `catga.handler.*` per handler run). */
+  use(behavior: Behavior): unknown;
+  /** @internal Present on `CatgaBuilder`: spans and metrics for the sagas it hosts. */
+  withSagaTelemetry?(telemetry: SagaTelemetry | undefined): unknown;
+}
+
 /**
  * Instruments a builder with OpenTelemetry: a hook around every dispatch (send/query/publish spans,
  * `catga.requests.*`, W3C trace context in headers), an innermost `observability` behavior (a span
@@ -21,15 +33,6 @@ export function observability(options?: ObservabilityOptions): CatgaObservabilit
  * const catga = withObservability(createCatga({ preset: "production", transport })).handle(...).build();
  * ```
  */
-/** The builder methods `withObservability` uses (any `CatgaBuilder`, whatever contracts it holds). */
-export interface InstrumentableBuilder {
-  state(): BuilderState;
-  withDispatchHook(hook: DispatchHook | undefined): unknown;
-  use(behavior: Behavior): unknown;
-  /** Present on `CatgaBuilder`: spans and metrics for the sagas it hosts. */
-  withSagaTelemetry?(telemetry: SagaTelemetry | undefined): unknown;
-}
-
 export function withObservability<B extends InstrumentableBuilder>(
   builder: B,
   options?: ObservabilityOptions | CatgaObservability,

@@ -98,6 +98,7 @@ export class CatgaObservability {
   /** Created by the first `instrumentStore`: the store instruments every wrapped store records into. */
   private store: StoreMetrics | undefined;
 
+  /** The instrumentation, not yet installed (see `withObservability`); prefer {@link observability}. */
   constructor(options: ObservabilityOptions = {}) {
     const api = (options.api as OtelApi | undefined) ?? loadOtelApi();
     const enabled = options.enabled ?? "auto";

@@ -7,10 +7,15 @@ type Fields = Record<string, unknown>;
 
 /** The part of a pino logger used here (`pino()` and its children fit, with no adapter). */
 export interface PinoLike {
+  /** Writes at debug level: pino's `(mergingObject, message)` call. */
   debug(fields: object, message?: string): void;
+  /** Writes at info level. */
   info(fields: object, message?: string): void;
+  /** Writes at warn level. */
   warn(fields: object, message?: string): void;
+  /** Writes at error level. */
   error(fields: object, message?: string): void;
+  /** pino's own level; not read here (pino filters by it before anything is written). */
   level?: string;
 }
 

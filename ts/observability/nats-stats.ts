@@ -9,7 +9,9 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 /** What `observeNats` reads: engine counters, and (a `NatsConnection`) a per-batch callback. */
 export interface NatsSource {
+  /** The engine's counters now (a `NatsConnection`'s `stats()`). */
   stats(): NatsStats;
+  /** Calls `listener` with the size of each inbound batch; returns the function that stops it. */
   observeBatches?(listener: (size: number) => void): () => void;
 }
 

@@ -11,11 +11,13 @@ export type OtelAttributes = Api.Attributes;
 
 /** Anything with `getTracer` (an SDK `TracerProvider`); structural so no OTel type leaks into the public API. */
 export interface TracerProviderLike {
+  /** The tracer of instrumentation scope `name` (`INSTRUMENTATION_SCOPE` here). */
   getTracer(name: string, version?: string): unknown;
 }
 
 /** Anything with `getMeter` (an SDK `MeterProvider`). */
 export interface MeterProviderLike {
+  /** The meter of instrumentation scope `name` (`INSTRUMENTATION_SCOPE` here). */
   getMeter(name: string, version?: string): unknown;
 }
 

@@ -4,7 +4,9 @@ import type { OtelAttributes, OtelMeter } from "./otel.js";
 
 /** What `observeRelay` reads: an `OutboxRelay`, or anything with the same counters. */
 export interface RelaySource {
+  /** How many outbox rows wait to be relayed now. */
   pending(): Promise<number>;
+  /** Rows relayed so far, by outcome (sent, duplicate, failed) and relay errors, since start. */
   readonly stats: { sent: number; duplicates: number; failed: number; errors: number };
 }
 

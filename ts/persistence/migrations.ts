@@ -143,6 +143,7 @@ export interface MigrateOptions {
   readonly schema?: string;
 }
 
+/** What `migrate` did. */
 export interface MigrateResult {
   /** Versions applied by this call, in order (empty when the schema was already current). */
   readonly applied: readonly number[];

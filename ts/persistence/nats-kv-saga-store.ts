@@ -116,6 +116,7 @@ export class NatsKvSagaStore implements SagaStore {
     return kv !== null;
   }
 
+  /** The instance as last stored; undefined when there is none. */
   async get(saga: string, id: string): Promise<SagaInstance | undefined> {
     const key = keyOf(saga, id);
     const entry = await this.call("get", (bucket) => bucket.entry(key));

@@ -44,6 +44,7 @@ export class PostgresOutbox {
   private readonly maxEnvelopeBytes: number;
   private readonly insertSql: string;
 
+  /** An outbox on the `catga_outbox` table (run {@link migrate} first); options checked at once. */
   constructor(options: PostgresOutboxOptions = {}) {
     const check = new OptionChecker("postgresOutbox", options, ["schema", "maxEnvelopeBytes"]);
     const schema = check.text("schema", true);

@@ -12,8 +12,11 @@ export interface BatchIdempotencyStore extends IdempotencyStore {
   setMany(entries: readonly IdempotencyEntry[], ttlMs: number): Promise<void>;
 }
 
+/** One outcome to store with `setMany`. */
 export interface IdempotencyEntry {
+  /** The idempotency key (by default the message id). */
   readonly key: string;
+  /** The handler's successful outcome, replayed to duplicates. */
   readonly outcome: StoredOutcome;
 }
 

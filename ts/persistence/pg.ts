@@ -5,6 +5,7 @@ import { invalid, storeFailed } from "./store-errors.js";
  * imported: pass your own `new pg.Pool(...)`, a `PoolClient` or a `Client`.
  */
 export interface PgQueryable {
+  /** Runs one parameterized statement (`$1`, `$2`, ... bound to `values`). */
   query(text: string, values?: unknown[]): Promise<PgResult>;
 }
 
@@ -18,15 +19,19 @@ export interface PgResult {
 
 /** A checked-out `pg` connection (`PoolClient`). */
 export interface PgPoolClient extends PgQueryable {
+  /** Returns the connection to the pool; an error (or true) destroys it instead. */
   release(error?: Error | boolean): void;
+  /** Adds an event listener (`error`, `notification` for LISTEN). */
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listener signature.
   on(event: string, listener: (...args: any[]) => void): unknown;
+  /** Removes a listener added with `on`. */
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listener signature.
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** A `pg` Pool: queries, plus `connect()` for transactions and LISTEN. */
 export interface PgPool extends PgQueryable {
+  /** Checks out a connection; the caller must `release()` it. */
   connect(): Promise<PgPoolClient>;
 }
 

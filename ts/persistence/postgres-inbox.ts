@@ -76,6 +76,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore, Claiming
   private readonly purgeBatchSize: number;
   private timer: NodeJS.Timeout | undefined;
 
+  /** A store on its table (`catga_inbox` by default; run `migrate` first); options checked at once. */
   constructor(options: PostgresIdempotencyStoreOptions) {
     const check = new OptionChecker("postgresIdempotencyStore", options, [
       "pool",

@@ -10,8 +10,11 @@ import { Limits, type StoreLimits } from "./store-limits.js";
 
 /** The slice of an ioredis pipeline the store uses. */
 export interface RedisPipelineLike {
+  /** Queues `SET key value` (no expiry). */
   set(key: string, value: Buffer): unknown;
+  /** Queues `SET key value PX milliseconds` (expires after `milliseconds`). */
   set(key: string, value: Buffer, px: "PX", milliseconds: number): unknown;
+  /** Sends the queued commands; one `[error, result]` pair per command. */
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -20,10 +23,15 @@ export interface RedisPipelineLike {
  * `ioredis` is never imported: pass your own client.
  */
 export interface RedisClientLike {
+  /** `GET key` as bytes; null when the key is absent. */
   getBuffer(key: string): Promise<Buffer | null>;
+  /** `MGET keys...` as bytes, in order; null for each absent key. */
   mgetBuffer(...keys: string[]): Promise<(Buffer | null)[]>;
+  /** `SET key value` (no expiry). */
   set(key: string, value: Buffer): Promise<unknown>;
+  /** `SET key value PX milliseconds` (expires after `milliseconds`). */
   set(key: string, value: Buffer, px: "PX", milliseconds: number): Promise<unknown>;
+  /** A pipeline: commands queued and sent in one round trip by `exec()`. */
   pipeline(): RedisPipelineLike;
   /** Runs a Lua script (claims are checked and changed atomically in the server). */
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
@@ -85,6 +93,7 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore, ClaimingIde
   private readonly prefix: string;
   private readonly limits: Limits;
 
+  /** A store on your `ioredis` client; options checked at once. It never disconnects the client. */
   constructor(options: RedisIdempotencyStoreOptions) {
     const check = new OptionChecker("redisIdempotencyStore", options, [
       "client",

@@ -86,11 +86,17 @@ export interface RelayBatchReport {
   readonly failed: number;
 }
 
+/** A relay's running totals since it was made (`OutboxRelay.stats`); read by `observeRelay`. */
 export interface RelayStats {
+  /** Batches claimed and published. */
   batches: number;
+  /** Rows published and marked sent. */
   sent: number;
+  /** Of `sent`: the publisher had the messageId already. */
   duplicates: number;
+  /** Rows whose publish failed; they are tried again after a backoff. */
   failed: number;
+  /** Coded failures reported to `onError` (store down, publish failed). */
   errors: number;
 }
 

@@ -61,6 +61,7 @@ export class OutboxRelay {
   private cleanupTimer: NodeJS.Timeout | undefined;
   private cleaning: Promise<unknown> | undefined;
 
+  /** A relay from the outbox table to `options.publisher`; options checked at once, nothing runs until `start()`. */
   constructor(options: OutboxRelayOptions) {
     const check = new OptionChecker("outboxRelay", options, [
       "pool",
@@ -110,6 +111,7 @@ export class OutboxRelay {
     };
   }
 
+  /** True between `start()` and `stop()`. */
   get isRunning(): boolean {
     return this.running;
   }

@@ -42,6 +42,7 @@ export class PostgresSagaStore implements SagaStore {
   private readonly pool: PgQueryable;
   private readonly sql: { insert: string; get: string; update: string; list: string };
 
+  /** A store on `options.pool`, in `options.schema` (run `migrate` first). */
   constructor(options: PostgresSagaStoreOptions) {
     const check = new OptionChecker("postgresSagaStore", options, [
       "pool",
@@ -75,6 +76,7 @@ export class PostgresSagaStore implements SagaStore {
     return result.rowCount === 1;
   }
 
+  /** The instance as last stored; undefined when there is none. */
   async get(saga: string, id: string): Promise<SagaInstance | undefined> {
     const { rows } = await this.run("get", this.sql.get, [saga, id]);
     return rows.length === 0 ? undefined : fromRow(rows[0]);

@@ -87,7 +87,9 @@ export interface SagaWaitStep<State, Event extends AnyEvent> {
 
 /** Undoes a step: a command built from the state, retried until it succeeds or the saga fails. */
 export interface SagaCompensation<State, Command extends AnyCommand> {
+  /** The command that undoes the step. */
   readonly send: Command;
+  /** Its payload, from the state as the step left it. */
   readonly payload: (state: Readonly<State>) => InputOf<Command>;
 }
 
@@ -155,6 +157,7 @@ export class SagaDefinition<
   private deadline: number | undefined;
   private readonly problems: { path: string; message: string }[] = [];
 
+  /** Use {@link defineSaga}; `name` follows the contract-name grammar. */
   constructor(name: string) {
     if (typeof name !== "string" || !SAGA_NAME.test(name))
       throw new CatgaError(
@@ -288,7 +291,7 @@ export class SagaDefinition<
     return this;
   }
 
-  /** What the engine runs (the definition is not changed by running it). */
+  /** @internal What the engine runs (the definition is not changed by running it). */
   blueprint(): SagaBlueprint {
     const problems = [...this.problems];
     if (this.startWith === undefined)

@@ -90,6 +90,7 @@ export interface SagaListQuery {
 export interface SagaStore {
   /** Stores a new instance (revision 1); false when (saga, id) already exists. */
   insert(instance: SagaInstance): Promise<boolean>;
+  /** The instance `id` of saga `saga` as last stored; undefined when there is none. */
   get(saga: string, id: string): Promise<SagaInstance | undefined>;
   /** Replaces the instance if its stored revision is `next.revision - 1`; false otherwise. */
   update(next: SagaInstance): Promise<boolean>;

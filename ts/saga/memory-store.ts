@@ -12,6 +12,7 @@ export class InMemorySagaStore implements SagaStore {
     return true;
   }
 
+  /** The instance as last stored; undefined when there is none. */
   async get(saga: string, id: string): Promise<SagaInstance | undefined> {
     const row = this.rows.get(keyOf(saga, id));
     return row === undefined ? undefined : copy(row);

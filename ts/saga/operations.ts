@@ -13,6 +13,7 @@ import type { SagaInstance, SagaListQuery, SagaStatus, SagaStore } from "./insta
 export interface SagaOperations<State> {
   /** Instances by id order, optionally of one status; page with `after` (the last id seen). */
   list(query?: Omit<SagaListQuery, "saga">): Promise<SagaInstance<State>[]>;
+  /** One instance by id (state, status, step, error); undefined when there is none. */
   get(id: string): Promise<SagaInstance<State> | undefined>;
   /**
    * A `failed` instance compensates again from the step where it stopped (attempts start over);

@@ -5,12 +5,16 @@ import { observerFailureReporter } from "../logger.js";
 import { type Behavior, builtInStep, isPending, type StepMiddleware } from "../pipeline.js";
 import { err, type Result } from "../result.js";
 
+/** A breaker's state: `closed` calls the handler, `open` refuses (CATGA_CIRCUIT_OPEN), `half-open` lets trial calls through. */
 export type CircuitState = "closed" | "open" | "half-open";
 
+/** What `CircuitBreakerOptions.onStateChange` receives when a breaker changes state. */
 export interface CircuitStateChange {
   /** Pipeline key: the message type, or `type#n` for an event handler. */
   readonly key: string;
+  /** The state before the change. */
   readonly from: CircuitState;
+  /** The state after it. */
   readonly to: CircuitState;
 }
 
@@ -52,6 +56,7 @@ export interface CircuitBreakerOptions {
   readonly priority?: number;
 }
 
+/** The circuit breaker's default priority: inside retry, outside rate limiting (higher runs first). */
 export const CIRCUIT_BREAKER_PRIORITY = 700;
 
 const fields: Record<string, FieldCheck> = {

@@ -63,8 +63,10 @@ export class InMemoryIdempotencyStore implements ClaimingIdempotencyStore {
   private order: (Entry | undefined)[] = [];
   private head = 0;
 
+  /** Holds at most `maxEntries` outcomes (default 10 000); past that the oldest are dropped first. */
   constructor(private readonly maxEntries = 10_000) {}
 
+  /** Outcomes held now (expired ones go as new ones are stored). */
   get size(): number {
     return this.entries.size;
   }

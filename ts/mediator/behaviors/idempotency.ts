@@ -50,6 +50,7 @@ export interface IdempotencyOptions {
   readonly priority?: number;
 }
 
+/** The idempotency behavior's default priority: inside validation, outside retry (higher runs first). */
 export const IDEMPOTENCY_PRIORITY = 850;
 
 /** Claims are extended every `leaseMs / 3`; below this the timer would run hot. */

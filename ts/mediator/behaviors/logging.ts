@@ -36,6 +36,7 @@ export interface LoggingOptions {
   readonly priority?: number;
 }
 
+/** The logging behavior's default priority: outermost of the built-in behaviors (higher runs first). */
 export const LOGGING_PRIORITY = 1000;
 
 const fields: Record<string, FieldCheck> = {

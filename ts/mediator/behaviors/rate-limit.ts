@@ -30,6 +30,7 @@ export interface RateLimitOptions {
   readonly priority?: number;
 }
 
+/** The rate limiter's default priority: inside the circuit breaker, outside timeout (higher runs first). */
 export const RATE_LIMIT_PRIORITY = 600;
 
 const fields: Record<string, FieldCheck> = {

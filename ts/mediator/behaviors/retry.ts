@@ -71,6 +71,7 @@ export interface RetryOptions {
   readonly priority?: number;
 }
 
+/** The retry behavior's default priority: inside idempotency, outside the circuit breaker (higher runs first). */
 export const RETRY_PRIORITY = 800;
 
 /** Codes that describe a transient failure; validation, no-handler or open-circuit never are. */

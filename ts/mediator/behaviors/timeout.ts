@@ -45,6 +45,7 @@ export interface TimeoutOptions {
   readonly priority?: number;
 }
 
+/** The timeout behavior's default priority: innermost of the built-in behaviors (higher runs first). */
 export const TIMEOUT_PRIORITY = 500;
 
 const fields: Record<string, FieldCheck> = {

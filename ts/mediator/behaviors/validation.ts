@@ -20,6 +20,7 @@ export interface ValidationOptions {
   readonly priority?: number;
 }
 
+/** The validation behavior's default priority: inside logging, outside idempotency (higher runs first). */
 export const VALIDATION_PRIORITY = 900;
 
 const fields: Record<string, FieldCheck> = { priority: number(Number.NEGATIVE_INFINITY) };
