@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use catga_core::nats::kv::{bucket, KvBucket};
+use catga_core::nats::kv::KvBucket;
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi_derive::napi;
 
@@ -42,7 +42,9 @@ impl NatsClient {
         if !(max_age_ms.is_finite() && max_age_ms >= 0.0) {
             return Err(into_async(invalid_argument("maxAgeMs", "must be a non-negative number")));
         }
-        let store = bucket(self.engine.jetstream(), &name, Duration::from_millis(max_age_ms as u64), memory)
+        let store = self
+            .engine
+            .key_value(&name, Duration::from_millis(max_age_ms as u64), memory)
             .await
             .map_err(to_js_async)?;
         Ok(NatsKv { store })

@@ -70,6 +70,18 @@ impl NatsEngine {
         &self.jetstream
     }
 
+    /// Opens (or creates) a KV bucket on this connection (see [`super::kv::bucket`]); its calls
+    /// fail with `CATGA_PERMISSION_DENIED` as soon as the server refuses one of their publishes.
+    pub async fn key_value(
+        &self,
+        name: &str,
+        max_age: std::time::Duration,
+        memory: bool,
+    ) -> Result<super::kv::KvBucket> {
+        let bucket = super::kv::bucket(&self.jetstream, name, max_age, memory).await?;
+        Ok(bucket.refused_by(self.permissions.clone()))
+    }
+
     /// Starts answering NATS service discovery (`$SRV.PING/INFO/STATS`) for `spec` on this
     /// connection (see [`super::service`]).
     pub async fn start_discovery(&self, spec: ServiceSpec) -> Result<Discovery> {

@@ -3,6 +3,8 @@
 //! (a write that lands only when the key is still at the revision the writer read), and key
 //! listing by pattern (saga instances by saga).
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::kv::{Operation, Store, UpdateErrorKind};
@@ -13,6 +15,7 @@ use futures_util::future::join_all;
 use futures_util::TryStreamExt;
 
 use super::jetstream::default_duplicate_window;
+use super::permissions::Permissions;
 use crate::error::{CatgaError, ErrorCode, Result};
 
 /// A KV failure of `what`, coded `CATGA_TRANSPORT`, with async-nats' error as the cause.
@@ -59,27 +62,82 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
             ),
         ));
     }
-    js.get_key_value(name).await.map(KvBucket).map_err(|e| kv_error(&format!("KV bucket {name}"), e))
+    let store = js.get_key_value(name).await.map_err(|e| kv_error(&format!("KV bucket {name}"), e))?;
+    Ok(KvBucket { store, permissions: None })
 }
 
 /// An open KV bucket.
-pub struct KvBucket(Store);
+pub struct KvBucket {
+    store: Store,
+    /// The connection's record of refused publishes: a KV call the server refuses is answered
+    /// by an asynchronous permissions violation, never by a reply, so without this the call
+    /// would wait for its whole timeout.
+    permissions: Option<Arc<Permissions>>,
+}
 
 impl KvBucket {
+    /// Makes calls fail with `CATGA_PERMISSION_DENIED` as soon as the server refuses one of
+    /// their publishes (see [`Permissions`]).
+    pub(crate) fn refused_by(mut self, permissions: Arc<Permissions>) -> Self {
+        self.permissions = Some(permissions);
+        self
+    }
+
+    /// Runs `call`, which publishes to `subject`; fails at once if the server refuses that.
+    async fn refusable<T>(&self, subject: String, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let Some(permissions) = &self.permissions else { return call.await };
+        let mut changes = permissions.watch();
+        tokio::select! {
+            outcome = call => outcome,
+            refusal = permissions.denied(&subject, &mut changes) => Err(refusal),
+        }
+    }
+
+    /// The subject a write to `key` is published to (as async-nats' `Store::put` builds it; a
+    /// bucket from another account or domain has a put prefix and no JetStream prefix here).
+    fn put_subject(&self, key: &str) -> String {
+        format!("{}{key}", self.store.put_prefix.as_ref().unwrap_or(&self.store.prefix))
+    }
+
+    /// The subject a read of `key` asks (a direct get of the key's last message).
+    fn get_subject(&self, key: &str) -> String {
+        format!("$JS.API.DIRECT.GET.{}.{}{key}", self.store.stream_name, self.store.prefix)
+    }
+
     /// Reads keys concurrently; `None` where a key has no value.
     pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
-        get_many(&self.0, keys).await
+        join_all(keys.iter().map(|key| {
+            self.refusable(self.get_subject(key), async {
+                self.store.get(key.clone()).await.map_err(|e| kv_error("KV get", e))
+            })
+        }))
+        .await
+        .into_iter()
+        .collect()
     }
 
     /// Writes entries concurrently; fails if any write fails (the rest may have been written).
     pub async fn put_many(&self, entries: &[(&str, &[u8])]) -> Result<()> {
-        put_many(&self.0, entries).await
+        let writes = join_all(entries.iter().map(|(key, value)| {
+            self.refusable(self.put_subject(key), async {
+                self.store.put(*key, Bytes::copy_from_slice(value)).await.map_err(|e| kv_error("KV put", e))
+            })
+        }))
+        .await;
+        for write in writes {
+            write?;
+        }
+        Ok(())
     }
 
     /// The key's latest value and revision; `None` when the key was never written. A deleted or
     /// purged key answers an empty value with the marker's revision (so it can be swapped).
     pub async fn entry(&self, key: &str) -> Result<Option<(Bytes, u64)>> {
-        let entry = self.0.entry(key).await.map_err(|e| kv_error("KV entry", e))?;
+        let entry = self
+            .refusable(self.get_subject(key), async {
+                self.store.entry(key).await.map_err(|e| kv_error("KV entry", e))
+            })
+            .await?;
         Ok(entry.map(|entry| match entry.operation {
             Operation::Put => (entry.value, entry.revision),
             Operation::Delete | Operation::Purge => (Bytes::new(), entry.revision),
@@ -89,11 +147,14 @@ impl KvBucket {
     /// Writes `value` only if the key's latest revision is `revision` (0: the key has never been
     /// written). The new revision, or `None` when another write got there first.
     pub async fn swap(&self, key: &str, value: &[u8], revision: u64) -> Result<Option<u64>> {
-        match self.0.update(key, Bytes::copy_from_slice(value), revision).await {
-            Ok(revision) => Ok(Some(revision)),
-            Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Ok(None),
-            Err(e) => Err(kv_error("KV swap", e)),
-        }
+        self.refusable(self.put_subject(key), async {
+            match self.store.update(key, Bytes::copy_from_slice(value), revision).await {
+                Ok(revision) => Ok(Some(revision)),
+                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Ok(None),
+                Err(e) => Err(kv_error("KV swap", e)),
+            }
+        })
+        .await
     }
 
     /// The keys matching `pattern` (KV key tokens separated by `.`, `*` for one token, `>` for the
@@ -102,9 +163,13 @@ impl KvBucket {
     /// message): `entry` answers them with an empty value.
     pub async fn keys(&self, pattern: &str, max_keys: usize) -> Result<Vec<String>> {
         check_pattern(pattern)?;
-        let prefix = self.0.prefix.as_str();
-        let subjects =
-            self.0.stream.info_with_subjects(format!("{prefix}{pattern}")).await.map_err(|e| kv_error("KV keys", e))?;
+        let prefix = self.store.prefix.as_str();
+        let subjects = self
+            .store
+            .stream
+            .info_with_subjects(format!("{prefix}{pattern}"))
+            .await
+            .map_err(|e| kv_error("KV keys", e))?;
         let mut keys: Vec<String> = Vec::new();
         let mut subjects = std::pin::pin!(subjects);
         while let Some((subject, _count)) = subjects.try_next().await.map_err(|e| kv_error("KV keys", e))? {
@@ -141,22 +206,6 @@ pub(crate) fn check_pattern(pattern: &str) -> Result<()> {
             "must be '.'-separated tokens of letters, digits, - _ / =, or * (one token), or > (last token)",
         ))
     }
-}
-
-async fn get_many(store: &Store, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
-    join_all(keys.iter().map(|key| store.get(key.clone())))
-        .await
-        .into_iter()
-        .map(|read| read.map_err(|e| kv_error("KV get", e)))
-        .collect()
-}
-
-async fn put_many(store: &Store, entries: &[(&str, &[u8])]) -> Result<()> {
-    let writes = join_all(entries.iter().map(|(key, value)| store.put(*key, Bytes::copy_from_slice(value)))).await;
-    for write in writes {
-        write.map_err(|e| kv_error("KV put", e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
