@@ -3,12 +3,14 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { JetStream } from "../../ts/entries/jetstream.js";
 import { natsTransport } from "../../ts/entries/nats.js";
+import { deadLetters } from "../../ts/entries/operations.js";
 import {
   CatgaConfigError,
   CatgaError,
   createCatga,
   defineCommand,
   ErrorCodes,
+  err,
   silentLogger,
 } from "../../ts/index.js";
 import type { NatsTransport } from "../../ts/transport/nats-transport.js";
@@ -126,6 +128,37 @@ describe("durable commands: sending and handling", () => {
       subject: `${prefix}.dcmd-dlq.payments.capture`,
     });
     await stop();
+    await dropStreams(paymentsTransport, prefix);
+    await Promise.all([web.close(), payments.close()]);
+  });
+});
+
+describe("durable commands: a refusal the handler returns", () => {
+  it("is the command's answer: acked at once, sent to the 'result' caller, never retried or dead-lettered", async () => {
+    const prefix = uniquePrefix("drefuse");
+    let attempts = 0;
+    const paymentsTransport = await connect("payments", prefix, { durableCommands });
+    const payments = createCatga({ logger: silentLogger, transport: paymentsTransport })
+      .handle(Capture, ({ id }) => {
+        attempts++;
+        return err("PAYMENTS_DECLINED", `card declined for ${id}`);
+      })
+      .build();
+    await paymentsTransport.ready();
+    const web = createCatga({ logger: silentLogger, transport: await connect("web", prefix) })
+      .remote(Capture)
+      .build();
+    const result = await web.send(Capture, { id: "r-1" }, { await: "result" });
+    expect(result.ok ? undefined : result.error).toMatchObject({
+      code: "PAYMENTS_DECLINED",
+      message: "card declined for r-1",
+    });
+    // A command sent after it is handled after it: had the refusal been nak'ed, its redeliveries
+    // (backoff 20 ms, maxDeliver 3) would have come first.
+    expect((await web.send(Capture, { id: "r-2" }, { await: "result" })).ok).toBe(false);
+    expect(attempts).toBe(2);
+    const letters = await deadLetters(paymentsTransport);
+    expect((await letters.counts()).total).toBe(0);
     await dropStreams(paymentsTransport, prefix);
     await Promise.all([web.close(), payments.close()]);
   });

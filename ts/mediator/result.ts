@@ -82,11 +82,23 @@ export function err<C extends string>(
 }
 
 /**
+ * A failure the handler returned rather than threw: its answer (a refusal such as insufficient
+ * funds), which durable delivery acks and hands to the caller instead of retrying.
+ */
+class Answer extends Err {}
+
+/**
  * What a handler returned, as its Result: an `err(...)` it returned is its failure (as if it had
- * thrown that error), any other value its success.
+ * thrown that error, except that durable delivery takes it as the answer: see
+ * {@link isAnsweredFailure}), any other value its success.
  */
 export function returned(value: unknown): Result<unknown> {
-  return value instanceof Err ? value : ok(value);
+  return value instanceof Err ? new Answer(value.error) : ok(value);
+}
+
+/** Whether `result` is a failure its handler returned (`return err(...)`), not one it threw. */
+export function isAnsweredFailure(result: Result<unknown>): boolean {
+  return result instanceof Answer;
 }
 
 export function errFrom(info: ErrorInfo): ErrResult {

@@ -4,7 +4,7 @@ import { CONSUMER_DEFAULTS, type StreamOptions } from "../jetstream/options.js";
 import type { DurableAwait } from "../mediator/context.js";
 import type { Accepted } from "../mediator/contracts.js";
 import { uuidv7 } from "../mediator/ids.js";
-import { err, ok, type Result } from "../mediator/result.js";
+import { err, isAnsweredFailure, ok, type Result } from "../mediator/result.js";
 import { type Envelope, type InboundDispatcher, toWire } from "../mediator/transport.js";
 import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/connection.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
@@ -270,6 +270,12 @@ export class DurableCommands {
         const replyTo = command.headers[REPLY_TO_HEADER];
         const result = await inbound.dispatch(replyTo === undefined ? command : withoutReplyTo(command));
         if (result.ok) {
+          if (replyTo !== undefined) await this.answer(replyTo, command, result);
+          return;
+        }
+        // A failure the handler returned (`return err(...)`) is its answer: retrying cannot turn
+        // a refusal into a success, so the command is acked and the caller gets it now.
+        if (isAnsweredFailure(result)) {
           if (replyTo !== undefined) await this.answer(replyTo, command, result);
           return;
         }
