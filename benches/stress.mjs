@@ -4,6 +4,7 @@
 // service's bounded, not crash, and serve normally again within seconds once the load drops.
 //
 //   npx tsup && npm run stress [-- --step=4] [--calibrate=3] [--out=benches/reports] [--tiny]
+//   (--tiny: steps 0.5, 2, 5 S and the drop, 1.25 s each, 1 s of calibration)
 //
 // 1. Calibration: the gateway without a rate limit, 64 connections as fast as they go: its
 //    saturation S (req/s answered). 2. The gateway restarted with a global rate limit at 0.9 S
@@ -22,10 +23,11 @@ import { Timeline } from "./stress/timeline.mjs";
 const here = dirname(fileURLToPath(import.meta.url));
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const tiny = process.argv.includes("--tiny");
-const stepSeconds = Number(flag("step") ?? (tiny ? 1.5 : 4));
+const stepSeconds = Number(flag("step") ?? (tiny ? 1.25 : 4));
 const calibrateSeconds = Number(flag("calibrate") ?? (tiny ? 1 : 3));
 const out = flag("out") ?? join(here, "reports");
-const MULTIPLES = [0.25, 0.5, 1, 2, 3, 5];
+// --tiny (the smoke test): fewer, shorter steps.
+const MULTIPLES = tiny ? [0.5, 2, 5] : [0.25, 0.5, 1, 2, 3, 5];
 const RECOVERY_MULTIPLE = 0.25;
 const RSS_BOUND_MIB = 1024;
 if (!(stepSeconds >= 1 && stepSeconds <= 8) || !(calibrateSeconds > 0 && calibrateSeconds <= 8)) {

@@ -102,7 +102,7 @@ export class Timeline {
     return instance;
   }
 
-  /** Totals over [fromMs, toMs): 2xx, 503 and failed answers, and the p99 of the 2xx (ms). */
+  /** Totals over [fromMs, toMs): 2xx, 503 and failed answers, the p99 and max of the 2xx (ms). */
   totals(fromMs, toMs) {
     const inside = this.buckets.filter((b) => b.t >= fromMs && b.t < toMs);
     return {
@@ -112,6 +112,10 @@ export class Timeline {
       p99: percentile(
         inside.flatMap((b) => b.latencies),
         0.99,
+      ),
+      max: percentile(
+        inside.flatMap((b) => b.latencies),
+        1,
       ),
     };
   }
