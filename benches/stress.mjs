@@ -41,7 +41,8 @@ if (!existsSync(join(here, "..", "dist", "fastify.js"))) {
 const servers = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const prefix = `stress${process.pid}`;
 
-const timeline = new Timeline(250);
+// 500 ms buckets; 250 in --tiny, whose steps are too short for more than one.
+const timeline = new Timeline(tiny ? 250 : 500);
 const marks = [];
 const rss = { gateway: [], service: [] };
 let gateway;
@@ -67,10 +68,8 @@ async function step(label, multiple, saturation) {
   const result = await timeline.load(gateway.url, { connections, rate, seconds: stepSeconds });
   const to = timeline.now();
   // Rates over the window where all four staggered load instances run (see Timeline.load).
-  const windowFrom = from + 750;
-  const windowTo = from + stepSeconds * 1000;
-  const seconds = (windowTo - windowFrom) / 1000;
-  const inWindow = timeline.totals(windowFrom, windowTo);
+  const inWindow = timeline.totals(from + 750, from + stepSeconds * 1000 - timeline.bucketMs);
+  const seconds = Math.max(inWindow.seconds, timeline.bucketMs / 1000);
   const inStep = timeline.totals(from, to + 250);
   const rssIn = (points) => points.filter(([t]) => t * 1000 >= from && t * 1000 <= to).map(([, v]) => v ?? 0);
   const row = {
@@ -110,7 +109,8 @@ try {
     rate: 0,
     seconds: calibrateSeconds,
   });
-  saturation = timeline.totals(calibrationFrom, timeline.now()).ok / calibrateSeconds;
+  const calibrated = timeline.totals(calibrationFrom + 250, timeline.now() - timeline.bucketMs);
+  saturation = calibrated.ok / Math.max(calibrated.seconds, timeline.bucketMs / 1000);
   console.log(
     `node ${process.version}; saturation S (64 connections, no limit): ${fmt(saturation)} req/s, p99 ${calibration.p99} ms`,
   );
@@ -173,6 +173,15 @@ const svg = timelineSvg({
     {
       label: "answers per second",
       series: [
+        {
+          name: "offered",
+          color: "#bbb",
+          points: steps.flatMap((s) => [
+            [s.fromMs / 1000, s.offered],
+            [s.toMs / 1000, s.offered],
+            [s.toMs / 1000, undefined],
+          ]),
+        },
         { name: "2xx", color: "#2a7", points: series.map((b) => [b.t, b.ok]) },
         { name: "503 + Retry-After", color: "#e80", points: series.map((b) => [b.t, b.rejected]) },
         { name: "failures", color: "#d22", points: series.map((b) => [b.t, b.failed]) },

@@ -6,7 +6,7 @@ const WIDTH = 900;
 const PANEL_HEIGHT = 170;
 const LEFT = 64;
 const RIGHT = 150;
-const TOP = 36;
+const TOP = 52;
 const GAP = 34;
 
 const escapeXml = (text) =>
@@ -39,6 +39,7 @@ export function timelineSvg({ title, seconds, panels, marks = [] }) {
   const x = (t) => LEFT + (Math.min(Math.max(t, 0), seconds) / seconds) * plotWidth;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${LEFT}" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];

@@ -102,10 +102,14 @@ export class Timeline {
     return instance;
   }
 
-  /** Totals over [fromMs, toMs): 2xx, 503 and failed answers, the p99 and max of the 2xx (ms). */
+  /**
+   * Totals over the buckets that start in [fromMs, toMs): 2xx, 503 and failed answers, the p99
+   * and max of the 2xx (ms), and the seconds those buckets span (to turn counts into rates).
+   */
   totals(fromMs, toMs) {
     const inside = this.buckets.filter((b) => b.t >= fromMs && b.t < toMs);
     return {
+      seconds: (inside.length * this.bucketMs) / 1000,
       ok: inside.reduce((sum, b) => sum + b.ok, 0),
       rejected: inside.reduce((sum, b) => sum + b.rejected, 0),
       failed: inside.reduce((sum, b) => sum + b.failed, 0),
