@@ -5,9 +5,10 @@
 //
 //   npx tsup && npm run chaos [-- --rate=1000] [--out=benches/reports] [--tiny]
 //
-// Timeline (normal run, 20 s): steady from 0 s; 4 s kill -9 of instance B (A serves on); 9 s B
-// restarted; 13–16 s three cycles of B stopped 400 ms / running 600 ms; load ends at 20 s. --tiny
-// runs it in 8 s with one stop cycle. The gateway is benches/stress/gateway.mjs without a rate
+// Timeline (normal run, 22 s): steady from 0 s; 4 s kill -9 of instance B (A serves on); 9 s B
+// restarted; 13–16 s three cycles of B stopped 400 ms / running 600 ms; 17 s B stopped 1.5 s,
+// longer than the reply timeout (a hung instance keeps its subscription: the requests routed to
+// it fail); load ends at 22 s. --tiny runs it in 8 s with one stop cycle and no hang. The gateway is benches/stress/gateway.mjs without a rate
 // limit and with a 1 s reply timeout: a request the killed instance had taken is answered 503
 // (CATGA_TIMEOUT mapped) a second later. The machine's nats-server (NATS_URL, loopback); writes
 // chaos.json, chaos.md and chaos.svg to --out; exits 1 when a check fails. Left for later slices
@@ -28,9 +29,11 @@ const out = flag("out") ?? join(here, "reports");
 const REQUEST_TIMEOUT_MS = 1000;
 /** Seconds from the start of the load: the faults, then the end of the load. */
 const plan = tiny
-  ? { kill: 2, restart: 4, stops: [5.5], end: 8 }
-  : { kill: 4, restart: 9, stops: [13, 14, 15], end: 20 };
+  ? { kill: 2, restart: 4, stops: [5.5], hang: undefined, end: 8 }
+  : { kill: 4, restart: 9, stops: [13, 14, 15], hang: 17, end: 22 };
 const STOPPED_MS = 400;
+/** A stop longer than the reply timeout: the requests routed to B meanwhile fail (503). */
+const HUNG_MS = 1500;
 if (!(rate >= 10 && rate <= 20_000)) {
   console.error("--rate must be in [10, 20000] req/s");
   process.exit(2);
@@ -92,6 +95,15 @@ async function inject(origin) {
     await sleep(STOPPED_MS);
     instances.b.child.kill("SIGCONT");
   }
+
+  if (plan.hang === undefined) return;
+  await at(origin, plan.hang);
+  const hungAt = timeline.now();
+  instances.b.child.kill("SIGSTOP");
+  marks.push({ t: hungAt / 1000, label: `B hung ${HUNG_MS / 1000} s`, color: "#d22" });
+  faults.push({ name: `SIGSTOP of B for ${HUNG_MS} ms (longer than the reply timeout)`, fromMs: hungAt });
+  await sleep(HUNG_MS);
+  instances.b.child.kill("SIGCONT");
 }
 
 let injected;
