@@ -25,6 +25,7 @@ import {
   type LeaderOptions,
   type LockOptions,
 } from "./options.js";
+import { ShardRouter } from "./shards.js";
 
 /** What `cluster()` runs on: a NATS transport, or a built Catga whose transport is one. */
 export type ClusterTarget = NatsTransport | { readonly transport: Transport | undefined };
@@ -33,6 +34,10 @@ export type ClusterTarget = NatsTransport | { readonly transport: Transport | un
 export interface ClusterStats {
   /** Elections this instance won, by leadership name. */
   readonly elections: ReadonlyMap<string, number>;
+  /** View changes of the sharded types handled here (members joined or left). */
+  readonly rebalances: number;
+  /** Keys this instance had handled that moved to another owner at a view change. */
+  readonly shardMoves: number;
 }
 
 /**
@@ -54,6 +59,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     private readonly kv: LeaseStore,
     private readonly discovery: NatsDiscovery | undefined,
     private readonly clock: Clock,
+    private readonly shards: ShardRouter | undefined,
   ) {
     super();
     membership.on("join", (member) => this.emit("join", member));
@@ -92,7 +98,15 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     const membership = new Membership(
       connection,
       transport.prefix,
-      { service, instanceId, version, weight, startedAt: Date.now(), heartbeatMs },
+      {
+        service,
+        instanceId,
+        version,
+        weight,
+        startedAt: Date.now(),
+        heartbeatMs,
+        shards: [...(transport.inbound?.shardKeys?.keys() ?? [])],
+      },
       options.load,
       clock,
     );
@@ -111,7 +125,13 @@ export class Cluster extends EventEmitter<MembershipEvents> {
       await discovery?.stop().catch(() => undefined);
       throw error;
     }
-    return new Cluster(service, instanceId, transport, membership, store, discovery, clock);
+    const keyFunctions = transport.inbound?.shardKeys;
+    let shards: ShardRouter | undefined;
+    if (keyFunctions !== undefined && keyFunctions.size > 0) {
+      shards = new ShardRouter(transport, membership, instanceId, keyFunctions, clock, heartbeatMs);
+      await shards.start();
+    }
+    return new Cluster(service, instanceId, transport, membership, store, discovery, clock, shards);
   }
 
   /** Every instance in view (this one included, first), optionally of one service. */
@@ -174,7 +194,12 @@ export class Cluster extends EventEmitter<MembershipEvents> {
 
   /** Counters for observability (`observability.observeCluster`). */
   stats(): ClusterStats {
-    return { elections: new Map(this.electionCounts) };
+    const shards = this.shards?.stats();
+    return {
+      elections: new Map(this.electionCounts),
+      rebalances: shards?.rebalances ?? 0,
+      shardMoves: shards?.moves ?? 0,
+    };
   }
 
   /**
@@ -208,7 +233,10 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.leaderships.values()].map((handle) => handle.resign()));
+      // Hand the keys over before the goodbye: others take them only once this one let go.
+      await this.shards?.leave();
       await this.membership.stop().catch(() => undefined);
+      await this.shards?.close();
       await this.discovery?.stop().catch(() => undefined);
     })();
     return this.closing;

@@ -32,6 +32,8 @@ export interface Member {
   readonly heartbeatMs: number;
   /** True for the instance reading the list. */
   readonly self: boolean;
+  /** The sharded contract types it handles (docs/cluster.md, "Sharded handlers"). */
+  readonly shards: readonly string[];
 }
 
 /** Why a member left the view. */
@@ -54,6 +56,7 @@ interface Heartbeat {
   readonly load: number;
   readonly startedAt: number;
   readonly heartbeatMs: number;
+  readonly shards?: readonly string[];
   /** Sent once by an instance shutting down. */
   readonly leaving?: true;
 }
@@ -135,7 +138,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private publish(leaving: boolean): Promise<void> {
-    const { service, instanceId, version, weight, startedAt, heartbeatMs } = this.self;
+    const { service, instanceId, version, weight, startedAt, heartbeatMs, shards } = this.self;
     const heartbeat: Heartbeat = {
       service,
       instanceId,
@@ -144,6 +147,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       load: this.currentLoad(),
       startedAt,
       heartbeatMs,
+      shards,
       ...(leaving ? { leaving: true as const } : {}),
     };
     const bytes = this.codec.encodeNew("event", HEARTBEAT_TYPE, {}, heartbeat);
@@ -178,6 +182,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       startedAt: heartbeat.startedAt,
       heartbeatMs: heartbeat.heartbeatMs,
       self: false,
+      shards: Array.isArray(heartbeat.shards) ? heartbeat.shards.filter((t) => typeof t === "string") : [],
     };
     this.seen.set(heartbeat.instanceId, { member, lastSeen: this.clock() });
     if (known === undefined) {

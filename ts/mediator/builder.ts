@@ -1,4 +1,4 @@
-import { type FieldCheck, IssueList, oneOf, withMethods } from "../checks.js";
+import { type FieldCheck, func, IssueList, oneOf, withMethods } from "../checks.js";
 import { CatgaConfigError, ErrorCodes } from "../errors.js";
 import { type CircuitBreakerOptions, circuitBreakerBehavior } from "./behaviors/circuit-breaker.js";
 import { type IdempotencyOptions, idempotencyBehavior } from "./behaviors/idempotency.js";
@@ -40,6 +40,7 @@ import {
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
 import type { ErrResult } from "./result.js";
+import { type ShardBy, shardedHandler } from "./sharding.js";
 import { requestRemote, type Transport } from "./transport.js";
 
 /**
@@ -53,6 +54,18 @@ export type HandlerFor<C> = C extends AnyEvent
       payload: PayloadOf<C>,
       ctx: HandlerContext,
     ) => ResultOf<C> | ErrResult | Promise<ResultOf<C> | ErrResult>;
+
+/** Options of `.handle(contract, handler, options)`. */
+export interface HandleOptions<C> {
+  /**
+   * Shards the contract (commands and queries; docs/cluster.md): each message's key is
+   * `shardBy(payload)`, and with `cluster()` on a NATS transport exactly one live instance owns a
+   * key at a time and handles its messages one after another. A key that is not a string fails
+   * the send with CATGA_INVALID_ARGUMENT (`details.field` "shardBy").
+   * @default none: any instance takes any message
+   */
+  readonly shardBy?: ShardBy<PayloadOf<C>>;
+}
 
 /** Options of `createCatga` / the builder; each also has a `with*` method. */
 export interface CatgaOptions {
@@ -88,6 +101,10 @@ const optionFields: Record<string, FieldCheck> = {
   transport: withMethods("attach", "request", "publish", "close"),
 };
 
+const handleFields: Record<string, FieldCheck> = {
+  shardBy: func,
+};
+
 /** Build arguments: none when every required contract has a handler, else a readable type error. */
 type BuildArgs<Required, Handled> = [Exclude<Required, Handled>] extends [never]
   ? []
@@ -106,6 +123,8 @@ interface Registration {
   readonly handler: Handler;
   /** Runs without the behaviors (an extension's internal driver, e.g. a saga's advance). */
   readonly plain?: boolean;
+  /** Its key function, when sharded. */
+  readonly shardBy?: (payload: unknown) => unknown;
 }
 
 /** Internal state, exposed to the test harness so it can rebuild with stubs. */
@@ -163,19 +182,42 @@ export class CatgaBuilder<
     this.transport = options?.transport;
   }
 
-  /** Registers a handler. Commands and queries take exactly one; events any number. */
+  /**
+   * Registers a handler. Commands and queries take exactly one; events any number. With
+   * `{ shardBy }` one instance owns each key (see {@link HandleOptions.shardBy}).
+   */
   handle<C extends AnyContract>(
     contract: C,
     handler: HandlerFor<C>,
+    options?: C extends AnyEvent ? never : HandleOptions<C>,
   ): CatgaBuilder<Handled | C, Required, HandledHere | C> {
     if (typeof contract?.type !== "string") {
       this.issues.add("handlers", `handle() needs a contract from defineCommand/defineQuery/defineEvent`);
     } else if (typeof handler !== "function") {
       this.issues.add(`handlers.${contract.type}`, "handler must be a function");
+    } else if (options !== undefined && !this.shardingOk(contract, options)) {
+      // reported by shardingOk
     } else {
-      this.registrations.push({ contract, handler: handler as Handler });
+      const shardBy = (options as HandleOptions<C> | undefined)?.shardBy;
+      this.registrations.push({
+        contract,
+        handler: handler as Handler,
+        ...(shardBy === undefined ? {} : { shardBy: shardBy as (payload: unknown) => unknown }),
+      });
     }
     return this as unknown as CatgaBuilder<Handled | C, Required, HandledHere | C>;
+  }
+
+  private shardingOk(contract: AnyContract, options: unknown): boolean {
+    const path = `handlers.${contract.type}`;
+    const before = this.issues.issues.length;
+    this.issues.checkObject(path, options, handleFields);
+    const shardBy = (options as { shardBy?: unknown } | null)?.shardBy;
+    if (shardBy !== undefined && contract.kind === "event")
+      this.issues.add(`${path}.shardBy`, "events cannot be sharded: every handler of an event gets it");
+    if (shardBy !== undefined && (contract as { delivery?: unknown }).delivery === "durable")
+      this.issues.add(`${path}.shardBy`, ".durable() commands cannot be sharded yet (docs/cluster.md)");
+    return this.issues.issues.length === before;
   }
 
   /**
@@ -414,6 +456,7 @@ export function buildMediator(
   const events = new Map<string, EventRoute>();
   const requestSteps = new Map<string, Step>();
   const descriptions: PipelineDescription[] = [];
+  const shardKeys = new Map<string, (payload: unknown) => unknown>();
 
   for (const [type, list] of byType) {
     const contract = list[0]!.contract;
@@ -427,9 +470,12 @@ export function buildMediator(
     const runs: Next[] = [];
     const names: string[] = [];
     let bare = true;
-    list.forEach(({ handler, plain }, index) => {
-      const handlerName = handler.name || `handler#${index}`;
+    list.forEach(({ handler: given, plain, shardBy }, index) => {
+      const handlerName = given.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
+      // A sharded handler runs behind its key's owner check (docs/cluster.md).
+      const handler = shardBy === undefined ? given : shardedHandler(type, shardBy, given, state.transport);
+      if (shardBy !== undefined) shardKeys.set(type, shardBy);
       const { run, step, steps } = composePipeline(
         plain === true ? [] : ordered,
         { contract, kind: contract.kind, key, handlerName, remote: false },
@@ -497,6 +543,7 @@ export function buildMediator(
     remoteTypes,
     requestSteps,
     durableTypes,
+    shardKeys,
   };
   const mediator = new Mediator(compiled);
   for (const callback of state.built ?? []) callback(mediator);

@@ -87,6 +87,8 @@ export interface CompiledMediator {
   readonly remoteTypes?: ReadonlySet<string>;
   /** The pipelines of local commands/queries as steps that may answer at once (see `Step`). */
   readonly requestSteps?: ReadonlyMap<string, Step>;
+  /** Key functions of sharded contracts handled here (docs/cluster.md). */
+  readonly shardKeys?: ReadonlyMap<string, (payload: unknown) => unknown>;
   /** Command types handled here whose contracts are `.durable()`. */
   readonly durableTypes?: ReadonlySet<string>;
 }
@@ -110,6 +112,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
   private readonly requestSteps: ReadonlyMap<string, Step>;
+  private readonly shardKeys: ReadonlyMap<string, (payload: unknown) => unknown>;
   private readonly durableTypes: ReadonlySet<string>;
 
   constructor(compiled: CompiledMediator) {
@@ -130,6 +133,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.requestSteps = compiled.requestSteps ?? new Map();
+    this.shardKeys = compiled.shardKeys ?? new Map();
     this.durableTypes = compiled.durableTypes ?? new Set();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.transport?.attach(this.inbound());
@@ -346,6 +350,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       // between instances of this service forever.
       commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
       durableCommands: [...this.durableTypes],
+      shardKeys: this.shardKeys,
       queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
       events: this.events.types(),
       deliverEvent: (type, payload, meta, batchSize) => {
