@@ -41,7 +41,7 @@ export type { TimeoutOptions } from "./mediator/behaviors/timeout.js";
 export { TIMEOUT_PRIORITY } from "./mediator/behaviors/timeout.js";
 export type { ValidationOptions } from "./mediator/behaviors/validation.js";
 export { VALIDATION_PRIORITY } from "./mediator/behaviors/validation.js";
-export type { CatgaOptions, HandlerFor } from "./mediator/builder.js";
+export type { CatgaOptions, HandleOptions, HandlerFor } from "./mediator/builder.js";
 export { CatgaBuilder, createCatga } from "./mediator/builder.js";
 export type {
   AcceptedSendOptions,
@@ -96,7 +96,8 @@ export type {
   ScheduleSendOptions,
 } from "./mediator/schedule.js";
 export { SCHEDULE_LIMITS } from "./mediator/schedule.js";
-export type { Envelope, InboundDispatcher, Transport, WireResult } from "./mediator/transport.js";
+export type { ShardBy } from "./mediator/sharding.js";
+export type { Envelope, InboundDispatcher, ShardGate, Transport, WireResult } from "./mediator/transport.js";
 export { InMemoryBus, inMemoryTransport } from "./mediator/transport.js";
 export type {
   SagaAdvance,

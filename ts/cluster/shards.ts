@@ -67,7 +67,6 @@ export class ShardRouter implements RequestRouter, ShardGate {
   private moves = 0;
   private stopServing: (() => Promise<void>) | undefined;
   private stopClaims: (() => Promise<void>) | undefined;
-  private warmTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -105,14 +104,6 @@ export class ShardRouter implements RequestRouter, ShardGate {
     this.membership.on("join", refresh);
     this.membership.on("leave", refresh);
     this.refresh();
-    // Warmed up: settle the views it has (refresh alone only settles views that change).
-    this.warmTimer = setTimeout(
-      () => {
-        for (const table of this.tables.values()) if (!table.settled) void this.settle(table, table.view);
-      },
-      Math.max(0, this.warmUntil - this.clock()) + 1,
-    );
-    this.warmTimer.unref();
   }
 
   stats(): ShardStats {
@@ -151,7 +142,8 @@ export class ShardRouter implements RequestRouter, ShardGate {
   /** Asks every other member of `view` to confirm it; settles the table when all have. */
   private async settle(table: ShardTable, view: string): Promise<void> {
     const current = () => table.view === view && !this.closed;
-    if (this.clock() < this.warmUntil) return; // the warm-up timer settles it
+    // Not before the warm-up ends (a timer may fire a little early: loop until it has).
+    while (this.clock() < this.warmUntil && current()) await sleep(this.warmUntil - this.clock() + 1);
     const others = table.members.filter((m) => m.instanceId !== this.self);
     await Promise.all(
       others.map(async (member) => {
@@ -280,7 +272,6 @@ export class ShardRouter implements RequestRouter, ShardGate {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.warmTimer);
     await this.stopServing?.();
     await this.stopClaims?.();
   }
