@@ -68,6 +68,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
   private stopServing: (() => Promise<void>) | undefined;
   private stopClaims: (() => Promise<void>) | undefined;
   private closed = false;
+  private leaving = false;
 
   constructor(
     private readonly transport: NatsTransport,
@@ -119,8 +120,9 @@ export class ShardRouter implements RequestRouter, ShardGate {
     if (this.closed) return;
     const all = this.membership.members();
     for (const table of this.tables.values()) {
+      // A leaving instance routes as if already gone: what reaches it goes to the next owners.
       const members = all
-        .filter((m) => m.shards.includes(table.type))
+        .filter((m) => m.shards.includes(table.type) && !(this.leaving && m.self))
         .sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
       const view = members.map((m) => `${m.instanceId}:${m.weight}`).join(",");
       if (view === table.view) continue;
@@ -266,6 +268,8 @@ export class ShardRouter implements RequestRouter, ShardGate {
   /** Stops owning anything, waits for the keys in hand, then stops serving (before the goodbye). */
   async leave(): Promise<void> {
     for (const table of this.tables.values()) table.leaving = true;
+    this.leaving = true;
+    this.refresh();
     const deadline = this.clock() + this.transport.requestTimeoutMs;
     while ([...this.tables.values()].some((t) => t.busy.size > 0) && this.clock() < deadline) await sleep(5);
   }

@@ -262,7 +262,7 @@ export class NatsTransport implements Transport {
 
   /**
    * @internal Installs `router` and serves every command and query type handled here on its
-   * per-instance subject too; resolves with a function that stops both.
+   * per-instance subject too; resolves with a function that stops serving those subjects.
    */
   async route(router: RequestRouter, instanceId: string): Promise<() => Promise<void>> {
     const inbound = this.attached;
@@ -279,8 +279,9 @@ export class NatsTransport implements Transport {
       ),
     );
     this.router = router;
+    // The router stays installed after stop: a sharded handler must never fall back to "this
+    // process owns every key" while the transport still serves (the router then owns nothing).
     return async () => {
-      if (this.router === router) this.router = undefined;
       await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
     };
   }
