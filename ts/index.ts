@@ -89,6 +89,7 @@ export type { PresetName } from "./mediator/presets.js";
 export { PRESET_NAMES } from "./mediator/presets.js";
 export type { ErrorInfo, ErrResult, OkResult, Result } from "./mediator/result.js";
 export { err, ok, unwrap } from "./mediator/result.js";
+export { BALANCE_STRATEGIES, type BalanceStrategy, type RouteOptions } from "./mediator/routing.js";
 export type {
   ScheduleAt,
   Scheduled,

@@ -10,6 +10,7 @@ import type { Transport } from "../mediator/transport.js";
 import type { NatsDiscovery } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { NatsTransport } from "../transport/nats-transport.js";
+import { Balancer } from "./balancer.js";
 import { Leadership } from "./leader.js";
 import { type Clock, Lease, type LeaseStore, monotonic } from "./lease.js";
 import { acquireAndRun, type HeldLock } from "./lock.js";
@@ -59,7 +60,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     private readonly kv: LeaseStore,
     private readonly discovery: NatsDiscovery | undefined,
     private readonly clock: Clock,
-    private readonly shards: ShardRouter | undefined,
+    private readonly shards: ShardRouter,
   ) {
     super();
     membership.on("join", (member) => this.emit("join", member));
@@ -106,6 +107,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
         startedAt: Date.now(),
         heartbeatMs,
         shards: [...(transport.inbound?.shardKeys?.keys() ?? [])],
+        serves: servedTypes(transport),
       },
       options.load,
       clock,
@@ -125,12 +127,17 @@ export class Cluster extends EventEmitter<MembershipEvents> {
       await discovery?.stop().catch(() => undefined);
       throw error;
     }
-    const keyFunctions = transport.inbound?.shardKeys;
-    let shards: ShardRouter | undefined;
-    if (keyFunctions !== undefined && keyFunctions.size > 0) {
-      shards = new ShardRouter(transport, membership, instanceId, keyFunctions, clock, heartbeatMs);
-      await shards.start();
-    }
+    // Every member serves its own subjects (balanced senders pick it there) and routes its sends.
+    const shards = new ShardRouter(
+      transport,
+      membership,
+      instanceId,
+      transport.inbound?.shardKeys ?? new Map(),
+      new Balancer(transport, membership, transport.inbound?.routes ?? new Map(), clock),
+      clock,
+      heartbeatMs,
+    );
+    await shards.start();
     return new Cluster(service, instanceId, transport, membership, store, discovery, clock, shards);
   }
 
@@ -194,11 +201,11 @@ export class Cluster extends EventEmitter<MembershipEvents> {
 
   /** Counters for observability (`observability.observeCluster`). */
   stats(): ClusterStats {
-    const shards = this.shards?.stats();
+    const shards = this.shards.stats();
     return {
       elections: new Map(this.electionCounts),
-      rebalances: shards?.rebalances ?? 0,
-      shardMoves: shards?.moves ?? 0,
+      rebalances: shards.rebalances,
+      shardMoves: shards.moves,
     };
   }
 
@@ -234,9 +241,9 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     this.closing ??= (async () => {
       await Promise.all([...this.leaderships.values()].map((handle) => handle.resign()));
       // Hand the keys over before the goodbye: others take them only once this one let go.
-      await this.shards?.leave();
+      await this.shards.leave();
       await this.membership.stop().catch(() => undefined);
-      await this.shards?.close();
+      await this.shards.close();
       await this.discovery?.stop().catch(() => undefined);
     })();
     return this.closing;
@@ -267,6 +274,14 @@ function natsTransportOf(target: ClusterTarget): NatsTransport {
       message: "needs a NATS transport (natsTransport(...)) or a Catga built with one",
     },
   ]);
+}
+
+/** The command and query types the mediator attached serves by request (durable ones excepted). */
+function servedTypes(transport: NatsTransport): string[] {
+  const inbound = transport.inbound;
+  if (inbound === undefined) return [];
+  const durable = new Set(inbound.durableCommands ?? []);
+  return [...inbound.commands, ...inbound.queries].filter((type) => !durable.has(type));
 }
 
 function rethrowNative(error: unknown): never {

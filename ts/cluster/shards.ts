@@ -16,6 +16,7 @@ import type { Envelope, ShardGate } from "../mediator/transport.js";
 import { HashRing } from "../native/ring.js";
 import { EnvelopeCodec } from "../nats/wire.js";
 import type { NatsTransport, RequestRouter } from "../transport/nats-transport.js";
+import type { Balancer } from "./balancer.js";
 import type { Clock } from "./lease.js";
 import type { Member, Membership } from "./membership.js";
 
@@ -75,6 +76,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
     private readonly membership: Membership,
     private readonly self: string,
     private readonly keyFunctions: ReadonlyMap<string, (payload: unknown) => unknown>,
+    private readonly balancer: Balancer,
     private readonly clock: Clock,
     heartbeatMs: number,
   ) {
@@ -226,7 +228,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
   route(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> | undefined {
     const shardBy = this.keyFunctions.get(envelope.type);
     const table = this.tables.get(envelope.type);
-    if (shardBy === undefined || table === undefined) return undefined;
+    if (shardBy === undefined || table === undefined) return this.balancer.route(envelope, signal);
     const key = shardKeyOf(envelope.type, shardBy, envelope.payload);
     if (typeof key !== "string") return Promise.resolve(key);
     return this.sendToOwner(table, key, envelope, signal);

@@ -40,6 +40,7 @@ import {
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
 import type { ErrResult } from "./result.js";
+import { ROUTE_DEFAULTS, type RouteOptions, type RouteSpec, routeFields } from "./routing.js";
 import { type ShardBy, shardedHandler } from "./sharding.js";
 import { requestRemote, type Transport } from "./transport.js";
 
@@ -134,6 +135,8 @@ export interface BuilderState {
   readonly behaviors: readonly Behavior[];
   readonly required: readonly AnyContract[];
   readonly remotes: readonly AnyContract[];
+  /** How remote sends pick an instance, per type (`.route()`). */
+  readonly routes?: ReadonlyMap<string, RouteSpec>;
   logger: Logger;
   publishMode: PublishMode;
   transport: Transport | undefined;
@@ -161,6 +164,7 @@ export class CatgaBuilder<
   private readonly behaviors: Behavior[] = [];
   private readonly required: AnyContract[] = [];
   private readonly remotes: AnyContract[] = [];
+  private readonly routes = new Map<string, RouteSpec>();
   private logger: Logger;
   private publishMode: PublishMode;
   private transport: Transport | undefined;
@@ -227,6 +231,36 @@ export class CatgaBuilder<
   remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<Handled | C[number], Required, HandledHere> {
     this.remotes.push(...contracts);
     return this as unknown as CatgaBuilder<Handled | C[number], Required, HandledHere>;
+  }
+
+  /**
+   * Chooses how sends of a contract declared `.remote()` pick the instance that handles them
+   * (docs/cluster.md, "Load balancing"): a strategy, and failover for idempotent sends. Needs
+   * `cluster()` on the NATS transport; without it, sends use the queue group.
+   */
+  route<C extends Handled>(contract: C, options: RouteOptions<C>): this {
+    const type = (contract as { type?: unknown } | null | undefined)?.type;
+    if (typeof type !== "string") {
+      this.issues.add("routes", "route() needs a contract from defineCommand/defineQuery");
+      return this;
+    }
+    const path = `routes.${type}`;
+    const before = this.issues.issues.length;
+    this.issues.checkObject(path, options, routeFields);
+    if (options === undefined || options === null) this.issues.add(path, "route() needs options");
+    if (this.issues.issues.length !== before) return this;
+    const balance = options.balance ?? ROUTE_DEFAULTS.balance;
+    if (balance === "consistent-hash" && options.hashBy === undefined)
+      this.issues.add(`${path}.hashBy`, `is required with balance "consistent-hash"`);
+    if (contract.kind === "event")
+      this.issues.add(path, "events are not routed: every handling service gets them");
+    this.routes.set(type, {
+      balance,
+      hashBy: options.hashBy as ((payload: unknown) => unknown) | undefined,
+      idempotent: options.idempotent ?? contract.kind === "query",
+      attemptTimeoutMs: options.attemptTimeoutMs ?? ROUTE_DEFAULTS.attemptTimeoutMs,
+    });
+    return this;
   }
 
   /**
@@ -343,6 +377,7 @@ export class CatgaBuilder<
       behaviors: [...this.behaviors],
       required: [...this.required],
       remotes: [...this.remotes],
+      routes: new Map(this.routes),
       logger: this.logger,
       publishMode: this.publishMode,
       transport: this.transport,
@@ -526,6 +561,10 @@ export function buildMediator(
     });
   }
 
+  for (const type of state.routes?.keys() ?? [])
+    if (!state.remotes.some((c) => c.type === type))
+      issues.add(`routes.${type}`, "route() applies to contracts declared .remote(); declare it first");
+
   const pipelineTypes = new Set([...byType.keys(), ...remoteTypes]);
   for (const behavior of ordered) typeCheckOf(behavior)?.(pipelineTypes, issues);
 
@@ -544,6 +583,7 @@ export function buildMediator(
     requestSteps,
     durableTypes,
     shardKeys,
+    routes: state.routes ?? new Map(),
   };
   const mediator = new Mediator(compiled);
   for (const callback of state.built ?? []) callback(mediator);

@@ -1,6 +1,7 @@
 import { ErrorCodes } from "../errors.js";
 import type { DurableAwait, HandlerContext, Headers, MessageMeta } from "./context.js";
 import { type ErrorInfo, err, errFrom, errFromThrownIn, ok, type Result } from "./result.js";
+import type { RouteSpec } from "./routing.js";
 import type { Scheduled } from "./schedule.js";
 
 /**
@@ -52,6 +53,11 @@ export interface InboundDispatcher {
    * @default none
    */
   readonly shardKeys?: ReadonlyMap<string, (payload: unknown) => unknown>;
+  /**
+   * How remote sends of each routed type pick an instance (`.route()`, docs/cluster.md).
+   * @default none: every remote send goes to the queue group
+   */
+  readonly routes?: ReadonlyMap<string, RouteSpec>;
   /** Runs the local pipeline(s) for an envelope received through the transport. */
   dispatch(envelope: Envelope): Promise<Result<unknown>>;
   /**
