@@ -43,7 +43,7 @@ export type { TimeoutOptions } from "./mediator/behaviors/timeout.js";
 export { TIMEOUT_PRIORITY } from "./mediator/behaviors/timeout.js";
 export type { ValidationOptions } from "./mediator/behaviors/validation.js";
 export { VALIDATION_PRIORITY } from "./mediator/behaviors/validation.js";
-export type { CatgaOptions, HandlerFor } from "./mediator/builder.js";
+export type { CatgaOptions, HandleOptions, HandlerFor } from "./mediator/builder.js";
 export { CatgaBuilder, createCatga } from "./mediator/builder.js";
 export type {
   AcceptedSendOptions,
@@ -94,6 +94,12 @@ export type { PresetName } from "./mediator/presets.js";
 export { PRESET_NAMES } from "./mediator/presets.js";
 export type { ErrorInfo, ErrResult, OkResult, Result } from "./mediator/result.js";
 export { err, ok, unwrap } from "./mediator/result.js";
+export {
+  BALANCE_STRATEGIES,
+  type BalanceStrategy,
+  type RouteOptions,
+  type RouteSpec,
+} from "./mediator/routing.js";
 export type {
   ScheduleAt,
   Scheduled,
@@ -101,10 +107,12 @@ export type {
   ScheduleSendOptions,
 } from "./mediator/schedule.js";
 export { SCHEDULE_LIMITS } from "./mediator/schedule.js";
+export type { ShardBy } from "./mediator/sharding.js";
 export type {
   Envelope,
   InboundDispatcher,
   ReceivedMeta,
+  ShardGate,
   Transport,
   WireResult,
 } from "./mediator/transport.js";

@@ -26,6 +26,9 @@ describe("cluster observability", () => {
     expect(pointValue(members, { "catga.service": "obs-a" })).toBe(1);
     expect(pointValue(members, { "catga.service": "obs-b" })).toBe(1);
     expect(pointValue(await t.points(MetricNames.clusterLeaderElections), { "catga.leader": "obs" })).toBe(1);
+    // No sharded handlers here: the shard counters read 0 (sharding.test.ts counts real ones).
+    expect(pointValue(await t.points(MetricNames.clusterRebalances), {})).toBe(0);
+    expect(pointValue(await t.points(MetricNames.clusterShardMoves), {})).toBe(0);
     obs.shutdown();
     await t.shutdown();
 

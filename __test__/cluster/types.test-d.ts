@@ -2,6 +2,7 @@ import { describe, expectTypeOf, it } from "vitest";
 import type { Cluster, HeldLock, Leadership, LeaseTerm, Member } from "../../ts/entries/cluster.js";
 import { cluster, fencedWrite } from "../../ts/entries/cluster.js";
 import type { NatsTransport } from "../../ts/entries/nats.js";
+import { createCatga, defineCommand, defineEvent } from "../../ts/index.js";
 
 declare const members: Cluster;
 declare const transport: NatsTransport;
@@ -38,5 +39,22 @@ describe("cluster types", () => {
     const outcome = await fencedWrite({} as never, "r", 1, async () => "done");
     if (outcome.accepted) expectTypeOf(outcome.value).toEqualTypeOf<string>();
     else expectTypeOf(outcome.highestToken).toEqualTypeOf<number>();
+  });
+
+  it("shardBy gets the contract's payload and must return a string; events take none", () => {
+    const Pay = defineCommand("t.pay").payload<{ account: string; cents: number }>().returns<number>();
+    const Paid = defineEvent("t.paid").payload<{ account: string }>();
+    createCatga().handle(Pay, (p) => p.cents, {
+      shardBy: (p) => {
+        expectTypeOf(p).toEqualTypeOf<{ account: string; cents: number }>();
+        return p.account;
+      },
+    });
+    // @ts-expect-error: a shard key is a string
+    createCatga().handle(Pay, (p) => p.cents, { shardBy: (p) => p.cents });
+    // @ts-expect-error: no such field on the payload
+    createCatga().handle(Pay, (p) => p.cents, { shardBy: (p) => p.owner });
+    // @ts-expect-error: events cannot be sharded
+    createCatga().handle(Paid, () => undefined, { shardBy: (p: { account: string }) => p.account });
   });
 });

@@ -10,6 +10,7 @@ import type { Transport } from "../mediator/transport.js";
 import type { NatsDiscovery } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { NatsTransport } from "../transport/nats-transport.js";
+import { Balancer } from "./balancer.js";
 import { Leadership } from "./leader.js";
 import { type Clock, Lease, type LeaseStore, monotonic } from "./lease.js";
 import { acquireAndRun, type HeldLock } from "./lock.js";
@@ -25,6 +26,7 @@ import {
   type LeaderOptions,
   type LockOptions,
 } from "./options.js";
+import { ShardRouter } from "./shards.js";
 
 /** What `cluster()` runs on: a NATS transport, or a built Catga whose transport is one. */
 export type ClusterTarget = NatsTransport | { readonly transport: Transport | undefined };
@@ -33,6 +35,10 @@ export type ClusterTarget = NatsTransport | { readonly transport: Transport | un
 export interface ClusterStats {
   /** Elections this instance won, by leadership name. */
   readonly elections: ReadonlyMap<string, number>;
+  /** View changes of the sharded types handled here (members joined or left). */
+  readonly rebalances: number;
+  /** Keys this instance had handled that moved to another owner at a view change. */
+  readonly shardMoves: number;
 }
 
 /**
@@ -54,6 +60,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     private readonly kv: LeaseStore,
     private readonly discovery: NatsDiscovery | undefined,
     private readonly clock: Clock,
+    private readonly shards: ShardRouter,
   ) {
     super();
     membership.on("join", (member) => this.emit("join", member));
@@ -92,7 +99,16 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     const membership = new Membership(
       connection,
       transport.prefix,
-      { service, instanceId, version, weight, startedAt: Date.now(), heartbeatMs },
+      {
+        service,
+        instanceId,
+        version,
+        weight,
+        startedAt: Date.now(),
+        heartbeatMs,
+        shards: [...(transport.inbound?.shardKeys?.keys() ?? [])],
+        serves: servedTypes(transport),
+      },
       options.load,
       clock,
     );
@@ -111,7 +127,18 @@ export class Cluster extends EventEmitter<MembershipEvents> {
       await discovery?.stop().catch(() => undefined);
       throw error;
     }
-    return new Cluster(service, instanceId, transport, membership, store, discovery, clock);
+    // Every member serves its own subjects (balanced senders pick it there) and routes its sends.
+    const shards = new ShardRouter(
+      transport,
+      membership,
+      instanceId,
+      transport.inbound?.shardKeys ?? new Map(),
+      new Balancer(transport, membership, transport.inbound?.routes ?? new Map(), clock),
+      clock,
+      heartbeatMs,
+    );
+    await shards.start();
+    return new Cluster(service, instanceId, transport, membership, store, discovery, clock, shards);
   }
 
   /** Every instance in view (this one included, first), optionally of one service. */
@@ -174,7 +201,12 @@ export class Cluster extends EventEmitter<MembershipEvents> {
 
   /** Counters for observability (`observability.observeCluster`). */
   stats(): ClusterStats {
-    return { elections: new Map(this.electionCounts) };
+    const shards = this.shards.stats();
+    return {
+      elections: new Map(this.electionCounts),
+      rebalances: shards.rebalances,
+      shardMoves: shards.moves,
+    };
   }
 
   /**
@@ -208,7 +240,10 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.leaderships.values()].map((handle) => handle.resign()));
+      // Hand the keys over before the goodbye: others take them only once this one let go.
+      await this.shards.leave();
       await this.membership.stop().catch(() => undefined);
+      await this.shards.close();
       await this.discovery?.stop().catch(() => undefined);
     })();
     return this.closing;
@@ -239,6 +274,14 @@ function natsTransportOf(target: ClusterTarget): NatsTransport {
       message: "needs a NATS transport (natsTransport(...)) or a Catga built with one",
     },
   ]);
+}
+
+/** The command and query types the mediator attached serves by request (durable ones excepted). */
+function servedTypes(transport: NatsTransport): string[] {
+  const inbound = transport.inbound;
+  if (inbound === undefined) return [];
+  const durable = new Set(inbound.durableCommands ?? []);
+  return [...inbound.commands, ...inbound.queries].filter((type) => !durable.has(type));
 }
 
 function rethrowNative(error: unknown): never {

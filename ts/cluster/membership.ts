@@ -32,6 +32,10 @@ export interface Member {
   readonly heartbeatMs: number;
   /** True for the instance reading the list. */
   readonly self: boolean;
+  /** The sharded contract types it handles (docs/cluster.md, "Sharded handlers"). */
+  readonly shards: readonly string[];
+  /** The command and query types it serves on its own subject (balanced sends pick among these). */
+  readonly serves: readonly string[];
 }
 
 /** Why a member left the view. */
@@ -54,6 +58,8 @@ interface Heartbeat {
   readonly load: number;
   readonly startedAt: number;
   readonly heartbeatMs: number;
+  readonly shards?: readonly string[];
+  readonly serves?: readonly string[];
   /** Sent once by an instance shutting down. */
   readonly leaving?: true;
 }
@@ -135,7 +141,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private publish(leaving: boolean): Promise<void> {
-    const { service, instanceId, version, weight, startedAt, heartbeatMs } = this.self;
+    const { service, instanceId, version, weight, startedAt, heartbeatMs, shards, serves } = this.self;
     const heartbeat: Heartbeat = {
       service,
       instanceId,
@@ -144,6 +150,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       load: this.currentLoad(),
       startedAt,
       heartbeatMs,
+      shards,
+      serves,
       ...(leaving ? { leaving: true as const } : {}),
     };
     const bytes = this.codec.encodeNew("event", HEARTBEAT_TYPE, {}, heartbeat);
@@ -178,6 +186,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       startedAt: heartbeat.startedAt,
       heartbeatMs: heartbeat.heartbeatMs,
       self: false,
+      shards: strings(heartbeat.shards),
+      serves: strings(heartbeat.serves),
     };
     this.seen.set(heartbeat.instanceId, { member, lastSeen: this.clock() });
     if (known === undefined) {
@@ -226,4 +236,8 @@ function isHeartbeat(value: unknown): value is Heartbeat {
     typeof h.heartbeatMs === "number" &&
     h.heartbeatMs > 0
   );
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((t): t is string => typeof t === "string") : [];
 }

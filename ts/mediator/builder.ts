@@ -1,4 +1,4 @@
-import { type FieldCheck, IssueList, oneOf, withMethods } from "../checks.js";
+import { type FieldCheck, func, IssueList, oneOf, withMethods } from "../checks.js";
 import { CatgaConfigError, ErrorCodes } from "../errors.js";
 import { type CircuitBreakerOptions, circuitBreakerBehavior } from "./behaviors/circuit-breaker.js";
 import { type IdempotencyOptions, idempotencyBehavior } from "./behaviors/idempotency.js";
@@ -41,6 +41,8 @@ import {
 } from "./pipeline.js";
 import { applyPreset, PRESET_NAMES, type PresetName } from "./presets.js";
 import type { ErrResult } from "./result.js";
+import { ROUTE_DEFAULTS, type RouteOptions, type RouteSpec, routeFields } from "./routing.js";
+import { type ShardBy, shardedHandler } from "./sharding.js";
 import { requestRemote, type Transport } from "./transport.js";
 
 /**
@@ -54,6 +56,18 @@ export type HandlerFor<C> = C extends AnyEvent
       payload: PayloadOf<C>,
       ctx: HandlerContext,
     ) => ResultOf<C> | ErrResult | Promise<ResultOf<C> | ErrResult>;
+
+/** Options of `.handle(contract, handler, options)`. */
+export interface HandleOptions<C> {
+  /**
+   * Shards the contract (commands and queries; docs/cluster.md): each message's key is
+   * `shardBy(payload)`, and with `cluster()` on a NATS transport exactly one live instance owns a
+   * key at a time and handles its messages one after another. A key that is not a string fails
+   * the send with CATGA_INVALID_ARGUMENT (`details.field` "shardBy").
+   * @default none: any instance takes any message
+   */
+  readonly shardBy?: ShardBy<PayloadOf<C>>;
+}
 
 /** Options of `createCatga` / the builder; each also has a `with*` method. */
 export interface CatgaOptions {
@@ -89,6 +103,10 @@ const optionFields: Record<string, FieldCheck> = {
   transport: withMethods("attach", "request", "publish", "close"),
 };
 
+const handleFields: Record<string, FieldCheck> = {
+  shardBy: func,
+};
+
 /** Build arguments: none when every required contract has a handler, else a readable type error. */
 type BuildArgs<Required, Handled> = [Exclude<Required, Handled>] extends [never]
   ? []
@@ -107,6 +125,8 @@ interface Registration {
   readonly handler: Handler;
   /** Runs without the behaviors (an extension's internal driver, e.g. a saga's advance). */
   readonly plain?: boolean;
+  /** Its key function, when sharded. */
+  readonly shardBy?: (payload: unknown) => unknown;
 }
 
 /** Internal state, exposed to the test harness so it can rebuild with stubs. */
@@ -116,6 +136,8 @@ export interface BuilderState {
   readonly behaviors: readonly Behavior[];
   readonly required: readonly AnyContract[];
   readonly remotes: readonly AnyContract[];
+  /** How remote sends pick an instance, per type (`.route()`). */
+  readonly routes?: ReadonlyMap<string, RouteSpec>;
   logger: Logger;
   publishMode: PublishMode;
   transport: Transport | undefined;
@@ -147,6 +169,7 @@ export class CatgaBuilder<
   private readonly behaviors: Behavior[] = [];
   private readonly required: AnyContract[] = [];
   private readonly remotes: AnyContract[] = [];
+  private readonly routes = new Map<string, RouteSpec>();
   private logger: Logger;
   private publishMode: PublishMode;
   private transport: Transport | undefined;
@@ -170,19 +193,42 @@ export class CatgaBuilder<
     this.transport = options?.transport;
   }
 
-  /** Registers a handler. Commands and queries take exactly one; events any number. */
+  /**
+   * Registers a handler. Commands and queries take exactly one; events any number. With
+   * `{ shardBy }` one instance owns each key (see {@link HandleOptions.shardBy}).
+   */
   handle<C extends AnyContract>(
     contract: C,
     handler: HandlerFor<C>,
+    options?: C extends AnyEvent ? never : HandleOptions<C>,
   ): CatgaBuilder<Handled | C, Required, HandledHere | C> {
     if (typeof contract?.type !== "string") {
       this.issues.add("handlers", `handle() needs a contract from defineCommand/defineQuery/defineEvent`);
     } else if (typeof handler !== "function") {
       this.issues.add(`handlers.${contract.type}`, "handler must be a function");
+    } else if (options !== undefined && !this.shardingOk(contract, options)) {
+      // reported by shardingOk
     } else {
-      this.registrations.push({ contract, handler: handler as Handler });
+      const shardBy = (options as HandleOptions<C> | undefined)?.shardBy;
+      this.registrations.push({
+        contract,
+        handler: handler as Handler,
+        ...(shardBy === undefined ? {} : { shardBy: shardBy as (payload: unknown) => unknown }),
+      });
     }
     return this as unknown as CatgaBuilder<Handled | C, Required, HandledHere | C>;
+  }
+
+  private shardingOk(contract: AnyContract, options: unknown): boolean {
+    const path = `handlers.${contract.type}`;
+    const before = this.issues.issues.length;
+    this.issues.checkObject(path, options, handleFields);
+    const shardBy = (options as { shardBy?: unknown } | null)?.shardBy;
+    if (shardBy !== undefined && contract.kind === "event")
+      this.issues.add(`${path}.shardBy`, "events cannot be sharded: every handler of an event gets it");
+    if (shardBy !== undefined && (contract as { delivery?: unknown }).delivery === "durable")
+      this.issues.add(`${path}.shardBy`, ".durable() commands cannot be sharded yet (docs/cluster.md)");
+    return this.issues.issues.length === before;
   }
 
   /**
@@ -192,6 +238,36 @@ export class CatgaBuilder<
   remote<C extends AnyContract[]>(...contracts: C): CatgaBuilder<Handled | C[number], Required, HandledHere> {
     this.remotes.push(...contracts);
     return this as unknown as CatgaBuilder<Handled | C[number], Required, HandledHere>;
+  }
+
+  /**
+   * Chooses how sends of a contract declared `.remote()` pick the instance that handles them
+   * (docs/cluster.md, "Load balancing"): a strategy, and failover for idempotent sends. Needs
+   * `cluster()` on the NATS transport; without it, sends use the queue group.
+   */
+  route<C extends Handled>(contract: C, options: RouteOptions<C>): this {
+    const type = (contract as { type?: unknown } | null | undefined)?.type;
+    if (typeof type !== "string") {
+      this.issues.add("routes", "route() needs a contract from defineCommand/defineQuery");
+      return this;
+    }
+    const path = `routes.${type}`;
+    const before = this.issues.issues.length;
+    this.issues.checkObject(path, options, routeFields);
+    if (options === undefined || options === null) this.issues.add(path, "route() needs options");
+    if (this.issues.issues.length !== before) return this;
+    const balance = options.balance ?? ROUTE_DEFAULTS.balance;
+    if (balance === "consistent-hash" && options.hashBy === undefined)
+      this.issues.add(`${path}.hashBy`, `is required with balance "consistent-hash"`);
+    if (contract.kind === "event")
+      this.issues.add(path, "events are not routed: every handling service gets them");
+    this.routes.set(type, {
+      balance,
+      hashBy: options.hashBy as ((payload: unknown) => unknown) | undefined,
+      idempotent: options.idempotent ?? contract.kind === "query",
+      attemptTimeoutMs: options.attemptTimeoutMs ?? ROUTE_DEFAULTS.attemptTimeoutMs,
+    });
+    return this;
   }
 
   /**
@@ -331,6 +407,7 @@ export class CatgaBuilder<
       behaviors: [...this.behaviors],
       required: [...this.required],
       remotes: [...this.remotes],
+      routes: new Map(this.routes),
       logger: this.logger,
       publishMode: this.publishMode,
       transport: this.transport,
@@ -445,6 +522,7 @@ export function buildMediator(
   const events = new Map<string, EventRoute>();
   const requestSteps = new Map<string, Step>();
   const descriptions: PipelineDescription[] = [];
+  const shardKeys = new Map<string, (payload: unknown) => unknown>();
 
   for (const [type, list] of byType) {
     const contract = list[0]!.contract;
@@ -458,9 +536,12 @@ export function buildMediator(
     const runs: Next[] = [];
     const names: string[] = [];
     let bare = true;
-    list.forEach(({ handler, plain }, index) => {
-      const handlerName = handler.name || `handler#${index}`;
+    list.forEach(({ handler: given, plain, shardBy }, index) => {
+      const handlerName = given.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
+      // A sharded handler runs behind its key's owner check (docs/cluster.md).
+      const handler = shardBy === undefined ? given : shardedHandler(type, shardBy, given, state.transport);
+      if (shardBy !== undefined) shardKeys.set(type, shardBy);
       const { run, step, steps } = composePipeline(
         plain === true ? [] : ordered,
         { contract, kind: contract.kind, key, handlerName, remote: false },
@@ -511,6 +592,10 @@ export function buildMediator(
     });
   }
 
+  for (const type of state.routes?.keys() ?? [])
+    if (!state.remotes.some((c) => c.type === type))
+      issues.add(`routes.${type}`, "route() applies to contracts declared .remote(); declare it first");
+
   const pipelineTypes = new Set([...byType.keys(), ...remoteTypes]);
   for (const behavior of ordered) typeCheckOf(behavior)?.(pipelineTypes, issues);
 
@@ -528,6 +613,8 @@ export function buildMediator(
     remoteTypes,
     requestSteps,
     durableTypes,
+    shardKeys,
+    routes: state.routes ?? new Map(),
   };
   const mediator = new Mediator(compiled);
   for (const callback of state.built ?? []) callback(mediator, state.clock ?? realClock);

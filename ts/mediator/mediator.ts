@@ -16,6 +16,7 @@ import type { Logger } from "./logger.js";
 import type { Next, Step } from "./pipeline.js";
 import { EventPublisher } from "./publish.js";
 import { type ErrResult, err, errFromThrownIn, ok, type Result } from "./result.js";
+import type { RouteSpec } from "./routing.js";
 import { isScheduled, type SchedulePublishOptions, scheduleMessage } from "./schedule.js";
 import {
   type Envelope,
@@ -94,6 +95,10 @@ export interface CompiledMediator {
   readonly remoteTypes?: ReadonlySet<string>;
   /** The pipelines of local commands/queries as steps that may answer at once (see `Step`). */
   readonly requestSteps?: ReadonlyMap<string, Step>;
+  /** How remote sends of each routed type pick an instance (`.route()`). */
+  readonly routes?: ReadonlyMap<string, RouteSpec>;
+  /** Key functions of sharded contracts handled here (docs/cluster.md). */
+  readonly shardKeys?: ReadonlyMap<string, (payload: unknown) => unknown>;
   /** Command types handled here whose contracts are `.durable()`. */
   readonly durableTypes?: ReadonlySet<string>;
 }
@@ -117,6 +122,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly hook: DispatchHook | undefined;
   private readonly remoteTypes: ReadonlySet<string>;
   private readonly requestSteps: ReadonlyMap<string, Step>;
+  private readonly shardKeys: ReadonlyMap<string, (payload: unknown) => unknown>;
+  private readonly routes: ReadonlyMap<string, RouteSpec>;
   private readonly durableTypes: ReadonlySet<string>;
 
   constructor(compiled: CompiledMediator) {
@@ -137,6 +144,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     this.hook = compiled.hook;
     this.remoteTypes = compiled.remoteTypes ?? new Set();
     this.requestSteps = compiled.requestSteps ?? new Map();
+    this.shardKeys = compiled.shardKeys ?? new Map();
+    this.routes = compiled.routes ?? new Map();
     this.durableTypes = compiled.durableTypes ?? new Set();
     this.plain = compiled.observer === undefined && compiled.hook === undefined;
     this.transport?.attach(this.inbound());
@@ -353,6 +362,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
       // between instances of this service forever.
       commands: [...this.commands.keys()].filter((type) => !this.remoteTypes.has(type)),
       durableCommands: [...this.durableTypes],
+      shardKeys: this.shardKeys,
+      routes: this.routes,
       queries: [...this.queries.keys()].filter((type) => !this.remoteTypes.has(type)),
       events: this.events.types(),
       deliverEvent: (type, payload, meta, batchSize) => {

@@ -1,6 +1,7 @@
 import { ErrorCodes } from "../errors.js";
 import type { DurableAwait, HandlerContext, Headers, MessageMeta } from "./context.js";
 import { type ErrorInfo, err, errFrom, errFromThrownIn, ok, type Result } from "./result.js";
+import type { RouteSpec } from "./routing.js";
 import type { Scheduled } from "./schedule.js";
 
 /**
@@ -46,6 +47,17 @@ export interface InboundDispatcher {
   readonly queries: readonly string[];
   /** Event types with at least one local handler (NATS: plain subscriptions). */
   readonly events: readonly string[];
+  /**
+   * The key functions of contracts handled here with `shardBy` (docs/cluster.md): a transport
+   * that routes by key sends each message of these types to the key's owner.
+   * @default none
+   */
+  readonly shardKeys?: ReadonlyMap<string, (payload: unknown) => unknown>;
+  /**
+   * How remote sends of each routed type pick an instance (`.route()`, docs/cluster.md).
+   * @default none: every remote send goes to the queue group
+   */
+  readonly routes?: ReadonlyMap<string, RouteSpec>;
   /** Runs the local pipeline(s) for an envelope received through the transport. */
   dispatch(envelope: Envelope): Promise<Result<unknown>>;
   /**
@@ -113,8 +125,30 @@ export interface Transport {
    * it as if sent then (docs/scheduling.md). Without it, scheduled sends fail with CATGA_CONFIG.
    */
   schedule?(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>>;
+  /**
+   * Optional: who owns each key of a sharded contract (docs/cluster.md); set by `cluster()` on a
+   * NATS transport. Without it, this process owns every key.
+   */
+  readonly shards?: ShardGate | undefined;
   /** Stops delivering to the dispatcher and releases the transport's resources (`Catga.close`). */
   close(): Promise<void>;
+}
+
+/** Decides where a sharded contract's message runs (installed on a transport by `cluster()`). */
+export interface ShardGate {
+  /**
+   * Runs `work` here when this instance owns `key` of `type` now, after the key's earlier messages
+   * (one at a time per key). Resolves undefined when another instance owns it: the caller
+   * forwards the message. When `routedHere` (a sender routed it to this instance as the owner)
+   * and the key is not ours (or ownership is being handed over), resolves a retryable refusal
+   * (CATGA_TRANSPORT with `details.shard`) instead, which the sender's router retries.
+   */
+  run(
+    type: string,
+    key: string,
+    routedHere: boolean,
+    work: () => Promise<Result<unknown>>,
+  ): Promise<Result<unknown>> | undefined;
 }
 
 /** The envelope for a message about to leave the process. */

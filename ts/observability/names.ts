@@ -39,6 +39,8 @@ export const MetricNames = Object.freeze({
   deadLetters: "catga.deadletters",
   clusterMembersActive: "catga.cluster.members.active",
   clusterLeaderElections: "catga.cluster.leader.elections",
+  clusterRebalances: "catga.cluster.rebalances",
+  clusterShardMoves: "catga.cluster.shard.moves",
 });
 
 /** Attribute keys used on spans and metrics. */

@@ -3,7 +3,13 @@ import type { DurableAwait } from "../mediator/context.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
 import type { Scheduled } from "../mediator/schedule.js";
-import { type Envelope, fromWire, type InboundDispatcher, type Transport } from "../mediator/transport.js";
+import {
+  type Envelope,
+  fromWire,
+  type InboundDispatcher,
+  type ShardGate,
+  type Transport,
+} from "../mediator/transport.js";
 import { NatsConnection } from "../nats/connection.js";
 import { NATS_DEFAULTS } from "../nats/options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "../nats/wire.js";
@@ -32,6 +38,17 @@ export interface TransportStreams {
 }
 
 /**
+ * @internal What `cluster()` plugs into a transport to route requests to chosen instances
+ * (sharded contracts to their key's owner, balanced contracts to a picked instance).
+ */
+export interface RequestRouter {
+  /** Sends `envelope` itself and resolves its Result, or returns undefined: send it the usual way. */
+  route(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> | undefined;
+  /** Who owns the keys of sharded contracts handled here. */
+  readonly gate: ShardGate;
+}
+
+/**
  * The NATS transport: plug it into the builder (`createCatga().withTransport(await
  * natsTransport({...}))`) and handlers and callers stay exactly as they were in process.
  * Commands and queries travel by request/reply to queue groups; events are batched into CTG1
@@ -48,11 +65,14 @@ export class NatsTransport implements Transport {
   private readonly durable: DurableEvents | undefined;
   private readonly durableCommands: DurableCommands;
   private readonly scheduler: Scheduler | undefined;
-  private readonly inbound: InboundBatches;
+  private readonly batches: InboundBatches;
   private readonly eventSubjects = new Map<string, string>();
   private readonly requestSubjects = new Map<string, string>();
   /** Core-NATS subjects `attach` subscribed to, checked by `ready()`. */
   private readonly coreSubjects: string[] = [];
+  /** What `attach` was given (the cluster serves per-instance subjects with it). */
+  private attached: InboundDispatcher | undefined;
+  private router: RequestRouter | undefined;
 
   private constructor(
     readonly connection: NatsConnection,
@@ -62,7 +82,7 @@ export class NatsTransport implements Transport {
     const perType: Record<string, PayloadCodec> = {};
     for (const [type, codec] of Object.entries(options.codecs ?? {})) perType[type] = resolveCodec(codec);
     this.codec = new EnvelopeCodec(perType);
-    this.inbound = new InboundBatches(this.codec, connection);
+    this.batches = new InboundBatches(this.codec, connection);
     this.durable = options.durableEvents
       ? new DurableEvents(connection, options.durableEvents, this.prefix, options.service, this.codec)
       : undefined;
@@ -149,6 +169,7 @@ export class NatsTransport implements Transport {
   }
 
   attach(inbound: InboundDispatcher): void {
+    this.attached = inbound;
     this.durable?.checkConsumerNames(inbound.events);
     const queue = this.options.service;
     this.coreSubjects.push(
@@ -163,7 +184,7 @@ export class NatsTransport implements Transport {
         { queue },
         durableCommands.has(type)
           ? (batch) => this.durableCommands.refuseRequests(type, batch)
-          : (batch) => this.inbound.serve(inbound, type, batch),
+          : (batch) => this.batches.serve(inbound, type, batch),
       ),
     );
     const durable = [...durableCommands].map((type) => this.durableCommands.consume(inbound, type));
@@ -171,7 +192,7 @@ export class NatsTransport implements Transport {
       this.durable?.carries(type)
         ? this.durable.consume(inbound, type)
         : this.connection.subscribe(this.eventSubject(type), { queue }, (batch) =>
-            this.inbound.consume(inbound, type, batch),
+            this.batches.consume(inbound, type, batch),
           ),
     );
     this.subscribed = Promise.all([...requests, ...durable, ...events]).then((unsubscribers) => {
@@ -202,6 +223,10 @@ export class NatsTransport implements Transport {
 
   request(envelope: Envelope, signal: AbortSignal): Promise<Result<unknown>> {
     if (signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+    if (this.router !== undefined) {
+      const routed = this.router.route(envelope, signal);
+      if (routed !== undefined) return routed;
+    }
     let sent: Promise<Buffer>;
     try {
       sent = this.connection.request(this.requestSubject(envelope.type), this.codec.encodeMessage(envelope));
@@ -209,6 +234,66 @@ export class NatsTransport implements Transport {
       return Promise.resolve(requestFailed(error));
     }
     // Shared callbacks: no closure per request.
+    return sent.then(this.replied, requestFailed);
+  }
+
+  /** The sharding gate `cluster()` installed, if any (docs/cluster.md). */
+  get shards(): ShardGate | undefined {
+    return this.router?.gate;
+  }
+
+  /** @internal The request timeout callers get (ms). */
+  get requestTimeoutMs(): number {
+    return this.options.requestTimeoutMs ?? NATS_DEFAULTS.requestTimeoutMs;
+  }
+
+  /** @internal What the mediator attached: the types served here and the sharded ones' key functions. */
+  get inbound(): InboundDispatcher | undefined {
+    return this.attached;
+  }
+
+  /**
+   * @internal The subject one instance serves a command or query type on, besides the queue
+   * group: `<prefix>.cmd.<type>.@<instanceId>` (a contract name holds no `@`, so no clash).
+   */
+  instanceSubject(type: string, instanceId: string): string {
+    return `${this.requestSubject(type)}.@${instanceId}`;
+  }
+
+  /**
+   * @internal Installs `router` and serves every command and query type handled here on its
+   * per-instance subject too; resolves with a function that stops serving those subjects.
+   */
+  async route(router: RequestRouter, instanceId: string): Promise<() => Promise<void>> {
+    const inbound = this.attached;
+    const durable = new Set(inbound?.durableCommands ?? []);
+    const types =
+      inbound === undefined ? [] : [...inbound.commands, ...inbound.queries].filter((t) => !durable.has(t));
+    const stops = await Promise.all(
+      types.map((type) =>
+        this.connection.subscribe(
+          this.instanceSubject(type, instanceId),
+          {},
+          (batch) => this.batches.serve(inbound!, type, batch), // types is empty without inbound
+        ),
+      ),
+    );
+    this.router = router;
+    // The router stays installed after stop: a sharded handler must never fall back to "this
+    // process owns every key" while the transport still serves (the router then owns nothing).
+    return async () => {
+      await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
+    };
+  }
+
+  /** @internal One request to an exact subject (an instance's), as a Result; never rejects. */
+  requestAt(subject: string, envelope: Envelope, timeoutMs: number): Promise<Result<unknown>> {
+    let sent: Promise<Buffer>;
+    try {
+      sent = this.connection.request(subject, this.codec.encodeMessage(envelope), timeoutMs);
+    } catch (error) {
+      return Promise.resolve(requestFailed(error));
+    }
     return sent.then(this.replied, requestFailed);
   }
 
