@@ -6,7 +6,7 @@
 // not depend on how often a durable handler's error is redelivered. Random handler errors are thrown
 // after the effect was written, inside the transaction (rolled back): only in handlers whose retry
 // does not change the outcome (request/reply steps retried by the host's withRetry, and compensations,
-// which are retried until they succeed). Prints "ready", then "step <type>" as each handler starts,
+// which are retried until they succeed). A few reserves are slow, past their step's timeout. Prints "ready", then "step <type>" as each handler starts,
 // "injected <key>" for each injected error and "duplicate <id>" when a resent durable step had to
 // wait out the duplicate window.
 import pg from "pg";
@@ -17,6 +17,11 @@ import { exactlyOnce, PostgresSagaStore } from "../../dist/persistence.js";
 const [role, natsUrl, prefix, pgUrl, schema, errorRate] = process.argv.slice(2);
 const pool = new pg.Pool({ connectionString: pgUrl, max: 8 });
 pool.on("error", () => {}); // an idle client dropped by the server: the next query reconnects
+
+const RESERVE_TIMEOUT_MS = 4_000;
+/** An injected slow reserve takes this long: past the step's timeout, within exactlyOnce's lock wait. */
+const SLOW_MS = 6_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const PlaceOrder = defineCommand("orders.place").durable();
 const Reserve = defineCommand("inventory.reserve");
@@ -35,8 +40,11 @@ const OrderSaga = defineSaga("order")
   .startedBy(PlaceOrder, { id: (p) => p.orderId, init: (p) => ({ ...p }) })
   .step("reserve", {
     send: Reserve,
-    payload: (s) => ({ orderId: s.orderId, sku: s.sku }),
+    payload: (s) => ({ orderId: s.orderId, sku: s.sku, slow: s.slow }),
     result: (s, r) => ({ ...s, reservation: accepted(r).reservation }),
+    // Shorter than an injected slow reserve: the step times out and is compensated while its
+    // effect may still land (the release and the reserve then meet under the order's lock).
+    timeoutMs: RESERVE_TIMEOUT_MS,
   })
   .compensate("reserve", { send: Release, payload: (s) => ({ orderId: s.orderId, sku: s.sku }) })
   .step("charge", {
@@ -117,9 +125,13 @@ else if (role === "inventory")
   catga = createCatga({ logger: silentLogger, transport })
     .handle(
       Reserve,
-      once(async ({ orderId, sku }, ctx, tx) => {
+      once(async ({ orderId, sku, slow }, ctx, tx) => {
         started("reserve");
+        // Slow before the lock: the release finds nothing and voids the order; after it: the
+        // release waits for this reserve and gives it back.
+        if (slow === "before") await sleep(SLOW_MS);
         const done = await lockOrder(tx.client, orderId);
+        if (slow === "after") await sleep(SLOW_MS);
         // Released before it arrived (the saga gave up on it): refused, so no stock stays reserved.
         if (done.some((row) => row.kind === "release-nothing")) return { refused: "ORDER_VOIDED" };
         const taken = await tx.client.query(
