@@ -6,9 +6,10 @@
 // not depend on how often a durable handler's error is redelivered. Random handler errors are thrown
 // after the effect was written, inside the transaction (rolled back): only in handlers whose retry
 // does not change the outcome (request/reply steps retried by the host's withRetry, and compensations,
-// which are retried until they succeed). A few reserves are slow, past their step's timeout. Prints "ready", then "step <type>" as each handler starts,
-// "injected <key>" for each injected error and "duplicate <id>" when a resent durable step had to
-// wait out the duplicate window. Uses dist/ (`npx tsup` first), as a real service would.
+// which are retried until they succeed). A few reserves are slow, past their step's timeout.
+// Prints "ready", then "step <type>" as each handler starts, "injected <key>" for each injected
+// error and "duplicate <id>" when a resent durable step had to wait out the duplicate window.
+// Uses dist/ (`npx tsup` first), as a real service would.
 import pg from "pg";
 import { CatgaError, createCatga, defineCommand, defineSaga, silentLogger } from "../../dist/index.js";
 import { natsTransport } from "../../dist/nats.js";
