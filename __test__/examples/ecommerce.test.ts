@@ -1,26 +1,12 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { JetStream } from "../../ts/jetstream/jetstream.js";
-import { NatsConnection } from "../../ts/nats/connection.js";
-import { NATS_URL } from "../nats/helpers.js";
 import { PG_URL } from "../persistence/helpers.js";
-import { runExample } from "./helpers.js";
+import { isolatedRun, runExample } from "./helpers.js";
 
 // The e-commerce example (five service processes, the outbox, the order saga) on the machine's
 // NATS and PostgreSQL, with its own prefix and schema, removed afterwards.
-const run = `shop${process.pid}${Math.random().toString(36).slice(2, 6)}`;
-const env = { NATS_URL, DATABASE_URL: PG_URL, CATGA_PREFIX: run, CATGA_SCHEMA: run };
-
-afterAll(async () => {
-  const pool = new pg.Pool({ connectionString: PG_URL });
-  await pool.query(`DROP SCHEMA IF EXISTS "${run}" CASCADE`).finally(() => pool.end());
-  // The example removes its streams when it ends; this covers a run that failed half-way.
-  const connection = await NatsConnection.connect({ servers: NATS_URL });
-  const jetstream = new JetStream(connection);
-  for (const stream of ["EVENTS", "EVENTS_DLQ", "COMMANDS", "COMMANDS_DLQ", "COMMANDS_RESULTS"])
-    await jetstream.deleteStream(`${run.toUpperCase()}_${stream}`).catch(() => false);
-  await connection.close();
-});
+const { env, cleanup } = isolatedRun("shop");
+afterAll(cleanup);
 
 function alive(pid: number): boolean {
   try {
@@ -81,7 +67,7 @@ describe("ecommerce invariants", () => {
   it("report a cancelled order whose charge was not refunded, and the money that no longer balances", async () => {
     const { resetDatabase } = await import("../../examples/ecommerce/database.js");
     const { checkInvariants } = await import("../../examples/ecommerce/invariants.js");
-    const schema = `${run}_broken`;
+    const schema = `${env.CATGA_SCHEMA}_broken`;
     const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
     try {
       await resetDatabase(pool, schema);

@@ -1,26 +1,10 @@
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { JetStream } from "../../ts/jetstream/jetstream.js";
-import { NatsConnection } from "../../ts/nats/connection.js";
-import { NATS_URL } from "../nats/helpers.js";
-import { PG_URL } from "../persistence/helpers.js";
-import { runExample } from "./helpers.js";
+import { isolatedRun, runExample } from "./helpers.js";
 
 // The financial example on the machine's NATS and PostgreSQL: its own NATS prefix (so its own
 // streams) and PostgreSQL schema, removed afterwards.
-const run = `fin${process.pid}${Math.random().toString(36).slice(2, 6)}`;
-const env = { NATS_URL, DATABASE_URL: PG_URL, CATGA_PREFIX: run, CATGA_SCHEMA: run };
-
-afterAll(async () => {
-  const pool = new pg.Pool({ connectionString: PG_URL });
-  await pool.query(`DROP SCHEMA IF EXISTS "${run}" CASCADE`).finally(() => pool.end());
-  const connection = await NatsConnection.connect({ servers: NATS_URL });
-  const jetstream = new JetStream(connection);
-  const upper = run.toUpperCase();
-  for (const stream of ["EVENTS", "EVENTS_DLQ", "COMMANDS", "COMMANDS_DLQ", "COMMANDS_RESULTS"])
-    await jetstream.deleteStream(`${upper}_${stream}`).catch(() => false);
-  await connection.close();
-});
+const { env, cleanup } = isolatedRun("fin");
+afterAll(cleanup);
 
 /** The count on the summary line that ends with `what`, e.g. "  165  completed". */
 function count(lines: string[], what: RegExp): number {

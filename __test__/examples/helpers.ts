@@ -2,6 +2,11 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { JetStream } from "../../ts/jetstream/jetstream.js";
+import { NatsConnection } from "../../ts/nats/connection.js";
+import { NATS_URL } from "../nats/helpers.js";
+import { PG_URL } from "../persistence/helpers.js";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -44,4 +49,25 @@ export function runExample(
       done({ code, stdout, stderr, lines: stdout.split("\n").filter((line) => line !== "") });
     });
   });
+}
+
+/**
+ * A run of examples on the machine's NATS and PostgreSQL with its own prefix (so its own streams)
+ * and schema, so runs side by side never see each other's messages: `env` for `runExample`, and
+ * `cleanup` (for `afterAll`) that drops the schema and the streams a run may leave behind.
+ */
+export function isolatedRun(label: string): { env: Record<string, string>; cleanup: () => Promise<void> } {
+  const run = `${label}${process.pid}${Math.random().toString(36).slice(2, 6)}`;
+  const env = { NATS_URL, DATABASE_URL: PG_URL, CATGA_PREFIX: run, CATGA_SCHEMA: run };
+  const cleanup = async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL });
+    await pool.query(`DROP SCHEMA IF EXISTS "${run}" CASCADE`).finally(() => pool.end());
+    const connection = await NatsConnection.connect({ servers: NATS_URL });
+    const jetstream = new JetStream(connection);
+    const upper = run.toUpperCase();
+    for (const stream of ["EVENTS", "EVENTS_DLQ", "COMMANDS", "COMMANDS_DLQ", "COMMANDS_RESULTS", "SCHEDULE"])
+      await jetstream.deleteStream(`${upper}_${stream}`).catch(() => false);
+    await connection.close();
+  };
+  return { env, cleanup };
 }
