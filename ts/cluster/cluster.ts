@@ -245,6 +245,9 @@ export class Cluster extends EventEmitter<MembershipEvents> {
       await this.membership.stop().catch(() => undefined);
       await this.shards.close();
       await this.discovery?.stop().catch(() => undefined);
+      // A round trip: the server has the unsubscribes before close resolves, so a discovery
+      // request right after gets "no responders" rather than a subscription nobody answers.
+      if (this.transport.connection.connected) await this.transport.connection.flush().catch(() => undefined);
     })();
     return this.closing;
   }
