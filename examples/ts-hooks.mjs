@@ -3,7 +3,7 @@
 // as it loads by the project's own TypeScript (types are stripped here, not checked: the
 // examples are type-checked with the project by `npm run typecheck`).
 import { createHash } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { register } from "node:module";
 import { isMainThread } from "node:worker_threads";
 
@@ -30,7 +30,12 @@ async function transpile(source, url) {
     },
   });
   await mkdir(cache, { recursive: true });
-  await writeFile(key, outputText);
+  // Several example processes start at once and may transpile the same file: each writes its own
+  // temporary file and renames it into place, so no reader ever sees a half-written module (seen
+  // in CI as "does not provide an export named …").
+  const temporary = new URL(`${key.href}.${process.pid}.${Date.now()}.tmp`);
+  await writeFile(temporary, outputText);
+  await rename(temporary, key);
   return outputText;
 }
 
