@@ -13,6 +13,7 @@ import {
   defineCommand,
   defineEvent,
   ErrorCodes,
+  err,
   silentLogger,
 } from "../../ts/index.js";
 import { expectCode } from "./contract.js";
@@ -255,6 +256,42 @@ describe("exactlyOnce", () => {
     const b = await catga.send(Post, { id: "med", amount: 1 }, { messageId: "med-1" });
     expect([a.unwrap(), b.unwrap()]).toEqual([{ n: 1 }, { n: 1 }]);
     expect(await appliedOf("med")).toBe(1);
+    await catga.close();
+  });
+
+  it("records a refusal the work returns: a duplicate gets the same failure, not a success", async () => {
+    // A returned err(...) is a final answer (docs/durable-commands.md): the refusal commits with
+    // whatever the work wrote, and a redelivery must replay it as a failure again.
+    const Debit = defineCommand("ledger.debit-once")
+      .payload<{ id: string; amount: number }>()
+      .returns<{ posted: number }>();
+    let runs = 0;
+    const catga = createCatga({ logger: silentLogger })
+      .handle(
+        Debit,
+        exactlyOnce(
+          pool,
+          async (payload, _ctx, tx) => {
+            runs++;
+            await post(payload, tx.client);
+            return err("LEDGER_INSUFFICIENT_FUNDS", "balance too low", { balance: 3 });
+          },
+          { schema },
+        ),
+      )
+      .build();
+    const first = await catga.send(Debit, { id: "refused", amount: 9 }, { messageId: "refused-1" });
+    const again = await catga.send(Debit, { id: "refused", amount: 9 }, { messageId: "refused-1" });
+    for (const result of [first, again]) {
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error.code).toBe("LEDGER_INSUFFICIENT_FUNDS");
+        expect(result.error.message).toBe("balance too low");
+        expect(result.error.details).toEqual({ balance: 3 });
+      }
+    }
+    expect(runs).toBe(1);
+    expect(await appliedOf("refused")).toBe(1);
     await catga.close();
   });
 

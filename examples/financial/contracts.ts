@@ -14,11 +14,11 @@ export const CheckCompliance = defineCommand("compliance.check")
   .returns<{ approvedBy: string }>();
 
 /**
- * A ledger refusal that is the final answer (no funds, closed account). It is returned as a value,
- * not thrown: a durable command's error is retried and dead-lettered, and `exactlyOnce` records
- * only values, so a redelivery replays the refusal instead of deciding again.
+ * What the ledger answers when it posted. A refusal that is the final answer (no funds, closed
+ * account) is a returned `err("LEDGER_<reason>", …)`: acked at once, never retried, and recorded
+ * by `exactlyOnce`, so a redelivery replays the refusal instead of deciding again.
  */
-export type Posted = { readonly posting: number } | { readonly refused: string };
+export type Posted = { readonly posting: number };
 
 /** Moves `amount` from `account` into the clearing account. Durable, applied exactly once. */
 export const Debit = defineCommand("ledger.debit")

@@ -82,8 +82,8 @@ export const INVARIANTS: readonly Invariant[] = [
   },
   {
     name: "each transfer's postings match its outcome",
-    // completed: debit and credit; compensated: nothing (rejected before the debit), a void
-    // (the debit was refused), or a debit and its reversal (the credit was refused).
+    // completed: debit and credit; compensated: nothing (rejected, or the debit refused), a void
+    // (the debit timed out and was voided), or a debit and its reversal (the credit was refused).
     check: (pool, run) =>
       none(
         pool,

@@ -2,16 +2,21 @@
 // with `exactlyOnce` (its inbox row, its double-entry rows and the balances commit in one
 // PostgreSQL transaction). Started by main.ts; prints "ready", then "work <type> <transfer>"
 // each time a command's work starts (the launcher counts the runs a kill made happen twice).
-import { CatgaError, createCatga } from "../../dist/index.js";
+import { CatgaError, createCatga, err } from "../../dist/index.js";
 import { exactlyOnce, type OnceTransaction } from "../../dist/persistence.js";
 import { CLEARING } from "./accounts.js";
-import { Credit, Debit, type Posted, ReverseDebit } from "./contracts.js";
+import { Credit, Debit, ReverseDebit } from "./contracts.js";
 import { connect, database, logger, SCHEMA, serve } from "./service.js";
 
 type Client = OnceTransaction["client"];
 
 const pool = database(8);
 const transport = await connect("ledger", { commands: true });
+
+/** A final refusal: returned, not thrown, so it is the command's answer (contracts.ts, `Posted`). */
+function refused(reason: string) {
+  return err(`LEDGER_${reason}`, `the ledger refused: ${reason}`);
+}
 
 function started(type: string, transferId: string): Promise<void> {
   process.stdout.write(`work ${type} ${transferId}\n`);
@@ -76,16 +81,16 @@ const ledger = createCatga({ logger, transport })
     Debit,
     exactlyOnce(
       pool,
-      async ({ transferId, account, amount }, ctx, tx): Promise<Posted> => {
+      async ({ transferId, account, amount }, ctx, tx) => {
         await started("debit", transferId);
         const done = await lockTransfer(tx.client, transferId);
         // Reversed before it arrived (the saga gave up waiting): refused, so nothing stays in clearing.
-        if (done.includes("void")) return { refused: "TRANSFER_VOIDED" };
+        if (done.includes("void")) return refused("TRANSFER_VOIDED");
         // Deliberately no check for an earlier debit of this transfer: exactlyOnce alone keeps a
         // redelivered debit from applying twice, and main.ts proves it in SQL.
         const source = await customer(tx.client, account);
-        if (source.closed) return { refused: "ACCOUNT_CLOSED" };
-        if (source.balance < amount) return { refused: "INSUFFICIENT_FUNDS" };
+        if (source.closed) return refused("ACCOUNT_CLOSED");
+        if (source.balance < amount) return refused("INSUFFICIENT_FUNDS");
         const posting = await post(tx.client, {
           transferId,
           kind: "debit",
@@ -103,12 +108,12 @@ const ledger = createCatga({ logger, transport })
     Credit,
     exactlyOnce(
       pool,
-      async ({ transferId, account, amount }, ctx, tx): Promise<Posted> => {
+      async ({ transferId, account, amount }, ctx, tx) => {
         await started("credit", transferId);
         const done = await lockTransfer(tx.client, transferId);
-        if (!done.includes("debit") || done.includes("reversal")) return { refused: "NOT_DEBITED" };
+        if (!done.includes("debit") || done.includes("reversal")) return refused("NOT_DEBITED");
         const target = await customer(tx.client, account);
-        if (target.closed) return { refused: "ACCOUNT_CLOSED" };
+        if (target.closed) return refused("ACCOUNT_CLOSED");
         const posting = await post(tx.client, {
           transferId,
           kind: "credit",

@@ -1,15 +1,7 @@
 // The transfer saga: compliance check, debit, credit, notification. A failure after the debit
 // gives the money back (the debit's compensation); a failure before it leaves nothing to undo.
-import { CatgaError, defineSaga } from "../../dist/index.js";
-import {
-  Announce,
-  CheckCompliance,
-  Credit,
-  Debit,
-  type Posted,
-  ReverseDebit,
-  StartTransfer,
-} from "./contracts.js";
+import { defineSaga } from "../../dist/index.js";
+import { Announce, CheckCompliance, Credit, Debit, ReverseDebit, StartTransfer } from "./contracts.js";
 
 export interface TransferState {
   transferId: string;
@@ -19,18 +11,6 @@ export interface TransferState {
   approvedBy?: string;
   debitPosting?: number;
   creditPosting?: number;
-}
-
-/**
- * The ledger answers a final refusal as a value (see {@link Posted}); here it becomes the step's
- * failure, so the saga compensates. A step whose `result` throws counts as one whose effect may
- * have happened, so the debit's compensation runs even for a refused debit: the ledger then finds
- * nothing to give back and voids the transfer.
- */
-function posting(outcome: Posted): number {
-  if ("refused" in outcome)
-    throw new CatgaError(`LEDGER_${outcome.refused}`, `the ledger refused: ${outcome.refused}`);
-  return outcome.posting;
 }
 
 export const TransferSaga = defineSaga<TransferState>("transfer")
@@ -46,7 +26,7 @@ export const TransferSaga = defineSaga<TransferState>("transfer")
   .step("debit", {
     send: Debit,
     payload: (s) => ({ transferId: s.transferId, account: s.from, amount: s.amount }),
-    result: (s, r) => ({ ...s, debitPosting: posting(r) }),
+    result: (s, r) => ({ ...s, debitPosting: r.posting }),
   })
   .compensate("debit", {
     send: ReverseDebit,
@@ -55,7 +35,7 @@ export const TransferSaga = defineSaga<TransferState>("transfer")
   .step("credit", {
     send: Credit,
     payload: (s) => ({ transferId: s.transferId, account: s.to, amount: s.amount }),
-    result: (s, r) => ({ ...s, creditPosting: posting(r) }),
+    result: (s, r) => ({ ...s, creditPosting: r.posting }),
   })
   .step("notify", {
     send: Announce,

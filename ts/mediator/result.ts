@@ -96,6 +96,11 @@ export function returned(value: unknown): Result<unknown> {
   return value instanceof Err ? new Answer(value.error) : ok(value);
 }
 
+/** Whether `value` is an error Result made by this library (`err(...)`, `errFrom`, a failed call). */
+export function isErr(value: unknown): value is ErrResult {
+  return value instanceof Err;
+}
+
 /** Whether `result` is a failure its handler returned (`return err(...)`), not one it threw. */
 export function isAnsweredFailure(result: Result<unknown>): boolean {
   return result instanceof Answer;
