@@ -1,32 +1,12 @@
 import { IssueList } from "../checks.js";
 import { type BuilderState, buildMediator, type CatgaBuilder, type HandlerFor } from "./builder.js";
 import { VirtualClock } from "./clock.js";
-import type {
-  AcceptedSendOptions,
-  DurableSendOptions,
-  MessageMeta,
-  PublishOptions,
-  PublishReport,
-  ResultSendOptions,
-  SendOptions,
-} from "./context.js";
-import type {
-  Accepted,
-  AnyCommand,
-  AnyContract,
-  AnyEvent,
-  AnyQuery,
-  ContractKind,
-  DurableCommand,
-  InputOf,
-  RequestCommand,
-  ResultOf,
-} from "./contracts.js";
+import type { MessageMeta } from "./context.js";
+import type { AnyContract, ContractKind, InputOf } from "./contracts.js";
+import { type ForwardTarget, MessagingForwarder } from "./forwarding.js";
 import { silentLogger } from "./logger.js";
 import type { Catga, Mediator, PipelineDescription } from "./mediator.js";
 import type { Handler } from "./pipeline.js";
-import type { Result } from "./result.js";
-import type { Scheduled, SchedulePublishOptions, ScheduleSendOptions } from "./schedule.js";
 import type { Transport } from "./transport.js";
 
 /** One message that went through the mediator, with its ids, in dispatch order. */
@@ -38,7 +18,10 @@ export interface RecordedMessage extends MessageMeta {
  * A mediator for tests: records every command, query and event (including those sent from
  * inside handlers) and lets a test replace or add handlers with `stub`.
  */
-export class TestCatga<Handled extends AnyContract = never> implements Catga<Handled> {
+export class TestCatga<Handled extends AnyContract = never>
+  extends MessagingForwarder<Handled>
+  implements Catga<Handled>
+{
   /** Everything dispatched, in order. */
   readonly messages: RecordedMessage[] = [];
   private readonly base: BuilderState;
@@ -48,6 +31,7 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
 
   /** @internal made by `createTestCatga`, which takes a builder */
   constructor(base: BuilderState) {
+    super();
     this.base = base;
   }
 
@@ -94,62 +78,9 @@ export class TestCatga<Handled extends AnyContract = never> implements Catga<Han
     this.messages.length = 0;
   }
 
-  send<C extends DurableCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options: ScheduleSendOptions,
-  ): Promise<Result<Scheduled>>;
-  send<C extends DurableCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options: ResultSendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  send<C extends DurableCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: AcceptedSendOptions,
-  ): Promise<Result<Accepted>>;
-  send<C extends RequestCommand & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  send(
-    contract: AnyCommand,
-    payload: unknown,
-    options?: SendOptions | DurableSendOptions | ScheduleSendOptions,
-    // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per contract
-  ): Promise<Result<any>> {
-    // biome-ignore lint/suspicious/noExplicitAny: forwarded to the same overloads
-    return this.current().send(contract as any, payload, options as any);
-  }
-
-  query<C extends AnyQuery & Handled>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>> {
-    return this.current().query(contract, payload, options);
-  }
-
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options: SchedulePublishOptions,
-  ): Promise<Result<Scheduled>>;
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: PublishOptions,
-  ): Promise<Result<PublishReport>>;
-  publish(
-    contract: AnyEvent,
-    payload: unknown,
-    options?: PublishOptions | SchedulePublishOptions,
-    // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per options
-  ): Promise<Result<any>> {
-    // biome-ignore lint/suspicious/noExplicitAny: forwarded to the same overloads
-    return this.current().publish(contract, payload as never, options as any);
+  /** @internal every call goes to the current build (made anew after `stub` or a new clock) */
+  protected forwardTo(): ForwardTarget {
+    return this.current();
   }
 
   get transport(): Transport | undefined {

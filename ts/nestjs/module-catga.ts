@@ -5,39 +5,23 @@
  * shutdown — a Result like any other failure, never a throw.
  */
 import { ErrorCodes } from "../errors.js";
-import type {
-  AcceptedSendOptions,
-  DurableSendOptions,
-  PublishOptions,
-  PublishReport,
-  ResultSendOptions,
-  SendOptions,
-} from "../mediator/context.js";
-import type {
-  Accepted,
-  AnyCommand,
-  AnyContract,
-  AnyEvent,
-  AnyQuery,
-  DurableCommand,
-  InputOf,
-  RequestCommand,
-  ResultOf,
-} from "../mediator/contracts.js";
+import type { AnyContract } from "../mediator/contracts.js";
+import { type ForwardTarget, MessagingForwarder } from "../mediator/forwarding.js";
 import type { Catga, PipelineDescription } from "../mediator/mediator.js";
-import { type ErrResult, err, type Result } from "../mediator/result.js";
-import type { Scheduled, SchedulePublishOptions, ScheduleSendOptions } from "../mediator/schedule.js";
+import { type ErrResult, err } from "../mediator/result.js";
 import type { Transport } from "../mediator/transport.js";
 
 type Phase = "starting" | "running" | "closed";
 
-export class ModuleCatga implements Catga<AnyContract> {
+export class ModuleCatga extends MessagingForwarder<AnyContract> implements Catga<AnyContract> {
   private mediator: Catga<AnyContract> | undefined;
   private phase: Phase = "starting";
   private closing: Promise<void> | undefined;
 
   /** The transport from the options: known before the mediator is built. */
-  constructor(private readonly configuredTransport: Transport | undefined) {}
+  constructor(private readonly configuredTransport: Transport | undefined) {
+    super();
+  }
 
   /** Called once by the module when `build()` succeeded. */
   start(mediator: Catga<AnyContract>): void {
@@ -45,68 +29,11 @@ export class ModuleCatga implements Catga<AnyContract> {
     this.phase = "running";
   }
 
-  send<C extends DurableCommand>(
-    contract: C,
-    payload: InputOf<C>,
-    options: ScheduleSendOptions,
-  ): Promise<Result<Scheduled>>;
-  send<C extends DurableCommand>(
-    contract: C,
-    payload: InputOf<C>,
-    options: ResultSendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  send<C extends DurableCommand>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: AcceptedSendOptions,
-  ): Promise<Result<Accepted>>;
-  send<C extends RequestCommand>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>>;
-  send(
-    contract: AnyCommand,
-    payload: unknown,
-    options?: SendOptions | DurableSendOptions | ScheduleSendOptions,
-    // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per contract
-  ): Promise<Result<any>> {
+  /** Calls go to the mediator while it runs; before `start` and after close they are refused. */
+  protected forwardTo(contract: AnyContract): ForwardTarget {
     const mediator = this.mediator;
     if (mediator === undefined || this.phase === "closed") return this.refused(contract);
-    // biome-ignore lint/suspicious/noExplicitAny: forwarded to the same overloads
-    return mediator.send(contract as any, payload, options as any);
-  }
-
-  query<C extends AnyQuery>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: SendOptions,
-  ): Promise<Result<ResultOf<C>>> {
-    const mediator = this.mediator;
-    if (mediator === undefined || this.phase === "closed") return this.refused(contract);
-    return mediator.query(contract, payload, options);
-  }
-
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options: SchedulePublishOptions,
-  ): Promise<Result<Scheduled>>;
-  publish<C extends AnyEvent>(
-    contract: C,
-    payload: InputOf<C>,
-    options?: PublishOptions,
-  ): Promise<Result<PublishReport>>;
-  publish(
-    contract: AnyEvent,
-    payload: unknown,
-    options?: PublishOptions | SchedulePublishOptions,
-    // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the result per options
-  ): Promise<Result<any>> {
-    const mediator = this.mediator;
-    if (mediator === undefined || this.phase === "closed") return this.refused(contract);
-    // biome-ignore lint/suspicious/noExplicitAny: forwarded to the same overloads
-    return mediator.publish(contract, payload as never, options as any);
+    return mediator;
   }
 
   get transport(): Transport | undefined {
