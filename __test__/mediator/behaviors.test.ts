@@ -13,6 +13,7 @@ import {
   defineEvent,
   defineQuery,
   ErrorCodes,
+  err,
   InMemoryIdempotencyStore,
   type Logger,
   silentLogger,
@@ -659,6 +660,24 @@ describe("idempotency", () => {
     expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).ok).toBe(false);
     expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).unwrap()).toBe(2);
     expect((await catga.send(Work, { id: 1 }, { messageId: "m" })).unwrap()).toBe(2);
+  });
+
+  it("stores a failure the handler returned (its answer): a duplicate gets it without running again", async () => {
+    let calls = 0;
+    const catga = quiet()
+      .withIdempotency()
+      .handle(Work, ({ id }) => {
+        calls++;
+        return err("WORK_REFUSED", `work ${id} refused`, { id });
+      })
+      .build();
+    const first = await catga.send(Work, { id: 7 }, { messageId: "answered" });
+    const again = await catga.send(Work, { id: 7 }, { messageId: "answered" });
+    expect(calls).toBe(1);
+    for (const result of [first, again]) {
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.error).toMatchObject({ code: "WORK_REFUSED", details: { id: 7 } });
+    }
   });
 
   it("in-memory store honours TTL and the size cap", () => {

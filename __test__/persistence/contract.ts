@@ -4,7 +4,9 @@ import {
   CatgaError,
   createCatga,
   defineCommand,
+  err,
   type IdempotencyClaims,
+  type Result,
   type StoredOutcome,
 } from "../../ts/index.js";
 import { eventually, sleep } from "./helpers.js";
@@ -71,6 +73,22 @@ export function describeIdempotencyStoreContract(
       expect((stored!.value as typeof value).at).toBeInstanceOf(Date);
       expect(Buffer.isBuffer((stored!.value as typeof value).bytes)).toBe(true);
       expect(typeof (stored!.value as typeof value).big).toBe("bigint");
+    });
+
+    it("round-trips a returned failure (err(...)) as a failure with its code, message and details", async () => {
+      const store = await factory();
+      const k = key("answered");
+      await store.set(k, { value: err("ORDER_REFUSED", "out of stock", { sku: "book" }) }, 60_000);
+      const stored = (await store.get(k))!.value as Result<unknown>;
+      expect(stored.ok).toBe(false);
+      if (!stored.ok)
+        expect(stored.error).toEqual({
+          code: "ORDER_REFUSED",
+          message: "out of stock",
+          details: { sku: "book" },
+        });
+      // A Result again (not a plain object that a replay would take for a success value).
+      expect(() => stored.unwrap()).toThrow(CatgaError);
     });
 
     it("tells a stored undefined (or null) outcome apart from nothing stored", async () => {

@@ -17,7 +17,7 @@ export interface BatchIdempotencyStore extends IdempotencyStore {
 export interface IdempotencyEntry {
   /** The idempotency key (by default the message id). */
   readonly key: string;
-  /** The handler's successful outcome, replayed to duplicates. */
+  /** The handler's answer (a value, or a failure it returned), replayed to duplicates. */
   readonly outcome: StoredOutcome;
 }
 

@@ -1,7 +1,7 @@
 // The idempotency store contract (get/set, optional claims) and its in-process implementation;
 // the behavior that uses a store is idempotency.ts.
 
-/** A remembered successful outcome. Wrapped so an `undefined` result differs from "not stored". */
+/** A remembered answer: a handler's value, or the `err(...)` it returned. Wrapped so an `undefined` result differs from "not stored". */
 export interface StoredOutcome {
   readonly value: unknown;
 }

@@ -3,7 +3,7 @@ import { type FieldCheck, type IssueList, integer, MAX_DELAY_MS, number, withMet
 import { ErrorCodes } from "../../errors.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, type Middleware, markBuiltIn, type Next } from "../pipeline.js";
-import { err, errFromThrownIn, ok, type Result } from "../result.js";
+import { err, errFromThrownIn, isAnsweredFailure, type Result, returned } from "../result.js";
 import {
   type ClaimResult,
   type IdempotencyClaims,
@@ -78,8 +78,9 @@ function claimsOf(store: IdempotencyStore | undefined): IdempotencyClaims | unde
 }
 
 /**
- * Replays the stored result when a message id was already handled successfully (failures are
- * not stored, so a retried failure runs again). Concurrent duplicates share one execution: in
+ * Replays the stored result when a message id was already answered: a success, or a failure the
+ * handler returned (`return err(...)`, its final answer). Thrown failures are not stored, so a
+ * retried one runs again. Concurrent duplicates share one execution: in
  * this process always; across processes when the store has claims (the first claims the key and
  * runs, the others wait for its outcome). Sits outside retry so a replay never re-runs the retry loop.
  */
@@ -109,10 +110,14 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       loggerFailed(thrown); // a broken log sink must not change the message's outcome
     }
   };
-  /** Stores a success; false (logged) when the store failed. */
-  const remember = async (key: string, value: unknown, ctx: BehaviorContext): Promise<boolean> => {
+  /**
+   * Stores an answer (a success, or a returned failure: stores encode it so a replay is the same
+   * failure); false when there is nothing to store or the store failed (logged).
+   */
+  const remember = async (key: string, result: Result<unknown>, ctx: BehaviorContext): Promise<boolean> => {
+    if (!result.ok && !isAnsweredFailure(result)) return false;
     try {
-      await store.set(key, { value }, ttlMs);
+      await store.set(key, { value: result.ok ? result.value : result }, ttlMs);
       return true;
     } catch (cause) {
       warn(ctx, "idempotency store write failed", { key, error: String(cause) });
@@ -124,12 +129,12 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
   const executeUnclaimed = async (key: string, payload: unknown, ctx: BehaviorContext, next: Next) => {
     try {
       const stored = await store.get(key);
-      if (stored !== undefined) return ok(stored.value);
+      if (stored !== undefined) return returned(stored.value);
     } catch (cause) {
       return err(ErrorCodes.STORE_FAILED, "Idempotency store read failed", undefined, cause);
     }
     const result = await next(payload, ctx);
-    if (result.ok) await remember(key, result.value, ctx);
+    await remember(key, result, ctx);
     return result;
   };
 
@@ -188,7 +193,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       } catch (cause) {
         return err(ErrorCodes.STORE_FAILED, "Idempotency store claim failed", undefined, cause);
       }
-      if (answer?.status === "done") return ok(answer.outcome.value);
+      if (answer?.status === "done") return returned(answer.outcome.value);
       if (answer?.status === "claimed") break;
       if (answer?.status !== "held") {
         return err(
@@ -208,7 +213,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     } finally {
       stop();
     }
-    if (result.ok && (await remember(key, result.value, ctx))) return result;
+    if (await remember(key, result, ctx)) return result;
     try {
       await lock.release(key, owner);
     } catch (cause) {
