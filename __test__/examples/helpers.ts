@@ -67,6 +67,7 @@ export function isolatedRun(label: string): { env: Record<string, string>; clean
     const upper = run.toUpperCase();
     for (const stream of ["EVENTS", "EVENTS_DLQ", "COMMANDS", "COMMANDS_DLQ", "COMMANDS_RESULTS", "SCHEDULE"])
       await jetstream.deleteStream(`${upper}_${stream}`).catch(() => false);
+    await jetstream.deleteStream(`KV_${run}_cluster`).catch(() => false); // the cluster example's bucket
     await connection.close();
   };
   return { env, cleanup };

@@ -53,11 +53,24 @@ describe("examples on the machine's NATS and PostgreSQL", { timeout: 60_000 }, (
       "balance in PostgreSQL: 750",
     ]);
   });
+
+  it("cluster: one owner per account, a new leader after a SIGKILL, only the dead instance's accounts move", async () => {
+    const result = await runExample("cluster", env);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const [up, first, killed, second, overlaps] = result.lines;
+    expect(up).toMatch(/^3 instances up; leader of nightly-report: [abc]$/);
+    expect(first).toMatch(/^600 deposits over 30 accounts: owners .*; one owner per account: true$/);
+    expect(killed).toMatch(/^leader [abc] killed with SIGKILL; [abc] elected /);
+    expect(second).toMatch(
+      /^600 more: owners [abc] \d+, [abc] \d+; moved \d+ of 30 accounts \(the \d+ the dead instance owned: true\)$/,
+    );
+    expect(overlaps).toBe("deposits of one account running at once: 0");
+  });
 });
 
 describe("examples whose server is down", { timeout: 60_000 }, () => {
   // Port 1 on loopback: nothing listens, so the connection is refused at once.
-  it.each(["request-reply", "durable-scheduling", "outbox"])(
+  it.each(["request-reply", "durable-scheduling", "outbox", "cluster"])(
     "%s names NATS and how to start it",
     async (name) => {
       const result = await runExample(name, { ...env, NATS_URL: "nats://127.0.0.1:1" });
