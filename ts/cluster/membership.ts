@@ -98,13 +98,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Subscribes, then announces itself (others answer with their own heartbeat at once). */
   async start(): Promise<void> {
-    this.unsubscribe = await this.connection.subscribe(
-      `${this.prefix}.cluster.members.>`,
-      {},
-      async (batch) => {
-        for (const bytes of batch.envelopes) this.receive(bytes);
-      },
-    );
+    this.unsubscribe = await this.connection.subscribe(heartbeatSubjects(this.prefix), {}, async (batch) => {
+      for (const bytes of batch.envelopes) this.receive(bytes);
+    });
     this.beat();
     this.sweepTimer = setInterval(() => this.sweep(), this.self.heartbeatMs / SWEEPS_PER_INTERVAL);
     this.sweepTimer.unref();
@@ -160,36 +156,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   private receive(bytes: Buffer): void {
-    let heartbeat: Heartbeat;
-    try {
-      const envelope = this.codec.decodeMessage(bytes);
-      if (envelope.type !== HEARTBEAT_TYPE) return;
-      heartbeat = envelope.payload as Heartbeat;
-    } catch {
-      return; // not ours: something else publishes under the prefix
-    }
-    if (!isHeartbeat(heartbeat) || heartbeat.instanceId === this.self.instanceId) return;
-    const known = this.seen.get(heartbeat.instanceId);
-    if (heartbeat.leaving) {
+    const heard = readHeartbeat(this.codec, bytes);
+    if (heard === undefined || heard.member.instanceId === this.self.instanceId) return;
+    const { member, leaving } = heard;
+    const known = this.seen.get(member.instanceId);
+    if (leaving) {
       if (known !== undefined) {
-        this.seen.delete(heartbeat.instanceId);
+        this.seen.delete(member.instanceId);
         this.emit("leave", known.member, "left");
       }
       return;
     }
-    const member: Member = {
-      service: heartbeat.service,
-      instanceId: heartbeat.instanceId,
-      version: heartbeat.version,
-      weight: heartbeat.weight,
-      load: heartbeat.load,
-      startedAt: heartbeat.startedAt,
-      heartbeatMs: heartbeat.heartbeatMs,
-      self: false,
-      shards: strings(heartbeat.shards),
-      serves: strings(heartbeat.serves),
-    };
-    this.seen.set(heartbeat.instanceId, { member, lastSeen: this.clock() });
+    this.seen.set(member.instanceId, { member, lastSeen: this.clock() });
     if (known === undefined) {
       this.emit("join", member);
       this.answerSoon();
@@ -224,6 +202,43 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await this.publish(true);
     await this.unsubscribe?.();
   }
+}
+
+/** The subject every heartbeat of a prefix is published under (`>`: any service). */
+export function heartbeatSubjects(prefix: string): string {
+  return `${prefix}.cluster.members.>`;
+}
+
+/**
+ * The member a heartbeat announces (as seen by another instance: `self` false), and whether it
+ * is saying goodbye; undefined for anything else published under the prefix.
+ */
+export function readHeartbeat(
+  codec: EnvelopeCodec,
+  bytes: Buffer,
+): { member: Member; leaving: boolean } | undefined {
+  let heartbeat: unknown;
+  try {
+    const envelope = codec.decodeMessage(bytes);
+    if (envelope.type !== HEARTBEAT_TYPE) return undefined;
+    heartbeat = envelope.payload;
+  } catch {
+    return undefined; // not ours: something else publishes under the prefix
+  }
+  if (!isHeartbeat(heartbeat)) return undefined;
+  const member: Member = {
+    service: heartbeat.service,
+    instanceId: heartbeat.instanceId,
+    version: heartbeat.version,
+    weight: heartbeat.weight,
+    load: heartbeat.load,
+    startedAt: heartbeat.startedAt,
+    heartbeatMs: heartbeat.heartbeatMs,
+    self: false,
+    shards: strings(heartbeat.shards),
+    serves: strings(heartbeat.serves),
+  };
+  return { member, leaving: heartbeat.leaving === true };
 }
 
 function isHeartbeat(value: unknown): value is Heartbeat {

@@ -1,3 +1,5 @@
+export type { ClusterMembersOptions, ObservedMember } from "./cluster-members.js";
+export { clusterMembers } from "./cluster-members.js";
 export type { DeadLetter, DeadLetterKind, DeadLetterSummary } from "./dead-letter.js";
 export { DEAD_LETTER_HEADERS } from "./dead-letter.js";
 export type {

@@ -7,6 +7,7 @@ import { CatgaError, ErrorCodes } from "../../errors.js";
 import { NatsConnection } from "../../nats/connection.js";
 import type { PgQueryable } from "../../persistence/pg.js";
 import type { SagaStatus } from "../../saga/instance.js";
+import { clusterMembers } from "../cluster-members.js";
 import type { DeadLetter, DeadLetterKind } from "../dead-letter.js";
 import {
   type DeadLetterFilter,
@@ -67,6 +68,7 @@ Commands:
   outbox         the outbox backlog (PostgreSQL)
   inbox          the inbox: outcomes, claims, expired rows (PostgreSQL)
   sagas list     saga instances (PostgreSQL)
+  cluster members  the instances of every service, from their heartbeats
 
 Run "catga <command> --help" for a command's options.
 Exit codes: 0 ok, 1 failed, 2 bad usage, 3 NATS/PostgreSQL unreachable, 4 not found.
@@ -125,6 +127,15 @@ The PostgreSQL inbox: recorded outcomes, claims in progress, expired rows, and t
   --table <t>         table name (default catga_inbox)
 
 ${CONNECTION_HELP}`,
+  "cluster members": `Usage: catga cluster members [--service name] [--wait ms]
+
+Listens to the cluster heartbeats on the prefix (without joining) and lists every instance heard:
+service, instance id, version, weight, load, heartbeat interval, start time, sharded types.
+  --service <name>  only this service's instances
+  --wait <ms>       how long to listen (1–600000, default 2500): at least the longest
+                    heartbeatMs in use, or instances are missed
+
+${CONNECTION_HELP}`,
   "sagas list": `Usage: catga sagas list [--saga name [--status s] [--limit n] [--after id]]
 
 Without --saga: instance counts per saga and status. With --saga: that saga's instances.
@@ -160,6 +171,8 @@ const OPTIONS = {
   "key-prefix": { type: "string" },
   saga: { type: "string" },
   status: { type: "string" },
+  service: { type: "string" },
+  wait: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -174,6 +187,7 @@ const COMMAND_OPTIONS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   outbox: ["limit"],
   inbox: ["limit", "key-prefix", "table"],
   "sagas list": ["saga", "status", "limit", "after", "table"],
+  "cluster members": ["service", "wait"],
 };
 const CONNECTION_OPTIONS = [
   "nats",
@@ -200,8 +214,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   const { values, positionals } = parsed;
   const [first, second, ...rest] = positionals;
-  const command = first === "dlq" || first === "sagas" ? `${first} ${second ?? ""}`.trim() : (first ?? "");
-  const args = first === "dlq" || first === "sagas" ? rest : positionals.slice(1);
+  const grouped = first === "dlq" || first === "sagas" || first === "cluster";
+  const command = grouped ? `${first} ${second ?? ""}`.trim() : (first ?? "");
+  const args = grouped ? rest : positionals.slice(1);
   if (command === "" || command === "help") {
     io.out(`${HELP.main}\n`);
     return command === "" && !values.help ? EXIT.usage : EXIT.ok;
@@ -238,6 +253,7 @@ async function dispatch(command: string, args: string[], values: Values, io: Cli
     }
   }
   if (args.length > 0) throw new UsageError(`"catga ${command}" takes no arguments, got ${args.join(" ")}`);
+  if (command === "cluster members") return members(values, io, print);
   const pool = await openPool(values, io);
   try {
     const schema = values.schema;
@@ -506,11 +522,51 @@ function instant(value: string, name: string): number {
   return ms;
 }
 
-async function openDeadLetters(values: Values, io: CliIo): Promise<DeadLetters> {
-  const servers = values.nats ?? (io.env.CATGA_NATS_URL || "nats://127.0.0.1:4222");
-  let connection: NatsConnection;
+async function members(
+  values: Values,
+  io: CliIo,
+  print: (json: unknown, text: () => string) => void,
+): Promise<number> {
+  const waitMs = count(values.wait, "wait", 2500);
+  const connection = await openNats(values, io);
   try {
-    connection = await NatsConnection.connect({
+    const prefix = prefixOf(values, io);
+    const list = await clusterMembers(connection, {
+      waitMs,
+      ...(prefix === undefined ? {} : { prefix }),
+      ...(values.service === undefined ? {} : { service: values.service }),
+    });
+    print(list, () =>
+      list.length === 0
+        ? `no instances heard within ${waitMs} ms`
+        : table(
+            ["SERVICE", "INSTANCE", "VERSION", "WEIGHT", "LOAD", "HEARTBEAT", "STARTED", "SHARDS"],
+            list.map((m) => [
+              m.service,
+              m.instanceId,
+              m.version,
+              String(m.weight),
+              String(m.load),
+              `${m.heartbeatMs} ms`,
+              time(m.startedAt),
+              m.shards.join(" "),
+            ]),
+          ),
+    );
+    return EXIT.ok;
+  } finally {
+    await connection.close();
+  }
+}
+
+function prefixOf(values: Values, io: CliIo): string | undefined {
+  return values.prefix ?? (io.env.CATGA_PREFIX || undefined);
+}
+
+async function openNats(values: Values, io: CliIo): Promise<NatsConnection> {
+  const servers = values.nats ?? (io.env.CATGA_NATS_URL || "nats://127.0.0.1:4222");
+  try {
+    return await NatsConnection.connect({
       servers,
       name: "catga-cli",
       whenDisconnected: "reject",
@@ -520,8 +576,12 @@ async function openDeadLetters(values: Values, io: CliIo): Promise<DeadLetters> 
   } catch (error) {
     throw new Unreachable(`cannot connect to NATS at ${servers}: ${(error as Error).message}`);
   }
+}
+
+async function openDeadLetters(values: Values, io: CliIo): Promise<DeadLetters> {
+  const connection = await openNats(values, io);
   try {
-    const prefix = values.prefix ?? (io.env.CATGA_PREFIX || undefined);
+    const prefix = prefixOf(values, io);
     const dlq = await deadLetters(connection, {
       ...(prefix === undefined ? {} : { prefix }),
       ...(values["events-stream"] === undefined ? {} : { eventsStream: values["events-stream"] }),
