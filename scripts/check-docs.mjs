@@ -93,9 +93,14 @@ function snippetModules(file, blocks) {
   for (const block of blocks) {
     const where = `${rel}:${block.line - 1}`;
     for (const marker of block.markers) {
-      if (!["continues", "context"].includes(marker.kind)) {
+      if (!["continues", "context", "file"].includes(marker.kind)) {
         problems.push(`${rel}:${marker.line}: unknown snippet marker "${marker.kind}"`);
       }
+    }
+    const copyOf = block.markers.find((marker) => marker.kind === "file");
+    if (copyOf) {
+      checkCopy(rel, block, copyOf);
+      continue;
     }
     if (!CHECKED_LANGS.has(block.lang)) {
       if (block.markers.length > 0)
@@ -123,6 +128,27 @@ function snippetModules(file, blocks) {
     });
   }
   return modules.map((module, index) => ({ ...module, name: `${rel.replace(/[/.]/g, "_")}_${index}.mts` }));
+}
+
+/**
+ * A block marked `<!-- snippet: file <path> -->` must be that file (a runnable example that a test
+ * runs), with its `../dist/<entry>.js` imports written as the package's public names.
+ */
+function checkCopy(rel, block, marker) {
+  const path = marker.code.join("").trim();
+  const absolute = join(root, path);
+  if (!path || !existsSync(absolute)) {
+    problems.push(`${rel}:${marker.line}: "file" names no file of the repository: "${path}"`);
+    return;
+  }
+  const publicNames = (text) =>
+    text
+      .replace(/(["'])(?:\.\.\/)+dist\/index\.js\1/g, '"@catga/native"')
+      .replace(/(["'])(?:\.\.\/)+dist\/([\w-]+)\.js\1/g, '"@catga/native/$2"')
+      .trim();
+  if (publicNames(readFileSync(absolute, "utf8")) !== block.body.join("\n").trim()) {
+    problems.push(`${rel}:${block.line - 1}: the block differs from ${path}, which it says it is`);
+  }
 }
 
 function checkSnippets(files) {
