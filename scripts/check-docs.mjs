@@ -40,7 +40,7 @@ function* markdownFiles(dir) {
  * Splits a Markdown file into fenced code blocks (with the snippet marker just above each, if
  * any) and prose lines (with their line numbers), so links and headings inside code are ignored.
  */
-function parse(text) {
+export function parse(text) {
   const lines = text.split("\n");
   const blocks = [];
   const prose = [];
@@ -87,8 +87,11 @@ function parse(text) {
 const problems = [];
 const snippetDir = join(root, "build", "doc-snippets");
 
-function snippetModules(file, blocks) {
-  const rel = relative(root, file).split(sep).join("/");
+/**
+ * Groups a page's checked blocks into modules (a `continues` block joins the one before), with the
+ * page line of every module line; marker mistakes go to `problems`.
+ */
+export function snippetModules(rel, blocks, problems) {
   const modules = [];
   for (const block of blocks) {
     const where = `${rel}:${block.line - 1}`;
@@ -99,7 +102,7 @@ function snippetModules(file, blocks) {
     }
     const copyOf = block.markers.find((marker) => marker.kind === "file");
     if (copyOf) {
-      checkCopy(rel, block, copyOf);
+      checkCopy(rel, block, copyOf, problems);
       continue;
     }
     if (!CHECKED_LANGS.has(block.lang)) {
@@ -134,7 +137,7 @@ function snippetModules(file, blocks) {
  * A block marked `<!-- snippet: file <path> -->` must be that file (a runnable example that a test
  * runs), with its `../dist/<entry>.js` imports written as the package's public names.
  */
-function checkCopy(rel, block, marker) {
+function checkCopy(rel, block, marker, problems) {
   const path = marker.code.join("").trim();
   const absolute = join(root, path);
   if (!path || !existsSync(absolute)) {
@@ -154,7 +157,13 @@ function checkCopy(rel, block, marker) {
 function checkSnippets(files) {
   rmSync(snippetDir, { recursive: true, force: true });
   mkdirSync(snippetDir, { recursive: true });
-  const modules = files.flatMap((file) => snippetModules(file, parse(readFileSync(file, "utf8")).blocks));
+  const modules = files.flatMap((file) =>
+    snippetModules(
+      relative(root, file).split(sep).join("/"),
+      parse(readFileSync(file, "utf8")).blocks,
+      problems,
+    ),
+  );
   const byPath = new Map();
   for (const module of modules) {
     const path = join(snippetDir, module.name);
@@ -211,10 +220,10 @@ function checkSnippets(files) {
 // Links
 
 /** GitHub's heading anchors (github-slugger): lower case, punctuation dropped, spaces to "-". */
-function anchorsOf(file) {
+export function headingAnchors(markdown) {
   const anchors = new Set();
   const seen = new Map();
-  for (const { text } of parse(readFileSync(file, "utf8")).prose) {
+  for (const { text } of parse(markdown).prose) {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(text);
     if (!heading) continue;
     const plain = heading[1]
@@ -229,7 +238,7 @@ function anchorsOf(file) {
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
   }
-  for (const [, id] of readFileSync(file, "utf8").matchAll(/<a\s+(?:name|id)="([^"]+)"/g)) anchors.add(id);
+  for (const [, id] of markdown.matchAll(/<a\s+(?:name|id)="([^"]+)"/g)) anchors.add(id);
   return anchors;
 }
 
@@ -257,7 +266,8 @@ function checkLinks(files) {
           continue;
         }
         if (anchor === null || !absolute.endsWith(".md")) continue;
-        if (!anchorCache.has(absolute)) anchorCache.set(absolute, anchorsOf(absolute));
+        if (!anchorCache.has(absolute))
+          anchorCache.set(absolute, headingAnchors(readFileSync(absolute, "utf8")));
         if (!anchorCache.get(absolute).has(decodeURIComponent(anchor))) {
           problems.push(
             `${rel}:${line}: broken anchor ${target} (no heading "#${anchor}" in ${relative(root, absolute)})`,
@@ -271,20 +281,27 @@ function checkLinks(files) {
 
 // ---------------------------------------------------------------------------------------------
 
-const started = performance.now();
-const all = [...markdownFiles(root)];
-const withSnippets = all.filter((file) => {
-  const rel = relative(root, file).split(sep).join("/");
-  return rel === "README.md" || rel.startsWith("docs/");
-});
-const links = checkLinks(all);
-const snippets = checkSnippets(withSnippets);
-const seconds = ((performance.now() - started) / 1000).toFixed(1);
-if (problems.length > 0) {
-  console.error([...new Set(problems)].join("\n"));
-  console.error(`\ncheck-docs: ${problems.length} problem(s) in ${all.length} Markdown files (${seconds} s)`);
-  process.exit(1);
+function main() {
+  const started = performance.now();
+  const all = [...markdownFiles(root)];
+  const withSnippets = all.filter((file) => {
+    const rel = relative(root, file).split(sep).join("/");
+    return rel === "README.md" || rel.startsWith("docs/");
+  });
+  const links = checkLinks(all);
+  const snippets = checkSnippets(withSnippets);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (problems.length > 0) {
+    console.error([...new Set(problems)].join("\n"));
+    console.error(
+      `\ncheck-docs: ${problems.length} problem(s) in ${all.length} Markdown files (${seconds} s)`,
+    );
+    process.exit(1);
+  }
+  console.log(
+    `check-docs: ${snippets} TypeScript snippets and ${links} links in ${all.length} files are fine (${seconds} s)`,
+  );
 }
-console.log(
-  `check-docs: ${snippets} TypeScript snippets and ${links} links in ${all.length} files are fine (${seconds} s)`,
-);
+
+// Run as a script (npm run docs:snippets); imported, it only lends its parts (__test__/docs).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
