@@ -4,7 +4,7 @@
 // 64 in flight, alternating rounds; reports p50 / p99 latency and req/s per round and the median
 // ratio of the p50s (bar: sharded ≤ 1.2× plain). The caller is a `.remote()` caller: its sharded
 // sends reach any instance through the queue group and are forwarded once when that instance does
-// not own the key (docs/cluster.md, "Sharded handlers"). A second caller ("routed") declares
+// not own the key (docs/architecture/cluster.md, "Sharded handlers"). A second caller ("routed") declares
 // `.route(Sharded, { balance: "consistent-hash", hashBy })` with the same key: it sends straight to
 // the owner (same ring, same members).
 //   npx tsup && node benches/cluster-sharded.bench.mjs [--requests=5000] [--rounds=5]

@@ -1,5 +1,5 @@
 // What one cross-thread wake-up costs on this machine: the unit the NATS request path pays per hop
-// (JS thread -> engine thread -> JS thread on each side; docs/architecture.md).
+// (JS thread -> engine thread -> JS thread on each side; docs/architecture/overview.md).
 //   node benches/wakeup.mjs [round-trips=20000]
 // Two threads ping-pong through a SharedArrayBuffer with Atomics.wait/notify (futex): each round
 // trip is two wake-ups. Prints wall time and the process CPU per wake-up; compare with an

@@ -1,5 +1,5 @@
 // Behaviors: the pipeline around every handler. Each section builds its own small mediator so the
-// effect of one behavior is seen alone; in an app they stack on one builder (docs/mediator.md,
+// effect of one behavior is seen alone; in an app they stack on one builder (docs/architecture/mediator.md,
 // "Behaviors": retry wraps the breaker, which wraps the timeout).
 // Run: npm run example:behaviors
 import { setTimeout as sleep } from "node:timers/promises";

@@ -1,6 +1,6 @@
-// The order saga of docs/sagas.md, on the in-memory default (no server): orders, payments and
+// The order saga of docs/architecture/sagas.md, on the in-memory default (no server): orders, payments and
 // inventory as local handlers. Type-checked with the project (`npm run lint`); the NATS +
-// PostgreSQL hosting is shown in docs/sagas.md.
+// PostgreSQL hosting is shown in docs/architecture/sagas.md.
 import {
   CatgaError,
   createCatga,

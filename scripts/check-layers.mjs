@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fails when a module in ts/ imports from a layer above its own (docs/architecture.md, "Layers").
+// Fails when a module in ts/ imports from a layer above its own (docs/architecture/overview.md, "Layers").
 // Each folder under ts/ is a layer; a layer may import its own folder and the layers listed
 // before it, never a peer of the same rank or one after it. The entry points (ts/index.ts and
 // ts/entries/*.ts) sit on top and may import anything; ts/errors.ts and ts/checks.ts (the

@@ -84,7 +84,7 @@ export interface ValidationIssue {
 }
 
 /**
- * The `details` each code carries (docs/errors.md). Codes not listed here carry none, or
+ * The `details` each code carries (docs/architecture/errors.md). Codes not listed here carry none, or
  * free-form facts for logs (`unknown`). Narrow with {@link hasErrorCode}.
  */
 export interface ErrorDetailsByCode {

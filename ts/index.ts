@@ -2,7 +2,7 @@
  * `@catga/native`: the mediator — contracts, handlers, results, behaviors, errors and the
  * in-memory transport. It never loads the native addon. Optional areas have their own entry
  * points: `@catga/native/nats`, `/jetstream`, `/persistence`, `/observability`, `/testing`,
- * `/wire` (docs/architecture.md lists where each public name lives).
+ * `/wire` (docs/architecture/overview.md lists where each public name lives).
  *
  * @module @catga/native
  */

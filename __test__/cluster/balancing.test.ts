@@ -11,7 +11,7 @@ import {
 } from "../../ts/index.js";
 import { sleep, TestCluster, until } from "./helpers.js";
 
-// Load balancing and failover of remote sends per strategy (docs/cluster.md, "Load balancing"):
+// Load balancing and failover of remote sends per strategy (docs/architecture/cluster.md, "Load balancing"):
 // three instances of a service in this process, each with its own connection and membership.
 const Who = defineQuery("bal.who").payload<{ key: string }>().returns<string>();
 const Bump = defineCommand("bal.bump").payload<{ key: string }>().returns<string>();

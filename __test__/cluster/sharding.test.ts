@@ -13,7 +13,7 @@ import {
 } from "../../ts/index.js";
 import { NATS_URL, sleep, TestCluster, until } from "./helpers.js";
 
-// Sharded handlers across processes (docs/cluster.md, "Sharded handlers"). SHARD_COMMANDS and
+// Sharded handlers across processes (docs/architecture/cluster.md, "Sharded handlers"). SHARD_COMMANDS and
 // SHARD_KEYS size the run (the bar: 100,000 over 10,000; the suite runs a smaller default).
 const COMMANDS = Number(process.env.SHARD_COMMANDS ?? 5_000);
 const KEYS = Number(process.env.SHARD_KEYS ?? 500);

@@ -2,7 +2,7 @@
 // driven by playwright-core. Load, filter, inspect, replay a dead letter that a real handler then
 // handles over NATS, purge one. No console error may appear (the CSP allows only the dashboard's
 // own script and stylesheet). Screenshots go to a temporary folder, or to docs/images/ with
-// CATGA_UPDATE_SCREENSHOTS=1 (what docs/operations.md shows).
+// CATGA_UPDATE_SCREENSHOTS=1 (what docs/guides/operations.md shows).
 import { existsSync, mkdtempSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";

@@ -433,14 +433,14 @@ describe("traceHeadersOf", () => {
 const app_ = app;
 
 describe("PROBLEM_STATUSES", () => {
-  it("answers every Catga code, and docs/http.md lists each code that is not a plain 500", () => {
-    const docs = readFileSync(new URL("../../docs/http.md", import.meta.url), "utf8");
+  it("answers every Catga code, and docs/guides/http.md lists each code that is not a plain 500", () => {
+    const docs = readFileSync(new URL("../../docs/guides/http.md", import.meta.url), "utf8");
     for (const code of Object.values(ErrorCodes)) {
       const mapping = PROBLEM_STATUSES[code];
       expect(mapping, code).toBeDefined();
       if (mapping.status === 500) continue;
       const row = docs.split("\n").find((line) => line.startsWith("| ") && line.includes(`\`${code}\``));
-      expect(row, `${code} missing from the table in docs/http.md`).toContain(`| ${mapping.status} |`);
+      expect(row, `${code} missing from the table in docs/guides/http.md`).toContain(`| ${mapping.status} |`);
     }
   });
 });

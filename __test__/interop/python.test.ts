@@ -7,7 +7,7 @@ import { natsTransport } from "../../ts/entries/nats.js";
 import { createCatga, defineCommand, defineEvent, err, silentLogger } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 
-// docs/wire.md promises that a program in another language can join the bus from the spec alone.
+// docs/architecture/wire.md promises that a program in another language can join the bus from the spec alone.
 // interop/python/catga_peer.py is such a program (nats-py, msgpack and zstandard from PyPI, in a
 // virtualenv this test makes once under node_modules/.cache): it reads the events the library
 // publishes, publishes events library handlers receive, and sends commands they answer.
@@ -76,7 +76,7 @@ const Charge = defineCommand("interop.charge")
 
 beforeAll(() => ensureVirtualenv(), 240_000);
 
-describe("a Python peer written from docs/wire.md", () => {
+describe("a Python peer written from docs/architecture/wire.md", () => {
   const closers: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const close of closers) await close().catch(() => undefined);

@@ -20,7 +20,7 @@ const CONSUMER_CLIENT = "failover-consumer";
 // node comes back after it, so it bounds when *every* event has been handled.
 const ACK_WAIT_MS = 4000;
 // The bound asserted: the election, plus the 2 s goal, plus a margin for this loaded 2-core
-// machine running three servers and the test (see docs/jetstream.md, "Consumer failover").
+// machine running three servers and the test (see docs/architecture/jetstream.md, "Consumer failover").
 const GOAL_MS = 2000;
 const LOADED_MARGIN_MS = 1500;
 

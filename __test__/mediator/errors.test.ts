@@ -11,13 +11,13 @@ import {
 } from "../../ts/index.js";
 
 describe("error codes", () => {
-  it("are unique, CATGA_-prefixed, and each is documented in docs/errors.md", () => {
+  it("are unique, CATGA_-prefixed, and each is documented in docs/architecture/errors.md", () => {
     const codes = Object.values(ErrorCodes);
     expect(new Set(codes).size).toBe(codes.length);
-    const docs = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8");
+    const docs = readFileSync(new URL("../../docs/architecture/errors.md", import.meta.url), "utf8");
     for (const code of codes) {
       expect(code).toMatch(/^CATGA_[A-Z_]+$/);
-      expect(docs, `${code} missing from docs/errors.md`).toContain(`| \`${code}\` |`);
+      expect(docs, `${code} missing from docs/architecture/errors.md`).toContain(`| \`${code}\` |`);
     }
   });
 

@@ -7,7 +7,7 @@ import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import { type CatgaError, createCatga, defineCommand, defineEvent, silentLogger } from "../../ts/index.js";
 import { PrivateNats, until } from "./helpers.js";
 
-// A server whose users hold only the permissions their role needs (docs/nats.md, "Permissions"):
+// A server whose users hold only the permissions their role needs (docs/architecture/transport.md, "Permissions"):
 // nothing Catga does on its own (ready(), flush()) may need more.
 const dir = mkdtempSync(join(tmpdir(), "catga-perm-"));
 let server: PrivateNats;

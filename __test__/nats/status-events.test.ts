@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NatsConnection } from "../../ts/entries/nats.js";
 import { eventEnvelope, PrivateNats, until, watchStatus } from "./helpers.js";
 
-// The status events docs/nats.md promises, each produced the way production would produce it,
+// The status events docs/architecture/transport.md promises, each produced the way production would produce it,
 // on a private server (a lame-duck server must not be the shared one).
 let server: PrivateNats;
 

@@ -94,7 +94,7 @@ const transport = await natsTransport({
   prefix,
   durableCommands: {
     // A duplicate window longer than the ack wait: a durable step the killed host sent is sent again
-    // by the next host inside the window, and the saga waits it out (docs/sagas.md).
+    // by the next host inside the window, and the saga waits it out (docs/architecture/sagas.md).
     provision: { storage: "memory", duplicateWindowMs: 4000 },
     // A short ack wait, so what a killed host held comes back soon.
     consumer: { batch: 16, maxAckPending: 256, ackWaitMs: 1500, fetchWaitMs: 100, backoffMs: [100] },

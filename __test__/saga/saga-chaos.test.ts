@@ -13,7 +13,7 @@ import { dropSchema, eventually, newPool, PG_URL, sleep, uniqueName } from "../p
 // declined, 10 % of orders for an item out of stock, random handler errors — while the saga host is
 // killed with SIGKILL three times and started again. Every effect is written with `exactlyOnce` to a
 // PostgreSQL ledger (chaos-worker.mjs); the books are checked per saga in SQL at the end.
-// CATGA_SAGA_CHAOS=1000 runs the issue's full size (docs/sagas.md has its numbers).
+// CATGA_SAGA_CHAOS=1000 runs the issue's full size (docs/architecture/sagas.md has its numbers).
 const TOTAL = Number(process.env.CATGA_SAGA_CHAOS ?? 300);
 /** CATGA_SAGA_CHAOS_KILLS kills the host more often (3 by default, as the issue asks). */
 const KILLS = Number(process.env.CATGA_SAGA_CHAOS_KILLS ?? 3);
@@ -31,7 +31,7 @@ type Outcome = "completed" | "short" | "declined" | "slow";
 function expected(n: number): Outcome {
   // 0.8 %: a reserve slower than its step's timeout. Compensated, unless a kill made the host that
   // sent it again wait less than the slow run had left (then it completes). Inventory handles a
-  // subscription's requests batch by batch (docs/architecture.md), so the reserves that arrive
+  // subscription's requests batch by batch (docs/architecture/overview.md), so the reserves that arrive
   // behind a slow one wait for it too: a wave of them times out, and is compensated as well.
   if (n % 250 === 7 || n % 250 === 132) return "slow";
   if (n % 10 === 3) return "short"; // 10 %: the scarce item, none in stock

@@ -46,7 +46,7 @@ const transport = await natsTransport({
   prefix,
   durableCommands: {
     // A duplicate window longer than the ack wait: a step the killed host sent is sent again by
-    // the next host inside the window, and the saga must wait it out (docs/sagas.md).
+    // the next host inside the window, and the saga must wait it out (docs/architecture/sagas.md).
     provision: { storage: "memory", duplicateWindowMs: 4000 },
     // A short ack wait, so what a killed host held comes back soon.
     consumer: { batch: 4, maxAckPending: 16, ackWaitMs: 1500, fetchWaitMs: 100, backoffMs: [100] },

@@ -85,7 +85,7 @@ describe("scheduling: kills and a broker restart", () => {
     expect(early).toEqual([]);
     // Fired once: the event stream stored each timer once (a re-fire after a kill is dropped by
     // id). The receiver may see a few twice: its own acks lost in the broker restart are the
-    // durable consumer's at-least-once (docs/jetstream.md), not the scheduler's.
+    // durable consumer's at-least-once (docs/architecture/jetstream.md), not the scheduler's.
     const info = JSON.parse(
       (
         await transport.connection.request("$JS.API.STREAM.INFO.KILLSCHED_EVENTS", Buffer.from(""), 5000)

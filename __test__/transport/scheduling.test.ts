@@ -12,7 +12,7 @@ import type { NatsTransport } from "../../ts/transport/nats-transport.js";
 import { DELIVER_AT_HEADER } from "../../ts/transport/scheduler.js";
 import { NATS_URL, uniquePrefix, until } from "../nats/helpers.js";
 
-// Issue 16, scheduled and delayed messages against the real NATS server (docs/scheduling.md).
+// Issue 16, scheduled and delayed messages against the real NATS server (docs/architecture/scheduling.md).
 const Reminder = defineEvent("sched.reminder").payload<{ n: number }>();
 const Plain = defineEvent("sched.plain").payload<{ n: number }>();
 const Charge = defineCommand("sched.charge").payload<{ n: number }>().durable();

@@ -2,7 +2,7 @@
 //
 // Engine-level pieces (the "engine ceiling" rows, the RSS phase, the probes): both sides put the
 // SAME bytes on the wire per message: a Catga envelope (msgpack array, see
-// docs/architecture.md) whose payload is 256 random bytes. Catga needs an envelope (its
+// docs/architecture/overview.md) whose payload is 256 random bytes. Catga needs an envelope (its
 // subscriptions check every one in Rust); nats.js is handed the identical Buffer as its raw
 // payload and never decodes it, so it does strictly less work per message. Payloads are random
 // and every message in a pool differs, so zstd (on above 1 KiB frames, only when it wins) cannot

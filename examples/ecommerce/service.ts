@@ -15,7 +15,7 @@ export const logger = consoleLogger({ level: "warn" });
 
 /**
  * The durable-command streams (the saga's advance, refunds). Every service that provisions them
- * gives the same settings (docs/durable-commands.md): here orders and payments.
+ * gives the same settings (docs/architecture/durable-commands.md): here orders and payments.
  */
 export const durableCommands = { provision: { storage: "memory" as const }, consumer: { fetchWaitMs: 200 } };
 

@@ -1,5 +1,5 @@
 // What every service process of the financial example shares: its NATS transport (same durable
-// settings everywhere, as docs/durable-commands.md asks), its PostgreSQL pool, a logger that keeps
+// settings everywhere, as docs/architecture/durable-commands.md asks), its PostgreSQL pool, a logger that keeps
 // stdout for the launcher, and how it says "ready" and stops.
 import pg from "pg";
 import { consoleLogger } from "../../dist/index.js";
@@ -16,7 +16,7 @@ export const logger = consoleLogger({ level: "error" });
  * Durable command settings, identical in every service that has them (each one provisions the
  * streams at connect). A short ack wait brings back soon what a killed process held. A saga step
  * that a killed host had sent is sent again by the next one and, inside the duplicate window, waited
- * out (docs/sagas.md, "Crash recovery"): a short window keeps that wait short in this demo.
+ * out (docs/architecture/sagas.md, "Crash recovery"): a short window keeps that wait short in this demo.
  */
 const durableCommands = {
   provision: { duplicateWindowMs: 5_000 },

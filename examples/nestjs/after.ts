@@ -1,4 +1,4 @@
-// docs/migration-nestjs-cqrs.md, "after": before.ts moved to @catga/native/nestjs. Type-checked
+// docs/guides/migration-nestjs-cqrs.md, "after": before.ts moved to @catga/native/nestjs. Type-checked
 // by `npm run lint` and run by __test__/nestjs/examples.test.ts. In your project import from
 // "@catga/native" and "@catga/native/nestjs" instead of "../../ts/...".
 import "reflect-metadata";

@@ -1,4 +1,4 @@
-// docs/migration-nestjs-cqrs.md, "before": an order flow on @nestjs/cqrs. Type-checked by
+// docs/guides/migration-nestjs-cqrs.md, "before": an order flow on @nestjs/cqrs. Type-checked by
 // `npm run lint` and run by __test__/nestjs/examples.test.ts next to after.ts, which does the
 // same on @catga/native/nestjs and must print the same lines.
 import "reflect-metadata";

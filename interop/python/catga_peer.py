@@ -1,4 +1,4 @@
-"""A Catga peer in Python, written from docs/wire.md alone.
+"""A Catga peer in Python, written from docs/architecture/wire.md alone.
 
 It joins a Catga bus as services in another language would: reads events (single envelopes and
 CTG1 frames, zstd or not), publishes events (as a single envelope or a frame), and sends commands

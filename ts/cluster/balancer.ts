@@ -1,5 +1,5 @@
 /**
- * Load balancing and failover for remote sends (docs/cluster.md, "Load balancing"): for a contract
+ * Load balancing and failover for remote sends (docs/architecture/cluster.md, "Load balancing"): for a contract
  * given `.route(C, { balance })`, picks one live instance that serves the type (from membership)
  * and sends to its own subject. An instance that does not answer is skipped for a while; an
  * idempotent send then tries another instance within the caller's deadline.

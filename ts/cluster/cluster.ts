@@ -1,7 +1,7 @@
 /**
  * The cluster API on a NATS transport: membership (heartbeats on core NATS), leader election and
  * locks (leases on JetStream KV, fenced by revision), and NATS service discovery. Built on what
- * NATS already agrees on; Catga runs no consensus of its own (docs/cluster.md).
+ * NATS already agrees on; Catga runs no consensus of its own (docs/architecture/cluster.md).
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";

@@ -16,7 +16,7 @@
  * The fencing token of a term is the revision of the write that began it: renewals keep it, a new
  * term (another holder, or this one after its lease ran out) gets a larger one. Stores that
  * refuse tokens lower than the highest they accepted turn "at most one leader believes it leads"
- * into "at most one leader's writes land" (docs/cluster.md, "Fencing").
+ * into "at most one leader's writes land" (docs/architecture/cluster.md, "Fencing").
  */
 import { randomUUID } from "node:crypto";
 import type { NatsKv } from "../native/binding.generated.js";

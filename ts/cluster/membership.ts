@@ -32,7 +32,7 @@ export interface Member {
   readonly heartbeatMs: number;
   /** True for the instance reading the list. */
   readonly self: boolean;
-  /** The sharded contract types it handles (docs/cluster.md, "Sharded handlers"). */
+  /** The sharded contract types it handles (docs/architecture/cluster.md, "Sharded handlers"). */
   readonly shards: readonly string[];
   /** The command and query types it serves on its own subject (balanced sends pick among these). */
   readonly serves: readonly string[];

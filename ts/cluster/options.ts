@@ -65,7 +65,7 @@ export interface ClusterOptions {
   /**
    * The JetStream KV bucket holding leases (leaders and locks). File storage, no max age: its
    * revisions are the fencing tokens, so it must never be deleted while any store holds a token
-   * (docs/cluster.md, "Fencing").
+   * (docs/architecture/cluster.md, "Fencing").
    * @default "catga_cluster"
    */
   readonly bucket?: string;

@@ -1,5 +1,5 @@
 /**
- * Sharded handlers over membership (docs/cluster.md, "Sharded handlers"): for each sharded type,
+ * Sharded handlers over membership (docs/architecture/cluster.md, "Sharded handlers"): for each sharded type,
  * a HashRing over the live instances that handle it (weights honoured) names each key's owner;
  * requests go to the owner's own subject, and the owner runs one message per key at a time.
  *

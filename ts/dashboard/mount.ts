@@ -37,7 +37,7 @@ export interface OperationsDashboard {
 /**
  * A web dashboard over the operations API: dead letters (filter, inspect, replay, purge), the
  * outbox backlog, the inbox and saga instances, with an `auth` hook deciding per request who may
- * read and who may act (docs/operations.md). Throws CatgaConfigError for bad options, `auth`
+ * read and who may act (docs/guides/operations.md). Throws CatgaConfigError for bad options, `auth`
  * missing included.
  */
 export function operationsDashboard(options: OperationsDashboardOptions): OperationsDashboard {

@@ -1,7 +1,7 @@
 /**
  * `@catga/native/fastify`: the Fastify 5 plugin — the mediator on the instance, Results as
  * replies with RFC 9457 problem bodies, W3C trace context into messages, health routes and a
- * graceful close (docs/http.md). Needs `fastify` and `fastify-plugin` (optional peers).
+ * graceful close (docs/guides/http.md). Needs `fastify` and `fastify-plugin` (optional peers).
  *
  * @module @catga/native/fastify
  */

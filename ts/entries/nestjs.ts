@@ -1,7 +1,7 @@
 /**
  * `@catga/native/nestjs`: the NestJS module — `CatgaModule.forRoot` / `forRootAsync`, handlers as
  * injectable providers (`@CatgaHandler(Contract)`), the mediator injected with `@InjectCatga()`,
- * built at module init and drained at shutdown (docs/nestjs.md). Needs `@nestjs/common` and
+ * built at module init and drained at shutdown (docs/guides/nestjs.md). Needs `@nestjs/common` and
  * `@nestjs/core` (optional peer dependencies of this package).
  *
  * @module @catga/native/nestjs

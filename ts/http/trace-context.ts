@@ -1,7 +1,7 @@
 /**
  * The W3C trace context of an inbound HTTP request as message headers, so that the messages a
  * route sends continue the caller's trace (the observability hook parents its spans on a
- * `traceparent` in the headers when no span is active: docs/observability.md).
+ * `traceparent` in the headers when no span is active: docs/architecture/observability.md).
  */
 import type { Headers } from "../mediator/context.js";
 

@@ -217,7 +217,7 @@ export class JetStream implements DurablePublisher {
    * its `maxDeliver`-th failure it goes to the dead-letter subject with the error code, message
    * and delivery count (headers `Catga-Error-Code`, `Catga-Error-Message`, `Catga-Deliveries`).
    * With `orderBy`, a failure is retried in place instead, holding its key (see
-   * {@link DurableConsumerOptions.orderBy} and docs/jetstream.md, "Per-key order").
+   * {@link DurableConsumerOptions.orderBy} and docs/architecture/jetstream.md, "Per-key order").
    */
   async consume(options: DurableConsumerOptions, handler: DurableHandler): Promise<() => Promise<void>> {
     assertConsumerOptions(options);
@@ -364,7 +364,7 @@ export class JetStream implements DurablePublisher {
 
 /**
  * Error codes that no redelivery can fix: the message is dead-lettered at once instead of retried.
- * Documented in docs/jetstream.md ("Dead letters").
+ * Documented in docs/architecture/jetstream.md ("Dead letters").
  */
 export const PERMANENT_FAILURES: ReadonlySet<string> = new Set([ErrorCodes.DECODE, ErrorCodes.VALIDATION]);
 

@@ -131,7 +131,7 @@ export interface DurableConsumerOptions {
    * redelivery by in-progress acks); after `maxDeliver` attempts it is dead-lettered and the key
    * moves on. A consumer that starts while an earlier instance's messages are unacked (it was
    * killed) holds newer messages until those are redelivered and acked, up to `ackWaitMs`.
-   * Order holds with one consumer instance per durable; see docs/jetstream.md, "Per-key order".
+   * Order holds with one consumer instance per durable; see docs/architecture/jetstream.md, "Per-key order".
    * @default none: every message of a batch runs concurrently
    */
   orderBy?: (message: DurableMessage) => string | undefined;

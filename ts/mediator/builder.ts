@@ -60,7 +60,7 @@ export type HandlerFor<C> = C extends AnyEvent
 /** Options of `.handle(contract, handler, options)`. */
 export interface HandleOptions<C> {
   /**
-   * Shards the contract (commands and queries; docs/cluster.md): each message's key is
+   * Shards the contract (commands and queries; docs/architecture/cluster.md): each message's key is
    * `shardBy(payload)`, and with `cluster()` on a NATS transport exactly one live instance owns a
    * key at a time and handles its messages one after another. A key that is not a string fails
    * the send with CATGA_INVALID_ARGUMENT (`details.field` "shardBy").
@@ -72,7 +72,7 @@ export interface HandleOptions<C> {
 /** Options of `createCatga` / the builder; each also has a `with*` method. */
 export interface CatgaOptions {
   /**
-   * Starts from a documented set of behaviors, logger and publish mode (docs/mediator.md); the
+   * Starts from a documented set of behaviors, logger and publish mode (docs/architecture/mediator.md); the
    * other options here and later `with*` calls replace the preset's choices.
    * @default none: no behaviors
    */
@@ -227,7 +227,10 @@ export class CatgaBuilder<
     if (shardBy !== undefined && contract.kind === "event")
       this.issues.add(`${path}.shardBy`, "events cannot be sharded: every handler of an event gets it");
     if (shardBy !== undefined && (contract as { delivery?: unknown }).delivery === "durable")
-      this.issues.add(`${path}.shardBy`, ".durable() commands cannot be sharded yet (docs/cluster.md)");
+      this.issues.add(
+        `${path}.shardBy`,
+        ".durable() commands cannot be sharded yet (docs/architecture/cluster.md)",
+      );
     return this.issues.issues.length === before;
   }
 
@@ -242,7 +245,7 @@ export class CatgaBuilder<
 
   /**
    * Chooses how sends of a contract declared `.remote()` pick the instance that handles them
-   * (docs/cluster.md, "Load balancing"): a strategy, and failover for idempotent sends. Needs
+   * (docs/architecture/cluster.md, "Load balancing"): a strategy, and failover for idempotent sends. Needs
    * `cluster()` on the NATS transport; without it, sends use the queue group.
    */
   route<C extends Handled>(contract: C, options: RouteOptions<C>): this {
@@ -271,7 +274,7 @@ export class CatgaBuilder<
   }
 
   /**
-   * Hosts a saga (docs/sagas.md): handles its start message, the events it waits for and its
+   * Hosts a saga (docs/architecture/sagas.md): handles its start message, the events it waits for and its
    * internal advance command. Every command its steps send must already be handled here or
    * declared `.remote()`, or this call does not compile.
    */
@@ -484,7 +487,7 @@ export function buildMediator(
     list.push(registration);
     byType.set(contract.type, list);
   }
-  // Callers and the handler must agree on how a command travels (docs/durable-commands.md): two
+  // Callers and the handler must agree on how a command travels (docs/architecture/durable-commands.md): two
   // contracts of one type, one durable and one not, are refused here rather than lose commands.
   const deliveryOf = new Map<string, string>();
   const durableTypes = new Set<string>();
@@ -539,7 +542,7 @@ export function buildMediator(
     list.forEach(({ handler: given, plain, shardBy }, index) => {
       const handlerName = given.name || `handler#${index}`;
       const key = contract.kind === "event" ? `${type}#${index}` : type;
-      // A sharded handler runs behind its key's owner check (docs/cluster.md).
+      // A sharded handler runs behind its key's owner check (docs/architecture/cluster.md).
       const handler = shardBy === undefined ? given : shardedHandler(type, shardBy, given, state.transport);
       if (shardBy !== undefined) shardKeys.set(type, shardBy);
       const { run, step, steps } = composePipeline(

@@ -107,8 +107,8 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
   /**
    * Sends a command to its handler (here or through the transport). A `.durable()` command
    * resolves with {@link Accepted} once JetStream stored it, with the handler's Result when
-   * `options.await` is `"result"` (docs/durable-commands.md), or with its {@link Scheduled}
-   * handle given `deliverAt`/`delayMs` (docs/scheduling.md).
+   * `options.await` is `"result"` (docs/architecture/durable-commands.md), or with its {@link Scheduled}
+   * handle given `deliverAt`/`delayMs` (docs/architecture/scheduling.md).
    *
    * This overload: a durable command scheduled with `deliverAt`/`delayMs`, resolving with its
    * {@link Scheduled} handle once stored; the handler runs when it is due.
@@ -120,7 +120,7 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
   ): Promise<Result<Scheduled>>;
   /**
    * A durable command that waits for its handler's Result (`await: "result"`), bounded by
-   * `options.signal`, else by the transport's `requestTimeoutMs` (docs/durable-commands.md).
+   * `options.signal`, else by the transport's `requestTimeoutMs` (docs/architecture/durable-commands.md).
    */
   send<C extends DurableCommand & Handled>(
     contract: C,
@@ -129,7 +129,7 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
   ): Promise<Result<ResultOf<C>>>;
   /**
    * A durable command: resolves with {@link Accepted} once JetStream stored it; its handler runs
-   * later, on any instance of the handling service (docs/durable-commands.md).
+   * later, on any instance of the handling service (docs/architecture/durable-commands.md).
    */
   send<C extends DurableCommand & Handled>(
     contract: C,
@@ -151,7 +151,7 @@ export interface Messaging<Handled extends AnyContract = AnyContract> {
     payload: InputOf<C>,
     options?: SendOptions,
   ): Promise<Result<ResultOf<C>>>;
-  /** An event stored now and published when due (docs/scheduling.md); no handler runs now. */
+  /** An event stored now and published when due (docs/architecture/scheduling.md); no handler runs now. */
   publish<C extends AnyEvent>(
     contract: C,
     payload: InputOf<C>,

@@ -40,7 +40,7 @@ export interface Contract<
 
 /**
  * How a command travels between processes: `"request"` by request/reply (at most once; the
- * default), `"durable"` stored on JetStream until its handler succeeds (docs/durable-commands.md).
+ * default), `"durable"` stored on JetStream until its handler succeeds (docs/architecture/durable-commands.md).
  */
 export type CommandDelivery = "request" | "durable";
 
@@ -64,7 +64,7 @@ export interface CommandContract<
    * A durable copy of this contract: sent commands are stored on JetStream, handled once each by
    * one instance of the handling service, retried until the handler succeeds and dead-lettered
    * after the consumer's `maxDeliver`. Declare it on the shared contract, so that callers and the
-   * handler agree (docs/durable-commands.md).
+   * handler agree (docs/architecture/durable-commands.md).
    */
   durable(): CommandContract<T, I, P, R, "durable">;
 }
@@ -186,7 +186,7 @@ export const MAX_CONTRACT_NAME_LENGTH = 200;
 const NAME_TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Why `type` is not a valid contract name, or undefined when it is. The grammar (docs/mediator.md,
+ * Why `type` is not a valid contract name, or undefined when it is. The grammar (docs/architecture/mediator.md,
  * "Contract names"): dot-separated tokens of ASCII letters, digits, `_` and `-`, at most
  * {@link MAX_CONTRACT_NAME_LENGTH} characters. Names become NATS subjects: a space, an empty
  * token or a wildcard (`*`, `>`) would make an invalid subject or one that catches other types.

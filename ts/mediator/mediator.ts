@@ -97,7 +97,7 @@ export interface CompiledMediator {
   readonly requestSteps?: ReadonlyMap<string, Step>;
   /** How remote sends of each routed type pick an instance (`.route()`). */
   readonly routes?: ReadonlyMap<string, RouteSpec>;
-  /** Key functions of sharded contracts handled here (docs/cluster.md). */
+  /** Key functions of sharded contracts handled here (docs/architecture/cluster.md). */
   readonly shardKeys?: ReadonlyMap<string, (payload: unknown) => unknown>;
   /** Command types handled here whose contracts are `.durable()`. */
   readonly durableTypes?: ReadonlySet<string>;

@@ -24,7 +24,7 @@ export type PresetName = "development" | "production" | "highPerformance";
 export const PRESET_NAMES: readonly PresetName[] = ["development", "production", "highPerformance"];
 
 /**
- * Preset contents (documented in docs/mediator.md; keep both in sync):
+ * Preset contents (documented in docs/architecture/mediator.md; keep both in sync):
  * - development: every message logged at debug with payloads, validation, 30 s timeout,
  *   sequential publish so logs read in handler order. No retry/breaker: failures surface at once.
  * - production: failures logged (successes not), validation, retry (3 attempts, 50 ms → 1 s

@@ -9,7 +9,7 @@ import {
 
 /** A failure as data: match on the stable `code`, never on `message`. */
 export interface ErrorInfo {
-  /** One of {@link ErrorCodes}, or a handler's own domain code (docs/errors.md). */
+  /** One of {@link ErrorCodes}, or a handler's own domain code (docs/architecture/errors.md). */
   readonly code: ErrorCode | DomainErrorCode;
   readonly message: string;
   readonly details?: unknown;
@@ -67,7 +67,7 @@ export function ok<T>(value: T): OkResult<T> {
 /**
  * A failed Result. A handler may return it for a domain failure with a code of its own (a
  * {@link DomainErrorCode}); it reaches the caller unchanged, as a thrown `CatgaError` would
- * (docs/errors.md). `details` are typed per code for the codes in `ErrorCodes`.
+ * (docs/architecture/errors.md). `details` are typed per code for the codes in `ErrorCodes`.
  */
 export function err<C extends string>(
   code: CheckedCode<C>,

@@ -1,5 +1,5 @@
 /**
- * How remote sends of a contract pick an instance (docs/cluster.md, "Load balancing"): declared
+ * How remote sends of a contract pick an instance (docs/architecture/cluster.md, "Load balancing"): declared
  * per contract with `.route(Contract, options)` on the builder, carried out by the router that
  * `cluster()` plugs into a NATS transport. Data and checks only; no I/O here.
  */

@@ -19,7 +19,7 @@ export type ScheduleAt =
       readonly deliverAt?: never;
     };
 
-/** `publish` options of an event delivered later (docs/scheduling.md). Local handlers run at delivery. */
+/** `publish` options of an event delivered later (docs/architecture/scheduling.md). Local handlers run at delivery. */
 export type SchedulePublishOptions = SendOptions & ScheduleAt;
 
 /**

@@ -48,13 +48,13 @@ export interface InboundDispatcher {
   /** Event types with at least one local handler (NATS: plain subscriptions). */
   readonly events: readonly string[];
   /**
-   * The key functions of contracts handled here with `shardBy` (docs/cluster.md): a transport
+   * The key functions of contracts handled here with `shardBy` (docs/architecture/cluster.md): a transport
    * that routes by key sends each message of these types to the key's owner.
    * @default none
    */
   readonly shardKeys?: ReadonlyMap<string, (payload: unknown) => unknown>;
   /**
-   * How remote sends of each routed type pick an instance (`.route()`, docs/cluster.md).
+   * How remote sends of each routed type pick an instance (`.route()`, docs/architecture/cluster.md).
    * @default none: every remote send goes to the queue group
    */
   readonly routes?: ReadonlyMap<string, RouteSpec>;
@@ -122,11 +122,11 @@ export interface Transport {
   publishNew?(type: string, payload: unknown): Promise<void>;
   /**
    * Optional: stores an event or `.durable()` command until `deliverAt` (epoch ms), then delivers
-   * it as if sent then (docs/scheduling.md). Without it, scheduled sends fail with CATGA_CONFIG.
+   * it as if sent then (docs/architecture/scheduling.md). Without it, scheduled sends fail with CATGA_CONFIG.
    */
   schedule?(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>>;
   /**
-   * Optional: who owns each key of a sharded contract (docs/cluster.md); set by `cluster()` on a
+   * Optional: who owns each key of a sharded contract (docs/architecture/cluster.md); set by `cluster()` on a
    * NATS transport. Without it, this process owns every key.
    */
   readonly shards?: ShardGate | undefined;

@@ -246,7 +246,7 @@ export class NatsConnection extends EventEmitter {
    * Publishes an event envelope; batched with others for the same tick into CTG1 frames. Rejects
    * with CATGA_PERMISSION_DENIED (`details.subject`) when the server does not let this connection
    * publish to `subject`: the first publish to each subject waits for a server round trip to find
-   * out, later ones to a refused subject fail at once (docs/nats.md, "Permissions").
+   * out, later ones to a refused subject fail at once (docs/architecture/transport.md, "Permissions").
    */
   publish(subject: string, envelope: Uint8Array): Promise<void> {
     return this.events.add(subject, envelope);

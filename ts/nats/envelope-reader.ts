@@ -3,7 +3,7 @@ import { readFloat64 } from "./msgpack-bytes.js";
 import { bytesEqual, readUtf8 } from "./msgpack-strings.js";
 
 /**
- * Reads a version-1 envelope (docs/architecture.md, "Wire format") by hand, in place in the
+ * Reads a version-1 envelope (docs/architecture/overview.md, "Wire format") by hand, in place in the
  * inbound batch buffer: no view object, no intermediate array, the type compared as bytes. It reads only the layout Catga writers produce (a 10-array with string ids,
  * a string map of headers and a `bin` payload); anything else returns false and the caller falls
  * back to the generic msgpackr decoder, which keeps today's acceptance and errors.

@@ -1,5 +1,5 @@
 /**
- * Writes a version-1 envelope (docs/architecture.md, "Wire format") as MessagePack by hand.
+ * Writes a version-1 envelope (docs/architecture/overview.md, "Wire format") as MessagePack by hand.
  *
  * The envelope is a fixed 10-field array of strings, small integers, a string map and one `bin`,
  * so its layout is known in advance. msgpackr's generic `pack` spent ~1.5 µs per envelope on it

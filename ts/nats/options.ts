@@ -123,7 +123,7 @@ export interface NatsConnectionOptions {
    * stream-leader election, a lost ack or a reconnect is re-sent with the same message id (the
    * server deduplicates); an item not acked by then is CATGA_TIMEOUT. Longer than
    * {@link NatsConnectionOptions.requestTimeoutMs} by default, to cover an election (4.3–6.8 s
-   * measured on a 3-node cluster, docs/jetstream.md).
+   * measured on a 3-node cluster, docs/architecture/jetstream.md).
    * @default 15000
    */
   durablePublishTimeoutMs?: number;

@@ -9,7 +9,7 @@ import { NOT_PLAIN, unpackPlain } from "./plain-unpacker.js";
 
 /**
  * Envelope encoding on the JS side of the wire. The envelope is plain MessagePack (see
- * docs/architecture.md), so msgpackr writes and reads it directly; Rust frames, compresses and
+ * docs/architecture/overview.md), so msgpackr writes and reads it directly; Rust frames, compresses and
  * checks it. Measured in benches/core.bench.mjs: encoding envelopes in JS beats crossing N-API
  * with one object per message.
  */
@@ -67,7 +67,7 @@ type WireKind = keyof typeof KIND_CODES;
 const KINDS: readonly WireKind[] = ["command", "query", "event", "reply", "error"];
 
 /**
- * An envelope as it travels (docs/architecture.md): the metadata decoded, the payload still the
+ * An envelope as it travels (docs/architecture/overview.md): the metadata decoded, the payload still the
  * bytes its codec wrote.
  * @inlineType WireKind
  */

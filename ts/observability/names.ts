@@ -1,10 +1,10 @@
-// The fixed names Catga's telemetry is reported under (see docs/observability.md).
+// The fixed names Catga's telemetry is reported under (see docs/architecture/observability.md).
 
 /** Name and version of the instrumentation scope. */
 export const INSTRUMENTATION_SCOPE = "@catga/native";
 export const SCOPE_VERSION = "0.1.0";
 
-/** Metric names (fixed; see docs/observability.md). */
+/** Metric names (fixed; see docs/architecture/observability.md). */
 export const MetricNames = Object.freeze({
   requestsTotal: "catga.requests.total",
   requestsDuration: "catga.requests.duration",

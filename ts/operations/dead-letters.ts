@@ -1,6 +1,6 @@
 /**
  * `deadLetters(transport | connection)`: list, inspect, replay and purge the dead letters of
- * durable events and durable commands (docs/operations.md). Plain async methods over data, so a
+ * durable events and durable commands (docs/guides/operations.md). Plain async methods over data, so a
  * CLI, a dashboard route or a script call the same thing.
  */
 import { checkArgument, describe, integer, nonEmptyString, oneOf, token } from "../checks.js";

@@ -1,4 +1,4 @@
-/** `outboxBacklog(pool)`: what the outbox relay has not published yet, and why (docs/operations.md). */
+/** `outboxBacklog(pool)`: what the outbox relay has not published yet, and why (docs/guides/operations.md). */
 import { checkArgument, integer } from "../checks.js";
 import { decodeWire } from "../nats/wire.js";
 import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "../persistence/pg.js";

@@ -89,7 +89,7 @@ const CLAIM_ATTEMPTS = 5;
  * durable together. A delivery whose row is already recorded resolves with the recorded value
  * without running `work`; one that arrives while the first run is in flight waits on the row lock,
  * then does the same. When `work` throws (or any statement fails) everything rolls back, nothing
- * is recorded, and the next delivery runs `work` again. docs/durable-commands.md, "Exactly once".
+ * is recorded, and the next delivery runs `work` again. docs/architecture/durable-commands.md, "Exactly once".
  */
 export function exactlyOnce<Payload, Value, Context extends OnceContext>(
   pool: PgPool,

@@ -49,7 +49,7 @@ export async function activate(
 
 /**
  * Wakes the instance at `at`: a scheduled advance when the transport schedules (it survives this
- * process), else an in-process timer (lost with the process; docs/sagas.md).
+ * process), else an in-process timer (lost with the process; docs/architecture/sagas.md).
  */
 export async function timer(rt: SagaRuntime, id: string, at: number, revision: number): Promise<void> {
   const messageId = advanceId(rt.name, id, `timer:${revision}`);

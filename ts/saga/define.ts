@@ -25,7 +25,7 @@ export interface SagaAdvance {
   readonly id: string;
 }
 
-/** The internal durable command that drives one instance (docs/sagas.md, "Crash recovery"). */
+/** The internal durable command that drives one instance (docs/architecture/sagas.md, "Crash recovery"). */
 export type SagaAdvanceContract = CommandContract<string, SagaAdvance, SagaAdvance, void, "durable">;
 
 /** What a start command's handler returns (declare `.returns<SagaStarted>()` on it to read it). */

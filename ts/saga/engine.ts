@@ -4,7 +4,7 @@
  * step, writing the store after each, until it waits or ends. Each write names the revision it read,
  * so two activations never both move one instance; a step's command is claimed (`inFlight`) before
  * it is sent, so a crash leaves a record of what may have happened, and the redelivered `advance`
- * (JetStream, on any instance) sends it again under the same message id (docs/sagas.md).
+ * (JetStream, on any instance) sends it again under the same message id (docs/architecture/sagas.md).
  */
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Clock } from "../mediator/clock.js";

@@ -1,7 +1,7 @@
 /**
  * The forward path of a saga instance: each step claimed (`inFlight`), its command sent under the
  * step's message id and its Result recorded; wait steps parked until their event or timeout. A step
- * sent again after a crash that JetStream calls a duplicate is waited out (docs/sagas.md).
+ * sent again after a crash that JetStream calls a duplicate is waited out (docs/architecture/sagas.md).
  */
 import { ErrorCodes } from "../errors.js";
 import type { Result } from "../mediator/result.js";

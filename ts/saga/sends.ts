@@ -64,7 +64,7 @@ export function jsonCopy(value: unknown, what: string): { value: unknown; bytes:
   return { value: JSON.parse(text), bytes: Buffer.byteLength(text) };
 }
 
-/** A durable send refused because its message id was stored already (docs/durable-commands.md). */
+/** A durable send refused because its message id was stored already (docs/architecture/durable-commands.md). */
 export function isDuplicate(result: Result<unknown>): boolean {
   return !result.ok && (result.error.details as { duplicate?: unknown } | undefined)?.duplicate === true;
 }

@@ -60,7 +60,7 @@ export function durableCommandStreams(
  * service's instances through one shared durable consumer per type, acked after the handler
  * succeeds, retried with backoff, dead-lettered after `maxDeliver`; Results go back to callers that
  * wait for them through their {@link ResultInbox}. Callers and handlers check that they agree
- * (docs/durable-commands.md, "Caller and handler must agree").
+ * (docs/architecture/durable-commands.md, "Caller and handler must agree").
  */
 export class DurableCommands {
   private readonly js: JetStream;

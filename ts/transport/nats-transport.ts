@@ -107,7 +107,7 @@ export class NatsTransport implements Transport {
   }
 
   /**
-   * Cancel and list scheduled messages (docs/scheduling.md). On the transport rather than the
+   * Cancel and list scheduled messages (docs/architecture/scheduling.md). On the transport rather than the
    * mediator: timers belong to the broker, and an operator's tool needs a connection, not handlers.
    * Without `scheduling`, every call is CATGA_CONFIG.
    */
@@ -237,7 +237,7 @@ export class NatsTransport implements Transport {
     return sent.then(this.replied, requestFailed);
   }
 
-  /** The sharding gate `cluster()` installed, if any (docs/cluster.md). */
+  /** The sharding gate `cluster()` installed, if any (docs/architecture/cluster.md). */
   get shards(): ShardGate | undefined {
     return this.router?.gate;
   }
@@ -297,13 +297,13 @@ export class NatsTransport implements Transport {
     return sent.then(this.replied, requestFailed);
   }
 
-  /** Stores a `.durable()` command on JetStream (docs/durable-commands.md); never rejects. */
+  /** Stores a `.durable()` command on JetStream (docs/architecture/durable-commands.md); never rejects. */
   sendDurable(envelope: Envelope, awaits: DurableAwait, signal: AbortSignal): Promise<Result<unknown>> {
     if (signal.aborted) return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
     return this.durableCommands.send(envelope, awaits, signal);
   }
 
-  /** Stores an event or durable command until `deliverAt` (docs/scheduling.md); never rejects. */
+  /** Stores an event or durable command until `deliverAt` (docs/architecture/scheduling.md); never rejects. */
   schedule(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>> {
     return (this.scheduler ?? SCHEDULING_DISABLED).schedule(envelope, deliverAt);
   }

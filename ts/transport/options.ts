@@ -41,7 +41,7 @@ export interface DurableEventsOptions {
 }
 
 /**
- * Where `.durable()` commands are stored and how each service takes them (docs/durable-commands.md).
+ * Where `.durable()` commands are stored and how each service takes them (docs/architecture/durable-commands.md).
  * Which commands are durable is the contracts' choice, not the transport's: callers and handlers
  * share the contract, so they cannot disagree.
  */
@@ -77,7 +77,7 @@ export interface DurableCommandsOptions {
 
 /**
  * Scheduled and delayed messages (`deliverAt` / `delayMs` on `publish` and durable `send`;
- * docs/scheduling.md). Every instance given it delivers due timers; give it to at least one.
+ * docs/architecture/scheduling.md). Every instance given it delivers due timers; give it to at least one.
  */
 export interface SchedulingOptions {
   /**

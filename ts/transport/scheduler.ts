@@ -59,7 +59,7 @@ export function scheduleStream(prefix: string, options: SchedulingOptions): Stre
 }
 
 /**
- * Scheduled and delayed messages on JetStream (docs/scheduling.md). A timer is a message in the
+ * Scheduled and delayed messages on JetStream (docs/architecture/scheduling.md). A timer is a message in the
  * schedule stream; every instance with `scheduling` takes them through one shared durable
  * consumer. One not due yet is nak'ed with the time left, so the server holds the timer, not this
  * process; one due is published to its target with `Nats-Msg-Id` = its id, then acked.
@@ -98,7 +98,7 @@ export class Scheduler implements Schedules {
         ackWaitMs: consumer.ackWaitMs ?? 30_000,
         // Every timer taken and nak'ed stays pending on the server until it is due: a bounded
         // maxAckPending would let far-future timers hold back an early one (measured on 2.9.10,
-        // docs/scheduling.md). Never dead-lettered for being early: no delivery limit.
+        // docs/architecture/scheduling.md). Never dead-lettered for being early: no delivery limit.
         maxAckPending: 2_147_483_647,
         maxDeliver: -1,
         batch: consumer.batch ?? 1024,
@@ -165,7 +165,7 @@ export class Scheduler implements Schedules {
       });
     try {
       // Not a purge by subject: on 2.9.10 a filtered purge of a work queue resets the consumer's
-      // pending list, losing every other nak'ed timer (measured; docs/scheduling.md). Deleting the
+      // pending list, losing every other nak'ed timer (measured; docs/architecture/scheduling.md). Deleting the
       // one message by sequence leaves the rest pending.
       const found = await this.api<{ message?: { seq: number } }>(
         `STREAM.MSG.GET.${this.stream.name}`,

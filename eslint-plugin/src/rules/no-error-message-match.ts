@@ -1,6 +1,6 @@
 /**
  * no-error-message-match: a `CatgaError`'s (or a Result's `error`'s) message is prose for people
- * and changes between versions; its `code` is the stable contract (docs/errors.md).
+ * and changes between versions; its `code` is the stable contract (docs/architecture/errors.md).
  */
 import { AST_NODE_TYPES as T, type TSESTree } from "@typescript-eslint/utils";
 import { createRule } from "../rule.js";

@@ -19,7 +19,7 @@ export interface IdempotencyOptions {
    * processes. A store that also has `claim`, `extend` and `release`
    * ({@link ClaimingIdempotencyStore}, every shipped store) also makes concurrent duplicates in
    * other processes wait for one run; a store with only `get`/`set` is not a lock (see
-   * docs/persistence.md, "Claims").
+   * docs/architecture/persistence.md, "Claims").
    * @default an in-memory store for this process, sized by {@link IdempotencyOptions.maxEntries}
    */
   readonly store?: IdempotencyStore;

@@ -1,5 +1,5 @@
 /**
- * `npx catga …`: the operations API from a shell (docs/operations.md). `run` takes the arguments
+ * `npx catga …`: the operations API from a shell (docs/guides/operations.md). `run` takes the arguments
  * and the output streams and resolves with the exit code, so tests call it like a process would.
  */
 import { parseArgs } from "node:util";
@@ -20,7 +20,7 @@ import { outboxBacklog } from "../outbox.js";
 import { listSagaInstances, sagaCounts } from "../sagas.js";
 import { fields, table, time, toJson } from "./table.js";
 
-/** Exit codes scripts can rely on (docs/operations.md, "Exit codes"). */
+/** Exit codes scripts can rely on (docs/guides/operations.md, "Exit codes"). */
 export const EXIT = {
   ok: 0,
   /** The command ran and something failed (a replay that did not go out, a store error). */

@@ -312,7 +312,7 @@ impl ConsumerState {
 
     /// Whether every message delivered up to `start.delivered` has been acked since `start`:
     /// what a consumer that started with unacked messages waits for before it may take a key's
-    /// later messages (see docs/jetstream.md, per-key order).
+    /// later messages (see docs/architecture/jetstream.md, per-key order).
     pub fn settled_through(&self, start: &ConsumerState) -> bool {
         self.ack_pending == 0 || self.ack_floor >= start.delivered
     }

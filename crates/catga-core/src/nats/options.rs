@@ -103,7 +103,7 @@ pub struct NatsOptions {
 /// Default deadline of a durable publish: 15 s. Killing the stream leader of an R3 stream on a
 /// 3-node cluster (nats-server 2.9, `__test__/jetstream/cluster-failover.test.ts`) left publishes
 /// without an ack for 4.3-6.8 s while a new leader was elected; with the 5 s request timeout as
-/// their deadline, re-sends included, one publish failed in each of 3 runs (docs/jetstream.md,
+/// their deadline, re-sends included, one publish failed in each of 3 runs (docs/architecture/jetstream.md,
 /// "Stream-leader failover"). 15 s is more than twice the longest stall measured.
 pub const DURABLE_PUBLISH_TIMEOUT: Duration = Duration::from_secs(15);
 
