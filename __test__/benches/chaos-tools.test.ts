@@ -139,6 +139,27 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number; ou
   });
 }
 
+describe("load suite, briefly", () => {
+  it("flows (b) with Catga and with moleculer at an offered rate: same answers, no failure", async () => {
+    const { code, output } = await runBench(
+      [
+        "benches/load.mjs",
+        "--servers=bare,catga-nats,moleculer",
+        "--rounds=1",
+        "--duration=1",
+        "--warmup=1",
+        "--connections=20",
+        "--rate=200",
+      ],
+      90_000,
+    );
+    expect(code, output).toBe(0);
+    expect(output).toContain('all answer: 200 {"orderId":"o-book-2"}');
+    expect(output).toMatch(/catga-nats \/ moleculer req\/s per round: [\d.]+; median [\d.]+/);
+    expect(output).toMatch(/\| moleculer-web \+ moleculer, .* \| 0 \|/);
+  }, 100_000);
+});
+
 // About a minute on a quiet machine, more on a loaded one: six service processes, the cluster,
 // load and the drain. Run with CATGA_CHAOS_ORDERS=1.
 describe.runIf(process.env.CATGA_CHAOS_ORDERS === "1")("orders chaos suite in tiny mode", () => {
