@@ -21,10 +21,8 @@
 // a message taken by the killed instance waits before another takes it. Loopback only; every
 // process (nats-servers, services) is stopped by its PID at the end, SIGKILLed if the suite dies.
 // Writes chaos-orders.json, .md and .svg to --out; exits 1 when a check fails.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { NatsCluster } from "./chaos/nats-cluster.mjs";
@@ -81,8 +79,7 @@ const { resetDatabase } = await import("../examples/ecommerce/database.ts").catc
   process.exit(2);
 });
 const { checkInvariants, orderRows } = await import("../examples/ecommerce/invariants.ts");
-const { JetStream } = await import("../dist/jetstream.js");
-const { NatsConnection } = await import("../dist/nats.js");
+const { createStreams, expectedEnd, ORDER_KINDS, Shop, shopStreams } = await import("./chaos/shop.mjs");
 const { DATABASE_URL } = await import("../examples/services.ts");
 
 const prefix = `chaosorders${process.pid}`;
@@ -90,124 +87,14 @@ const schema = `chaos_orders_${process.pid}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
-/** The three kinds of order posted in turn, and how each must end (examples/ecommerce/scenario.ts). */
-const KINDS = [
-  {
-    body: { customer: "c-1", sku: "tea", qty: 1, paymentToken: "tok_visa", country: "NL" },
-    expected: "scarce",
-  },
-  {
-    body: { customer: "c-2", sku: "mug", qty: 1, paymentToken: "tok_chargeDeclined", country: "DE" },
-    expected: "PAYMENT_DECLINED",
-  },
-  {
-    body: { customer: "c-3", sku: "tea", qty: 2, paymentToken: "tok_visa", country: "Atlantis" },
-    expected: "SHIPPING_UNREACHABLE",
-  },
-];
-/**
- * How an order row must end, told by its amount (one kind each: one tea 450, one mug 1200, two tea
- * 900). A saga step that failed for want of an answer (a CATGA_* code: its request timed out while
- * NATS was broken) cancels the order whatever its kind: still one terminal state, with what was
- * done undone, so it is accepted as that ending and counted apart in the report.
- */
-const expectedOf = (row) =>
-  row.reason?.startsWith("CATGA_")
-    ? row.reason
-    : row.amount === 1200
-      ? "PAYMENT_DECLINED"
-      : row.amount === 900
-        ? "SHIPPING_UNREACHABLE"
-        : "scarce";
+/** Posted in turn: one confirms, one is declined, one cannot be shipped (chaos/shop.mjs). */
+const BODIES = [ORDER_KINDS.tea, ORDER_KINDS.declined, ORDER_KINDS.atlantis].map((b) => JSON.stringify(b));
 
 // --- processes -------------------------------------------------------------------------------
-const services = new Map();
 let cluster;
 const proxies = [];
-process.on("exit", () => {
-  for (const { child } of services.values()) if (child.exitCode === null) child.kill("SIGKILL");
-  cluster?.killAll();
-});
+process.on("exit", () => cluster?.killAll());
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
-/** Lines a service wrote on stderr (shown, the first few per service, and counted). */
-const stderrLines = {};
-
-/** Starts an e-commerce service as `label`; resolves once it printed `ready` (the gateway: its URL). */
-function startService(label, script, env) {
-  const child = spawn(
-    process.execPath,
-    ["--import", join(root, "examples", "ts-hooks.mjs"), join(root, "examples", "ecommerce", `${script}.ts`)],
-    { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] },
-  );
-  services.set(label, { child, script });
-  stderrLines[label] ??= 0;
-  createInterface({ input: child.stderr }).on("line", (line) => {
-    if (stderrLines[label]++ < 3) console.error(`[${label}] ${line}`);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} not ready within 90 s`)), 90_000);
-    child.once("exit", (code, signal) =>
-      reject(new Error(`${label} exited (${code ?? signal}) before ready`)),
-    );
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      if (!line.startsWith("ready")) return;
-      clearTimeout(timer);
-      resolve(line.slice(6));
-    });
-  });
-}
-
-/** SIGTERM to a service's PID, SIGKILL after 10 s; resolves once it has exited. */
-async function stopService(label) {
-  const { child } = services.get(label);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** The streams the shop uses (names as the transport derives them), three replicas each. */
-function streams() {
-  const base = prefix.toUpperCase();
-  const r3 = { replicas: 3, storage: "file" };
-  return [
-    { ...r3, name: `${base}_EVENTS`, subjects: [`${prefix}.evt.>`] },
-    { ...r3, name: `${base}_EVENTS_DLQ`, subjects: [`${prefix}.dlq.>`] },
-    { ...r3, name: `${base}_COMMANDS`, subjects: [`${prefix}.dcmd.>`], retention: "workqueue" },
-    { ...r3, name: `${base}_COMMANDS_DLQ`, subjects: [`${prefix}.dcmd-dlq.>`] },
-    {
-      ...r3,
-      name: `${base}_COMMANDS_RESULTS`,
-      subjects: [`${prefix}.dres.>`],
-      retention: "limits",
-      maxAgeMs: 5 * 60_000,
-    },
-  ];
-}
-
-/** Creates the streams, retrying while the new cluster elects its JetStream leader. */
-async function createStreams(urls) {
-  const connection = await NatsConnection.connect({ servers: urls });
-  try {
-    const jetstream = new JetStream(connection);
-    const until = Date.now() + 30_000;
-    for (const stream of streams()) {
-      for (;;) {
-        try {
-          await jetstream.ensureStream(stream);
-          break;
-        } catch (error) {
-          if (Date.now() > until) throw error;
-          await sleep(250);
-        }
-      }
-    }
-  } finally {
-    await connection.close();
-  }
-}
 
 /** The cluster node leading a stream, as the server reports it (`nats` client, JetStream API). */
 async function streamLeader(urls, stream) {
@@ -234,21 +121,21 @@ const fault = (name, label, color) => {
   marks.push({ t: fromMs / 1000, label, color });
   faults.push({ name, fromMs });
 };
-const env = {
+const shop = new Shop({
   CATGA_PREFIX: prefix,
   CATGA_SCHEMA: schema,
   ECOMMERCE_STREAMS: "external",
   ECOMMERCE_ACK_WAIT_MS: String(ACK_WAIT_MS),
-};
+});
 let killedNode;
 
 async function inject(origin) {
   await at(origin, plan.kill);
-  services.get("orders-b").child.kill("SIGKILL");
+  shop.child("orders-b").kill("SIGKILL");
   fault("kill -9 of orders instance B (A serves on)", "kill -9 orders B", "#d22");
   await at(origin, plan.restart);
   const forkedAt = timeline.now();
-  await startService("orders-b", "orders", env);
+  await shop.start("orders-b", "orders");
   marks.push({ t: timeline.now() / 1000, label: "B back", color: "#2a7" });
   faults.push({
     name: `restart of orders B (ready ${fmt(timeline.now() - forkedAt)} ms after spawn)`,
@@ -292,7 +179,7 @@ async function inject(origin) {
 
   for (const [index, seconds] of plan.stops.entries()) {
     await at(origin, seconds);
-    const { child } = services.get("orders-b");
+    const child = shop.child("orders-b");
     child.kill("SIGSTOP");
     if (index === 0)
       fault(`${plan.stops.length} × SIGSTOP ${STOPPED_MS} ms / SIGCONT of orders B`, "SIGSTOP B", "#e80");
@@ -313,18 +200,10 @@ try {
   await resetDatabase(pool, schema);
   cluster = await NatsCluster.start(3);
   for (const node of cluster.nodes) proxies.push(await TcpProxy.start(node.port));
-  await createStreams(cluster.urls);
-  env.NATS_URL = proxies.map((p) => p.url).join(",");
-  const [gatewayUrl] = await Promise.all([
-    startService("gateway", "gateway", env),
-    startService("orders-a", "orders", env),
-    startService("orders-b", "orders", env),
-    startService("payments", "payments", env),
-    startService("inventory", "inventory", env),
-    startService("shipping", "shipping", env),
-  ]);
-  const pids = [...services].map(([label, s]) => `${label} ${s.child.pid}`).join(", ");
-  console.log(`up: ${pids}; NATS ${cluster.nodes.map((n) => `${n.name} ${n.child.pid}`).join(", ")}`);
+  await createStreams(cluster.urls, shopStreams(prefix, { replicas: 3, storage: "file" }));
+  shop.env.NATS_URL = proxies.map((p) => p.url).join(",");
+  const gatewayUrl = await shop.startAll(2);
+  console.log(`up: ${shop.pids()}; NATS ${cluster.nodes.map((n) => `${n.name} ${n.child.pid}`).join(", ")}`);
 
   timeline = new Timeline(100, { timeoutsAtSendTime: true });
   origin = timeline.now();
@@ -334,7 +213,7 @@ try {
     connections: Math.max(32, Math.ceil(rate * 1.5)),
     rate,
     seconds: plan.end,
-    bodies: KINDS.map((k) => JSON.stringify(k.body)),
+    bodies: BODIES,
     onAnswer: (status, body) => {
       if (status !== 202) return;
       const orderId = /"orderId":"([^"]+)"/.exec(body)?.[1];
@@ -345,7 +224,7 @@ try {
   try {
     await Promise.all([load, inject(origin)]);
   } finally {
-    services.get("orders-b")?.child.kill("SIGCONT");
+    shop.child("orders-b")?.kill("SIGCONT");
   }
   // Measured to the end of the first of the four load parts: the later ones run up to 0.75 s more
   // and autocannon counts what is in flight when a part stops as an error.
@@ -366,14 +245,13 @@ try {
     open: open.length,
     failed: open.filter((r) => r.saga === "failed").length,
   };
-  for (const [label, { child }] of services)
-    alive[label] = child.exitCode === null && child.signalCode === null;
+  Object.assign(alive, shop.alive());
   // Every row is checked as its body dictates; an accepted id without a row is a lost order.
-  const expected = new Map(rows.map((r) => [r.id, expectedOf(r)]));
+  const expected = new Map(rows.map((r) => [r.id, expectedEnd(r)]));
   for (const id of accepted) if (!expected.has(id)) expected.set(id, "scarce");
   checks = await checkInvariants(pool, schema, expected);
 } finally {
-  for (const label of [...services.keys()]) await stopService(label);
+  await shop.stopAll();
   for (const proxy of proxies) await proxy.close();
   await cluster?.stop();
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
@@ -438,7 +316,7 @@ const report = {
   baseline: { okPerSecond: baseline.ok / Math.max(0.1, baseline.seconds), p99ok: baseline.p99 },
   faults: rowsReport,
   statuses: timeline.statuses,
-  stderrLines,
+  stderrLines: shop.stderrLines,
   checks: allChecks,
 };
 const series = timeline.series().filter((b) => b.t * 1000 < endMs);
@@ -484,7 +362,7 @@ const endings = Object.entries(byEnd)
 const summary = [
   `${fmt(rate)} orders/s offered for ${plan.end} s; before the first fault ${fmt(report.baseline.okPerSecond)}/s accepted, p99 ${baseline.p99?.toFixed(1) ?? "–"} ms.`,
   `Accepted (202): ${fmt(accepted.size)}; lost: **${lost.length}**; order rows: ${fmt(rows.length)} (${fmt(unanswered)} written but not answered 202); all ended ${fmt(drain.ms)} ms after the load (${drain.open} open, ${drain.failed} failed): ${endings}.`,
-  `Cancelled because a saga step got no answer in time (a CATGA_* code, everything undone): ${fmt(
+  `Cancelled by infrastructure (a CATGA_* code: a saga step without an answer in time or without a responder; everything undone): ${fmt(
     rows.filter((r) => r.reason?.startsWith("CATGA_")).length,
   )}.`,
   `Non-2xx answers by status: ${JSON.stringify(timeline.statuses)}; socket errors and client timeouts are in "other failures".`,

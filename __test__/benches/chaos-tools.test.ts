@@ -1,8 +1,9 @@
 // The fault injectors of the orders chaos suite (benches/chaos/): the TCP proxy (latency that keeps
 // byte order, resets) over a local echo server, and the private 3-node NATS cluster (a replicated
-// stream keeps taking writes while one node is killed, and the node comes back). Seconds each;
-// the whole suite (benches/chaos-orders.mjs --tiny, about a minute: six service processes, the
-// cluster, load and drain) runs only with CATGA_CHAOS_ORDERS=1, as CI time is counted.
+// stream keeps taking writes while one node is killed, and the node comes back), and the load
+// suite's rate and moleculer paths briefly. Seconds each. The suites that run the whole e-commerce
+// shop (benches/chaos-orders.mjs --tiny and benches/load-orders.mjs at 10 connections: about a
+// minute each, five or six service processes) run only with CATGA_SHOP_SUITES=1: CI time counts.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect as dial, type Server, type Socket } from "node:net";
@@ -160,10 +161,10 @@ describe("load suite, briefly", () => {
   }, 100_000);
 });
 
-// About a minute on a quiet machine, more on a loaded one: six service processes, the cluster,
-// load and the drain. Run with CATGA_CHAOS_ORDERS=1.
-describe.runIf(process.env.CATGA_CHAOS_ORDERS === "1")("orders chaos suite in tiny mode", () => {
-  const out = mkdtempSync(join(tmpdir(), "catga-chaos-orders-"));
+// About a minute each on a quiet machine, more on a loaded one: the shop's service processes, load
+// and the drain. Run with CATGA_SHOP_SUITES=1.
+describe.runIf(process.env.CATGA_SHOP_SUITES === "1")("suites over the e-commerce shop", () => {
+  const out = mkdtempSync(join(tmpdir(), "catga-shop-suites-"));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it("every accepted order ends once through instance and node kills, latency, resets and SIGSTOP", async () => {
@@ -181,5 +182,28 @@ describe.runIf(process.env.CATGA_CHAOS_ORDERS === "1")("orders chaos suite in ti
       JSON.stringify(report.checks),
     ).toBe(true);
     expect(readFileSync(join(out, "chaos-orders.md"), "utf8")).toContain("](chaos-orders.svg)");
+  }, 250_000);
+
+  it("flow (c) under load: orders accepted without failure, all ended, the invariants hold", async () => {
+    const { code, output } = await runBench(
+      [
+        "--import",
+        "./examples/ts-hooks.mjs",
+        "benches/load-orders.mjs",
+        "--connections=10",
+        "--duration=1",
+        "--warmup=0",
+        `--out=${out}`,
+      ],
+      240_000,
+    );
+    expect(code, output).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, "load-orders.json"), "utf8"));
+    expect(report.runs).toHaveLength(1);
+    expect(report.accepted).toBeGreaterThan(0);
+    expect(
+      report.checks.every((c: { ok: boolean }) => c.ok),
+      JSON.stringify(report.checks),
+    ).toBe(true);
   }, 250_000);
 });

@@ -81,6 +81,12 @@ const transport = await connect("orders", {
 });
 const catga = createCatga({ transport, logger })
   .withValidation() // PlaceOrder's zod schema runs here, on the handler's side: a bad body is a 400
+  // A saga step sent while shipping, say, is re-subscribing after a lost connection finds no
+  // responder: that command was not delivered, so sending it again is always safe. Without this, a
+  // NATS node restart or a connection reset cancels orders that would have gone through (seen in
+  // benches/chaos-orders.mjs). Timeouts are not retried here: the step's effect may have happened,
+  // and the saga compensates it.
+  .withRetry({ maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 2000, retryOn: ["CATGA_NO_HANDLER"] })
   // eslint-disable-next-line @catga/require-idempotency-for-durable -- the gateway sends once per HTTP request (no retry behavior); a repeat is a new request
   .handle(PlaceOrder, (order, ctx) => {
     const price = PRICES[order.sku];
