@@ -8,11 +8,12 @@
 //   - TCP resets of every connection to NATS (the proxy tears them down; clients reconnect);
 //   - CPU starvation of orders B: SIGSTOP/SIGCONT cycles.
 // A client timeout (10 s) is placed at the time its request was sent: it is charged to the fault
-// in force then, not to when the client gave up. Then the load stops and the suite waits until every order has ended, and checks in PostgreSQL:
-// every accepted order (HTTP 202) has its row and reached exactly one terminal state (confirmed with
-// its saga completed, or cancelled with its saga compensated, as its body dictates), the stock and
-// money ledgers balance, the outbox is drained. An order whose answer was lost (a 5xx or a socket
-// error while its row had committed) is counted apart and must end in one terminal state too.
+// in force then, not to when the client gave up. Then the load stops, the suite waits until every
+// order has ended, and checks in PostgreSQL: every accepted order (HTTP 202) has its row and
+// reached exactly one terminal state (confirmed with its saga completed, or cancelled with its saga
+// compensated, as its body dictates), the stock and money ledgers balance, the outbox is drained.
+// An order whose answer was lost (a 5xx or a socket error while its row had committed) is counted
+// apart and must end in one terminal state too.
 //
 //   npx tsup && npm run chaos:orders [-- --rate=60] [--out=benches/reports] [--tiny]
 //

@@ -4,7 +4,10 @@
 // the same flow (b) built with moleculer + moleculer-web over moleculer's NATS transporter.
 //
 //   npx tsup && npm run load [-- --duration=8] [--rounds=3] [--connections=100] [--warmup=2]
-//                              [--servers=bare,catga] [--rate=0]
+//                              [--servers=bare,catga] [--rate=0] [--out=benches/reports]
+//
+// Writes load-c<connections>[-r<rate>].json (every run's figures) and .svg (latency at p50 to
+// p99.99 per server, the median over the rounds, on a log axis) to --out.
 //
 // --rate=0 (the default) is a closed loop: every connection sends its next request when the last
 // is answered, so req/s is the most the server does at that many connections, and the latency is
@@ -32,11 +35,12 @@
 // medians of the rounds' ratios catga / bare. The suite stops by itself: each server is stopped
 // ("stop" over IPC, SIGKILL to its PID after 5 s).
 import { fork } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import * as hdr from "hdr-histogram-js";
+import { PERCENTILES, percentilesSvg } from "./load/percentiles-svg.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => {
@@ -48,6 +52,14 @@ const rounds = arg("rounds", 3);
 const connections = arg("connections", 100);
 const warmup = arg("warmup", 2);
 const rate = arg("rate", 0);
+const out = process.argv.find((a) => a.startsWith("--out="))?.slice(6) ?? join(here, "reports");
+/** Short names for the plot's legend. */
+const SHORT = {
+  bare: "bare Fastify",
+  catga: "Catga in-process (a)",
+  "catga-nats": "Catga over NATS (b)",
+  moleculer: "moleculer over NATS (b)",
+};
 /** Servers to compare, bare first (the reference): --servers=bare,catga,catga-nats. */
 const LABELS = {
   bare: "bare Fastify",
@@ -123,7 +135,9 @@ function load(url, seconds) {
 /** Closed loop for `seconds`: autocannon's own figures (latencies in whole ms). */
 async function closedLoop(url, seconds) {
   const result = await load(url, seconds);
+  const key = (p) => `p${String(p).replace(".", "_")}`;
   return {
+    percentiles: Object.fromEntries(PERCENTILES.map((p) => [p, result.latency[key(p)]])),
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -173,6 +187,7 @@ async function atRate(url, seconds) {
   await Promise.all(runs);
   const ms = (p) => Math.round(latencies.getValueAtPercentile(p) / 10) / 100;
   return {
+    percentiles: Object.fromEntries(PERCENTILES.map((p) => [p, ms(p)])),
     // Each instance offers its share for `seconds` (from its own start): answered per offered second.
     rps: counts.ok / seconds,
     p50: ms(50),
@@ -288,6 +303,30 @@ try {
       );
     }
   }
+  // The report: every run's figures, and the latency at each percentile (median over the rounds).
+  const name = `load-c${connections}${rate > 0 ? `-r${rate}` : ""}`;
+  const date = new Date().toISOString();
+  const series = modes.map((mode) => {
+    const mine = rows.filter((r) => r.mode === mode);
+    return {
+      name: SHORT[mode],
+      values: Object.fromEntries(PERCENTILES.map((p) => [p, median(mine.map((r) => r.percentiles[p]))])),
+    };
+  });
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    join(out, `${name}.json`),
+    `${JSON.stringify({ suite: "load", date, node: process.version, connections, rate, duration, warmup, rounds: rows }, null, 2)}\n`,
+  );
+  writeFileSync(
+    join(out, `${name}.svg`),
+    percentilesSvg({
+      title: `Latency by percentile, ${connections} connections, ${rate > 0 ? `${fmt(rate)} req/s offered` : "closed loop"}`,
+      subtitle: `${date.slice(0, 16).replace("T", " ")} UTC, ${rounds} rounds of ${duration} s per server, node ${process.version}`,
+      series,
+    }),
+  );
+  console.log(`\nreport: ${join(out, `${name}.json`)}, plot ${name}.svg`);
   const failed = rows.some((r) => r.errors + r.timeouts + r.non2xx > 0);
   if (failed) {
     console.error("some requests failed (see the errors / timeouts / non-2xx columns)");

@@ -141,7 +141,10 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number; ou
 }
 
 describe("load suite, briefly", () => {
-  it("flows (b) with Catga and with moleculer at an offered rate: same answers, no failure", async () => {
+  const out = mkdtempSync(join(tmpdir(), "catga-load-"));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it("flows (b) with Catga and with moleculer at an offered rate: same answers, no failure, a plot", async () => {
     const { code, output } = await runBench(
       [
         "benches/load.mjs",
@@ -151,6 +154,7 @@ describe("load suite, briefly", () => {
         "--warmup=1",
         "--connections=20",
         "--rate=200",
+        `--out=${out}`,
       ],
       90_000,
     );
@@ -158,6 +162,11 @@ describe("load suite, briefly", () => {
     expect(output).toContain('all answer: 200 {"orderId":"o-book-2"}');
     expect(output).toMatch(/catga-nats \/ moleculer req\/s per round: [\d.]+; median [\d.]+/);
     expect(output).toMatch(/\| moleculer-web \+ moleculer, .* \| 0 \|/);
+    const svg = readFileSync(join(out, "load-c20-r200.svg"), "utf8");
+    expect(svg).toContain("moleculer over NATS (b)");
+    expect(svg).toMatch(/<path d="M[\d.]+,[\d.]+ L/);
+    const report = JSON.parse(readFileSync(join(out, "load-c20-r200.json"), "utf8"));
+    expect(report.rounds).toHaveLength(3);
   }, 100_000);
 });
 
