@@ -204,7 +204,7 @@ async function atRate(url, seconds) {
 async function run(mode) {
   const url = await start(mode);
   try {
-    await load(url, warmup);
+    if (warmup > 0) await load(url, warmup);
     server.child.send("mark");
     const result = rate > 0 ? await atRate(url, duration) : await closedLoop(url, duration);
     const cpu = new Promise((resolve) =>
