@@ -1,9 +1,23 @@
 // Load suite of issue 19: (a) HTTP → in-process command → reply, against bare Fastify returning
 // the same JSON, in the same run; with --servers=bare,catga,catga-nats also (b) HTTP → command
-// over NATS (the machine's nats-server, NATS_URL) to a service process → reply.
+// over NATS (the machine's nats-server, NATS_URL) to a service process → reply; with moleculer,
+// the same flow (b) built with moleculer + moleculer-web over moleculer's NATS transporter.
 //
 //   npx tsup && npm run load [-- --duration=8] [--rounds=3] [--connections=100] [--warmup=2]
-//                              [--servers=bare,catga]
+//                              [--servers=bare,catga] [--rate=0] [--out=benches/reports]
+//
+// Writes load-c<connections>[-r<rate>].json (every run's figures) and .svg (latency at p50 to
+// p99.99 per server, the median over the rounds, on a log axis) to --out.
+//
+// --rate=0 (the default) is a closed loop: every connection sends its next request when the last
+// is answered, so req/s is the most the server does at that many connections, and the latency is
+// mostly queueing (1,000 connections at 5,000 req/s wait 200 ms on average). --rate=N offers N
+// req/s instead, to read the latency at a rate: autocannon paces per connection per whole second
+// (a connection sends its quota at the start of each second), so the rate is split over up to 20
+// autocannon instances started evenly over a second (bursts of N/20 every 50 ms), and the
+// latencies of the 2xx are merged in one HDR histogram from autocannon's per-response times
+// (µs resolution, no coordinated-omission correction). A run at a rate counts as held when it had
+// no error, timeout or non-2xx and answered at least 97 % of what was offered.
 //
 // Each run starts a fresh server process (benches/load/server.mjs bare|catga|catga-nats), one at a time: with
 // both servers started once and left running, whichever started second won by up to 2x here.
@@ -21,10 +35,12 @@
 // medians of the rounds' ratios catga / bare. The suite stops by itself: each server is stopped
 // ("stop" over IPC, SIGKILL to its PID after 5 s).
 import { fork } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import * as hdr from "hdr-histogram-js";
+import { PERCENTILES, percentilesSvg } from "./load/percentiles-svg.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => {
@@ -35,11 +51,21 @@ const duration = arg("duration", 8);
 const rounds = arg("rounds", 3);
 const connections = arg("connections", 100);
 const warmup = arg("warmup", 2);
+const rate = arg("rate", 0);
+const out = process.argv.find((a) => a.startsWith("--out="))?.slice(6) ?? join(here, "reports");
+/** Short names for the plot's legend. */
+const SHORT = {
+  bare: "bare Fastify",
+  catga: "Catga in-process (a)",
+  "catga-nats": "Catga over NATS (b)",
+  moleculer: "moleculer over NATS (b)",
+};
 /** Servers to compare, bare first (the reference): --servers=bare,catga,catga-nats. */
 const LABELS = {
   bare: "bare Fastify",
   catga: "Fastify + Catga, in-process command (flow a)",
   "catga-nats": "Fastify + Catga, command over NATS to a service process (flow b)",
+  moleculer: "moleculer-web + moleculer, action over NATS to a service process (flow b, moleculer)",
 };
 const modes = (process.argv.find((a) => a.startsWith("--servers="))?.slice(10) ?? "bare,catga").split(",");
 if (modes[0] !== "bare" || modes.length < 2 || modes.some((mode) => !(mode in LABELS))) {
@@ -51,9 +77,12 @@ if (modes[0] !== "bare" || modes.length < 2 || modes.some((mode) => !(mode in LA
 if (
   !(duration > 0 && duration <= 10) ||
   !(rounds >= 1 && rounds <= 10) ||
-  !(connections >= 1 && connections <= 1000)
+  !(connections >= 1 && connections <= 1000) ||
+  !(rate === 0 || (rate >= connections && rate <= 100_000))
 ) {
-  console.error("--duration must be in (0, 10] s, --rounds in [1, 10], --connections in [1, 1000]");
+  console.error(
+    "--duration must be in (0, 10] s, --rounds in [1, 10], --connections in [1, 1000], --rate 0 or in [connections, 100000]",
+  );
   process.exit(2);
 }
 if (!existsSync(join(here, "..", "dist", "fastify.js"))) {
@@ -103,30 +132,87 @@ function load(url, seconds) {
   });
 }
 
+/** Closed loop for `seconds`: autocannon's own figures (latencies in whole ms). */
+async function closedLoop(url, seconds) {
+  const result = await load(url, seconds);
+  const key = (p) => `p${String(p).replace(".", "_")}`;
+  return {
+    percentiles: Object.fromEntries(PERCENTILES.map((p) => [p, result.latency[key(p)]])),
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    p999: result.latency.p99_9,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}
+
+/** `rate` req/s offered for `seconds` over staggered autocannon instances (see the head comment). */
+async function atRate(url, seconds) {
+  const parts = Math.min(20, Math.max(1, Math.floor(connections / 50)));
+  const latencies = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const counts = { ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
+  const runs = [];
+  for (let part = 0; part < parts; part++) {
+    if (part > 0) await new Promise((resolve) => setTimeout(resolve, 1000 / parts));
+    const instance = autocannon({
+      url,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      connections: Math.ceil(connections / parts),
+      overallRate: Math.ceil(rate / parts),
+      duration: seconds,
+      timeout: 10,
+    });
+    instance.on("response", (_client, status, _bytes, ms) => {
+      if (status < 200 || status >= 300) counts.non2xx++;
+      else {
+        counts.ok++;
+        latencies.recordValue(Math.max(1, Math.round(ms * 1000)));
+      }
+    });
+    instance.on("reqError", (error) => {
+      counts.errors++;
+      if (error?.message === "request timed out") counts.timeouts++;
+    });
+    runs.push(new Promise((resolve) => instance.on("done", resolve)));
+  }
+  await Promise.all(runs);
+  const ms = (p) => Math.round(latencies.getValueAtPercentile(p) / 10) / 100;
+  return {
+    percentiles: Object.fromEntries(PERCENTILES.map((p) => [p, ms(p)])),
+    // Each instance offers its share for `seconds` (from its own start): answered per offered second.
+    rps: counts.ok / seconds,
+    p50: ms(50),
+    p99: ms(99),
+    p999: ms(99.9),
+    errors: counts.errors - counts.timeouts,
+    timeouts: counts.timeouts,
+    non2xx: counts.non2xx,
+    total: counts.ok + counts.non2xx,
+  };
+}
+
 /** A fresh server process: warmed up (not counted), measured, stopped. */
 async function run(mode) {
   const url = await start(mode);
   try {
-    await load(url, warmup);
+    if (warmup > 0) await load(url, warmup);
     server.child.send("mark");
-    const result = await load(url, duration);
+    const result = rate > 0 ? await atRate(url, duration) : await closedLoop(url, duration);
     const cpu = new Promise((resolve) =>
       server.child.once("message", (message) => resolve(message.cpuMicros)),
     );
     server.child.send("cpu");
     const cpuMicros = await cpu;
-    return {
-      cpuPerRequest: cpuMicros / Math.max(1, result.requests.total),
-      mode,
-      rps: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      p999: result.latency.p99_9,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      non2xx: result.non2xx,
-      total: result.requests.total,
-    };
+    return { cpuPerRequest: cpuMicros / Math.max(1, result.total), mode, ...result };
   } finally {
     await stop();
   }
@@ -154,7 +240,7 @@ try {
   if (new Set(answers).size !== 1) throw new Error(`the servers answer differently: ${answers.join(" vs ")}`);
   console.log(`all answer: ${answers[0]}`);
   console.log(
-    `node ${process.version}; ${connections} connections; ${rounds} rounds of ${duration} s per server (after ${warmup} s of warm-up each)`,
+    `node ${process.version}; ${connections} connections; ${rate > 0 ? `${fmt(rate)} req/s offered` : "closed loop"}; ${rounds} rounds of ${duration} s per server (after ${warmup} s of warm-up each)`,
   );
 
   const rows = [];
@@ -195,6 +281,52 @@ try {
       `${mode} / bare server CPU per request per round: ${cpuRatios.map((r) => r.toFixed(3)).join(", ")}; median ${median(cpuRatios).toFixed(3)}`,
     );
   }
+  if (modes.includes("catga-nats") && modes.includes("moleculer")) {
+    const ratios = [];
+    for (let round = 1; round <= rounds; round++) {
+      const [catga, moleculer] = ["catga-nats", "moleculer"].map((m) =>
+        rows.find((r) => r.round === round && r.mode === m),
+      );
+      ratios.push(catga.rps / moleculer.rps);
+    }
+    console.log(
+      `\ncatga-nats / moleculer req/s per round: ${ratios.map((r) => r.toFixed(2)).join(", ")}; median ${median(ratios).toFixed(2)} (bar: ≥ 2)`,
+    );
+  }
+  if (rate > 0) {
+    for (const mode of modes) {
+      const held = rows.filter(
+        (r) => r.mode === mode && r.errors + r.timeouts + r.non2xx === 0 && r.rps >= 0.97 * rate,
+      ).length;
+      console.log(
+        `${mode}: ${fmt(rate)} req/s held (no failure, ≥ 97 % answered) in ${held} of ${rounds} rounds`,
+      );
+    }
+  }
+  // The report: every run's figures, and the latency at each percentile (median over the rounds).
+  const name = `load-c${connections}${rate > 0 ? `-r${rate}` : ""}`;
+  const date = new Date().toISOString();
+  const series = modes.map((mode) => {
+    const mine = rows.filter((r) => r.mode === mode);
+    return {
+      name: SHORT[mode],
+      values: Object.fromEntries(PERCENTILES.map((p) => [p, median(mine.map((r) => r.percentiles[p]))])),
+    };
+  });
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    join(out, `${name}.json`),
+    `${JSON.stringify({ suite: "load", date, node: process.version, connections, rate, duration, warmup, rounds: rows }, null, 2)}\n`,
+  );
+  writeFileSync(
+    join(out, `${name}.svg`),
+    percentilesSvg({
+      title: `Latency by percentile, ${connections} connections, ${rate > 0 ? `${fmt(rate)} req/s offered` : "closed loop"}`,
+      subtitle: `${date.slice(0, 16).replace("T", " ")} UTC, ${rounds} rounds of ${duration} s per server, node ${process.version}`,
+      series,
+    }),
+  );
+  console.log(`\nreport: ${join(out, `${name}.json`)}, plot ${name}.svg`);
   const failed = rows.some((r) => r.errors + r.timeouts + r.non2xx > 0);
   if (failed) {
     console.error("some requests failed (see the errors / timeouts / non-2xx columns)");

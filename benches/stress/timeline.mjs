@@ -6,8 +6,15 @@ import autocannon from "autocannon";
 const body = JSON.stringify({ sku: "book", qty: 2 });
 
 export class Timeline {
-  constructor(bucketMs) {
+  /**
+   * `timeoutsAtSendTime`: place a client timeout at the time its request was sent (10 s before it
+   * fired) rather than when it fired, so that it is charged to the fault in force when the request
+   * went out (a request taken by an instance that was then killed), not to whatever happens 10 s
+   * later. Every answer is placed when it came.
+   */
+  constructor(bucketMs, { timeoutsAtSendTime = false } = {}) {
     this.bucketMs = bucketMs;
+    this.timeoutsAtSendTime = timeoutsAtSendTime;
     this.origin = performance.now();
     this.buckets = [];
     /** Non-2xx answers by status code, over the whole run. */
@@ -40,7 +47,7 @@ export class Timeline {
    * at the start of its second, then waits), so a rate is split over four instances started a
    * quarter second apart: bursts four times smaller, four times as often.
    */
-  async load(url, { connections, rate, seconds }) {
+  async load(url, { connections, rate, seconds, bodies, onAnswer }) {
     const parts = rate > 0 && connections >= 4 ? 4 : 1;
     const runs = [];
     for (let part = 0; part < parts; part++) {
@@ -49,6 +56,8 @@ export class Timeline {
         connections: Math.ceil(connections / parts),
         rate: Math.ceil(rate / parts),
         seconds,
+        bodies,
+        onAnswer,
       });
       runs.push(finished(instance));
     }
@@ -62,26 +71,29 @@ export class Timeline {
     };
   }
 
-  /** Runs one autocannon instance against `url` (POST /orders), recording into this timeline. */
-  drive(url, { connections, rate, seconds }) {
+  /**
+   * Runs one autocannon instance against `url` (POST /orders), recording into this timeline. Each
+   * connection posts `bodies` (JSON strings) in turn; `onAnswer(status, responseBody, index)`
+   * sees every answer with the index of the body it answers.
+   */
+  drive(url, { connections, rate, seconds, bodies = [body], onAnswer }) {
     const options = {
       url,
       connections,
       duration: seconds,
       timeout: 10,
-      requests: [
-        {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body,
-          onResponse: (status, _body, _context, headers) => {
-            if (status !== 503) return;
-            const retryAfter = Object.entries(headers).find(([name]) => name.toLowerCase() === "retry-after");
-            if (retryAfter === undefined) this.missingRetryAfter++;
-            else this.retryAfterValues.add(String(retryAfter[1]));
-          },
+      requests: bodies.map((requestBody, index) => ({
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: requestBody,
+        onResponse: (status, responseBody, _context, headers) => {
+          onAnswer?.(status, responseBody, index);
+          if (status !== 503) return;
+          const retryAfter = Object.entries(headers).find(([name]) => name.toLowerCase() === "retry-after");
+          if (retryAfter === undefined) this.missingRetryAfter++;
+          else this.retryAfterValues.add(String(retryAfter[1]));
         },
-      ],
+      })),
     };
     if (rate > 0) options.overallRate = rate;
     const instance = autocannon(options);
@@ -96,8 +108,9 @@ export class Timeline {
         else bucket.failed++;
       }
     });
-    instance.on("reqError", () => {
-      this.bucket(this.now()).failed++;
+    instance.on("reqError", (error) => {
+      const timedOut = this.timeoutsAtSendTime && error?.message === "request timed out";
+      this.bucket(Math.max(0, this.now() - (timedOut ? options.timeout * 1000 : 0))).failed++;
     });
     return instance;
   }

@@ -63,3 +63,9 @@ export const RefundPayment = defineCommand("payments.refund").payload<{ orderId:
 export const ShipOrder = defineCommand("shipping.ship")
   .payload<{ orderId: string; sku: string; qty: number; country: string }>()
   .returns<{ trackingId: string }>();
+/**
+ * Undoes `ship` when the saga compensates after it: a ship step that timed out may have booked the
+ * shipment all the same (its answer was lost), so a cancelled order must cancel it (found by
+ * benches/chaos-orders.mjs: an order cancelled after a lost answer, and shipped).
+ */
+export const CancelShipment = defineCommand("shipping.cancel").payload<{ orderId: string }>();

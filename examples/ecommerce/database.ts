@@ -38,8 +38,13 @@ export async function resetDatabase(pool: pg.Pool, schema: string): Promise<void
       amount int NOT NULL,
       UNIQUE (order_id, kind)
     );
-    -- shipping: one shipment per order
-    CREATE TABLE ${s}.shipments (order_id text PRIMARY KEY, tracking_id text NOT NULL);
+    -- shipping: one shipment per order; a cancelled one stays as a tombstone (tracking_id NULL if it
+    -- was cancelled before it was booked: a late booking then finds it and books nothing)
+    CREATE TABLE ${s}.shipments (
+      order_id text PRIMARY KEY,
+      tracking_id text,
+      cancelled boolean NOT NULL DEFAULT false
+    );
   `);
   for (const [sku, onHand] of Object.entries(INITIAL_STOCK))
     await pool.query(`INSERT INTO ${s}.stock (sku, on_hand) VALUES ($1, $2)`, [sku, onHand]);

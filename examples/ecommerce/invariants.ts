@@ -31,7 +31,7 @@ export async function orderRows(pool: pg.Pool, schema: string): Promise<OrderRow
       (SELECT count(*)::int FROM ${s}.stock_moves m WHERE m.order_id = o.id AND m.kind = 'release') AS releases,
       (SELECT count(*)::int FROM ${s}.payments p WHERE p.order_id = o.id AND p.kind = 'charge') AS charges,
       (SELECT count(*)::int FROM ${s}.payments p WHERE p.order_id = o.id AND p.kind = 'refund') AS refunds,
-      (SELECT count(*)::int FROM ${s}.shipments h WHERE h.order_id = o.id) AS shipments
+      (SELECT count(*)::int FROM ${s}.shipments h WHERE h.order_id = o.id AND NOT h.cancelled) AS shipments
     FROM ${s}.orders o LEFT JOIN ${s}.catga_saga g ON g.saga = 'order' AND g.id = o.id
     ORDER BY o.id`);
   return rows;

@@ -12,6 +12,7 @@ import {
 import { PRICES } from "./catalog.js";
 import {
   CancelOrder,
+  CancelShipment,
   ChargePayment,
   ConfirmOrder,
   GetOrder,
@@ -23,7 +24,7 @@ import {
   ShipOrder,
   StartProcessing,
 } from "./contracts.js";
-import { connect, durableCommands, logger, openPool, SCHEMA, serve } from "./service.js";
+import { connect, durableCommands, durableEvents, logger, openPool, SCHEMA, serve } from "./service.js";
 
 interface OrderState {
   orderId: string;
@@ -38,7 +39,7 @@ interface OrderState {
 
 // Forward steps in order; when one fails, the compensations of the steps done run in reverse:
 // a declined payment releases the stock, a failed shipment refunds the payment (and releases the
-// stock), and every failure cancels the order.
+// stock), a shipment whose answer was lost is cancelled, and every failure cancels the order.
 const OrderSaga = defineSaga<OrderState>("order")
   .startedBy(OrderPlaced, { id: (order) => order.orderId, init: (order) => ({ ...order }) })
   .step("processing", { send: StartProcessing, payload: (s) => ({ orderId: s.orderId }) })
@@ -56,6 +57,8 @@ const OrderSaga = defineSaga<OrderState>("order")
     payload: (s) => ({ orderId: s.orderId, sku: s.sku, qty: s.qty, country: s.country }),
     result: (s, r) => ({ ...s, trackingId: r.trackingId }),
   })
+  // Runs when `ship` timed out (the shipment may be booked) or `confirm` failed after it.
+  .compensate("ship", { send: CancelShipment, payload: (s) => ({ orderId: s.orderId }) })
   .step("confirm", { send: ConfirmOrder, payload: (s) => ({ orderId: s.orderId }) })
   .deadlineMs(60_000);
 
@@ -74,10 +77,16 @@ async function move(orderId: string, from: string, to: string): Promise<void> {
 
 const transport = await connect("orders", {
   durableCommands, // the saga's advance command lives on JetStream: a crash of this process loses no saga
-  durableEvents: { types: [OrderPlaced.type] }, // OrderPlaced reaches the saga from the stream
+  durableEvents: durableEvents([OrderPlaced.type]), // OrderPlaced reaches the saga from the stream
 });
 const catga = createCatga({ transport, logger })
   .withValidation() // PlaceOrder's zod schema runs here, on the handler's side: a bad body is a 400
+  // A saga step sent while shipping, say, is re-subscribing after a lost connection finds no
+  // responder: that command was not delivered, so sending it again is always safe. Without this, a
+  // NATS node restart or a connection reset cancels orders that would have gone through (seen in
+  // benches/chaos-orders.mjs). Timeouts are not retried here: the step's effect may have happened,
+  // and the saga compensates it.
+  .withRetry({ maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 2000, retryOn: ["CATGA_NO_HANDLER"] })
   // eslint-disable-next-line @catga/require-idempotency-for-durable -- the gateway sends once per HTTP request (no retry behavior); a repeat is a new request
   .handle(PlaceOrder, (order, ctx) => {
     const price = PRICES[order.sku];
@@ -131,7 +140,7 @@ const catga = createCatga({ transport, logger })
   .handle(CancelOrder, ({ orderId }) => move(orderId, "processing", "cancelled"))
   // eslint-disable-next-line @catga/require-idempotency-for-durable -- a guarded state move (from → to): a repeat changes nothing
   .handle(ConfirmOrder, ({ orderId }) => move(orderId, "processing", "confirmed"))
-  .remote(ReserveStock, ReleaseStock, ChargePayment, RefundPayment, ShipOrder)
+  .remote(ReserveStock, ReleaseStock, ChargePayment, RefundPayment, ShipOrder, CancelShipment)
   .saga(OrderSaga, { store: new PostgresSagaStore({ pool, schema: SCHEMA }), compensationBackoffMs: 50 })
   .build();
 await transport.ready();

@@ -14,10 +14,32 @@ export const SCHEMA = process.env.CATGA_SCHEMA ?? "catga_ecommerce";
 export const logger = consoleLogger({ level: "warn" });
 
 /**
+ * Whether the services create the JetStream streams themselves (the default). The chaos suite
+ * (benches/chaos-orders.mjs) creates them beforehand with three replicas on its NATS cluster and
+ * sets `ECOMMERCE_STREAMS=external`: the services then use them as they are.
+ */
+const provision = process.env.ECOMMERCE_STREAMS !== "external";
+/**
+ * How long a message taken by an instance that died waits before another instance gets it (ms);
+ * the JetStream default (30 s) unless `ECOMMERCE_ACK_WAIT_MS` says otherwise (the chaos suite).
+ */
+const ackWait = process.env.ECOMMERCE_ACK_WAIT_MS
+  ? { ackWaitMs: Number(process.env.ECOMMERCE_ACK_WAIT_MS) }
+  : {};
+
+/**
  * The durable-command streams (the saga's advance, refunds). Every service that provisions them
  * gives the same settings (docs/architecture/durable-commands.md): here orders and payments.
  */
-export const durableCommands = { provision: { storage: "memory" as const }, consumer: { fetchWaitMs: 200 } };
+export const durableCommands = {
+  provision: provision && { storage: "memory" as const },
+  consumer: { fetchWaitMs: 200, ...ackWait },
+};
+
+/** The durable events of the orders service (OrderPlaced starts the saga), provisioned as above. */
+export function durableEvents(types: readonly string[]) {
+  return { types, provision, consumer: ackWait };
+}
 
 /** A pool for one service: a few connections each, five services share the server. */
 export function openPool(): pg.Pool {
@@ -34,7 +56,7 @@ export function connect(
   // 15 s rather than 5 s for a reply (saga steps included): on a busy machine a slow answer should
   // not turn into a timeout that cancels an order which would have gone through.
   return natsTransport({
-    servers: NATS_URL,
+    servers: NATS_URL.split(","), // one URL, or several comma-separated (a cluster's nodes)
     service,
     prefix: PREFIX,
     requestTimeoutMs: 15_000,
