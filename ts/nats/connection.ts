@@ -232,6 +232,15 @@ export class NatsConnection extends EventEmitter {
     return this.client;
   }
 
+  /**
+   * @internal close() waits for `work` (which must not reject) before it sends the last queued
+   * replies: for replies a handler sends with `reply()` after its batch settled.
+   */
+  holdCloseFor(work: Promise<void>): void {
+    this.handlersRunning.add(work);
+    void work.then(() => this.handlersRunning.delete(work));
+  }
+
   /** @internal Throws CATGA_CLOSED once close() has begun. */
   assertOpen(): void {
     if (this.closing) throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed");
@@ -398,13 +407,16 @@ export class NatsConnection extends EventEmitter {
 
   /**
    * Graceful close: stop taking work, deliver what subscriptions already received and finish
-   * their handlers, send queued replies and events, then drain the connection. Idempotent.
+   * their handlers (replies sent later included, see `holdCloseFor`), send queued replies and
+   * events, then drain the connection. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.subscriptions.keys()].map((s) => s.drain()));
       this.subscriptions.clear();
-      await Promise.all(this.handlersRunning);
+      // Work held with holdCloseFor can start while earlier work finishes (a batch that waited for
+      // a request slot serves its rest): wait until none is left.
+      while (this.handlersRunning.size > 0) await Promise.all(this.handlersRunning);
       await Promise.all([this.events.close(), this.replies.close()]);
       try {
         await this.client.close();
