@@ -50,7 +50,7 @@ export class InboundBatches {
     batch: InboundMessages,
     slots: RequestSlots,
   ): Promise<OutboundReply[]> {
-    return this.serveFrom(inbound, type, batch, slots, new BatchReplies(this.connection), 0);
+    return this.serveFrom(inbound, type, batch, slots, new BatchReplies(this.connection, batch), 0);
   }
 
   /** Serves envelopes `first`… of the batch, pausing whenever every slot is taken. */
@@ -304,8 +304,8 @@ export class InboundBatches {
 
 /**
  * Where the replies of one served batch go: into the batch's own reply list while it is `open`
- * (the engine sends them when the batch settles, framed per request group), else each on its
- * own through `connection.reply` (batched per tick like publishes).
+ * (the engine sends them when the batch settles, framed per request group), else through
+ * `connection.reply` as each settles (batched per tick, those of one request group in one frame).
  */
 class BatchReplies {
   out: OutboundReply[] = [];
@@ -315,12 +315,16 @@ class BatchReplies {
   /** Called when `running` drops to 0 while the batch waits for that (see `release`). */
   whenIdle: (() => void) | undefined;
 
-  constructor(private readonly connection: NatsConnection) {}
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly batch: InboundMessages,
+  ) {}
 
   add(subject: string, envelope: Uint8Array): void {
     if (this.open) this.out.push({ subject, envelope });
+    // With the batch: replies of one request group settling in the same tick share a frame.
     else
-      this.connection.reply(subject, envelope).catch((error: unknown) => {
+      this.connection.reply(subject, envelope, this.batch).catch((error: unknown) => {
         this.connection.emit("handlerError", error);
       });
   }
