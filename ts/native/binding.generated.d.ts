@@ -70,11 +70,13 @@ export declare class NatsClient {
   keyValue(name: string, maxAgeMs: number, memory: boolean): Promise<NatsKv>
   /**
    * Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
-   * `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
+   * `framed` groups them per subject into CTG1 frames (events); otherwise one message each
+   * (replies), except that replies to members of `replyGroups` (`<group>.<i>`, from an inbound
+   * batch's `replyGroups`) go back as one positional frame per group.
    * Resolves with the subjects the server refused (their envelopes were not delivered), or
    * null; only framed publishes are checked (see `NatsEngine::publish`).
    */
-  publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean): Promise<Array<string> | null>
+  publish(subjects: Array<string>, subjectIndex: Uint32Array, data: Buffer, offsets: Uint32Array, framed: boolean, replyGroups?: Array<ReplyGroupJs> | undefined | null): Promise<Array<string> | null>
   /** Flushes buffered messages to the server. */
   flush(): Promise<void>
   /** Subjects the server refused to subscribe this connection to (permissions), so far. */
@@ -327,6 +329,12 @@ export interface InboundBatchJs {
   dropped: number
   /** Pass to `settleBatch` once the batch is handled; the subscription's next batch waits for it. */
   token: number
+  /**
+   * The framed request groups of this batch (null when none): pass them to `publish` with
+   * replies sent after the batch settled, so the replies of a group sent together still travel
+   * as one positional frame.
+   */
+  replyGroups?: Array<ReplyGroupJs>
 }
 
 /** What a message is for. */
@@ -439,6 +447,12 @@ export interface ReplyBatchJs {
   subjects: Array<string>
   data: Buffer
   offsets: Uint32Array
+}
+
+/** A framed request group: its members' reply subjects are `<subject>.<i>`, i below `count`. */
+export interface ReplyGroupJs {
+  subject: string
+  count: number
 }
 
 /** A node of the ring with its weight. */

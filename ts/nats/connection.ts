@@ -8,6 +8,7 @@ import type {
   NatsStatsJs,
   NatsSubscription,
   ReplyBatchJs,
+  ReplyGroupJs,
 } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import { native } from "../native/loader.js";
@@ -76,6 +77,8 @@ class InboundBatch implements InboundMessages {
     readonly data: Buffer,
     readonly offsets: Uint32Array,
     private readonly replySubjects: (string | null | undefined)[] | null | undefined,
+    /** Its framed request groups, for replies sent after it settled (see `NatsConnection.reply`). */
+    readonly replyGroups: ReplyGroupJs[] | null | undefined,
   ) {}
 
   get count(): number {
@@ -135,6 +138,8 @@ export class NatsConnection extends EventEmitter {
   private readonly events: OutboundBatcher;
   private readonly whenDisconnected: BackpressurePolicy;
   private readonly replies: OutboundBatcher;
+  /** Framed request groups that replies queued since the last reply flush belong to (see `reply`). */
+  private readonly replyGroups = new Map<string, ReplyGroupJs>();
   private readonly requests: RequestBatcher;
   /** Live subscriptions, with what `subscriptionStats` names them by. */
   private readonly subscriptions = new Map<
@@ -162,14 +167,20 @@ export class NatsConnection extends EventEmitter {
       maxQueuedBytes: options.maxPendingBytes ?? NATS_DEFAULTS.maxPendingBytes,
       policy: options.backpressure ?? NATS_DEFAULTS.backpressure,
     };
-    const send =
-      (framed: boolean) => (subjects: string[], index: Uint32Array, data: Buffer, offsets: Uint32Array) =>
-        this.client.publish(subjects, index, data, offsets, framed).catch((e: unknown) => {
-          throw fromNativeError(e);
-        });
+    const send = (subjects: string[], index: Uint32Array, data: Buffer, offsets: Uint32Array) =>
+      this.client.publish(subjects, index, data, offsets, true).catch((e: unknown) => {
+        throw fromNativeError(e);
+      });
     this.whenDisconnected = options.whenDisconnected ?? NATS_DEFAULTS.whenDisconnected;
-    this.events = new OutboundBatcher(send(true), batch);
-    this.replies = new OutboundBatcher(send(false), batch);
+    this.events = new OutboundBatcher(send, batch);
+    this.replies = new OutboundBatcher((subjects, index, data, offsets) => {
+      // The groups named since the last flush; one not answered in this batch costs nothing.
+      const groups = this.replyGroups.size === 0 ? undefined : [...this.replyGroups.values()];
+      this.replyGroups.clear();
+      return this.client.publish(subjects, index, data, offsets, false, groups).catch((e: unknown) => {
+        throw fromNativeError(e);
+      });
+    }, batch);
     this.requests = new RequestBatcher(client);
   }
 
@@ -232,6 +243,15 @@ export class NatsConnection extends EventEmitter {
     return this.client;
   }
 
+  /**
+   * @internal close() waits for `work` (which must not reject) before it sends the last queued
+   * replies: for replies a handler sends with `reply()` after its batch settled.
+   */
+  holdCloseFor(work: Promise<void>): void {
+    this.handlersRunning.add(work);
+    void work.then(() => this.handlersRunning.delete(work));
+  }
+
   /** @internal Throws CATGA_CLOSED once close() has begun. */
   assertOpen(): void {
     if (this.closing) throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed");
@@ -252,8 +272,14 @@ export class NatsConnection extends EventEmitter {
     return this.events.add(subject, envelope);
   }
 
-  /** Sends a reply envelope to a request's reply subject (batched, one NATS message each). */
-  reply(subject: string, envelope: Uint8Array): Promise<void> {
+  /**
+   * Sends a reply envelope to a request's reply subject: batched per tick, one NATS message each,
+   * except that given the inbound batch the request came in, replies sent in one tick to members
+   * of one framed request group travel as one frame (as replies returned with a batch do).
+   */
+  reply(subject: string, envelope: Uint8Array, from?: InboundMessages): Promise<void> {
+    if (from instanceof InboundBatch && from.replyGroups)
+      for (const group of from.replyGroups) this.replyGroups.set(group.subject, group);
     return this.replies.add(subject, envelope);
   }
 
@@ -292,8 +318,8 @@ export class NatsConnection extends EventEmitter {
       const count = batch.offsets.length / 2;
       if (count === 0) return Promise.resolve(undefined);
       for (const observe of this.batchObservers) observe(count);
-      return handler(new InboundBatch(batch.data, batch.offsets, batch.replies)).then((out) =>
-        toReplyBatch(out, this),
+      return handler(new InboundBatch(batch.data, batch.offsets, batch.replies, batch.replyGroups)).then(
+        (out) => toReplyBatch(out, this),
       );
     };
     // The engine waits for settleBatch before the next batch: it is called exactly once per batch,
@@ -398,13 +424,16 @@ export class NatsConnection extends EventEmitter {
 
   /**
    * Graceful close: stop taking work, deliver what subscriptions already received and finish
-   * their handlers, send queued replies and events, then drain the connection. Idempotent.
+   * their handlers (replies sent later included, see `holdCloseFor`), send queued replies and
+   * events, then drain the connection. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.subscriptions.keys()].map((s) => s.drain()));
       this.subscriptions.clear();
-      await Promise.all(this.handlersRunning);
+      // Work held with holdCloseFor can start while earlier work finishes (a batch that waited for
+      // a request slot serves its rest): wait until none is left.
+      while (this.handlersRunning.size > 0) await Promise.all(this.handlersRunning);
       await Promise.all([this.events.close(), this.replies.close()]);
       try {
         await this.client.close();

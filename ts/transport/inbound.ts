@@ -6,19 +6,25 @@ import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/con
 import { envelopeRead, type ReadExpectations, readEnvelope } from "../nats/envelope-reader.js";
 import { viewAt } from "../nats/pack.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
+import type { RequestSlots } from "./request-slots.js";
 
 const DONE: Promise<void> = Promise.resolve();
+const NO_REPLIES: OutboundReply[] = [];
 const nothing = (): void => undefined;
 const EVENT_KIND = 2;
 const KIND_NAMES = ["a command", "a query", "an event", "a reply", "an error"];
 
 /**
- * Turns the inbound batches of core-NATS subscriptions into mediator calls: requests are served
- * and their replies returned with the batch, events are handed to their handlers. Envelopes are
- * read in place where their layout allows (envelope-reader.ts), else decoded whole.
+ * Turns the inbound batches of core-NATS subscriptions into mediator calls: requests are served,
+ * each answered as soon as its handler is done, events are handed to their handlers. Envelopes
+ * are read in place where their layout allows (envelope-reader.ts), else decoded whole.
  */
 export class InboundBatches {
   private readonly readExpectations = new Map<string, ReadExpectations>();
+  /** Requests whose handlers are still running, on every subscription (close() waits for them). */
+  private inFlight = 0;
+  /** Resolves what the connection's close() holds on while `inFlight` is above 0. */
+  private idle: (() => void) | undefined;
 
   constructor(
     private readonly codec: EnvelopeCodec,
@@ -32,35 +38,105 @@ export class InboundBatches {
 
   /**
    * Serves one inbound batch of requests: each envelope is read in place and handed to the
-   * mediator's `deliverRequest`; replies to synchronous results are encoded at once, the others
-   * when their handler settles. The replies go back with the batch (no extra crossing).
+   * mediator's `deliverRequest`. Replies to synchronous results go back with the batch (no extra
+   * crossing), and so do those whose handler settles before the event loop's next turn; the
+   * others are sent each as it settles (`connection.reply`). The batch resolves without waiting
+   * for slow handlers, so they hold up no other request, unless `slots` are all taken: then it
+   * waits for one, and the engine's next batch with it (see {@link RequestSlots}).
    */
-  serve(inbound: InboundDispatcher, type: string, batch: InboundMessages): Promise<OutboundReply[]> {
+  serve(
+    inbound: InboundDispatcher,
+    type: string,
+    batch: InboundMessages,
+    slots: RequestSlots,
+  ): Promise<OutboundReply[]> {
+    return this.serveFrom(inbound, type, batch, slots, new BatchReplies(this.connection, batch), 0);
+  }
+
+  /** Serves envelopes `first`… of the batch, pausing whenever every slot is taken. */
+  private serveFrom(
+    inbound: InboundDispatcher,
+    type: string,
+    batch: InboundMessages,
+    slots: RequestSlots,
+    replies: BatchReplies,
+    first: number,
+  ): Promise<OutboundReply[]> {
     const expect = this.expectations(type);
     const { data, offsets } = batch;
-    const replies = batch.replies;
+    const replyTos = batch.replies;
     const size = offsets.length / 2;
-    const out: OutboundReply[] = [];
-    let pending: Promise<unknown>[] | undefined;
-    for (let i = 0; i < size; i++) {
+    for (let i = first; i < size; i++) {
+      if (slots.full) {
+        // The rest of the batch waits for a slot; what is answered already does not.
+        replies.sendEachNow();
+        return slots.whenFree().then(() => {
+          replies.open = true;
+          return this.serveFrom(inbound, type, batch, slots, replies, i);
+        });
+      }
       const start = offsets[2 * i]!;
       const length = offsets[2 * i + 1]!;
-      const replyTo = replies[i] ?? null;
+      const replyTo = replyTos[i] ?? null;
       let running: Promise<unknown> | undefined;
       try {
         running =
           readEnvelope(data, start, length, expect) && inbound.deliverRequest !== undefined
-            ? this.serveRead(inbound, type, data, size, replyTo, out)
-            : this.serveDecoded(inbound, type, viewAt(data, start, length), size, replyTo, out);
+            ? this.serveRead(inbound, type, data, size, replyTo, replies)
+            : this.serveDecoded(inbound, type, viewAt(data, start, length), size, replyTo, replies);
       } catch (error) {
         this.malformed(String(error));
       }
-      if (running === undefined) continue;
-      if (pending === undefined) pending = [running];
-      else pending.push(running);
+      if (running !== undefined) this.track(running, replies, slots);
     }
-    if (pending === undefined) return Promise.resolve(out);
-    return Promise.all(pending).then(() => out);
+    return this.release(replies, slots);
+  }
+
+  /** A request whose handler is still running: it holds a slot, and close() waits for it. */
+  private track(running: Promise<unknown>, replies: BatchReplies, slots: RequestSlots): void {
+    slots.take();
+    replies.running++;
+    if (this.inFlight++ === 0) this.connection.holdCloseFor(new Promise<void>((idle) => (this.idle = idle)));
+    const settled = (): void => {
+      slots.give();
+      if (--replies.running === 0) replies.whenIdle?.();
+      if (--this.inFlight === 0) this.idle!(); // set when inFlight left 0
+    };
+    running.then(settled, (error: unknown) => {
+      this.connection.emit("handlerError", error);
+      settled();
+    });
+  }
+
+  /**
+   * When the batch is handed back to the engine. At once when nothing runs; else at the event
+   * loop's next turn, or sooner if all its requests are answered by then: a handler that awaits
+   * no I/O (an `async` one that returns at once) settles before that turn, so its reply still
+   * travels in the batch's frame. A batch that finds every slot taken then waits for one.
+   */
+  private release(replies: BatchReplies, slots: RequestSlots): Promise<OutboundReply[]> {
+    if (replies.running === 0 && !slots.full) {
+      replies.open = false;
+      return Promise.resolve(replies.out);
+    }
+    return new Promise<OutboundReply[]>((resolve) => {
+      let timer: NodeJS.Immediate | undefined;
+      const hand = (): void => {
+        replies.whenIdle = undefined;
+        if (timer !== undefined) clearImmediate(timer);
+        if (!slots.full) {
+          replies.open = false;
+          resolve(replies.out);
+          return;
+        }
+        // Backpressure: the engine's next batch waits for a slot; these replies need not.
+        replies.sendEachNow();
+        void slots.whenFree().then(() => resolve(NO_REPLIES));
+      };
+      if (replies.running === 0) return hand();
+      replies.whenIdle = hand;
+      timer = setImmediate(hand);
+    });
   }
 
   /** The request just read into `envelopeRead`: run it, and reply now or when it settles. */
@@ -70,7 +146,7 @@ export class InboundBatches {
     data: Buffer,
     size: number,
     replyTo: string | null,
-    out: OutboundReply[],
+    replies: BatchReplies,
   ): Promise<unknown> | undefined {
     const read = envelopeRead;
     if (!read.typeMatches && read.type === type) read.typeMatches = true;
@@ -85,24 +161,24 @@ export class InboundBatches {
           : typeMismatch(read.type, type)!;
       this.malformed(problem);
       if (replyTo)
-        this.pushReply(out, replyTo, type, messageId, correlationId, err(ErrorCodes.NO_HANDLER, problem));
+        this.pushReply(replies, replyTo, type, messageId, correlationId, err(ErrorCodes.NO_HANDLER, problem));
       return undefined;
     }
     const payload = this.codec.decodePayload(read.codec, data, read.payloadStart, read.payloadEnd);
     const result = inbound.deliverRequest!(kind, type, payload, read, size);
     if (!isPending(result)) {
-      if (replyTo) this.pushReply(out, replyTo, type, messageId, correlationId, result);
+      if (replyTo) this.pushReply(replies, replyTo, type, messageId, correlationId, result);
       return undefined;
     }
-    // Any thenable, made a native promise for the batch's Promise.all.
+    // Any thenable, made a native promise to be tracked.
     if (!replyTo) return settle(result);
     return settle(result).then((settled) =>
-      this.pushReply(out, replyTo, type, messageId, correlationId, settled),
+      this.pushReply(replies, replyTo, type, messageId, correlationId, settled),
     );
   }
 
   private pushReply(
-    out: OutboundReply[],
+    replies: BatchReplies,
     replyTo: string,
     type: string,
     messageId: string,
@@ -117,7 +193,7 @@ export class InboundBatches {
       const failure = err(ErrorCodes.ENCODE, `the result of ${type} cannot be encoded: ${String(error)}`);
       envelope = this.codec.encodeReplyTo(type, messageId, correlationId, toWire(failure));
     }
-    out.push({ subject: replyTo, envelope });
+    replies.add(replyTo, envelope);
   }
 
   /** The generic path: decode the whole request, dispatch it, reply when it settles. */
@@ -127,7 +203,7 @@ export class InboundBatches {
     bytes: Buffer,
     size: number,
     replyTo: string | null,
-    out: OutboundReply[],
+    replies: BatchReplies,
   ): Promise<void> {
     let request: Envelope;
     try {
@@ -142,7 +218,8 @@ export class InboundBatches {
         : typeMismatch(request.type, type);
     const result = mismatch ? err(ErrorCodes.NO_HANDLER, mismatch) : await inbound.dispatch(request);
     if (mismatch) this.malformed(mismatch);
-    if (replyTo) this.pushReply(out, replyTo, request.type, request.messageId, request.correlationId, result);
+    if (replyTo)
+      this.pushReply(replies, replyTo, request.type, request.messageId, request.correlationId, result);
   }
 
   /**
@@ -222,6 +299,42 @@ export class InboundBatches {
       this.readExpectations.set(type, expect);
     }
     return expect;
+  }
+}
+
+/**
+ * Where the replies of one served batch go: into the batch's own reply list while it is `open`
+ * (the engine sends them when the batch settles, framed per request group), else through
+ * `connection.reply` as each settles (batched per tick, those of one request group in one frame).
+ */
+class BatchReplies {
+  out: OutboundReply[] = [];
+  open = true;
+  /** The batch's requests whose handlers are still running. */
+  running = 0;
+  /** Called when `running` drops to 0 while the batch waits for that (see `release`). */
+  whenIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly batch: InboundMessages,
+  ) {}
+
+  add(subject: string, envelope: Uint8Array): void {
+    if (this.open) this.out.push({ subject, envelope });
+    // With the batch: replies of one request group settling in the same tick share a frame.
+    else
+      this.connection.reply(subject, envelope, this.batch).catch((error: unknown) => {
+        this.connection.emit("handlerError", error);
+      });
+  }
+
+  /** Sends the replies collected so far now, and later ones as they come, until reopened. */
+  sendEachNow(): void {
+    this.open = false;
+    const collected = this.out;
+    this.out = [];
+    for (const reply of collected) this.add(reply.subject, reply.envelope);
   }
 }
 

@@ -10,13 +10,14 @@ import {
   type ShardGate,
   type Transport,
 } from "../mediator/transport.js";
-import { NatsConnection } from "../nats/connection.js";
+import { type InboundHandler, NatsConnection } from "../nats/connection.js";
 import { NATS_DEFAULTS } from "../nats/options.js";
 import { EnvelopeCodec, jsonCodec, msgpackCodec, type PayloadCodec } from "../nats/wire.js";
 import { DurableCommands, durableCommandStreams } from "./durable-commands.js";
 import { DurableEvents, durableEventStreams } from "./durable-events.js";
 import { InboundBatches } from "./inbound.js";
-import { assertTransportOptions, type NatsTransportOptions } from "./options.js";
+import { assertTransportOptions, type NatsTransportOptions, TRANSPORT_DEFAULTS } from "./options.js";
+import { RequestSlots } from "./request-slots.js";
 import { Scheduler, type Schedules } from "./scheduler.js";
 
 const EMPTY_HEADERS: Envelope["headers"] = Object.freeze({});
@@ -78,7 +79,7 @@ export class NatsTransport implements Transport {
     readonly connection: NatsConnection,
     private readonly options: NatsTransportOptions,
   ) {
-    this.prefix = options.prefix ?? "catga";
+    this.prefix = options.prefix ?? TRANSPORT_DEFAULTS.prefix;
     const perType: Record<string, PayloadCodec> = {};
     for (const [type, codec] of Object.entries(options.codecs ?? {})) perType[type] = resolveCodec(codec);
     this.codec = new EnvelopeCodec(perType);
@@ -139,6 +140,7 @@ export class NatsTransport implements Transport {
       durableEvents: _durable,
       durableCommands: _durableCommands,
       scheduling: _scheduling,
+      maxConcurrentRequests: _maxConcurrentRequests,
       ...connection
     } = options;
     // Echo on: a publishing process gets its own events through its subscription (queue group).
@@ -184,7 +186,7 @@ export class NatsTransport implements Transport {
         { queue },
         durableCommands.has(type)
           ? (batch) => this.durableCommands.refuseRequests(type, batch)
-          : (batch) => this.batches.serve(inbound, type, batch),
+          : this.server(inbound, type),
       ),
     );
     const durable = [...durableCommands].map((type) => this.durableCommands.consume(inbound, type));
@@ -202,6 +204,14 @@ export class NatsTransport implements Transport {
     this.subscribed.catch((error: unknown) => {
       this.connection.emit("status", { kind: "error", message: `subscribe failed: ${String(error)}` });
     });
+  }
+
+  /** The handler of one request subscription, with its own `maxConcurrentRequests` slots. */
+  private server(inbound: InboundDispatcher, type: string): InboundHandler {
+    const slots = new RequestSlots(
+      this.options.maxConcurrentRequests ?? TRANSPORT_DEFAULTS.maxConcurrentRequests,
+    );
+    return (batch) => this.batches.serve(inbound, type, batch, slots);
   }
 
   /**
@@ -274,7 +284,7 @@ export class NatsTransport implements Transport {
         this.connection.subscribe(
           this.instanceSubject(type, instanceId),
           {},
-          (batch) => this.batches.serve(inbound!, type, batch), // types is empty without inbound
+          this.server(inbound!, type), // types is empty without inbound
         ),
       ),
     );

@@ -1,10 +1,11 @@
-import { describe, type FieldCheck, IssueList, isRecord, stringList, token } from "../checks.js";
+import { describe, type FieldCheck, IssueList, integer, isRecord, stringList, token } from "../checks.js";
 import {
   DURABLE_CONSUMER_FIELDS,
   type DurableConsumerOptions,
   STREAM_SETTING_FIELDS,
   type StreamOptions,
 } from "../jetstream/options.js";
+import { U32_MAX } from "../native/arguments.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "../nats/options.js";
 import type { PayloadCodec } from "../nats/wire.js";
 
@@ -142,7 +143,23 @@ export interface NatsTransportOptions extends Omit<NatsConnectionOptions, "noEch
    * @default none: scheduling disabled
    */
   scheduling?: SchedulingOptions;
+  /**
+   * Requests of one subscription (one command or query type) whose handlers may run at once in
+   * this process. A request answered synchronously takes no slot; the others hold theirs until
+   * their handler settles, and each is answered as soon as it does, so a slow handler holds up no
+   * other request. With every slot taken the subscription takes no more requests until one is
+   * free; those arriving meanwhile wait in its buffer
+   * ({@link NatsConnectionOptions.subscriptionBufferBytes}), as the engine's backpressure.
+   * @default 1024
+   */
+  maxConcurrentRequests?: number;
 }
+
+/** Defaults of the transport's own options (the connection's are `NATS_DEFAULTS`). */
+export const TRANSPORT_DEFAULTS = {
+  prefix: "catga",
+  maxConcurrentRequests: 1024,
+} as const;
 
 const prefix: FieldCheck = (value) =>
   typeof value === "string" && /^[^\s*>]+$/.test(value)
@@ -169,6 +186,7 @@ const TRANSPORT_FIELDS: Record<
   durableEvents: CHECKED_BELOW,
   durableCommands: CHECKED_BELOW,
   scheduling: CHECKED_BELOW,
+  maxConcurrentRequests: integer(1, U32_MAX),
 };
 const SCHEDULING_FIELDS: Record<keyof SchedulingOptions, FieldCheck> = {
   stream: token,
@@ -228,7 +246,16 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
   const list = new IssueList();
   if (!isRecord(options)) list.add("options", `must be an object, got ${describe(options)}`);
   else {
-    const { service, prefix, codecs, durableEvents, durableCommands, scheduling, ...connection } = options;
+    const {
+      service,
+      prefix,
+      codecs,
+      durableEvents,
+      durableCommands,
+      scheduling,
+      maxConcurrentRequests,
+      ...connection
+    } = options;
     const { noEcho, ...rest } = connection as NatsConnectionOptions; // a JavaScript caller may pass it
     if (noEcho !== undefined && noEcho !== false)
       list.add(
@@ -238,7 +265,7 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
     list.issues.push(...natsOptionIssues(rest));
     list.checkObject(
       "",
-      { service, prefix, codecs, durableEvents, durableCommands, scheduling },
+      { service, prefix, codecs, durableEvents, durableCommands, scheduling, maxConcurrentRequests },
       TRANSPORT_FIELDS,
     );
     const schedule = list.checkObject("scheduling", scheduling, SCHEDULING_FIELDS);

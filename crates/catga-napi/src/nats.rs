@@ -14,7 +14,7 @@ use crate::buffers::slices;
 use crate::error::{into_async, invalid_argument, to_js_async};
 use crate::nats_options::{to_options, NatsOptionsInput};
 use crate::requests::RepliesSlot;
-use crate::subscription::UnsettledBatches;
+use crate::subscription::{reply_groups_of, ReplyGroupJs, UnsettledBatches};
 
 /// A connection status change.
 #[napi(object)]
@@ -95,7 +95,9 @@ pub struct NatsClient {
 #[napi]
 impl NatsClient {
     /// Publishes envelopes `data[offsets[2i]..][..offsets[2i+1]]` to `subjects[subjectIndex[i]]`.
-    /// `framed` groups them per subject into CTG1 frames (events); otherwise one message each (replies).
+    /// `framed` groups them per subject into CTG1 frames (events); otherwise one message each
+    /// (replies), except that replies to members of `replyGroups` (`<group>.<i>`, from an inbound
+    /// batch's `replyGroups`) go back as one positional frame per group.
     /// Resolves with the subjects the server refused (their envelopes were not delivered), or
     /// null; only framed publishes are checked (see `NatsEngine::publish`).
     #[napi]
@@ -106,6 +108,7 @@ impl NatsClient {
         data: Buffer,
         offsets: Uint32Array,
         framed: bool,
+        reply_groups: Option<Vec<ReplyGroupJs>>,
     ) -> napi::Result<Option<Vec<String>>> {
         let envelopes = slices(&data, &offsets).map_err(into_async)?;
         if envelopes.len() != subject_index.len() {
@@ -117,6 +120,11 @@ impl NatsClient {
                 .get(subject_index[i] as usize)
                 .ok_or_else(|| into_async(invalid_argument(&format!("subjectIndex[{i}]"), "points past subjects")))?;
             items.push((subject.as_str(), envelope));
+        }
+        let groups = reply_groups_of(reply_groups);
+        if !framed && !groups.is_empty() {
+            self.engine.publish_replies(&items, &groups).await.map_err(to_js_async)?;
+            return Ok(None);
         }
         let mode = if framed { PublishMode::Events } else { PublishMode::Replies };
         let outcome = self.engine.publish(&items, mode).await.map_err(to_js_async)?;

@@ -33,11 +33,27 @@ pub struct InboundBatchJs {
     pub dropped: u32,
     /// Pass to `settleBatch` once the batch is handled; the subscription's next batch waits for it.
     pub token: u32,
+    /// The framed request groups of this batch (null when none): pass them to `publish` with
+    /// replies sent after the batch settled, so the replies of a group sent together still travel
+    /// as one positional frame.
+    pub reply_groups: Option<Vec<ReplyGroupJs>>,
+}
+
+/// A framed request group: its members' reply subjects are `<subject>.<i>`, i below `count`.
+#[napi(object)]
+pub struct ReplyGroupJs {
+    pub subject: String,
+    pub count: u32,
+}
+
+/// Groups as the engine takes them; an empty list when none.
+pub(crate) fn reply_groups_of(groups: Option<Vec<ReplyGroupJs>>) -> Vec<(String, u32)> {
+    groups.unwrap_or_default().into_iter().map(|group| (group.subject, group.count)).collect()
 }
 
 impl InboundBatchJs {
     /// The batch as JS gets it, settled later with `token`.
-    fn new(batch: InboundBatch, token: u32) -> Self {
+    fn new(batch: InboundBatch, token: u32, reply_groups: &[(String, u32)]) -> Self {
         Self {
             data: match batch.shared {
                 Some(bytes) => {
@@ -53,6 +69,12 @@ impl InboundBatchJs {
             malformed_reason: batch.malformed_reason,
             dropped: batch.dropped,
             token,
+            reply_groups: (!reply_groups.is_empty()).then(|| {
+                reply_groups
+                    .iter()
+                    .map(|(subject, count)| ReplyGroupJs { subject: subject.clone(), count: *count })
+                    .collect()
+            }),
         }
     }
 }
@@ -154,7 +176,7 @@ impl NatsClient {
                 let Some(mut batch) = batch else { break };
                 let reply_groups = std::mem::take(&mut batch.reply_groups);
                 let Some((token, settled)) = register(&unsettled) else { break };
-                let js_batch = InboundBatchJs::new(batch, token);
+                let js_batch = InboundBatchJs::new(batch, token, &reply_groups);
                 if on_batch.call(js_batch, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
                     // JS is going away: nobody will settle this batch.
                     take_unsettled(&unsettled, token);
