@@ -6,6 +6,7 @@ import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
 import { CONSUMER_DEFAULTS, STREAM_DEFAULTS } from "../../ts/jetstream/options.js";
 import { loadNativeBinding } from "../../ts/native/loader.js";
 import { NATS_DEFAULTS } from "../../ts/nats/options.js";
+import { durableCommandStreams } from "../../ts/transport/durable-commands.js";
 import { durableEventStreams } from "../../ts/transport/durable-events.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
 
@@ -108,6 +109,46 @@ describe("option defaults on the server", () => {
     } finally {
       const js = new JetStream(transport.connection);
       await Promise.all([js.deleteStream(events.name), js.deleteStream(deadLetters.name)]);
+      await transport.close();
+    }
+  });
+
+  it("provisioned streams: dead letters and Results share the stream's storage and replicas, not its limits", async () => {
+    // In a cluster, dead letters on one replica would be lost with one server while the stream
+    // itself survives; storage is shared for the same reason. Limits are not: dead letters are kept.
+    expect(
+      durableEventStreams("p", { provision: { replicas: 3, storage: "memory", maxAgeMs: 60_000 } }),
+    ).toEqual({
+      events: { name: "P_EVENTS", subjects: ["p.evt.>"], replicas: 3, storage: "memory", maxAgeMs: 60_000 },
+      deadLetters: { name: "P_EVENTS_DLQ", subjects: ["p.dlq.>"], replicas: 3, storage: "memory" },
+    });
+    const prefix = uniquePrefix("defaults");
+    const provision = { storage: "memory", maxMessages: 1000 } as const;
+    const events = durableEventStreams(prefix, { provision });
+    const commands = durableCommandStreams(prefix, { provision });
+    const transport = await natsTransport({
+      servers: NATS_URL,
+      service: "defaults",
+      prefix,
+      durableEvents: { provision },
+      durableCommands: { provision },
+    });
+    const names = [
+      events.events.name,
+      events.deadLetters.name,
+      commands.commands.name,
+      commands.deadLetters.name,
+      commands.results.name,
+    ];
+    try {
+      const [eventStream, eventDlq, commandStream, commandDlq, results] = await serverSettings(names);
+      for (const stream of [eventStream, eventDlq, commandStream, commandDlq, results])
+        expect(stream).toMatchObject({ storage: "memory", replicas: 1 });
+      expect([eventStream!.maxMessages, commandStream!.maxMessages]).toEqual([1000, 1000]);
+      expect([eventDlq!.maxMessages, commandDlq!.maxMessages, results!.maxMessages]).toEqual([-1, -1, -1]);
+    } finally {
+      const js = new JetStream(transport.connection);
+      await Promise.all(names.map((name) => js.deleteStream(name)));
       await transport.close();
     }
   });

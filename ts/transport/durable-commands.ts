@@ -8,6 +8,7 @@ import { err, isAnsweredFailure, ok, type Result } from "../mediator/result.js";
 import { type Envelope, type InboundDispatcher, toWire } from "../mediator/transport.js";
 import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/connection.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
+import { durabilityOf } from "./durability.js";
 import { typeMismatch } from "./inbound.js";
 import { type DurableCommandsOptions, defaultStreamName } from "./options.js";
 import { ResultInbox } from "./result-inbox.js";
@@ -30,7 +31,8 @@ export const RESULTS_MAX_AGE_MS = 5 * 60_000;
  * `provision`'s settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dcmd-dlq.>`
  * (apart from the events' `<prefix>.dlq.>`: two streams may not capture one subject); the
  * Results of "result" sends in `<stream>_RESULTS` capturing `<prefix>.dres.>`, kept
- * {@link RESULTS_MAX_AGE_MS} (in `provision`'s storage).
+ * {@link RESULTS_MAX_AGE_MS}. The dead letters and Results get `provision`'s `replicas` and
+ * `storage`: in a cluster they must survive losing a server like the commands do.
  */
 export function durableCommandStreams(
   prefix: string,
@@ -42,15 +44,16 @@ export function durableCommandStreams(
 } {
   const name = options.stream ?? defaultStreamName(prefix, "COMMANDS");
   const settings = typeof options.provision === "object" ? options.provision : {};
+  const durability = durabilityOf(settings);
   return {
     commands: { ...settings, name, subjects: [`${prefix}.dcmd.>`], retention: "workqueue" },
-    deadLetters: { name: `${name}_DLQ`, subjects: [`${prefix}.dcmd-dlq.>`] },
+    deadLetters: { ...durability, name: `${name}_DLQ`, subjects: [`${prefix}.dcmd-dlq.>`] },
     results: {
+      ...durability,
       name: `${name}_RESULTS`,
       subjects: [`${prefix}.dres.>`],
       retention: "limits",
       maxAgeMs: RESULTS_MAX_AGE_MS,
-      ...(settings.storage === undefined ? {} : { storage: settings.storage }),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { StreamOptions } from "../jetstream/options.js";
 import type { InboundDispatcher } from "../mediator/transport.js";
 import type { NatsConnection } from "../nats/connection.js";
 import type { EnvelopeCodec } from "../nats/wire.js";
+import { durabilityOf } from "./durability.js";
 import { typeMismatch } from "./inbound.js";
 import type { DurableEventsOptions } from "./options.js";
 
@@ -19,8 +20,9 @@ export const REPLAY_FOR_HEADER = "catga-replay-for";
 /**
  * The two streams `durableEvents` provisions: the events in `stream` (default `<PREFIX>_EVENTS`,
  * the prefix upper-cased, other characters as `_`) capturing `<prefix>.evt.>`, with `provision`'s
- * settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dlq.>`. Every other setting
- * is the stream default (`STREAM_DEFAULTS` in jetstream/options.ts), for the dead letters always.
+ * settings; their dead letters in `<stream>_DLQ` capturing `<prefix>.dlq.>`, with `provision`'s
+ * `replicas` and `storage` (in a cluster they must survive losing a server like the events do).
+ * Every other setting is the stream default (`STREAM_DEFAULTS` in jetstream/options.ts).
  */
 export function durableEventStreams(
   prefix: string,
@@ -30,7 +32,7 @@ export function durableEventStreams(
   const settings = typeof options.provision === "object" ? options.provision : {};
   return {
     events: { ...settings, name, subjects: [`${prefix}.evt.>`] },
-    deadLetters: { name: `${name}_DLQ`, subjects: [`${prefix}.dlq.>`] },
+    deadLetters: { ...durabilityOf(settings), name: `${name}_DLQ`, subjects: [`${prefix}.dlq.>`] },
   };
 }
 

@@ -24,9 +24,10 @@ export interface DurableEventsOptions {
   types?: readonly string[];
   /**
    * Create/update both streams at connect (`false`: they must exist); an object also sets the
-   * event stream's retention ({@link StreamOptions} without `name`/`subjects`). Settings left out,
-   * and all of the dead-letter stream's, are the {@link StreamOptions} defaults (`STREAM_DEFAULTS`):
-   * file storage, kept forever, 2-minute duplicate window.
+   * event stream's retention ({@link StreamOptions} without `name`/`subjects`); its `replicas` and
+   * `storage` apply to the dead-letter stream too (losing a server must not lose dead letters).
+   * Settings left out, and the dead-letter stream's limits, are the {@link StreamOptions} defaults
+   * (`STREAM_DEFAULTS`): file storage, kept forever, 2-minute duplicate window.
    * @default true
    */
   provision?: boolean | Omit<StreamOptions, "name" | "subjects">;
@@ -59,8 +60,9 @@ export interface DurableCommandsOptions {
    * sends and handlers fail with a coded error while they are missing. Give the same settings to
    * every service that provisions. An object also sets the command stream's limits
    * ({@link StreamOptions} without `name`, `subjects` and `retention`, which is always
-   * `"workqueue"`); the rest, and all of the dead-letter stream's, are the `STREAM_DEFAULTS`:
-   * file storage, kept until handled, 2-minute duplicate window (the span of `messageId` dedupe).
+   * `"workqueue"`); its `replicas` and `storage` apply to the dead-letter and results streams too.
+   * The rest, and the dead-letter stream's limits, are the `STREAM_DEFAULTS`: file storage, kept
+   * until handled, 2-minute duplicate window (the span of `messageId` dedupe).
    * @default true
    */
   readonly provision?: boolean | Omit<StreamOptions, "name" | "subjects" | "retention">;
