@@ -32,6 +32,8 @@ async function server(prefix, bucket, id) {
     .handle(Sharded, ({ n }) => n, { shardBy: (p) => p.key })
     .build();
   await cluster(catga, { bucket, instanceId: id, heartbeatMs: 500, discovery: false });
+  // An orderly exit, so a --cpu-prof profile gets written.
+  process.on("SIGTERM", () => process.exit(0));
   process.stdout.write("ready\n");
 }
 
@@ -45,9 +47,14 @@ async function main() {
     ["s1", "s2"].map(
       (id) =>
         new Promise((resolve) => {
-          const child = spawn(process.execPath, [script, "--server", prefix, bucket, id], {
-            stdio: ["ignore", "pipe", "inherit"],
-          });
+          // execArgv passes on flags such as --cpu-prof, so the servers can be profiled too.
+          const child = spawn(
+            process.execPath,
+            [...process.execArgv, script, "--server", prefix, bucket, id],
+            {
+              stdio: ["ignore", "pipe", "inherit"],
+            },
+          );
           createInterface({ input: child.stdout }).on("line", (line) => line === "ready" && resolve(child));
         }),
     ),
@@ -83,37 +90,46 @@ async function main() {
     const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
     return { p50: at(0.5), p99: at(0.99), rps: requests / seconds };
   };
-  await run(Plain); // warm-up
-  await run(Sharded);
-  await run(Sharded, direct);
-  const ratios = [];
-  const directRatios = [];
+  // --only=routed (comma-separated) runs some of the three modes, e.g. to profile one path.
+  const only = process.argv
+    .find((a) => a.startsWith("--only="))
+    ?.slice(7)
+    .split(",");
+  const modes = [
+    ["plain", () => run(Plain)],
+    ["sharded", () => run(Sharded)],
+    ["routed", () => run(Sharded, direct)],
+  ].filter(([name]) => only === undefined || only.includes(name));
+  for (const [, measure] of modes) await measure(); // warm-up
+  const results = new Map(modes.map(([name]) => [name, []]));
   const show = (name, r) =>
     console.log(
       `${name.padEnd(8)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${Math.round(r.rps)} req/s`,
     );
   for (let round = 1; round <= rounds; round++) {
-    const plain = await run(Plain);
-    const sharded = await run(Sharded);
-    const routed = await run(Sharded, direct);
     console.log(`round ${round}`);
-    show("plain", plain);
-    show("sharded", sharded);
-    show("routed", routed);
-    ratios.push(sharded.p50 / plain.p50);
-    directRatios.push(routed.p50 / plain.p50);
+    for (const [name, measure] of modes) {
+      const r = await measure();
+      show(name, r);
+      results.get(name).push(r);
+    }
   }
   const median = (list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)];
-  console.log(
-    `median p50 ratio sharded (queue group + forward)/plain: ${median(ratios).toFixed(2)} (bar ≤ 1.2)`,
-  );
-  console.log(
-    `median p50 ratio sharded (routed to the owner)/plain: ${median(directRatios).toFixed(2)} (bar ≤ 1.2)`,
-  );
+  const ratios = (name) => results.get(name).map((r, i) => r.p50 / results.get("plain")[i].p50);
+  if (results.has("plain") && results.has("sharded"))
+    console.log(
+      `median p50 ratio sharded (queue group + forward)/plain: ${median(ratios("sharded")).toFixed(2)} (bar ≤ 1.2)`,
+    );
+  if (results.has("plain") && results.has("routed"))
+    console.log(
+      `median p50 ratio sharded (routed to the owner)/plain: ${median(ratios("routed")).toFixed(2)} (bar ≤ 1.2)`,
+    );
   await directMember.close();
   await direct.close();
   await caller.close();
-  for (const child of children) child.kill("SIGKILL");
+  await Promise.all(
+    children.map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGTERM"))),
+  );
   const admin = await natsTransport({ servers: NATS, service: "admin", prefix });
   await admin.connection.native.deleteStream(`KV_${bucket}`).catch(() => undefined);
   await admin.close();

@@ -1,13 +1,24 @@
 // A sharded worker in its own process: handles `shard.touch` sharded by `key`, answering with its
-// instance id and when the handler started and ended (a wall clock shared by the processes of
-// this machine). Prints "ready"; on SIGTERM leaves the cluster gracefully and exits. Uses dist/.
+// instance id and when the handler started and ended. Every handler run is also appended to the
+// log file given (`key n instance start end`, times from the system-wide monotonic clock, ns), so
+// the test sees runs whose replies never arrived too. Prints "ready"; on SIGTERM leaves the
+// cluster gracefully, writes what is left of its log and exits. Uses dist/.
+import { appendFileSync } from "node:fs";
 import { cluster } from "../../dist/cluster.js";
 import { createCatga, defineCommand, silentLogger } from "../../dist/index.js";
 import { natsTransport } from "../../dist/nats.js";
 
-const [prefix, bucket, instanceId, heartbeatMs] = process.argv.slice(2);
+const [prefix, bucket, instanceId, heartbeatMs, logFile] = process.argv.slice(2);
 const Touch = defineCommand("shard.touch");
-const now = () => performance.timeOrigin + performance.now();
+// CLOCK_MONOTONIC is one clock for every process of the machine: intervals compare exactly.
+const now = () => Number(process.hrtime.bigint());
+let lines = [];
+const flush = () => {
+  if (lines.length === 0) return;
+  appendFileSync(logFile, lines.join(""));
+  lines = [];
+};
+setInterval(flush, 50);
 const transport = await natsTransport({
   servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
   service: "shards",
@@ -17,11 +28,17 @@ const transport = await natsTransport({
 const catga = createCatga({ transport, logger: silentLogger })
   .handle(
     Touch,
-    async ({ n }) => {
+    async ({ key, n }) => {
       const start = now();
-      // Yield (sometimes for a timer) so a second handler of the same key could overlap if allowed.
-      await new Promise((resolve) => (n % 7 === 0 ? setTimeout(resolve, 1) : setImmediate(resolve)));
-      return { n, instance: instanceId, start, end: now() };
+      // Even-numbered commands (the test's hot keys) take milliseconds, so a hot key's owner is
+      // always busy with it: a newcomer that began to serve the key before that owner let go
+      // would overlap it (a hand-off without the gate). The others only yield.
+      await new Promise((resolve) =>
+        n % 2 === 0 ? setTimeout(resolve, 1 + (n % 3)) : setImmediate(resolve),
+      );
+      const end = now();
+      lines.push(`${key} ${n} ${instanceId} ${start} ${end}\n`);
+      return { n, instance: instanceId, start, end };
     },
     { shardBy: (p) => p.key },
   )
@@ -35,7 +52,7 @@ const members = await cluster(catga, {
 process.on("SIGTERM", async () => {
   await members.close();
   await catga.close();
+  flush();
   process.exit(0);
 });
 process.stdout.write("ready\n");
-setInterval(() => undefined, 1 << 30);

@@ -84,6 +84,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private answerTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
   private load = 0;
+  private changes = 0;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -109,6 +110,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Sets the load reported from the next heartbeat on. */
   setLoad(load: number): void {
     this.load = load;
+  }
+
+  /**
+   * Bumped whenever an instance joins, leaves, or announces another weight or other types: a list
+   * derived from `members()` that ignores `load` stays valid while this holds (the balancer keeps
+   * its candidates per type so, instead of rebuilding them per send).
+   */
+  get version(): number {
+    return this.changes;
   }
 
   /** Every instance in view, this one first. */
@@ -163,11 +173,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (leaving) {
       if (known !== undefined) {
         this.seen.delete(member.instanceId);
+        this.changes++;
         this.emit("leave", known.member, "left");
       }
       return;
     }
     this.seen.set(member.instanceId, { member, lastSeen: this.clock() });
+    if (known === undefined || !sameRole(known.member, member)) this.changes++;
     if (known === undefined) {
       this.emit("join", member);
       this.answerSoon();
@@ -188,6 +200,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     for (const [id, { member, lastSeen }] of this.seen) {
       if (now - lastSeen > member.heartbeatMs * EXPIRY_INTERVALS) {
         this.seen.delete(id);
+        this.changes++;
         this.emit("leave", member, "expired");
       }
     }
@@ -251,6 +264,15 @@ function isHeartbeat(value: unknown): value is Heartbeat {
     typeof h.heartbeatMs === "number" &&
     h.heartbeatMs > 0
   );
+}
+
+/** Same weight and same types: what balancing and sharding read of a member besides its id. */
+function sameRole(a: Member, b: Member): boolean {
+  return a.weight === b.weight && sameList(a.serves, b.serves) && sameList(a.shards, b.shards);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 function strings(value: unknown): string[] {

@@ -102,11 +102,13 @@ export class ShardRouter implements RequestRouter, ShardGate {
         }),
       ).then(() => undefined),
     );
-    this.stopServing = await this.transport.route(this, this.self);
+    // Views first: the transport routes this instance's sends through this router as soon as
+    // `route` begins (before its subscriptions are live), and a send needs a ring to pick an owner.
     const refresh = () => this.refresh();
     this.membership.on("join", refresh);
     this.membership.on("leave", refresh);
     this.refresh();
+    this.stopServing = await this.transport.route(this, this.self);
   }
 
   stats(): ShardStats {

@@ -2,7 +2,8 @@
  * Sharded handlers (docs/architecture/cluster.md, "Sharded handlers"): the handler of a contract registered with
  * `shardBy` runs only on the instance that owns the message's key, one message per key at a time.
  * The mediator computes and checks the key; who owns it is the transport's `shards` gate, installed
- * by `cluster()`. Without a gate (no cluster, or in process) this process owns every key.
+ * by `cluster()`. Without a gate (in process) this process owns every key; the NATS transport
+ * serves a sharded type only once `cluster()` has installed its gate.
  */
 import { ErrorCodes } from "../errors.js";
 import type { HandlerContext } from "./context.js";

@@ -49,11 +49,19 @@ export class RequestBatcher {
     list.push({ id, subject, envelope });
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      // A lone request goes at the end of this tick. With others in flight, their replies arrive
+      // as many callbacks in one event-loop turn (one per reply frame): the requests they trigger
+      // wait for the end of that turn and start together, framed per subject. Flushed per tick,
+      // sends to several subjects (a sharded type's owners) split into ever smaller frames until
+      // each went alone, one native call each (benches/RESULTS.md, "Cluster: sharded send").
+      if (this.pending.size === 1) queueMicrotask(this.flushNow);
+      else setImmediate(this.flushNow);
     }
     this.keepAlive ??= setInterval(() => undefined, 1 << 30);
     return promise;
   }
+
+  private readonly flushNow = (): void => this.flush();
 
   private flush(): void {
     this.scheduled = false;

@@ -179,16 +179,21 @@ export class NatsTransport implements Transport {
       ...inbound.events.filter((type) => !this.durable?.carries(type)).map((type) => this.eventSubject(type)),
     );
     const durableCommands = new Set(inbound.durableCommands ?? []);
+    // A sharded type joins its queue group only once `cluster()` routes (see `route`): before, this
+    // instance would run whatever reached it as the owner of every key, beside the real owners.
+    const sharded = inbound.shardKeys ?? new Map();
     // A durable command's request subject stays subscribed: it tells callers how it is taken.
-    const requests = [...inbound.commands, ...inbound.queries].map((type) =>
-      this.connection.subscribe(
-        this.requestSubject(type),
-        { queue },
-        durableCommands.has(type)
-          ? (batch) => this.durableCommands.refuseRequests(type, batch)
-          : this.server(inbound, type),
-      ),
-    );
+    const requests = [...inbound.commands, ...inbound.queries]
+      .filter((type) => !sharded.has(type))
+      .map((type) =>
+        this.connection.subscribe(
+          this.requestSubject(type),
+          { queue },
+          durableCommands.has(type)
+            ? (batch) => this.durableCommands.refuseRequests(type, batch)
+            : this.server(inbound, type),
+        ),
+      );
     const durable = [...durableCommands].map((type) => this.durableCommands.consume(inbound, type));
     const events = inbound.events.map((type) =>
       this.durable?.carries(type)
@@ -279,18 +284,21 @@ export class NatsTransport implements Transport {
     const durable = new Set(inbound?.durableCommands ?? []);
     const types =
       inbound === undefined ? [] : [...inbound.commands, ...inbound.queries].filter((t) => !durable.has(t));
-    const stops = await Promise.all(
-      types.map((type) =>
-        this.connection.subscribe(
-          this.instanceSubject(type, instanceId),
-          {},
-          this.server(inbound!, type), // types is empty without inbound
-        ),
-      ),
-    );
+    // Installed before anything is served: a sharded handler must never run without its gate.
+    // It stays installed after stop: a sharded handler must never fall back to "this process
+    // owns every key" while the transport still serves (the router then owns nothing).
     this.router = router;
-    // The router stays installed after stop: a sharded handler must never fall back to "this
-    // process owns every key" while the transport still serves (the router then owns nothing).
+    const serve = (type: string) => this.server(inbound!, type); // types is empty without inbound
+    const sharded = [...(inbound?.shardKeys?.keys() ?? [])].filter((type) => types.includes(type));
+    const stops = await Promise.all([
+      ...types.map((type) =>
+        this.connection.subscribe(this.instanceSubject(type, instanceId), {}, serve(type)),
+      ),
+      // The queue group of each sharded type, held back by `attach` until now.
+      ...sharded.map((type) =>
+        this.connection.subscribe(this.requestSubject(type), { queue: this.options.service }, serve(type)),
+      ),
+    ]);
     return async () => {
       await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
     };
