@@ -226,6 +226,12 @@ describe("sagas (in process)", () => {
       "reserve order:o17:reserve",
       "reserve order:o17:reserve",
     ]);
+    // The failed write was pipelined with charge's send (docs/sagas.md): charge went out once
+    // then, and once more after reserve was recorded, both times under its own id.
+    expect(s.calls.filter((c) => c.startsWith("charge"))).toEqual([
+      "charge order:o17:charge",
+      "charge order:o17:charge",
+    ]);
   });
 
   it("wake moves an instance left in progress (a start whose activation was lost)", async () => {

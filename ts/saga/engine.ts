@@ -2,9 +2,10 @@
  * Runs hosted sagas. Every activation of an instance (its start, an event, a timer, an operator's
  * resume) sends the saga's internal durable `advance` command; its handler moves the instance step by
  * step, writing the store after each, until it waits or ends. Each write names the revision it read,
- * so two activations never both move one instance; a step's command is claimed (`inFlight`) before
- * it is sent, so a crash leaves a record of what may have happened, and the redelivered `advance`
- * (JetStream, on any instance) sends it again under the same message id (docs/sagas.md).
+ * so two activations never both move one instance; a step's command is claimed (`inFlight`) no later
+ * than it is sent (the claim is written while it is sent), so a crash leaves a record of what may have
+ * happened, and the redelivered `advance` (JetStream, on any instance) sends it again under the same
+ * message id (docs/sagas.md).
  */
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Clock } from "../mediator/clock.js";
@@ -75,7 +76,7 @@ export class SagaEngine {
     deadlineMs: number | undefined,
     trace: string | undefined,
   ): Promise<boolean> {
-    return this.rt.store.insert({
+    const instance: SagaInstance = {
       saga: this.saga.name,
       id,
       status: "running",
@@ -90,6 +91,10 @@ export class SagaEngine {
         ...(trace === undefined ? {} : { trace }),
       }),
       updatedAt: now,
+    };
+    return this.rt.store.insert(instance).then((inserted) => {
+      if (inserted) this.rt.insertedHere(instance);
+      return inserted;
     });
   }
 
@@ -153,7 +158,7 @@ export class SagaEngine {
   private async drive(id: string): Promise<void> {
     this.rt.driving(id);
     try {
-      let instance = await this.rt.read(id);
+      let instance = await this.rt.first(id);
       while (instance !== undefined && (await this.move(instance)) !== "stop")
         instance = await this.rt.current(id);
     } finally {

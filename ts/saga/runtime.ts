@@ -25,6 +25,9 @@ export const SAGA_HOST_DEFAULTS = {
   maxStateBytes: 262_144,
 } as const;
 
+/** Inserted copies kept for their first activation (`SagaRuntime.insertedHere`); the oldest go first. */
+const INSERTED_KEPT = 10_000;
+
 /** After one move: read the instance again and move on, or stop (it waits, ended, or needs an operator). */
 export type Move = "again" | "stop";
 
@@ -89,6 +92,19 @@ export class SagaRuntime {
    */
   private readonly latest = new Map<string, SagaInstance | undefined>();
 
+  /**
+   * Instances inserted here whose first activation has not run yet: the advance starts from the
+   * inserted copy instead of reading it back (a store round trip less per saga, on its critical
+   * path). Stale only if another process moved it meanwhile; harmless as above.
+   */
+  private readonly inserted = new Map<string, SagaInstance>();
+
+  /** Keeps the copy just inserted for the instance's first activation in this process. */
+  insertedHere(instance: SagaInstance): void {
+    this.inserted.set(instance.id, instance);
+    if (this.inserted.size > INSERTED_KEPT) this.inserted.delete(this.inserted.keys().next().value!); // the oldest
+  }
+
   /** Starts keeping the latest copy of `id` (the engine drives it). */
   driving(id: string): void {
     this.latest.set(id, undefined);
@@ -104,8 +120,18 @@ export class SagaRuntime {
     return this.latest.get(id) ?? this.read(id);
   }
 
+  /** The copy a drive starts from: the one inserted here (once), else read now. */
+  first(id: string): Promise<SagaInstance | undefined> {
+    const inserted = this.inserted.get(id);
+    if (inserted === undefined) return this.read(id);
+    this.inserted.delete(id);
+    if (this.latest.has(id)) this.latest.set(id, inserted);
+    return Promise.resolve(inserted);
+  }
+
   /** Reads the instance (and keeps the copy while it is driven here). */
   async read(id: string): Promise<SagaInstance | undefined> {
+    this.inserted.delete(id);
     this.forget(id);
     const instance = await this.store.get(this.saga.name, id);
     if (this.latest.has(id)) this.latest.set(id, instance);
