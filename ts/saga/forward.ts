@@ -7,12 +7,13 @@ import { ErrorCodes } from "../errors.js";
 import { errorInfoFrom, type Result } from "../mediator/result.js";
 import { timer } from "./activation.js";
 import { compensate, compensation, fail } from "./compensation.js";
-import type { StepDefinition } from "./define.js";
+import type { SendStepDefinition, StepDefinition } from "./define.js";
 import type { SagaError, SagaInstance, SagaProgress } from "./instance.js";
 import type { Move, SagaRuntime } from "./runtime.js";
 import { isDuplicate } from "./sends.js";
 
-type SendStep = StepDefinition & { kind: "send" };
+type SendStep = SendStepDefinition;
+type ParallelStep = StepDefinition & { kind: "parallel" };
 type WaitStep = StepDefinition & { kind: "wait" };
 
 /** One move while running: the deadline, the next step (skipped, sent or waited for), or `completed`. */
@@ -43,6 +44,7 @@ export async function forward(rt: SagaRuntime, instance: SagaInstance): Promise<
     }
   }
   if (step.kind === "wait") return reachWait(rt, instance, step);
+  if (step.kind === "parallel") return sendParallel(rt, instance, step);
   return send(rt, instance, step);
 }
 
@@ -58,7 +60,7 @@ export function claimNext(
   progress: SagaProgress,
 ): SagaProgress {
   const step = rt.saga.steps[index];
-  if (step?.kind !== "send" || pastDeadline(rt, progress)) return progress;
+  if ((step?.kind !== "send" && step?.kind !== "parallel") || pastDeadline(rt, progress)) return progress;
   try {
     if (step.when !== undefined && !step.when(state)) return progress;
   } catch {
@@ -302,6 +304,140 @@ async function outwait(
     const result = await sendOnce();
     if (!isDuplicate(result) || rt.clock.now() >= until) return result;
   }
+}
+
+/**
+ * A parallel step: claimed as a whole (`inFlight` is its name), its branches sent together, each
+ * under its own message id, and their Results recorded in one write once all are in (fan-in).
+ */
+async function sendParallel(rt: SagaRuntime, instance: SagaInstance, group: ParallelStep): Promise<Move> {
+  const recovered = instance.progress.inFlight === group.name;
+  const claimed = recovered
+    ? instance
+    : await rt.write(instance, { progress: { ...instance.progress, inFlight: group.name } });
+  if (claimed === undefined) return "again";
+  let payloads: unknown[];
+  try {
+    payloads = group.branches.map((branch) => branch.payload(claimed.state));
+  } catch (thrown) {
+    return compensate(rt, claimed, rt.userError(thrown, group.name), false); // nothing sent yet
+  }
+  const completed: string[] = []; // branches that succeeded, in the order their Results came
+  const results = await Promise.all(
+    group.branches.map(async (branch, i): Promise<"moved" | Result<unknown>> => {
+      const sendOnce = () =>
+        sendStep(rt, claimed, branch, payloads[i]).catch(
+          (thrown: unknown) => ({ ok: false, error: errorInfoFrom(thrown) }) as Result<unknown>,
+        );
+      let result = await sendOnce();
+      if (recovered && isDuplicate(result)) {
+        const outcome = await outwait(rt, claimed, group.name, sendOnce); // as for one step (`send`)
+        if (outcome === "moved") return outcome;
+        result = outcome;
+      }
+      if (result.ok) completed.push(branch.name);
+      return result;
+    }),
+  );
+  if (results.some((result) => result === "moved")) return "again";
+  return recordParallel(rt, claimed, group, results as Result<unknown>[], completed);
+}
+
+/**
+ * Records a parallel step's Results: all succeeded, their `result`s applied in declaration order
+ * and the next step claimed; else compensating, the succeeded branches (and the timed-out ones,
+ * whose effect may have happened) undone first, in reverse order of completion.
+ */
+async function recordParallel(
+  rt: SagaRuntime,
+  claimed: SagaInstance,
+  group: ParallelStep,
+  results: readonly Result<unknown>[],
+  completed: readonly string[],
+): Promise<Move> {
+  for (let current: SagaInstance | undefined = claimed; ; ) {
+    if (current?.status !== "running" || current.progress.inFlight !== group.name) return "again";
+    const failedAt = results.findIndex((result) => !result.ok);
+    let written: SagaInstance | undefined;
+    if (failedAt === -1) {
+      let state: unknown;
+      try {
+        state = branchResults(rt, current, group, results);
+      } catch (thrown) {
+        return compensate(rt, current, rt.userError(thrown, group.name), true); // every branch happened
+      }
+      const next = current.step + 1;
+      const progress = {
+        ...current.progress,
+        done: [...current.progress.done, ...completed],
+        inFlight: undefined,
+      };
+      const finished = next >= rt.saga.steps.length && !pastDeadline(rt, progress);
+      written = await rt.write(current, {
+        state,
+        step: next,
+        progress: finished ? progress : claimNext(rt, state, next, progress),
+        ...(finished ? { status: "completed" as const } : {}),
+      });
+      if (written !== undefined && finished) {
+        rt.ended(written, "completed");
+        return "stop";
+      }
+    } else {
+      const failed = results[failedAt] as Result<unknown> & { ok: false };
+      const branch = group.branches[failedAt]!;
+      const error: SagaError = { code: failed.error.code, message: failed.error.message, step: branch.name };
+      if (results.some(isDuplicate))
+        return fail(rt, current, {
+          ...error,
+          message: `a durable branch of ${group.name} stayed a duplicate for ${rt.recoveryMs} ms (its Result was lost with the process that sent it); check the branches' effects, then resume (compensate) or abort`,
+        });
+      const timedOut = group.branches
+        .filter(
+          (_, i) =>
+            !results[i]!.ok && (results[i] as { error: { code: string } }).error.code === ErrorCodes.TIMEOUT,
+        )
+        .map((b) => b.name);
+      // The succeeded branches' results are recorded: their compensations build payloads from them.
+      let state = current.state;
+      try {
+        state = branchResults(rt, current, group, results);
+      } catch (thrown) {
+        rt.logger().warn("saga parallel step: the succeeded branches' results could not be recorded", {
+          saga: rt.name,
+          id: current.id,
+          step: group.name,
+          error: errorInfoFrom(thrown).message,
+        });
+      }
+      const done = [...current.progress.done, ...completed];
+      const change = compensation(
+        rt,
+        { ...current, progress: { ...current.progress, done, inFlight: undefined } },
+        error,
+        false,
+      );
+      const undo = [...change.progress.undo, ...timedOut.filter((name) => rt.saga.compensations.has(name))];
+      written = await rt.write(current, { ...change, state, progress: { ...change.progress, undo } });
+    }
+    if (written !== undefined) return "again";
+    current = await rt.read(claimed.id);
+  }
+}
+
+/** The state with the `result` of each succeeded branch applied, in declaration order, as stored. */
+function branchResults(
+  rt: SagaRuntime,
+  current: SagaInstance,
+  group: ParallelStep,
+  results: readonly Result<unknown>[],
+): unknown {
+  let state = current.state;
+  group.branches.forEach((branch, i) => {
+    const result = results[i]!;
+    if (result.ok && branch.result !== undefined) state = branch.result(state, result.value);
+  });
+  return rt.stored(state, `saga ${rt.name}: step ${group.name}'s results`, current.id);
 }
 
 /** Reaches a wait step: its event if it came already, else `waiting` with a timer at its timeout. */
