@@ -167,6 +167,7 @@ async function record(
           step.result === undefined ? current.state : step.result(current.state, result.value),
           `saga ${rt.name}: step ${step.name}'s result`,
           current.id,
+          step.name,
         );
       } catch (thrown) {
         return compensate(rt, current, rt.userError(thrown, step.name), true); // the effect happened
@@ -437,7 +438,7 @@ function branchResults(
     const result = results[i]!;
     if (result.ok && branch.result !== undefined) state = branch.result(state, result.value);
   });
-  return rt.stored(state, `saga ${rt.name}: step ${group.name}'s results`, current.id);
+  return rt.stored(state, `saga ${rt.name}: step ${group.name}'s results`, current.id, group.name);
 }
 
 /** Reaches a wait step: its event if it came already, else `waiting` with a timer at its timeout. */
@@ -488,6 +489,7 @@ async function receive(rt: SagaRuntime, instance: SagaInstance, step: WaitStep):
       step.result === undefined ? instance.state : step.result(instance.state, payload),
       `saga ${rt.name}: step ${step.name}'s result`,
       instance.id,
+      step.name,
     );
   } catch (thrown) {
     return compensate(rt, instance, rt.userError(thrown, step.name), false);

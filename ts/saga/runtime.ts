@@ -158,23 +158,37 @@ export class SagaRuntime {
 
   /**
    * The state as it will be stored: JSON, at most `maxStateBytes` (else CATGA_LIMIT: the start
-   * fails, or the step is compensated), with a warning past `stateWarningBytes`.
+   * fails, or the step that made it fails and is compensated; the state stored before stays), with
+   * a warning past `stateWarningBytes`. Both are reported to the logger and the telemetry
+   * (`catga.saga.state.large`). `step`: the step whose result it is (none for the start's `init`).
    */
-  stored(value: unknown, what: string, id: string): unknown {
+  stored(value: unknown, what: string, id: string, step?: string): unknown {
     const { value: copy, bytes } = jsonCopy(value, what);
-    if (bytes > this.maxStateBytes)
+    if (bytes > this.maxStateBytes) {
+      this.telemetry?.largeState?.({ saga: this.saga.name, id, step, bytes, limit: "max" });
       throw new CatgaError(
         ErrorCodes.LIMIT,
         `${what} is ${bytes} bytes as JSON, more than maxStateBytes (${this.maxStateBytes}): keep ids in the state, not documents`,
-        { details: { field: "state", bytes, limit: this.maxStateBytes } },
+        {
+          details: {
+            field: "state",
+            bytes,
+            limit: this.maxStateBytes,
+            ...(step === undefined ? {} : { step }),
+          },
+        },
       );
-    if (bytes > this.stateWarningBytes)
+    }
+    if (bytes > this.stateWarningBytes) {
       this.logger().warn("saga state is large", {
         saga: this.saga.name,
         id,
+        ...(step === undefined ? {} : { step }),
         bytes,
         warningBytes: this.stateWarningBytes,
       });
+      this.telemetry?.largeState?.({ saga: this.saga.name, id, step, bytes, limit: "warning" });
+    }
     return copy;
   }
 
