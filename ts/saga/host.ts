@@ -78,7 +78,9 @@ export function installSaga(
   if (blueprint.problems.length > 0 || issues.issues.length > 0) return;
   const engine = new SagaEngine(blueprint, options, target);
   // Plain: a timeout behavior would cut a saga mid-step, a retry repeat it; each step's send gets them.
-  target.handlePlain(blueprint.advance, (payload: SagaAdvance) => engine.advance(payload?.id));
+  target.handlePlain(blueprint.advance, (payload: SagaAdvance, ctx: HandlerContext) =>
+    engine.handleAdvance(payload, ctx),
+  );
   target.handle(blueprint.start!.contract, (payload: unknown, ctx: HandlerContext) =>
     engine.start(payload, ctx),
   );

@@ -49,8 +49,11 @@ export class SagaRuntime {
   clock: Clock = realClock;
   /** Spans and metrics (observability), read at build; undefined costs nothing. */
   telemetry: SagaTelemetry | undefined;
-  /** Moves the instance in this process (the advance command's handler); set by the engine. */
-  advance: (id: string) => Promise<void> = () => Promise.resolve();
+  /**
+   * Moves the instance in this process (the advance command's handler); set by the engine.
+   * `fromStart`: the start's own activation (it may begin from the copy inserted here).
+   */
+  advance: (id: string, fromStart?: boolean) => Promise<void> = () => Promise.resolve();
 
   constructor(
     readonly saga: SagaBlueprint,
@@ -93,9 +96,11 @@ export class SagaRuntime {
   private readonly latest = new Map<string, SagaInstance | undefined>();
 
   /**
-   * Instances inserted here whose first activation has not run yet: the advance starts from the
-   * inserted copy instead of reading it back (a store round trip less per saga, on its critical
-   * path). Stale only if another process moved it meanwhile; harmless as above.
+   * Instances inserted here whose start's activation has not run here yet: that advance starts from
+   * the inserted copy instead of reading it back (a store round trip less per saga, on its critical
+   * path). Only the start's own advance uses it (any other activation reads: when the start's went
+   * to another process, the instance has moved); stale only if another process moved it in between,
+   * harmless as above (the step claimed by the insert is sent again under its id).
    */
   private readonly inserted = new Map<string, SagaInstance>();
 
