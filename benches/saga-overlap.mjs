@@ -12,10 +12,12 @@ const { createCatga, defineCommand, defineSaga, InMemorySagaStore, silentLogger 
 );
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 const inner = new InMemorySagaStore();
+/** Each call waits `storeMs` first, as a store a network hop away would. */
+const after = (run) => wait(storeMs).then(run);
 const store = {
-  insert: async (i) => (await wait(storeMs), inner.insert(i)),
-  get: async (s, id) => (await wait(storeMs), inner.get(s, id)),
-  update: async (i) => (await wait(storeMs), inner.update(i)),
+  insert: (i) => after(() => inner.insert(i)),
+  get: (s, id) => after(() => inner.get(s, id)),
+  update: (i) => after(() => inner.update(i)),
   list: (q) => inner.list(q),
 };
 const A = defineCommand("w.a").payload().returns(),
@@ -28,7 +30,7 @@ const saga = defineSaga("w")
   .step("b", { send: B, payload: (s) => s, result: (s, r) => ({ ...s, b: r }) })
   .step("c", { send: C, payload: (s) => s, result: (s, r) => ({ ...s, c: r }) });
 const waiting = new Map();
-const h = async () => (await wait(sendMs), 1);
+const h = () => wait(sendMs).then(() => 1);
 const catga = createCatga({ logger: silentLogger })
   .withSagaTelemetry({
     start: () => ({ trace: undefined, end: () => {} }),
