@@ -1,7 +1,7 @@
 // A 3-step saga end to end vs the same three sends written by hand (issue 17's bar: the saga costs
 // <= 1.5x the hand-written sequence in p50 latency with the NATS KV store, and >= 1,000 completed
 // sagas/s on this machine).
-//   npx tsup && node benches/saga.bench.mjs [seconds=4] [rounds=3]
+//   npx tsup && node benches/saga.bench.mjs [seconds=4] [rounds=3] [inFlight=64]
 // Three service processes (inventory, payments, shipping), each createCatga + natsTransport with
 // one request/reply handler. The host (this process) has natsTransport({ durableCommands }) and:
 // - by hand: a local handler that sends reserve, charge, ship in turn (`ctx.send`, remote) and
@@ -10,7 +10,7 @@
 //   `.saga(def, { store })` for the NATS KV, PostgreSQL and in-memory stores; latency = `send(Start)`
 //   until the instance is written `completed` (the builder's SagaTelemetry `ended` report). The
 //   saga's advance is its durable command (JetStream), as in production.
-// 64 in flight; rounds alternate the variants; medians and the median per-round p50 ratio.
+// 64 in flight (1 measures latency alone, without queueing); rounds alternate the variants; medians and the median per-round p50 ratio.
 // Loopback NATS :4222 and PostgreSQL :5432; names carry the pid.
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -22,7 +22,7 @@ import { migrate, NatsKvSagaStore, PostgresSagaStore } from "../dist/persistence
 
 const NATS = "nats://127.0.0.1:4222";
 const PG = "postgres://root@127.0.0.1:5432/test";
-const IN_FLIGHT = 64;
+const IN_FLIGHT = Number(process.argv[4] ?? 64);
 
 const Reserve = defineCommand("bench.inventory.reserve").payload().returns();
 const Release = defineCommand("bench.inventory.release").payload();

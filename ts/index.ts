@@ -121,6 +121,8 @@ export type {
   SagaAdvance,
   SagaAdvanceContract,
   SagaCompensation,
+  SagaParallelBranch,
+  SagaParallelOptions,
   SagaSendStep,
   SagaStarted,
   SagaStartOptions,

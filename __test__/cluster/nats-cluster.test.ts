@@ -169,7 +169,7 @@ describe("cluster on a 3-node NATS cluster with one node killed", () => {
     expect(tookMs).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
     // Several leaders at once are possible here, for up to a third of a TTL: nats-server 2.9.10
     // accepted compare-and-set writes of every follower that took over in the same millisecond
-    // against the same revision of the replicated bucket (docs/cluster.md, "Failure model"; seen:
+    // against the same revision of the replicated bucket (docs/architecture/cluster.md, "Failure model"; seen:
     // two, and once three). What fencing needs still holds: every election got its own token,
     // and the leader that remains holds the largest, so a fenced store refuses every other term's
     // writes once it wrote. One leader at every moment needs a compare-and-set that holds while

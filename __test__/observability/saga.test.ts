@@ -13,7 +13,10 @@ afterEach(async () => {
   await t?.shutdown();
 });
 
-function observed(s = services(), options: { compensationAttempts?: number } = {}) {
+function observed(
+  s = services(),
+  options: { compensationAttempts?: number; stateWarningBytes?: number } = {},
+) {
   t = telemetry();
   const store = new InMemorySagaStore();
   const { catga } = host(s, store, orderSaga(), {
@@ -148,5 +151,16 @@ describe("saga metrics", () => {
     await eventually(async () => (await store.get("order", "m3"))?.status === "compensated");
     expect(await metric(MetricNames.sagaCompensated)).toBe(2);
     expect(await metric(MetricNames.sagaActive)).toBe(0);
+  });
+
+  it("counts states past stateWarningBytes in catga.saga.state.large", async () => {
+    // The start's state is 44 bytes as JSON; each of the 4 step records makes it larger.
+    const { catga, store } = observed(services(), { stateWarningBytes: 60 });
+    await catga.send(PlaceOrder, { orderId: "m4", amount: 5 });
+    await eventually(async () => (await store.get("order", "m4"))?.status === "waiting");
+    await catga.publish(PaymentCaptured, { orderId: "m4", at: 7 });
+    await eventually(async () => (await store.get("order", "m4"))?.status === "completed");
+    const points = await t.points(MetricNames.sagaStateLarge);
+    expect(pointValue(points, { "catga.saga": "order", "catga.saga.state.limit": "warning" })).toBe(4);
   });
 });

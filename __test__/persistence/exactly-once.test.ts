@@ -260,7 +260,7 @@ describe("exactlyOnce", () => {
   });
 
   it("records a refusal the work returns: a duplicate gets the same failure, not a success", async () => {
-    // A returned err(...) is a final answer (docs/durable-commands.md): the refusal commits with
+    // A returned err(...) is a final answer (docs/architecture/durable-commands.md): the refusal commits with
     // whatever the work wrote, and a redelivery must replay it as a failure again.
     const Debit = defineCommand("ledger.debit-once")
       .payload<{ id: string; amount: number }>()

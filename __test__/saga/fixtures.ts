@@ -102,6 +102,7 @@ export function host(
   hostOptions: {
     compensationAttempts?: number;
     compensationBackoffMs?: number;
+    stateWarningBytes?: number;
     logger?: Logger;
     observability?: ObservabilityOptions;
   } = {},

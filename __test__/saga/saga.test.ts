@@ -226,6 +226,12 @@ describe("sagas (in process)", () => {
       "reserve order:o17:reserve",
       "reserve order:o17:reserve",
     ]);
+    // The failed write was pipelined with charge's send (docs/architecture/sagas.md): charge went out once
+    // then, and once more after reserve was recorded, both times under its own id.
+    expect(s.calls.filter((c) => c.startsWith("charge"))).toEqual([
+      "charge order:o17:charge",
+      "charge order:o17:charge",
+    ]);
   });
 
   it("wake moves an instance left in progress (a start whose activation was lost)", async () => {
@@ -397,6 +403,79 @@ describe("sagas (in process)", () => {
     expect((await store.get("grow", "g2"))?.progress.error?.code).toBe("CATGA_LIMIT");
     expect(undone).toEqual(["g2"]); // its effect happened: compensated
     expect(warnings).toEqual([{ message: "saga state is large", bytes: 141 }]); // {"id":"g2","blob":"y…"} with 120 y
+  });
+
+  it("state size past the limits: reported to the telemetry; a too-large event fails its wait step, keeping the state stored before", async () => {
+    const Start = defineCommand("big.start").payload<{ id: string }>().returns<SagaStarted>();
+    const Note = defineCommand("big.note").payload<{ id: string }>().returns<{ text: string }>();
+    const Forget = defineCommand("big.forget").payload<{ id: string }>();
+    const Arrived = defineEvent("big.arrived").payload<{ id: string; body: string }>();
+    const saga = defineSaga<{ id: string; note?: string; body?: string }>("big")
+      .startedBy(Start, { id: (p) => p.id, init: (p) => ({ id: p.id }) })
+      .step("note", {
+        send: Note,
+        payload: (st) => ({ id: st.id }),
+        result: (st, r) => ({ ...st, note: r.text }),
+      })
+      .compensate("note", { send: Forget, payload: (st) => ({ id: st.id }) })
+      .waitFor("arrived", {
+        event: Arrived,
+        key: (e) => e.id,
+        timeoutMs: 10_000,
+        result: (st, e) => ({ ...st, body: e.body }),
+      });
+    const reports: unknown[] = [];
+    const forgotten: string[] = [];
+    const store = new InMemorySagaStore();
+    const catga = createCatga({ logger: silentLogger })
+      .withSagaTelemetry({
+        start: () => ({ trace: undefined, end: () => {} }),
+        step: (_info, run) => run(),
+        ended: () => {},
+        largeState: ({ id, step, bytes, limit }) => reports.push({ id, step, bytes, limit }),
+      })
+      .handle(Note, () => ({ text: "n".repeat(150) }))
+      .handle(Forget, ({ id }) => {
+        forgotten.push(id);
+      })
+      .saga(saga, { store, stateWarningBytes: 100, maxStateBytes: 400 })
+      .build();
+    (await catga.send(Start, { id: "b1" })).unwrap();
+    await eventually(async () => (await store.get("big", "b1"))?.status === "waiting");
+    const before = await store.get("big", "b1");
+    await catga.publish(Arrived, { id: "b1", body: "x".repeat(500) });
+    await eventually(async () => (await store.get("big", "b1"))?.status === "compensated");
+    const after = await store.get("big", "b1");
+    expect(after?.progress.error).toMatchObject({ code: "CATGA_LIMIT", step: "arrived" });
+    expect(after?.state).toEqual(before?.state); // nothing stored before was lost
+    expect(forgotten).toEqual(["b1"]); // the done step undone; the wait had nothing to undo
+    expect(reports).toEqual([
+      { id: "b1", step: "note", bytes: 171, limit: "warning" }, // {"id":"b1","note":"n…"} with 150 n
+      { id: "b1", step: "arrived", bytes: 681, limit: "max" },
+    ]);
+  });
+
+  it("a stateWarningBytes not below maxStateBytes is CatgaConfigError at build", () => {
+    const saga = defineSaga<{ id: string }>("sizes")
+      .startedBy(PlaceOrder, { id: (p) => p.orderId, init: (p) => ({ id: p.orderId }) })
+      .step("reserve", { send: Reserve, payload: (st) => ({ orderId: st.id }) });
+    const build = (options: { stateWarningBytes?: number; maxStateBytes?: number }) => () =>
+      createCatga({ logger: silentLogger })
+        .handle(Reserve, () => ({ reservationId: "r" }))
+        .saga(saga, { store: new InMemorySagaStore(), ...options })
+        .build();
+    expect(build({ maxStateBytes: 1024 })).toThrow(
+      expect.objectContaining({
+        issues: [
+          {
+            path: "sagas.sizes.options.stateWarningBytes",
+            message:
+              "must be below maxStateBytes (1024), got 1024: a warning past the hard limit never fires",
+          },
+        ],
+      }),
+    );
+    expect(build({ maxStateBytes: 1025 })).not.toThrow();
   });
 
   it("two events for one instance at once: exactly one moves it", async () => {

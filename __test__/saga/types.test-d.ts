@@ -84,4 +84,50 @@ describe("saga types", () => {
     expectTypeOf(ops.get("o")).resolves.toEqualTypeOf<SagaInstance<OrderState> | undefined>();
     expectTypeOf<SagaStarted["sagaId"]>().toEqualTypeOf<string>();
   });
+
+  it("a parallel step types each branch by its own contract; its branches are steps compensate takes", () => {
+    const saga = defineSaga<OrderState>("t6")
+      .startedBy(PlaceOrder, {
+        id: (p) => p.orderId,
+        init: (p) => ({ orderId: p.orderId, amount: 1, express: false }),
+      })
+      .parallel("both", {
+        reserve: {
+          send: Reserve,
+          payload: (s) => ({ orderId: s.orderId }),
+          result: (s, r) => {
+            expectTypeOf(r).toEqualTypeOf<{ reservationId: string }>();
+            return { ...s, reservationId: r.reservationId };
+          },
+        },
+        charge: {
+          send: Charge,
+          payload: (s) => ({ orderId: s.orderId, amount: s.amount }),
+          result: (s, r) => ({ ...s, paymentId: r.paymentId }),
+        },
+      })
+      .compensate("charge", { send: Refund, payload: (s) => ({ paymentId: s.paymentId ?? "p" }) });
+    // @ts-expect-error: the parallel step's own name is not a step to compensate
+    saga.compensate("both", { send: Refund, payload: () => ({ paymentId: "p" }) });
+    defineSaga<OrderState>("t7")
+      .startedBy(PlaceOrder, {
+        id: (p) => p.orderId,
+        init: (p) => ({ orderId: p.orderId, amount: 1, express: false }),
+      })
+      .parallel("both", {
+        // @ts-expect-error: Charge takes { orderId, amount }
+        charge: { send: Charge, payload: (s) => ({ orderId: s.orderId }) },
+        reserve: { send: Reserve, payload: (s) => ({ orderId: s.orderId }) },
+      });
+    // A branch's contract must be handled or remote, as a step's.
+    const noReserve = createCatga()
+      .handle(Charge, () => ({ paymentId: "p" }))
+      .remote(Refund);
+    // @ts-expect-error: Reserve is neither handled nor remote
+    noReserve.saga(saga, { store });
+    createCatga()
+      .handle(Charge, () => ({ paymentId: "p" }))
+      .remote(Refund, Reserve)
+      .saga(saga, { store });
+  });
 });

@@ -61,6 +61,18 @@ export interface SagaEndInfo {
   readonly resumed: boolean;
 }
 
+/** A saga state past a size limit, as {@link SagaTelemetry.largeState} sees it. */
+export interface SagaStateSizeInfo {
+  readonly saga: string;
+  readonly id: string;
+  /** The step whose result made it (absent: the start's `init`). */
+  readonly step: string | undefined;
+  /** Its size as JSON, in bytes. */
+  readonly bytes: number;
+  /** `warning`: past `stateWarningBytes`, stored anyway; `max`: past `maxStateBytes`, refused. */
+  readonly limit: "warning" | "max";
+}
+
 /**
  * What a hosted saga reports, implemented by the observability layer (spans and `catga.saga.*`
  * metrics). Each transition is reported once: after the store write that made it.
@@ -72,6 +84,8 @@ export interface SagaTelemetry {
   step(info: SagaStepInfo, run: () => Promise<Result<unknown>>): Promise<Result<unknown>>;
   /** The instance was written as completed, compensated or failed. */
   ended(info: SagaEndInfo): void;
+  /** A state past `stateWarningBytes` (stored) or `maxStateBytes` (refused: the step fails). */
+  largeState?(info: SagaStateSizeInfo): void;
 }
 
 /**

@@ -36,6 +36,7 @@ export const MetricNames = Object.freeze({
   sagaFailed: "catga.saga.failed",
   sagaDuration: "catga.saga.duration",
   sagaActive: "catga.saga.active",
+  sagaStateLarge: "catga.saga.state.large",
   deadLetters: "catga.deadletters",
   clusterMembersActive: "catga.cluster.members.active",
   clusterLeaderElections: "catga.cluster.leader.elections",
@@ -76,4 +77,6 @@ export const Attr = Object.freeze({
   sagaStatus: "catga.saga.status",
   /** On a saga's root span: false when the start found the instance existing (a repeated start). */
   sagaCreated: "catga.saga.created",
+  /** On `catga.saga.state.large`: `warning` (past stateWarningBytes, stored) or `max` (refused). */
+  sagaStateLimit: "catga.saga.state.limit",
 });

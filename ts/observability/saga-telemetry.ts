@@ -1,6 +1,12 @@
 // Spans and `catga.saga.*` metrics of hosted sagas: one trace per instance, kept with it as a
 // `traceparent`, so the spans of its steps and compensations join it in whichever process runs them.
-import type { SagaEndInfo, SagaStartSpan, SagaStepInfo, SagaTelemetry } from "../mediator/extension.js";
+import type {
+  SagaEndInfo,
+  SagaStartSpan,
+  SagaStateSizeInfo,
+  SagaStepInfo,
+  SagaTelemetry,
+} from "../mediator/extension.js";
 import type { Result } from "../mediator/result.js";
 import type { Instrument } from "./metrics.js";
 import { Attr, MetricNames } from "./names.js";
@@ -29,6 +35,7 @@ interface SagaInstruments {
   readonly failed: Instrument;
   readonly duration: Instrument;
   readonly active: Instrument;
+  readonly stateLarge: Instrument;
 }
 
 /**
@@ -122,6 +129,10 @@ export class SagaInstrumentation implements SagaTelemetry {
     });
   }
 
+  largeState(info: SagaStateSizeInfo): void {
+    this.instruments?.stateLarge.add(1, { ...this.of(info.saga), [Attr.sagaStateLimit]: info.limit });
+  }
+
   private of(saga: string): OtelAttributes {
     let attributes = this.attributes.get(saga);
     if (attributes === undefined) {
@@ -148,6 +159,10 @@ function createSagaInstruments(meter: OtelMeter): SagaInstruments {
       unit: "s",
       advice: { explicitBucketBoundaries: SAGA_DURATION_BUCKETS },
       description: "Time from a saga's start to completed, compensated or failed (catga.saga.status)",
+    }),
+    stateLarge: meter.createCounter(MetricNames.sagaStateLarge, {
+      description:
+        "Saga states past stateWarningBytes (catga.saga.state.limit=warning, stored) or maxStateBytes (max: the step failed)",
     }),
     active: meter.createUpDownCounter(MetricNames.sagaActive, {
       description:

@@ -21,7 +21,7 @@ export async function activate(
     // In process there is nothing to store the advance in: it runs now, apart from the start or
     // event that caused it, as it would on another instance with JetStream (so a start resolves
     // once the instance exists, and a timeout behavior on the start never cuts the saga).
-    rt.advance(id).catch((error: unknown) =>
+    rt.advance(id, cause === "start").catch((error: unknown) =>
       rt.logger().error("saga advance failed; wake() the instance", {
         saga: rt.name,
         id,

@@ -27,8 +27,12 @@ export function compensation(
 ) {
   const { progress } = instance;
   const names = [...progress.done];
-  if (inFlightToo && progress.inFlight !== undefined && !names.includes(progress.inFlight))
-    names.push(progress.inFlight);
+  if (inFlightToo && progress.inFlight !== undefined) {
+    // A parallel step in flight: any of its branches may have happened.
+    const group = rt.saga.steps.find((step) => step.name === progress.inFlight);
+    const inFlight = group?.kind === "parallel" ? group.branches.map((b) => b.name) : [progress.inFlight];
+    for (const name of inFlight) if (!names.includes(name)) names.push(name);
+  }
   const undo = names.filter((name) => rt.saga.compensations.has(name));
   return {
     status: "compensating" as const,

@@ -93,16 +93,41 @@ export interface SagaCompensation<State, Command extends AnyCommand> {
   readonly payload: (state: Readonly<State>) => InputOf<Command>;
 }
 
+/**
+ * One branch of a parallel step: a command sent with the others from the state as the step found
+ * it. Its `result` is applied at fan-in, in the order the branches are declared.
+ */
+export type SagaParallelBranch<State, Command extends AnyCommand> = Omit<
+  SagaSendStep<State, Command>,
+  "when"
+>;
+
+/** Options of a parallel step as a whole. */
+export interface SagaParallelOptions<State> {
+  /** The branches run only when this is true; otherwise the step is skipped. @default always */
+  readonly when?: (state: Readonly<State>) => boolean;
+}
+
+/** A send step as the engine sees it (also each branch of a parallel step). */
+export interface SendStepDefinition {
+  readonly kind: "send";
+  readonly name: string;
+  readonly contract: AnyCommand;
+  readonly payload: (state: unknown) => unknown;
+  readonly result?: (state: unknown, value: unknown) => unknown;
+  readonly when?: (state: unknown) => boolean;
+  readonly timeoutMs?: number;
+}
+
 /** One step as the engine sees it. */
 export type StepDefinition =
+  | SendStepDefinition
   | {
-      readonly kind: "send";
+      readonly kind: "parallel";
       readonly name: string;
-      readonly contract: AnyCommand;
-      readonly payload: (state: unknown) => unknown;
-      readonly result?: (state: unknown, value: unknown) => unknown;
+      /** Sent together; the step is done when all succeeded (fan-in). */
+      readonly branches: readonly SendStepDefinition[];
       readonly when?: (state: unknown) => boolean;
-      readonly timeoutMs?: number;
     }
   | {
       readonly kind: "wait";
@@ -174,7 +199,9 @@ export class SagaDefinition<
   /** The contracts the builder must already handle or declare remote (checked when hosted). */
   get sends(): readonly Sends[] {
     return [
-      ...this.stepList.flatMap((s) => (s.kind === "send" ? [s.contract] : [])),
+      ...this.stepList.flatMap((s) =>
+        s.kind === "send" ? [s.contract] : s.kind === "parallel" ? s.branches.map((b) => b.contract) : [],
+      ),
       ...[...this.undo.values()].map((c) => c.send),
     ] as unknown as Sends[]; // the union is tracked in the type parameter
   }
@@ -205,30 +232,79 @@ export class SagaDefinition<
     name: Name,
     options: SagaSendStep<State, Command>,
   ): SagaDefinition<State, Steps | Name, Sends | Command, Adds> {
-    if (this.checkStepName(name)) {
-      if (typeof options?.send?.type !== "string" || options.send.kind !== "command")
-        this.problem(`steps.${name}.send`, "must be a command contract (defineCommand)");
-      else if (typeof options.payload !== "function")
-        this.problem(`steps.${name}.payload`, "must be a function of the state");
-      else if (
-        options.timeoutMs !== undefined &&
-        !(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))
-      )
-        this.problem(
-          `steps.${name}.timeoutMs`,
-          `must be a positive finite number, got ${String(options.timeoutMs)}`,
-        );
-      this.stepList.push({
-        kind: "send",
-        name,
-        contract: options?.send as AnyCommand,
-        payload: options?.payload as (state: unknown) => unknown,
-        result: options?.result as ((state: unknown, value: unknown) => unknown) | undefined,
-        when: options?.when as ((state: unknown) => boolean) | undefined,
-        timeoutMs: options?.timeoutMs,
-      });
-    }
+    if (this.checkStepName(name)) this.stepList.push(this.sendStep(`steps.${name}`, name, options));
     return this as unknown as SagaDefinition<State, Steps | Name, Sends | Command, Adds>;
+  }
+
+  /**
+   * A step that sends several commands at once (its branches, keyed by name) and is done when all
+   * succeeded (fan-in): their `result`s are then applied in declaration order. If one fails, the
+   * branches that succeeded (and any that timed out) are compensated with the steps before, in
+   * reverse order. Branch names are step names: `compensate` takes them.
+   */
+  parallel<const Name extends string, Commands extends Record<string, AnyCommand>>(
+    name: Name,
+    branches: { [Branch in keyof Commands]: SagaParallelBranch<State, Commands[Branch]> },
+    options?: SagaParallelOptions<State>,
+  ): SagaDefinition<State, Steps | (keyof Commands & string), Sends | Commands[keyof Commands], Adds> {
+    type Result = SagaDefinition<
+      State,
+      Steps | (keyof Commands & string),
+      Sends | Commands[keyof Commands],
+      Adds
+    >;
+    if (!this.checkStepName(name)) return this as unknown as Result;
+    const entries = typeof branches === "object" && branches !== null ? Object.entries(branches) : [];
+    if (entries.length < 2) {
+      this.problem(`steps.${name}.branches`, "a parallel step needs at least two branches (one is a step)");
+      return this as unknown as Result;
+    }
+    if (options?.when !== undefined && typeof options.when !== "function")
+      this.problem(`steps.${name}.when`, "must be a function of the state");
+    const list: SendStepDefinition[] = [];
+    for (const [branch, definition] of entries)
+      if (branch === name) this.problem(`steps.${name}.branches.${branch}`, "duplicate step name");
+      else if (this.checkStepName(branch, list))
+        list.push(
+          this.sendStep(
+            `steps.${name}.branches.${branch}`,
+            branch,
+            definition as SagaParallelBranch<State, AnyCommand>,
+          ),
+        );
+    this.stepList.push({
+      kind: "parallel",
+      name,
+      branches: list,
+      when: options?.when as ((state: unknown) => boolean) | undefined,
+    });
+    return this as unknown as Result;
+  }
+
+  /** A send step's (or branch's) definition, its mistakes recorded under `path`. */
+  private sendStep(
+    path: string,
+    name: string,
+    options: SagaSendStep<State, AnyCommand> | SagaParallelBranch<State, AnyCommand>,
+  ): SendStepDefinition {
+    if (typeof options?.send?.type !== "string" || options.send.kind !== "command")
+      this.problem(`${path}.send`, "must be a command contract (defineCommand)");
+    else if (typeof options.payload !== "function")
+      this.problem(`${path}.payload`, "must be a function of the state");
+    else if (
+      options.timeoutMs !== undefined &&
+      !(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))
+    )
+      this.problem(`${path}.timeoutMs`, `must be a positive finite number, got ${String(options.timeoutMs)}`);
+    return {
+      kind: "send",
+      name,
+      contract: options?.send as AnyCommand,
+      payload: options?.payload as (state: unknown) => unknown,
+      result: options?.result as ((state: unknown, value: unknown) => unknown) | undefined,
+      when: (options as { when?: unknown } | undefined)?.when as ((state: unknown) => boolean) | undefined,
+      timeoutMs: options?.timeoutMs,
+    };
   }
 
   /** A step that waits for an event correlated to the instance by `key`. */
@@ -270,10 +346,14 @@ export class SagaDefinition<
     step: Steps,
     options: SagaCompensation<State, Command>,
   ): SagaDefinition<State, Steps, Sends | Command, Adds> {
-    const known = this.stepList.find((s) => s.name === step);
+    const known = this.stepList
+      .flatMap((s): readonly StepDefinition[] => (s.kind === "parallel" ? [s, ...s.branches] : [s]))
+      .find((s) => s.name === step);
     if (known === undefined)
       this.problem(`compensations.${String(step)}`, "names no step declared before it");
     else if (known.kind === "wait") this.problem(`compensations.${step}`, "a wait step has nothing to undo");
+    else if (known.kind === "parallel")
+      this.problem(`compensations.${step}`, "a parallel step is undone by its branches' compensations");
     else if (this.undo.has(step)) this.problem(`compensations.${step}`, "is declared twice");
     else if (typeof options?.send?.type !== "string" || options.send.kind !== "command")
       this.problem(`compensations.${step}.send`, "must be a command contract (defineCommand)");
@@ -314,7 +394,8 @@ export class SagaDefinition<
     installSaga(this.blueprint(), target, options);
   }
 
-  private checkStepName(name: string): boolean {
+  /** A valid name no step, parallel step or branch has yet (`pending`: branches not pushed yet). */
+  private checkStepName(name: string, pending: readonly StepDefinition[] = []): boolean {
     if (typeof name !== "string" || !SAGA_NAME.test(name)) {
       this.problem(
         "steps",
@@ -322,7 +403,10 @@ export class SagaDefinition<
       );
       return false;
     }
-    if (this.stepList.some((s) => s.name === name)) {
+    const taken = [...this.stepList, ...pending].some(
+      (s) => s.name === name || (s.kind === "parallel" && s.branches.some((b) => b.name === name)),
+    );
+    if (taken) {
       this.problem(`steps.${name}`, "duplicate step name");
       return false;
     }

@@ -2,9 +2,10 @@
  * Runs hosted sagas. Every activation of an instance (its start, an event, a timer, an operator's
  * resume) sends the saga's internal durable `advance` command; its handler moves the instance step by
  * step, writing the store after each, until it waits or ends. Each write names the revision it read,
- * so two activations never both move one instance; a step's command is claimed (`inFlight`) before
- * it is sent, so a crash leaves a record of what may have happened, and the redelivered `advance`
- * (JetStream, on any instance) sends it again under the same message id (docs/architecture/sagas.md).
+ * so two activations never both move one instance; a step's command is claimed (`inFlight`) no later
+ * than it is sent (the claim is written while it is sent), so a crash leaves a record of what may have
+ * happened, and the redelivered `advance` (JetStream, on any instance) sends it again under the same
+ * message id (docs/architecture/sagas.md).
  */
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Clock } from "../mediator/clock.js";
@@ -15,12 +16,13 @@ import type { Catga } from "../mediator/mediator.js";
 import { errorInfoFrom } from "../mediator/result.js";
 import { activate } from "./activation.js";
 import { back } from "./compensation.js";
-import type { SagaBlueprint, SagaStarted } from "./define.js";
+import type { SagaAdvance, SagaBlueprint, SagaStarted } from "./define.js";
 import { SAGA_NAME } from "./define.js";
 import { claimNext, forward, waiting } from "./forward.js";
 import type { SagaHostOptions } from "./host.js";
 import type { SagaInstance } from "./instance.js";
 import { type Move, SagaRuntime } from "./runtime.js";
+import { advanceId } from "./sends.js";
 
 /** The entry points of one hosted saga: its start, the events it waits for, the advance command. */
 export class SagaEngine {
@@ -34,7 +36,7 @@ export class SagaEngine {
     target: ExtensionTarget,
   ) {
     this.rt = new SagaRuntime(saga, options, target);
-    this.rt.advance = (id) => this.advance(id);
+    this.rt.advance = (id, fromStart) => this.advance(id, fromStart);
   }
 
   attach(catga: Catga<AnyContract>, clock: Clock): void {
@@ -75,7 +77,7 @@ export class SagaEngine {
     deadlineMs: number | undefined,
     trace: string | undefined,
   ): Promise<boolean> {
-    return this.rt.store.insert({
+    const instance: SagaInstance = {
       saga: this.saga.name,
       id,
       status: "running",
@@ -90,6 +92,10 @@ export class SagaEngine {
         ...(trace === undefined ? {} : { trace }),
       }),
       updatedAt: now,
+    };
+    return this.rt.store.insert(instance).then((inserted) => {
+      if (inserted) this.rt.insertedHere(instance);
+      return inserted;
     });
   }
 
@@ -129,8 +135,18 @@ export class SagaEngine {
     }
   }
 
-  /** The advance command's handler: moves the instance until it waits or ends. */
-  advance(id: unknown): Promise<void> {
+  /** The advance command's handler: the start's own advance may begin from the copy inserted here. */
+  handleAdvance(payload: SagaAdvance | undefined, ctx: HandlerContext): Promise<void> {
+    const id = payload?.id;
+    const fromStart = typeof id === "string" && ctx.messageId === advanceId(this.saga.name, id, "start");
+    return this.advance(id, fromStart);
+  }
+
+  /**
+   * Moves the instance until it waits or ends. `fromStart`: the activation of its start, which may
+   * begin from the copy inserted here (any other reads the store: the instance may have moved).
+   */
+  advance(id: unknown, fromStart = false): Promise<void> {
     if (typeof id !== "string")
       return Promise.reject(
         new CatgaError(ErrorCodes.INVALID_ARGUMENT, "saga advance: id must be a string", {
@@ -138,7 +154,7 @@ export class SagaEngine {
         }),
       );
     const previous = this.running.get(id) ?? Promise.resolve();
-    const run = previous.then(() => this.drive(id));
+    const run = previous.then(() => this.drive(id, fromStart));
     const tail = run.then(
       () => {},
       () => {},
@@ -150,10 +166,10 @@ export class SagaEngine {
     return run;
   }
 
-  private async drive(id: string): Promise<void> {
+  private async drive(id: string, fromStart: boolean): Promise<void> {
     this.rt.driving(id);
     try {
-      let instance = await this.rt.read(id);
+      let instance = await (fromStart ? this.rt.first(id) : this.rt.read(id));
       while (instance !== undefined && (await this.move(instance)) !== "stop")
         instance = await this.rt.current(id);
     } finally {

@@ -8,6 +8,7 @@ import type { ExtensionTarget } from "../mediator/extension.js";
 import type { SagaAdvance, SagaBlueprint } from "./define.js";
 import { SagaEngine } from "./engine.js";
 import type { SagaStore } from "./instance.js";
+import { SAGA_HOST_DEFAULTS } from "./runtime.js";
 
 /** Options of the builder's `.saga(definition, options)`. */
 export interface SagaHostOptions {
@@ -31,13 +32,16 @@ export interface SagaHostOptions {
    */
   readonly stepRecoveryMs?: number;
   /**
-   * A state larger than this as JSON (bytes) is logged as a warning: it is written at every step.
+   * A state larger than this as JSON (bytes) is logged as a warning and counted in
+   * `catga.saga.state.large` (`limit: warning`): it is written at every step. Must be below
+   * {@link SagaHostOptions.maxStateBytes}.
    * @default 1024
    */
   readonly stateWarningBytes?: number;
   /**
-   * A state larger than this as JSON (bytes) is refused with CATGA_LIMIT: the start fails, or the
-   * step that produced it is compensated.
+   * A state larger than this as JSON (bytes) is refused with CATGA_LIMIT: the start fails (nothing
+   * stored), or the step whose result made it fails with that code and is compensated (its effect
+   * happened); the state stored before it stays. Counted in `catga.saga.state.large` (`limit: max`).
    * @default 262144 (256 KiB)
    */
   readonly maxStateBytes?: number;
@@ -62,12 +66,21 @@ export function installSaga(
   issues.checkObject(`sagas.${blueprint.name}.options`, options, optionFields);
   if (options?.store === undefined)
     issues.add(`sagas.${blueprint.name}.options.store`, "is required (a SagaStore)");
+  const warningBytes = options?.stateWarningBytes ?? SAGA_HOST_DEFAULTS.stateWarningBytes;
+  const maxBytes = options?.maxStateBytes ?? SAGA_HOST_DEFAULTS.maxStateBytes;
+  if (Number.isInteger(warningBytes) && Number.isInteger(maxBytes) && warningBytes >= maxBytes)
+    issues.add(
+      `sagas.${blueprint.name}.options.stateWarningBytes`,
+      `must be below maxStateBytes (${maxBytes}), got ${warningBytes}: a warning past the hard limit never fires`,
+    );
   for (const problem of [...blueprint.problems, ...issues.issues])
     target.issue(problem.path, problem.message);
   if (blueprint.problems.length > 0 || issues.issues.length > 0) return;
   const engine = new SagaEngine(blueprint, options, target);
   // Plain: a timeout behavior would cut a saga mid-step, a retry repeat it; each step's send gets them.
-  target.handlePlain(blueprint.advance, (payload: SagaAdvance) => engine.advance(payload?.id));
+  target.handlePlain(blueprint.advance, (payload: SagaAdvance, ctx: HandlerContext) =>
+    engine.handleAdvance(payload, ctx),
+  );
   target.handle(blueprint.start!.contract, (payload: unknown, ctx: HandlerContext) =>
     engine.start(payload, ctx),
   );

@@ -25,6 +25,9 @@ export const SAGA_HOST_DEFAULTS = {
   maxStateBytes: 262_144,
 } as const;
 
+/** Inserted copies kept for their first activation (`SagaRuntime.insertedHere`); the oldest go first. */
+const INSERTED_KEPT = 10_000;
+
 /** After one move: read the instance again and move on, or stop (it waits, ended, or needs an operator). */
 export type Move = "again" | "stop";
 
@@ -46,8 +49,11 @@ export class SagaRuntime {
   clock: Clock = realClock;
   /** Spans and metrics (observability), read at build; undefined costs nothing. */
   telemetry: SagaTelemetry | undefined;
-  /** Moves the instance in this process (the advance command's handler); set by the engine. */
-  advance: (id: string) => Promise<void> = () => Promise.resolve();
+  /**
+   * Moves the instance in this process (the advance command's handler); set by the engine.
+   * `fromStart`: the start's own activation (it may begin from the copy inserted here).
+   */
+  advance: (id: string, fromStart?: boolean) => Promise<void> = () => Promise.resolve();
 
   constructor(
     readonly saga: SagaBlueprint,
@@ -89,6 +95,21 @@ export class SagaRuntime {
    */
   private readonly latest = new Map<string, SagaInstance | undefined>();
 
+  /**
+   * Instances inserted here whose start's activation has not run here yet: that advance starts from
+   * the inserted copy instead of reading it back (a store round trip less per saga, on its critical
+   * path). Only the start's own advance uses it (any other activation reads: when the start's went
+   * to another process, the instance has moved); stale only if another process moved it in between,
+   * harmless as above (the step claimed by the insert is sent again under its id).
+   */
+  private readonly inserted = new Map<string, SagaInstance>();
+
+  /** Keeps the copy just inserted for the instance's first activation in this process. */
+  insertedHere(instance: SagaInstance): void {
+    this.inserted.set(instance.id, instance);
+    if (this.inserted.size > INSERTED_KEPT) this.inserted.delete(this.inserted.keys().next().value!); // the oldest
+  }
+
   /** Starts keeping the latest copy of `id` (the engine drives it). */
   driving(id: string): void {
     this.latest.set(id, undefined);
@@ -104,8 +125,18 @@ export class SagaRuntime {
     return this.latest.get(id) ?? this.read(id);
   }
 
+  /** The copy a drive starts from: the one inserted here (once), else read now. */
+  first(id: string): Promise<SagaInstance | undefined> {
+    const inserted = this.inserted.get(id);
+    if (inserted === undefined) return this.read(id);
+    this.inserted.delete(id);
+    if (this.latest.has(id)) this.latest.set(id, inserted);
+    return Promise.resolve(inserted);
+  }
+
   /** Reads the instance (and keeps the copy while it is driven here). */
   async read(id: string): Promise<SagaInstance | undefined> {
+    this.inserted.delete(id);
     this.forget(id);
     const instance = await this.store.get(this.saga.name, id);
     if (this.latest.has(id)) this.latest.set(id, instance);
@@ -132,23 +163,37 @@ export class SagaRuntime {
 
   /**
    * The state as it will be stored: JSON, at most `maxStateBytes` (else CATGA_LIMIT: the start
-   * fails, or the step is compensated), with a warning past `stateWarningBytes`.
+   * fails, or the step that made it fails and is compensated; the state stored before stays), with
+   * a warning past `stateWarningBytes`. Both are reported to the logger and the telemetry
+   * (`catga.saga.state.large`). `step`: the step whose result it is (none for the start's `init`).
    */
-  stored(value: unknown, what: string, id: string): unknown {
+  stored(value: unknown, what: string, id: string, step?: string): unknown {
     const { value: copy, bytes } = jsonCopy(value, what);
-    if (bytes > this.maxStateBytes)
+    if (bytes > this.maxStateBytes) {
+      this.telemetry?.largeState?.({ saga: this.saga.name, id, step, bytes, limit: "max" });
       throw new CatgaError(
         ErrorCodes.LIMIT,
         `${what} is ${bytes} bytes as JSON, more than maxStateBytes (${this.maxStateBytes}): keep ids in the state, not documents`,
-        { details: { field: "state", bytes, limit: this.maxStateBytes } },
+        {
+          details: {
+            field: "state",
+            bytes,
+            limit: this.maxStateBytes,
+            ...(step === undefined ? {} : { step }),
+          },
+        },
       );
-    if (bytes > this.stateWarningBytes)
+    }
+    if (bytes > this.stateWarningBytes) {
       this.logger().warn("saga state is large", {
         saga: this.saga.name,
         id,
+        ...(step === undefined ? {} : { step }),
         bytes,
         warningBytes: this.stateWarningBytes,
       });
+      this.telemetry?.largeState?.({ saga: this.saga.name, id, step, bytes, limit: "warning" });
+    }
     return copy;
   }
 
