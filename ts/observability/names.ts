@@ -28,6 +28,7 @@ export const MetricNames = Object.freeze({
   transportRequestFailures: "catga.transport.request.failures",
   outboxPending: "catga.outbox.pending",
   outboxRelayed: "catga.outbox.relayed",
+  outboxLag: "catga.outbox.lag",
   inboxProcessed: "catga.inbox.processed",
   persistenceLatency: "catga.persistence.latency",
   sagaStarted: "catga.saga.started",
@@ -37,6 +38,12 @@ export const MetricNames = Object.freeze({
   sagaDuration: "catga.saga.duration",
   sagaActive: "catga.saga.active",
   deadLetters: "catga.deadletters",
+  retries: "catga.retries",
+  breakerTransitions: "catga.breaker.transitions",
+  jetstreamRedeliveries: "catga.jetstream.redeliveries",
+  jetstreamAckLatency: "catga.jetstream.ack.latency",
+  jetstreamConsumerPending: "catga.jetstream.consumer.pending",
+  jetstreamConsumerAckPending: "catga.jetstream.consumer.ack_pending",
   clusterMembersActive: "catga.cluster.members.active",
   clusterLeaderElections: "catga.cluster.leader.elections",
   clusterRebalances: "catga.cluster.rebalances",
@@ -74,6 +81,16 @@ export const Attr = Object.freeze({
   sagaAttempt: "catga.saga.attempt",
   /** On `catga.saga.duration`: completed, compensated or failed. */
   sagaStatus: "catga.saga.status",
+  /** `catga.breaker.transitions`: the breaker's key (the message type unless configured). */
+  breakerKey: "catga.breaker.key",
+  /** `catga.breaker.transitions`: the state left and the state entered. */
+  breakerFrom: "catga.breaker.from",
+  breakerTo: "catga.breaker.to",
+  /** `catga.jetstream.*`: the stream and the durable consumer. */
+  stream: "catga.jetstream.stream",
+  consumer: "catga.jetstream.consumer",
+  /** `catga.jetstream.ack.latency`: what was decided (ack, nak, dlq, term). */
+  ackAction: "catga.jetstream.action",
   /** On a saga's root span: false when the start found the instance existing (a repeated start). */
   sagaCreated: "catga.saga.created",
 });

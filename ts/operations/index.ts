@@ -1,3 +1,5 @@
+export type { ConsumerLag, JetStreamConsumers } from "./consumers.js";
+export { jetstreamConsumers } from "./consumers.js";
 export type { DeadLetter, DeadLetterKind, DeadLetterSummary } from "./dead-letter.js";
 export { DEAD_LETTER_HEADERS } from "./dead-letter.js";
 export type {
