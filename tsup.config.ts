@@ -17,6 +17,7 @@ export default defineConfig({
     fastify: "ts/entries/fastify.ts",
     cluster: "ts/entries/cluster.ts",
     dashboard: "ts/entries/dashboard.ts",
+    protobuf: "ts/entries/protobuf.ts",
     internal: "ts/entries/internal.ts",
   },
   format: ["esm", "cjs"],

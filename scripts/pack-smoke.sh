@@ -55,9 +55,9 @@ echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > package.jso
 npm install --silent --no-audit --no-fund @catga/native
 [ -f "node_modules/@catga/native-$triple/catga.$triple.node" ] || { echo "pack-smoke: npm i @catga/native did not install @catga/native-$triple" >&2; exit 1; }
 node -e 'const p = require("@catga/native/package.json"); if (p.scripts || p.devDependencies) throw new Error("repository-only scripts or devDependencies were published");'
-# /nestjs and /fastify need their optional peers; installed after the check above, so that one
-# proved `npm i @catga/native` alone brings the binary.
-npm install --silent --no-audit --no-fund @nestjs/common@11 @nestjs/core@11 reflect-metadata rxjs fastify@5 fastify-plugin@6
+# /nestjs, /fastify and /protobuf need their optional peers; installed after the check above, so
+# that one proved `npm i @catga/native` alone brings the binary.
+npm install --silent --no-audit --no-fund @nestjs/common@11 @nestjs/core@11 reflect-metadata rxjs fastify@5 fastify-plugin@6 @bufbuild/protobuf@2
 
 cat > esm.mjs <<'JS'
 import { CatgaError } from "@catga/native";

@@ -136,6 +136,7 @@ export type {
   SagaListQuery,
   SagaProgress,
   SagaStatus,
+  SagaStatusCount,
   SagaStore,
 } from "./saga/instance.js";
 export { FINAL_STATUSES, SAGA_LIST_LIMIT } from "./saga/instance.js";

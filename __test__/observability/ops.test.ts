@@ -154,12 +154,19 @@ describe("inbox and outbox metrics", () => {
       } finally {
         client.release();
       }
+      // The oldest row has waited a minute: catga.outbox.lag reports it in seconds.
+      await pool.query(
+        `UPDATE "${schema}".catga_outbox SET created_at = now() - interval '60 seconds' WHERE message_id = 'p1'`,
+      );
       const relay = new OutboxRelay({ pool, schema, publisher: { publish: async () => [] } });
       const t = telemetry();
       const obs = withObservabilityFor(t);
       obs.observeRelay(relay, { name: "orders" });
       const pending = await t.points(MetricNames.outboxPending);
       expect(pointValue(pending, { "catga.outbox": "orders" })).toBe(2);
+      const lag = pointValue(await t.points(MetricNames.outboxLag), { "catga.outbox": "orders" }) as number;
+      expect(lag).toBeGreaterThanOrEqual(59);
+      expect(lag).toBeLessThan(600);
       expect(pointValue(await t.points(MetricNames.outboxRelayed), { "catga.outcome": "sent" })).toBe(0);
       // Stopped observing: a third row is not read any more.
       obs.shutdown();

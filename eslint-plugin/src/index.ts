@@ -7,6 +7,7 @@
  * ```
  */
 import type { TSESLint } from "@typescript-eslint/utils";
+import boundedSagaState from "./rules/bounded-saga-state.js";
 import maxRequestTimeout from "./rules/max-request-timeout.js";
 import noBlockingInHandler from "./rules/no-blocking-in-handler.js";
 import noErrorMessageMatch from "./rules/no-error-message-match.js";
@@ -23,6 +24,7 @@ const rules = {
   "max-request-timeout": maxRequestTimeout,
   "require-idempotency-for-durable": requireIdempotencyForDurable,
   "no-unhandled-event": noUnhandledEvent,
+  "bounded-saga-state": boundedSagaState,
 };
 
 export type RuleName = keyof typeof rules;

@@ -1,4 +1,5 @@
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { type AckSignal, ackSignals } from "../mediator/signals.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
 import { indexSubjects, packBytes, viewAt } from "../nats/pack.js";
@@ -263,6 +264,17 @@ export class JetStream implements DurablePublisher {
           orderReady = resolve;
         })
       : undefined;
+    // For catga.jetstream.* metrics (observability subscribes): one signal per decided delivery.
+    const signalDecision = (deliveryCount: number, decision: Decision, startedMs: number): void => {
+      if (decision.action === "hold") return;
+      ackSignals.publish({
+        stream: options.stream,
+        durable: options.durable,
+        deliveryCount,
+        action: decision.action,
+        latencyMs: performance.now() - startedMs,
+      } satisfies AckSignal);
+    };
     const onBatch = async (batch: {
       data: Buffer;
       offsets: Uint32Array;
@@ -273,6 +285,7 @@ export class JetStream implements DurablePublisher {
       malformed: number;
     }): Promise<Decision[]> => {
       const count = batch.subjects.length;
+      const startedMs = performance.now();
       const messages: (DurableMessage | undefined)[] = [];
       const decisions = new Array<Decision>(count);
       for (let i = 0; i < count; i++) {
@@ -305,11 +318,16 @@ export class JetStream implements DurablePublisher {
       }
       if (ordered) {
         await (await ordered).onBatch(messages, decisions);
+        if (ackSignals.hasSubscribers)
+          decisions.forEach((decision, i) => {
+            signalDecision(batch.deliveries[i]!, decision, startedMs);
+          });
         return decisions;
       }
       await Promise.all(
         messages.map(async (m, i) => {
           if (m) decisions[i] = await decide(m);
+          if (ackSignals.hasSubscribers) signalDecision(batch.deliveries[i]!, decisions[i]!, startedMs);
         }),
       );
       return decisions;

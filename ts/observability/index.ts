@@ -1,5 +1,6 @@
 export type { DispatchHook } from "../mediator/mediator.js";
 export type { ClusterSource } from "./cluster-observer.js";
+export type { ConsumerLagSource } from "./consumer-observer.js";
 export type { DeadLetterSource } from "./dead-letter-observer.js";
 export {
   type CheckOutcome,

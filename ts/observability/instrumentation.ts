@@ -7,8 +7,10 @@ import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
 import type { Behavior } from "../mediator/pipeline.js";
 import { type ClusterSource, observeCluster } from "./cluster-observer.js";
+import { type ConsumerLagSource, observeConsumers } from "./consumer-observer.js";
 import { type DeadLetterSource, observeDeadLetters } from "./dead-letter-observer.js";
 import { DispatchInstrumentation } from "./dispatch.js";
+import { observeFailureSignals } from "./failure-signals.js";
 import { createInstruments, type Instruments } from "./metrics.js";
 import { Attr, INSTRUMENTATION_SCOPE, SCOPE_VERSION } from "./names.js";
 import { NatsObserver, type NatsSource } from "./nats-stats.js";
@@ -27,6 +29,7 @@ import { SagaInstrumentation } from "./saga-telemetry.js";
 import { StoreMetrics } from "./store-metrics.js";
 
 export type { ClusterSource } from "./cluster-observer.js";
+export type { ConsumerLagSource } from "./consumer-observer.js";
 export { OBSERVABILITY_PRIORITY } from "./dispatch.js";
 export { Attr, INSTRUMENTATION_SCOPE, MetricNames } from "./names.js";
 export type { NatsSource } from "./nats-stats.js";
@@ -127,6 +130,8 @@ export class CatgaObservability {
     if (meter !== undefined && metrics) {
       this.meter = meter;
       instruments = createInstruments(meter);
+      // Retries, breaker transitions, JetStream redeliveries and ack latency (until shutdown()).
+      this.track(observeFailureSignals(meter));
     }
     this.dispatch = new DispatchInstrumentation(api, tracer, instruments, options.wireSystem ?? "catga");
     this.hook = this.dispatch.hook;
@@ -197,6 +202,17 @@ export class CatgaObservability {
   }
 
   /**
+   * Observes JetStream consumers: `catga.jetstream.consumer.pending` (messages not yet delivered:
+   * the consumer's lag) and `.ack_pending`, per stream and consumer, read with `consumers()` at each
+   * collection. Pass `jetstreamConsumers(transport)` from `@catga/native/operations`.
+   */
+  observeConsumers(source: ConsumerLagSource): () => void {
+    const meter = this.meter;
+    if (meter === undefined) return () => undefined;
+    return this.track(observeConsumers(meter, source));
+  }
+
+  /**
    * Observes a cluster (`@catga/native/cluster`): `catga.cluster.members.active` (instances in
    * its membership view, per service) and `catga.cluster.leader.elections` (elections it won,
    * per leadership name), read at each collection.
@@ -233,7 +249,7 @@ export class CatgaObservability {
 
   /**
    * Stops every observable callback registered by `observeNats` / `observeRelay` /
-   * `observeDeadLetters` / `observeCluster`.
+   * `observeDeadLetters` / `observeConsumers` / `observeCluster`, and the failure-path signals.
    */
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();

@@ -28,6 +28,7 @@ export const MetricNames = Object.freeze({
   transportRequestFailures: "catga.transport.request.failures",
   outboxPending: "catga.outbox.pending",
   outboxRelayed: "catga.outbox.relayed",
+  outboxLag: "catga.outbox.lag",
   inboxProcessed: "catga.inbox.processed",
   persistenceLatency: "catga.persistence.latency",
   sagaStarted: "catga.saga.started",
@@ -38,6 +39,12 @@ export const MetricNames = Object.freeze({
   sagaActive: "catga.saga.active",
   sagaStateLarge: "catga.saga.state.large",
   deadLetters: "catga.deadletters",
+  retries: "catga.retries",
+  breakerTransitions: "catga.breaker.transitions",
+  jetstreamRedeliveries: "catga.jetstream.redeliveries",
+  jetstreamAckLatency: "catga.jetstream.ack.latency",
+  jetstreamConsumerPending: "catga.jetstream.consumer.pending",
+  jetstreamConsumerAckPending: "catga.jetstream.consumer.ack_pending",
   clusterMembersActive: "catga.cluster.members.active",
   clusterLeaderElections: "catga.cluster.leader.elections",
   clusterRebalances: "catga.cluster.rebalances",
@@ -75,6 +82,16 @@ export const Attr = Object.freeze({
   sagaAttempt: "catga.saga.attempt",
   /** On `catga.saga.duration`: completed, compensated or failed. */
   sagaStatus: "catga.saga.status",
+  /** `catga.breaker.transitions`: the breaker's key (the message type unless configured). */
+  breakerKey: "catga.breaker.key",
+  /** `catga.breaker.transitions`: the state left and the state entered. */
+  breakerFrom: "catga.breaker.from",
+  breakerTo: "catga.breaker.to",
+  /** `catga.jetstream.*`: the stream and the durable consumer. */
+  stream: "catga.jetstream.stream",
+  consumer: "catga.jetstream.consumer",
+  /** `catga.jetstream.ack.latency`: what was decided (ack, nak, dlq, term). */
+  ackAction: "catga.jetstream.action",
   /** On a saga's root span: false when the start found the instance existing (a repeated start). */
   sagaCreated: "catga.saga.created",
   /** On `catga.saga.state.large`: `warning` (past stateWarningBytes, stored) or `max` (refused). */

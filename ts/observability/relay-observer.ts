@@ -6,6 +6,8 @@ import type { OtelAttributes, OtelMeter } from "./otel.js";
 export interface RelaySource {
   /** How many outbox rows wait to be relayed now. */
   pending(): Promise<number>;
+  /** How long the oldest waiting row has waited, in ms; reported as `catga.outbox.lag` when present. */
+  lagMs?(): Promise<number>;
   /** Rows relayed so far, by outcome (sent, duplicate, failed) and relay errors, since start. */
   readonly stats: { sent: number; duplicates: number; failed: number; errors: number };
 }
@@ -22,7 +24,11 @@ export function observeRelay(meter: OtelMeter, relay: RelaySource, name: string)
   const relayed = meter.createObservableCounter(MetricNames.outboxRelayed, {
     description: "Outbox rows handled by the relay, by outcome (sent, duplicate, failed, error)",
   });
-  const observables = [pending, relayed];
+  const lag = meter.createObservableGauge(MetricNames.outboxLag, {
+    unit: "s",
+    description: "How long the oldest outbox row waiting to be relayed has waited",
+  });
+  const observables = [pending, relayed, lag];
   const callback = async (result: {
     // biome-ignore lint/suspicious/noExplicitAny: BatchObservableResult over observables of any attributes
     observe(observable: any, value: number, attributes?: OtelAttributes): void;
@@ -34,6 +40,7 @@ export function observeRelay(meter: OtelMeter, relay: RelaySource, name: string)
     result.observe(relayed, errors, { ...base, [Attr.outcome]: "error" });
     try {
       result.observe(pending, await relay.pending(), base);
+      if (relay.lagMs !== undefined) result.observe(lag, (await relay.lagMs()) / 1000, base);
     } catch {
       // store down: no reading this time (the relay reports the error itself)
     }

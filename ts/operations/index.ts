@@ -1,5 +1,7 @@
 export type { ClusterMembersOptions, ObservedMember } from "./cluster-members.js";
 export { clusterMembers } from "./cluster-members.js";
+export type { ConsumerLag, JetStreamConsumers } from "./consumers.js";
+export { jetstreamConsumers } from "./consumers.js";
 export type { DeadLetter, DeadLetterKind, DeadLetterSummary } from "./dead-letter.js";
 export { DEAD_LETTER_HEADERS } from "./dead-letter.js";
 export type {

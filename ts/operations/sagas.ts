@@ -1,13 +1,14 @@
 /**
- * Saga instances across every saga of a PostgreSQL saga store, for tools that have no saga
- * definitions at hand (the CLI, a dashboard). With the definition, `sagaOperations` also resumes,
- * aborts and wakes instances.
+ * Saga instances across every saga of a saga store (PostgreSQL, or NATS KV), for tools that have
+ * no saga definitions at hand (the CLI, a dashboard). With the definition, `sagaOperations` also
+ * resumes, aborts and wakes instances.
  */
 import { checkArgument, nonEmptyString } from "../checks.js";
+import { NatsKvSagaStore } from "../persistence/nats-kv-saga-store.js";
 import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "../persistence/pg.js";
 import { PostgresSagaStore } from "../persistence/saga-store.js";
 import { storeFailed } from "../persistence/store-errors.js";
-import type { SagaInstance, SagaListQuery } from "../saga/instance.js";
+import type { SagaInstance, SagaListQuery, SagaStatusCount, SagaStore } from "../saga/instance.js";
 
 /** Where the saga store is. */
 export interface SagaStoreLocation {
@@ -18,16 +19,18 @@ export interface SagaStoreLocation {
 }
 
 /** How many instances of one saga are in one status. */
-export interface SagaCount {
-  readonly saga: string;
-  readonly status: SagaInstance["status"];
-  readonly count: number;
-  /** The least recently written instance's `updatedAt`, epoch ms: a stuck one shows here. */
-  readonly oldestUpdatedAt: number;
-}
+export type SagaCount = SagaStatusCount;
 
-/** Instance counts per saga and status (one query). Failures are CATGA_STORE_FAILED. */
-export async function sagaCounts(pool: PgQueryable, location: SagaStoreLocation = {}): Promise<SagaCount[]> {
+/**
+ * Instance counts per saga and status: one query on PostgreSQL (`pool`, `location`), or a read of
+ * every instance of a {@link NatsKvSagaStore}. Failures are CATGA_STORE_FAILED.
+ */
+export async function sagaCounts(
+  source: PgQueryable | NatsKvSagaStore,
+  location: SagaStoreLocation = {},
+): Promise<SagaCount[]> {
+  if (source instanceof NatsKvSagaStore) return source.counts();
+  const pool = source;
   const t = qualified(location.schema, location.table ?? "catga_saga");
   try {
     const { rows } = await bounded(pool, STORE_CALL_TIMEOUT_MS).query(
@@ -45,13 +48,24 @@ export async function sagaCounts(pool: PgQueryable, location: SagaStoreLocation 
   }
 }
 
-/** A page of one saga's instances (`SagaStore.list`). */
+/**
+ * A page of one saga's instances (`SagaStore.list`): from PostgreSQL (`pool`, `location`) or from
+ * any saga store (a {@link NatsKvSagaStore}).
+ */
 export function listSagaInstances(
-  pool: PgQueryable,
+  source: PgQueryable | SagaStore,
   query: SagaListQuery,
   location: SagaStoreLocation = {},
 ): Promise<SagaInstance[]> {
   checkArgument("saga", query.saga, nonEmptyString);
   if (query.saga === undefined) checkArgument("saga", "", nonEmptyString); // required
-  return new PostgresSagaStore({ pool, ...location }).list(query);
+  if (isSagaStore(source)) return source.list(query);
+  return new PostgresSagaStore({ pool: source, ...location }).list(query);
+}
+
+function isSagaStore(source: PgQueryable | SagaStore): source is SagaStore {
+  return (
+    typeof (source as Partial<SagaStore>).list === "function" &&
+    typeof (source as Partial<SagaStore>).get === "function"
+  );
 }

@@ -13,6 +13,7 @@ import {
   type SagaInstance,
   type SagaListQuery,
   type SagaStatus,
+  type SagaStatusCount,
   type SagaStore,
 } from "../saga/instance.js";
 import { OptionChecker } from "./option-checker.js";
@@ -169,6 +170,40 @@ export class NatsKvSagaStore implements SagaStore {
       });
     }
     return page;
+  }
+
+  /**
+   * Instances per saga and status across the bucket, for operator views: reads every key, then
+   * every value (in pages of 256), so it costs one read per instance; more than
+   * `maxListedInstances` keys is CATGA_LIMIT. Sorted by saga, then status.
+   */
+  async counts(): Promise<SagaStatusCount[]> {
+    const keys = await this.call("counts", (bucket) => bucket.keys(">", this.maxListed));
+    const counts = new Map<
+      string,
+      { saga: string; status: SagaStatus; count: number; oldestUpdatedAt: number }
+    >();
+    for (let at = 0; at < keys.length; at += 256) {
+      const slice = keys.slice(at, at + 256);
+      const values = await this.call("counts", (bucket) => bucket.getMany(slice));
+      values.forEach((value, i) => {
+        if (value === null || value === undefined || value.length === 0) return; // deleted meanwhile
+        // Keys are `<saga>.<id>`, both KV tokens without dots.
+        const [saga = "", id = ""] = slice[i]!.split(".");
+        const instance = decode(saga, id, value, "counts");
+        const key = `${saga}\u0000${instance.status}`;
+        const count = counts.get(key);
+        if (count === undefined)
+          counts.set(key, { saga, status: instance.status, count: 1, oldestUpdatedAt: instance.updatedAt });
+        else {
+          count.count++;
+          count.oldestUpdatedAt = Math.min(count.oldestUpdatedAt, instance.updatedAt);
+        }
+      });
+    }
+    const byName = (a: SagaStatusCount, b: SagaStatusCount) =>
+      a.saga < b.saga ? -1 : a.saga > b.saga ? 1 : a.status < b.status ? -1 : a.status > b.status ? 1 : 0;
+    return [...counts.values()].sort(byName);
   }
 
   private open(): Promise<NatsKv> {

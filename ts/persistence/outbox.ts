@@ -82,6 +82,22 @@ export class PostgresOutbox {
     }
   }
 
+  /**
+   * When the oldest message not yet relayed was written, epoch ms (the database's clock), or
+   * undefined when none waits: for the `catga.outbox.lag` gauge.
+   */
+  async oldestPendingAt(client: PgQueryable): Promise<number | undefined> {
+    try {
+      const { rows } = await client.query(
+        `SELECT (extract(epoch FROM min(created_at)) * 1000)::bigint AS oldest FROM ${this.table} WHERE sent_at IS NULL`,
+      );
+      const oldest = rows[0]?.oldest;
+      return oldest === null || oldest === undefined ? undefined : Number(oldest);
+    } catch (cause) {
+      throw storeFailed(NAME, "oldestPendingAt", cause);
+    }
+  }
+
   /** Messages not yet relayed (for a `catga.outbox.pending` gauge). */
   async pending(client: PgQueryable): Promise<number> {
     try {

@@ -158,6 +158,12 @@ export class OutboxRelay {
     return this.outbox.pending(this.pool);
   }
 
+  /** How long the oldest waiting row has waited, in ms (0 when none waits), for `catga.outbox.lag`. */
+  async lagMs(): Promise<number> {
+    const oldest = await this.outbox.oldestPendingAt(this.pool);
+    return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
+  }
+
   /** Deletes sent rows older than `cleanupSentOlderThanMs`; resolves with how many. */
   async cleanup(): Promise<number> {
     if (!Number.isFinite(this.retentionMs)) return 0;

@@ -98,5 +98,14 @@ export interface SagaStore {
   list(query: SagaListQuery): Promise<SagaInstance[]>;
 }
 
+/** How many instances of one saga are in one status (operator views: `sagaCounts`). */
+export interface SagaStatusCount {
+  readonly saga: string;
+  readonly status: SagaStatus;
+  readonly count: number;
+  /** The least recently written instance's `updatedAt`, epoch ms: a stuck one shows here. */
+  readonly oldestUpdatedAt: number;
+}
+
 /** Default and largest page size of `SagaStore.list`. */
 export const SAGA_LIST_LIMIT = { default: 100, max: 1000 } as const;

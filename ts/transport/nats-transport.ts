@@ -32,6 +32,10 @@ function resolveCodec(codec: "json" | "msgpack" | PayloadCodec): PayloadCodec {
 export interface TransportStreams {
   /** The transport's subject prefix. */
   readonly prefix: string;
+  /** The durable events' stream (`durableEvents.stream`, default `<PREFIX>_EVENTS`). */
+  readonly events: string;
+  /** The durable commands' stream (`durableCommands.stream`, default `<PREFIX>_COMMANDS`). */
+  readonly commands: string;
   /** The events' dead-letter stream (`<events stream>_DLQ`). */
   readonly eventDeadLetters: string;
   /** The durable commands' dead-letter stream (`<commands stream>_DLQ`). */
@@ -125,6 +129,8 @@ export class NatsTransport implements Transport {
     const commands = durableCommandStreams(this.prefix, this.options.durableCommands ?? {});
     return {
       prefix: this.prefix,
+      events: events.events.name,
+      commands: commands.commands.name,
       eventDeadLetters: events.deadLetters.name,
       commandDeadLetters: commands.deadLetters.name,
     };

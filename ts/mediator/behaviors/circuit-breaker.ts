@@ -4,6 +4,7 @@ import { after } from "../later.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, builtInStep, isPending, type StepMiddleware } from "../pipeline.js";
 import { err, type Result } from "../result.js";
+import { type BreakerSignal, breakerSignals } from "../signals.js";
 
 /** A breaker's state: `closed` calls the handler, `open` refuses (CATGA_CIRCUIT_OPEN), `half-open` lets trial calls through. */
 export type CircuitState = "closed" | "open" | "half-open";
@@ -100,6 +101,8 @@ export function circuitBreakerBehavior(
       if (to !== "open") failures = 0;
       trials = 0;
       period++;
+      if (breakerSignals.hasSubscribers)
+        breakerSignals.publish({ key: target.key, from, to } satisfies BreakerSignal);
       if (onStateChange === undefined) return;
       // Runs inside send (even synchronously, open → half-open): a throw must not escape it.
       try {

@@ -20,6 +20,7 @@ import {
   type StepMiddleware,
 } from "../pipeline.js";
 import type { Result } from "../result.js";
+import { type RetrySignal, retrySignals } from "../signals.js";
 import { sleep } from "./sleep.js";
 
 /** Options of `withRetry`: retries retryable failures with exponential backoff and jitter. */
@@ -129,7 +130,8 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
     return random() * delay;
   };
 
-  return builtInStep("retry", options?.priority ?? RETRY_PRIORITY, () => {
+  return builtInStep("retry", options?.priority ?? RETRY_PRIORITY, (target) => {
+    const type = target.contract.type;
     const retryable = (result: Result<unknown>, ctx: BehaviorContext): boolean =>
       !result.ok && retryOn.has(result.error.code) && !ctx.signal.aborted;
     // Only a failed first attempt enters the async retry loop; success costs nothing more (at
@@ -144,6 +146,8 @@ export function retryBehavior(options: RetryOptions | undefined, issues: IssueLi
       for (let attempt = 2; attempt <= maxAttempts && retryable(result, ctx); attempt++) {
         await sleep(delayBefore(attempt - 1), ctx.signal);
         if (ctx.signal.aborted) break;
+        if (retrySignals.hasSubscribers && !result.ok)
+          retrySignals.publish({ type, attempt, code: result.error.code } satisfies RetrySignal);
         result = await next(payload, ctx);
       }
       return result;

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { CatgaError, ErrorCodes } from "../../errors.js";
 import { NatsConnection } from "../../nats/connection.js";
+import { NatsKvSagaStore } from "../../persistence/nats-kv-saga-store.js";
 import type { PgQueryable } from "../../persistence/pg.js";
 import type { SagaStatus } from "../../saga/instance.js";
 import { clusterMembers } from "../cluster-members.js";
@@ -17,7 +18,7 @@ import {
 } from "../dead-letters.js";
 import { inboxStatus } from "../inbox.js";
 import { outboxBacklog } from "../outbox.js";
-import { listSagaInstances, sagaCounts } from "../sagas.js";
+import { listSagaInstances, type SagaStoreLocation, sagaCounts } from "../sagas.js";
 import { fields, table, time, toJson } from "./table.js";
 
 /** Exit codes scripts can rely on (docs/guides/operations.md, "Exit codes"). */
@@ -67,7 +68,7 @@ Commands:
   dlq counts     dead letters per kind and type
   outbox         the outbox backlog (PostgreSQL)
   inbox          the inbox: outcomes, claims, expired rows (PostgreSQL)
-  sagas list     saga instances (PostgreSQL)
+  sagas list     saga instances (PostgreSQL, or NATS KV with --kv-bucket)
   cluster members  the instances of every service, from their heartbeats
 
 Run "catga <command> --help" for a command's options.
@@ -144,6 +145,7 @@ Without --saga: instance counts per saga and status. With --saga: that saga's in
   --limit <n>       at most n (1–1000, default 100)
   --after <id>      ids after this one
   --table <t>       table name (default catga_saga)
+  --kv-bucket <b>   read a NatsKvSagaStore's bucket on NATS (--nats) instead of PostgreSQL
 
 ${CONNECTION_HELP}`,
 };
@@ -173,6 +175,7 @@ const OPTIONS = {
   status: { type: "string" },
   service: { type: "string" },
   wait: { type: "string" },
+  "kv-bucket": { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -186,7 +189,7 @@ const COMMAND_OPTIONS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   "dlq counts": [],
   outbox: ["limit"],
   inbox: ["limit", "key-prefix", "table"],
-  "sagas list": ["saga", "status", "limit", "after", "table"],
+  "sagas list": ["saga", "status", "limit", "after", "table", "kv-bucket"],
   "cluster members": ["service", "wait"],
 };
 const CONNECTION_OPTIONS = [
@@ -254,6 +257,17 @@ async function dispatch(command: string, args: string[], values: Values, io: Cli
   }
   if (args.length > 0) throw new UsageError(`"catga ${command}" takes no arguments, got ${args.join(" ")}`);
   if (command === "cluster members") return members(values, io, print);
+  const bucket = values["kv-bucket"];
+  if (command === "sagas list" && bucket !== undefined) {
+    if (values.table !== undefined)
+      throw new UsageError("--table is for PostgreSQL; --kv-bucket reads NATS KV");
+    const connection = await openNats(values, io);
+    try {
+      return await sagasList(new NatsKvSagaStore({ connection, bucket }), {}, values, print);
+    } finally {
+      await connection.close();
+    }
+  }
   const pool = await openPool(values, io);
   try {
     const schema = values.schema;
@@ -317,47 +331,12 @@ async function dispatch(command: string, args: string[], values: Values, io: Cli
       return EXIT.ok;
     }
     // sagas list
-    const location = { schema, ...(values.table === undefined ? {} : { table: values.table }) };
-    if (values.saga === undefined) {
-      if (values.status !== undefined || values.after !== undefined || values.limit !== undefined)
-        throw new UsageError("--status, --limit and --after need --saga");
-      const counts = await sagaCounts(pool, location);
-      print(counts, () =>
-        counts.length === 0
-          ? "no saga instances"
-          : table(
-              ["SAGA", "STATUS", "COUNT", "OLDEST UPDATE"],
-              counts.map((c) => [c.saga, c.status, String(c.count), time(c.oldestUpdatedAt)]),
-            ),
-      );
-      return EXIT.ok;
-    }
-    const instances = await listSagaInstances(
+    return await sagasList(
       pool,
-      {
-        saga: values.saga,
-        ...(values.status === undefined ? {} : { status: values.status as SagaStatus }),
-        limit: count(values.limit, "limit", 100),
-        ...(values.after === undefined ? {} : { after: values.after }),
-      },
-      location,
+      { schema, ...(values.table === undefined ? {} : { table: values.table }) },
+      values,
+      print,
     );
-    print(instances, () =>
-      instances.length === 0
-        ? "no instances"
-        : table(
-            ["ID", "STATUS", "STEP", "REVISION", "UPDATED", "ERROR"],
-            instances.map((i) => [
-              i.id,
-              i.status,
-              String(i.step),
-              String(i.revision),
-              time(i.updatedAt),
-              i.progress.error === undefined ? "" : `${i.progress.error.code}: ${i.progress.error.message}`,
-            ]),
-          ),
-    );
-    return EXIT.ok;
   } finally {
     await (pool as unknown as { end(): Promise<void> }).end(); // a pg.Pool made by openPool
   }
@@ -561,6 +540,55 @@ async function members(
 
 function prefixOf(values: Values, io: CliIo): string | undefined {
   return values.prefix ?? (io.env.CATGA_PREFIX || undefined);
+}
+
+/** `catga sagas list` over PostgreSQL (`pool`) or a NATS KV saga store (`--kv-bucket`). */
+async function sagasList(
+  source: PgQueryable | NatsKvSagaStore,
+  location: SagaStoreLocation,
+  values: Values,
+  print: (json: unknown, text: () => string) => void,
+): Promise<number> {
+  if (values.saga === undefined) {
+    if (values.status !== undefined || values.after !== undefined || values.limit !== undefined)
+      throw new UsageError("--status, --limit and --after need --saga");
+    const counts = await sagaCounts(source, location);
+    print(counts, () =>
+      counts.length === 0
+        ? "no saga instances"
+        : table(
+            ["SAGA", "STATUS", "COUNT", "OLDEST UPDATE"],
+            counts.map((c) => [c.saga, c.status, String(c.count), time(c.oldestUpdatedAt)]),
+          ),
+    );
+    return EXIT.ok;
+  }
+  const instances = await listSagaInstances(
+    source,
+    {
+      saga: values.saga,
+      ...(values.status === undefined ? {} : { status: values.status as SagaStatus }),
+      limit: count(values.limit, "limit", 100),
+      ...(values.after === undefined ? {} : { after: values.after }),
+    },
+    location,
+  );
+  print(instances, () =>
+    instances.length === 0
+      ? "no instances"
+      : table(
+          ["ID", "STATUS", "STEP", "REVISION", "UPDATED", "ERROR"],
+          instances.map((i) => [
+            i.id,
+            i.status,
+            String(i.step),
+            String(i.revision),
+            time(i.updatedAt),
+            i.progress.error === undefined ? "" : `${i.progress.error.code}: ${i.progress.error.message}`,
+          ]),
+        ),
+  );
+  return EXIT.ok;
 }
 
 async function openNats(values: Values, io: CliIo): Promise<NatsConnection> {
