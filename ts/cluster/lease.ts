@@ -145,12 +145,20 @@ export class Lease {
     return undefined;
   }
 
-  /** Writes this holder over `revision`; the new term, or undefined when another write came first. */
+  /**
+   * Writes this holder over `revision`, then writes it once more over its own write before it
+   * counts as held: the new term, or undefined when another write came first. Why twice: a
+   * replicated KV bucket on nats-server 2.9 was seen accepting two compare-and-set writes against
+   * one revision when its stream leader moved (docs/architecture/cluster.md, "Failure model"); of
+   * two such winners only the later one's confirmation lands, so at most one announces itself.
+   */
   private async take(revision: number): Promise<LeaseTerm | undefined> {
     const sentAt = this.clock();
     const written = await this.kv.swap(this.key, this.value, revision);
     if (written === null) return undefined;
-    this.held = { token: written, revision: written, sentAt };
+    const confirmed = await this.kv.swap(this.key, this.value, written);
+    if (confirmed === null) return undefined; // another holder wrote over ours: theirs, not ours
+    this.held = { token: written, revision: confirmed, sentAt };
     this.observed = undefined;
     return this.current();
   }
