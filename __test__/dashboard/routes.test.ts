@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DashboardAccess, operationsDashboard } from "../../ts/entries/dashboard.js";
 import { CatgaConfigError, ErrorCodes } from "../../ts/index.js";
+import { TestCluster } from "../cluster/helpers.js";
 import { until } from "../nats/helpers.js";
 import { cookieOf, deadLetterSome, formToken, TRACEPARENT, type World, world } from "./helpers.js";
 
@@ -325,5 +326,54 @@ describe("the dashboard on node:http", () => {
     expect(purged.status).toBe(200);
     expect(await purged.text()).toContain("Purged 1 dead letter.");
     expect((await w.dlq.counts()).byKind.command).toBe(0);
+  });
+});
+
+describe("the dashboard's Cluster page", () => {
+  const net = new TestCluster();
+  afterAll(() => net.close());
+
+  it("lists the members this process sees, as HTML and JSON, only when given a cluster", async () => {
+    const self = await net.join({ service: "billing", instanceId: "billing-1", version: "1.4.0" });
+    await net.join({ service: "audit", instanceId: "audit-1", weight: 2 });
+    await until(() => self.members().length === 2, 10_000, "billing-1 to see audit-1");
+    const host = Fastify();
+    await host.register(operationsDashboard({ deadLetters: w.dlq, auth: byRole, cluster: self }).fastify, {
+      prefix: "/ops",
+    });
+    const get = (url: string) => host.inject({ method: "GET", url, headers: { "x-role": "reader" } });
+    const page = await get("/ops/cluster");
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('href="/ops/cluster" class="active">Cluster</a>');
+    expect(page.body).toContain("2 instances of 2 services");
+    expect(page.body).toMatch(
+      /<td>audit<\/td><td><code>audit-1<\/code><\/td><td>0\.0\.0<\/td><td class="num">2<\/td>/,
+    );
+    expect(page.body).toMatch(/<td>billing<\/td><td><code>billing-1<\/code><\/td><td>1\.4\.0<\/td>/);
+    const api = await get("/ops/api/cluster");
+    expect(
+      api
+        .json()
+        .map((m: { instanceId: string }) => m.instanceId)
+        .sort(),
+    ).toEqual(["audit-1", "billing-1"]);
+    expect(api.json()[0]).not.toHaveProperty("self");
+    await host.close();
+    // Without a cluster there is no such page and no link to it.
+    const overview = await app.inject({ method: "GET", url: "/ops/", headers: { "x-role": "reader" } });
+    expect(overview.body).not.toContain(">Cluster</a>");
+    expect(
+      (await app.inject({ method: "GET", url: "/ops/cluster", headers: { "x-role": "reader" } })).statusCode,
+    ).toBe(404);
+  });
+
+  it("refuses a cluster option that is not a cluster, naming the field", () => {
+    let error: unknown;
+    try {
+      operationsDashboard({ deadLetters: w.dlq, auth: byRole, cluster: {} as never });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["cluster"]);
   });
 });

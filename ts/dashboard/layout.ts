@@ -13,9 +13,11 @@ export interface PageContext {
   readonly title: string;
   /** Whether the PostgreSQL views exist (a pool was given). */
   readonly hasStore: boolean;
+  /** Whether the Cluster page exists (a cluster was given). */
+  readonly hasCluster: boolean;
 }
 
-export type Section = "overview" | "dead-letters" | "outbox" | "inbox" | "sagas";
+export type Section = "overview" | "dead-letters" | "outbox" | "inbox" | "sagas" | "cluster";
 
 export function page(ctx: PageContext, section: Section, heading: string, body: SafeHtml): string {
   const link = (to: Section, path: string, label: string) =>
@@ -41,7 +43,7 @@ export function page(ctx: PageContext, section: Section, heading: string, body: 
           link("sagas", "/sagas", "Sagas"),
         ]
       : []
-  }</nav>
+  }${ctx.hasCluster ? link("cluster", "/cluster", "Cluster") : ""}</nav>
 <span class="access">${ctx.canOperate ? "operator" : "read-only"}</span>
 </header>
 <main>

@@ -9,6 +9,7 @@ import {
   nonEmptyString,
   withMethods,
 } from "../checks.js";
+import type { Member } from "../cluster/membership.js";
 import type { Logger } from "../mediator/logger.js";
 import type { DeadLetters } from "../operations/dead-letters.js";
 import type { PgQueryable } from "../persistence/pg.js";
@@ -48,6 +49,12 @@ export interface OperationsDashboardOptions {
    * @default none
    */
   readonly pool?: PgQueryable;
+  /**
+   * The cluster this process is a member of (`await cluster(transport)`): the Cluster page lists
+   * its view of the members. Without it that page is not shown.
+   * @default none
+   */
+  readonly cluster?: { members(): readonly Omit<Member, "self">[] };
   /** Schema of the Catga tables (as given to `migrate`). @default the connection's search_path */
   readonly schema?: string;
   /**
@@ -101,6 +108,10 @@ export function checkDashboardOptions(options: unknown): OperationsDashboardOpti
       isRecord(value) && typeof value.query === "function"
         ? undefined
         : `must be a pg Pool, got ${describe(value)}`,
+    cluster: (value) =>
+      isRecord(value) && typeof value.members === "function"
+        ? undefined
+        : `must be a Cluster (await cluster(transport)), got ${describe(value)}`,
     schema: nonEmptyString,
     csrfSecret: secret,
     pageSize: integer(1, 1000),

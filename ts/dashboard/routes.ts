@@ -3,6 +3,7 @@
  * read-only JSON API under `/api`, and the two actions (replay, purge) behind the CSRF checks.
  */
 import type { IncomingMessage } from "node:http";
+import type { Member } from "../cluster/membership.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { DeadLetter } from "../operations/dead-letter.js";
 import type { DeadLetterFilter, DeadLetterSelector } from "../operations/dead-letters.js";
@@ -11,6 +12,7 @@ import { outboxBacklog } from "../operations/outbox.js";
 import { listSagaInstances, sagaCounts } from "../operations/sagas.js";
 import type { SagaListQuery } from "../saga/instance.js";
 import { ICON, SCRIPT, STYLESHEET } from "./assets.js";
+import { clusterPage } from "./cluster-page.js";
 import { CSRF_FIELD, CsrfTokens, crossOrigin } from "./csrf.js";
 import {
   actionResultPage,
@@ -103,6 +105,7 @@ export class DashboardRoutes {
       csrf: token,
       title: this.title,
       hasStore: this.options.pool !== undefined,
+      hasCluster: this.options.cluster !== undefined,
     };
     const response = await this.route(request, ctx).catch((error: unknown) =>
       this.failure(error, ctx, request),
@@ -145,6 +148,17 @@ export class DashboardRoutes {
         : htmlResponse(200, deadLetterPage(ctx, letter));
     }
     if (path === "/api/counts") return jsonResponse(200, await dlq.counts());
+    const cluster = this.options.cluster;
+    if (cluster !== undefined && (path === "/cluster" || path === "/api/cluster")) {
+      // The view of this process; `self` means nothing to a reader of another process's page.
+      const members = cluster.members().map((member) => {
+        const { self: _, ...rest } = member as Member;
+        return rest;
+      });
+      return path.startsWith("/api/")
+        ? jsonResponse(200, members)
+        : htmlResponse(200, clusterPage(ctx, members));
+    }
     const pool = this.options.pool;
     const schema = this.options.schema;
     if (pool !== undefined) {
