@@ -54,7 +54,10 @@ export interface OperationsDashboardOptions {
    * its view of the members. Without it that page is not shown.
    * @default none
    */
-  readonly cluster?: { members(): readonly Omit<Member, "self">[] };
+  readonly cluster?: {
+    /** The members in this process's view (a `Cluster` has it). */
+    members(): readonly Omit<Member, "self">[];
+  };
   /** Schema of the Catga tables (as given to `migrate`). @default the connection's search_path */
   readonly schema?: string;
   /**
