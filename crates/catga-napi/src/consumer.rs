@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use catga_core::nats::held::{keep_alive, release, Held};
+use catga_core::nats::held::{keep_alive, release, Deciding, Held};
 use catga_core::nats::jetstream::{
     durable_consumer, settle_all, ConsumerSpec, ConsumerState, Context, Decision, Delivery, DurableConsumer,
 };
@@ -151,8 +151,8 @@ fn decision(js: DecisionJs) -> Option<Decision> {
     })
 }
 
-fn lock(held: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
-    // Nothing panics while holding the lock; if something did, the map is still consistent.
+fn lock<T>(held: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while holding the lock; if something did, the data is still consistent.
     held.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -175,11 +175,15 @@ impl NatsClient {
         let consumer =
             Arc::new(durable_consumer(&js, &spec, self.engine.options().frame.limits).await.map_err(to_js_async)?);
         let held = Arc::new(Mutex::new(Held::default()));
+        // The fetched batch the host is deciding: kept alive with the held messages, in one pass in
+        // stream order (see `Held::messages_with`).
+        let deciding: Arc<Mutex<Deciding>> = Arc::default();
         let (stop, mut stopped) = watch::channel(false);
         let (done_tx, done) = watch::channel(false);
         let (released, mut releasing) = watch::channel(false);
         // Keeps held messages from redelivery: `+WIP` well within the ack wait, until `release`.
         let keep = held.clone();
+        let kept_deciding = deciding.clone();
         let every = (spec.ack_wait / 3).max(Duration::from_millis(10));
         napi::bindgen_prelude::spawn(async move {
             loop {
@@ -187,7 +191,8 @@ impl NatsClient {
                     _ = tokio::time::sleep(every) => {},
                     _ = releasing.changed() => break,
                 }
-                let messages = lock(&keep).messages();
+                let batch = lock(&kept_deciding).clone();
+                let messages = lock(&keep).messages_with(&batch);
                 keep_alive(&messages).await;
             }
         });
@@ -230,6 +235,7 @@ impl NatsClient {
                 // Non-envelopes count like the engine's own subscriptions count them; JS reports
                 // and dead-letters each one.
                 engine.record_malformed(u64::from(malformed));
+                *lock(&deciding) = deliveries.iter().map(|d| (d.stream_sequence, d.message.clone())).collect();
                 let batch = batch_for_js(&deliveries, malformed);
                 let decided = async {
                     match on_batch.call_async_catch(batch).await {
@@ -252,6 +258,7 @@ impl NatsClient {
                         }
                     }
                 };
+                lock(&deciding).clear();
                 let mut decisions = decisions.into_iter();
                 let mut settled = Vec::with_capacity(deliveries.len());
                 let mut planned = Vec::with_capacity(deliveries.len());

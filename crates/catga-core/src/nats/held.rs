@@ -3,7 +3,8 @@
 //! one by one later.
 //!
 //! Invariant: a held delivery is kept from redelivery by in-progress acks (`+WIP`), sent one
-//! after another in stream-sequence order on the one connection. The server restarts each ack
+//! after another in stream-sequence order on the one connection, together with the batch the host
+//! is still deciding (which may bring later messages of a held key). The server restarts each ack
 //! timer in that order, so a key's held messages expire, and are redelivered, in stream order
 //! if the process dies; and [`release`] hands them back with naks in the same order.
 //! A settle may arrive before its hold (the host runs a held message while the rest of its batch
@@ -15,6 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use async_nats::jetstream::{AckKind, Message};
 
 use super::jetstream::{Decision, Delivery};
+
+/// A fetched batch the host is still deciding: its messages by stream sequence.
+pub type Deciding = Vec<(u64, Message)>;
 
 /// Held items (deliveries) by stream sequence, and settles that came before their hold.
 #[derive(Debug)]
@@ -74,6 +78,17 @@ impl Held<Delivery> {
     /// The held messages in stream-sequence order (cheap clones), for [`keep_alive`].
     pub fn messages(&self) -> Vec<Message> {
         self.items.values().map(|d| d.message.clone()).collect()
+    }
+
+    /// The held messages and `deciding` (a fetched batch the host has not decided yet), together
+    /// in stream-sequence order, for [`keep_alive`]. A batch being decided may hold later messages
+    /// of a held key: keeping only the held ones alive would restart the older messages' ack
+    /// timers after the newer ones were delivered, and after a crash the newer would come back first.
+    pub fn messages_with(&self, deciding: &[(u64, Message)]) -> Vec<Message> {
+        let mut all: Vec<(u64, &Message)> = self.items.iter().map(|(s, d)| (*s, &d.message)).collect();
+        all.extend(deciding.iter().filter(|(s, _)| !self.items.contains_key(s)).map(|(s, m)| (*s, m)));
+        all.sort_by_key(|(sequence, _)| *sequence);
+        all.into_iter().map(|(_, m)| m.clone()).collect()
     }
 }
 
