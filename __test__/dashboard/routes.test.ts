@@ -6,7 +6,16 @@ import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DashboardAccess, operationsDashboard } from "../../ts/entries/dashboard.js";
-import { CatgaConfigError, ErrorCodes } from "../../ts/index.js";
+import { PostgresSagaStore } from "../../ts/entries/persistence.js";
+import {
+  CatgaConfigError,
+  createCatga,
+  defineCommand,
+  defineSaga,
+  ErrorCodes,
+  sagaOperations,
+  silentLogger,
+} from "../../ts/index.js";
 import { TestCluster } from "../cluster/helpers.js";
 import { until } from "../nats/helpers.js";
 import { cookieOf, deadLetterSome, formToken, TRACEPARENT, type World, world } from "./helpers.js";
@@ -375,5 +384,78 @@ describe("the dashboard's Cluster page", () => {
       error = e;
     }
     expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["cluster"]);
+  });
+});
+
+describe("the dashboard's saga actions", () => {
+  const Start = defineCommand("checkout.start").payload<{ orderId: string }>();
+  const Pay = defineCommand("checkout.pay").payload<{ orderId: string }>();
+  const checkout = defineSaga<{ orderId: string }>("checkout")
+    .startedBy(Start, { id: (p) => p.orderId, init: (p) => ({ orderId: p.orderId }) })
+    .step("pay", { send: Pay, payload: (s) => ({ orderId: s.orderId }) });
+
+  it("aborts a failed instance for an operator with a token and a reason; refuses the rest, coded", async () => {
+    const store = new PostgresSagaStore({ pool: w.pool, schema: w.schema });
+    const catga = createCatga({ logger: silentLogger })
+      .handle(Pay, () => undefined)
+      .build();
+    const host = Fastify();
+    await host.register(
+      operationsDashboard({
+        deadLetters: w.dlq,
+        pool: w.pool,
+        schema: w.schema,
+        auth: byRole,
+        sagaActions: { checkout: sagaOperations(catga, checkout, store) },
+      }).fastify,
+      { prefix: "/ops" },
+    );
+    const list = await host.inject({
+      method: "GET",
+      url: "/ops/sagas?saga=checkout&status=failed",
+      headers: { "x-role": "operator" },
+    });
+    expect(list.body).toContain('action="/ops/sagas/settle"');
+    expect(list.body).toContain('value="c-1"');
+    const reader = await host.inject({
+      method: "GET",
+      url: "/ops/sagas?saga=checkout&status=failed",
+      headers: { "x-role": "reader" },
+    });
+    expect(reader.body).not.toContain("/ops/sagas/settle");
+    const token = formToken(list.body);
+    const cookie = cookieOf(list.headers["set-cookie"]);
+    const settle = (form: Record<string, string>, role = "operator") =>
+      host.inject({
+        method: "POST",
+        url: "/ops/sagas/settle",
+        headers: {
+          "x-role": role,
+          "content-type": "application/x-www-form-urlencoded",
+          host: "localhost:80",
+          origin: "http://localhost:80",
+          cookie,
+        },
+        payload: new URLSearchParams(form).toString(),
+      });
+    const abort = { saga: "checkout", id: "c-1", action: "abort", reason: "refunded by hand" };
+    expect((await settle(abort)).statusCode).toBe(403); // no token
+    expect((await settle({ ...abort, csrf: token }, "reader")).statusCode).toBe(403);
+    const noReason = await settle({ ...abort, reason: "", csrf: token });
+    expect(noReason.body).toContain("CATGA_INVALID_ARGUMENT");
+    const unknownSaga = await settle({ ...abort, saga: "shipping", csrf: token });
+    expect(unknownSaga.body).toContain("no actions are configured for saga");
+    expect((await store.get("checkout", "c-1"))?.status).toBe("failed");
+
+    const done = await settle({ ...abort, csrf: token });
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain("Aborted c-1: nothing more runs.");
+    const aborted = await store.get("checkout", "c-1");
+    expect(aborted?.status).toBe("aborted");
+    expect(aborted?.progress.operator).toMatchObject({ action: "abort", reason: "refunded by hand" });
+    // Only a failed instance can be settled: a second abort is refused, coded.
+    expect((await settle({ ...abort, csrf: token })).body).toContain("CATGA_INVALID_ARGUMENT");
+    await host.close();
+    await catga.close();
   });
 });

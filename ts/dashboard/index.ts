@@ -1,4 +1,4 @@
 export type { DashboardNodeHandler, DashboardNodeOptions, OperationsDashboard } from "./mount.js";
 export { operationsDashboard } from "./mount.js";
-export type { DashboardAccess, DashboardAuth, OperationsDashboardOptions } from "./options.js";
+export type { DashboardAccess, DashboardAuth, OperationsDashboardOptions, SagaActions } from "./options.js";
 export { ANONYMOUS_READ_ONLY } from "./options.js";

@@ -31,6 +31,14 @@ export type DashboardAccess =
  */
 export type DashboardAuth = (request: IncomingMessage) => DashboardAccess | Promise<DashboardAccess>;
 
+/** What the dashboard calls to settle a failed saga instance; a `SagaOperations` has both. */
+export interface SagaActions {
+  /** Compensates again from where it stopped. */
+  resume(id: string, reason: string): Promise<unknown>;
+  /** Ends it as `aborted`, nothing more runs. */
+  abort(id: string, reason: string): Promise<unknown>;
+}
+
 /** Serve every request read-only without asking anyone: the one way to run without an `auth` hook. */
 export const ANONYMOUS_READ_ONLY = "anonymous-read-only";
 
@@ -58,6 +66,13 @@ export interface OperationsDashboardOptions {
     /** The members in this process's view (a `Cluster` has it). */
     members(): readonly Omit<Member, "self">[];
   };
+  /**
+   * Operator actions per saga name (`sagaOperations(catga, saga, store)`): the saga instances page
+   * then offers Resume and Abort, with a reason, on each failed instance of those sagas, to
+   * callers allowed to operate. Without it the page only reads.
+   * @default none
+   */
+  readonly sagaActions?: Readonly<Record<string, SagaActions>>;
   /** Schema of the Catga tables (as given to `migrate`). @default the connection's search_path */
   readonly schema?: string;
   /**
@@ -115,6 +130,13 @@ export function checkDashboardOptions(options: unknown): OperationsDashboardOpti
       isRecord(value) && typeof value.members === "function"
         ? undefined
         : `must be a Cluster (await cluster(transport)), got ${describe(value)}`,
+    sagaActions: (value) =>
+      isRecord(value) &&
+      Object.values(value).every(
+        (ops) => isRecord(ops) && typeof ops.resume === "function" && typeof ops.abort === "function",
+      )
+        ? undefined
+        : `must map saga names to sagaOperations(catga, saga, store), got ${describe(value)}`,
     schema: nonEmptyString,
     csrfSecret: secret,
     pageSize: integer(1, 1000),

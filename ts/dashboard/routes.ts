@@ -29,7 +29,7 @@ import {
   DEFAULT_PAGE_SIZE,
   type OperationsDashboardOptions,
 } from "./options.js";
-import { inboxPage, outboxPage, overviewPage, type Read, sagasPage } from "./store-pages.js";
+import { inboxPage, outboxPage, overviewPage, type Read, sagaActionPage, sagasPage } from "./store-pages.js";
 
 /** A request as the adapters hand it over. */
 export interface DashboardRequest {
@@ -194,7 +194,8 @@ export class DashboardRoutes {
           return chosen.ok ? jsonResponse(200, chosen.value) : storeError(chosen);
         }
         const counts = await read(() => sagaCounts(pool, { schema }));
-        return htmlResponse(200, sagasPage(ctx, counts, instances, { saga, status }));
+        const actionable = this.options.sagaActions?.[saga] !== undefined;
+        return htmlResponse(200, sagasPage(ctx, counts, instances, { saga, status }, actionable));
       }
     }
     return notFound(ctx, path.startsWith("/api/"), "No such page.");
@@ -213,17 +214,22 @@ export class DashboardRoutes {
     return overviewPage(ctx, counts, outbox, inbox, sagas);
   }
 
-  /** A replay or purge: same origin, a valid token, an operator; then the selection the form names. */
+  /**
+   * A replay or purge of dead letters, or a saga instance's resume or abort: same origin, a valid
+   * token, an operator; then what the form names.
+   */
   private async act(request: DashboardRequest, ctx: PageContext): Promise<DashboardResponse> {
     const action =
       request.path === "/dead-letters/replay"
         ? "replay"
         : request.path === "/dead-letters/purge"
           ? "purge"
-          : undefined;
+          : request.path === "/sagas/settle"
+            ? "settle"
+            : undefined;
     if (action === undefined) return notFound(ctx, false, "No such action.");
-    const refused = (why: string) =>
-      htmlResponse(403, page(ctx, "dead-letters", "Refused", notice("bad", why)));
+    const section = action === "settle" ? "sagas" : "dead-letters";
+    const refused = (why: string) => htmlResponse(403, page(ctx, section, "Refused", notice("bad", why)));
     if (!ctx.canOperate) return refused("This dashboard is read-only for you: nothing was done.");
     const foreign = crossOrigin(request.raw);
     if (foreign !== undefined) return refused(`Refused: ${foreign}. Nothing was done.`);
@@ -232,6 +238,7 @@ export class DashboardRoutes {
       return refused(
         "Refused: the form's token is missing or stale. Reload the page and try again; nothing was done.",
       );
+    if (action === "settle") return this.settleSaga(form, ctx);
 
     const filter = listFilter(form);
     const scope = form.get("scope");
@@ -246,6 +253,29 @@ export class DashboardRoutes {
     const dlq = this.options.deadLetters;
     const outcome = action === "replay" ? await dlq.replay(selector) : await dlq.purge(selector);
     return htmlResponse(200, actionResultPage(ctx, action, filter, outcome));
+  }
+
+  /** Resume or abort of one failed saga instance, with the operator's reason. */
+  private async settleSaga(form: URLSearchParams, ctx: PageContext): Promise<DashboardResponse> {
+    const saga = form.get("saga") ?? "";
+    const id = form.get("id") ?? "";
+    const what = form.get("action");
+    const actions = this.options.sagaActions?.[saga];
+    if (actions === undefined)
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `no actions are configured for saga ${JSON.stringify(saga)}`,
+        {
+          details: { field: "saga" },
+        },
+      );
+    if (what !== "resume" && what !== "abort")
+      throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "action must be resume or abort", {
+        details: { field: "action" },
+      });
+    // sagaOperations checks the id, the reason and that the instance is failed (coded errors).
+    await actions[what](id, form.get("reason") ?? "");
+    return htmlResponse(200, sagaActionPage(ctx, saga, id, what));
   }
 
   /** A failure as a page (or JSON): a CatgaError shows its code and message (operators are authenticated), anything else nothing. */

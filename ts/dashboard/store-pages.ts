@@ -4,6 +4,7 @@ import type { InboxStatus } from "../operations/inbox.js";
 import type { OutboxBacklog } from "../operations/outbox.js";
 import type { SagaCount } from "../operations/sagas.js";
 import type { SagaInstance } from "../saga/instance.js";
+import { CSRF_FIELD } from "./csrf.js";
 import { html, type SafeHtml } from "./html.js";
 import { age, json, notice, type PageContext, page, time } from "./layout.js";
 
@@ -102,23 +103,35 @@ export function inboxPage(ctx: PageContext, read: Read<InboxStatus>, keyPrefix: 
   );
 }
 
+/** Resume and Abort for a failed instance, when the caller operates and the saga has actions. */
+function sagaActionForm(
+  ctx: PageContext,
+  saga: string,
+  instance: SagaInstance,
+  actionable: boolean,
+): SafeHtml | string {
+  if (!actionable || !ctx.canOperate || instance.status !== "failed") return "";
+  return html`<form method="post" class="saga-actions" action="${ctx.base}/sagas/settle"><input type="hidden" name="${CSRF_FIELD}" value="${ctx.csrf}"><input type="hidden" name="saga" value="${saga}"><input type="hidden" name="id" value="${instance.id}"><input name="reason" required placeholder="reason" aria-label="reason"><button name="action" value="resume">Resume</button><button name="action" value="abort">Abort</button></form>`;
+}
+
 export function sagasPage(
   ctx: PageContext,
   counts: Read<SagaCount[]>,
   instances: Read<SagaInstance[]> | undefined,
   query: { readonly saga: string; readonly status: string },
+  actionable = false,
 ): string {
   const overview = counts.ok ? sagaCountTable(ctx, counts.value) : failed(counts);
   if (instances === undefined) return page(ctx, "sagas", "Sagas", overview);
   const list = instances.ok
-    ? html`<table id="saga-instances"><thead><tr><th>id</th><th>status</th><th class="num">step</th><th>updated</th><th>error</th><th>state</th></tr></thead><tbody>${
+    ? html`<table id="saga-instances"><thead><tr><th>id</th><th>status</th><th class="num">step</th><th>updated</th><th>error</th><th>state</th><th></th></tr></thead><tbody>${
         instances.value.length === 0
-          ? html`<tr><td colspan="6" class="muted">none</td></tr>`
+          ? html`<tr><td colspan="7" class="muted">none</td></tr>`
           : instances.value.map(
               (i) =>
                 html`<tr><td><code>${i.id}</code></td><td>${i.status}</td><td class="num">${i.step}</td><td title="${time(i.updatedAt)}">${age(i.updatedAt)} ago</td><td>${
                   i.progress.error === undefined ? "—" : json(i.progress.error, 500)
-                }</td><td><pre>${json(i.state, 2000)}</pre></td></tr>`,
+                }</td><td><pre>${json(i.state, 2000)}</pre></td><td>${sagaActionForm(ctx, query.saga, i, actionable)}</td></tr>`,
             )
       }</tbody></table>`
     : failed(instances);
@@ -127,5 +140,22 @@ export function sagasPage(
     "sagas",
     "Sagas",
     html`${overview}<h3>${query.saga}${query.status === "" ? "" : ` (${query.status})`}</h3>${list}`,
+  );
+}
+
+/** What a Resume or Abort did, with the way back to the saga's failed instances. */
+export function sagaActionPage(
+  ctx: PageContext,
+  saga: string,
+  id: string,
+  action: "resume" | "abort",
+): string {
+  const done =
+    action === "resume" ? `Resumed ${id}: it compensates again.` : `Aborted ${id}: nothing more runs.`;
+  return page(
+    ctx,
+    "sagas",
+    action === "resume" ? "Resumed" : "Aborted",
+    html`${notice("ok", done)}<p><a id="back" href="${ctx.base}/sagas?saga=${encodeURIComponent(saga)}&amp;status=failed">← back to ${saga}'s failed instances</a></p>`,
   );
 }
