@@ -63,4 +63,21 @@ describe("saga views over NATS KV", () => {
     expect(JSON.parse(await catga())).toHaveLength(3);
     expect(JSON.parse(await catga("--saga", "refund"))).toMatchObject([{ id: "r1", status: "compensated" }]);
   });
+
+  it("answers exit 4 for a bucket that does not exist, and creates none", async () => {
+    const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+    const missing = `${bucket}_typo`;
+    const run = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [cli, "sagas", "list", "--nats", NATS_URL, "--kv-bucket", missing],
+        (error, _out, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stderr }),
+      ),
+    );
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain(`no NATS KV bucket named ${missing}`);
+    const nats = await connection;
+    expect(await nats.native.deleteStream(`KV_${missing}`).catch(() => false)).toBe(false);
+  });
 });

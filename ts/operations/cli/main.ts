@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { CatgaError, ErrorCodes } from "../../errors.js";
+import { StreamMessages } from "../../jetstream/stream-messages.js";
 import { NatsConnection } from "../../nats/connection.js";
 import { NatsKvSagaStore } from "../../persistence/nats-kv-saga-store.js";
 import type { PgQueryable } from "../../persistence/pg.js";
@@ -146,6 +147,7 @@ Without --saga: instance counts per saga and status. With --saga: that saga's in
   --after <id>      ids after this one
   --table <t>       table name (default catga_saga)
   --kv-bucket <b>   read a NatsKvSagaStore's bucket on NATS (--nats) instead of PostgreSQL
+                    (exit 4 when there is no such bucket; none is created)
 
 ${CONNECTION_HELP}`,
 };
@@ -263,7 +265,15 @@ async function dispatch(command: string, args: string[], values: Values, io: Cli
       throw new UsageError("--table is for PostgreSQL; --kv-bucket reads NATS KV");
     const connection = await openNats(values, io);
     try {
-      return await sagasList(new NatsKvSagaStore({ connection, bucket }), {}, values, print);
+      const store = new NatsKvSagaStore({ connection, bucket });
+      // Opening a store creates its bucket when missing: a mistyped name must not leave one behind.
+      if ((await new StreamMessages(connection).state(`KV_${bucket}`)) === undefined) {
+        io.err(
+          `catga sagas list: no NATS KV bucket named ${bucket} (no stream KV_${bucket}); nothing was created\n`,
+        );
+        return EXIT.notFound;
+      }
+      return await sagasList(store, {}, values, print);
     } finally {
       await connection.close();
     }
