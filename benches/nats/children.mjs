@@ -30,8 +30,12 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+/** The parent's profiling flags (`node --cpu-prof benches/nats.bench.mjs …`), passed on so every
+ * process of a run writes its own profile. */
+const inheritedExecArgv = () => process.execArgv.filter((flag) => flag.startsWith("--cpu-prof"));
+
 /** Forks benches/nats/<script> (a path under benches/nats) with an IPC channel. */
-export function forkChild(script, args, env = {}, execArgv = []) {
+export function forkChild(script, args, env = {}, execArgv = inheritedExecArgv()) {
   const child = fork(join(here, script), args, {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv,
