@@ -2,7 +2,7 @@
 // against what users would pick instead, on the same server in the same run, plus the Catga engine
 // alone as a labelled ceiling.
 //
-//   npx tsup && npm run bench:nats [-- --quick] [--rounds=3] [--only=events,rr64,rr1,rust,rss]
+//   npx tsup && npm run bench:nats [-- --quick] [--rounds=3] [--only=events,rr64,rr1,rust,rss,rr4,rr8]
 //                                  [--impl=catga,natsjs,moleculer,nestjs,engine]
 //   (--only=ps means events, --only=rr means rr64,rr1; --rounds defaults to 3, 1 with --quick)
 //   CATGA_OPTS=<json> merges options into every Catga connection, user API and engine rows alike
@@ -135,7 +135,9 @@ const SCENARIOS = [
       },
     ],
   },
-  ...[64, 1].map((concurrency) => ({
+  // rr4 and rr8 (not in the default run: `--only=rr4,rr8`) show the low-concurrency regime where a
+  // request made while others are in flight waits for the end of the event-loop turn.
+  ...[64, 1, 4, 8].map((concurrency) => ({
     id: `rr${concurrency}`,
     title: `request/reply, ${concurrency} in flight (responder in a child process)`,
     run: (client, ctx) => runRequestReply(client, concurrency, ctx),
