@@ -28,9 +28,11 @@ interface CheckDocs {
 }
 
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
-// A computed specifier: the script is plain JavaScript without declarations.
-const script = pathToFileURL(join(root, "scripts", "check-docs.mjs")).href;
-const { parse, headingAnchors, snippetModules } = (await import(script)) as CheckDocs;
+// Computed specifiers: the scripts are plain JavaScript without declarations.
+const script = (name: string) => pathToFileURL(join(root, "scripts", "docs", name)).href;
+const { parse } = (await import(script("markdown.mjs"))) as Pick<CheckDocs, "parse">;
+const { headingAnchors } = (await import(script("links.mjs"))) as Pick<CheckDocs, "headingAnchors">;
+const { snippetModules } = (await import(script("snippets.mjs"))) as Pick<CheckDocs, "snippetModules">;
 
 function modulesOf(page: string) {
   const problems: string[] = [];

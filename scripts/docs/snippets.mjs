@@ -1,0 +1,134 @@
+// The docs' TypeScript blocks: grouped into modules by their snippet markers and type-checked in
+// one program against the package's entry points (docs/CONTRIBUTING-docs.md).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, relative, resolve } from "node:path";
+import { root } from "./root.mjs";
+
+const ts = createRequire(import.meta.url)("typescript");
+const CHECKED_LANGS = new Set(["ts", "typescript"]);
+
+/**
+ * Groups a page's checked blocks into modules (a `continues` block joins the one before), with the
+ * page line of every module line; marker mistakes go to `problems`.
+ */
+export function snippetModules(rel, blocks, problems) {
+  const modules = [];
+  for (const block of blocks) {
+    const where = `${rel}:${block.line - 1}`;
+    for (const marker of block.markers) {
+      if (!["continues", "context", "file"].includes(marker.kind)) {
+        problems.push(`${rel}:${marker.line}: unknown snippet marker "${marker.kind}"`);
+      }
+    }
+    const copyOf = block.markers.find((marker) => marker.kind === "file");
+    if (copyOf) {
+      checkCopy(rel, block, copyOf, problems);
+      continue;
+    }
+    if (!CHECKED_LANGS.has(block.lang)) {
+      if (block.markers.length > 0)
+        problems.push(`${where}: a snippet marker above a block that is not checked`);
+      continue;
+    }
+    if (block.info.startsWith("ignore")) {
+      if (!/^ignore\s*[-—:]?\s*\S/.test(block.info)) problems.push(`${where}: "ignore" needs a reason`);
+      continue;
+    }
+    if (block.info) problems.push(`${where}: unknown words after the language: "${block.info}"`);
+    const continues = block.markers.some((marker) => marker.kind === "continues");
+    if (continues && modules.length === 0) problems.push(`${where}: "continues" with no block before it`);
+    const module = continues && modules.length > 0 ? modules.at(-1) : { lines: [], origin: [] };
+    if (module !== modules.at(-1)) modules.push(module);
+    for (const marker of block.markers.filter((m) => m.kind === "context")) {
+      marker.code.forEach((code, k) => {
+        module.lines.push(code);
+        module.origin.push(`${rel}:${marker.line + k} (hidden context)`);
+      });
+    }
+    block.body.forEach((code, k) => {
+      module.lines.push(code);
+      module.origin.push(`${rel}:${block.line + k}`);
+    });
+  }
+  return modules.map((module, index) => ({ ...module, name: `${rel.replace(/[/.]/g, "_")}_${index}.mts` }));
+}
+
+/**
+ * A block marked `<!-- snippet: file <path> -->` must be that file (a runnable example that a test
+ * runs), with its `../dist/<entry>.js` imports written as the package's public names.
+ */
+function checkCopy(rel, block, marker, problems) {
+  const path = marker.code.join("").trim();
+  const absolute = join(root, path);
+  if (!path || !existsSync(absolute)) {
+    problems.push(`${rel}:${marker.line}: "file" names no file of the repository: "${path}"`);
+    return;
+  }
+  const publicNames = (text) =>
+    text
+      .replace(/(["'])(?:\.\.\/)+dist\/index\.js\1/g, '"@catga/native"')
+      .replace(/(["'])(?:\.\.\/)+dist\/([\w-]+)\.js\1/g, '"@catga/native/$2"')
+      .trim();
+  if (publicNames(readFileSync(absolute, "utf8")) !== block.body.join("\n").trim()) {
+    problems.push(`${rel}:${block.line - 1}: the block differs from ${path}, which it says it is`);
+  }
+}
+
+/**
+ * Writes `modules` to `dir` and type-checks them in one program (a module that augments another
+ * gets its own); each diagnostic goes to `problems` at the page line it comes from.
+ */
+export function typeCheck(modules, dir, problems) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const byPath = new Map();
+  for (const module of modules) {
+    const path = join(dir, module.name);
+    // `export {}` makes a block without imports a module, so blocks never share names.
+    writeFileSync(path, `${module.lines.join("\n")}\nexport {};\n`);
+    byPath.set(path, module);
+  }
+  const base = ts.readConfigFile(join(root, "tsconfig.json"), ts.sys.readFile).config.compilerOptions;
+  const { options } = ts.convertCompilerOptionsFromJson(
+    {
+      ...base,
+      // Checked as a user's project would be: strict, but without this project's extra
+      // noUncheckedIndexedAccess (docs read `items[0].id`, not `items[0]!.id`).
+      noUncheckedIndexedAccess: false,
+      // The NestJS pages show decorators; Nest needs the legacy ones.
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+      paths: { "@catga/native": ["./ts/index.ts"], "@catga/native/*": ["./ts/entries/*.ts"] },
+      noEmit: true,
+    },
+    root,
+  );
+  // A block that augments a module (`declare module`) changes the types every other block sees,
+  // so it gets a program of its own; all other blocks share one.
+  const globals = join(root, "docs", "snippets.d.ts");
+  const augmenting = (path) => /^\s*declare module\s/m.test(byPath.get(path).lines.join("\n"));
+  const groups = [[...byPath.keys()].filter((path) => !augmenting(path))];
+  for (const path of byPath.keys()) if (augmenting(path)) groups.push([path]);
+  const diagnostics = [];
+  let program;
+  for (const group of groups) {
+    program = ts.createProgram([...group, globals], options, undefined, program);
+    diagnostics.push(...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics());
+    for (const path of [...group, globals]) {
+      const source = program.getSourceFile(path);
+      // Only the snippets are checked here: ts/ itself is `tsc -p tsconfig.json`'s job.
+      diagnostics.push(...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source));
+    }
+  }
+  for (const d of diagnostics) {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, "\n  ");
+    const module = d.file && byPath.get(resolve(d.file.fileName));
+    if (!module) {
+      problems.push(`${d.file ? relative(root, d.file.fileName) : "(options)"}: TS${d.code}: ${message}`);
+      continue;
+    }
+    const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
+    problems.push(`${module.origin[line] ?? `${module.name}:${line + 1}`}: TS${d.code}: ${message}`);
+  }
+}
