@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // Keeps the Markdown honest (docs/CONTRIBUTING-docs.md):
-// 1. every ```ts block in README.md and docs/**/*.md is type-checked against the package's
-//    public entry points, all blocks in one TypeScript program (scripts/docs/snippets.mjs);
-// 2. every relative link in the repository's Markdown resolves, anchors included
+// 1. every code block in README.md and docs/**/*.md names a language the check knows, and gets
+//    that language's check (scripts/docs/blocks.mjs);
+// 2. ```ts blocks are type-checked against the package's public entry points, all blocks in one
+//    TypeScript program (scripts/docs/snippets.mjs);
+// 3. every relative link in the repository's Markdown resolves, anchors included
 //    (scripts/docs/links.mjs).
 // `npm run lint` runs it. The entry points map to their sources (ts/index.ts, ts/entries/*.ts),
 // not to dist/, so the check needs no build and always sees the current API.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { triage } from "./docs/blocks.mjs";
 import { checkLinks } from "./docs/links.mjs";
-import { parse } from "./docs/markdown.mjs";
+import { codeBlocks } from "./docs/markdown.mjs";
 import { root } from "./docs/root.mjs";
 import { snippetModules, typeCheck } from "./docs/snippets.mjs";
 
@@ -52,7 +55,9 @@ function hasCheckedBlocks(rel) {
 export function checkDocs({ blockPages, linkPages, snippetDir }) {
   const problems = [];
   const links = checkLinks(root, linkPages, problems);
-  const modules = blockPages.flatMap(({ rel, text }) => snippetModules(rel, parse(text).blocks, problems));
+  const modules = blockPages.flatMap(({ rel, text }) =>
+    snippetModules(rel, triage(rel, codeBlocks(text), problems), problems),
+  );
   typeCheck(modules, snippetDir, problems);
   return { problems: [...new Set(problems)], snippets: modules.length, links };
 }

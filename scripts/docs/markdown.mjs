@@ -53,13 +53,13 @@ export function parse(text) {
 /**
  * The code blocks of a page, each ` ```md ` block followed by the blocks it shows (a page about
  * writing docs shows a marker and a block): those are code of the page too, checked in place,
- * with their page line numbers.
+ * with their page line numbers, unless the md block is ignored.
  */
 export function codeBlocks(text) {
   const blocks = [];
   for (const block of parse(text).blocks) {
     blocks.push(block);
-    if (block.lang !== "md") continue;
+    if (block.lang !== "md" || block.info.startsWith("ignore")) continue;
     const offset = block.line - 1;
     for (const inner of codeBlocks(block.body.join("\n"))) {
       blocks.push({

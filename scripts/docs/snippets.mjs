@@ -1,41 +1,20 @@
 // The docs' TypeScript blocks: grouped into modules by their snippet markers and type-checked in
 // one program against the package's entry points (docs/CONTRIBUTING-docs.md).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
 import { root } from "./root.mjs";
 
 const ts = createRequire(import.meta.url)("typescript");
-const CHECKED_LANGS = new Set(["ts", "typescript"]);
-
 /**
- * Groups a page's checked blocks into modules (a `continues` block joins the one before), with the
- * page line of every module line; marker mistakes go to `problems`.
+ * Groups a page's type-checked blocks (`triage`'s entries) into modules: a `continues` block joins
+ * the one before, `context` lines go first; each module line keeps its page line.
  */
-export function snippetModules(rel, blocks, problems) {
+export function snippetModules(rel, checked, problems) {
   const modules = [];
-  for (const block of blocks) {
+  for (const { block, check } of checked) {
+    if (check !== "typescript") continue;
     const where = `${rel}:${block.line - 1}`;
-    for (const marker of block.markers) {
-      if (!["continues", "context", "file"].includes(marker.kind)) {
-        problems.push(`${rel}:${marker.line}: unknown snippet marker "${marker.kind}"`);
-      }
-    }
-    const copyOf = block.markers.find((marker) => marker.kind === "file");
-    if (copyOf) {
-      checkCopy(rel, block, copyOf, problems);
-      continue;
-    }
-    if (!CHECKED_LANGS.has(block.lang)) {
-      if (block.markers.length > 0)
-        problems.push(`${where}: a snippet marker above a block that is not checked`);
-      continue;
-    }
-    if (block.info.startsWith("ignore")) {
-      if (!/^ignore\s*[-—:]?\s*\S/.test(block.info)) problems.push(`${where}: "ignore" needs a reason`);
-      continue;
-    }
-    if (block.info) problems.push(`${where}: unknown words after the language: "${block.info}"`);
     const continues = block.markers.some((marker) => marker.kind === "continues");
     if (continues && modules.length === 0) problems.push(`${where}: "continues" with no block before it`);
     const module = continues && modules.length > 0 ? modules.at(-1) : { lines: [], origin: [] };
@@ -52,27 +31,6 @@ export function snippetModules(rel, blocks, problems) {
     });
   }
   return modules.map((module, index) => ({ ...module, name: `${rel.replace(/[/.]/g, "_")}_${index}.mts` }));
-}
-
-/**
- * A block marked `<!-- snippet: file <path> -->` must be that file (a runnable example that a test
- * runs), with its `../dist/<entry>.js` imports written as the package's public names.
- */
-function checkCopy(rel, block, marker, problems) {
-  const path = marker.code.join("").trim();
-  const absolute = join(root, path);
-  if (!path || !existsSync(absolute)) {
-    problems.push(`${rel}:${marker.line}: "file" names no file of the repository: "${path}"`);
-    return;
-  }
-  const publicNames = (text) =>
-    text
-      .replace(/(["'])(?:\.\.\/)+dist\/index\.js\1/g, '"@catga/native"')
-      .replace(/(["'])(?:\.\.\/)+dist\/([\w-]+)\.js\1/g, '"@catga/native/$2"')
-      .trim();
-  if (publicNames(readFileSync(absolute, "utf8")) !== block.body.join("\n").trim()) {
-    problems.push(`${rel}:${block.line - 1}: the block differs from ${path}, which it says it is`);
-  }
 }
 
 /**
