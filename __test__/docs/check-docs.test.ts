@@ -77,7 +77,7 @@ describe("check-docs: blocks", () => {
     ]);
     expect(modules[0]?.origin).toEqual([
       "docs/page.md:2",
-      "docs/page.md:6 (hidden context)",
+      "docs/page.md:7 (hidden context)",
       "docs/page.md:10",
     ]);
   });
@@ -133,7 +133,7 @@ describe("check-docs: blocks", () => {
     ].join("\n");
     const { modules, problems } = modulesOf(page);
     expect(problems).toEqual([]);
-    expect(modules.map((m) => m.origin)).toEqual([["docs/page.md:2 (hidden context)", "docs/page.md:6"]]);
+    expect(modules.map((m) => m.origin)).toEqual([["docs/page.md:3 (hidden context)", "docs/page.md:6"]]);
   });
 
   it("keeps a fenced block whole when it shows another fence, and leaves code out of the prose", () => {

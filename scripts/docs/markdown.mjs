@@ -30,17 +30,25 @@ export function parse(text) {
     const mark = MARKER.exec(line);
     if (mark) {
       // A marker runs to its closing "-->"; a context marker's lines in between are code.
+      // `codeLines` holds each code line's page line (the code starts on the marker's line or after).
       const [, kind, first] = mark;
       const code = [];
+      const codeLines = [];
       let j = i;
       let tail = first;
       while (!tail.includes("-->") && j + 1 < lines.length) {
-        if (tail.trim()) code.push(tail);
+        if (tail.trim()) {
+          code.push(tail);
+          codeLines.push(j + 1);
+        }
         tail = lines[++j];
       }
       const last = tail.slice(0, tail.indexOf("-->"));
-      if (last.trim()) code.push(last);
-      markers.push({ kind, code, line: i + 1 });
+      if (last.trim()) {
+        code.push(last);
+        codeLines.push(j + 1);
+      }
+      markers.push({ kind, code, codeLines, line: i + 1 });
       i = j;
       continue;
     }
@@ -65,7 +73,11 @@ export function codeBlocks(text) {
       blocks.push({
         ...inner,
         line: inner.line + offset,
-        markers: inner.markers.map((marker) => ({ ...marker, line: marker.line + offset })),
+        markers: inner.markers.map((marker) => ({
+          ...marker,
+          line: marker.line + offset,
+          codeLines: marker.codeLines.map((line) => line + offset),
+        })),
       });
     }
   }

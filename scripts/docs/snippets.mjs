@@ -22,7 +22,7 @@ export function snippetModules(rel, checked, problems) {
     for (const marker of block.markers.filter((m) => m.kind === "context")) {
       marker.code.forEach((code, k) => {
         module.lines.push(code);
-        module.origin.push(`${rel}:${marker.line + k} (hidden context)`);
+        module.origin.push(`${rel}:${marker.codeLines[k]} (hidden context)`);
       });
     }
     block.body.forEach((code, k) => {
