@@ -2,8 +2,8 @@
 // Keeps the Markdown honest (docs/CONTRIBUTING-docs.md):
 // 1. every code block in README.md and docs/**/*.md names a language the check knows, and gets
 //    that language's check (scripts/docs/blocks.mjs);
-// 2. ```ts blocks are type-checked against the package's public entry points, all blocks in one
-//    TypeScript program (scripts/docs/snippets.mjs);
+// 2. ```ts and ```js blocks are type-checked against the package's public entry points, all
+//    blocks in one TypeScript program (scripts/docs/snippets.mjs);
 // 3. every relative link in the repository's Markdown resolves, anchors included
 //    (scripts/docs/links.mjs).
 // `npm run lint` runs it. The entry points map to their sources (ts/index.ts, ts/entries/*.ts),
@@ -79,7 +79,7 @@ function main() {
     process.exit(1);
   }
   console.log(
-    `check-docs: ${snippets} TypeScript snippets and ${links} links in ${all.length} files are fine (${seconds} s)`,
+    `check-docs: ${snippets} TypeScript and JavaScript snippets and ${links} links in ${all.length} files are fine (${seconds} s)`,
   );
 }
 

@@ -56,4 +56,10 @@ describe("check-docs on fixture pages", () => {
       `${fixtures}/typescript.md:14: TS2322: Type 'string' is not assignable to type 'number'.`,
     ]);
   });
+
+  it("type-checks js blocks in the same program, without asking for types", () => {
+    expect(problemsOf("javascript.md")).toEqual([
+      `${fixtures}/javascript.md:19: TS2551: Property 'bulid' does not exist on type 'CatgaBuilder<never, never, never>'. Did you mean 'build'?`,
+    ]);
+  });
 });

@@ -18,6 +18,7 @@ interface Block {
   readonly markers: Marker[];
 }
 interface Module {
+  readonly name: string;
   readonly lines: string[];
   readonly origin: string[];
 }
@@ -113,6 +114,15 @@ describe("check-docs: blocks", () => {
       // modules are made after every block is triaged
       'docs/page.md:2: "continues" with no block before it',
     ]);
+  });
+
+  it("makes js blocks modules of their own language, which a ts block cannot continue", () => {
+    const page = ["```js", "const a = 1;", "```", "<!-- snippet: continues -->", "```ts", "a;", "```"].join(
+      "\n",
+    );
+    const { modules, problems } = modulesOf(page);
+    expect(modules.map((m) => m.name)).toEqual(["docs_page_md_0.mjs", "docs_page_md_1.mts"]);
+    expect(problems).toEqual(['docs/page.md:5: "continues" a javascript block, but this one is typescript']);
   });
 
   it("checks the blocks an md block shows, at their page lines, unless it is ignored", () => {

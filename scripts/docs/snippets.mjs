@@ -1,5 +1,5 @@
-// The docs' TypeScript blocks: grouped into modules by their snippet markers and type-checked in
-// one program against the package's entry points (docs/CONTRIBUTING-docs.md).
+// The docs' TypeScript and JavaScript blocks: grouped into modules by their snippet markers and
+// type-checked in one program against the package's entry points (docs/CONTRIBUTING-docs.md).
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
@@ -7,18 +7,31 @@ import { root } from "./root.mjs";
 
 const ts = createRequire(import.meta.url)("typescript");
 /**
+ * "Implicitly has an 'any' type" (parameters, variables, binding elements, rest parameters): a
+ * JavaScript reader writes no types, so in a js block these are not mistakes. Wrong names, wrong
+ * arguments and wrong imports still are.
+ */
+const IMPLICIT_ANY = new Set([7005, 7006, 7008, 7019, 7031, 7034]);
+/** Module file extension per check: `.mts`/`.mjs` are ES modules, so top-level `await` works. */
+const EXTENSIONS = { typescript: "mts", javascript: "mjs" };
+
+/**
  * Groups a page's type-checked blocks (`triage`'s entries) into modules: a `continues` block joins
- * the one before, `context` lines go first; each module line keeps its page line.
+ * the one before (in the same language), `context` lines go first; each module line keeps its
+ * page line.
  */
 export function snippetModules(rel, checked, problems) {
   const modules = [];
   for (const { block, check } of checked) {
-    if (check !== "typescript") continue;
+    if (!(check in EXTENSIONS)) continue;
     const where = `${rel}:${block.line - 1}`;
     const continues = block.markers.some((marker) => marker.kind === "continues");
-    if (continues && modules.length === 0) problems.push(`${where}: "continues" with no block before it`);
-    const module = continues && modules.length > 0 ? modules.at(-1) : { lines: [], origin: [] };
-    if (module !== modules.at(-1)) modules.push(module);
+    const previous = modules.at(-1);
+    if (continues && !previous) problems.push(`${where}: "continues" with no block before it`);
+    if (continues && previous && previous.check !== check)
+      problems.push(`${where}: "continues" a ${previous.check} block, but this one is ${check}`);
+    const module = continues && previous?.check === check ? previous : { check, lines: [], origin: [] };
+    if (module !== previous) modules.push(module);
     for (const marker of block.markers.filter((m) => m.kind === "context")) {
       marker.code.forEach((code, k) => {
         module.lines.push(code);
@@ -30,7 +43,10 @@ export function snippetModules(rel, checked, problems) {
       module.origin.push(`${rel}:${block.line + k}`);
     });
   }
-  return modules.map((module, index) => ({ ...module, name: `${rel.replace(/[/.]/g, "_")}_${index}.mts` }));
+  return modules.map((module, index) => ({
+    ...module,
+    name: `${rel.replace(/[/.]/g, "_")}_${index}.${EXTENSIONS[module.check]}`,
+  }));
 }
 
 /**
@@ -57,7 +73,14 @@ export function typeCheck(modules, dir, problems) {
       // The NestJS pages show decorators; Nest needs the legacy ones.
       experimentalDecorators: true,
       emitDecoratorMetadata: true,
-      paths: { "@catga/native": ["./ts/index.ts"], "@catga/native/*": ["./ts/entries/*.ts"] },
+      // JavaScript blocks are checked in the same program, against the same declarations.
+      allowJs: true,
+      checkJs: true,
+      paths: {
+        "@catga/native": ["./ts/index.ts"],
+        "@catga/native/*": ["./ts/entries/*.ts"],
+        "@catga/eslint-plugin": ["./eslint-plugin/src/index.ts"],
+      },
       noEmit: true,
     },
     root,
@@ -86,6 +109,7 @@ export function typeCheck(modules, dir, problems) {
       problems.push(`${d.file ? relative(root, d.file.fileName) : "(options)"}: TS${d.code}: ${message}`);
       continue;
     }
+    if (module.check === "javascript" && IMPLICIT_ANY.has(d.code)) continue;
     const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
     problems.push(`${module.origin[line] ?? `${module.name}:${line + 1}`}: TS${d.code}: ${message}`);
   }
