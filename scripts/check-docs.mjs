@@ -4,6 +4,7 @@
 //    that language's check (scripts/docs/blocks.mjs);
 // 2. ```ts and ```js blocks are type-checked against the package's public entry points, all
 //    blocks in one TypeScript program (scripts/docs/snippets.mjs);
+//    ```json blocks parse (scripts/docs/json.mjs);
 // 3. every relative link in the repository's Markdown resolves, anchors included
 //    (scripts/docs/links.mjs).
 // `npm run lint` runs it. The entry points map to their sources (ts/index.ts, ts/entries/*.ts),
@@ -12,6 +13,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { triage } from "./docs/blocks.mjs";
+import { jsonProblems } from "./docs/json.mjs";
 import { checkLinks } from "./docs/links.mjs";
 import { codeBlocks } from "./docs/markdown.mjs";
 import { root } from "./docs/root.mjs";
@@ -55,9 +57,14 @@ function hasCheckedBlocks(rel) {
 export function checkDocs({ blockPages, linkPages, snippetDir }) {
   const problems = [];
   const links = checkLinks(root, linkPages, problems);
-  const modules = blockPages.flatMap(({ rel, text }) =>
-    snippetModules(rel, triage(rel, codeBlocks(text), problems), problems),
-  );
+  const modules = [];
+  for (const { rel, text } of blockPages) {
+    const checked = triage(rel, codeBlocks(text), problems);
+    modules.push(...snippetModules(rel, checked, problems));
+    for (const { block, check } of checked) {
+      if (check === "json") jsonProblems(rel, block, problems);
+    }
+  }
   typeCheck(modules, snippetDir, problems);
   return { problems: [...new Set(problems)], snippets: modules.length, links };
 }

@@ -57,6 +57,13 @@ describe("check-docs on fixture pages", () => {
     ]);
   });
 
+  it("parses json blocks and names the line of the mistake", () => {
+    expect(problemsOf("json.md")).toEqual([
+      `${fixtures}/json.md:11: invalid JSON: Expected double-quoted property name`,
+      `${fixtures}/json.md:18: invalid JSON: Unexpected end of JSON input`,
+    ]);
+  });
+
   it("type-checks js blocks in the same program, without asking for types", () => {
     expect(problemsOf("javascript.md")).toEqual([
       `${fixtures}/javascript.md:19: TS2551: Property 'bulid' does not exist on type 'CatgaBuilder<never, never, never>'. Did you mean 'build'?`,
