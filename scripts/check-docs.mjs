@@ -4,7 +4,8 @@
 //    that language's check (scripts/docs/blocks.mjs);
 // 2. ```ts and ```js blocks are type-checked against the package's public entry points, all
 //    blocks in one TypeScript program (scripts/docs/snippets.mjs);
-//    ```json blocks parse (scripts/docs/json.mjs);
+//    ```json blocks parse (scripts/docs/json.mjs); ```sh blocks name scripts, CLI commands and
+//    files that exist (scripts/docs/shell.mjs);
 // 3. every relative link in the repository's Markdown resolves, anchors included
 //    (scripts/docs/links.mjs).
 // `npm run lint` runs it. The entry points map to their sources (ts/index.ts, ts/entries/*.ts),
@@ -17,6 +18,7 @@ import { jsonProblems } from "./docs/json.mjs";
 import { checkLinks } from "./docs/links.mjs";
 import { codeBlocks } from "./docs/markdown.mjs";
 import { root } from "./docs/root.mjs";
+import { shellContext, shellProblems } from "./docs/shell.mjs";
 import { snippetModules, typeCheck } from "./docs/snippets.mjs";
 
 const SKIP_DIRS = new Set([
@@ -58,11 +60,13 @@ export function checkDocs({ blockPages, linkPages, snippetDir }) {
   const problems = [];
   const links = checkLinks(root, linkPages, problems);
   const modules = [];
+  const shell = shellContext();
   for (const { rel, text } of blockPages) {
     const checked = triage(rel, codeBlocks(text), problems);
     modules.push(...snippetModules(rel, checked, problems));
     for (const { block, check } of checked) {
       if (check === "json") jsonProblems(rel, block, problems);
+      if (check === "shell") shellProblems(rel, block, shell, problems);
     }
   }
   typeCheck(modules, snippetDir, problems);

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT, run } from "../../ts/operations/cli/main.js";
 
 interface Page {
   readonly rel: string;
@@ -64,9 +65,36 @@ describe("check-docs on fixture pages", () => {
     ]);
   });
 
+  it("checks that shell blocks name scripts, CLI commands and options, and files that exist", () => {
+    const commands =
+      "dlq list, dlq inspect, dlq replay, dlq purge, dlq counts, outbox, inbox, sagas list, cluster members";
+    expect(problemsOf("shell.md")).toEqual([
+      `${fixtures}/shell.md:21: npm script "dmeo" is not in package.json`,
+      `${fixtures}/shell.md:22: "catga dlq lsit" is not a CLI command (${commands})`,
+      `${fixtures}/shell.md:23: "catga outbox" has no option --saga`,
+      `${fixtures}/shell.md:24: examples/nowhere.mjs is not a file of the repository`,
+      `${fixtures}/shell.md:25: scripts/nowhere.sh is not a file of the repository`,
+      `${fixtures}/shell.md:25: "catga dlq replay" has no option --limit`,
+    ]);
+  });
+
   it("type-checks js blocks in the same program, without asking for types", () => {
     expect(problemsOf("javascript.md")).toEqual([
       `${fixtures}/javascript.md:19: TS2551: Property 'bulid' does not exist on type 'CatgaBuilder<never, never, never>'. Did you mean 'build'?`,
     ]);
+  });
+});
+
+describe("check-docs reads the CLI's own command table", () => {
+  const io = { out: () => {}, err: () => {}, errIsTty: false, env: {} };
+
+  it("finds every command, each of which the CLI runs (its --help), and the CLI refuses others", async () => {
+    const { cliTable } = (await import(pathToFileURL(join(root, "scripts", "docs", "shell.mjs")).href)) as {
+      cliTable(): { commands: Map<string, Set<string>> };
+    };
+    const commands = [...cliTable().commands.keys()];
+    expect(commands).toContain("dlq list");
+    for (const command of commands) expect(await run([...command.split(" "), "--help"], io)).toBe(EXIT.ok);
+    expect(await run(["dlq", "lsit"], io)).toBe(EXIT.usage);
   });
 });
