@@ -5,7 +5,8 @@
 // 2. ```ts and ```js blocks are type-checked against the package's public entry points, all
 //    blocks in one TypeScript program (scripts/docs/snippets.mjs);
 //    ```json blocks parse (scripts/docs/json.mjs); ```sh blocks name scripts, CLI commands and
-//    files that exist (scripts/docs/shell.mjs);
+//    files that exist (scripts/docs/shell.mjs); ```sql blocks are run in PostgreSQL by a test
+//    instead, since lint needs no services (scripts/docs/sql.mjs);
 // 3. every relative link in the repository's Markdown resolves, anchors included
 //    (scripts/docs/links.mjs).
 // `npm run lint` runs it. The entry points map to their sources (ts/index.ts, ts/entries/*.ts),
@@ -71,6 +72,18 @@ export function checkDocs({ blockPages, linkPages, snippetDir }) {
   }
   typeCheck(modules, snippetDir, problems);
   return { problems: [...new Set(problems)], snippets: modules.length, links };
+}
+
+/**
+ * The blocks of README.md and docs/ that get a check, each `{ rel, block, check }`, for the checks
+ * that need services and so run as tests (__test__/docs/sql-blocks.test.ts); lint reports mistakes.
+ */
+export function docBlocks() {
+  const ignored = [];
+  return [...markdownFiles(root)]
+    .map(page)
+    .filter(({ rel }) => hasCheckedBlocks(rel))
+    .flatMap(({ rel, text }) => triage(rel, codeBlocks(text), ignored).map((entry) => ({ rel, ...entry })));
 }
 
 function main() {
