@@ -18,23 +18,37 @@ interface Block {
   readonly markers: Marker[];
 }
 interface Module {
+  readonly name: string;
   readonly lines: string[];
   readonly origin: string[];
 }
+interface Checked {
+  readonly block: Block;
+  readonly check: string;
+}
 interface CheckDocs {
   parse(text: string): { blocks: Block[]; prose: { text: string; line: number }[] };
+  codeBlocks(text: string): Block[];
   headingAnchors(markdown: string): Set<string>;
-  snippetModules(rel: string, blocks: Block[], problems: string[]): Module[];
+  triage(rel: string, blocks: Block[], problems: string[]): Checked[];
+  snippetModules(rel: string, checked: Checked[], problems: string[]): Module[];
 }
 
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
-// A computed specifier: the script is plain JavaScript without declarations.
-const script = pathToFileURL(join(root, "scripts", "check-docs.mjs")).href;
-const { parse, headingAnchors, snippetModules } = (await import(script)) as CheckDocs;
+// Computed specifiers: the scripts are plain JavaScript without declarations.
+const script = (name: string) => pathToFileURL(join(root, "scripts", "docs", name)).href;
+const { parse, codeBlocks } = (await import(script("markdown.mjs"))) as Pick<
+  CheckDocs,
+  "parse" | "codeBlocks"
+>;
+const { triage } = (await import(script("blocks.mjs"))) as Pick<CheckDocs, "triage">;
+const { headingAnchors } = (await import(script("links.mjs"))) as Pick<CheckDocs, "headingAnchors">;
+const { snippetModules } = (await import(script("snippets.mjs"))) as Pick<CheckDocs, "snippetModules">;
 
 function modulesOf(page: string) {
   const problems: string[] = [];
-  const modules = snippetModules("docs/page.md", parse(page).blocks, problems);
+  const checked = triage("docs/page.md", codeBlocks(page), problems);
+  const modules = snippetModules("docs/page.md", checked, problems);
   return { modules, problems };
 }
 
@@ -64,12 +78,12 @@ describe("check-docs: blocks", () => {
     ]);
     expect(modules[0]?.origin).toEqual([
       "docs/page.md:2",
-      "docs/page.md:6 (hidden context)",
+      "docs/page.md:7 (hidden context)",
       "docs/page.md:10",
     ]);
   });
 
-  it("checks only ts blocks, skips ignore with a reason, and reports marker mistakes", () => {
+  it("makes modules of ts blocks only, skips ignore with a reason, and reports marker mistakes", () => {
     const page = [
       "<!-- snippet: continues -->",
       "```ts",
@@ -85,16 +99,51 @@ describe("check-docs: blocks", () => {
       "```sh",
       "npm test",
       "```",
+      "<!-- snippet: continues -->",
+      "```text",
+      "output",
+      "```",
     ].join("\n");
     const { modules, problems } = modulesOf(page);
     expect(modules.map((m) => m.lines)).toEqual([["x;"]]);
     expect(problems).toEqual([
       // a block's problems point at its opening fence, a marker's at the marker
-      'docs/page.md:2: "continues" with no block before it',
       'docs/page.md:5: "ignore" needs a reason',
       'docs/page.md:11: unknown snippet marker "contineus"',
-      "docs/page.md:12: a snippet marker above a block that is not checked",
+      "docs/page.md:16: a snippet marker above a block that is not type-checked",
+      // modules are made after every block is triaged
+      'docs/page.md:2: "continues" with no block before it',
     ]);
+  });
+
+  it("makes js blocks modules of their own language, which a ts block cannot continue", () => {
+    const page = ["```js", "const a = 1;", "```", "<!-- snippet: continues -->", "```ts", "a;", "```"].join(
+      "\n",
+    );
+    const { modules, problems } = modulesOf(page);
+    expect(modules.map((m) => m.name)).toEqual(["docs_page_md_0.mjs", "docs_page_md_1.mts"]);
+    expect(problems).toEqual(['docs/page.md:5: "continues" a javascript block, but this one is typescript']);
+  });
+
+  it("checks the blocks an md block shows, at their page lines, unless it is ignored", () => {
+    const page = [
+      "````md",
+      "<!-- snippet: context",
+      "declare const b: number;",
+      "-->",
+      "```ts",
+      "const c = b;",
+      "```",
+      "````",
+      "````md ignore: shows a mistake",
+      "```",
+      "untagged",
+      "```",
+      "````",
+    ].join("\n");
+    const { modules, problems } = modulesOf(page);
+    expect(problems).toEqual([]);
+    expect(modules.map((m) => m.origin)).toEqual([["docs/page.md:3 (hidden context)", "docs/page.md:6"]]);
   });
 
   it("keeps a fenced block whole when it shows another fence, and leaves code out of the prose", () => {
