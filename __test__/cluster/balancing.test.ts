@@ -121,6 +121,19 @@ describe("load balancing of remote sends", () => {
     expect(new Set([...owners.values()].flatMap((s) => [...s])).size).toBeGreaterThanOrEqual(2);
   });
 
+  it("consistent-hash: a key that is not a string fails the send with CATGA_INVALID_ARGUMENT naming hashBy", async () => {
+    const catga = await sender("consistent-hash");
+    // hashBy is `(p) => p.key`: a number, no key, and a payload it throws on.
+    for (const payload of [{ key: 42 }, {}, null]) {
+      const result = await catga.query(Who, payload as never);
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
+        expect(result.error.details).toEqual({ field: "hashBy" });
+      }
+    }
+  });
+
   it("adaptive: a slow instance gets fewer sends", async () => {
     behaviour.set("b-2", 40);
     const counts = await spread(await sender("adaptive"), 120);

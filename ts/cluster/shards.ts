@@ -231,7 +231,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
     const shardBy = this.keyFunctions.get(envelope.type);
     const table = this.tables.get(envelope.type);
     if (shardBy === undefined || table === undefined) return this.balancer.route(envelope, signal);
-    const key = shardKeyOf(envelope.type, shardBy, envelope.payload);
+    const key = shardKeyOf(envelope.type, shardBy, envelope.payload, "shardBy");
     if (typeof key !== "string") return Promise.resolve(key);
     return this.sendToOwner(table, key, envelope, signal);
   }
