@@ -183,4 +183,30 @@ describe("load balancing: bad input", () => {
       expect(paths).toContain("routes.bal.bump");
     }
   });
+
+  it("refuses attempt timeouts that are not positive integers and a strategy that is not a string", () => {
+    for (const attemptTimeoutMs of [0, -1, 1.5, Number.NaN]) {
+      const build = () =>
+        createCatga({ logger: silentLogger })
+          .remote(Who, Bump)
+          .route(Who, { attemptTimeoutMs })
+          // @ts-expect-error: a strategy is one of BALANCE_STRATEGIES
+          .route(Bump, { balance: 42 })
+          .build();
+      const error = (() => {
+        try {
+          build();
+        } catch (thrown) {
+          return thrown;
+        }
+      })();
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      const paths = (error as CatgaConfigError).details.map((i) => i.path);
+      // (Also "remote": remote contracts need a transport, and this builder has none.)
+      expect(paths.filter((path) => path.startsWith("routes.")).sort()).toEqual([
+        "routes.bal.bump.balance",
+        "routes.bal.who.attemptTimeoutMs",
+      ]);
+    }
+  });
 });

@@ -12,6 +12,7 @@ import {
   defineCommand,
   defineEvent,
   ErrorCodes,
+  type Result,
   silentLogger,
 } from "../../ts/index.js";
 import { NATS_URL, sleep, TestCluster, until } from "./helpers.js";
@@ -56,13 +57,59 @@ describe("sharded handlers: bad input", () => {
         shardBy: (p) => p.key,
       })
       .build();
-    const bad = await catga.send(Touch, { key: 42 as unknown as string, n: 1 });
-    expect(bad.ok).toBe(false);
-    if (!bad.ok) {
-      expect(bad.error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
-      expect(bad.error.details).toEqual({ field: "shardBy" });
-    }
+    await expectBadKeys((payload) => catga.send(Touch, payload));
     expect((await catga.send(Touch, { key: "a", n: 2 })).ok).toBe(true);
+  });
+});
+
+/** Payloads whose key (`shardBy: (p) => p.key`) is not a string: a number, null, none, and one it throws on. */
+const BAD_KEYS = [{ key: 42, n: 1 }, { key: null, n: 1 }, { n: 1 }, null];
+
+/** Each bad key fails its send with CATGA_INVALID_ARGUMENT naming shardBy. */
+async function expectBadKeys(send: (payload: never) => Promise<Result<unknown>>): Promise<void> {
+  for (const payload of BAD_KEYS) {
+    const result = await send(payload as never);
+    expect(result.ok, JSON.stringify(payload)).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
+      expect(result.error.details).toEqual({ field: "shardBy" });
+    }
+  }
+}
+
+describe("sharded handlers on NATS: bad keys", () => {
+  const net = new TestCluster();
+  afterAll(() => net.close());
+
+  it("fails a send whose key is not a string with CATGA_INVALID_ARGUMENT from a member and from a remote caller, and runs nothing", async () => {
+    let runs = 0;
+    const catga = createCatga({ transport: await net.transport("badkeys"), logger: silentLogger })
+      .handle(
+        Touch,
+        ({ n }) => {
+          runs++;
+          return { n, instance: "bad-1", start: 0, end: 0 };
+        },
+        { shardBy: (p) => p.key },
+      )
+      .build();
+    const member = await cluster(catga, {
+      bucket: net.bucket,
+      instanceId: "bad-1",
+      heartbeatMs: 200,
+      discovery: false,
+    });
+    const caller = createCatga({ transport: await net.transport("caller"), logger: silentLogger })
+      .remote(Touch)
+      .build();
+    // The member's own sends go through its shard router; the caller's reach the member through
+    // the queue group, where the sharded handler computes the key.
+    await expectBadKeys((payload) => catga.send(Touch, payload));
+    await expectBadKeys((payload) => caller.send(Touch, payload));
+    expect(runs).toBe(0);
+    expect((await caller.send(Touch, { key: "a", n: 2 })).ok).toBe(true);
+    expect(runs).toBe(1);
+    await member.close();
   });
 });
 
