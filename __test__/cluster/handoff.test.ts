@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { cluster } from "../../ts/entries/cluster.js";
 import { createCatga, defineCommand, type Result, silentLogger } from "../../ts/index.js";
 import { HashRing } from "../../ts/native/ring.js";
 import {
@@ -22,7 +23,7 @@ import {
 // rather than left to timing: the key's owner is inside a handler of it, held open by the test
 // (shard-child.mjs, `hold`), while a newcomer that gains the key joins and more of the key's
 // messages arrive. The sharding test's load need not put a run of a key on both sides of a join;
-// this one always does. Each worker logs its handler runs; the merged logs must show no two runs of the
+// these always do. Each worker logs its handler runs; the merged logs must show no two runs of the
 // key overlapping, and every message run exactly once.
 
 const Touch = defineCommand("shard.touch")
@@ -51,15 +52,15 @@ describe("sharded hand-off of a busy key", () => {
     readonly child: ChildProcess;
     /** Resolves with the first line this worker printed that starts with `prefix`. */
     line(prefix: string): Promise<string>;
-    /** Writes a line to its stdin: releases its held handler. */
+    /** Writes a line to its stdin: releases its held handler, or (`go`) lets it join. */
     poke(): void;
   }
 
-  /** Starts a worker; resolves once it is a member. */
-  async function startWorker(id: string, heartbeatMs: number): Promise<Worker> {
+  /** Starts a worker; resolves once it is a member (or, with `go`, built and waiting to join). */
+  async function startWorker(id: string, heartbeatMs: number, go = false): Promise<Worker> {
     const args = [script, test.prefix, test.bucket, id, String(heartbeatMs), join(logs, `${id}.log`)];
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, NATS_URL },
+      env: { ...process.env, NATS_URL, SHARD_CHILD_GO: go ? "1" : "0" },
       stdio: ["pipe", "pipe", "inherit"],
     });
     children.set(id, child);
@@ -78,9 +79,9 @@ describe("sharded hand-off of a busy key", () => {
           await new Promise<void>((resolve) => waiters.push(resolve));
         }
       },
-      poke: () => child.stdin!.write("release\n"),
+      poke: () => child.stdin!.write("go\n"),
     };
-    await worker.line("ready");
+    await worker.line(go ? "built" : "ready");
     return worker;
   }
 
@@ -142,5 +143,56 @@ describe("sharded hand-off of a busy key", () => {
     const results: Result<unknown>[] = await Promise.all(sends);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expectHandedOver(await stopAll(), key, old, newcomer, 6);
+  }, 60_000);
+
+  it("a newcomer that hears no one does not take the keys of a paused member still in view", async () => {
+    // One interval for every instance, as in a deployment: a member silent for less than 1.5 of
+    // them is still in view. The old owner, holding the key, is paused (SIGSTOP) just after a
+    // heartbeat and the newcomer joins at once: it hears no one, though the old owner is still a
+    // member in everyone's view for 1.5 intervals (6 s). Resumed after 1.25 intervals, it must find
+    // the key still its own (the newcomer, alone, had owned every key since its warm-up ended).
+    const heartbeatMs = 4000;
+    const [old, newcomer] = ["hp-old", "hp-new"];
+    const key = keyGainedBy(newcomer, old);
+    // A caller routing by the key on the instances' ring: straight to the newcomer once it is seen.
+    const transport = await test.transport("router", { requestTimeoutMs: 60_000 });
+    const sender = createCatga({ transport, logger: silentLogger })
+      .remote(Touch)
+      .route(Touch, { balance: "consistent-hash", hashBy: (p) => p.key })
+      .build();
+    const view = await cluster(sender, { bucket: test.bucket, heartbeatMs: 200, discovery: false });
+    const left: string[] = [];
+    view.on("leave", (m) => left.push(m.instanceId));
+    const send = (n: number, hold = false) => sender.send(Touch, { key, n, hold });
+
+    const owner = await startWorker(old, heartbeatMs);
+    const joining = await startWorker(newcomer, heartbeatMs, true); // built, not yet a member
+    await until(() => view.members().some((m) => m.instanceId === old), 10_000, "the old owner");
+    const sends = [send(0, true)];
+    await owner.line(`holding ${key} 0`);
+    // A member that joins gets an answering heartbeat at once: the old owner's last before the pause.
+    const poke = await cluster(await test.transport("poke"), {
+      bucket: test.bucket,
+      heartbeatMs: 200,
+      discovery: false,
+    });
+    await until(() => poke.members().some((m) => m.instanceId === old), 10_000, "the old owner's heartbeat");
+    owner.child.kill("SIGSTOP");
+    const pausedAt = Date.now();
+    joining.poke();
+    await joining.line("ready");
+    await until(() => view.members().some((m) => m.instanceId === newcomer), 10_000, "the newcomer");
+    for (let n = 1; n < 4; n++) sends.push(send(n));
+    await sleep(pausedAt + 1.25 * heartbeatMs - Date.now());
+    owner.child.kill("SIGCONT");
+    await sleep(heartbeatMs / 8);
+    owner.poke(); // the held handler ends
+    const results: Result<unknown>[] = await Promise.all(sends);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    // The case is the one meant: the old owner never left anyone's view.
+    expect(left).not.toContain(old);
+    expect(poke.members().some((m) => m.instanceId === old)).toBe(true);
+    await Promise.all([poke.close(), view.close()]);
+    expectHandedOver(await stopAll(), key, old, newcomer, 4);
   }, 60_000);
 });

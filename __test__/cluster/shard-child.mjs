@@ -7,7 +7,9 @@
 // A command with `hold: true` (handoff.test.ts) prints "holding <key> <n>" once its handler has
 // started and ends only when the test writes a line to this process's stdin: the instance is
 // inside a handler of that key for as long as the test needs, its event loop free (heartbeats and
-// hand-off claims go on), so a hand-off meets a busy key by construction, not by timing.
+// hand-off claims go on), so a hand-off meets a busy key by construction, not by timing. With
+// SHARD_CHILD_GO=1 it prints "built" and joins the cluster only when the test writes a line to
+// stdin (the test picks the instant a newcomer appears; such a worker holds nothing).
 import { appendFileSync } from "node:fs";
 import { cluster } from "../../dist/cluster.js";
 import { createCatga, defineCommand, silentLogger } from "../../dist/index.js";
@@ -57,6 +59,10 @@ const catga = createCatga({ transport, logger: silentLogger })
     { shardBy: (p) => p.key },
   )
   .build();
+if (process.env.SHARD_CHILD_GO === "1") {
+  process.stdout.write("built\n");
+  await new Promise((resolve) => process.stdin.once("data", resolve));
+}
 const members = await cluster(catga, {
   bucket,
   instanceId,
