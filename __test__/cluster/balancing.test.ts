@@ -121,6 +121,19 @@ describe("load balancing of remote sends", () => {
     expect(new Set([...owners.values()].flatMap((s) => [...s])).size).toBeGreaterThanOrEqual(2);
   });
 
+  it("consistent-hash: a key that is not a string fails the send with CATGA_INVALID_ARGUMENT naming hashBy", async () => {
+    const catga = await sender("consistent-hash");
+    // hashBy is `(p) => p.key`: a number, no key, and a payload it throws on.
+    for (const payload of [{ key: 42 }, {}, null]) {
+      const result = await catga.query(Who, payload as never);
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
+        expect(result.error.details).toEqual({ field: "hashBy" });
+      }
+    }
+  });
+
   it("adaptive: a slow instance gets fewer sends", async () => {
     behaviour.set("b-2", 40);
     const counts = await spread(await sender("adaptive"), 120);
@@ -168,6 +181,32 @@ describe("load balancing: bad input", () => {
       expect(paths).toContain("routes.bal.who.balance");
       expect(paths).toContain("routes.bal.bump.hashBy");
       expect(paths).toContain("routes.bal.bump");
+    }
+  });
+
+  it("refuses attempt timeouts that are not positive integers and a strategy that is not a string", () => {
+    for (const attemptTimeoutMs of [0, -1, 1.5, Number.NaN]) {
+      const build = () =>
+        createCatga({ logger: silentLogger })
+          .remote(Who, Bump)
+          .route(Who, { attemptTimeoutMs })
+          // @ts-expect-error: a strategy is one of BALANCE_STRATEGIES
+          .route(Bump, { balance: 42 })
+          .build();
+      const error = (() => {
+        try {
+          build();
+        } catch (thrown) {
+          return thrown;
+        }
+      })();
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      const paths = (error as CatgaConfigError).details.map((i) => i.path);
+      // (Also "remote": remote contracts need a transport, and this builder has none.)
+      expect(paths.filter((path) => path.startsWith("routes.")).sort()).toEqual([
+        "routes.bal.bump.balance",
+        "routes.bal.who.attemptTimeoutMs",
+      ]);
     }
   });
 });

@@ -1,6 +1,8 @@
 import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type Cluster, type ClusterOptions, cluster } from "../../ts/entries/cluster.js";
-import { type NatsTransport, natsTransport } from "../../ts/entries/nats.js";
+import { type NatsTransport, type NatsTransportOptions, natsTransport } from "../../ts/entries/nats.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
 
 export { NATS_URL };
@@ -13,8 +15,8 @@ export class TestCluster {
   private readonly clusters: Cluster[] = [];
 
   /** Connects a transport on this file's prefix (closed by `close()`). */
-  async transport(service = "svc"): Promise<NatsTransport> {
-    const transport = await natsTransport({ servers: NATS_URL, service, prefix: this.prefix });
+  async transport(service = "svc", options: Partial<NatsTransportOptions> = {}): Promise<NatsTransport> {
+    const transport = await natsTransport({ servers: NATS_URL, service, prefix: this.prefix, ...options });
     this.transports.push(transport);
     return transport;
   }
@@ -57,4 +59,48 @@ export async function until(check: () => boolean, timeoutMs = 10_000, what = "co
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** One handler run as a shard worker logged it (shard-child.mjs); times on the machine's monotonic clock. */
+export interface ShardRun {
+  readonly key: string;
+  readonly n: number;
+  readonly instance: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Every run logged by the shard workers into `dir` (one file per worker). */
+export function readShardRuns(dir: string): ShardRun[] {
+  return readdirSync(dir).flatMap((file) =>
+    readFileSync(join(dir, file), "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => {
+        const [key, n, instance, start, end] = line.split(" ");
+        return { key: key!, n: Number(n), instance: instance!, start: Number(start), end: Number(end) };
+      }),
+  );
+}
+
+/** Each pair of runs of one key that overlap in time, on one instance or across them (empty: none). */
+export function shardOverlaps(runs: readonly ShardRun[]): string[] {
+  const byKey = new Map<string, ShardRun[]>();
+  for (const run of runs) {
+    const list = byKey.get(run.key);
+    if (list === undefined) byKey.set(run.key, [run]);
+    else list.push(run);
+  }
+  const overlaps: string[] = [];
+  for (const list of byKey.values()) {
+    list.sort((a, b) => a.start - b.start);
+    // Sorted by start, a run overlaps an earlier one iff it starts before the latest end so far.
+    let latest = list[0]!;
+    for (const run of list.slice(1)) {
+      if (run.start < latest.end)
+        overlaps.push(`${run.key}: #${latest.n} on ${latest.instance} and #${run.n} on ${run.instance}`);
+      if (run.end > latest.end) latest = run;
+    }
+  }
+  return overlaps;
 }

@@ -3,6 +3,13 @@
 // log file given (`key n instance start end`, times from the system-wide monotonic clock, ns), so
 // the test sees runs whose replies never arrived too. Prints "ready"; on SIGTERM leaves the
 // cluster gracefully, writes what is left of its log and exits. Uses dist/.
+//
+// A command with `hold: true` (handoff.test.ts) prints "holding <key> <n>" once its handler has
+// started and ends only when the test writes a line to this process's stdin: the instance is
+// inside a handler of that key for as long as the test needs, its event loop free (heartbeats and
+// hand-off claims go on), so a hand-off meets a busy key by construction, not by timing. With
+// SHARD_CHILD_GO=1 it prints "built" and joins the cluster only when the test writes a line to
+// stdin (the test picks the instant a newcomer appears; such a worker holds nothing).
 import { appendFileSync } from "node:fs";
 import { cluster } from "../../dist/cluster.js";
 import { createCatga, defineCommand, silentLogger } from "../../dist/index.js";
@@ -25,17 +32,26 @@ const transport = await natsTransport({
   prefix,
   requestTimeoutMs: 20_000,
 });
+let released;
+const release = () => {
+  released ??= new Promise((resolve) => process.stdin.once("data", resolve));
+  return released;
+};
 const catga = createCatga({ transport, logger: silentLogger })
   .handle(
     Touch,
-    async ({ key, n }) => {
+    async ({ key, n, hold }) => {
       const start = now();
-      // Even-numbered commands (the test's hot keys) take milliseconds, so a hot key's owner is
-      // always busy with it: a newcomer that began to serve the key before that owner let go
-      // would overlap it (a hand-off without the gate). The others only yield.
-      await new Promise((resolve) =>
-        n % 2 === 0 ? setTimeout(resolve, 1 + (n % 3)) : setImmediate(resolve),
-      );
+      if (hold === true) {
+        process.stdout.write(`holding ${key} ${n}\n`);
+        await release();
+      } else {
+        // Even-numbered commands (the sharding test's hot keys) take milliseconds, so a hot key's
+        // owner is always busy with it when it moves. The others only yield.
+        await new Promise((resolve) =>
+          n % 2 === 0 ? setTimeout(resolve, 1 + (n % 3)) : setImmediate(resolve),
+        );
+      }
       const end = now();
       lines.push(`${key} ${n} ${instanceId} ${start} ${end}\n`);
       return { n, instance: instanceId, start, end };
@@ -43,6 +59,10 @@ const catga = createCatga({ transport, logger: silentLogger })
     { shardBy: (p) => p.key },
   )
   .build();
+if (process.env.SHARD_CHILD_GO === "1") {
+  process.stdout.write("built\n");
+  await new Promise((resolve) => process.stdin.once("data", resolve));
+}
 const members = await cluster(catga, {
   bucket,
   instanceId,

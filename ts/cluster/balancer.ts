@@ -48,7 +48,7 @@ export class Balancer {
     if (spec === undefined || spec.balance === "queue-group") return undefined;
     let key: string | undefined;
     if (spec.balance === "consistent-hash" && spec.hashBy !== undefined) {
-      const picked = shardKeyOf(envelope.type, spec.hashBy, envelope.payload);
+      const picked = shardKeyOf(envelope.type, spec.hashBy, envelope.payload, "hashBy");
       if (typeof picked !== "string") return Promise.resolve(picked);
       key = picked;
     }

@@ -18,7 +18,7 @@ import { EnvelopeCodec } from "../nats/wire.js";
 import type { NatsTransport, RequestRouter } from "../transport/nats-transport.js";
 import type { Balancer } from "./balancer.js";
 import type { Clock } from "./lease.js";
-import type { Member, Membership } from "./membership.js";
+import { EXPIRY_INTERVALS, type Member, type Membership } from "./membership.js";
 
 const CLAIM_TYPE = "catga.cluster.shard-claim";
 /** Pause between retries of a refused request or an unconfirmed claim (ms). */
@@ -64,6 +64,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
   private readonly tables = new Map<string, ShardTable>();
   private readonly codec = new EnvelopeCodec();
   private readonly warmUntil: number;
+  private readonly aloneUntil: number;
   private rebalances = 0;
   private moves = 0;
   private stopServing: (() => Promise<void>) | undefined;
@@ -83,6 +84,12 @@ export class ShardRouter implements RequestRouter, ShardGate {
     // A newcomer hears every live member within an interval (usually a round trip: they answer
     // its first heartbeat); it owns nothing before, or its view of one would claim every key.
     this.warmUntil = clock() + heartbeatMs;
+    // A view of this instance alone is confirmed by nobody: only silence backs it. A member paused
+    // (GC, SIGSTOP, a starved event loop) since before this instance subscribed stays in everyone's
+    // view, perhaps inside a handler, until 1.5 of its intervals after its last heartbeat; so a
+    // view alone settles only once such a member would have expired (members of a service are
+    // assumed to share the interval; handoff.test.ts, "hears no one").
+    this.aloneUntil = clock() + heartbeatMs * EXPIRY_INTERVALS;
     for (const type of keyFunctions.keys()) this.tables.set(type, new ShardTable(type));
   }
 
@@ -148,9 +155,10 @@ export class ShardRouter implements RequestRouter, ShardGate {
   /** Asks every other member of `view` to confirm it; settles the table when all have. */
   private async settle(table: ShardTable, view: string): Promise<void> {
     const current = () => table.view === view && !this.closed;
-    // Not before the warm-up ends (a timer may fire a little early: loop until it has).
-    while (this.clock() < this.warmUntil && current()) await sleep(this.warmUntil - this.clock() + 1);
     const others = table.members.filter((m) => m.instanceId !== this.self);
+    // Not before the warm-up ends (a timer may fire a little early: loop until it has).
+    const notBefore = others.length === 0 ? this.aloneUntil : this.warmUntil;
+    while (this.clock() < notBefore && current()) await sleep(notBefore - this.clock() + 1);
     await Promise.all(
       others.map(async (member) => {
         while (current()) {
@@ -231,7 +239,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
     const shardBy = this.keyFunctions.get(envelope.type);
     const table = this.tables.get(envelope.type);
     if (shardBy === undefined || table === undefined) return this.balancer.route(envelope, signal);
-    const key = shardKeyOf(envelope.type, shardBy, envelope.payload);
+    const key = shardKeyOf(envelope.type, shardBy, envelope.payload, "shardBy");
     if (typeof key !== "string") return Promise.resolve(key);
     return this.sendToOwner(table, key, envelope, signal);
   }

@@ -22,25 +22,27 @@ export type ShardBy<Payload> = (payload: Payload) => string;
  */
 export const SHARD_ROUTE_HEADER = "catga-shard-route";
 
-/** The key of `payload`, or a CATGA_INVALID_ARGUMENT Result when `shardBy` throws or returns no string. */
+/**
+ * The key of `payload`, or a CATGA_INVALID_ARGUMENT Result naming `field` (the option that picked
+ * it: `shardBy`, or a consistent-hash route's `hashBy`) when it throws or returns no string.
+ */
 export function shardKeyOf(
   type: string,
-  shardBy: (payload: unknown) => unknown,
+  keyOf: (payload: unknown) => unknown,
   payload: unknown,
+  field: "shardBy" | "hashBy",
 ): string | Result<never> {
   let key: unknown;
   try {
-    key = shardBy(payload);
+    key = keyOf(payload);
   } catch (thrown) {
-    return err(ErrorCodes.INVALID_ARGUMENT, `shardBy of "${type}" threw: ${String(thrown)}`, {
-      field: "shardBy",
-    });
+    return err(ErrorCodes.INVALID_ARGUMENT, `${field} of "${type}" threw: ${String(thrown)}`, { field });
   }
   if (typeof key !== "string")
     return err(
       ErrorCodes.INVALID_ARGUMENT,
-      `shardBy of "${type}" must return a string key, got ${key === null ? "null" : typeof key}`,
-      { field: "shardBy" },
+      `${field} of "${type}" must return a string key, got ${key === null ? "null" : typeof key}`,
+      { field },
     );
   return key;
 }
@@ -57,7 +59,7 @@ export function shardedHandler(
   transport: Transport | undefined,
 ): Handler {
   return (payload: unknown, ctx: HandlerContext) => {
-    const key = shardKeyOf(type, shardBy, payload);
+    const key = shardKeyOf(type, shardBy, payload, "shardBy");
     if (typeof key !== "string") return key;
     const gate = transport?.shards;
     if (gate === undefined) return handler(payload, ctx);
