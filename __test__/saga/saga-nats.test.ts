@@ -12,7 +12,7 @@ import {
   type Transport,
 } from "../../ts/index.js";
 import { NATS_URL, uniquePrefix } from "../nats/helpers.js";
-import { eventually } from "../persistence/helpers.js";
+import { eventually, sleep } from "../persistence/helpers.js";
 
 // Sagas across services on the real NATS: a durable step in another service, an event from another
 // service correlated by key, and a wait timed out by a scheduled (JetStream) timer.
@@ -45,6 +45,29 @@ const Checkout = defineSaga<State>("checkout")
     key: (e) => e.orderId,
     timeoutMs: 400,
     result: (s) => ({ ...s, captured: true }),
+  });
+
+// A step whose command nobody serves yet (CATGA_NO_HANDLER: never delivered) is sent again.
+const Order = defineCommand("unserved.order").payload<{ orderId: string; late?: boolean }>();
+const Hold = defineCommand("unserved.hold").payload<{ orderId: string }>().returns<{ holdId: string }>();
+const Unhold = defineCommand("unserved.unhold").payload<{ holdId: string }>();
+const Pack = defineCommand("unserved.pack").payload<{ orderId: string }>();
+const Late = defineCommand("unserved.late").payload<{ orderId: string }>();
+
+const Fulfil = defineSaga<{ orderId: string; late: boolean; holdId?: string }>("fulfil")
+  .startedBy(Order, { id: (p) => p.orderId, init: (p) => ({ orderId: p.orderId, late: p.late === true }) })
+  .step("hold", {
+    send: Hold,
+    payload: (s) => ({ orderId: s.orderId }),
+    result: (s, r) => ({ ...s, holdId: r.holdId }),
+  })
+  .compensate("hold", { send: Unhold, payload: (s) => ({ holdId: s.holdId! }) })
+  .step("pack", { send: Pack, payload: (s) => ({ orderId: s.orderId }), when: (s) => !s.late })
+  .step("late", {
+    send: Late,
+    payload: (s) => ({ orderId: s.orderId }),
+    when: (s) => s.late,
+    timeoutMs: 300,
   });
 
 const transports: Transport[] = [];
@@ -121,5 +144,62 @@ describe("sagas on NATS", () => {
     expect(timers).toEqual(["schedule", "schedule"]); // on JetStream, not in this process
     const ops = sagaOperations(shop, Checkout, store);
     expect((await ops.list()).map((i) => `${i.id}:${i.status}`)).toEqual(["n1:completed", "n2:compensated"]);
+  }, 60_000);
+
+  it("sends a step again while nobody serves its command (CATGA_NO_HANDLER), up to the step's timeoutMs, then compensates", async () => {
+    const prefix = uniquePrefix("unserved");
+    const hostT = await natsTransport({
+      servers: NATS_URL,
+      service: "shop",
+      prefix,
+      durableCommands: { provision: { storage: "memory" } },
+    });
+    transports.push(hostT);
+    const store = new InMemorySagaStore();
+    const host = createCatga({ logger: silentLogger, transport: hostT })
+      .remote(Hold, Unhold, Pack, Late)
+      .saga(Fulfil, { store })
+      .build() as unknown as Catga;
+    const warehouseT = await natsTransport({ servers: NATS_URL, service: "warehouse", prefix });
+    transports.push(warehouseT);
+    await Promise.all([hostT.ready(), warehouseT.ready()]);
+    const ran: string[] = [];
+    // The warehouse serves hold, unhold and pack, but only from later on; nobody ever serves late.
+    (await host.send(Order, { orderId: "u1" })).unwrap();
+    await sleep(400);
+    expect((await store.get("fulfil", "u1"))?.status).toBe("running"); // not compensated at once
+    createCatga({ logger: silentLogger, transport: warehouseT })
+      .handle(Hold, (p) => {
+        ran.push(`hold:${p.orderId}`);
+        return { holdId: `h-${p.orderId}` };
+      })
+      .handle(Unhold, (p) => {
+        ran.push(`unhold:${p.holdId}`);
+      })
+      .handle(Pack, (p) => {
+        ran.push(`pack:${p.orderId}`);
+      })
+      .build();
+    await warehouseT.ready();
+    await eventually(
+      async () => (await store.get("fulfil", "u1"))?.status === "completed",
+      20_000,
+      "u1 completed once served",
+    );
+    expect(ran).toEqual(["hold:u1", "pack:u1"]);
+
+    // Unserved past its timeoutMs: the step fails with CATGA_NO_HANDLER (it never ran, so it is not
+    // undone) and the step before it is compensated.
+    (await host.send(Order, { orderId: "u2", late: true })).unwrap();
+    await eventually(
+      async () => (await store.get("fulfil", "u2"))?.status === "compensated",
+      20_000,
+      "u2 compensated",
+    );
+    expect((await store.get("fulfil", "u2"))?.progress.error).toMatchObject({
+      code: "CATGA_NO_HANDLER",
+      step: "late",
+    });
+    expect(ran).toEqual(["hold:u1", "pack:u1", "hold:u2", "unhold:h-u2"]);
   }, 60_000);
 });

@@ -23,6 +23,8 @@ export const SAGA_HOST_DEFAULTS = {
   stepRecoveryMs: 180_000,
   stateWarningBytes: 1024,
   maxStateBytes: 262_144,
+  /** How long a step without `timeoutMs` (or deadline) is sent again while nobody serves it (CATGA_NO_HANDLER). */
+  unservedStepMs: 30_000,
 } as const;
 
 /** Inserted copies kept for their first activation (`SagaRuntime.insertedHere`); the oldest go first. */
