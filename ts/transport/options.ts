@@ -1,4 +1,14 @@
-import { describe, type FieldCheck, IssueList, integer, isRecord, stringList, token } from "../checks.js";
+import {
+  atMost,
+  describe,
+  type FieldCheck,
+  IssueList,
+  integer,
+  isRecord,
+  MAX_SUBJECT_NAME_LENGTH,
+  stringList,
+  token,
+} from "../checks.js";
 import {
   DURABLE_CONSUMER_FIELDS,
   type DurableConsumerOptions,
@@ -163,10 +173,11 @@ export const TRANSPORT_DEFAULTS = {
   maxConcurrentRequests: 1024,
 } as const;
 
-const prefix: FieldCheck = (value) =>
+const prefix: FieldCheck = atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
   typeof value === "string" && /^[^\s*>]+$/.test(value)
     ? undefined
-    : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`;
+    : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`,
+);
 const codec: FieldCheck = (value) =>
   value === "json" || value === "msgpack" || (isRecord(value) && typeof value.encode === "function")
     ? undefined
