@@ -315,6 +315,35 @@ describe("sagas (in process)", () => {
     expect(s.calls.some((c) => c.startsWith("ship"))).toBe(false);
   });
 
+  it("a deadline or step timeout beyond a timer's range bounds the steps, not ends them at once", async () => {
+    // Before: a bound over 2^31-1 ms (about 24.8 days) was handed to one timer, which fires after
+    // 1 ms: every step failed with CATGA_TIMEOUT and the saga compensated (found from outside).
+    const Start = defineCommand("long.start").payload<{ id: string }>().returns<SagaStarted>();
+    const Work = defineCommand("long.work").returns<number>();
+    const saga = defineSaga<{ n?: number }>("long")
+      .startedBy(Start, { id: (p) => p.id, init: () => ({}) })
+      .step("work", {
+        send: Work,
+        payload: () => ({}),
+        result: (_, n) => ({ n }),
+        timeoutMs: 40 * 86_400_000,
+      })
+      .deadlineMs(60 * 86_400_000);
+    const store = new InMemorySagaStore();
+    const catga = createCatga({ logger: silentLogger })
+      .handle(Work, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return 7;
+      })
+      .saga(saga, { store })
+      .build();
+    (await catga.send(Start, { id: "l1" })).unwrap();
+    await eventually(async () => (await store.get("long", "l1"))?.status !== "running", 10_000, "l1 settled");
+    const done = await store.get("long", "l1");
+    expect(done?.progress.error).toBeUndefined();
+    expect(done).toMatchObject({ status: "completed", state: { n: 7 } });
+  });
+
   it("a bad instance id is a coded error of the start, and nothing is stored", async () => {
     const s = services();
     const { catga, store } = host(s);
