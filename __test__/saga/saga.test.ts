@@ -544,6 +544,41 @@ describe("saga definitions", () => {
     throw new Error("expected a CatgaConfigError");
   };
 
+  it("reports misspelt step, wait, branch, start and compensation options instead of ignoring them", () => {
+    // Before: { timeoutMS: 5 } built, and the step ran unbounded (found from outside). A JS
+    // caller's view: no types, so the misspelt keys reach the definition.
+    type Loose = { [method: string]: (...args: unknown[]) => Loose };
+    type St = { id: string };
+    const saga = (defineSaga<St>("good") as unknown as Loose)
+      .startedBy?.(PlaceOrder, {
+        id: (p: { orderId: string }) => p.orderId,
+        init: () => ({ id: "x" }),
+        idd: 1,
+      })
+      .step?.("reserve", { send: Reserve, payload: (st: St) => ({ orderId: st.id, sku: "s" }), timeoutMS: 5 })
+      .compensate?.("reserve", { send: Release, payload: () => ({ reservationId: "r" }), retries: 3 })
+      .parallel?.("both", {
+        a: { send: Reserve, payload: (st: St) => ({ orderId: st.id, sku: "a" }), when: () => true },
+        b: { send: Reserve, payload: (st: St) => ({ orderId: st.id, sku: "b" }) },
+      })
+      .waitFor?.("paid", {
+        event: PaymentCaptured,
+        key: (e: { orderId: string }) => e.orderId,
+        timeoutMs: 10,
+        timeout: 5,
+      });
+    const paths = issues(build(saga as unknown as ReturnType<typeof ok>)).map((issue) =>
+      issue.slice(0, issue.indexOf(":")),
+    );
+    expect(paths.sort()).toEqual([
+      "sagas.good.compensations.reserve.retries",
+      "sagas.good.startedBy.idd",
+      "sagas.good.steps.both.branches.a.when",
+      "sagas.good.steps.paid.timeout",
+      "sagas.good.steps.reserve.timeoutMS",
+    ]);
+  });
+
   it("no steps, and no start message, are CatgaConfigError at build", () => {
     expect(issues(build(ok()))).toEqual(["sagas.good.steps: a saga needs at least one step"]);
     const noStart = defineSaga("nostart").step("a", { send: Reserve, payload: () => ({ orderId: "x" }) });
