@@ -173,7 +173,8 @@ export const TRANSPORT_DEFAULTS = {
   maxConcurrentRequests: 1024,
 } as const;
 
-const prefix: FieldCheck = atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
+/** A subject prefix: what `prefix` takes here, and what tools reading a transport's subjects take. */
+export const subjectPrefix: FieldCheck = atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
   typeof value === "string" && /^[^\s*>]+$/.test(value)
     ? undefined
     : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`,
@@ -194,7 +195,7 @@ const TRANSPORT_FIELDS: Record<
   FieldCheck
 > = {
   service: token,
-  prefix,
+  prefix: subjectPrefix,
   codecs: CHECKED_BELOW,
   durableEvents: CHECKED_BELOW,
   durableCommands: CHECKED_BELOW,
