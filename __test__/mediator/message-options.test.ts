@@ -67,6 +67,7 @@ describe("per-message options", () => {
         expect(error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
         expect(error.field).toBe(field);
         expect(error.message).toContain(field);
+        expect(error.message).not.toContain("options.options");
       }
       expect(handled).toBe(0);
     });

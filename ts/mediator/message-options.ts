@@ -30,7 +30,10 @@ export function checkMessageOptions(kind: ContractKind, options: unknown): Promi
   const allowed = ALLOWED[kind];
   for (const key in options) {
     if (!allowed.has(key))
-      return invalid(key, `is not an option of a ${kind} (expected one of: ${[...allowed].join(", ")})`);
+      return invalid(
+        key,
+        `is not an option of ${kind === "event" ? "an" : "a"} ${kind} (expected one of: ${[...allowed].join(", ")})`,
+      );
   }
   for (const field of IDS) {
     const id = options[field];
@@ -63,5 +66,6 @@ function isAbortSignal(value: unknown): boolean {
 }
 
 function invalid(field: string, why: string): Promise<ErrResult> {
-  return Promise.resolve(err(ErrorCodes.INVALID_ARGUMENT, `options.${field} ${why}`, { field }));
+  const path = field === "options" ? field : `options.${field}`;
+  return Promise.resolve(err(ErrorCodes.INVALID_ARGUMENT, `${path} ${why}`, { field }));
 }
