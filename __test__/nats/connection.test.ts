@@ -53,6 +53,20 @@ describe("NATS connection options", () => {
     ]);
   });
 
+  it("refuses TLS files that do not exist, even on a server without TLS", async () => {
+    // Before: a plain nats:// server never asked for TLS, so a misspelt caFile connected fine
+    // and would only fail once TLS was turned on (found from outside).
+    const missing = `/nonexistent-${randomBytes(4).toString("hex")}.pem`;
+    const error = await NatsConnection.connect({
+      servers: NATS_URL,
+      tls: { caFile: missing, certFile: missing, keyFile: "/" },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    const issues = (error as CatgaConfigError).issues;
+    expect(issues.map((i) => i.path).sort()).toEqual(["tls.caFile", "tls.certFile", "tls.keyFile"]);
+    expect(issues[0]?.message).toContain(missing);
+  });
+
   it("fails with CATGA_NOT_CONNECTED when no server listens", async () => {
     const port = await freePort();
     const error = await expectCode(
