@@ -142,11 +142,27 @@ export const nonEmptyString: FieldCheck = (value) =>
     ? undefined
     : `must be a non-empty string, got ${describe(value)}`;
 
+/**
+ * The longest name that becomes part of a NATS subject (a prefix, a service, a stream): a subject
+ * travels in the protocol's control line (4 KiB by default), and the server drops the connection
+ * over a longer one, which the caller would only see as a timeout.
+ */
+export const MAX_SUBJECT_NAME_LENGTH = 200;
+
+/** `check`, after refusing a string longer than `max` characters (a length the message names). */
+export const atMost =
+  (max: number, check: FieldCheck): FieldCheck =>
+  (value) =>
+    typeof value === "string" && value.length > max
+      ? `must be at most ${max} characters, got ${value.length}`
+      : check(value);
+
 /** A name without spaces, dots or wildcards (a NATS subject token, a stream or consumer name). */
-export const token: FieldCheck = (value) =>
+export const token: FieldCheck = atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
   typeof value === "string" && /^[^\s.*>]+$/.test(value)
     ? undefined
-    : `must be a non-empty name without spaces, dots or wildcards, got ${describe(value)}`;
+    : `must be a non-empty name without spaces, dots or wildcards, got ${describe(value)}`,
+);
 
 /** An array whose every item passes `item` (reported with the first failing index). */
 export const listOf =

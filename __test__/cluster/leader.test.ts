@@ -74,7 +74,8 @@ describe("leader election", () => {
 
   it("rejects bad names and TTLs with coded errors naming the field", async () => {
     const member = await net.join({ instanceId: "l-bad" });
-    for (const ttlMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, "10" as unknown as number]) {
+    // 1 ms: never elected, silently (found from outside). 100 ms is the floor.
+    for (const ttlMs of [0, -5, 1, 99.5, Number.NaN, Number.POSITIVE_INFINITY, "10" as unknown as number]) {
       const error = (() => {
         try {
           member.leader("x", { ttlMs });
@@ -85,7 +86,7 @@ describe("leader election", () => {
       expect(error).toBeInstanceOf(CatgaConfigError);
       expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["leader.ttlMs"]);
     }
-    for (const name of ["", ".x", "a b", "a*", 42 as unknown as string]) {
+    for (const name of ["", ".x", "a b", "a*", "n".repeat(1025), 42 as unknown as string]) {
       expect(() => member.leader(name)).toThrow(
         expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, details: { field: "name" } }),
       );
@@ -111,6 +112,16 @@ describe("leader election", () => {
       "cluster.service",
       "cluster.version",
       "cluster.weight",
+    ]);
+    // Names that go into subjects: too long for the server's protocol line, refused up front.
+    const long = "n".repeat(201);
+    const tooLong = await cluster(transport, { instanceId: long, bucket: long, service: long }).catch(
+      (e: unknown) => e,
+    );
+    expect((tooLong as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
+      "cluster.bucket",
+      "cluster.instanceId",
+      "cluster.service",
     ]);
     const member = await net.join({ instanceId: "l-load" });
     expect(() => member.setLoad(-1)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));

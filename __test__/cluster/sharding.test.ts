@@ -152,6 +152,18 @@ describe("sharded handlers in one process", () => {
     for (const set of owners.values()) expect(set.size).toBe(1);
     expect(new Set([...owners.values()].flatMap((s) => [...s])).size).toBe(2);
   });
+
+  it("refuses a second cluster() on one transport, and the first keeps serving its keys", async () => {
+    // Before: the second call resolved, installed a second router, and every sharded send from
+    // then on failed with CATGA_TIMEOUT "no owner answered" (found from outside).
+    const c = await instance("in-c");
+    const again = await cluster(c.catga, { bucket: net.bucket, heartbeatMs: 200, discovery: false }).catch(
+      (e: unknown) => e,
+    );
+    expect(again).toBeInstanceOf(CatgaConfigError);
+    expect((again as CatgaConfigError).issues.map((i) => i.path)).toEqual(["cluster.transport"]);
+    expect((await c.catga.send(Touch, { key: "twice", n: 1 })).ok).toBe(true);
+  });
 });
 
 describe("sharded handlers on NATS before cluster()", () => {

@@ -345,6 +345,13 @@ describe("fastify plugin with inject", () => {
     ]);
     const missing = await register(undefined).catch((e: unknown) => e);
     expect((missing as CatgaConfigError).issues).toEqual([{ path: "catga", message: expect.any(String) }]);
+    // One path for both health routes: was Fastify's FST_ERR_DUPLICATED_ROUTE (found from outside).
+    const catga = createCatga({ logger: silentLogger }).build();
+    for (const health of [{ livePath: "/h", readyPath: "/h" }, { readyPath: "/health/live" }]) {
+      const same = await register({ catga, health }).catch((e: unknown) => e);
+      expect(same).toBeInstanceOf(CatgaConfigError);
+      expect((same as CatgaConfigError).issues.map((issue) => issue.path)).toEqual(["health.readyPath"]);
+    }
   });
 
   it("lets in-flight calls finish on close, then closes the mediator", async () => {

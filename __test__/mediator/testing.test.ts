@@ -55,6 +55,17 @@ describe("createTestCatga", () => {
     expect(t.messages.map((m) => m.type)).toEqual(["orders.place", "orders.placed"]);
   });
 
+  it("refuses a built mediator or another value in place of the builder with a coded error", () => {
+    // Before: a TypeError "builder?.state is not a function" (found from outside).
+    const built = createCatga({ logger: silentLogger })
+      .handle(Charge, () => true)
+      .build();
+    for (const wrong of [built, 42, null])
+      expect(() => createTestCatga(wrong as never)).toThrow(
+        expect.objectContaining({ code: "CATGA_INVALID_ARGUMENT", details: { field: "builder" } }),
+      );
+  });
+
   it("starts empty and accepts stubs for any contract", async () => {
     const t = createTestCatga().stub(Charge, ({ orderId }) => orderId === "ok");
     expect((await t.send(Charge, { orderId: "ok" })).unwrap()).toBe(true);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NatsConnection } from "../../ts/entries/nats.js";
-import { CatgaConfigError, CatgaError } from "../../ts/index.js";
+import { NatsConnection, natsTransport } from "../../ts/entries/nats.js";
+import { CatgaConfigError, CatgaError, createCatga, silentLogger } from "../../ts/index.js";
 import { decodeWire } from "../../ts/nats/wire.js";
 import { eventEnvelope, freePort, NATS_URL, uniquePrefix, until } from "./helpers.js";
 
@@ -51,6 +51,20 @@ describe("NATS connection options", () => {
       "servers[1]",
       "user",
     ]);
+  });
+
+  it("refuses TLS files that do not exist, even on a server without TLS", async () => {
+    // Before: a plain nats:// server never asked for TLS, so a misspelt caFile connected fine
+    // and would only fail once TLS was turned on (found from outside).
+    const missing = `/nonexistent-${randomBytes(4).toString("hex")}.pem`;
+    const error = await NatsConnection.connect({
+      servers: NATS_URL,
+      tls: { caFile: missing, certFile: missing, keyFile: "/" },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    const issues = (error as CatgaConfigError).issues;
+    expect(issues.map((i) => i.path).sort()).toEqual(["tls.caFile", "tls.certFile", "tls.keyFile"]);
+    expect(issues[0]?.message).toContain(missing);
   });
 
   it("fails with CATGA_NOT_CONNECTED when no server listens", async () => {
@@ -441,6 +455,22 @@ describe("graceful close", () => {
     await expectCode(client.publish(subject, eventEnvelope("late")), "CATGA_CLOSED");
     await expectCode(client.request(subject, eventEnvelope("late")), "CATGA_CLOSED");
     await unsubscribe();
+  });
+
+  it("answers flush() and a transport's ready() after close with CATGA_CLOSED", async () => {
+    // Before: CATGA_TRANSPORT "flush: failed to send flush request: channel closed" (found from outside).
+    const client = await NatsConnection.connect({ servers: NATS_URL });
+    await client.close();
+    await expectCode(client.flush(), "CATGA_CLOSED");
+    const transport = await natsTransport({
+      servers: NATS_URL,
+      service: "closed",
+      prefix: uniquePrefix("closed"),
+    });
+    const catga = createCatga({ transport, logger: silentLogger }).build();
+    await catga.close();
+    await catga.close(); // twice: a no-op
+    await expectCode(transport.ready(), "CATGA_CLOSED");
   });
 
   it("finishes in-flight handlers before close resolves", async () => {

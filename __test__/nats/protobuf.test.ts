@@ -149,6 +149,13 @@ describe("protobufSchema on contracts", () => {
     expect(error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
     expect((error.details as { field: string }).field).toBe("contracts[1]");
   });
+
+  it("protobufCodecs refuses what is not a list of contracts with a coded error", () => {
+    // Before: a TypeError "contracts.forEach is not a function" (found from outside).
+    const error = thrown(() => protobufCodecs(Placed as never));
+    expect(error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
+    expect((error.details as { field: string }).field).toBe("contracts");
+  });
 });
 
 describe("protobuf payloads over NATS", () => {

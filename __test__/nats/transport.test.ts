@@ -178,6 +178,25 @@ describe("NatsTransport with the mediator", () => {
       "service",
     ]);
   });
+
+  it("refuses a prefix, service or stream too long for a subject instead of timing out", async () => {
+    // Before: accepted, then the server dropped the connection over the subject's length and
+    // natsTransport() failed after 5 s with CATGA_TIMEOUT naming nothing (found from outside).
+    const long = "p".repeat(201);
+    const error = await natsTransport({
+      servers: NATS_URL,
+      service: long,
+      prefix: long,
+      durableEvents: { stream: long },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    expect((error as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
+      "durableEvents.stream",
+      "prefix",
+      "service",
+    ]);
+    expect((error as CatgaConfigError).message).toContain("at most 200 characters, got 201");
+  });
 });
 
 describe("events across services", () => {

@@ -240,6 +240,11 @@ describe("catga CLI", () => {
     );
     expect((await catga(["dlq", "inspect", "orders-12", "--prefix", prefix])).code).toBe(2);
     expect((await catga(["outbox"], { CATGA_PG_URL: "", DATABASE_URL: "" })).code).toBe(2);
+    // A prefix no transport takes: was "no dead letters", exit 0 (found from outside).
+    const badPrefix = await catga(["dlq", "list", "--prefix", "a b"]);
+    expect(badPrefix.code).toBe(2);
+    expect(badPrefix.stderr).toContain("options.prefix");
+    expect((await catga(["cluster", "members", "--prefix", "orders.>"])).code).toBe(2);
 
     const missing = await catga(["dlq", "inspect", "command:999999", "--prefix", prefix]);
     expect(missing.code).toBe(4);

@@ -315,6 +315,35 @@ describe("sagas (in process)", () => {
     expect(s.calls.some((c) => c.startsWith("ship"))).toBe(false);
   });
 
+  it("a deadline or step timeout beyond a timer's range bounds the steps, not ends them at once", async () => {
+    // Before: a bound over 2^31-1 ms (about 24.8 days) was handed to one timer, which fires after
+    // 1 ms: every step failed with CATGA_TIMEOUT and the saga compensated (found from outside).
+    const Start = defineCommand("long.start").payload<{ id: string }>().returns<SagaStarted>();
+    const Work = defineCommand("long.work").returns<number>();
+    const saga = defineSaga<{ n?: number }>("long")
+      .startedBy(Start, { id: (p) => p.id, init: () => ({}) })
+      .step("work", {
+        send: Work,
+        payload: () => ({}),
+        result: (_, n) => ({ n }),
+        timeoutMs: 40 * 86_400_000,
+      })
+      .deadlineMs(60 * 86_400_000);
+    const store = new InMemorySagaStore();
+    const catga = createCatga({ logger: silentLogger })
+      .handle(Work, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return 7;
+      })
+      .saga(saga, { store })
+      .build();
+    (await catga.send(Start, { id: "l1" })).unwrap();
+    await eventually(async () => (await store.get("long", "l1"))?.status !== "running", 10_000, "l1 settled");
+    const done = await store.get("long", "l1");
+    expect(done?.progress.error).toBeUndefined();
+    expect(done).toMatchObject({ status: "completed", state: { n: 7 } });
+  });
+
   it("a bad instance id is a coded error of the start, and nothing is stored", async () => {
     const s = services();
     const { catga, store } = host(s);
@@ -514,6 +543,41 @@ describe("saga definitions", () => {
     }
     throw new Error("expected a CatgaConfigError");
   };
+
+  it("reports misspelt step, wait, branch, start and compensation options instead of ignoring them", () => {
+    // Before: { timeoutMS: 5 } built, and the step ran unbounded (found from outside). A JS
+    // caller's view: no types, so the misspelt keys reach the definition.
+    type Loose = { [method: string]: (...args: unknown[]) => Loose };
+    type St = { id: string };
+    const saga = (defineSaga<St>("good") as unknown as Loose)
+      .startedBy?.(PlaceOrder, {
+        id: (p: { orderId: string }) => p.orderId,
+        init: () => ({ id: "x" }),
+        idd: 1,
+      })
+      .step?.("reserve", { send: Reserve, payload: (st: St) => ({ orderId: st.id, sku: "s" }), timeoutMS: 5 })
+      .compensate?.("reserve", { send: Release, payload: () => ({ reservationId: "r" }), retries: 3 })
+      .parallel?.("both", {
+        a: { send: Reserve, payload: (st: St) => ({ orderId: st.id, sku: "a" }), when: () => true },
+        b: { send: Reserve, payload: (st: St) => ({ orderId: st.id, sku: "b" }) },
+      })
+      .waitFor?.("paid", {
+        event: PaymentCaptured,
+        key: (e: { orderId: string }) => e.orderId,
+        timeoutMs: 10,
+        timeout: 5,
+      });
+    const paths = issues(build(saga as unknown as ReturnType<typeof ok>)).map((issue) =>
+      issue.slice(0, issue.indexOf(":")),
+    );
+    expect(paths.sort()).toEqual([
+      "sagas.good.compensations.reserve.retries",
+      "sagas.good.startedBy.idd",
+      "sagas.good.steps.both.branches.a.when",
+      "sagas.good.steps.paid.timeout",
+      "sagas.good.steps.reserve.timeoutMS",
+    ]);
+  });
 
   it("no steps, and no start message, are CatgaConfigError at build", () => {
     expect(issues(build(ok()))).toEqual(["sagas.good.steps: a saga needs at least one step"]);

@@ -71,6 +71,17 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   static async start(target: ClusterTarget, options: ClusterOptions = {}): Promise<Cluster> {
     assertClusterOptions(options);
     const transport = natsTransportOf(target);
+    // Claimed before the first await, so two concurrent calls cannot both pass.
+    transport.claimCluster();
+    try {
+      return await Cluster.open(transport, options);
+    } catch (error) {
+      transport.releaseCluster();
+      throw error;
+    }
+  }
+
+  private static async open(transport: NatsTransport, options: ClusterOptions): Promise<Cluster> {
     const service = options.service ?? transport.service;
     if (!/^[A-Za-z0-9_-]+$/.test(service))
       throw new CatgaConfigError([

@@ -3,6 +3,7 @@
  * constants, and the checks that turn bad input into one coded error naming the field.
  */
 import {
+  atMost,
   boolean,
   checkArgument,
   type FieldCheck,
@@ -10,6 +11,7 @@ import {
   IssueList,
   integer,
   MAX_DELAY_MS,
+  MAX_SUBJECT_NAME_LENGTH,
   number,
 } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
@@ -79,7 +81,7 @@ export interface ClusterOptions {
 /** Options of `cluster.leader(name, options)`. */
 export interface LeaderOptions {
   /**
-   * How long leadership lasts without a renewal, in ms (finite, > 0). The leader renews every
+   * How long leadership lasts without a renewal, in ms (finite, at least 100). The leader renews every
    * third of it; after it dies, another instance takes over within about `ttlMs` plus one poll.
    * @default 10000
    */
@@ -89,7 +91,7 @@ export interface LeaderOptions {
 /** Options of `cluster.withLock(key, fn, options)`. */
 export interface LockOptions {
   /**
-   * How long the lock lasts without a renewal, in ms (finite, > 0). It is renewed every third of
+   * How long the lock lasts without a renewal, in ms (finite, at least 100). It is renewed every third of
    * it while `fn` runs; a holder that dies frees it after `ttlMs`.
    * @default 30000
    */
@@ -111,25 +113,34 @@ export interface LockOptions {
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 /** An instance id: safe in a subject token and a KV value. */
 const INSTANCE_ID = /^[A-Za-z0-9_=-]+$/;
+/** The longest leader or lock name (well inside the 4 KiB protocol line that carries its subject). */
+const MAX_LEASE_NAME_LENGTH = 1024;
 /** A JetStream KV key (less the separators at either end). */
 const KV_KEY = /^[-/_=.a-zA-Z0-9]+$/;
 /** Semantic version, as the micro protocol requires. */
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
-const matches =
-  (pattern: RegExp, what: string): FieldCheck =>
-  (value) =>
+// Each name ends up in a subject (service, instance, bucket): bounded like the transport's names.
+const matches = (pattern: RegExp, what: string): FieldCheck =>
+  atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
     typeof value === "string" && pattern.test(value)
       ? undefined
-      : `must be ${what}, got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`;
+      : `must be ${what}, got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`,
+  );
 
 export const serviceName = matches(SERVICE_NAME, "a non-empty name of letters, digits, - or _");
 const instanceId = matches(INSTANCE_ID, "a non-empty id of letters, digits, -, _ or =");
 const semver = matches(SEMVER, "a semantic version such as 1.2.3");
 const bucketName = matches(SERVICE_NAME, "a non-empty bucket name of letters, digits, - or _");
-/** A positive, finite duration a timer can honour. */
-const positiveMs = number(0, MAX_DELAY_MS, true);
+/**
+ * The shortest lease TTL: a lease counts as held only until `ttlMs` after its write was sent, and
+ * taking one is two KV round trips, so a TTL of a few ms is never held (a leader never elected,
+ * a lock waited on until `waitMs`) without any error saying why.
+ */
+const MIN_LEASE_TTL_MS = 100;
+/** A lease TTL: finite, a timer can honour it, long enough to be held. */
+const leaseTtlMs = number(MIN_LEASE_TTL_MS, MAX_DELAY_MS);
 
 /** Checks `cluster()`'s options; every problem is reported in one CatgaConfigError. */
 export function assertClusterOptions(options: unknown): void {
@@ -152,6 +163,14 @@ export function assertClusterOptions(options: unknown): void {
  * not starting or ending with `.`). `field` names the argument in the error.
  */
 export function assertLeaseName(field: string, value: unknown): asserts value is string {
+  // The key is a subject token of the bucket's (`$KV.<bucket>.lock.<key>`): a longer one would
+  // make the server drop the connection, seen by the caller as a KV timeout.
+  if (typeof value === "string" && value.length > MAX_LEASE_NAME_LENGTH)
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${field} must be at most ${MAX_LEASE_NAME_LENGTH} characters, got ${value.length}`,
+      { details: { field } },
+    );
   const ok =
     typeof value === "string" && KV_KEY.test(value) && !value.startsWith(".") && !value.endsWith(".");
   if (!ok)
@@ -167,7 +186,7 @@ export function assertLeaseName(field: string, value: unknown): asserts value is
 /** Checks `leader()`'s options (one CatgaConfigError naming each bad field). */
 export function assertLeaderOptions(options: unknown): void {
   const issues = new IssueList();
-  issues.checkObject("leader", options, { ttlMs: positiveMs });
+  issues.checkObject("leader", options, { ttlMs: leaseTtlMs });
   issues.throwIfAny();
 }
 
@@ -176,7 +195,7 @@ export function assertLockOptions(fn: unknown, options: unknown): void {
   const issues = new IssueList();
   if (typeof fn !== "function") issues.add("withLock.fn", "must be a function");
   issues.checkObject("withLock", options, {
-    ttlMs: positiveMs,
+    ttlMs: leaseTtlMs,
     waitMs: number(0, MAX_DELAY_MS),
     signal: (value) =>
       value instanceof AbortSignal ? undefined : `must be an AbortSignal, got ${typeof value}`,

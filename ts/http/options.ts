@@ -136,6 +136,11 @@ export function checkFastifyOptions(options: unknown): CatgaFastifyOptions {
       consumers: (value) => (isRecord(value) ? undefined : `must be an object, got ${describe(value)}`),
       timeoutMs: integer(1, MAX_DELAY_MS),
     });
+    // One path for both routes: Fastify's FST_ERR_DUPLICATED_ROUTE, not a config issue, otherwise.
+    const live = record.health.livePath ?? "/health/live";
+    const ready = record.health.readyPath ?? "/health/ready";
+    if (live === ready)
+      issues.add("health.readyPath", `must differ from health.livePath, both ${describe(live)}`);
   }
   issues.throwIfAny();
   return own as CatgaFastifyOptions;

@@ -13,6 +13,7 @@ import {
 import type { Accepted, AnyCommand, AnyContract, AnyEvent, AnyQuery, ContractKind } from "./contracts.js";
 import { type EventRoute, runDirect } from "./event-routes.js";
 import type { Logger } from "./logger.js";
+import { checkMessageOptions } from "./message-options.js";
 import type { Next, Step } from "./pipeline.js";
 import { EventPublisher } from "./publish.js";
 import { type ErrResult, err, errFromThrownIn, ok, type Result } from "./result.js";
@@ -107,6 +108,18 @@ function aborted(): Promise<ErrResult> {
   return Promise.resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
 }
 
+/** A JS caller passed something other than a contract from defineCommand/defineQuery/defineEvent. */
+function notAContract(kind: ContractKind, contract: unknown): Promise<ErrResult> {
+  const got = contract === null ? "null" : typeof contract;
+  return Promise.resolve(
+    err(
+      ErrorCodes.INVALID_ARGUMENT,
+      `contract must be a ${kind} contract from define${kind[0]?.toUpperCase()}${kind.slice(1)}(), got ${got}`,
+      { field: "contract" },
+    ),
+  );
+}
+
 export class Mediator implements Catga<AnyContract>, Dispatcher {
   private readonly commands: Map<string, Next>;
   private readonly queries: Map<string, Next>;
@@ -159,7 +172,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     options?: SendOptions | DurableSendOptions,
     // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
   ): Promise<Result<any>> {
-    const run = this.commands.get(contract.type);
+    // `?.`: a JS caller's missing contract reaches dispatchRequest, which reports it as a Result.
+    const run = this.commands.get(contract?.type);
     if (run !== undefined && options === undefined && this.plain && contract.delivery !== "durable") {
       return run(
         payload,
@@ -171,7 +185,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
 
   // biome-ignore lint/suspicious/noExplicitAny: the Catga<Handled> interface types the result per contract
   query(contract: AnyQuery, payload: unknown, options?: SendOptions): Promise<Result<any>> {
-    const run = this.queries.get(contract.type);
+    const run = this.queries.get(contract?.type);
     if (run !== undefined && options === undefined && this.plain) {
       return run(
         payload,
@@ -187,7 +201,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     options?: PublishOptions | SchedulePublishOptions,
     // biome-ignore lint/suspicious/noExplicitAny: the Catga interface types the result per options
   ): Promise<Result<any>> {
-    return this.dispatchEvent(contract.type, payload, options, undefined);
+    const type = contract?.type;
+    if (typeof type !== "string") return notAContract("event", contract);
+    return this.dispatchEvent(type, payload, options, undefined);
   }
 
   dispatch(
@@ -215,7 +231,8 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     parent: MessageContext | undefined,
     // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query signatures
   ): Promise<Result<any>> {
-    const type = contract.type;
+    const type = contract?.type;
+    if (typeof type !== "string") return notAContract(kind, contract);
     const context = this.begin(kind, type, payload, options, parent);
     if (!(context instanceof MessageContext)) return context;
     const durable = kind === "command" && contract.delivery === "durable";
@@ -338,6 +355,10 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     options: SendOptions | undefined,
     parent: MessageContext | undefined,
   ): MessageContext | Promise<ErrResult> {
+    if (options !== undefined) {
+      const invalid = checkMessageOptions(kind, options);
+      if (invalid !== undefined) return invalid;
+    }
     if (options?.signal?.aborted) return aborted();
     const context = new MessageContext(this, this.logger, kind, type, options, parent);
     // Also catches a cause that was cancelled or timed out before its handler sent this message.

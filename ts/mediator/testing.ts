@@ -1,4 +1,5 @@
-import { IssueList } from "../checks.js";
+import { describe, IssueList } from "../checks.js";
+import { CatgaError, ErrorCodes } from "../errors.js";
 import { type BuilderState, buildMediator, type CatgaBuilder, type HandlerFor } from "./builder.js";
 import { VirtualClock } from "./clock.js";
 import type { MessageMeta } from "./context.js";
@@ -124,6 +125,13 @@ export function createTestCatga<
   Required extends AnyContract = never,
   HandledHere extends AnyContract = never,
 >(builder?: CatgaBuilder<Handled, Required, HandledHere>): TestCatga<Handled> {
+  // A built mediator is the likely mistake from JS: it has no builder state to rebuild with stubs.
+  if (builder !== undefined && typeof (builder as { state?: unknown } | null)?.state !== "function")
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `createTestCatga: builder must be the builder from createCatga() (before build()), got ${describe(builder)}`,
+      { details: { field: "builder" } },
+    );
   const base: BuilderState = builder?.state() ?? {
     issues: new IssueList(),
     registrations: [],

@@ -414,10 +414,14 @@ export class NatsConnection extends EventEmitter {
     return this.client.refusedSubscriptions();
   }
 
-  /** Sends queued batches and waits until the server has them. */
+  /** Sends queued batches and waits until the server has them; CATGA_CLOSED after close(). */
   async flush(): Promise<void> {
+    this.assertOpen();
     await Promise.all([this.events.flush(), this.replies.flush()]);
     await this.client.flush().catch((e: unknown) => {
+      // Closed meanwhile: the engine only knows its channel went away ("channel closed").
+      if (this.closing)
+        throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed", { cause: e });
       throw fromNativeError(e);
     });
   }

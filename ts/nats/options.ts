@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import {
   boolean,
   describe,
@@ -320,11 +321,25 @@ const FIELDS: Record<keyof NatsConnectionOptions, FieldCheck> = {
   eventFrameBytes: size,
 };
 
+/**
+ * A PEM file that exists. The engine reads TLS files only once the server offers TLS, so a
+ * misspelt path would pass unnoticed on a plain server and fail the day TLS is turned on.
+ */
+const readableFile: FieldCheck = (value) => {
+  const problem = nonEmptyString(value);
+  if (problem !== undefined) return problem;
+  try {
+    return statSync(value as string).isFile() ? undefined : `must be a file, got ${JSON.stringify(value)}`;
+  } catch {
+    return `names no readable file: ${JSON.stringify(value)}`;
+  }
+};
+
 const TLS_FIELDS = {
   required: boolean,
-  caFile: nonEmptyString,
-  certFile: nonEmptyString,
-  keyFile: nonEmptyString,
+  caFile: readableFile,
+  certFile: readableFile,
+  keyFile: readableFile,
 };
 const BATCH_FIELDS = { maxMessages: integer(1, 4096), maxDelayMs: integer(0, 60_000), maxBytes: size };
 

@@ -151,6 +151,12 @@ export function protobufSchema<Desc extends DescMessage>(desc: Desc): ProtobufSc
  * CATGA_INVALID_ARGUMENT naming it, since its payload would silently stay MessagePack.
  */
 export function protobufCodecs(contracts: readonly AnyContract[]): Record<string, PayloadCodec> {
+  if (!Array.isArray(contracts))
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      "protobufCodecs: contracts must be an array of contracts declared with protobufSchema(...)",
+      { details: { field: "contracts" } },
+    );
   const out: Record<string, PayloadCodec> = {};
   contracts.forEach((contract, index) => {
     const schema = contract?.schema;

@@ -9,6 +9,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import { NatsConnection } from "../nats/connection.js";
 import { EnvelopeCodec } from "../nats/wire.js";
 import { NatsTransport } from "../transport/nats-transport.js";
+import { subjectPrefix } from "../transport/options.js";
 
 /** Options of {@link clusterMembers}. */
 export interface ClusterMembersOptions {
@@ -39,7 +40,7 @@ export async function clusterMembers(
   source: NatsTransport | NatsConnection,
   options: ClusterMembersOptions = {},
 ): Promise<ObservedMember[]> {
-  checkArgument("options.prefix", options.prefix, nonEmptyString);
+  checkArgument("options.prefix", options.prefix, subjectPrefix);
   checkArgument("options.waitMs", options.waitMs, integer(1, 600_000));
   checkArgument("options.service", options.service, nonEmptyString);
   let connection: NatsConnection;

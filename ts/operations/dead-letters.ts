@@ -12,7 +12,7 @@ import { isPublishSubject } from "../nats/subjects.js";
 import { encodeWire, type WireEnvelope } from "../nats/wire.js";
 import { REPLAY_FOR_HEADER } from "../transport/durable-events.js";
 import { NatsTransport } from "../transport/nats-transport.js";
-import { defaultStreamName } from "../transport/options.js";
+import { defaultStreamName, subjectPrefix } from "../transport/options.js";
 import {
   type DeadLetter,
   type DeadLetterKind,
@@ -160,7 +160,7 @@ export async function deadLetters(
   let owned = false;
   let prefix = options.prefix ?? "catga";
   let streams: Record<DeadLetterKind, string>;
-  checkArgument("options.prefix", options.prefix, nonEmptyString);
+  checkArgument("options.prefix", options.prefix, subjectPrefix);
   checkArgument("options.eventsStream", options.eventsStream, token);
   checkArgument("options.commandsStream", options.commandsStream, token);
   if (source instanceof NatsTransport) {

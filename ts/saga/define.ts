@@ -223,6 +223,7 @@ export class SagaDefinition<
     if (this.startWith !== undefined) this.problem("startedBy", "a saga has one start message");
     else if (typeof options?.id !== "function" || typeof options?.init !== "function")
       this.problem("startedBy", "needs { id(payload), init(payload) } functions");
+    this.unknownKeys("startedBy", options, ["id", "init"]);
     this.startWith = { contract, options: options as SagaStartOptions<unknown, unknown> };
     return this as unknown as SagaDefinition<State, Steps, Sends, Adds | Start>;
   }
@@ -261,6 +262,7 @@ export class SagaDefinition<
     }
     if (options?.when !== undefined && typeof options.when !== "function")
       this.problem(`steps.${name}.when`, "must be a function of the state");
+    this.unknownKeys(`steps.${name}`, options, ["when"]);
     const list: SendStepDefinition[] = [];
     for (const [branch, definition] of entries)
       if (branch === name) this.problem(`steps.${name}.branches.${branch}`, "duplicate step name");
@@ -287,6 +289,15 @@ export class SagaDefinition<
     name: string,
     options: SagaSendStep<State, AnyCommand> | SagaParallelBranch<State, AnyCommand>,
   ): SendStepDefinition {
+    // A parallel branch has no `when` (the parallel step's own options hold it).
+    const branch = path.includes(".branches.");
+    this.unknownKeys(
+      path,
+      options,
+      branch
+        ? ["send", "payload", "result", "timeoutMs"]
+        : ["send", "payload", "result", "when", "timeoutMs"],
+    );
     if (typeof options?.send?.type !== "string" || options.send.kind !== "command")
       this.problem(`${path}.send`, "must be a command contract (defineCommand)");
     else if (typeof options.payload !== "function")
@@ -313,6 +324,7 @@ export class SagaDefinition<
     options: SagaWaitStep<State, Event>,
   ): SagaDefinition<State, Steps | Name, Sends, Adds | Event> {
     if (this.checkStepName(name)) {
+      this.unknownKeys(`steps.${name}`, options, ["event", "key", "timeoutMs", "result", "when"]);
       if (typeof options?.event?.type !== "string" || options.event.kind !== "event")
         this.problem(`steps.${name}.event`, "must be an event contract (defineEvent)");
       else if (typeof options.key !== "function")
@@ -357,6 +369,8 @@ export class SagaDefinition<
     else if (this.undo.has(step)) this.problem(`compensations.${step}`, "is declared twice");
     else if (typeof options?.send?.type !== "string" || options.send.kind !== "command")
       this.problem(`compensations.${step}.send`, "must be a command contract (defineCommand)");
+    else if (Object.keys(options).some((key) => key !== "send" && key !== "payload"))
+      this.unknownKeys(`compensations.${step}`, options, ["send", "payload"]);
     else if (typeof options.payload !== "function")
       this.problem(`compensations.${step}.payload`, "must be a function of the state");
     else this.undo.set(step, options as unknown as CompensationDefinition); // state type erased for the engine
@@ -415,6 +429,14 @@ export class SagaDefinition<
 
   private problem(path: string, message: string): void {
     this.problems.push({ path: `sagas.${this.name}.${path}`, message });
+  }
+
+  /** Records each key of `options` not in `allowed`: a misspelt `timeoutMs` must not vanish. */
+  private unknownKeys(path: string, options: unknown, allowed: readonly string[]): void {
+    if (typeof options !== "object" || options === null) return;
+    for (const key of Object.keys(options))
+      if (!allowed.includes(key))
+        this.problem(`${path}.${key}`, `unknown option (expected one of: ${allowed.join(", ")})`);
   }
 }
 

@@ -3,6 +3,7 @@
  * bound, and the state as JSON with its size.
  */
 import { createHash } from "node:crypto";
+import { MAX_DELAY_MS } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Clock } from "../mediator/clock.js";
 import type { AnyCommand, AnyContract } from "../mediator/contracts.js";
@@ -36,12 +37,28 @@ export function sendCommand(
   if (timeoutMs === undefined || abort === undefined) return sent;
   // The signal ends a remote wait; a local handler that ignores it is outrun here.
   let cancel: (() => void) | undefined;
+  const due = clock.now() + timeoutMs;
   const expired = new Promise<Result<unknown>>((resolve) => {
-    cancel = clock.setTimer(() => {
-      // The reason AbortSignal.timeout() gives: transports read a TimeoutError as CATGA_TIMEOUT.
-      abort.abort(new DOMException(`${contract.type} got no Result within ${timeoutMs} ms`, "TimeoutError"));
-      resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const arm = (): void => {
+      const left = due - clock.now();
+      // A timer longer than MAX_DELAY_MS fires at once (a deadlineMs of weeks bounds the step):
+      // wait in pieces instead.
+      if (left > MAX_DELAY_MS) {
+        cancel = clock.setTimer(arm, MAX_DELAY_MS);
+        return;
+      }
+      cancel = clock.setTimer(
+        () => {
+          // The reason AbortSignal.timeout() gives: transports read a TimeoutError as CATGA_TIMEOUT.
+          abort.abort(
+            new DOMException(`${contract.type} got no Result within ${timeoutMs} ms`, "TimeoutError"),
+          );
+          resolve(err(ErrorCodes.TIMEOUT, `${contract.type} got no Result within ${timeoutMs} ms`));
+        },
+        Math.max(0, left),
+      );
+    };
+    arm();
   });
   return Promise.race([sent, expired]).finally(() => cancel?.());
 }

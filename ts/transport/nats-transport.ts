@@ -1,4 +1,4 @@
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaConfigError, CatgaError, ErrorCodes } from "../errors.js";
 import type { DurableAwait } from "../mediator/context.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
@@ -78,6 +78,8 @@ export class NatsTransport implements Transport {
   /** What `attach` was given (the cluster serves per-instance subjects with it). */
   private attached: InboundDispatcher | undefined;
   private router: RequestRouter | undefined;
+  /** Whether a `cluster()` claimed this transport (one per transport). */
+  private clustered = false;
 
   private constructor(
     readonly connection: NatsConnection,
@@ -279,6 +281,27 @@ export class NatsTransport implements Transport {
    */
   instanceSubject(type: string, instanceId: string): string {
     return `${this.requestSubject(type)}.@${instanceId}`;
+  }
+
+  /**
+   * @internal Claims this transport for one `cluster()`. A second would install a second router
+   * over the first's subscriptions, and sharded sends then found no owner (CATGA_TIMEOUT) for good.
+   */
+  claimCluster(): void {
+    if (this.clustered)
+      throw new CatgaConfigError([
+        {
+          path: "cluster.transport",
+          message:
+            "already has a cluster: call cluster() once per transport and share the Cluster it resolves with",
+        },
+      ]);
+    this.clustered = true;
+  }
+
+  /** @internal Gives the claim back when `cluster()` failed to start. */
+  releaseCluster(): void {
+    this.clustered = false;
   }
 
   /**

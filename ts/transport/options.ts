@@ -1,4 +1,14 @@
-import { describe, type FieldCheck, IssueList, integer, isRecord, stringList, token } from "../checks.js";
+import {
+  atMost,
+  describe,
+  type FieldCheck,
+  IssueList,
+  integer,
+  isRecord,
+  MAX_SUBJECT_NAME_LENGTH,
+  stringList,
+  token,
+} from "../checks.js";
 import {
   DURABLE_CONSUMER_FIELDS,
   type DurableConsumerOptions,
@@ -163,10 +173,12 @@ export const TRANSPORT_DEFAULTS = {
   maxConcurrentRequests: 1024,
 } as const;
 
-const prefix: FieldCheck = (value) =>
+/** A subject prefix: what `prefix` takes here, and what tools reading a transport's subjects take. */
+export const subjectPrefix: FieldCheck = atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
   typeof value === "string" && /^[^\s*>]+$/.test(value)
     ? undefined
-    : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`;
+    : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`,
+);
 const codec: FieldCheck = (value) =>
   value === "json" || value === "msgpack" || (isRecord(value) && typeof value.encode === "function")
     ? undefined
@@ -183,7 +195,7 @@ const TRANSPORT_FIELDS: Record<
   FieldCheck
 > = {
   service: token,
-  prefix,
+  prefix: subjectPrefix,
   codecs: CHECKED_BELOW,
   durableEvents: CHECKED_BELOW,
   durableCommands: CHECKED_BELOW,

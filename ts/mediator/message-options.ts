@@ -1,0 +1,71 @@
+/**
+ * Checks the per-message options of `send`, `query` and `publish` (and a handler context's
+ * calls): a wrong type or an unknown key fails the call with CATGA_INVALID_ARGUMENT naming the
+ * field, instead of a TypeError thrown from a call that never rejects, or nonsense accepted (a
+ * number as `messageId`, a header that is not a string, a misspelt key ignored). Runs only when
+ * options are given, so the option-less fast paths do not pay for it.
+ */
+import { describe, isRecord } from "../checks.js";
+import { ErrorCodes } from "../errors.js";
+import type { ContractKind } from "./contracts.js";
+import { type ErrResult, err } from "./result.js";
+
+/** Keys every message takes (SendOptions). */
+const COMMON = ["messageId", "correlationId", "causationId", "headers", "signal"] as const;
+/** Keys per kind: a command's durable/scheduling options, an event's publish mode and scheduling. */
+const ALLOWED: Readonly<Record<ContractKind, ReadonlySet<string>>> = {
+  command: new Set([...COMMON, "await", "deliverAt", "delayMs"]),
+  query: new Set([...COMMON, "await", "deliverAt", "delayMs"]), // refused below with a clearer message
+  event: new Set([...COMMON, "mode", "deliverAt", "delayMs"]),
+};
+const IDS = ["messageId", "correlationId", "causationId"] as const;
+
+/**
+ * Why `options` cannot be used for a message of `kind`, as the failed Result to return, or
+ * undefined when they are fine. Values of `await`, `mode`, `deliverAt` and `delayMs` are checked
+ * where they are used (they depend on the contract).
+ */
+export function checkMessageOptions(kind: ContractKind, options: unknown): Promise<ErrResult> | undefined {
+  if (!isRecord(options)) return invalid("options", `must be an object, got ${describe(options)}`);
+  const allowed = ALLOWED[kind];
+  for (const key in options) {
+    if (!allowed.has(key))
+      return invalid(
+        key,
+        `is not an option of ${kind === "event" ? "an" : "a"} ${kind} (expected one of: ${[...allowed].join(", ")})`,
+      );
+  }
+  for (const field of IDS) {
+    const id = options[field];
+    if (id !== undefined && (typeof id !== "string" || id.length === 0))
+      return invalid(field, `must be a non-empty string, got ${describe(id)}`);
+  }
+  const headers = options.headers;
+  if (headers !== undefined) {
+    if (!isRecord(headers))
+      return invalid("headers", `must be an object of strings, got ${describe(headers)}`);
+    for (const name in headers) {
+      if (typeof headers[name] !== "string")
+        return invalid(`headers.${name}`, `must be a string, got ${describe(headers[name])}`);
+    }
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !isAbortSignal(signal))
+    return invalid("signal", `must be an AbortSignal, got ${describe(signal)}`);
+  return undefined;
+}
+
+/** Duck-typed, so a signal from another realm (a test runner's, a polyfill's) is accepted. */
+function isAbortSignal(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === "boolean" &&
+    typeof (value as AbortSignal).addEventListener === "function"
+  );
+}
+
+function invalid(field: string, why: string): Promise<ErrResult> {
+  const path = field === "options" ? field : `options.${field}`;
+  return Promise.resolve(err(ErrorCodes.INVALID_ARGUMENT, `${path} ${why}`, { field }));
+}
