@@ -64,14 +64,16 @@ interface Lane {
  * the order fetched. A failure is retried in place with the backoff while the key's later
  * messages wait behind it ("held": unsettled, kept alive by in-progress acks), up to
  * `maxDeliver`, then dead-lettered, and the key moves on; other keys keep flowing. A consumer
- * that starts while messages delivered earlier are still unacked (a crashed instance's) holds
- * everything newer until those are acked, since their keys are unknown.
+ * that starts while messages delivered earlier are still unacked (a crashed instance's) runs
+ * nothing until those are acked elsewhere or all back in its hands (their keys are unknown until
+ * they arrive, and they arrive in ack-wait order, not stream order); then it runs what it parked
+ * per key in stream order.
  */
 export class KeyedOrder {
   private readonly lanes = new Map<string | number, Lane>();
   private readonly running = new Set<Promise<void>>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
-  /** Messages newer than `barrier`, waiting for the start-up backlog to be acked. */
+  /** Messages fetched while the start-up backlog is out (its redeliveries and newer ones). */
   private parked: DurableMessage[] = [];
   private readonly parkedSequences = new Set<number>();
   private barrier: number | undefined;
@@ -112,7 +114,11 @@ export class KeyedOrder {
       const m = messages[i];
       if (!m) continue;
       const sequence = m.streamSequence;
-      if (this.barrier !== undefined && sequence > this.barrier) {
+      // While the start-up backlog is out, nothing runs: its redeliveries arrive in the order their
+      // ack waits ran out on the server (an older message kept alive longer by the dead process
+      // comes back after a newer one), so they wait here until all of it is in hand (see
+      // `waitForBacklog`) and then run per key in stream order, ahead of anything newer.
+      if (this.barrier !== undefined) {
         if (!this.parkedSequences.has(sequence)) {
           this.parkedSequences.add(sequence);
           this.parked.push(m);
@@ -210,7 +216,7 @@ export class KeyedOrder {
     if (!this.stopping) this.lanes.delete(lane.key);
   }
 
-  /** Holds everything newer than the start-up backlog until the server has it all acked. */
+  /** Parks everything fetched until the start-up backlog is acked elsewhere or all parked here. */
   private async waitForBacklog(start: ConsumerState): Promise<void> {
     while (!this.stopping) {
       await this.sleep(BARRIER_POLL_MS);
@@ -221,7 +227,10 @@ export class KeyedOrder {
       } catch {
         continue; // the server is unreachable: ask again
       }
-      if (now.ackPending === 0 || now.ackFloor >= start.delivered) break;
+      // Done when the backlog is acked (by other instances), or when every message still pending
+      // on the server is one this process holds parked: nothing older can arrive any more.
+      if (now.ackPending === 0 || now.ackFloor >= start.delivered || now.ackPending <= this.parked.length)
+        break;
     }
     if (this.stopping) return;
     // A key of the batch in hand may be running outside `lanes`: lift once that batch is decided.

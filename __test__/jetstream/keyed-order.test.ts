@@ -1,0 +1,79 @@
+// KeyedOrder (orderBy) after a crash, without a server: a restarted consumer gets the dead
+// process's unacked messages back in the order their ack waits ran out, which is not stream order
+// when the dead process kept an older message alive longer. The server's state is scripted here.
+import { describe, expect, it } from "vitest";
+import type { DurableMessage } from "../../ts/jetstream/jetstream.js";
+import { type ConsumerState, type Decision, KeyedOrder } from "../../ts/jetstream/ordered.js";
+
+const message = (streamSequence: number, key: string, deliveryCount = 2): DurableMessage =>
+  ({ subject: `k.${key}`, streamSequence, deliveryCount, headers: {} }) as unknown as DurableMessage;
+
+async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe("KeyedOrder after a crash", () => {
+  it("runs the dead process's redeliveries per key in stream order, however they come back", async () => {
+    const handled: number[] = [];
+    const acked = new Set<number>();
+    // Before the restart: 1..900 delivered, 100..900 unacked (801 pending, all the dead one's).
+    const start: ConsumerState = { ackFloor: 99, delivered: 900, ackPending: 801 };
+    let server = start;
+    const order = new KeyedOrder({
+      start,
+      attempt: async (m) => {
+        handled.push(m.streamSequence);
+        return { action: "ack" };
+      },
+      keyOf: (m) => m.subject,
+      keyFailed: () => ({ action: "dlq" }),
+      settle: async (sequences: number[], decisions: Decision[]) => {
+        for (let i = 0; i < decisions.length; i++)
+          if (decisions[i]!.action === "ack") acked.add(sequences[i]!);
+        server = { ...server, ackPending: server.ackPending - sequences.length };
+      },
+      state: async () => server,
+    });
+    // The newer message of key a comes back first, then the older one, in separate fetches.
+    const first: Decision[] = [];
+    await order.onBatch([message(864, "a")], first);
+    expect(handled).toEqual([]);
+    expect(first[0]).toEqual({ action: "hold" });
+    // Only these two are still pending once the rest of the backlog was acked elsewhere.
+    server = { ...server, ackPending: 2 };
+    const second: Decision[] = [];
+    await order.onBatch([message(769, "a")], second);
+    await until(() => handled.length === 2);
+    expect(handled).toEqual([769, 864]);
+    await until(() => acked.size === 2);
+    await order.stop();
+  });
+
+  it("keeps waiting while messages it does not hold are still pending on the server", async () => {
+    const handled: number[] = [];
+    const start: ConsumerState = { ackFloor: 10, delivered: 20, ackPending: 10 };
+    let server = start;
+    const order = new KeyedOrder({
+      start,
+      attempt: async (m) => {
+        handled.push(m.streamSequence);
+        return { action: "ack" };
+      },
+      keyOf: (m) => m.subject,
+      keyFailed: () => ({ action: "dlq" }),
+      settle: async () => undefined,
+      state: async () => server,
+    });
+    await order.onBatch([message(15, "b"), message(21, "c", 1)], []);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(handled).toEqual([]); // 10 pending, 2 in hand: older ones may still come back
+    server = { ...server, ackPending: 2 };
+    await until(() => handled.length === 2);
+    expect(handled.sort((x, y) => x - y)).toEqual([15, 21]);
+    await order.stop();
+  });
+});
