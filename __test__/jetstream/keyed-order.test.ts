@@ -8,6 +8,28 @@ import { type ConsumerState, type Decision, KeyedOrder } from "../../ts/jetstrea
 const message = (streamSequence: number, key: string, deliveryCount = 2): DurableMessage =>
   ({ subject: `k.${key}`, streamSequence, deliveryCount, headers: {} }) as unknown as DurableMessage;
 
+/** A KeyedOrder over a scripted server: `server.state` is what `state()` answers. */
+function scripted(start: ConsumerState) {
+  const server = { state: start };
+  const handled: number[] = [];
+  const acked = new Set<number>();
+  const order = new KeyedOrder({
+    start,
+    attempt: async (m) => {
+      handled.push(m.streamSequence);
+      return { action: "ack" };
+    },
+    keyOf: (m) => m.subject,
+    keyFailed: () => ({ action: "dlq" }),
+    settle: async (sequences: number[], decisions: Decision[]) => {
+      for (let i = 0; i < decisions.length; i++) if (decisions[i]!.action === "ack") acked.add(sequences[i]!);
+      server.state = { ...server.state, ackPending: server.state.ackPending - sequences.length };
+    },
+    state: async () => server.state,
+  });
+  return { order, server, handled, acked };
+}
+
 async function until(condition: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!condition()) {
@@ -18,33 +40,15 @@ async function until(condition: () => boolean, ms = 5000): Promise<void> {
 
 describe("KeyedOrder after a crash", () => {
   it("runs the dead process's redeliveries per key in stream order, however they come back", async () => {
-    const handled: number[] = [];
-    const acked = new Set<number>();
     // Before the restart: 1..900 delivered, 100..900 unacked (801 pending, all the dead one's).
-    const start: ConsumerState = { ackFloor: 99, delivered: 900, ackPending: 801 };
-    let server = start;
-    const order = new KeyedOrder({
-      start,
-      attempt: async (m) => {
-        handled.push(m.streamSequence);
-        return { action: "ack" };
-      },
-      keyOf: (m) => m.subject,
-      keyFailed: () => ({ action: "dlq" }),
-      settle: async (sequences: number[], decisions: Decision[]) => {
-        for (let i = 0; i < decisions.length; i++)
-          if (decisions[i]!.action === "ack") acked.add(sequences[i]!);
-        server = { ...server, ackPending: server.ackPending - sequences.length };
-      },
-      state: async () => server,
-    });
+    const { order, server, handled, acked } = scripted({ ackFloor: 99, delivered: 900, ackPending: 801 });
     // The newer message of key a comes back first, then the older one, in separate fetches.
     const first: Decision[] = [];
     await order.onBatch([message(864, "a")], first);
     expect(handled).toEqual([]);
     expect(first[0]).toEqual({ action: "hold" });
     // Only these two are still pending once the rest of the backlog was acked elsewhere.
-    server = { ...server, ackPending: 2 };
+    server.state = { ...server.state, ackPending: 2 };
     const second: Decision[] = [];
     await order.onBatch([message(769, "a")], second);
     await until(() => handled.length === 2);
@@ -54,24 +58,11 @@ describe("KeyedOrder after a crash", () => {
   });
 
   it("keeps waiting while messages it does not hold are still pending on the server", async () => {
-    const handled: number[] = [];
-    const start: ConsumerState = { ackFloor: 10, delivered: 20, ackPending: 10 };
-    let server = start;
-    const order = new KeyedOrder({
-      start,
-      attempt: async (m) => {
-        handled.push(m.streamSequence);
-        return { action: "ack" };
-      },
-      keyOf: (m) => m.subject,
-      keyFailed: () => ({ action: "dlq" }),
-      settle: async () => undefined,
-      state: async () => server,
-    });
+    const { order, server, handled } = scripted({ ackFloor: 10, delivered: 20, ackPending: 10 });
     await order.onBatch([message(15, "b"), message(21, "c", 1)], []);
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect(handled).toEqual([]); // 10 pending, 2 in hand: older ones may still come back
-    server = { ...server, ackPending: 2 };
+    server.state = { ...server.state, ackPending: 2 };
     await until(() => handled.length === 2);
     expect(handled.sort((x, y) => x - y)).toEqual([15, 21]);
     await order.stop();
