@@ -89,6 +89,26 @@ describe("NKey authentication", () => {
     await expectAuth(nats.url, { nkeySeed: seed(user) }, { nkeySeed: seed(stranger) });
   });
 
+  it("refuses a malformed seed before connecting, naming nkeySeed and not echoing the seed", async () => {
+    const nats = await server([]);
+    const good = new TextDecoder().decode(createUser().getSeed());
+    // A public key where a seed belongs, a seed with a wrong checksum, and plain text.
+    for (const bad of [
+      createUser().getPublicKey(),
+      `${good.slice(0, 10)}${good[10] === "A" ? "B" : "A"}${good.slice(11)}`,
+      "not-a-seed",
+    ]) {
+      const error = await NatsConnection.connect({ servers: nats.url, nkeySeed: bad }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(CatgaError);
+      expect((error as CatgaError).code).toBe("CATGA_INVALID_ARGUMENT");
+      expect((error as CatgaError).message).toContain("nkeySeed");
+      expect((error as CatgaError).message).not.toContain(bad);
+    }
+  });
+
   it("connects with a credentials file (user JWT + seed) under an operator, and refuses a forged one", async () => {
     // Operator mode: operator -> account -> user, with the account JWT preloaded in the server.
     const operator = createOperator();

@@ -62,6 +62,11 @@ impl NatsEngine {
             connect = connect.token(token.clone());
         }
         if let Some(seed) = &options.nkey_seed {
+            // A malformed seed would only fail later as a refused signature (CATGA_PERMISSION_DENIED);
+            // the error names the option and never the seed, which is a secret.
+            nkeys::KeyPair::from_seed(seed).map_err(|e| {
+                CatgaError::invalid_argument("nkeySeed", format!("is not a valid nkey seed ({})", e.kind()))
+            })?;
             connect = connect.nkey(seed.clone());
         }
         if let Some(path) = &options.credentials_file {
