@@ -157,6 +157,25 @@ describe("fastify plugin with inject", () => {
     expect(Number(limited.headers["retry-after"])).toBe(2);
   });
 
+  it("answers 500 and logs why when reply.catga gets something that is not a Result", async () => {
+    const { app, logs } = await started({ catga: mediator() });
+    const untyped = (reply: unknown, value: unknown) =>
+      (reply as { catga(result: unknown): unknown }).catga(value);
+    app.get("/number", async (_request, reply) => untyped(reply, 42));
+    app.get("/plain", async (_request, reply) => untyped(reply, { orderId: "o-1" }));
+    for (const [url, said] of [
+      ["/number", "got a number"],
+      ["/plain", "got an object without a boolean `ok`"],
+    ] as const) {
+      const response = await app.inject({ method: "GET", url });
+      expect(response.statusCode).toBe(500);
+      expect(response.body).not.toContain("reply.catga");
+      expect(logs.join("")).toContain(
+        `reply.catga(result): result must be a Result ({ ok, value } or { ok, error }), ${said}`,
+      );
+    }
+  });
+
   it("hides a handler's failure behind a 500 and logs it on the server", async () => {
     const Crash = defineCommand("orders.crash").payload<{}>().returns<never>();
     const catga = createCatga({ logger: silentLogger })

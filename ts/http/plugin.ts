@@ -110,6 +110,13 @@ declare module "fastify" {
   }
 }
 
+/** What a wrong argument was, for a developer's error message (never its content). */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object without a boolean `ok`" : `a ${typeof value}`;
+}
+
 /** Sends `problem` (status, `Retry-After`, problem+json body). */
 function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   reply.code(problem.status).header("content-type", PROBLEM_CONTENT_TYPE);
@@ -180,6 +187,12 @@ async function plugin(fastify: FastifyInstance, rawOptions: CatgaFastifyOptions)
       // A keep-alive connection kept by its client would hold `server.close()` until its idle
       // timeout (Fastify's is 72 s): replies sent while closing ask the client to let go.
       if (closing) this.header("connection", "close");
+      // Typed callers cannot get here; from JavaScript, say what was wrong instead of failing on
+      // `result.error` (the error handler answers 500 and logs this message).
+      if (typeof result !== "object" || result === null || typeof result.ok !== "boolean")
+        throw new TypeError(
+          `reply.catga(result): result must be a Result ({ ok, value } or { ok, error }), got ${describe(result)}`,
+        );
       if (result.ok) {
         const status = replyOptions?.status ?? (result.value === undefined ? 204 : 200);
         return this.code(status).send(result.value);
