@@ -9,7 +9,7 @@ const message = (streamSequence: number, key: string, deliveryCount = 2): Durabl
   ({ subject: `k.${key}`, streamSequence, deliveryCount, headers: {} }) as unknown as DurableMessage;
 
 /** A KeyedOrder over a scripted server: `server.state` is what `state()` answers. */
-function scripted(start: ConsumerState) {
+function scripted(start: ConsumerState, ackWaitMs = 30_000) {
   const server = { state: start };
   const handled: number[] = [];
   const acked = new Set<number>();
@@ -26,6 +26,7 @@ function scripted(start: ConsumerState) {
       server.state = { ...server.state, ackPending: server.state.ackPending - sequences.length };
     },
     state: async () => server.state,
+    ackWaitMs,
   });
   return { order, server, handled, acked };
 }
@@ -65,6 +66,20 @@ describe("KeyedOrder after a crash", () => {
     server.state = { ...server.state, ackPending: 2 };
     await until(() => handled.length === 2);
     expect(handled.sort((x, y) => x - y)).toEqual([15, 21]);
+    await order.stop();
+  });
+
+  it("with a live instance always holding some, lifts once the ack wait has passed since start", async () => {
+    // Another instance keeps 5 messages in flight forever: the pending count never comes down to
+    // ours. After ackWaitMs (+ slack) every message of the crashed one has come back.
+    const { order, handled } = scripted({ ackFloor: 10, delivered: 20, ackPending: 15 }, 300);
+    const startedAt = Date.now();
+    await order.onBatch([message(18, "d"), message(12, "d")], []);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(handled).toEqual([]);
+    await until(() => handled.length === 2, 10_000);
+    expect(handled).toEqual([12, 18]);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
     await order.stop();
   });
 });

@@ -367,6 +367,7 @@ export class JetStream implements DurablePublisher {
         settle: (sequences, decisions) => subscription.settle(sequences, decisions),
         state: () => subscription.state() as Promise<ConsumerState>,
         start: subscription.startState,
+        ackWaitMs: options.ackWaitMs ?? CONSUMER_DEFAULTS.ackWaitMs,
       });
       orderReady?.(order);
       return async () => {

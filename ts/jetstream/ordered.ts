@@ -37,12 +37,16 @@ export interface KeyedOrderOptions {
   readonly state: () => Promise<ConsumerState>;
   /** The consumer's state before this process fetched anything. */
   readonly start: ConsumerState;
+  /** The consumer's ack wait: by this long after start, the crashed holder's messages are all back. */
+  readonly ackWaitMs: number;
 }
 
 const HOLD: Decision = { action: "hold" };
 
 /** How often a consumer that started behind unacked messages asks the server whether they are done. */
 const BARRIER_POLL_MS = 100;
+/** Past the ack wait, what a redelivery may still take (the server's expiry check, one fetch). */
+const BARRIER_SLACK_MS = 1000;
 
 /** A held message and the attempt its next handler call is. */
 interface Entry {
@@ -218,6 +222,11 @@ export class KeyedOrder {
 
   /** Parks everything fetched until the start-up backlog is acked elsewhere or all parked here. */
   private async waitForBacklog(start: ConsumerState): Promise<void> {
+    // A live instance on the same durable keeps messages in flight, so the pending count may not
+    // come down to ours for a while; but once the ack wait has passed since this start, every
+    // message a crashed instance held has expired and been redelivered, and those sent here are
+    // parked: nothing older can arrive any more.
+    const allBackAt = Date.now() + this.options.ackWaitMs + BARRIER_SLACK_MS;
     while (!this.stopping) {
       await this.sleep(BARRIER_POLL_MS);
       if (this.stopping) return;
@@ -231,6 +240,7 @@ export class KeyedOrder {
       // on the server is one this process holds parked: nothing older can arrive any more.
       if (now.ackPending === 0 || now.ackFloor >= start.delivered || now.ackPending <= this.parked.length)
         break;
+      if (Date.now() >= allBackAt) break;
     }
     if (this.stopping) return;
     // A key of the batch in hand may be running outside `lanes`: lift once that batch is decided.
