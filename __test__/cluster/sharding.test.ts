@@ -233,7 +233,7 @@ describe("sharded handlers across processes", () => {
 
     type Done = { key: string; n: number; instance: string; start: number; end: number };
     const done: Done[] = [];
-    const failures: string[] = [];
+    const failures: { n: number; key: string; sentAt: number; failedAt: number; reason: string }[] = [];
     const now = () => Number(process.hrtime.bigint()); // the workers' clock (shard-child.mjs)
     // Each change: when it began, and when it had settled (plus a margin for the hand-off).
     const changedAt: number[] = [];
@@ -277,9 +277,10 @@ describe("sharded handlers across processes", () => {
         // run lasts too little for the new owner to be offered the key during it, so this test
         // passes without the hand-off gate; handoff.test.ts holds a run open and forces that case.
         const key = n % 2 === 0 ? `hot${(n / 2) % HOT_KEYS}` : `k${((n - 1) / 2) % KEYS}`;
+        const sentAt = now();
         const result = await sender.send(Touch, { key, n });
         if (result.ok) done.push({ key, ...result.value });
-        else failures.push(`${n}: ${result.error.code} ${result.error.message}`);
+        else failures.push({ n, key, sentAt, failedAt: now(), reason: `${result.error.code} ${result.error.message}` });
       }
     };
     const started = Date.now();
@@ -287,8 +288,20 @@ describe("sharded handlers across processes", () => {
     await Promise.all([joined, left]);
     const tookMs = Date.now() - started;
 
-    // Nothing lost, each command handled once.
-    expect(failures).toEqual([]);
+    // Nothing lost, each command handled once. A failure says when it was sent against the
+    // membership changes, and where and when (if at all) its handler ran, from the workers' logs.
+    if (failures.length > 0) {
+      await Promise.all([...children.keys()].map(stopWorker));
+      const ranAt = new Map(readShardRuns(logs).map((r) => [r.n, r]));
+      const ms = (t: number) => `${((t - changedAt[0]!) / 1e6).toFixed(1)} ms`;
+      const changes = changedAt.map((c, i) => `change ${i}: ${ms(c)}..${ms(settledAt[i] ?? Number.NaN)}`);
+      const explained = failures.map(({ n, key, sentAt, failedAt, reason }) => {
+        const run = ranAt.get(n);
+        const ran = run === undefined ? "never ran" : `ran on ${run.instance} at ${ms(run.start)}..${ms(run.end)}`;
+        return `${n} (${key}) sent at ${ms(sentAt)}, failed at ${ms(failedAt)}: ${reason}; ${ran}`;
+      });
+      expect([...changes, ...explained]).toEqual(changes);
+    }
     expect(done.length).toBe(total);
     expect(new Set(done.map((d) => d.n)).size).toBe(total);
 

@@ -2,6 +2,7 @@
 use super::*;
 use crate::envelope::{encode_envelope, Envelope, MessageKind};
 use crate::frame::{encode_frame, FrameOptions, FLAG_ZSTD};
+use std::time::Duration;
 
 fn envelope(id: &str) -> Vec<u8> {
     encode_envelope(&Envelope::new(MessageKind::Event, "t", id, b"p"), &Limits::default()).unwrap()
@@ -96,4 +97,73 @@ fn copied_frames_keep_their_entries_and_a_corrupt_one_leaves_nothing_behind() {
     assert_eq!(batch.replies[2].as_deref(), Some("_INBOX.g.2.3"));
     assert_eq!(batch.reply_groups, vec![("_INBOX.g.2".to_owned(), 5)]);
     assert!(batch.replies[4..].iter().all(Option::is_none));
+}
+
+/// A NATS server that delivers one message per subscription at once and, when it reads the
+/// subscription's UNSUB, three more after a pause, as a server does when its last picks for a
+/// queue group are still on the wire: they precede the UNSUB's effect, so the PONG to the
+/// client's next PING comes after them.
+async fn serve_in_flight_at_unsubscribe(socket: tokio::net::TcpStream, envelope: Vec<u8>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = socket.into_split();
+    let mut read = BufReader::new(read);
+    let info = "INFO {\"server_id\":\"fake\",\"server_name\":\"fake\",\"version\":\"2.10.0\",\"proto\":1,\
+                \"host\":\"127.0.0.1\",\"port\":4222,\"headers\":true,\"max_payload\":1048576}\r\n";
+    write.write_all(info.as_bytes()).await.unwrap();
+    let message = |sid: &str| {
+        let mut out = format!("MSG cmd.t {sid} _INBOX.r {}\r\n", envelope.len()).into_bytes();
+        out.extend_from_slice(&envelope);
+        out.extend_from_slice(b"\r\n");
+        out
+    };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.first().copied() {
+            Some("PING") => write.write_all(b"PONG\r\n").await.unwrap(),
+            Some("SUB") => write.write_all(&message(parts[parts.len() - 1])).await.unwrap(),
+            Some("UNSUB") => {
+                // Long enough for the client to poll again before they arrive.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                for _ in 0..3 {
+                    write.write_all(&message(parts[1])).await.unwrap();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn drain_delivers_what_the_server_sent_before_it_processed_the_unsubscribe() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("nats://{}", listener.local_addr().unwrap());
+    let sent = envelope("in-flight");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(serve_in_flight_at_unsubscribe(socket, sent.clone()));
+        }
+    });
+    let client = async_nats::connect(&url).await.unwrap();
+    let subscriber = client.queue_subscribe("cmd.t", "workers".into()).await.unwrap();
+    let mut subscription =
+        InboundSubscription::new(subscriber, Limits::default(), 64, 1 << 20, Arc::new(Stats::default()));
+    let mut received = subscription.next_batch().await.unwrap().len();
+    assert_eq!(received, 1);
+
+    subscription.drain().await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(batch) = subscription.next_batch().await {
+            received += batch.len();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the drained subscription ends once the server has answered");
+    // async-nats 0.51 as published removed the subscription before the PONG and dropped the
+    // three (crates/vendor/async-nats/PATCHED.md).
+    assert_eq!(received, 4);
 }
