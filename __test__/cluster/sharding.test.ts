@@ -280,7 +280,14 @@ describe("sharded handlers across processes", () => {
         const sentAt = now();
         const result = await sender.send(Touch, { key, n });
         if (result.ok) done.push({ key, ...result.value });
-        else failures.push({ n, key, sentAt, failedAt: now(), reason: `${result.error.code} ${result.error.message}` });
+        else
+          failures.push({
+            n,
+            key,
+            sentAt,
+            failedAt: now(),
+            reason: `${result.error.code} ${result.error.message}`,
+          });
       }
     };
     const started = Date.now();
@@ -297,7 +304,8 @@ describe("sharded handlers across processes", () => {
       const changes = changedAt.map((c, i) => `change ${i}: ${ms(c)}..${ms(settledAt[i] ?? Number.NaN)}`);
       const explained = failures.map(({ n, key, sentAt, failedAt, reason }) => {
         const run = ranAt.get(n);
-        const ran = run === undefined ? "never ran" : `ran on ${run.instance} at ${ms(run.start)}..${ms(run.end)}`;
+        const ran =
+          run === undefined ? "never ran" : `ran on ${run.instance} at ${ms(run.start)}..${ms(run.end)}`;
         return `${n} (${key}) sent at ${ms(sentAt)}, failed at ${ms(failedAt)}: ${reason}; ${ran}`;
       });
       expect([...changes, ...explained]).toEqual(changes);
