@@ -8,6 +8,7 @@ import {
   defineCommand,
   defineEvent,
   ErrorCodes,
+  err,
   InMemoryIdempotencyStore,
   type Logger,
   silentLogger,
@@ -496,6 +497,29 @@ describe("logging guards", () => {
       fields: { kind: "event", handler: "audit", code: "AUDIT_REFUSED", error: "negative" },
     });
     expect(lines[0]!.fields.payload).toBeUndefined();
+  });
+
+  it("at 'off', times a failure from when its handler went asynchronous, and a synchronous one as 0", async () => {
+    const { logger, lines } = captureLogger();
+    const catga = createCatga({ logger })
+      .withLogging({ successLevel: "off" })
+      .handle(Work, ({ id }) => {
+        if (id === 0) return err("ORDERS_REFUSED", "at once");
+        return new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new CatgaError("ORDERS_GONE", "later")), 5),
+        );
+      })
+      .build();
+    await catga.send(Work, { id: 0 });
+    await catga.send(Work, { id: 1 });
+    expect(lines.map((l) => [l.fields.code, l.fields.messageId !== undefined])).toEqual([
+      ["ORDERS_REFUSED", true],
+      ["ORDERS_GONE", true],
+    ]);
+    expect(lines[0]!.fields.durationMs).toBe(0);
+    const late = lines[1]!.fields.durationMs as number;
+    expect(late).toBeGreaterThanOrEqual(4);
+    expect(late).toBeLessThan(10_000);
   });
 
   it("logs an asynchronous handler's failure with its code and message", async () => {

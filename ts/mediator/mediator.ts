@@ -5,6 +5,7 @@ import {
   type DurableSendOptions,
   MessageContext,
   type Messaging,
+  NEVER_ABORTED,
   type PublishMode,
   type PublishOptions,
   type PublishReport,
@@ -362,7 +363,9 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     if (options?.signal?.aborted) return aborted();
     const context = new MessageContext(this, this.logger, kind, type, options, parent);
     // Also catches a cause that was cancelled or timed out before its handler sent this message.
-    if (context.signal.aborted) return aborted();
+    // (NEVER_ABORTED first: reading `aborted` off a real AbortSignal is a checked native getter.)
+    const signal = context.signal;
+    if (signal !== NEVER_ABORTED && signal.aborted) return aborted();
     this.observer?.({ kind, type, payload, context });
     return context;
   }

@@ -183,7 +183,8 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
     const deadlines = queue;
     const step: StepMiddleware = (payload, ctx, next) => {
       const parent = ctx.signal;
-      if (parent.aborted) return err(ErrorCodes.ABORTED, "The operation was aborted");
+      if (parent !== NEVER_ABORTED && parent.aborted)
+        return err(ErrorCodes.ABORTED, "The operation was aborted");
       const call = new TimedCall(deadlines, type, ms);
       if (parent !== NEVER_ABORTED) call.follow(parent);
       const inner: BehaviorContext =
