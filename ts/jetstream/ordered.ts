@@ -80,7 +80,8 @@ export class KeyedOrder {
   /** Messages fetched while the start-up backlog is out (its redeliveries and newer ones). */
   private parked: DurableMessage[] = [];
   private readonly parkedSequences = new Set<number>();
-  private barrier: number | undefined;
+  /** The start-up backlog is out: every fetched message is parked until it is lifted. */
+  private holding = false;
   /** A batch is being decided: its keys may be running outside `lanes`. */
   private inBatch = false;
   /** The start-up backlog is acked; parked messages go to their lanes after the batch in hand. */
@@ -93,7 +94,7 @@ export class KeyedOrder {
   constructor(private readonly options: KeyedOrderOptions) {
     const start = options.start;
     if (start.ackPending > 0 && start.ackFloor < start.delivered) {
-      this.barrier = start.delivered;
+      this.holding = true;
       this.track(this.waitForBacklog(start));
     }
   }
@@ -122,7 +123,7 @@ export class KeyedOrder {
       // ack waits ran out on the server (an older message kept alive longer by the dead process
       // comes back after a newer one), so they wait here until all of it is in hand (see
       // `waitForBacklog`) and then run per key in stream order, ahead of anything newer.
-      if (this.barrier !== undefined) {
+      if (this.holding) {
         if (!this.parkedSequences.has(sequence)) {
           this.parkedSequences.add(sequence);
           this.parked.push(m);
@@ -251,7 +252,7 @@ export class KeyedOrder {
   /** Ends the start-up hold: parked messages join their keys' lanes, in stream order. */
   private lift(): void {
     this.liftAfterBatch = false;
-    this.barrier = undefined;
+    this.holding = false;
     const parked = this.parked.sort((a, b) => a.streamSequence - b.streamSequence);
     this.parked = [];
     this.parkedSequences.clear();
