@@ -15,7 +15,8 @@ export type After = (result: Result<unknown>) => Result<unknown> | PromiseLike<R
  * rejects: an after-step that throws becomes an error Result, as a settled promise would.
  */
 export class Later implements PromiseLike<Result<unknown>> {
-  private readonly steps: After[] = [];
+  /** Made on the first queued step: a call that settles at once (a synchronous handler) never queues one. */
+  private steps: After[] | undefined = undefined;
   /** Index of the next step to run once the Result is known. */
   private next = 0;
   /** The Result after every step so far; undefined while a step (or the handler) is still running. */
@@ -41,7 +42,7 @@ export class Later implements PromiseLike<Result<unknown>> {
   arrive(result: Result<unknown>): void {
     let value = result;
     const steps = this.steps;
-    while (this.next < steps.length) {
+    while (steps !== undefined && this.next < steps.length) {
       const step = steps[this.next++]!;
       let out: Result<unknown> | PromiseLike<Result<unknown>>;
       try {
@@ -65,12 +66,10 @@ export class Later implements PromiseLike<Result<unknown>> {
   /** Queues a step; runs it at once if the Result is already here. */
   map(step: After): Later {
     const value = this.value;
-    if (value === undefined) {
-      this.steps.push(step);
-      return this;
-    }
+    if (this.steps === undefined) this.steps = [step];
+    else this.steps.push(step);
+    if (value === undefined) return this;
     this.value = undefined;
-    this.steps.push(step);
     this.arrive(value);
     return this;
   }
