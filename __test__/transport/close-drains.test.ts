@@ -10,8 +10,8 @@ import { until } from "../nats/helpers.js";
 // they precede the UNSUB's effect on the server, so they are still on the wire while the client
 // drains. A real broker shows this only by chance (the sharding test lost a few per leave in about
 // one run in twelve); a scripted server shows it every time: at the UNSUB of the request
-// subscription it waits, sends three requests, and only then answers the PING that follows the
-// UNSUB. The published async-nats dropped those three (crates/vendor/async-nats/PATCHED.md).
+// subscription it sends a PING of its own, then three requests, and only then answers the PING
+// that follows the UNSUB. The published async-nats dropped those three (crates/vendor/async-nats/PATCHED.md).
 
 const Echo = defineCommand("drain.echo").payload<{ n: number }>().returns<number>();
 const PREFIX = "drainfence";
@@ -46,7 +46,12 @@ function scriptedServer() {
         const status = "NATS/1.0 503\r\n\r\n";
         socket.write(`HMSG ${args[1]} ${inboxSid} ${status.length} ${status.length}\r\n${status}\r\n`);
       } else if (op === "UNSUB" && args[0] === requestSid) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // A PING of the server's own first: it wakes the client's connection handler, so a client
+        // that ends the subscription on its next read (async-nats as published) has done so
+        // before the three requests arrive, whatever the timing.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        socket.write("PING\r\n");
+        await new Promise((resolve) => setTimeout(resolve, 50));
         for (const n of [1, 2, 3]) request(requestSid!, n);
       } else if ((op === "PUB" || op === "HPUB") && args[0]!.startsWith("_INBOX.scripted.") && body)
         replies.push(args[0]!);

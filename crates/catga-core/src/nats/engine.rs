@@ -198,8 +198,10 @@ impl NatsEngine {
         if self.is_connected() {
             let _ = tokio::time::timeout(self.options.request_timeout, self.client.flush()).await;
         }
-        // async-nats drains only once it is connected again: with the server gone, close would
-        // otherwise wait for as long as reconnecting takes (forever with maxReconnects -1).
+        // `drain()` resolves once async-nats has taken the command (its handler then ends each
+        // subscription at the server's PONG, crates/vendor/async-nats/PATCHED.md); while it
+        // reconnects it takes no command at all, so without a bound close would wait for as long
+        // as reconnecting takes (forever with maxReconnects -1).
         match tokio::time::timeout(self.options.request_timeout, self.client.drain()).await {
             Ok(drained) => drained.map_err(|e| transport("drain", e)),
             Err(_) => Err(CatgaError::new(

@@ -712,7 +712,17 @@ impl Connector {
             .easy_write_and_flush([ClientOp::Connect(connect_info), ClientOp::Ping].iter())
             .await?;
 
-        match connection.read_op().await? {
+        // CATGA PATCH (drain fence): read up to the handshake's own PONG (skipping an INFO, +OK or
+        // PING that comes first), so the connection handler never counts it as the answer to
+        // one of its PINGs, which would end a drain one PONG early.
+        let mut reply = connection.read_op().await?;
+        while let Some(ServerOp::Info(_) | ServerOp::Ok | ServerOp::Ping) = reply {
+            if let Some(ServerOp::Ping) = reply {
+                connection.easy_write_and_flush([ClientOp::Pong].iter()).await?;
+            }
+            reply = connection.read_op().await?;
+        }
+        match reply {
             Some(ServerOp::Error(err)) => match err {
                 ServerError::AuthorizationViolation => {
                     tracing::error!(error = %err, "authorization violation");
