@@ -47,7 +47,17 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
         ..Default::default()
     };
     let storage = stream.storage;
-    let created = js.get_or_create_stream(stream).await.map_err(|e| kv_error(&format!("KV bucket {name}"), e))?;
+    // Two instances opening a missing bucket together both find no stream and both create it;
+    // the slower one is refused ("name in use" or "subjects overlap") although the bucket now
+    // exists: asking again finds it (as `ensure_stream` does). A real overlap fails every time.
+    let mut races_lost = 0;
+    let created = loop {
+        match js.get_or_create_stream(stream.clone()).await {
+            Ok(created) => break created,
+            Err(error) if races_lost < 2 && lost_create_race(&error) => races_lost += 1,
+            Err(error) => return Err(kv_error(&format!("KV bucket {name}"), error)),
+        }
+    };
     // An existing bucket is used only with the settings this store was given: its max age is the
     // limit the store checks TTLs against, and rewriting it would cut short what other stores of
     // the same bucket keep.
@@ -64,6 +74,15 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
     }
     let store = js.get_key_value(name).await.map_err(|e| kv_error(&format!("KV bucket {name}"), e))?;
     Ok(KvBucket { store, permissions: None })
+}
+
+/// Whether creating a stream failed only because another client created it at the same moment.
+fn lost_create_race(error: &async_nats::jetstream::context::CreateStreamError) -> bool {
+    use async_nats::jetstream::context::CreateStreamErrorKind as K;
+    use async_nats::jetstream::ErrorCode as JsErrorCode;
+    matches!(error.kind(), K::JetStream(ref js_error)
+        if js_error.error_code() == JsErrorCode::STREAM_NAME_EXIST
+            || js_error.error_code() == JsErrorCode::STREAM_SUBJECT_OVERLAP)
 }
 
 /// An open KV bucket.
