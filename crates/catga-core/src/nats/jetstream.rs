@@ -169,6 +169,15 @@ fn js_error(what: &str, err: impl std::fmt::Display) -> CatgaError {
     CatgaError::new(ErrorCode::Transport, format!("{what}: {err}"))
 }
 
+/// Whether creating a stream failed only because another client created it at the same moment
+/// ("name in use" or "subjects overlap" for the stream that now exists): asking again finds it.
+pub(crate) fn lost_create_race(error: &async_nats::jetstream::context::CreateStreamError) -> bool {
+    use async_nats::jetstream::context::CreateStreamErrorKind as K;
+    matches!(error.kind(), K::JetStream(ref js_error)
+        if js_error.error_code() == JsErrorCode::STREAM_NAME_EXIST
+            || js_error.error_code() == JsErrorCode::STREAM_SUBJECT_OVERLAP)
+}
+
 /// Creates or updates a stream so it matches `spec` (idempotent).
 pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
     spec.validate()?;
@@ -183,10 +192,7 @@ pub async fn ensure_stream(js: &Context, spec: &StreamSpec) -> Result<()> {
             Ok(_) => return Ok(()),
             Err(error) => error,
         };
-        let lost_race = matches!(error.kind(), K::JetStream(ref js_error)
-            if js_error.error_code() == JsErrorCode::STREAM_NAME_EXIST
-                || js_error.error_code() == JsErrorCode::STREAM_SUBJECT_OVERLAP);
-        if lost_race && races_lost < 2 {
+        if lost_create_race(&error) && races_lost < 2 {
             races_lost += 1;
             continue;
         }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use futures_util::TryStreamExt;
 
-use super::jetstream::default_duplicate_window;
+use super::jetstream::{default_duplicate_window, lost_create_race};
 use super::permissions::Permissions;
 use crate::error::{CatgaError, ErrorCode, Result};
 
@@ -74,15 +74,6 @@ pub async fn bucket(js: &Context, name: &str, max_age: Duration, memory: bool) -
     }
     let store = js.get_key_value(name).await.map_err(|e| kv_error(&format!("KV bucket {name}"), e))?;
     Ok(KvBucket { store, permissions: None })
-}
-
-/// Whether creating a stream failed only because another client created it at the same moment.
-fn lost_create_race(error: &async_nats::jetstream::context::CreateStreamError) -> bool {
-    use async_nats::jetstream::context::CreateStreamErrorKind as K;
-    use async_nats::jetstream::ErrorCode as JsErrorCode;
-    matches!(error.kind(), K::JetStream(ref js_error)
-        if js_error.error_code() == JsErrorCode::STREAM_NAME_EXIST
-            || js_error.error_code() == JsErrorCode::STREAM_SUBJECT_OVERLAP)
 }
 
 /// An open KV bucket.
