@@ -12,9 +12,24 @@ import { isMainThread } from "node:worker_threads";
 const cache = new URL("../node_modules/.cache/catga-ts-hooks/", import.meta.url);
 let typescript;
 
+/**
+ * Legacy decorators with metadata for a folder whose tsconfig.json asks for them (examples/nestjs:
+ * Nest's dependency injection reads constructor parameter types from that metadata); every other
+ * file keeps TypeScript's defaults, as the root tsconfig does.
+ */
+async function legacyDecorators(url) {
+  const config = await readFile(new URL("tsconfig.json", url), "utf8").catch(() => "");
+  return /"emitDecoratorMetadata"\s*:\s*true/.test(config);
+}
+
 async function transpile(source, url) {
+  const decorators = await legacyDecorators(url);
   const key = new URL(
-    `${createHash("sha256").update("esnext-es2022\n").update(url).update(source).digest("hex")}.js`,
+    `${createHash("sha256")
+      .update(`esnext-es2022${decorators ? "-decorators" : ""}\n`)
+      .update(url)
+      .update(source)
+      .digest("hex")}.js`,
     cache,
   );
   const cached = await readFile(key, "utf8").catch(() => undefined);
@@ -27,6 +42,7 @@ async function transpile(source, url) {
       target: typescript.ScriptTarget.ES2022,
       verbatimModuleSyntax: true,
       inlineSourceMap: true, // stack traces point at the .ts lines
+      ...(decorators ? { experimentalDecorators: true, emitDecoratorMetadata: true } : {}),
     },
   });
   await mkdir(cache, { recursive: true });

@@ -80,4 +80,18 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.lines).toEqual(["o-1 completed ", "o-2 compensated INVENTORY_SHORT"]);
   });
+
+  it("nestjs: the @nestjs/cqrs app and its @catga/native/nestjs migration do the same", async () => {
+    const run = await runExample("nestjs");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.lines).toEqual([
+      "before (@nestjs/cqrs):",
+      "  warehouse notified: o-1 (book)",
+      "  o-1: 2 x book",
+      "after (@catga/native/nestjs):",
+      "  warehouse notified: o-1 (book)",
+      "  o-1: 2 x book",
+      "same behaviour: yes",
+    ]);
+  });
 });
