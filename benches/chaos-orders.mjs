@@ -250,7 +250,12 @@ try {
   // Every row is checked as its body dictates; an accepted id without a row is a lost order.
   const expected = new Map(rows.map((r) => [r.id, expectedEnd(r)]));
   for (const id of accepted) if (!expected.has(id)) expected.set(id, "scarce");
-  checks = await checkInvariants(pool, schema, expected);
+  checks = await checkInvariants(
+    pool,
+    schema,
+    expected,
+    `orders to end (${accepted.size} answered 202, ${expected.size - accepted.size} written while their answer was lost)`,
+  );
 } finally {
   await shop.stopAll();
   for (const proxy of proxies) await proxy.close();

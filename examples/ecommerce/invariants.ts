@@ -41,10 +41,15 @@ function check(ok: boolean, text: string, broken: string[]): Check {
   return { ok, text: ok ? text : `${text}; broken: ${broken.slice(0, 5).join(", ")}` };
 }
 
+/**
+ * `accepted`: the orders that must exist and end, with how each should end; `what` names them in
+ * the first check's text (the chaos suite also checks orders written while their answer was lost).
+ */
 export async function checkInvariants(
   pool: pg.Pool,
   schema: string,
   accepted: ReadonlyMap<string, Expected>,
+  what = "accepted orders",
 ): Promise<Check[]> {
   const s = `"${schema}"`;
   const rows = await orderRows(pool, schema);
@@ -57,7 +62,7 @@ export async function checkInvariants(
   checks.push(
     check(
       missing.length === 0 && extra.length === 0,
-      `${accepted.size} accepted orders, ${rows.length} order rows: the same ids`,
+      `${accepted.size} ${what}, ${rows.length} order rows: the same ids`,
       [...missing.map((id) => `${id} missing`), ...extra.map((id) => `${id} not accepted`)],
     ),
   );
