@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { NatsCluster } from "./chaos/nats-cluster.mjs";
 import { TcpProxy } from "./chaos/proxy.mjs";
+import { latencyHistogramSvg } from "./stress/histogram-svg.mjs";
 import { timelineSvg } from "./stress/svg.mjs";
 import { Timeline } from "./stress/timeline.mjs";
 
@@ -353,6 +354,17 @@ const svg = timelineSvg({
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, "chaos-orders.json"), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(out, "chaos-orders.svg"), svg);
+writeFileSync(
+  join(out, "chaos-orders-latency.svg"),
+  latencyHistogramSvg({
+    title: `Chaos, e-commerce place-order flow: latency of the 202 answers, ${fmt(rate)} orders/s offered`,
+    subtitle: `${report.date.slice(0, 16).replace("T", " ")} UTC, 3-node NATS cluster behind a TCP proxy`,
+    series: [
+      { name: "before the first fault", latencies: timeline.latencies(origin, faults[0].fromMs) },
+      { name: "from the first fault on", latencies: timeline.latencies(faults[0].fromMs, endMs) },
+    ],
+  }),
+);
 const table = [
   "| fault | at s | failed answers | time with errors ms | first / last error after the fault ms | 202 until next fault | p99 / max of 202 ms |",
   "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
@@ -380,6 +392,8 @@ writeFileSync(
     "",
     ...summary.flatMap((line) => [line, ""]),
     "![accepted orders per second and p99 over time, faults marked](chaos-orders.svg)",
+    "",
+    "![latency histogram of the 202 answers, before and during the faults](chaos-orders-latency.svg)",
     "",
     ...table,
     "",

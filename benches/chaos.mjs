@@ -18,6 +18,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { latencyHistogramSvg } from "./stress/histogram-svg.mjs";
 import { start, stop } from "./stress/processes.mjs";
 import { timelineSvg } from "./stress/svg.mjs";
 import { Timeline } from "./stress/timeline.mjs";
@@ -207,6 +208,17 @@ const svg = timelineSvg({
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, "chaos.json"), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(out, "chaos.svg"), svg);
+writeFileSync(
+  join(out, "chaos-latency.svg"),
+  latencyHistogramSvg({
+    title: `Chaos, flow (b): latency of the 2xx answers, ${fmt(rate)} req/s offered`,
+    subtitle: `${report.date.slice(0, 16).replace("T", " ")} UTC, two service instances, gateway reply timeout ${REQUEST_TIMEOUT_MS} ms`,
+    series: [
+      { name: "before the first fault", latencies: timeline.latencies(origin, faults[0].fromMs) },
+      { name: "from the first fault on", latencies: timeline.latencies(faults[0].fromMs, endMs) },
+    ],
+  }),
+);
 const table = [
   "| fault | at s | failed answers | time with errors ms | first / last error after the fault ms | 2xx until next fault | p99 / max of 2xx ms |",
   "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
@@ -226,6 +238,8 @@ writeFileSync(
     `${fmt(rate)} req/s offered; before the first fault ${fmt(report.baseline.okPerSecond)} req/s 2xx, p99 ${baselineP99} ms; gateway reply timeout ${REQUEST_TIMEOUT_MS} ms.`,
     "",
     "![throughput and p99 over time, faults marked](chaos.svg)",
+    "",
+    "![latency histogram of the 2xx answers, before and during the faults](chaos-latency.svg)",
     "",
     ...table,
     "",

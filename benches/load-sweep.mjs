@@ -108,7 +108,11 @@ console.log(`\nreport: ${join(out, `${name}.json`)}, plot ${name}.svg`);
 function sweepSvg(rows, modes, when) {
   const [W, H, L, R, T, B] = [900, 420, 70, 230, 56, 50];
   const COLORS = ["#888", "#2a7", "#36c", "#d22"];
-  const median = (v) => [...v].sort((a, b) => a - b)[(v.length - 1) >> 1];
+  const median = (v) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
   const maxRate = Math.max(...rows.map((r) => r.rate));
   const maxMs = Math.max(bound * 1.5, ...rows.flatMap((r) => r.p99));
   const x = (rate) => L + (rate / maxRate) * (W - L - R);

@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { latencyHistogramSvg } from "./stress/histogram-svg.mjs";
 import { rssMiB, start, stop } from "./stress/processes.mjs";
 import { timelineSvg } from "./stress/svg.mjs";
 import { Timeline } from "./stress/timeline.mjs";
@@ -203,6 +204,17 @@ const svg = timelineSvg({
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, "stress.json"), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(out, "stress.svg"), svg);
+writeFileSync(
+  join(out, "stress-latency.svg"),
+  latencyHistogramSvg({
+    title: "Stress, flow (b): latency of the 2xx answers per step",
+    subtitle: `${report.date.slice(0, 16).replace("T", " ")} UTC, saturation S ≈ ${fmt(saturation)} req/s, rate limit 0.9 S`,
+    series: steps.map((s) => ({
+      name: `${s.label} (${fmt(s.offered)} req/s offered)`,
+      latencies: timeline.latencies(s.fromMs, s.toMs),
+    })),
+  }),
+);
 const table = [
   "| step | offered req/s | connections | 2xx req/s | 503/s | failures | p99 of 2xx ms | p50 / p99 of all answers ms | RSS gateway / service MiB |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -217,6 +229,8 @@ const summary = [
   `Saturation S ≈ ${fmt(saturation)} req/s (64 connections, no limit); gateway rate limit ${fmt(report.rateLimit)} req/s; steps of ${stepSeconds} s. Plateau of 2xx: ${fmt(report.plateau)} req/s. Knee (last step served ≥ 95 % with 2xx): ${knee ? `${knee.label} (${fmt(knee.ok)} req/s 2xx, p99 of 2xx ${knee.p99ok} ms)` : "below the first step"}; recovery after the drop: ${recoveryMs} ms.`,
   "",
   "![throughput, p99 and RSS over time](stress.svg)",
+  "",
+  "![latency histogram of the 2xx answers per step](stress-latency.svg)",
   "",
   ...table,
   "",

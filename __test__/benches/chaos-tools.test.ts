@@ -192,6 +192,8 @@ describe("suites over the e-commerce shop", () => {
       JSON.stringify(report.checks),
     ).toBe(true);
     expect(readFileSync(join(out, "chaos-orders.md"), "utf8")).toContain("](chaos-orders.svg)");
+    expect(readFileSync(join(out, "chaos-orders.md"), "utf8")).toContain("](chaos-orders-latency.svg)");
+    expect(readFileSync(join(out, "chaos-orders-latency.svg"), "utf8")).toContain("before the first fault");
   }, 250_000);
 
   it("flow (c) under load: orders accepted without failure, all ended, the invariants hold", async () => {

@@ -35,6 +35,12 @@ function expectPlot(name: string): void {
   // Lines were drawn: at least one path with a segment.
   expect(svg).toMatch(/<path d="M[\d.]+,[\d.]+ L/);
   expect(readFileSync(join(out, `${name}.md`), "utf8")).toContain(`](${name}.svg)`);
+  // The latency histogram: one step line per series, linked from the report.
+  const histogram = readFileSync(join(out, `${name}-latency.svg`), "utf8");
+  expect(histogram.trimEnd().endsWith("</svg>")).toBe(true);
+  expect(histogram).toMatch(/<path d="M[\d.]+,[\d.]+ L/);
+  expect(histogram).toMatch(/answers, p50 [\d.]+ ms, p99 [\d.]+ ms/);
+  expect(readFileSync(join(out, `${name}.md`), "utf8")).toContain(`](${name}-latency.svg)`);
 }
 
 describe("load suites in tiny mode", () => {

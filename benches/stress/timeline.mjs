@@ -137,6 +137,11 @@ export class Timeline {
     };
   }
 
+  /** The 2xx latencies (ms) of the buckets that start in [fromMs, toMs), for a histogram. */
+  latencies(fromMs, toMs) {
+    return this.buckets.filter((b) => b.t >= fromMs && b.t < toMs).flatMap((b) => b.latencies);
+  }
+
   /** Per bucket: t (s), req/s answered 2xx, 503s per s, failures per s, p99 of the 2xx (ms). */
   series() {
     const perSecond = 1000 / this.bucketMs;
