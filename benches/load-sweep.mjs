@@ -15,6 +15,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sweepSvg } from "./load/sweep-svg.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const option = (name, fallback) =>
@@ -101,56 +102,5 @@ writeFileSync(
 // Dated by its runs (with --reuse, the plot may be drawn long after them).
 const dates = reports.map((report) => report.date).sort();
 const when = `${dates[0].slice(0, 16).replace("T", " ")}–${dates.at(-1).slice(11, 16)} UTC`;
-writeFileSync(join(out, `${name}.svg`), sweepSvg(rows, modes, when));
+writeFileSync(join(out, `${name}.svg`), sweepSvg({ rows, modes, when, connections, bound }));
 console.log(`\nreport: ${join(out, `${name}.json`)}, plot ${name}.svg`);
-
-/** p99 (the rounds' median, whiskers to min and max) against the offered rate, one line per server. */
-function sweepSvg(rows, modes, when) {
-  const [W, H, L, R, T, B] = [900, 420, 70, 230, 56, 50];
-  const COLORS = ["#888", "#2a7", "#36c", "#d22"];
-  const median = (v) => {
-    const sorted = [...v].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
-  const maxRate = Math.max(...rows.map((r) => r.rate));
-  const maxMs = Math.max(bound * 1.5, ...rows.flatMap((r) => r.p99));
-  const x = (rate) => L + (rate / maxRate) * (W - L - R);
-  const y = (ms) => T + (H - T - B) * (1 - ms / maxMs);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${L}" y="22" font-size="15" font-weight="bold">p99 against the offered rate, ${connections.toLocaleString("en-US")} connections</text>`,
-    `<text x="${L}" y="40" fill="#555">${when}; median of the rounds, bars from the lowest to the highest round; hollow: not held</text>`,
-    `<line x1="${L}" y1="${y(bound)}" x2="${W - R}" y2="${y(bound)}" stroke="#d22" stroke-dasharray="6 4"/>`,
-    `<text x="${W - R + 6}" y="${y(bound)}" dominant-baseline="middle" fill="#d22">bar: ${bound} ms</text>`,
-  ];
-  const step = 10 ** Math.floor(Math.log10(maxMs / 2));
-  for (let ms = 0; ms <= maxMs; ms += step)
-    parts.push(
-      `<line x1="${L}" y1="${y(ms)}" x2="${W - R}" y2="${y(ms)}" stroke="#eee"/>`,
-      `<text x="${L - 8}" y="${y(ms)}" text-anchor="end" dominant-baseline="middle">${ms} ms</text>`,
-    );
-  for (const rate of [...new Set(rows.map((r) => r.rate))])
-    parts.push(
-      `<text x="${x(rate)}" y="${H - B + 18}" text-anchor="middle">${(rate / 1000).toLocaleString("en-US")}K</text>`,
-    );
-  parts.push(
-    `<text x="${L + (W - L - R) / 2}" y="${H - 10}" text-anchor="middle" fill="#555">offered req/s</text>`,
-  );
-  modes.forEach((mode, index) => {
-    const color = COLORS[index % COLORS.length];
-    const mine = rows.filter((r) => r.mode === mode).sort((a, b) => a.rate - b.rate);
-    parts.push(
-      `<path d="${mine.map((r, i) => `${i ? "L" : "M"}${x(r.rate).toFixed(1)},${y(median(r.p99)).toFixed(1)}`).join(" ")}" fill="none" stroke="${color}" stroke-width="2"/>`,
-      ...mine.flatMap((r) => [
-        `<line x1="${x(r.rate)}" y1="${y(Math.min(...r.p99))}" x2="${x(r.rate)}" y2="${y(Math.max(...r.p99))}" stroke="${color}"/>`,
-        `<circle cx="${x(r.rate).toFixed(1)}" cy="${y(median(r.p99)).toFixed(1)}" r="4" fill="${r.held ? color : "#fff"}" stroke="${color}" stroke-width="2"/>`,
-      ]),
-      `<rect x="${W - R + 16}" y="${T + 30 + index * 22}" width="14" height="4" fill="${color}"/>`,
-      `<text x="${W - R + 36}" y="${T + 30 + index * 22 + 5}">${mode}</text>`,
-    );
-  });
-  parts.push("</svg>");
-  return `${parts.join("\n")}\n`;
-}

@@ -1,6 +1,7 @@
 // The latency plot of the load suite (benches/load.mjs): latency at each percentile, one line per
 // server, on a logarithmic axis (the tail spans three orders of magnitude). Hand-written SVG, no
 // plotting dependency, like benches/stress/svg.mjs.
+import { escapeXml, svgHead } from "../plot/svg-head.mjs";
 
 /** The percentiles plotted, left to right (autocannon's and the HDR histogram's keys). */
 export const PERCENTILES = [50, 75, 90, 97.5, 99, 99.9, 99.99];
@@ -12,8 +13,6 @@ const RIGHT = 330;
 const TOP = 56;
 const BOTTOM = 50;
 const COLORS = ["#888", "#36c", "#2a7", "#d22", "#e80", "#939"];
-const escapeXml = (text) =>
-  String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 /**
  * @param {object} plot
@@ -32,12 +31,7 @@ export function percentilesSvg({ title, subtitle, series }) {
     TOP +
     plotHeight -
     ((Math.log10(Math.max(ms, low)) - Math.log10(low)) / Math.log10(high / low)) * plotHeight;
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${LEFT}" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${LEFT}" y="40" fill="#555">${escapeXml(subtitle)}</text>`,
-  ];
+  const parts = svgHead({ width: WIDTH, height: HEIGHT, left: LEFT, title, subtitle });
   for (let decade = low; decade <= high; decade *= 10) {
     const at = y(decade).toFixed(1);
     parts.push(

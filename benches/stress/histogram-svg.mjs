@@ -2,6 +2,7 @@
 // before and during the faults), the share of its 2xx answers in each latency bin. Bins are
 // log-spaced (five per decade) because the tail spans three orders of magnitude; one step line per
 // series, so several series stay readable on one plot. Hand-written SVG like ./svg.mjs.
+import { escapeXml, svgHead } from "../plot/svg-head.mjs";
 import { percentile } from "./timeline.mjs";
 
 const WIDTH = 900;
@@ -12,8 +13,6 @@ const TOP = 56;
 const BOTTOM = 50;
 const BINS_PER_DECADE = 5;
 const COLORS = ["#2a7", "#36c", "#e80", "#d22", "#939", "#888"];
-const escapeXml = (text) =>
-  String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 /**
  * @param {object} plot
@@ -49,12 +48,7 @@ export function latencyHistogramSvg({ title, subtitle, series }) {
   const plotHeight = HEIGHT - TOP - BOTTOM;
   const x = (bin) => LEFT + (bin / bins) * plotWidth;
   const y = (share) => TOP + plotHeight - (share / top) * plotHeight;
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${LEFT}" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${LEFT}" y="40" fill="#555">${escapeXml(subtitle)}</text>`,
-  ];
+  const parts = svgHead({ width: WIDTH, height: HEIGHT, left: LEFT, title, subtitle });
   for (let share = 0; share <= top; share += tick) {
     parts.push(
       `<line x1="${LEFT}" y1="${y(share).toFixed(1)}" x2="${LEFT + plotWidth}" y2="${y(share).toFixed(1)}" stroke="#eee"/>`,

@@ -1,6 +1,7 @@
 // A small SVG writer for the stress and chaos reports: panels stacked on one time axis, each with
 // its own y scale and line series, and vertical marks (faults, load steps) across all panels.
 // Hand-written to keep the suite free of plotting dependencies.
+import { escapeXml } from "../plot/svg-head.mjs";
 
 const WIDTH = 900;
 const PANEL_HEIGHT = 170;
@@ -9,8 +10,6 @@ const RIGHT = 150;
 const TOP = 52;
 const GAP = 34;
 
-const escapeXml = (text) =>
-  String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const fixed = (n) => (Math.round(n * 10) / 10).toString();
 
 /** 0 and a round maximum at or above `max`, with the step between ticks. */
