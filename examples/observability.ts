@@ -1,8 +1,11 @@
 // Observability with the OpenTelemetry SDK: Catga speaks only `@opentelemetry/api`; you register
 // the SDK and its exporters and every send, publish and handler run becomes a span and a metric.
-// Spans go to the console exporter. No server needed. Run: npm run example:observability
+// Spans go to the console exporter, and with OTEL_EXPORTER_OTLP_ENDPOINT set (a collector, Jaeger,
+// Tempo: e.g. http://localhost:4318) to it over OTLP/HTTP too. No server needed otherwise.
+// Run: npm run example:observability
 import { context, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import {
   AggregationTemporality,
   DataPointType,
@@ -10,16 +13,25 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { CatgaError, createCatga, defineCommand, defineEvent } from "../dist/index.js";
 import { withObservability } from "../dist/observability.js";
 
 // 1. The SDK first: the metrics API has no proxy, so a meter taken before this would stay no-op.
 // The context manager lets your own spans (the "checkout" one below) parent Catga's.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const tracing = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(new ConsoleSpanExporter())],
-});
+const spanProcessors: SpanProcessor[] = [new SimpleSpanProcessor(new ConsoleSpanExporter())];
+// The exporter reads the endpoint (and OTEL_EXPORTER_OTLP_HEADERS, …) from the environment itself;
+// batched, as in production. tracing.shutdown() at the end sends what is left.
+if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT)
+  spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+const tracing = new BasicTracerProvider({ spanProcessors });
 trace.setGlobalTracerProvider(tracing);
 // Metrics are kept in memory and summed up at the end (the console metric exporter prints every
 // histogram bucket); in production this is an OTLP or Prometheus exporter.

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { runExample } from "./helpers.js";
 
@@ -73,6 +75,46 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
     expect(run.stdout).toContain("'catga.error.code': 'ORDERS_OUT_OF_STOCK'");
     expect(run.lines).toContain("metric catga.requests.total orders.place ok = 1");
     expect(run.lines).toContain("metric catga.requests.failed orders.place ORDERS_OUT_OF_STOCK = 1");
+  });
+
+  it("observability with OTEL_EXPORTER_OTLP_ENDPOINT: the same spans reach an OTLP/HTTP receiver", async () => {
+    // A stand-in collector: OTLP/HTTP JSON posted to /v1/traces, kept as it came.
+    const bodies: { resourceSpans: { scopeSpans: { spans: { name: string; traceId: string }[] }[] }[] }[] =
+      [];
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        if (request.method === "POST" && request.url === "/v1/traces") bodies.push(JSON.parse(body));
+        response.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((ready) => receiver.listen(0, "127.0.0.1", ready));
+    const { port } = receiver.address() as AddressInfo;
+    try {
+      const run = await runExample("observability", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const spans = bodies.flatMap((b) =>
+        b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+      );
+      expect(spans.map((s) => s.name).sort()).toEqual(
+        [
+          "checkout",
+          "send orders.place",
+          "process orders.place",
+          "publish orders.placed",
+          "process orders.placed",
+          "send orders.place",
+          "process orders.place",
+        ].sort(),
+      );
+      const checkout = spans.find((s) => s.name === "checkout")?.traceId;
+      expect(spans.filter((s) => s.traceId === checkout)).toHaveLength(5);
+    } finally {
+      await new Promise((closed) => receiver.close(closed));
+    }
   });
 
   it("order-saga: one saga completes, the out-of-stock one is compensated", async () => {
