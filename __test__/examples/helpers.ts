@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -71,4 +71,15 @@ export function isolatedRun(label: string): { env: Record<string, string>; clean
     await connection.close();
   };
   return { env, cleanup };
+}
+
+/**
+ * The output an example's page shows (the first ```text block of docs/examples/<name>.md), line
+ * by line without blank lines, to check the page against what the example prints.
+ */
+export function documentedOutput(name: string): string[] {
+  const page = readFileSync(join(root, "docs", "examples", `${name}.md`), "utf8");
+  const block = /^```text\n([\s\S]*?)^```/m.exec(page);
+  if (block === null) throw new Error(`docs/examples/${name}.md shows no output block`);
+  return block[1]!.split("\n").filter((line) => line !== "");
 }

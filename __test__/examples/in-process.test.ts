@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { runExample } from "./helpers.js";
+import { documentedOutput, runExample } from "./helpers.js";
 
 // Each example runs as its own process, with the command examples/README.md gives.
 describe("examples that need no server", { timeout: 60_000 }, () => {
@@ -23,6 +23,7 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
       "CATGA_VALIDATION email",
       "CATGA_VALIDATION sku",
     ]);
+    expect(documentedOutput("typed-contracts")).toEqual(run.lines);
   });
 
   it("behaviors: retry, timeout, circuit breaker and custom behaviors placed by priority", async () => {
@@ -43,6 +44,7 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
       "per-call: fx.rate ok",
       "steps: per-call > retry > per-attempt > handler",
     ]);
+    expect(documentedOutput("behaviors")).toEqual(run.lines);
   });
 
   it("testing: the example test file passes under vitest", async () => {
@@ -121,6 +123,7 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
     const run = await runExample("order-saga");
     expect(run.code, run.stderr).toBe(0);
     expect(run.lines).toEqual(["o-1 completed ", "o-2 compensated INVENTORY_SHORT"]);
+    expect(documentedOutput("order-saga")).toEqual(run.lines);
   });
 
   it("nestjs: the @nestjs/cqrs app and its @catga/native/nestjs migration do the same", async () => {
@@ -135,5 +138,6 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
       "  o-1: 2 x book",
       "same behaviour: yes",
     ]);
+    expect(documentedOutput("nestjs")).toEqual(run.lines);
   });
 });
