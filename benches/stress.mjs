@@ -68,8 +68,13 @@ async function step(label, multiple, saturation) {
   marks.push({ t: from / 1000, label });
   const result = await timeline.load(gateway.url, { connections, rate, seconds: stepSeconds });
   const to = timeline.now();
-  // Rates over the window where all four staggered load instances run (see Timeline.load).
-  const inWindow = timeline.totals(from + 750, from + stepSeconds * 1000 - timeline.bucketMs);
+  // Rates over the window where all four staggered load instances run (see Timeline.load), in whole
+  // seconds when the step has them: each instance sends its quota once per second of its own, so a
+  // whole-second window holds each quota once (a 2.75 s window held some three times: 2xx per
+  // second came out above the offered rate). --tiny's steps are too short for that.
+  const whole = Math.floor((stepSeconds * 1000 - 750 - timeline.bucketMs) / 1000) * 1000;
+  const windowMs = whole >= 1000 ? whole : stepSeconds * 1000 - 750 - timeline.bucketMs;
+  const inWindow = timeline.totals(from + 750, from + 750 + windowMs);
   const seconds = Math.max(inWindow.seconds, timeline.bucketMs / 1000);
   const inStep = timeline.totals(from, to + 250);
   const rssIn = (points) => points.filter(([t]) => t * 1000 >= from && t * 1000 <= to).map(([, v]) => v ?? 0);
