@@ -11,10 +11,11 @@
 // them again (e.g. after the runs, to redraw). Writes load-sweep-c<connections>.json and .svg.
 // Two p99s per run: the whole run's, and the run without each autocannon instance's first second
 // (while its connections open: see benches/load.mjs). The verdict uses the whole run's.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { heldAt, sweepVerdicts } from "./load/held.mjs";
 import { sweepSvg } from "./load/sweep-svg.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,7 +39,10 @@ for (const rate of rates) {
   const file = join(out, `load-c${connections}-r${rate}.json`);
   if (!reuse || !existsSync(file)) {
     console.log(`\n== ${rate.toLocaleString("en-US")} req/s offered`);
-    execFileSync(
+    const before = existsSync(file) ? statSync(file).mtimeMs : 0;
+    // load.mjs exits 1 when a run had failures, after writing its report: past saturation that is
+    // a result to record, not a reason to stop the sweep.
+    const { status } = spawnSync(
       process.execPath,
       [
         join(here, "load.mjs"),
@@ -51,11 +55,15 @@ for (const rate of rates) {
       ],
       { stdio: "inherit" },
     );
+    const written = existsSync(file) && statSync(file).mtimeMs > before;
+    if ((status !== 0 && status !== 1) || !written) {
+      console.error(`load.mjs at ${rate} req/s ended with status ${status} and no new report`);
+      process.exit(1);
+    }
   }
   reports.push(JSON.parse(readFileSync(file, "utf8")));
 }
 
-const heldRun = (r, rate) => r.errors + r.timeouts + r.non2xx === 0 && r.rps >= 0.97 * rate;
 const modes = [...new Set(reports.flatMap((report) => report.rounds.map((r) => r.mode)))];
 const rows = [];
 for (const report of reports) {
@@ -65,7 +73,7 @@ for (const report of reports) {
     rows.push({
       rate: report.rate,
       mode,
-      held: runs.every((r) => heldRun(r, report.rate)),
+      held: runs.every((r) => heldAt(r, report.rate)),
       p99: runs.map((r) => r.p99),
       steadyP99: runs.map((r) => r.steadyP99),
       p50: runs.map((r) => r.p50),
@@ -81,15 +89,12 @@ for (const row of rows)
   console.log(
     `| ${row.rate.toLocaleString("en-US")} | ${row.mode} | ${row.held ? "yes" : "no"} | ${row.p50.join(", ")} | ${row.p99.join(", ")} | ${row.steadyP99.map((v) => v ?? "–").join(", ")} |`,
   );
-for (const mode of modes) {
-  const mine = rows.filter((r) => r.mode === mode);
-  const within = mine.filter((r) => r.held && r.p99.every((p) => p < bound));
-  const best = within.reduce((top, r) => (r.rate > (top?.rate ?? 0) ? r : top), undefined);
-  const most = mine
-    .filter((r) => r.held)
-    .reduce((top, r) => (r.rate > (top?.rate ?? 0) ? r : top), undefined);
+const fmtRate = (rate) => rate.toLocaleString("en-US");
+const verdicts = sweepVerdicts(rows, bound);
+for (const v of verdicts) {
+  const p99Of = (rate) => rows.find((r) => r.mode === v.mode && r.rate === rate).p99.join(", ");
   console.log(
-    `${mode}: highest rate held with p99 < ${bound} ms in every round: ${best ? `${best.rate.toLocaleString("en-US")} req/s (p99 ${best.p99.join(", ")} ms)` : "none of the rates tried"}; highest held at all: ${most ? `${most.rate.toLocaleString("en-US")} req/s (p99 ${most.p99.join(", ")} ms)` : "none"}`,
+    `${v.mode}: highest rate held with p99 < ${bound} ms in every round: ${v.highestWithin === undefined ? "none of the rates tried" : `${fmtRate(v.highestWithin)} req/s (p99 ${p99Of(v.highestWithin)} ms)`}; within the bound at ${v.within.map(fmtRate).join(", ") || "none"}, without a gap from the lowest up to ${v.contiguous === undefined ? "–" : fmtRate(v.contiguous)}; not within at ${v.outside.map(fmtRate).join(", ") || "none"}; highest held at all: ${v.highestHeld === undefined ? "none" : `${fmtRate(v.highestHeld)} req/s (p99 ${p99Of(v.highestHeld)} ms)`}`,
   );
 }
 
@@ -97,7 +102,7 @@ const name = `load-sweep-c${connections}`;
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, `${name}.json`),
-  `${JSON.stringify({ suite: "load-sweep", dates: reports.map((report) => report.date), connections, bound, rows }, null, 2)}\n`,
+  `${JSON.stringify({ suite: "load-sweep", dates: reports.map((report) => report.date), connections, bound, rows, verdicts }, null, 2)}\n`,
 );
 // Dated by its runs (with --reuse, the plot may be drawn long after them).
 const dates = reports.map((report) => report.date).sort();

@@ -71,9 +71,11 @@ async function step(label, multiple, saturation) {
   // Rates over the window where all four staggered load instances run (see Timeline.load), in whole
   // seconds when the step has them: each instance sends its quota once per second of its own, so a
   // whole-second window holds each quota once (a 2.75 s window held some three times: 2xx per
-  // second came out above the offered rate). --tiny's steps are too short for that.
+  // second came out above the offered rate). Steps under 2.25 s (--tiny's, a short --step) are
+  // too short for that: their rates are rough.
   const whole = Math.floor((stepSeconds * 1000 - 750 - timeline.bucketMs) / 1000) * 1000;
-  const windowMs = whole >= 1000 ? whole : stepSeconds * 1000 - 750 - timeline.bucketMs;
+  const windowMs =
+    whole >= 1000 ? whole : Math.max(timeline.bucketMs, stepSeconds * 1000 - 750 - timeline.bucketMs);
   const inWindow = timeline.totals(from + 750, from + 750 + windowMs);
   const seconds = Math.max(inWindow.seconds, timeline.bucketMs / 1000);
   const inStep = timeline.totals(from, to + 250);

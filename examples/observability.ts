@@ -1,7 +1,7 @@
 // Observability with the OpenTelemetry SDK: Catga speaks only `@opentelemetry/api`; you register
 // the SDK and its exporters and every send, publish and handler run becomes a span and a metric.
-// Spans go to the console exporter, and with OTEL_EXPORTER_OTLP_ENDPOINT set (a collector, Jaeger,
-// Tempo: e.g. http://localhost:4318) to it over OTLP/HTTP too. No server needed otherwise.
+// Spans go to the console exporter, and with OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) set
+// (a collector, Jaeger, Tempo: e.g. http://localhost:4318) to it over OTLP/HTTP too. No server needed otherwise.
 // Run: npm run example:observability
 import { context, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -29,7 +29,8 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const spanProcessors: SpanProcessor[] = [new SimpleSpanProcessor(new ConsoleSpanExporter())];
 // The exporter reads the endpoint (and OTEL_EXPORTER_OTLP_HEADERS, …) from the environment itself;
 // batched, as in production. tracing.shutdown() at the end sends what is left.
-if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT)
+const { OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT } = process.env;
+if (OTEL_EXPORTER_OTLP_ENDPOINT || OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
   spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
 const tracing = new BasicTracerProvider({ spanProcessors });
 trace.setGlobalTracerProvider(tracing);

@@ -17,6 +17,8 @@ import { NatsCluster } from "../../benches/chaos/nats-cluster.mjs";
 import { TcpProxy } from "../../benches/chaos/proxy.mjs";
 import { JetStream } from "../../ts/entries/jetstream.js";
 import { NatsConnection } from "../../ts/entries/nats.js";
+import { NATS_URL } from "../nats/helpers.js";
+import { PG_URL } from "../persistence/helpers.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -131,7 +133,13 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number; ou
     execFile(
       process.execPath,
       args,
-      { cwd: root, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
+      // The services these tests are pointed at (CATGA_TEST_*), under the names the suites read.
+      {
+        cwd: root,
+        timeout: timeoutMs,
+        maxBuffer: 4 * 1024 * 1024,
+        env: { ...process.env, NATS_URL, DATABASE_URL: PG_URL },
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
         done({ code, output: `${stdout}${stderr}` });

@@ -96,6 +96,7 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
     try {
       const run = await runExample("observability", {
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "", // a traces endpoint in the environment would win
       });
       expect(run.code, run.stderr).toBe(0);
       const spans = bodies.flatMap((b) =>

@@ -12,7 +12,8 @@ const RIGHT = 300;
 const TOP = 56;
 const BOTTOM = 50;
 const BINS_PER_DECADE = 5;
-const COLORS = ["#2a7", "#36c", "#e80", "#d22", "#939", "#888"];
+// Enough for the stress suite's seven steps without a repeat.
+const COLORS = ["#2a7", "#36c", "#e80", "#d22", "#939", "#888", "#0aa", "#a60"];
 
 /**
  * @param {object} plot
