@@ -15,6 +15,8 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const passed = process.argv.slice(2).filter((a) => a === "--tiny" || a.startsWith("--out="));
+if (process.argv.some((a) => a.startsWith("--rate=")))
+  console.warn("--rate is not passed on: use npm run chaos:instance or chaos:orders to set a rate");
 const suites = [
   [join(here, "chaos.mjs")],
   ["--import", join(here, "..", "examples", "ts-hooks.mjs"), join(here, "chaos-orders.mjs")],
