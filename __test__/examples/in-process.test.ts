@@ -3,6 +3,26 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { documentedOutput, runExample } from "./helpers.js";
 
+/**
+ * The observability example's spans, wherever they were exported: seven, and the first order's
+ * five share the trace of the example's own "checkout" span (the failing order has its own).
+ */
+function expectOrderSpans(spans: readonly { name: string | undefined; traceId: string | undefined }[]): void {
+  expect(spans.map((s) => s.name).sort()).toEqual(
+    [
+      "checkout",
+      "send orders.place",
+      "process orders.place",
+      "publish orders.placed",
+      "process orders.placed",
+      "send orders.place",
+      "process orders.place",
+    ].sort(),
+  );
+  const checkout = spans.find((s) => s.name === "checkout")?.traceId;
+  expect(spans.filter((s) => s.traceId === checkout)).toHaveLength(5);
+}
+
 // Each example runs as its own process, with the command examples/README.md gives.
 describe("examples that need no server", { timeout: 60_000 }, () => {
   it("quickstart prints the order and its correlation id", async () => {
@@ -60,20 +80,7 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
       traceId: m[1],
       name: m[2],
     }));
-    expect(spans.map((s) => s.name).sort()).toEqual(
-      [
-        "checkout",
-        "send orders.place",
-        "process orders.place",
-        "publish orders.placed",
-        "process orders.placed",
-        "send orders.place",
-        "process orders.place",
-      ].sort(),
-    );
-    // The first order's spans share the trace of our own "checkout" span; the failing one has its own.
-    const checkout = spans.find((s) => s.name === "checkout")?.traceId;
-    expect(spans.filter((s) => s.traceId === checkout)).toHaveLength(5);
+    expectOrderSpans(spans);
     expect(run.stdout).toContain("'catga.error.code': 'ORDERS_OUT_OF_STOCK'");
     expect(run.lines).toContain("metric catga.requests.total orders.place ok = 1");
     expect(run.lines).toContain("metric catga.requests.failed orders.place ORDERS_OUT_OF_STOCK = 1");
@@ -102,19 +109,7 @@ describe("examples that need no server", { timeout: 60_000 }, () => {
       const spans = bodies.flatMap((b) =>
         b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
       );
-      expect(spans.map((s) => s.name).sort()).toEqual(
-        [
-          "checkout",
-          "send orders.place",
-          "process orders.place",
-          "publish orders.placed",
-          "process orders.placed",
-          "send orders.place",
-          "process orders.place",
-        ].sort(),
-      );
-      const checkout = spans.find((s) => s.name === "checkout")?.traceId;
-      expect(spans.filter((s) => s.traceId === checkout)).toHaveLength(5);
+      expectOrderSpans(spans);
     } finally {
       await new Promise((closed) => receiver.close(closed));
     }
