@@ -253,6 +253,8 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
+/** A median of two runs' ms (each to 0.01 ms) without float noise. */
+const ms2 = (n) => Math.round(n * 100) / 100;
 
 try {
   // Sanity: all answer the same JSON.
@@ -292,7 +294,7 @@ try {
     const mine = rows.filter((r) => r.mode === mode);
     const failures = mine.reduce((sum, r) => sum + r.errors + r.timeouts + r.non2xx, 0);
     console.log(
-      `| ${LABELS[mode]} | ${fmt(median(mine.map((r) => r.rps)))} | ${median(mine.map((r) => r.cpuPerRequest)).toFixed(1)} | ${median(mine.map((r) => r.p50))} | ${median(mine.map((r) => r.p99))} | ${median(mine.map((r) => r.p999))} | ${failures} |`,
+      `| ${LABELS[mode]} | ${fmt(median(mine.map((r) => r.rps)))} | ${median(mine.map((r) => r.cpuPerRequest)).toFixed(1)} | ${ms2(median(mine.map((r) => r.p50)))} | ${ms2(median(mine.map((r) => r.p99)))} | ${ms2(median(mine.map((r) => r.p999)))} | ${failures} |`,
     );
   }
   for (const mode of modes.slice(1)) {
