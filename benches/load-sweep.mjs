@@ -34,11 +34,12 @@ if (rates.some((r) => !Number.isInteger(r) || r < connections) || !(bound > 0)) 
   process.exit(2);
 }
 
+const fmtRate = (rate) => rate.toLocaleString("en-US");
 const reports = [];
 for (const rate of rates) {
   const file = join(out, `load-c${connections}-r${rate}.json`);
   if (!reuse || !existsSync(file)) {
-    console.log(`\n== ${rate.toLocaleString("en-US")} req/s offered`);
+    console.log(`\n== ${fmtRate(rate)} req/s offered`);
     const before = existsSync(file) ? statSync(file).mtimeMs : 0;
     // load.mjs exits 1 when a run had failures, after writing its report: past saturation that is
     // a result to record, not a reason to stop the sweep.
@@ -87,9 +88,8 @@ console.log(
 console.log("| ---: | --- | --- | --- | --- | --- |");
 for (const row of rows)
   console.log(
-    `| ${row.rate.toLocaleString("en-US")} | ${row.mode} | ${row.held ? "yes" : "no"} | ${row.p50.join(", ")} | ${row.p99.join(", ")} | ${row.steadyP99.map((v) => v ?? "–").join(", ")} |`,
+    `| ${fmtRate(row.rate)} | ${row.mode} | ${row.held ? "yes" : "no"} | ${row.p50.join(", ")} | ${row.p99.join(", ")} | ${row.steadyP99.map((v) => v ?? "–").join(", ")} |`,
   );
-const fmtRate = (rate) => rate.toLocaleString("en-US");
 const verdicts = sweepVerdicts(rows, bound);
 for (const v of verdicts) {
   const p99Of = (rate) => rows.find((r) => r.mode === v.mode && r.rate === rate).p99.join(", ");
