@@ -153,6 +153,54 @@ describe("sharded handlers in one process", () => {
     expect(new Set([...owners.values()].flatMap((s) => [...s])).size).toBe(2);
   });
 
+  it("runs a key's messages one at a time, in order, when its handler answers some at once and awaits others", async () => {
+    // A message whose key has nothing queued runs at once, and a synchronous answer goes back
+    // synchronously; one that returns a promise holds the key until it settles.
+    const Mixed = defineCommand("shard.mixed").payload<{ key: string; n: number }>().returns<number>();
+    const started: number[] = [];
+    let pending = 0;
+    let overlaps = 0;
+    const catga = createCatga({ transport: await net.transport("mixed"), logger: silentLogger })
+      .handle(
+        Mixed,
+        ({ n }) => {
+          if (pending > 0) overlaps++;
+          started.push(n);
+          if (n % 3 !== 0) return n;
+          pending++;
+          return new Promise<number>((resolve) =>
+            setTimeout(() => {
+              pending--;
+              resolve(n);
+            }, 2),
+          );
+        },
+        { shardBy: (p) => p.key },
+      )
+      .build();
+    const member = await cluster(catga, {
+      bucket: net.bucket,
+      instanceId: "mixed-1",
+      heartbeatMs: 200,
+      discovery: false,
+    });
+    closers.push(() => member.close());
+    const caller = createCatga({ transport: await net.transport("caller"), logger: silentLogger })
+      .remote(Mixed)
+      .build();
+    closers.push(() => caller.close());
+    expect((await caller.send(Mixed, { key: "warm", n: 1 })).ok).toBe(true); // the view has settled
+    started.length = 0;
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, n) => caller.send(Mixed, { key: "one", n })),
+    );
+    expect(results.map((r) => (r.ok ? r.value : r.error.code))).toEqual(
+      Array.from({ length: 60 }, (_, n) => n),
+    );
+    expect(started).toEqual(Array.from({ length: 60 }, (_, n) => n));
+    expect(overlaps).toBe(0);
+  });
+
   it("refuses a second cluster() on one transport, and the first keeps serving its keys", async () => {
     // Before: the second call resolved, installed a second router, and every sharded send from
     // then on failed with CATGA_TIMEOUT "no owner answered" (found from outside).

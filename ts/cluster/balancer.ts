@@ -9,8 +9,8 @@ import { err, type Result } from "../mediator/result.js";
 import type { RouteSpec } from "../mediator/routing.js";
 import { shardKeyOf } from "../mediator/sharding.js";
 import type { Envelope } from "../mediator/transport.js";
-import { HashRing } from "../native/ring.js";
 import type { NatsTransport } from "../transport/nats-transport.js";
+import { CachedRing } from "./cached-ring.js";
 import type { Clock } from "./lease.js";
 import type { Member, Membership } from "./membership.js";
 
@@ -31,7 +31,7 @@ interface InstanceHealth {
 export class Balancer {
   private readonly health = new Map<string, InstanceHealth>();
   private readonly turns = new Map<string, number>();
-  private readonly rings = new Map<string, { members: readonly Member[]; view: string; ring: HashRing }>();
+  private readonly rings = new Map<string, { members: readonly Member[]; view: string; ring: CachedRing }>();
   /** Members serving each type, sorted by id, as of a membership version. */
   private readonly serving = new Map<string, { version: number; members: readonly Member[] }>();
 
@@ -168,7 +168,7 @@ export class Balancer {
     return h.latencyMs * (1 + 10 * h.errorRate) * (1 + h.outstanding);
   }
 
-  private ringOf(type: string, candidates: readonly Member[]): HashRing {
+  private ringOf(type: string, candidates: readonly Member[]): CachedRing {
     const known = this.rings.get(type);
     // The same list (no instance skipped, membership unchanged): the same ring, no view string.
     if (known !== undefined && known.members === candidates) return known.ring;
@@ -177,8 +177,7 @@ export class Balancer {
       known.members = candidates;
       return known.ring;
     }
-    const ring = new HashRing();
-    for (const m of candidates) ring.addNode(m.instanceId, m.weight);
+    const ring = CachedRing.of(candidates);
     this.rings.set(type, { members: candidates, view, ring });
     return ring;
   }

@@ -13,10 +13,10 @@ import { ErrorCodes } from "../errors.js";
 import { err, type Result } from "../mediator/result.js";
 import { isShardRefusal, SHARD_ROUTE_HEADER, shardKeyOf } from "../mediator/sharding.js";
 import type { Envelope, ShardGate } from "../mediator/transport.js";
-import { HashRing } from "../native/ring.js";
 import { EnvelopeCodec } from "../nats/wire.js";
 import type { NatsTransport, RequestRouter } from "../transport/nats-transport.js";
 import type { Balancer } from "./balancer.js";
+import { CachedRing } from "./cached-ring.js";
 import type { Clock } from "./lease.js";
 import { EXPIRY_INTERVALS, type Member, type Membership } from "./membership.js";
 
@@ -24,7 +24,6 @@ const CLAIM_TYPE = "catga.cluster.shard-claim";
 /** Pause between retries of a refused request or an unconfirmed claim (ms). */
 const RETRY_MS = 15;
 const CLAIM_TIMEOUT_MS = 1000;
-const DONE: Promise<void> = Promise.resolve();
 
 /** Counters read by observability. */
 export interface ShardStats {
@@ -36,7 +35,7 @@ export interface ShardStats {
 
 /** One sharded type as this instance sees it. */
 class ShardTable {
-  ring = new HashRing();
+  ring = CachedRing.of([]);
   view = "";
   members: Member[] = [];
   settled = false;
@@ -137,8 +136,7 @@ export class ShardRouter implements RequestRouter, ShardGate {
         .sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
       const view = members.map((m) => `${m.instanceId}:${m.weight}`).join(",");
       if (view === table.view) continue;
-      const ring = new HashRing();
-      for (const m of members) ring.addNode(m.instanceId, m.weight);
+      const ring = CachedRing.of(members);
       if (table.view !== "") {
         this.rebalances++;
         for (const key of table.handled) if (ring.lookup(key) !== this.self) this.moves++;
@@ -203,24 +201,34 @@ export class ShardRouter implements RequestRouter, ShardGate {
     type: string,
     key: string,
     routedHere: boolean,
-    work: () => Promise<Result<unknown>>,
-  ): Promise<Result<unknown>> | undefined {
+    work: () => Result<unknown> | Promise<Result<unknown>>,
+  ): Result<unknown> | Promise<Result<unknown>> | undefined {
     const table = this.tables.get(type);
     if (table === undefined) return undefined;
-    if (!table.settled || !table.owns(key, this.self))
-      return routedHere ? Promise.resolve(refusal(table, key)) : undefined;
-    table.busy.set(key, (table.busy.get(key) ?? 0) + 1);
-    const previous = table.tails.get(key) ?? DONE;
+    if (!table.settled || !table.owns(key, this.self)) return routedHere ? refusal(table, key) : undefined;
+    if (table.handled.size < 100_000) table.handled.add(key);
+    const previous = table.tails.get(key);
+    if (previous === undefined) {
+      // Nothing of this key queued or running: run it now. A synchronous handler is done before
+      // any other message can start, so only one that returns a promise is queued behind.
+      const now = work();
+      return now instanceof Promise ? this.queue(table, key, now) : now;
+    }
     const running = previous.then(() =>
       // Ownership may have moved while it waited: check again before it runs.
       table.settled && table.owns(key, this.self) ? work() : refusal(table, key),
     );
+    return this.queue(table, key, running);
+  }
+
+  /** Holds `key` until `running` settles: later messages of the key wait for it, a hand-off too. */
+  private queue(table: ShardTable, key: string, running: Promise<Result<unknown>>): Promise<Result<unknown>> {
+    table.busy.set(key, (table.busy.get(key) ?? 0) + 1);
     const tail: Promise<void> = running.then(
       () => this.finished(table, key, tail),
       () => this.finished(table, key, tail),
     );
     table.tails.set(key, tail);
-    if (table.handled.size < 100_000) table.handled.add(key);
     return running;
   }
 

@@ -65,21 +65,26 @@ export function shardedHandler(
     if (gate === undefined) return handler(payload, ctx);
     const route = ctx.headers[SHARD_ROUTE_HEADER];
     const routedHere = typeof route === "string" && route.endsWith(` ${ctx.messageId}`);
-    const work = async (): Promise<Result<unknown>> => {
+    // Synchronous when the handler is: its reply then travels with the batch it came in
+    // (benches/RESULTS.md, "Session 21").
+    const work = (): Result<unknown> | Promise<Result<unknown>> => {
+      let value: unknown;
       try {
-        return returned(await handler(payload, ctx));
+        value = handler(payload, ctx);
       } catch (thrown) {
         return errFromThrownIn(thrown, ctx.signal);
       }
+      if (!isThenable(value)) return returned(value);
+      return Promise.resolve(value).then(returned, (thrown: unknown) => errFromThrownIn(thrown, ctx.signal));
     };
     // Not ours (or no longer, once its turn came): the transport routes it to the owner, and
     // retries while ownership moves.
     const forward = () => requestRemote(transport!, ctx, payload).then(unwrapResult); // gate set ⇒ transport set
+    const outcome = (result: Result<unknown>) =>
+      !routedHere && isShardRefusal(result) ? forward() : unwrapResult(result);
     const running = gate.run(type, key, routedHere, work);
     if (running === undefined) return forward();
-    return running.then((result) =>
-      !routedHere && isShardRefusal(result) ? forward() : unwrapResult(result),
-    );
+    return running instanceof Promise ? running.then(outcome) : outcome(running);
   };
 }
 
@@ -88,6 +93,10 @@ export function isShardRefusal(result: Result<unknown>): boolean {
   if (result.ok || result.error.code !== ErrorCodes.TRANSPORT) return false;
   const details = result.error.details as { shard?: { retryable?: unknown } } | undefined;
   return details?.shard?.retryable === true;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value != null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Back to what a handler returns: the value, or the Err itself (the pipeline keeps it as the failure). */

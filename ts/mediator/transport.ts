@@ -138,17 +138,18 @@ export interface Transport {
 export interface ShardGate {
   /**
    * Runs `work` here when this instance owns `key` of `type` now, after the key's earlier messages
-   * (one at a time per key). Resolves undefined when another instance owns it: the caller
-   * forwards the message. When `routedHere` (a sender routed it to this instance as the owner)
-   * and the key is not ours (or ownership is being handed over), resolves a retryable refusal
-   * (CATGA_TRANSPORT with `details.shard`) instead, which the sender's router retries.
+   * (one at a time per key): at once when none is queued or running, so a synchronous `work`
+   * answers synchronously. Returns undefined when another instance owns it: the caller forwards
+   * the message. When `routedHere` (a sender routed it to this instance as the owner) and the key
+   * is not ours (or ownership is being handed over), a retryable refusal (CATGA_TRANSPORT with
+   * `details.shard`) instead, which the sender's router retries.
    */
   run(
     type: string,
     key: string,
     routedHere: boolean,
-    work: () => Promise<Result<unknown>>,
-  ): Promise<Result<unknown>> | undefined;
+    work: () => Result<unknown> | Promise<Result<unknown>>,
+  ): Result<unknown> | Promise<Result<unknown>> | undefined;
 }
 
 /** The envelope for a message about to leave the process. */
