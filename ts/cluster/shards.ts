@@ -10,6 +10,7 @@
  * refused with a retryable error, which the sender's router retries within its deadline.
  */
 import { ErrorCodes } from "../errors.js";
+import { isPending } from "../mediator/pipeline.js";
 import { err, type Result } from "../mediator/result.js";
 import { isShardRefusal, SHARD_ROUTE_HEADER, shardKeyOf } from "../mediator/sharding.js";
 import type { Envelope, ShardGate } from "../mediator/transport.js";
@@ -45,6 +46,11 @@ class ShardTable {
   readonly busy = new Map<string, number>();
   /** Keys handled here recently (bounded), to count moves. */
   readonly handled = new Set<string>();
+  /**
+   * Keys whose message is in its handler's synchronous part right now, and what a message of the
+   * same key sent from inside it waits on (made only when one is).
+   */
+  readonly inline = new Map<string, Inline>();
 
   constructor(readonly type: string) {}
 
@@ -207,12 +213,15 @@ export class ShardRouter implements RequestRouter, ShardGate {
     if (table === undefined) return undefined;
     if (!table.settled || !table.owns(key, this.self)) return routedHere ? refusal(table, key) : undefined;
     if (table.handled.size < 100_000) table.handled.add(key);
-    const previous = table.tails.get(key);
+    let previous = table.tails.get(key);
     if (previous === undefined) {
-      // Nothing of this key queued or running: run it now. A synchronous handler is done before
-      // any other message can start, so only one that returns a promise is queued behind.
-      const now = work();
-      return now instanceof Promise ? this.queue(table, key, now) : now;
+      const inside = table.inline.get(key);
+      if (inside === undefined) return this.runNow(table, key, work);
+      // Sent by a handler of this key from its synchronous part: it runs after that message.
+      inside.wait ??= new Promise<void>((open) => {
+        inside.open = open;
+      });
+      previous = inside.wait;
     }
     const running = previous.then(() =>
       // Ownership may have moved while it waited: check again before it runs.
@@ -221,14 +230,51 @@ export class ShardRouter implements RequestRouter, ShardGate {
     return this.queue(table, key, running);
   }
 
+  /**
+   * Nothing of this key queued or running: runs it now. A synchronous handler is done before any
+   * other message can start, so its Result goes back synchronously; one that returns a promise
+   * holds the key until it settles. Messages of the key its handler sends meanwhile wait for it.
+   */
+  private runNow(
+    table: ShardTable,
+    key: string,
+    work: () => Result<unknown> | Promise<Result<unknown>>,
+  ): Result<unknown> | Promise<Result<unknown>> {
+    const mine: Inline = {};
+    table.inline.set(key, mine);
+    let now: Result<unknown> | PromiseLike<Result<unknown>>;
+    try {
+      now = work();
+    } catch (thrown) {
+      table.inline.delete(key);
+      mine.open?.();
+      throw thrown;
+    }
+    table.inline.delete(key);
+    if (!isPending(now)) {
+      mine.open?.();
+      return now;
+    }
+    const running = Promise.resolve(now);
+    // A message its handler sent is queued behind it already, as the key's newest: it stays so.
+    this.queue(table, key, running, mine.open === undefined);
+    if (mine.open !== undefined) running.then(mine.open, mine.open);
+    return running;
+  }
+
   /** Holds `key` until `running` settles: later messages of the key wait for it, a hand-off too. */
-  private queue(table: ShardTable, key: string, running: Promise<Result<unknown>>): Promise<Result<unknown>> {
+  private queue(
+    table: ShardTable,
+    key: string,
+    running: Promise<Result<unknown>>,
+    newest = true,
+  ): Promise<Result<unknown>> {
     table.busy.set(key, (table.busy.get(key) ?? 0) + 1);
     const tail: Promise<void> = running.then(
       () => this.finished(table, key, tail),
       () => this.finished(table, key, tail),
     );
-    table.tails.set(key, tail);
+    if (newest) table.tails.set(key, tail);
     return running;
   }
 
@@ -299,6 +345,12 @@ export class ShardRouter implements RequestRouter, ShardGate {
     await this.stopServing?.();
     await this.stopClaims?.();
   }
+}
+
+/** A message of a key in its handler's synchronous part; `wait` opens when that part is done (or its promise settles). */
+interface Inline {
+  wait?: Promise<void>;
+  open?: () => void;
 }
 
 /** The retryable answer of an instance that does not own `key` now. */

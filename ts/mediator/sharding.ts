@@ -7,7 +7,7 @@
  */
 import { ErrorCodes } from "../errors.js";
 import type { HandlerContext } from "./context.js";
-import type { Handler } from "./pipeline.js";
+import { type Handler, isPending } from "./pipeline.js";
 import { err, errFromThrownIn, type Result, returned } from "./result.js";
 import { requestRemote, type Transport } from "./transport.js";
 
@@ -84,7 +84,8 @@ export function shardedHandler(
       !routedHere && isShardRefusal(result) ? forward() : unwrapResult(result);
     const running = gate.run(type, key, routedHere, work);
     if (running === undefined) return forward();
-    return running instanceof Promise ? running.then(outcome) : outcome(running);
+    // Any thenable a gate returns (not only a native promise) is awaited.
+    return isPending(running) ? Promise.resolve(running).then(outcome) : outcome(running);
   };
 }
 
