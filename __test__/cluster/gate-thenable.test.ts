@@ -8,6 +8,7 @@ describe("a custom ShardGate answering with a thenable", () => {
     const gate = {
       run: (_t: string, _k: string, _r: boolean, work: () => unknown) => ({
         // a PromiseLike that is not a native Promise (another realm's, a library's, a Later)
+        // biome-ignore lint/suspicious/noThenProperty: the test is about a gate answering with a thenable
         then: (f: (r: unknown) => unknown, g?: (e: unknown) => unknown) => Promise.resolve(work()).then(f, g),
       }),
     };
