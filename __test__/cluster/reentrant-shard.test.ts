@@ -1,12 +1,26 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { cluster } from "../../ts/entries/cluster.js";
-import { createCatga, defineCommand, silentLogger } from "../../ts/index.js";
+import {
+  type Catga,
+  type CommandContract,
+  createCatga,
+  defineCommand,
+  silentLogger,
+} from "../../ts/index.js";
 import { sleep, TestCluster } from "./helpers.js";
 
 // A sharded handler that sends a message of its own key (ctx.send): the child runs after its parent,
 // never inside it, and the key stays held while either runs (found by review of the synchronous
 // fast path: a child sent before the parent's first await ran nested in it).
 const Step = defineCommand("shard.reenter").payload<{ key: string; n: number }>().returns<number>();
+
+/** A command of these tests: a key, the message's number, the number back. */
+type Keyed<T extends string> = CommandContract<
+  T,
+  { key: string; n: number },
+  { key: string; n: number },
+  number
+>;
 
 describe("sharded handler re-entrancy", () => {
   const net = new TestCluster();
@@ -15,6 +29,34 @@ describe("sharded handler re-entrancy", () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     await net.close();
   });
+
+  /**
+   * Joins `catga` to the cluster as `instanceId` and returns a `.remote()` caller of `contract`,
+   * once a first message went through (the member's view has settled).
+   */
+  async function callerOf<C extends Keyed<string>>(
+    catga: Catga<C>,
+    instanceId: string,
+    contract: C,
+  ): Promise<Catga<C>> {
+    const member = await cluster(catga, {
+      bucket: net.bucket,
+      instanceId,
+      heartbeatMs: 200,
+      discovery: false,
+    });
+    closers.push(() => member.close());
+    const caller = createCatga({
+      transport: await net.transport(`caller-${instanceId}`),
+      logger: silentLogger,
+    })
+      .remote(contract)
+      .build();
+    closers.push(() => caller.close());
+    const warm: Keyed<string> = contract;
+    expect((await (caller as Catga<Keyed<string>>).send(warm, { key: "warm", n: 9 })).ok).toBe(true);
+    return caller;
+  }
 
   it("never runs a child message of the same key inside its parent's handler", async () => {
     const log: string[] = [];
@@ -36,18 +78,7 @@ describe("sharded handler re-entrancy", () => {
         { shardBy: (p) => p.key },
       )
       .build();
-    const member = await cluster(catga, {
-      bucket: net.bucket,
-      instanceId: "re-1",
-      heartbeatMs: 200,
-      discovery: false,
-    });
-    closers.push(() => member.close());
-    const caller = createCatga({ transport: await net.transport("caller"), logger: silentLogger })
-      .remote(Step)
-      .build();
-    closers.push(() => caller.close());
-    expect((await caller.send(Step, { key: "warm", n: 9 })).ok).toBe(true); // view settled
+    const caller = await callerOf(catga, "re-1", Step);
     log.length = 0;
     expect((await caller.send(Step, { key: "k", n: 0 })).ok).toBe(true);
     await sleep(100);
@@ -75,18 +106,7 @@ describe("sharded handler re-entrancy", () => {
         { shardBy: (p) => p.key },
       )
       .build();
-    const member = await cluster(catga, {
-      bucket: net.bucket,
-      instanceId: "re-2",
-      heartbeatMs: 200,
-      discovery: false,
-    });
-    closers.push(() => member.close());
-    const caller = createCatga({ transport: await net.transport("caller2"), logger: silentLogger })
-      .remote(Chain)
-      .build();
-    closers.push(() => caller.close());
-    expect((await caller.send(Chain, { key: "warm", n: 9 })).ok).toBe(true);
+    const caller = await callerOf(catga, "re-2", Chain);
     maxRunning = 0;
     const first = caller.send(Chain, { key: "k", n: 0 });
     await sleep(2);
@@ -115,18 +135,7 @@ describe("sharded handler re-entrancy", () => {
         { shardBy: (p) => p.key },
       )
       .build();
-    const member = await cluster(catga, {
-      bucket: net.bucket,
-      instanceId: "re-3",
-      heartbeatMs: 200,
-      discovery: false,
-    });
-    closers.push(() => member.close());
-    const caller = createCatga({ transport: await net.transport("caller3"), logger: silentLogger })
-      .remote(Tail)
-      .build();
-    closers.push(() => caller.close());
-    expect((await caller.send(Tail, { key: "warm", n: 9 })).ok).toBe(true);
+    const caller = await callerOf(catga, "re-3", Tail);
     expect((await caller.send(Tail, { key: "k", n: 0 })).ok).toBe(true); // parent done, child still running
     expect((await caller.send(Tail, { key: "k", n: 2 })).ok).toBe(true);
     await sleep(200);
