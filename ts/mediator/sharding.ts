@@ -74,7 +74,8 @@ export function shardedHandler(
       } catch (thrown) {
         return errFromThrownIn(thrown, ctx.signal);
       }
-      if (!isThenable(value)) return returned(value);
+      // A handler returns a value or a promise of one; isPending only asks for a `then`.
+      if (!isPending(value as Result<unknown>)) return returned(value);
       return Promise.resolve(value).then(returned, (thrown: unknown) => errFromThrownIn(thrown, ctx.signal));
     };
     // Not ours (or no longer, once its turn came): the transport routes it to the owner, and
@@ -94,10 +95,6 @@ export function isShardRefusal(result: Result<unknown>): boolean {
   if (result.ok || result.error.code !== ErrorCodes.TRANSPORT) return false;
   const details = result.error.details as { shard?: { retryable?: unknown } } | undefined;
   return details?.shard?.retryable === true;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value != null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Back to what a handler returns: the value, or the Err itself (the pipeline keeps it as the failure). */
