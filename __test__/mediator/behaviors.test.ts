@@ -14,6 +14,7 @@ import {
   defineQuery,
   ErrorCodes,
   err,
+  type HandlerContext,
   InMemoryIdempotencyStore,
   type Logger,
   silentLogger,
@@ -450,6 +451,42 @@ describe("timeout", () => {
     const result = await catga.send(Work, { id: 1 });
     expect(result.ok || result.error).toMatchObject({ code: ErrorCodes.TIMEOUT, details: { timeoutMs: 20 } });
     expect(abortedWith).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+
+  it("aborts the signal of a handler that reads it only after its first await", async () => {
+    let signal: AbortSignal | undefined;
+    const catga = quiet()
+      .withTimeout({ ms: 20 })
+      .handle(Work, async (_p, ctx) => {
+        await Promise.resolve();
+        signal = ctx.signal; // its attempt's call is made when the handler went asynchronous
+        await new Promise((resolve) => signal!.addEventListener("abort", resolve, { once: true }));
+        return 1;
+      })
+      .build();
+    const result = await catga.send(Work, { id: 1 });
+    expect(result.ok || result.error.code).toBe(ErrorCodes.TIMEOUT);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+
+  it("never aborts the signal of a handler that answered at once", async () => {
+    const kept: AbortSignal[] = [];
+    let later: HandlerContext | undefined;
+    const catga = quiet()
+      .withTimeout({ ms: 10 })
+      .handle(Work, ({ id }, ctx) => {
+        if (id === 1)
+          kept.push(ctx.signal); // read while it runs
+        else later = ctx; // read after it answered
+        return id;
+      })
+      .build();
+    expect((await catga.send(Work, { id: 1 })).unwrap()).toBe(1);
+    expect((await catga.send(Work, { id: 2 })).unwrap()).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 40)); // past both budgets
+    kept.push(later!.signal);
+    expect(kept.map((signal) => signal.aborted)).toEqual([false, false]);
   });
 
   it("answers on time even if the handler ignores its signal", async () => {

@@ -192,9 +192,12 @@ export interface Dispatcher {
   ): Promise<Result<any>>;
 }
 
-/** Makes a signal on demand; `signal` must return the same object every time. */
+/**
+ * Makes a context copy's signal on demand (the timeout behavior); asked at most once per copy, on
+ * the first read of its `signal`. What it makes for that copy it may keep in the copy's `slot`.
+ */
 export interface SignalSource {
-  readonly signal: AbortSignal;
+  signalOf(context: MessageContext): AbortSignal;
 }
 
 const EMPTY_HEADERS: Headers = Object.freeze({});
@@ -225,6 +228,11 @@ export class MessageContext implements HandlerContext {
   private signalSource: SignalSource | undefined;
   /** Set on copies made by `withSignal`: ids and time come from the original message. */
   private origin: MessageContext | undefined;
+  /**
+   * Kept here for this copy's {@link SignalSource} (the timeout behavior's call, made only when
+   * the handler reads its signal or goes asynchronous); undefined otherwise.
+   */
+  slot: unknown;
 
   constructor(
     dispatcher: Dispatcher,
@@ -256,6 +264,7 @@ export class MessageContext implements HandlerContext {
     }
     this.signalSource = undefined;
     this.origin = undefined;
+    this.slot = undefined;
   }
 
   /**
@@ -283,7 +292,7 @@ export class MessageContext implements HandlerContext {
   }
 
   get signal(): AbortSignal {
-    if (this.abortSignal === undefined) this.abortSignal = this.signalSource!.signal;
+    if (this.abortSignal === undefined) this.abortSignal = this.signalSource!.signalOf(this);
     return this.abortSignal;
   }
 

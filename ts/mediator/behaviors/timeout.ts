@@ -61,7 +61,7 @@ const fields: Record<string, FieldCheck> = {
  * signal to forward), so handlers that ignore cancellation pay for neither the controller nor a
  * timer of their own.
  */
-class TimedCall extends Later implements Deadline, SignalSource {
+class TimedCall extends Later implements Deadline {
   deadline = 0;
   done = false;
   /** In the deadline queue: the handler went asynchronous. */
@@ -155,6 +155,34 @@ class TimedCall extends Later implements Deadline, SignalSource {
 }
 
 /**
+ * The signal source of one target's attempts without a caller signal: an attempt's TimedCall is
+ * made only when it is needed — its handler reads `ctx.signal`, or answers with a promise — and
+ * kept in the context copy the handler got. A handler that answers at once without reading its
+ * signal (a synchronous one) then costs no TimedCall: nothing can time it out anyway.
+ */
+class TimedCalls implements SignalSource {
+  constructor(
+    private readonly queue: DeadlineQueue,
+    private readonly type: string,
+    private readonly ms: number,
+  ) {}
+
+  signalOf(context: MessageContext): AbortSignal {
+    return this.of(context).signal;
+  }
+
+  /** The attempt's call, made now if the handler has not read its signal. */
+  of(context: MessageContext): TimedCall {
+    let call = context.slot as TimedCall | undefined;
+    if (call === undefined) {
+      call = new TimedCall(this.queue, this.type, this.ms);
+      context.slot = call;
+    }
+    return call;
+  }
+}
+
+/**
  * Answers CATGA_TIMEOUT when the budget runs out, even if the handler ignores its signal, and
  * aborts `ctx.signal` so handlers that honor it stop work. A caller's abort is forwarded and
  * answered with CATGA_ABORTED.
@@ -181,14 +209,26 @@ export function timeoutBehavior(options: TimeoutOptions | undefined, issues: Iss
       queues.set(ms, queue);
     }
     const deadlines = queue;
+    const calls = new TimedCalls(deadlines, type, ms);
     const step: StepMiddleware = (payload, ctx, next) => {
       const parent = ctx.signal;
-      if (parent !== NEVER_ABORTED && parent.aborted)
-        return err(ErrorCodes.ABORTED, "The operation was aborted");
+      if (parent === NEVER_ABORTED && ctx instanceof MessageContext) {
+        const inner = ctx.withSignalSource(calls);
+        const outcome = next(payload, inner);
+        const made = inner.slot as TimedCall | undefined;
+        if (!isPending(outcome)) return made === undefined ? outcome : made.completeNow(outcome);
+        return calls.of(inner).wait(outcome);
+      }
+      if (parent.aborted) return err(ErrorCodes.ABORTED, "The operation was aborted");
+      // A caller's signal to forward, or a context of another kind: the call is made up front.
       const call = new TimedCall(deadlines, type, ms);
       if (parent !== NEVER_ABORTED) call.follow(parent);
-      const inner: BehaviorContext =
-        ctx instanceof MessageContext ? ctx.withSignalSource(call) : ctx.withSignal(call.signal);
+      let inner: BehaviorContext;
+      if (ctx instanceof MessageContext) {
+        const copy = ctx.withSignalSource(calls);
+        copy.slot = call;
+        inner = copy;
+      } else inner = ctx.withSignal(call.signal);
       const outcome = next(payload, inner);
       // A handler that answered at once needs no promise and leaves no deadline behind.
       if (!isPending(outcome)) return call.completeNow(outcome);
