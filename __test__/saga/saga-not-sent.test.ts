@@ -30,12 +30,23 @@ const Booking = defineSaga<{ id: string; hold?: string }>("notsent_booking")
   })
   .compensate("hold", { send: Free, payload: (s) => ({ id: s.id }) });
 
+// A saga whose second step always refuses, so its first is compensated — by a service that is
+// not up yet when the compensation is first sent.
+const Reserve = defineCommand("notsent.reserve").payload<{ id: string }>();
+const Refuse = defineCommand("notsent.refuse").payload<{ id: string }>();
+const Unreserve = defineCommand("notsent.unreserve").payload<{ id: string }>();
+const Refused = defineSaga<{ id: string }>("notsent_refused")
+  .startedBy(Open, { id: (p) => p.id, init: (p) => ({ id: p.id }) })
+  .step("reserve", { send: Reserve, payload: (s) => ({ id: s.id }) })
+  .compensate("reserve", { send: Unreserve, payload: (s) => ({ id: s.id }) })
+  .step("refuse", { send: Refuse, payload: (s) => ({ id: s.id }) });
+
 const transports: Transport[] = [];
 afterAll(async () => {
   for (const t of transports) await t.close().catch(() => undefined);
 });
 
-describe("a saga step the transport refused before sending it", () => {
+describe("a saga send refused before it left, or that nobody served", () => {
   it("is sent again until it goes through: every saga completes, none compensated", async () => {
     const prefix = uniquePrefix("notsent");
     const held: string[] = [];
@@ -80,6 +91,56 @@ describe("a saga step the transport refused before sending it", () => {
     expect((await ended()).map((i) => i?.status)).toEqual(ids.map(() => "completed"));
     expect([...held].sort()).toEqual(ids);
     expect(freed).toEqual([]);
+    await host.close();
+  }, 40_000);
+
+  it("does not count a compensation nobody served as one of its attempts", async () => {
+    const prefix = uniquePrefix("notsentundo");
+    const reserved: string[] = [];
+    const unreserved: string[] = [];
+    const servicesT = await natsTransport({ servers: NATS_URL, service: "svc", prefix });
+    transports.push(servicesT);
+    createCatga({ logger: silentLogger, transport: servicesT })
+      .handle(Reserve, (p) => {
+        reserved.push(p.id);
+      })
+      .handle(Refuse, () => {
+        throw new Error("refused");
+      })
+      .build();
+    const hostT = await natsTransport({ servers: NATS_URL, service: "host", prefix, durableCommands: {} });
+    transports.push(hostT);
+    const store = new InMemorySagaStore();
+    // Two attempts 10 ms apart: without waiting for a handler, both would fail at once (NO_HANDLER).
+    const host = createCatga({ logger: silentLogger, transport: hostT })
+      .remote(Reserve, Refuse, Unreserve)
+      .saga(Refused, { store, compensationAttempts: 2, compensationBackoffMs: 10 })
+      .build() as unknown as Catga;
+    await Promise.all([servicesT.ready(), hostT.ready()]);
+    (await host.send(Open, { id: "r1" })).unwrap();
+    await eventually(
+      async () => (await store.get("notsent_refused", "r1"))?.status === "compensating",
+      10_000,
+      "the saga compensates",
+    );
+    await sleep(500); // the compensation goes unserved for a while
+    const lateT = await natsTransport({ servers: NATS_URL, service: "late", prefix });
+    transports.push(lateT);
+    createCatga({ logger: silentLogger, transport: lateT })
+      .handle(Unreserve, (p) => {
+        unreserved.push(p.id);
+      })
+      .build();
+    await lateT.ready();
+    await eventually(
+      async () => (await store.get("notsent_refused", "r1"))?.status !== "compensating",
+      15_000,
+      "the saga ended",
+    );
+    const instance = await store.get("notsent_refused", "r1");
+    expect(instance?.status).toBe("compensated");
+    expect(reserved).toEqual(["r1"]);
+    expect(unreserved).toEqual(["r1"]);
     await host.close();
   }, 40_000);
 });

@@ -6,6 +6,7 @@
 import { errorInfoFrom, type Result } from "../mediator/result.js";
 import type { SagaError, SagaInstance } from "./instance.js";
 import { type Move, SAGA_HOST_DEFAULTS, type SagaRuntime } from "./runtime.js";
+import { untilServed } from "./unserved.js";
 
 /** Leaves the forward path: the done steps (and the in-flight one, when it may have happened) are undone in reverse. */
 export async function compensate(
@@ -72,13 +73,17 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
       trace: claimed.progress.trace,
       attempt,
     } as const;
+    // A send refused before it left, or that nobody served, is not an attempt: it is sent again
+    // (same id) within `unservedStepMs`, so an outage shorter than that burns none of them.
     result = await rt.traced(info, () =>
-      rt.sendCommand(
-        compensation.send,
-        payload,
-        `${rt.name}:${claimed.id}:${name}:undo:${attempt}`,
-        claimed.id,
-        undefined,
+      untilServed(rt, claimed.id, name, "compensation", undefined, () =>
+        rt.sendCommand(
+          compensation.send,
+          payload,
+          `${rt.name}:${claimed.id}:${name}:undo:${attempt}`,
+          claimed.id,
+          undefined,
+        ),
       ),
     );
   } catch (thrown) {

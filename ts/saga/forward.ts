@@ -9,8 +9,9 @@ import { timer } from "./activation.js";
 import { compensate, compensation, fail } from "./compensation.js";
 import type { SendStepDefinition, StepDefinition } from "./define.js";
 import type { SagaError, SagaInstance, SagaProgress } from "./instance.js";
-import { type Move, SAGA_HOST_DEFAULTS, type SagaRuntime } from "./runtime.js";
+import type { Move, SagaRuntime } from "./runtime.js";
 import { isDuplicate } from "./sends.js";
+import { untilServed } from "./unserved.js";
 
 type SendStep = SendStepDefinition;
 type ParallelStep = StepDefinition & { kind: "parallel" };
@@ -119,7 +120,7 @@ function sendStep(
     timeoutMs = timeoutMs === undefined ? left : Math.min(timeoutMs, left);
   }
   const run = () =>
-    untilServed(rt, claimed.id, step.name, timeoutMs, (boundMs) =>
+    untilServed(rt, claimed.id, step.name, "step", timeoutMs, (boundMs) =>
       rt.sendCommand(step.contract, payload, `${rt.name}:${claimed.id}:${step.name}`, claimed.id, boundMs),
     );
   if (rt.telemetry === undefined) return run();
@@ -132,53 +133,6 @@ function sendStep(
   } as const;
   return rt.traced(info, run);
 }
-
-/**
- * Sends again while the send fails with a code that says it never left this process or was never
- * delivered ({@link NEVER_SENT}): nobody served the contract (CATGA_NO_HANDLER: no instance of its
- * service is up, no stream captures it), or the transport refused it before sending
- * (CATGA_NOT_CONNECTED, CATGA_BACKPRESSURE under a `"reject"` policy). Sending it again is safe,
- * as for a transient failure. Bounded by the step's `timeoutMs` (and the deadline), else by
- * `SAGA_HOST_DEFAULTS.unservedStepMs`; then the last such failure fails the step (compensated
- * without it: it never ran).
- */
-async function untilServed(
-  rt: SagaRuntime,
-  id: string,
-  step: string,
-  timeoutMs: number | undefined,
-  attempt: (boundMs: number | undefined) => Promise<Result<unknown>>,
-): Promise<Result<unknown>> {
-  const until = rt.clock.now() + (timeoutMs ?? SAGA_HOST_DEFAULTS.unservedStepMs);
-  let pause = UNSERVED_FIRST_PAUSE_MS;
-  for (let attempts = 1; ; attempts++) {
-    const result = await attempt(timeoutMs === undefined ? undefined : Math.max(1, until - rt.clock.now()));
-    if (result.ok || !NEVER_SENT.has(result.error.code)) return result;
-    // Another attempt only when it has time left after the pause: one cut short by the bound would
-    // end CATGA_TIMEOUT, and a step that timed out is compensated as if it may have run.
-    if (until - rt.clock.now() < pause + UNSERVED_FIRST_PAUSE_MS) return result;
-    if (attempts === 1)
-      rt.logger().warn(`saga step not sent (${result.error.code}); sending it again`, {
-        saga: rt.name,
-        id,
-        step,
-        code: result.error.code,
-      });
-    await rt.clock.sleep(pause);
-    pause = Math.min(pause * 2, UNSERVED_MAX_PAUSE_MS);
-  }
-}
-
-/** Failures of a send that was never delivered: sending it again cannot repeat its effect. */
-const NEVER_SENT: ReadonlySet<string> = new Set([
-  ErrorCodes.NO_HANDLER,
-  ErrorCodes.NOT_CONNECTED,
-  ErrorCodes.BACKPRESSURE,
-]);
-
-/** Pauses between sends of a step nobody served: doubling from the first to the largest. */
-const UNSERVED_FIRST_PAUSE_MS = 50;
-const UNSERVED_MAX_PAUSE_MS = 2_000;
 
 /** The next step, sent while the write that claims it lands (see `record`). */
 interface Ahead {

@@ -15,7 +15,9 @@ export interface SagaHostOptions {
   /** Where instances are kept: `InMemorySagaStore` (one process), `PostgresSagaStore` or `NatsKvSagaStore`. */
   readonly store: SagaStore;
   /**
-   * Attempts at one compensation before the instance is `failed` (left to an operator).
+   * Attempts at one compensation before the instance is `failed` (left to an operator). A send that
+   * was never delivered (CATGA_NO_HANDLER, CATGA_NOT_CONNECTED, CATGA_BACKPRESSURE) is sent again
+   * within one attempt for up to 30 s before it counts as failed.
    * @default 5
    */
   readonly compensationAttempts?: number;
