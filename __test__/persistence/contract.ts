@@ -4,6 +4,7 @@ import {
   CatgaError,
   createCatga,
   defineCommand,
+  ErrorCodes,
   err,
   type IdempotencyClaims,
   type Result,
@@ -73,6 +74,45 @@ export function describeIdempotencyStoreContract(
       expect((stored!.value as typeof value).at).toBeInstanceOf(Date);
       expect(Buffer.isBuffer((stored!.value as typeof value).bytes)).toBe(true);
       expect(typeof (stored!.value as typeof value).big).toBe("bigint");
+    });
+
+    it("round-trips cycles and shared references; refuses a cycle through a Map with CATGA_ENCODE", async () => {
+      const store = await factory();
+      type Node = { name: string; self?: Node; list?: unknown[] };
+      const node: Node = { name: "n" };
+      node.self = node;
+      const list: unknown[] = [1];
+      list.push(list);
+      const shared = { z: 1 };
+      const k = key("cycles");
+      await store.set(
+        k,
+        { value: { node, nested: { node }, list, a: shared, b: shared, set: new Set([1]) } },
+        60_000,
+      );
+      const got = (await store.get(k))!.value as {
+        node: Node;
+        nested: { node: Node };
+        list: unknown[];
+        a: object;
+        b: object;
+        set: Set<number>;
+      };
+      expect(got.node.self).toBe(got.node);
+      expect(got.nested.node).toBe(got.node);
+      expect(got.list[1]).toBe(got.list);
+      expect(got.a).toBe(got.b);
+      expect([...got.set]).toEqual([1]);
+      // Stores that serialize: a cycle through a Map cannot be read back, so it is refused when
+      // stored, not on every later read (the in-memory store keeps the object itself).
+      if (!options.validates) return;
+      const map = new Map<string, unknown>();
+      map.set("me", map);
+      const refused = key("map-cycle");
+      await expect(store.set(refused, { value: { map } }, 60_000)).rejects.toMatchObject({
+        code: ErrorCodes.ENCODE,
+      });
+      expect(await store.get(refused)).toBeUndefined();
     });
 
     it("round-trips a returned failure (err(...)) as a failure with its code, message and details", async () => {

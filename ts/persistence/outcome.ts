@@ -25,8 +25,13 @@ export interface IdempotencyEntry {
  * Outcomes are MessagePack with msgpackr's structured-clone extension, so Dates, Buffers,
  * typed arrays, Sets, BigInts, `undefined` and cycles survive (Maps come back as plain objects,
  * class instances as plain objects). A leading format byte leaves room for a later encoding.
+ *
+ * Objects are written as msgpackr records (each message carries its own record definitions):
+ * with plain MessagePack maps (`useRecords: false`, what was written before) msgpackr 2.1 writes
+ * a cyclic object that it cannot read back (its placeholder for the cycle is a Map), so a
+ * duplicate of that message failed on every delivery. This packr reads both.
  */
-const packr = new Packr({ useRecords: false, structuredClone: true, int64AsType: "bigint" });
+const packr = new Packr({ structuredClone: true, mapsAsObjects: true, int64AsType: "bigint" });
 const FORMAT_V1 = 1;
 /**
  * A refusal the handler returned (`return err(...)`): its code, message and details, so a replay
@@ -41,10 +46,39 @@ export function encodeOutcome(outcome: StoredOutcome): Buffer {
   const body = answered
     ? packr.pack({ code: value.error.code, message: value.error.message, details: value.error.details })
     : packr.pack(value);
+  if (hasReference(body)) readableOrThrow(body);
   const bytes = Buffer.allocUnsafe(body.length + 1);
   bytes[0] = answered ? FORMAT_ANSWERED_FAILURE : FORMAT_V1;
   body.copy(bytes, 1);
   return bytes;
+}
+
+/**
+ * Whether msgpackr marked a value that is referenced more than once (a cycle or a shared object):
+ * its structured-clone id, fixext 4 of type 0x69. Any such byte pair (also inside a string) only
+ * costs the check below.
+ */
+function hasReference(body: Uint8Array): boolean {
+  for (let i = body.indexOf(0xd6); i >= 0 && i < body.length - 1; i = body.indexOf(0xd6, i + 1)) {
+    if (body[i + 1] === 0x69) return true;
+  }
+  return false;
+}
+
+/**
+ * Refuses to store what could not be read back: msgpackr cannot restore a cycle through a Map or a
+ * Set (read as objects), and an outcome that fails to decode would fail every duplicate after it.
+ */
+function readableOrThrow(body: Uint8Array): void {
+  try {
+    packr.unpack(body);
+  } catch (cause) {
+    throw new CatgaError(
+      ErrorCodes.ENCODE,
+      "outcome has a cycle that cannot be stored (through a Map or a Set): store plain objects and arrays",
+      { cause },
+    );
+  }
 }
 
 export function decodeOutcome(bytes: Uint8Array): StoredOutcome {
