@@ -141,4 +141,22 @@ describe("migrate", () => {
     await expectCode(migrate(dead, { schema: "x" }), "CATGA_STORE_FAILED", "connect");
     await dead.end();
   });
+
+  it("refuses a misspelt or invalid option, or a pool that is not one, before touching the database", async () => {
+    const pool = newPool();
+    try {
+      const typo = await expectCode(migrate(pool, { schem: "x" } as never), "CATGA_CONFIG");
+      expect(typo.message).toContain("migrate.schem: unknown option");
+      await expectCode(migrate(pool, "x" as never), "CATGA_CONFIG", "options must be an object");
+      await expectCode(migrate(pool, { schema: "" }), "CATGA_CONFIG", "migrate.schema");
+      await expectCode(migrate({} as never, { schema: "x" }), "CATGA_CONFIG", "migrate.pool");
+      // Nothing was created in the connection's schema by any of them.
+      const { rows } = await pool.query(
+        "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'x'",
+      );
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
 });

@@ -1,4 +1,6 @@
+import { withMethods } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
+import { OptionChecker } from "./option-checker.js";
 import { checkout, type PgPool, quoteIdent } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
 
@@ -157,7 +159,12 @@ export interface MigrateResult {
  * Nothing runs on import: call it from your deploy step or at start-up.
  */
 export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promise<MigrateResult> {
-  const schema = options.schema;
+  // A misspelt `schema` would put the tables in the default schema, where the stores never look.
+  const check = new OptionChecker("migrate", options, ["schema"]);
+  const schema = check.text("schema", true);
+  const poolProblem = withMethods("connect", "query")(pool);
+  if (poolProblem !== undefined) check.add("migrate.pool", poolProblem);
+  check.done();
   const schemaSql = schema === undefined ? undefined : quoteIdent(schema);
   const connection = await checkout(pool, "postgres migrate");
   const client = connection.client;
@@ -210,3 +217,4 @@ export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promi
     connection.release(failed instanceof Error && !(failed instanceof CatgaError) ? failed : undefined);
   }
 }
+

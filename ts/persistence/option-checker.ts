@@ -85,6 +85,11 @@ export class OptionChecker {
     this.check(name, func);
   }
 
+  /** An issue with something that is not one of the options (a positional argument). */
+  add(path: string, message: string): void {
+    this.list.add(path, message);
+  }
+
   /** Throws one CatgaConfigError listing every issue found. */
   done(): void {
     this.list.throwIfAny();
