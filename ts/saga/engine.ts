@@ -13,7 +13,7 @@ import type { HandlerContext } from "../mediator/context.js";
 import type { AnyContract } from "../mediator/contracts.js";
 import type { ExtensionTarget } from "../mediator/extension.js";
 import type { Catga } from "../mediator/mediator.js";
-import { errorInfoFrom } from "../mediator/result.js";
+import { type ErrResult, err, errFrom, errorInfoFrom } from "../mediator/result.js";
 import { activate } from "./activation.js";
 import { back } from "./compensation.js";
 import type { SagaAdvance, SagaBlueprint, SagaStarted } from "./define.js";
@@ -23,6 +23,9 @@ import type { SagaHostOptions } from "./host.js";
 import type { SagaInstance } from "./instance.js";
 import { type Move, SagaRuntime } from "./runtime.js";
 import { advanceId } from "./sends.js";
+
+/** What `stored` refuses an initial state with: too large, or not JSON (a BigInt, a cycle). */
+const STATE_REFUSED: ReadonlySet<string> = new Set([ErrorCodes.LIMIT, ErrorCodes.INVALID_ARGUMENT]);
 
 /** The entry points of one hosted saga: its start, the events it waits for, the advance command. */
 export class SagaEngine {
@@ -43,17 +46,27 @@ export class SagaEngine {
     this.rt.attach(catga, clock);
   }
 
-  /** The start message: creates the instance (once per id) and activates it. */
-  async start(payload: unknown, ctx: HandlerContext): Promise<SagaStarted> {
+  /**
+   * The start message: creates the instance (once per id) and activates it. A bad id or an initial
+   * state that cannot be stored is *returned* as the start's failure (`err`), not thrown: the same
+   * message would fail the same way again, so a durable start is not redelivered for it.
+   */
+  async start(payload: unknown, ctx: HandlerContext): Promise<SagaStarted | ErrResult> {
     const start = this.saga.start!;
     const id = start.options.id(payload);
     if (typeof id !== "string" || !SAGA_NAME.test(id))
-      throw new CatgaError(
+      return err(
         ErrorCodes.INVALID_ARGUMENT,
-        `saga ${this.saga.name}: the instance id from ${start.contract.type} must be 1-100 ASCII letters, digits, '_' or '-', got ${JSON.stringify(id)}`,
-        { details: { field: "id", saga: this.saga.name } },
+        `saga ${this.saga.name}: the instance id from ${start.contract.type} must be 1-100 ASCII letters, digits, '_' or '-', got ${JSON.stringify(id)?.slice(0, 200)}`,
+        { field: "id", saga: this.saga.name },
       );
-    const state = this.rt.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
+    let state: unknown;
+    try {
+      state = this.rt.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
+    } catch (thrown) {
+      if (thrown instanceof CatgaError && STATE_REFUSED.has(thrown.code)) return errFrom(errorInfoFrom(thrown));
+      throw thrown; // init's own error: thrown, as from any handler
+    }
     const now = this.rt.clock.now();
     const deadlineMs = this.saga.deadlineMs;
     const span = this.rt.telemetry?.start(this.saga.name, id);
