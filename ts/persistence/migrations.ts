@@ -217,4 +217,3 @@ export async function migrate(pool: PgPool, options: MigrateOptions = {}): Promi
     connection.release(failed instanceof Error && !(failed instanceof CatgaError) ? failed : undefined);
   }
 }
-

@@ -64,7 +64,8 @@ export class SagaEngine {
     try {
       state = this.rt.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
     } catch (thrown) {
-      if (thrown instanceof CatgaError && STATE_REFUSED.has(thrown.code)) return errFrom(errorInfoFrom(thrown));
+      if (thrown instanceof CatgaError && STATE_REFUSED.has(thrown.code))
+        return errFrom(errorInfoFrom(thrown));
       throw thrown; // init's own error: thrown, as from any handler
     }
     const now = this.rt.clock.now();
