@@ -158,6 +158,29 @@ describe("durable publish", () => {
       code: "CATGA_NO_HANDLER",
     });
   });
+
+  it("refuses a call with a malformed item whole, naming the item's field, before sending any", async () => {
+    const { stream, subject } = names("badpub");
+    await js.ensureStream({ name: stream, subjects: [`${subject}.>`], storage: "memory" });
+    const good = { subject: `${subject}.x`, messageId: "ok-1", envelope: eventEnvelope("ok-1") };
+    const refused = async (items: unknown, field: string) => {
+      const error = await js.publish(items as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: "CATGA_INVALID_ARGUMENT", details: { field } });
+      expect((error as Error).message.length).toBeLessThan(400);
+    };
+    await refused("x", "items");
+    await refused([good, null], "items[1]");
+    await refused([good, { ...good, envelope: "bytes" }], "items[1].envelope");
+    await refused([good, { ...good, messageId: "" }], "items[1].messageId");
+    await refused([{ ...good, subject: "a b" }], "items[0].subject");
+    // A wrong call shape quotes at most 200 characters of what it got, not megabytes.
+    await refused([{ ...good, subject: "s ".repeat(600_000) }], "items[0].subject");
+    // Nothing of the refused calls was stored: the good item goes in as the stream's first.
+    expect(await js.publish([good])).toEqual([{ ok: true, sequence: 1, duplicate: false }]);
+  });
 });
 
 describe("durable consumers", () => {

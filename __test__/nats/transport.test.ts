@@ -404,6 +404,43 @@ describe("NatsTransport: results (found by a reviewer)", () => {
     expect(small!.ok && small!.value).toBe(7);
     await Promise.all([client.close(), server.close()]);
   });
+
+  it("a payload or result that cannot be encoded (a cycle, a Symbol) is CATGA_ENCODE naming the field", async () => {
+    const Echo = defineCommand("encode.echo").payload<unknown>().returns<unknown>();
+    const Noted = defineEvent("encode.noted").payload<unknown>();
+    const prefix = uniquePrefix("encodecycle");
+    const serverTransport = await connect("echo", prefix);
+    const server = createCatga({ logger: silentLogger, transport: serverTransport })
+      .handle(Echo, (payload) => {
+        const out: Record<string, unknown> = { payload };
+        out.self = out;
+        return out;
+      })
+      .handle(Noted, () => undefined)
+      .build();
+    await serverTransport.ready();
+    const clientTransport = await connect("client", prefix);
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).remote(Echo).build();
+    await clientTransport.ready();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    for (const payload of [cyclic, { s: Symbol("x") }]) {
+      const sent = await client.send(Echo, payload);
+      expect(sent.ok || sent.error).toMatchObject({ code: ErrorCodes.ENCODE, details: { field: "payload" } });
+    }
+    const published = await client.publish(Noted, cyclic);
+    expect(published.ok || published.error.details).toMatchObject({
+      failures: [{ code: ErrorCodes.ENCODE, details: { field: "payload" } }],
+    });
+    // The server's result has a cycle: the request fails with the result's field named, once.
+    const answered = await client.send(Echo, { fine: true });
+    expect(answered.ok || answered.error).toMatchObject({
+      code: ErrorCodes.ENCODE,
+      details: { field: "result" },
+    });
+    expect(answered.ok || answered.error.message).toMatch(/^the result of encode\.echo cannot be encoded/);
+    await Promise.all([client.close(), server.close()]);
+  });
 });
 
 describe("durable events: failures no retry can fix (issue 21 item 4)", () => {

@@ -136,6 +136,9 @@ describe("scheduled messages", () => {
     // @ts-expect-error: an id is a string
     expect(await field(transport.schedules.cancel(42))).toEqual(invalid("id"));
     expect(await field(transport.schedules.list({ limit: 0 }))).toEqual(invalid("limit"));
+    // From JavaScript: not an object, or a misspelt option — coded, never a throw.
+    expect(await field(transport.schedules.list(null as never))).toEqual(invalid("page"));
+    expect(await field(transport.schedules.list({ limt: 5 } as never))).toEqual(invalid("limt"));
   });
 
   it("says CATGA_CONFIG when scheduling is not enabled", async () => {

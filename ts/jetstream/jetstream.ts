@@ -1,3 +1,4 @@
+import { describe } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import { type AckSignal, ackSignals } from "../mediator/signals.js";
 import { fromNativeError } from "../native/errors.js";
@@ -121,7 +122,24 @@ export class JetStream implements DurablePublisher {
    * for the copy its earlier attempt stored, and may land after items sent later.
    */
   async publish(items: readonly DurableItem[]): Promise<readonly DurableOutcome[]> {
+    if (!Array.isArray(items))
+      throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `items must be an array, got ${describe(items)}`, {
+        details: { field: "items" },
+      });
     if (items.length === 0) return [];
+    // The whole call is refused before anything is sent: a bad item is the caller's bug.
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as DurableItem | null;
+      if (typeof item !== "object" || item === null)
+        throw new CatgaError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `items[${i}] must be an object, got ${describe(item)}`,
+          {
+            details: { field: `items[${i}]` },
+          },
+        );
+      checkItem(item.subject, item.messageId, item.envelope, `items[${i}].`);
+    }
     this.connection.assertOpen();
     return this.publishAccepted(items);
   }
@@ -168,15 +186,7 @@ export class JetStream implements DurablePublisher {
     // connection is checked now, so a close() later in this tick does not fail what was accepted.
     try {
       this.connection.assertOpen();
-      if (!isPublishSubject(subject))
-        throw new CatgaError(
-          ErrorCodes.INVALID_ARGUMENT,
-          `subject ${JSON.stringify(subject)} is not a valid NATS subject`,
-        );
-      if (typeof messageId !== "string" || messageId.length === 0)
-        throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "messageId must be a non-empty string");
-      if (!(envelope instanceof Uint8Array))
-        throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be a Uint8Array or Buffer");
+      checkItem(subject, messageId, envelope, "");
     } catch (error) {
       return Promise.reject(error);
     }
@@ -394,6 +404,39 @@ export const PERMANENT_FAILURES: ReadonlySet<string> = new Set([ErrorCodes.DECOD
  */
 export function isLastDelivery(code: string, deliveryCount: number, maxDeliver: number): boolean {
   return PERMANENT_FAILURES.has(code) || (maxDeliver !== -1 && deliveryCount >= maxDeliver);
+}
+
+/**
+ * One item of a durable publish, as a caller may pass anything from JavaScript: a publishable
+ * subject, a non-empty message id (JetStream's dedupe key), bytes. `at` prefixes the field's name.
+ * Values are quoted at most 200 characters long (an argument may be megabytes).
+ */
+function checkItem(subject: unknown, messageId: unknown, envelope: unknown, at: string): void {
+  const quoted = (value: unknown) => describe(typeof value === "string" ? value.slice(0, 200) : value);
+  if (typeof subject !== "string" || !isPublishSubject(subject))
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${at}subject ${quoted(subject)} is not a valid NATS subject`,
+      {
+        details: { field: `${at}subject` },
+      },
+    );
+  if (typeof messageId !== "string" || messageId.length === 0)
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${at}messageId must be a non-empty string, got ${quoted(messageId)}`,
+      {
+        details: { field: `${at}messageId` },
+      },
+    );
+  if (!(envelope instanceof Uint8Array))
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${at}envelope must be a Uint8Array or Buffer, got ${describe(envelope)}`,
+      {
+        details: { field: `${at}envelope` },
+      },
+    );
 }
 
 /** A `publishOne` waiting for the end of the tick, when it goes out with the others. */

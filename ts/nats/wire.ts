@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr/pack";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { ContractKind } from "../mediator/contracts.js";
+import { type ErrResult, err } from "../mediator/result.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
 import { envelopeRead, type ReadExpectations, readEnvelope } from "./envelope-reader.js";
 import { type EnvelopeHead, writeEnvelope, writeEnvelopeOf } from "./envelope-writer.js";
@@ -116,11 +117,42 @@ export function encodeWire(envelope: WireEnvelope): Buffer {
  * packed right behind the envelope's head (see plain-packer.ts); anything else goes to msgpackr.
  */
 function encodeEnvelope(head: EnvelopeHead, codec: PayloadCodec, value: unknown): Buffer {
-  if (codec === msgpackCodec) {
-    const bytes = writeEnvelopeOf(head, value);
-    if (bytes !== undefined) return bytes;
+  try {
+    if (codec === msgpackCodec) {
+      const bytes = writeEnvelopeOf(head, value);
+      if (bytes !== undefined) return bytes;
+    }
+    return writeEnvelope(head, codec.encode(value));
+  } catch (error) {
+    throw unencodable(head, codec, error);
   }
-  return writeEnvelope(head, codec.encode(value));
+}
+
+/** A result that could not be encoded, as the failure its caller gets instead (CATGA_ENCODE). */
+export function unencodableResult(type: string, error: unknown): ErrResult {
+  if (error instanceof CatgaError && error.code === ErrorCodes.ENCODE)
+    return err(error.code, error.message, error.details as never);
+  return err(ErrorCodes.ENCODE, `the result of ${type} cannot be encoded: ${String(error)}`);
+}
+
+/**
+ * What a codec (or the plain packer) throws for a value it cannot write — a stack overflow on a
+ * cycle, "Unknown type: symbol", a BigInt in JSON — as CATGA_ENCODE naming the payload (a
+ * CatgaError, e.g. a protobuf codec's, keeps its code).
+ */
+function unencodable(head: EnvelopeHead, codec: PayloadCodec, error: unknown): CatgaError {
+  if (error instanceof CatgaError) return error;
+  const result = head.kindCode === REPLY_KIND || head.kindCode === ERROR_KIND;
+  const reason = error instanceof RangeError ? "it has a cycle or is nested too deeply" : String(error);
+  const field = result ? "result" : "payload";
+  return new CatgaError(
+    ErrorCodes.ENCODE,
+    `the ${field} of ${head.type} cannot be encoded (${codec.name}): ${reason}`,
+    {
+      details: { field, codec: codec.name },
+      cause: error,
+    },
+  );
 }
 
 function isOptionalString(value: unknown): boolean {

@@ -7,7 +7,7 @@ import { uuidv7 } from "../mediator/ids.js";
 import { err, isAnsweredFailure, ok, type Result } from "../mediator/result.js";
 import { type Envelope, type InboundDispatcher, toWire } from "../mediator/transport.js";
 import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/connection.js";
-import type { EnvelopeCodec } from "../nats/wire.js";
+import { type EnvelopeCodec, unencodableResult } from "../nats/wire.js";
 import { durabilityOf } from "./durability.js";
 import { typeMismatch } from "./inbound.js";
 import { type DurableCommandsOptions, defaultStreamName } from "./options.js";
@@ -302,9 +302,7 @@ export class DurableCommands {
       try {
         bytes = this.codec.encodeReplyTo(command.type, command.messageId, command.correlationId, wire);
       } catch (error) {
-        wire = toWire(
-          err(ErrorCodes.ENCODE, `the result of ${command.type} cannot be encoded: ${String(error)}`),
-        );
+        wire = toWire(unencodableResult(command.type, error));
         bytes = this.codec.encodeReplyTo(command.type, command.messageId, command.correlationId, wire);
       }
       // The caller is this transport: the connection does not receive its own publishes.

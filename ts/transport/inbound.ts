@@ -5,7 +5,7 @@ import { type Envelope, type InboundDispatcher, toWire } from "../mediator/trans
 import type { InboundMessages, NatsConnection, OutboundReply } from "../nats/connection.js";
 import { envelopeRead, type ReadExpectations, readEnvelope } from "../nats/envelope-reader.js";
 import { viewAt } from "../nats/pack.js";
-import type { EnvelopeCodec } from "../nats/wire.js";
+import { type EnvelopeCodec, unencodableResult } from "../nats/wire.js";
 import type { RequestSlots } from "./request-slots.js";
 
 const DONE: Promise<void> = Promise.resolve();
@@ -190,7 +190,7 @@ export class InboundBatches {
       envelope = this.codec.encodeReplyTo(type, messageId, correlationId, toWire(result));
     } catch (error) {
       // A result that cannot be encoded (a cycle, a BigInt) fails this request alone, coded.
-      const failure = err(ErrorCodes.ENCODE, `the result of ${type} cannot be encoded: ${String(error)}`);
+      const failure = unencodableResult(type, error);
       envelope = this.codec.encodeReplyTo(type, messageId, correlationId, toWire(failure));
     }
     replies.add(replyTo, envelope);

@@ -1,3 +1,4 @@
+import { describe } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import { type DurableMessage, JetStream, type RedeliverLater } from "../jetstream/jetstream.js";
 import type { StreamOptions } from "../jetstream/options.js";
@@ -196,6 +197,15 @@ export class Scheduler implements Schedules {
   async list(
     page: { readonly after?: number; readonly limit?: number } = {},
   ): Promise<Result<ScheduledPage>> {
+    if (typeof page !== "object" || page === null)
+      return err(ErrorCodes.INVALID_ARGUMENT, `list takes { after?, limit }, got ${describe(page)}`, {
+        field: "page",
+      });
+    const unknown = Object.keys(page).filter((key) => key !== "after" && key !== "limit");
+    if (unknown.length > 0)
+      return err(ErrorCodes.INVALID_ARGUMENT, `list: unknown option ${unknown[0]} (expected after, limit)`, {
+        field: unknown[0]!,
+      });
     const { after = 0, limit = 100 } = page;
     if (!Number.isSafeInteger(after) || after < 0)
       return err(ErrorCodes.INVALID_ARGUMENT, `after must be a stream sequence (0 or more), got ${after}`, {
