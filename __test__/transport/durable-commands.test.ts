@@ -201,6 +201,43 @@ describe("durable commands: the caller's deadline", () => {
   });
 });
 
+describe("durable commands: close drains a 'result' wait", () => {
+  it("a caller closing while a 'result' send waits still gets the Result, within the send's bound", async () => {
+    const prefix = uniquePrefix("dclose");
+    const paymentsTransport = await connect("payments", prefix, { durableCommands });
+    const payments = createCatga({ logger: silentLogger, transport: paymentsTransport })
+      .handle(Capture, async ({ id }) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        return { captured: id };
+      })
+      .build();
+    await paymentsTransport.ready();
+    const webTransport = await connect("web", prefix, { requestTimeoutMs: 5_000 });
+    const web = createCatga({ logger: silentLogger, transport: webTransport }).remote(Capture).build();
+    await webTransport.ready();
+    const pending = web.send(Capture, { id: "c1" }, { await: "result" });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // stored, being handled
+    let closed = false;
+    const closing = web.close().then(() => {
+      closed = true;
+    });
+    const result = await pending;
+    expect(result.ok && result.value).toEqual({ captured: "c1" });
+    await closing;
+    expect(closed).toBe(true);
+    // And a wait whose bound passes first ends with that bound, not with a close that hangs.
+    const other = await connect("web2", prefix, { requestTimeoutMs: 150 });
+    const web2 = createCatga({ logger: silentLogger, transport: other }).remote(Capture).build();
+    await other.ready();
+    const slow = web2.send(Capture, { id: "c2" }, { await: "result" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await web2.close();
+    expect((await slow).ok || (await slow).error).toMatchObject({ code: ErrorCodes.TIMEOUT });
+    await dropStreams(paymentsTransport, prefix);
+    await payments.close();
+  });
+});
+
 describe("durable commands: caller and handler must agree", () => {
   it("refuses a request/reply caller of a durable handler, and a durable caller of a request/reply handler", async () => {
     const prefix = uniquePrefix("dmismatch");

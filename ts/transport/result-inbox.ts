@@ -10,6 +10,8 @@ import { decodeWire, type EnvelopeCodec } from "../nats/wire.js";
 /** One `send(..., { await: "result" })` waiting for its handler's Result. */
 interface Waiter {
   resolve(result: Result<unknown>): void;
+  /** Made by `close` only: told when this wait ends. */
+  done?: (() => void)[];
 }
 
 /** The JetStream API's "no message found" error (JSApiNoMessageFound). */
@@ -146,6 +148,7 @@ export class ResultInbox {
         );
       const waiter: Waiter = { resolve: (r) => finish(r) };
       finish = (r) => {
+        if (waiter.done !== undefined) for (const drained of waiter.done.splice(0)) drained();
         clearTimeout(timer);
         this.unwatch(signal, onAbort);
         const list = this.waiting.get(messageId);
@@ -220,8 +223,16 @@ export class ResultInbox {
     for (const waiter of [...list]) waiter.resolve(result);
   }
 
-  /** Ends every wait with CATGA_CLOSED and unsubscribes. */
+  /**
+   * Drains, then unsubscribes: a send still waiting gets its Result if it comes before that send's
+   * own bound (its signal, else `requestTimeoutMs`), as a request in flight does at close; any wait
+   * left after that (none, unless `deliver` misbehaves) ends with CATGA_CLOSED.
+   */
   async close(): Promise<void> {
+    const draining = [...this.waiting.values()]
+      .flat()
+      .map((waiter) => new Promise<void>((resolve) => (waiter.done ??= []).push(resolve)));
+    await Promise.all(draining);
     for (const list of [...this.waiting.values()])
       for (const waiter of [...list])
         waiter.resolve(err(ErrorCodes.CLOSED, "the transport closed before the command's result came"));
