@@ -229,9 +229,13 @@ export class ResultInbox {
    * left after that (none, unless `deliver` misbehaves) ends with CATGA_CLOSED.
    */
   async close(): Promise<void> {
-    const draining = [...this.waiting.values()]
-      .flat()
-      .map((waiter) => new Promise<void>((resolve) => (waiter.done ??= []).push(resolve)));
+    const draining = [...this.waiting.values()].flat().map(
+      (waiter) =>
+        new Promise<void>((resolve) => {
+          waiter.done ??= [];
+          waiter.done.push(resolve);
+        }),
+    );
     await Promise.all(draining);
     for (const list of [...this.waiting.values()])
       for (const waiter of [...list])
