@@ -232,7 +232,8 @@ describe("durable commands: close drains a 'result' wait", () => {
     const slow = web2.send(Capture, { id: "c2" }, { await: "result" });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await web2.close();
-    expect((await slow).ok || (await slow).error).toMatchObject({ code: ErrorCodes.TIMEOUT });
+    const timedOut = await slow;
+    expect(timedOut.ok || timedOut.error).toMatchObject({ code: ErrorCodes.TIMEOUT });
     await dropStreams(paymentsTransport, prefix);
     await payments.close();
   });
