@@ -74,7 +74,9 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     // Claimed before the first await, so two concurrent calls cannot both pass.
     transport.claimCluster();
     try {
-      return await Cluster.open(transport, options);
+      const started = await Cluster.open(transport, options);
+      transport.closesCluster(() => started.close());
+      return started;
     } catch (error) {
       transport.releaseCluster();
       throw error;

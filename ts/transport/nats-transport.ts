@@ -80,6 +80,7 @@ export class NatsTransport implements Transport {
   private router: RequestRouter | undefined;
   /** Whether a `cluster()` claimed this transport (one per transport). */
   private clustered = false;
+  private clusterClose: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly connection: NatsConnection,
@@ -305,6 +306,14 @@ export class NatsTransport implements Transport {
   }
 
   /**
+   * @internal The started cluster's `close`, run first by `close()`: a cluster left open kept
+   * heartbeating (and the process alive) after its transport closed, and kept its keys and leases.
+   */
+  closesCluster(close: () => Promise<void>): void {
+    this.clusterClose = close;
+  }
+
+  /**
    * @internal Installs `router` and serves every command and query type handled here on its
    * per-instance subject too; resolves with a function that stops serving those subjects.
    */
@@ -412,6 +421,8 @@ export class NatsTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // The cluster first, as its docs order it: leaderships resigned, keys handed over, goodbye said.
+    await this.clusterClose?.().catch(() => undefined);
     await this.subscribed.catch(() => undefined);
     // Every subscription and durable consumer stops first, delivering and settling what it
     // already took: the durable ones are not the connection's to drain, and left running they
