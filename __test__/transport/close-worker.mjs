@@ -31,7 +31,11 @@ const catga = createCatga({ logger: silentLogger, transport })
 await transport.ready();
 let leadership;
 if (mode === "cluster") {
-  const members = await cluster(catga, { bucket: `${prefix.replace(/[^A-Za-z0-9_-]/g, "_")}_cluster`, heartbeatMs: 200, discovery: false });
+  const members = await cluster(catga, {
+    bucket: `${prefix.replace(/[^A-Za-z0-9_-]/g, "_")}_cluster`,
+    heartbeatMs: 200,
+    discovery: false,
+  });
   leadership = members.leader("closer", { ttlMs: 1000 });
   await new Promise((resolve) => leadership.once("elected", resolve));
 }
