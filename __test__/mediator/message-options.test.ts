@@ -133,4 +133,23 @@ describe("contracts from JS callers", () => {
       }
     });
   }
+
+  it("answers a contract of the wrong kind (an event to send, a command to publish) by name", async () => {
+    let handled = 0;
+    const catga = mediator(() => handled++);
+    for (const [call, got] of [
+      [() => catga.publish(Place as never, { n: 1 } as never), "a command contract (options.place)"],
+      [() => catga.send(Placed as never, { n: 1 } as never), "an event contract (options.placed)"],
+      [() => catga.query(Place as never, { n: 1 } as never), "a command contract (options.place)"],
+      [
+        () => catga.send(Find as never, { n: 1 } as never, { messageId: "m" }),
+        "a query contract (options.find)",
+      ],
+    ] as const) {
+      const error = await failure(call());
+      expect([error.code, error.field]).toEqual([ErrorCodes.INVALID_ARGUMENT, "contract"]);
+      expect(error.message).toContain(got);
+    }
+    expect(handled).toBe(0);
+  });
 });

@@ -111,7 +111,13 @@ function aborted(): Promise<ErrResult> {
 
 /** A JS caller passed something other than a contract from defineCommand/defineQuery/defineEvent. */
 function notAContract(kind: ContractKind, contract: unknown): Promise<ErrResult> {
-  const got = contract === null ? "null" : typeof contract;
+  const other = (contract as { kind?: unknown } | null | undefined)?.kind;
+  const got =
+    typeof other === "string" && other !== kind
+      ? `${other === "event" ? "an" : "a"} ${other} contract (${(contract as { type?: unknown }).type})`
+      : contract === null
+        ? "null"
+        : typeof contract;
   return Promise.resolve(
     err(
       ErrorCodes.INVALID_ARGUMENT,
@@ -203,7 +209,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     // biome-ignore lint/suspicious/noExplicitAny: the Catga interface types the result per options
   ): Promise<Result<any>> {
     const type = contract?.type;
-    if (typeof type !== "string") return notAContract("event", contract);
+    if (typeof type !== "string" || contract.kind !== "event") return notAContract("event", contract);
     return this.dispatchEvent(type, payload, options, undefined);
   }
 
@@ -233,7 +239,10 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
     // biome-ignore lint/suspicious/noExplicitAny: typed by the public send/query signatures
   ): Promise<Result<any>> {
     const type = contract?.type;
-    if (typeof type !== "string") return notAContract(kind, contract);
+    // A JS caller's event contract given to send (or a command to query): refused by name, not
+    // looked up as a type nobody handles.
+    if (typeof type !== "string" || (contract as { kind?: unknown }).kind !== kind)
+      return notAContract(kind, contract);
     const context = this.begin(kind, type, payload, options, parent);
     if (!(context instanceof MessageContext)) return context;
     const durable = kind === "command" && contract.delivery === "durable";
