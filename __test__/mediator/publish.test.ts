@@ -49,7 +49,10 @@ describe("publish", () => {
       .handle(Happened, () => undefined)
       .build();
     const result = await catga.publish(Happened, { n: 1 }, { mode: "sequentail" as never });
-    expect(result.ok || result.error).toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+    expect(result.ok || result.error).toMatchObject({
+      code: "CATGA_INVALID_ARGUMENT",
+      details: { field: "mode" },
+    });
   });
 
   it("runs handlers concurrently by default and one after another when sequential", async () => {

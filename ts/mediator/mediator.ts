@@ -343,6 +343,7 @@ export class Mediator implements Catga<AnyContract>, Dispatcher {
         err(
           ErrorCodes.INVALID_ARGUMENT,
           `options.mode must be "concurrent" or "sequential", got ${JSON.stringify(mode)}`,
+          { field: "mode" },
         ),
       );
     if (this.hook !== undefined) {
