@@ -53,6 +53,17 @@ describe("NATS connection options", () => {
     ]);
   });
 
+  it("refuses a base reconnect delay above the cap (given, or the 5 s default)", async () => {
+    for (const options of [
+      { reconnectDelayMs: 2_000, reconnectDelayMaxMs: 1_000 },
+      { reconnectDelayMs: 10_000 },
+    ]) {
+      const error = await NatsConnection.connect({ servers: NATS_URL, ...options }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["reconnectDelayMs"]);
+    }
+  });
+
   it("refuses TLS files that do not exist, even on a server without TLS", async () => {
     // Before: a plain nats:// server never asked for TLS, so a misspelt caFile connected fine
     // and would only fail once TLS was turned on (found from outside).

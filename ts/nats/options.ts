@@ -363,6 +363,17 @@ export function natsOptionIssues(options: NatsConnectionOptions): ConfigIssue[] 
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
     list.add("tls.certFile", "certFile and keyFile must be given together");
   list.checkObject("batch", options.batch, BATCH_FIELDS);
+  const reconnectDelayMs = options.reconnectDelayMs;
+  const reconnectDelayMaxMs = options.reconnectDelayMaxMs ?? NATS_DEFAULTS.reconnectDelayMaxMs;
+  if (
+    Number.isInteger(reconnectDelayMs) &&
+    Number.isInteger(reconnectDelayMaxMs) &&
+    reconnectDelayMs! > reconnectDelayMaxMs
+  )
+    list.add(
+      "reconnectDelayMs",
+      `must not exceed reconnectDelayMaxMs (${reconnectDelayMaxMs}), got ${reconnectDelayMs}: the cap would make every wait the same`,
+    );
   return list.issues;
 }
 
