@@ -105,6 +105,9 @@ describe("streams", () => {
       "consumer.durable",
       "consumer.maxDeliver",
     ]);
+    const noHandler = await js.consume({ stream: "ANY", durable: "d" }, 5 as never).catch((e: unknown) => e);
+    expect(noHandler).toBeInstanceOf(CatgaConfigError);
+    expect((noHandler as CatgaConfigError).issues.map((i) => i.path)).toEqual(["consume.handler"]);
   });
 
   it("a consumer on a missing stream fails with a coded error", async () => {

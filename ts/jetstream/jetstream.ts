@@ -1,5 +1,5 @@
 import { describe } from "../checks.js";
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaConfigError, CatgaError, ErrorCodes } from "../errors.js";
 import { type AckSignal, ackSignals } from "../mediator/signals.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
@@ -232,6 +232,13 @@ export class JetStream implements DurablePublisher {
    */
   async consume(options: DurableConsumerOptions, handler: DurableHandler): Promise<() => Promise<void>> {
     assertConsumerOptions(options);
+    if (typeof handler !== "function")
+      throw new CatgaConfigError([
+        {
+          path: "consume.handler",
+          message: `must be a function (message) => Promise, got ${describe(handler)}`,
+        },
+      ]);
     const maxDeliver = options.maxDeliver ?? CONSUMER_DEFAULTS.maxDeliver;
     const backoff =
       options.backoffMs && options.backoffMs.length > 0 ? options.backoffMs : CONSUMER_DEFAULTS.backoffMs;
