@@ -4,6 +4,9 @@ import { OptionChecker } from "./option-checker.js";
 import { encodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { invalid } from "./store-errors.js";
 
+/** The longest finite TTL a store takes: ten years, in ms. */
+const MAX_TTL_MS = 10 * 365 * 24 * 3600_000;
+
 /** Size caps every idempotency store checks before bytes reach the backend (CATGA_LIMIT past them). */
 export interface StoreLimits {
   /**
@@ -63,11 +66,19 @@ export class Limits {
     return keys;
   }
 
-  /** TTL in whole milliseconds (rounded up); `Infinity` means the entry never expires. */
+  /**
+   * TTL in whole milliseconds (rounded up); `Infinity` means the entry never expires. A finite one
+   * is at most ten years: beyond, the stores' own clocks overflow (a PostgreSQL bigint, Redis PX).
+   */
   ttl(ttlMs: unknown): number {
-    if (typeof ttlMs !== "number" || Number.isNaN(ttlMs) || ttlMs <= 0) {
+    if (
+      typeof ttlMs !== "number" ||
+      Number.isNaN(ttlMs) ||
+      ttlMs <= 0 ||
+      (ttlMs > MAX_TTL_MS && ttlMs !== Infinity)
+    ) {
       throw invalid(
-        `${this.store}: ttlMs must be a number > 0 (Infinity = never expires), got ${String(ttlMs)}`,
+        `${this.store}: ttlMs must be a number > 0 and at most ${MAX_TTL_MS} (ten years; Infinity = never expires), got ${String(ttlMs)}`,
       );
     }
     return ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Math.ceil(ttlMs);
