@@ -45,6 +45,7 @@ const badOptions: [string, unknown, string][] = [
   ["a number as options", 42, "options"],
   ["an empty messageId", { messageId: "" }, "messageId"],
   ["a numeric messageId", { messageId: 42 }, "messageId"],
+  ["a messageId of 100,000 characters", { messageId: "m".repeat(100_000) }, "messageId"],
   ["an object correlationId", { correlationId: {} }, "correlationId"],
   ["an empty causationId", { causationId: "" }, "causationId"],
   ["headers that are not an object", { headers: 42 }, "headers"],

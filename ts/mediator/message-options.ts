@@ -19,6 +19,11 @@ const ALLOWED: Readonly<Record<ContractKind, ReadonlySet<string>>> = {
   event: new Set([...COMMON, "mode", "deliverAt", "delayMs"]),
 };
 const IDS = ["messageId", "correlationId", "causationId"] as const;
+/**
+ * Ids travel in every envelope and, for durable messages, in a NATS header (`Nats-Msg-Id`, within
+ * the server's 64 KiB of headers): a 100,000-character id failed there as CATGA_TRANSPORT.
+ */
+const MAX_ID_LENGTH = 1024;
 
 /**
  * Why `options` cannot be used for a message of `kind`, as the failed Result to return, or
@@ -37,8 +42,11 @@ export function checkMessageOptions(kind: ContractKind, options: unknown): Promi
   }
   for (const field of IDS) {
     const id = options[field];
-    if (id !== undefined && (typeof id !== "string" || id.length === 0))
-      return invalid(field, `must be a non-empty string, got ${describe(id)}`);
+    if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH))
+      return invalid(
+        field,
+        `must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${typeof id === "string" ? `${id.length} characters` : describe(id)}`,
+      );
   }
   const headers = options.headers;
   if (headers !== undefined) {
