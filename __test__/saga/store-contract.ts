@@ -89,6 +89,19 @@ export function describeSagaStoreContract(
       await expect(store.list({ saga: "listed", limit: 0 })).rejects.toMatchObject({
         code: "CATGA_INVALID_ARGUMENT",
       });
+      // From JavaScript: a misspelt key or status used to list every status, silently.
+      for (const [query, field] of [
+        [{ saga: "listed", staus: "failed" }, "staus"],
+        [{ saga: "listed", status: "done" }, "status"],
+        [{ saga: "listed", after: 3 }, "after"],
+        [{ status: "failed" }, "saga"],
+        [null, "query"],
+      ] as const) {
+        await expect(store.list(query as never)).rejects.toMatchObject({
+          code: "CATGA_INVALID_ARGUMENT",
+          details: { field },
+        });
+      }
     });
 
     if (options.down !== undefined) {

@@ -3,19 +3,19 @@
  * JSON), written only at the KV revision of the copy the writer read (optimistic concurrency: the
  * losing writer gets `false`).
  */
-import { checkArgument, integer } from "../checks.js";
+
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { NatsKv } from "../native/binding.generated.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
-import {
-  SAGA_LIST_LIMIT,
-  type SagaInstance,
-  type SagaListQuery,
-  type SagaStatus,
-  type SagaStatusCount,
-  type SagaStore,
+import type {
+  SagaInstance,
+  SagaListQuery,
+  SagaStatus,
+  SagaStatusCount,
+  SagaStore,
 } from "../saga/instance.js";
+import { listLimit } from "../saga/list-query.js";
 import { OptionChecker } from "./option-checker.js";
 import { invalid, storeFailed } from "./store-errors.js";
 
@@ -148,8 +148,7 @@ export class NatsKvSagaStore implements SagaStore {
   }
 
   async list(query: SagaListQuery): Promise<SagaInstance[]> {
-    const limit = query.limit ?? SAGA_LIST_LIMIT.default;
-    checkArgument("limit", limit, integer(1, SAGA_LIST_LIMIT.max));
+    const limit = listLimit(query);
     const prefix = `${token("saga", query.saga)}.`;
     const keys = await this.call("list", (bucket) => bucket.keys(`${prefix}>`, this.maxListed));
     const after = query.after;

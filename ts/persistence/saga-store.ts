@@ -2,14 +2,8 @@
  * `PostgresSagaStore`: saga instances in `catga_saga` (migration 5), one row per instance, updated
  * only at the revision the writer read (optimistic concurrency: the losing writer gets `false`).
  */
-import { checkArgument, integer } from "../checks.js";
-import {
-  SAGA_LIST_LIMIT,
-  type SagaInstance,
-  type SagaListQuery,
-  type SagaStatus,
-  type SagaStore,
-} from "../saga/instance.js";
+import type { SagaInstance, SagaListQuery, SagaStatus, SagaStore } from "../saga/instance.js";
+import { listLimit } from "../saga/list-query.js";
 import { OptionChecker } from "./option-checker.js";
 import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
@@ -88,8 +82,7 @@ export class PostgresSagaStore implements SagaStore {
   }
 
   async list(query: SagaListQuery): Promise<SagaInstance[]> {
-    const limit = query.limit ?? SAGA_LIST_LIMIT.default;
-    checkArgument("limit", limit, integer(1, SAGA_LIST_LIMIT.max));
+    const limit = listLimit(query);
     const { rows } = await this.run("list", this.sql.list, [
       query.saga,
       query.status ?? null,

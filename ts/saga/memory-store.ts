@@ -1,6 +1,6 @@
 /** The in-memory `SagaStore`: for tests and single-process use; everything is lost with the process. */
-import { checkArgument, integer } from "../checks.js";
-import { SAGA_LIST_LIMIT, type SagaInstance, type SagaListQuery, type SagaStore } from "./instance.js";
+import type { SagaInstance, SagaListQuery, SagaStore } from "./instance.js";
+import { listLimit } from "./list-query.js";
 
 export class InMemorySagaStore implements SagaStore {
   private readonly rows = new Map<string, SagaInstance>();
@@ -27,8 +27,7 @@ export class InMemorySagaStore implements SagaStore {
   }
 
   async list(query: SagaListQuery): Promise<SagaInstance[]> {
-    const limit = query.limit ?? SAGA_LIST_LIMIT.default;
-    checkArgument("limit", limit, integer(1, SAGA_LIST_LIMIT.max));
+    const limit = listLimit(query);
     return [...this.rows.values()]
       .filter((row) => row.saga === query.saga)
       .filter((row) => query.status === undefined || row.status === query.status)
