@@ -164,7 +164,7 @@ describe("NatsTransport with the mediator", () => {
       servers: NATS_URL,
       service: "has space",
       prefix: "a.>",
-      codecs: { x: "yaml" as never },
+      codecs: { x: "yaml" as never, "a b": "json" },
       batch: { maxMessages: 99999 },
       // Would keep a service from its own events (issue 14): not a transport option.
       ...({ noEcho: true } as object),
@@ -172,6 +172,7 @@ describe("NatsTransport with the mediator", () => {
     expect(error).toBeInstanceOf(CatgaConfigError);
     expect((error as CatgaConfigError).issues.map((i) => i.path).sort()).toEqual([
       "batch.maxMessages",
+      "codecs.a b",
       "codecs.x",
       "noEcho",
       "prefix",

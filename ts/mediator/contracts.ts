@@ -208,8 +208,8 @@ function create(kind: ContractKind, type: string, schema: StandardSchemaV1 | und
   const define = `define${kind[0]!.toUpperCase()}${kind.slice(1)}`;
   const problem = contractNameProblem(type);
   if (problem !== undefined) {
-    const shown = typeof type === "string" ? JSON.stringify(type.slice(0, 100)) : `of type ${typeof type}`;
-    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${define}: type ${shown} ${problem}`, {
+    const shown = typeof type === "string" ? ` ${JSON.stringify(type.slice(0, 100))}` : "";
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${define}: type${shown} ${problem}`, {
       details: { field: "type", kind, problem },
     });
   }

@@ -15,6 +15,7 @@ import {
   STREAM_SETTING_FIELDS,
   type StreamOptions,
 } from "../jetstream/options.js";
+import { contractNameProblem } from "../mediator/contracts.js";
 import { U32_MAX } from "../native/arguments.js";
 import { type NatsConnectionOptions, natsOptionIssues } from "../nats/options.js";
 import type { PayloadCodec } from "../nats/wire.js";
@@ -290,7 +291,12 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
     if (codecs !== undefined && !isRecord(codecs))
       list.add("codecs", `must be an object of message type → codec, got ${describe(codecs)}`);
     else
-      for (const [type, each] of Object.entries(codecs ?? {})) list.checkValue(`codecs.${type}`, each, codec);
+      for (const [type, each] of Object.entries(codecs ?? {})) {
+        // A key that is no contract name can never match a message: the codec would never apply.
+        const problem = contractNameProblem(type);
+        if (problem !== undefined) list.add(`codecs.${type}`, `is not a message type name: it ${problem}`);
+        else list.checkValue(`codecs.${type}`, each, codec);
+      }
     const durable = list.checkObject("durableEvents", durableEvents, DURABLE_FIELDS);
     list.checkObject("durableEvents.consumer", durable.consumer, DURABLE_CONSUMER_FIELDS);
     const commands = list.checkObject("durableCommands", durableCommands, DURABLE_COMMAND_FIELDS);
