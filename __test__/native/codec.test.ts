@@ -178,6 +178,33 @@ describe("bad input gets a typed error", () => {
     const textPayload = { ...envelope(0), payload: "text" } as unknown as EnvelopeInit;
     expectCode(() => encodeEnvelope(textPayload), "CATGA_INVALID_ARGUMENT", /payload/);
     expectCode(() => decodeEnvelope("abc" as unknown as Uint8Array), "CATGA_INVALID_ARGUMENT", /bytes/);
+    // A misspelt option or field would keep its default silently (a limit not applied).
+    expectCode(
+      () => decodeBatch(frame, { maxBatchCont: 1 } as never),
+      "CATGA_INVALID_ARGUMENT",
+      /limits\.maxBatchCont is not an option/,
+    );
+    expectCode(
+      () => encodeBatch([envelope(0)], { compressionTreshold: 10 } as never),
+      "CATGA_INVALID_ARGUMENT",
+      /options\.compressionTreshold/,
+    );
+    expectCode(
+      () => encodeBatch([envelope(0)], { limits: { maxEnvelopBytes: 10 } } as never),
+      "CATGA_INVALID_ARGUMENT",
+      /options\.limits\.maxEnvelopBytes/,
+    );
+    expectCode(
+      () => encodeBatch([envelope(0), { ...envelope(1), mesageId: "x" } as never]),
+      "CATGA_INVALID_ARGUMENT",
+      /envelopes\[1\]\.mesageId/,
+    );
+    for (const field of ["type", "messageId"] as const)
+      expectCode(
+        () => encodeBatch([envelope(0), { ...envelope(1), [field]: "" }]),
+        "CATGA_INVALID_ARGUMENT",
+        new RegExp(`envelopes\\[1\\]\\.${field} must be a non-empty string`),
+      );
   });
 
   it("random bytes never crash the process", () => {

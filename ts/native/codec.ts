@@ -52,7 +52,36 @@ export interface DecodedEnvelope {
   payload: Buffer;
 }
 
+const FRAME_OPTION_KEYS = new Set(["compressionThreshold", "compressionLevel", "limits"]);
+const LIMIT_KEYS = new Set(["maxEnvelopeBytes", "maxBatchCount", "maxBatchBytes", "maxDecompressedBytes"]);
+const ENVELOPE_KEYS = new Set([
+  "kind",
+  "type",
+  "messageId",
+  "correlationId",
+  "causationId",
+  "createdAtMs",
+  "headers",
+  "codec",
+  "payload",
+]);
+const KINDS = new Set(["command", "query", "event", "reply", "error"]);
+
+/** A misspelt option would silently keep its default (a limit not applied): refused by name. */
+function knownKeys(what: string, value: unknown, known: ReadonlySet<string>): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== "object") throw invalid(what, `${what} must be an object, got ${typeof value}`);
+  for (const key of Object.keys(value))
+    if (!known.has(key))
+      throw invalid(
+        `${what}.${key}`,
+        `${what}.${key} is not an option (expected one of: ${[...known].join(", ")})`,
+      );
+}
+
 function checkFrameOptions(options: FrameOptions | undefined): void {
+  knownKeys("options", options, FRAME_OPTION_KEYS);
+  knownKeys("options.limits", options?.limits, LIMIT_KEYS);
   checkArgument(
     "options.compressionLevel",
     options?.compressionLevel ?? undefined,
@@ -60,23 +89,38 @@ function checkFrameOptions(options: FrameOptions | undefined): void {
   );
 }
 
+function invalid(field: string, message: string): CatgaError {
+  return new CatgaError(ErrorCodes.INVALID_ARGUMENT, message, { details: { field } });
+}
+
 type NativeEnvelope = Parameters<ReturnType<typeof native>["encodeEnvelopeNative"]>[0];
 
-function toNative(envelope: EnvelopeInit): NativeEnvelope {
+function toNative(envelope: EnvelopeInit, at = "envelope"): NativeEnvelope {
   if (typeof envelope !== "object" || envelope === null) {
-    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, "envelope must be an object");
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${at} must be an object`, { details: { field: at } });
   }
+  knownKeys(at, envelope, ENVELOPE_KEYS);
+  if (!KINDS.has(envelope.kind))
+    throw invalid(
+      `${at}.kind`,
+      `${at}.kind must be one of ${[...KINDS].join(", ")}, got ${String(envelope.kind).slice(0, 100)}`,
+    );
+  for (const field of ["type", "messageId"] as const)
+    if (typeof envelope[field] !== "string" || envelope[field].length === 0)
+      throw invalid(`${at}.${field}`, `${at}.${field} must be a non-empty string`);
   if (Buffer.isBuffer(envelope.payload)) return envelope as unknown as NativeEnvelope;
   return { ...envelope, payload: asBuffer("payload", envelope.payload) } as unknown as NativeEnvelope;
 }
 
 /** Encodes one envelope to MessagePack bytes. */
 export function encodeEnvelope(envelope: EnvelopeInit, limits?: CodecLimits): Buffer {
+  knownKeys("limits", limits, LIMIT_KEYS);
   return callNative(() => native().encodeEnvelopeNative(toNative(envelope), limits));
 }
 
 /** Decodes one envelope (its payload is copied). */
 export function decodeEnvelope(bytes: Uint8Array, limits?: CodecLimits): DecodedEnvelope {
+  knownKeys("limits", limits, LIMIT_KEYS);
   return callNative(() => native().decodeEnvelopeNative(asBuffer("bytes", bytes), limits)) as DecodedEnvelope;
 }
 
@@ -85,8 +129,14 @@ export function decodeEnvelope(bytes: Uint8Array, limits?: CodecLimits): Decoded
  * zstd-compressed above the threshold (default 1 KiB) when that makes it smaller.
  */
 export function encodeBatch(envelopes: readonly EnvelopeInit[], options?: FrameOptions): Buffer {
+  if (!Array.isArray(envelopes)) throw invalid("envelopes", "envelopes must be an array of envelopes");
   checkFrameOptions(options);
-  return callNative(() => native().encodeBatchNative(envelopes.map(toNative), options));
+  return callNative(() =>
+    native().encodeBatchNative(
+      envelopes.map((each, i) => toNative(each, `envelopes[${i}]`)),
+      options,
+    ),
+  );
 }
 
 /** Frames envelopes that are already MessagePack-encoded. */
@@ -105,6 +155,7 @@ export function frameEncoded(envelopes: readonly Uint8Array[], options?: FrameOp
  * when it was not compressed, else into the one decompressed body.
  */
 export function decodeBatch(frame: Uint8Array, limits?: CodecLimits): DecodedEnvelope[] {
+  knownKeys("limits", limits, LIMIT_KEYS);
   const input = asBuffer("frame", frame);
   const batch = callNative(() => native().decodeBatchNative(input, limits));
   const body = batch.body ?? input;
