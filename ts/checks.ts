@@ -78,7 +78,7 @@ export const integer =
   (value) =>
     typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
       ? undefined
-      : `must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? "∞" : max}], got ${describe(value)}`;
+      : `must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? "2^53 - 1" : max}], got ${describe(value)}`;
 
 export const number =
   (min: number, max = Number.POSITIVE_INFINITY, minExclusive = false): FieldCheck =>
