@@ -17,6 +17,7 @@ import {
 } from "../../ts/entries/observability.js";
 import { migrate, OutboxRelay, PostgresOutbox, RedisIdempotencyStore } from "../../ts/entries/persistence.js";
 import {
+  CatgaConfigError,
   createCatga,
   defineCommand,
   InMemoryIdempotencyStore,
@@ -308,5 +309,30 @@ describe("health", () => {
     // A transport with no connection to ask (in process, say) is still up.
     const inProcess = await health(undefined, { transport: { name: "in-memory" } });
     expect(inProcess.checks.transport!.status).toBe("up");
+  });
+
+  it("refuses arguments that would check nothing: a misspelt option, a mediator that is not one", async () => {
+    const paths = async (run: () => unknown) => {
+      const error = await Promise.resolve()
+        .then(run)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      return (error as CatgaConfigError).issues.map((i) => i.path);
+    };
+    // A misspelt `stores` turned the store checks off: readiness said up for nothing checked.
+    expect(await paths(() => health(undefined, { store: {} } as never))).toEqual(["health.store"]);
+    expect(await paths(() => health(5 as never))).toEqual(["catga"]);
+    expect(await paths(() => health(undefined, { stores: 5, timeoutMs: Number.NaN } as never))).toEqual([
+      "health.stores",
+      "health.timeoutMs",
+    ]);
+    // The handlers say so when they are made, not at the first probe.
+    expect(await paths(() => healthHandlers(undefined, { bogus: 1 } as never))).toEqual(["health.bogus"]);
+    expect(await paths(() => fastifyHealthHandlers(undefined, { timeoutMs: -1 }))).toEqual([
+      "health.timeoutMs",
+    ]);
   });
 });

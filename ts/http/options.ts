@@ -2,7 +2,7 @@
 import { boolean, describe, type FieldCheck, IssueList, integer, isRecord, MAX_DELAY_MS } from "../checks.js";
 import type { AnyContract } from "../mediator/contracts.js";
 import type { Catga } from "../mediator/mediator.js";
-import type { HealthOptions } from "../observability/health.js";
+import { HEALTH_OPTION_FIELDS, type HealthOptions } from "../observability/health.js";
 import type { ProblemMapping, ProblemStatuses } from "./problems.js";
 
 /** Health and readiness routes, and what readiness checks. */
@@ -128,14 +128,7 @@ export function checkFastifyOptions(options: unknown): CatgaFastifyOptions {
   if (own === undefined || (isRecord(own) && own.catga === undefined))
     issues.add("catga", "is required (the built mediator)");
   if (isRecord(record.health)) {
-    issues.checkObject("health", record.health, {
-      livePath: path,
-      readyPath: path,
-      transport: (value) => (isRecord(value) ? undefined : `must be an object, got ${describe(value)}`),
-      stores: (value) => (isRecord(value) ? undefined : `must be an object, got ${describe(value)}`),
-      consumers: (value) => (isRecord(value) ? undefined : `must be an object, got ${describe(value)}`),
-      timeoutMs: integer(1, MAX_DELAY_MS),
-    });
+    issues.checkObject("health", record.health, { livePath: path, readyPath: path, ...HEALTH_OPTION_FIELDS });
     // One path for both routes: Fastify's FST_ERR_DUPLICATED_ROUTE, not a config issue, otherwise.
     const live = record.health.livePath ?? "/health/live";
     const ready = record.health.readyPath ?? "/health/ready";

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { describe, type FieldCheck, IssueList, integer, isRecord, MAX_DELAY_MS } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Transport } from "../mediator/transport.js";
 
@@ -178,10 +179,41 @@ async function run(target: HealthTarget, timeoutMs: number, name?: string): Prom
  * Checks the transport connection, stores and consumers concurrently (each with a timeout) and
  * reports every check. Status is "up" only when all are up.
  */
+const anObject: FieldCheck = (value) =>
+  typeof value === "object" && value !== null ? undefined : `must be an object, got ${describe(value)}`;
+const byName: FieldCheck = (value) =>
+  isRecord(value) ? undefined : `must be an object of checks by name, got ${describe(value)}`;
+
+/**
+ * The fields of {@link HealthOptions}, for every entry point (`health`, the handlers, the Fastify
+ * plugin's `health` option): a misspelt `stores` would otherwise turn its checks off and leave
+ * readiness reporting up for nothing checked.
+ */
+export const HEALTH_OPTION_FIELDS: Record<keyof HealthOptions, FieldCheck> = {
+  transport: anObject,
+  stores: byName,
+  consumers: byName,
+  cluster: (value) =>
+    typeof value === "function" || (typeof value === "object" && value !== null)
+      ? undefined
+      : `must be a cluster or a check, got ${describe(value)}`,
+  timeoutMs: integer(1, MAX_DELAY_MS),
+};
+
+/** Throws one CatgaConfigError listing what is wrong with `health`'s arguments. */
+function assertHealthArguments(catga: unknown, options: unknown): void {
+  const issues = new IssueList();
+  if (catga !== undefined && (typeof catga !== "object" || catga === null))
+    issues.add("catga", `must be the built mediator (or undefined: in process), got ${describe(catga)}`);
+  issues.checkObject("health", options, HEALTH_OPTION_FIELDS);
+  issues.throwIfAny();
+}
+
 export async function health(
   catga: HealthSubject | undefined,
   options: HealthOptions = {},
 ): Promise<HealthReport> {
+  assertHealthArguments(catga, options);
   const timeoutMs = options.timeoutMs ?? 2000;
   const entries: [string, HealthTarget, boolean][] = [];
   const transport = options.transport ?? catga?.transport;
@@ -217,6 +249,7 @@ export function healthHandlers(
   /** Runs `health` and answers its report: 200 when up, 503 when any check is down. */
   readiness(request: IncomingMessage, response: ServerResponse): Promise<void>;
 } {
+  assertHealthArguments(catga, options); // at set-up, not at the first probe
   const send = (response: ServerResponse, status: number, body: string) => {
     response.statusCode = status;
     response.setHeader("content-type", "application/json; charset=utf-8");
@@ -254,6 +287,7 @@ export function fastifyHealthHandlers(
   /** Runs `health` and answers its report: 200 when up, 503 when any check is down. */
   readiness(request: unknown, reply: ReplyLike): Promise<unknown>;
 } {
+  assertHealthArguments(catga, options);
   return {
     async liveness(_request, reply) {
       return reply.code(200).header("cache-control", "no-store").send({ status: "up" });
