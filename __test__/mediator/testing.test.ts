@@ -66,6 +66,24 @@ describe("createTestCatga", () => {
       );
   });
 
+  it("refuses a stub or lookup without a contract or a handler, and a virtual clock moved by a non-number", async () => {
+    const t = createTestCatga(app());
+    const coded = (field: string) =>
+      expect.objectContaining({ code: "CATGA_INVALID_ARGUMENT", details: { field } });
+    // A circular import hands a test `undefined` for a contract; a missing stub failed later as a TypeError.
+    expect(() => t.stub(undefined as never, (() => true) as never)).toThrow(coded("contract"));
+    expect(() => t.stub(Charge, undefined as never)).toThrow(coded("handler"));
+    expect(() => t.stub(Charge, "yes" as never)).toThrow(coded("handler"));
+    expect(() => t.payloadsOf(undefined as never)).toThrow(coded("contract"));
+    expect(() => t.useVirtualClock(Number.NaN)).toThrow(coded("startMs"));
+    const clock = t.useVirtualClock(1000);
+    for (const ms of [Number.NaN, -5, "10"])
+      await expect(clock.advance(ms as never)).rejects.toEqual(coded("ms"));
+    expect(clock.now()).toBe(1000);
+    await clock.advance(5);
+    expect(clock.now()).toBe(1005);
+  });
+
   it("starts empty and accepts stubs for any contract", async () => {
     const t = createTestCatga().stub(Charge, ({ orderId }) => orderId === "ok");
     expect((await t.send(Charge, { orderId: "ok" })).unwrap()).toBe(true);

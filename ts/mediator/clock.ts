@@ -2,6 +2,7 @@
  * The time an extension (a hosted saga) reads and waits on: the real clock, or the test harness's
  * virtual clock (`TestCatga.useVirtualClock()`), which moves only when a test advances it.
  */
+import { CatgaError, ErrorCodes } from "../errors.js";
 
 /** What a saga engine asks of time. */
 export interface Clock {
@@ -35,6 +36,14 @@ export class VirtualClock implements Clock {
 
   /** @param startMs the clock's first reading (epoch ms). @default Date.now() */
   constructor(startMs: number = Date.now()) {
+    if (!Number.isFinite(startMs))
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `startMs must be a finite number (epoch ms), got ${String(startMs)}`,
+        {
+          details: { field: "startMs" },
+        },
+      );
     this.current = startMs;
   }
 
@@ -66,6 +75,15 @@ export class VirtualClock implements Clock {
    * nothing). Timers set while advancing fire too when they fall inside the window.
    */
   async advance(ms: number): Promise<void> {
+    // Time only moves forward, by a number: NaN or a string would poison every later reading.
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0)
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `advance: ms must be a finite number >= 0, got ${String(ms)}`,
+        {
+          details: { field: "ms" },
+        },
+      );
     const until = this.current + ms;
     await settle();
     for (;;) {

@@ -53,11 +53,19 @@ export class TestCatga<Handled extends AnyContract = never>
 
   /** Payloads recorded for one contract, typed by it. */
   payloadsOf<C extends AnyContract>(contract: C): InputOf<C>[] {
+    contractArgument("payloadsOf", contract);
     return this.messages.filter((m) => m.type === contract.type).map((m) => m.payload as InputOf<C>);
   }
 
   /** Replaces every handler of the contract's type (or adds one). Takes effect on the next call. */
   stub<C extends AnyContract>(contract: C, handler: HandlerFor<C>): TestCatga<Handled | C> {
+    contractArgument("stub", contract);
+    if (typeof handler !== "function")
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `stub(${contract.type}): handler must be a function, got ${describe(handler)}`,
+        { details: { field: "handler" } },
+      );
     this.stubs.set(contract.type, { contract, handler: handler as Handler });
     this.mediator = undefined;
     return this as unknown as TestCatga<Handled | C>;
@@ -143,4 +151,14 @@ export function createTestCatga<
     transport: undefined,
   };
   return new TestCatga<Handled>(base);
+}
+
+/** A contract argument from a JS caller (a circular import gives undefined): refused by name. */
+function contractArgument(method: string, contract: unknown): void {
+  if (typeof (contract as { type?: unknown } | null | undefined)?.type !== "string")
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${method}: contract must be a contract from defineCommand/defineQuery/defineEvent, got ${describe(contract)}`,
+      { details: { field: "contract" } },
+    );
 }
