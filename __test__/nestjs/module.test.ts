@@ -139,6 +139,25 @@ describe("CatgaModule (in memory)", () => {
     );
   });
 
+  it("reports a handler whose @CatgaHandler got undefined (a circular import) instead of dropping it", async () => {
+    class Orphan {
+      execute() {
+        return 0;
+      }
+    }
+    CatgaHandler(undefined as never)(Orphan as never);
+    const compiled = await Test.createTestingModule({
+      imports: [
+        CatgaModule.forRoot({ logger: silentLogger }),
+        { module: class Lost {}, providers: [Orphan] },
+      ],
+    }).compile();
+    const failed = (await compiled.init().catch((error: unknown) => error)) as CatgaConfigError;
+    expect(failed).toBeInstanceOf(CatgaConfigError);
+    expect(failed.issues.map((i) => i.path)).toEqual(["handlers.Orphan"]);
+    expect(failed.issues[0]!.message).toMatch(/@CatgaHandler on Orphan got undefined/);
+  });
+
   it("refuses forRootAsync without a factory, and a factory's options that are not an object", async () => {
     expect(() => CatgaModule.forRootAsync({} as never)).toThrow(CatgaConfigError);
     const compiled = await Test.createTestingModule({

@@ -56,5 +56,10 @@ export function CatgaHandler<Handled extends AnyContract>(
   // Not `@Injectable()` as well: it would reset a scope the class declares with its own
   // `@Injectable({ scope })`. Any class decorator makes TypeScript emit the constructor's
   // parameter types, which is all Nest needs to inject them.
-  return SetMetadata(CATGA_HANDLER_METADATA, contract);
+  // An undefined contract (what a circular import hands the decorator) is recorded too, so the
+  // module reports the class instead of never registering it.
+  return SetMetadata(CATGA_HANDLER_METADATA, contract ?? NO_CONTRACT);
 }
+
+/** @internal What `@CatgaHandler(undefined)` records. */
+export const NO_CONTRACT: object = Object.freeze({ noContract: true });

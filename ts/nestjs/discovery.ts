@@ -6,7 +6,7 @@ import type { DiscoveryService, Reflector } from "@nestjs/core";
 import type { IssueList } from "../checks.js";
 import type { HandlerFor } from "../mediator/builder.js";
 import type { AnyContract } from "../mediator/contracts.js";
-import { CATGA_HANDLER_METADATA } from "./decorator.js";
+import { CATGA_HANDLER_METADATA, NO_CONTRACT } from "./decorator.js";
 import type { CatgaModuleBuilder } from "./options.js";
 
 type HandlerMethod = (payload: unknown, ctx: unknown) => unknown;
@@ -29,6 +29,13 @@ export function registerHandlers(
     if (contract === undefined) continue;
     const name = typeof wrapper.token === "function" ? wrapper.token.name : String(wrapper.name);
     const path = `handlers.${typeof contract?.type === "string" ? contract.type : name}`;
+    if (typeof contract?.type !== "string") {
+      issues.add(
+        path,
+        `@CatgaHandler on ${name} got ${contract === NO_CONTRACT ? "undefined" : "something that is not a contract"} (a circular import between the contract's module and this one?)`,
+      );
+      continue;
+    }
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
       issues.add(
         path,
