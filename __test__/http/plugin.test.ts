@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import Fastify from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { catgaFastify, PROBLEM_STATUSES, traceHeadersOf } from "../../ts/entries/fastify.js";
+import { catgaFastify, PROBLEM_STATUSES, problemOf, traceHeadersOf } from "../../ts/entries/fastify.js";
 import {
   CatgaConfigError,
   CatgaError,
@@ -349,17 +349,20 @@ describe("fastify plugin with inject", () => {
     };
     const error = await register({
       catga: {},
-      statuses: { X: { status: 200 } },
+      statuses: { X: { status: 200 }, Y: { status: 404, bogus: 1 }, Z: "x", OK: { status: 404 } },
       drainTimeoutMs: -1,
       health: { livePath: "live" },
       typo: 1,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CatgaConfigError);
+    // Every bad statuses entry by its code, not only the first.
     expect((error as CatgaConfigError).issues.map((issue) => issue.path).sort()).toEqual([
       "catga",
       "drainTimeoutMs",
       "health.livePath",
-      "statuses",
+      "statuses.X",
+      "statuses.Y",
+      "statuses.Z",
       "typo",
     ]);
     const missing = await register(undefined).catch((e: unknown) => e);
@@ -468,5 +471,16 @@ describe("PROBLEM_STATUSES", () => {
       const row = docs.split("\n").find((line) => line.startsWith("| ") && line.includes(`\`${code}\``));
       expect(row, `${code} missing from the table in docs/guides/http.md`).toContain(`| ${mapping.status} |`);
     }
+  });
+
+  it("problemOf merges the statuses it is given over the table, as the plugin does", () => {
+    const timeout = new CatgaError(ErrorCodes.TIMEOUT, "slow");
+    const refused = new CatgaError("ORDERS_NOT_FOUND", "no such order");
+    const own = { ORDERS_NOT_FOUND: { status: 404, expose: true } };
+    expect(problemOf(timeout, own).status).toBe(PROBLEM_STATUSES[ErrorCodes.TIMEOUT].status);
+    expect(problemOf(timeout).status).toBe(PROBLEM_STATUSES[ErrorCodes.TIMEOUT].status);
+    expect(problemOf(refused, own)).toMatchObject({ status: 404, body: { detail: "no such order" } });
+    // Not an error at all (from JS): a blank 500, not a TypeError.
+    expect(problemOf(null as never).status).toBe(500);
   });
 });

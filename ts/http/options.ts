@@ -97,14 +97,9 @@ function prefixed(field: string, problem: string | undefined): string | undefine
   return problem === undefined ? undefined : `${field} ${problem}`;
 }
 
-const statuses: FieldCheck = (value) => {
-  if (!isRecord(value)) return `must be an object of error code → mapping, got ${describe(value)}`;
-  for (const [code, entry] of Object.entries(value)) {
-    const problem = mapping(entry);
-    if (problem !== undefined) return `entry "${code}" ${problem}`;
-  }
-  return undefined;
-};
+/** The table as a whole; its entries are checked one by one in `checkFastifyOptions`, each named. */
+const statuses: FieldCheck = (value) =>
+  isRecord(value) ? undefined : `must be an object of error code → mapping, got ${describe(value)}`;
 
 // Keys Fastify itself reads from the options of `register`.
 const FASTIFY_KEYS = new Set(["prefix", "logLevel", "logSerializers"]);
@@ -125,6 +120,11 @@ export function checkFastifyOptions(options: unknown): CatgaFastifyOptions {
     closeCatga: boolean,
     drainTimeoutMs: integer(0, MAX_DELAY_MS),
   });
+  if (isRecord(record.statuses))
+    for (const [code, entry] of Object.entries(record.statuses)) {
+      const problem = code.length === 0 ? "is not an error code (empty)" : mapping(entry);
+      if (problem !== undefined) issues.add(`statuses.${code}`, problem);
+    }
   if (own === undefined || (isRecord(own) && own.catga === undefined))
     issues.add("catga", "is required (the built mediator)");
   if (isRecord(record.health)) {

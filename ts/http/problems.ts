@@ -130,11 +130,21 @@ export function statusTitle(status: number): string {
 }
 
 /**
- * The problem for an error. A code absent from `statuses` (a domain code nobody mapped) is a
- * 500 that names neither the code nor the message.
+ * The problem for an error: `statuses` over the built-in table ({@link PROBLEM_STATUSES}), as the
+ * plugin merges its `statuses` option, so the answer is the same outside a route. A code found in
+ * neither (a domain code nobody mapped), or something that is not an error, is a 500 that names
+ * neither the code nor the message.
  */
-export function problemOf(error: ErrorInfo, statuses: ProblemStatuses): Problem {
-  const mapping = Object.hasOwn(statuses, error.code) ? statuses[error.code] : undefined;
+export function problemOf(error: ErrorInfo, statuses: ProblemStatuses = {}): Problem {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  const mapping =
+    typeof code !== "string"
+      ? undefined
+      : statuses !== null && typeof statuses === "object" && Object.hasOwn(statuses, code)
+        ? statuses[code]
+        : Object.hasOwn(PROBLEM_STATUSES, code)
+          ? PROBLEM_STATUSES[code as ErrorCode]
+          : undefined;
   if (mapping === undefined) return { status: 500, retryAfterSeconds: undefined, body: blank(500) };
   const details = error.details as { issues?: unknown; retryAfterMs?: unknown } | undefined;
   const retryAfterMs = typeof details?.retryAfterMs === "number" ? details.retryAfterMs : undefined;
