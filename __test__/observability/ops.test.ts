@@ -311,6 +311,38 @@ describe("health", () => {
     expect(inProcess.checks.transport!.status).toBe("up");
   });
 
+  it("withObservability, observability() and createLogger refuse unknown or mistyped options, naming each", () => {
+    const issuesOf = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(CatgaConfigError);
+        return (error as CatgaConfigError).issues.map((i) => i.path);
+      }
+      throw new Error("accepted");
+    };
+    expect(issuesOf(() => withObservability(undefined as never))).toEqual(["withObservability.builder"]);
+    expect(
+      issuesOf(() =>
+        withObservability(createCatga({ logger: silentLogger }), {
+          bogus: 1,
+          enabled: "yes",
+          tracerProvider: 5,
+          wireSystem: "",
+        } as never),
+      ).sort(),
+    ).toEqual([
+      "observability.bogus",
+      "observability.enabled",
+      "observability.tracerProvider",
+      "observability.wireSystem",
+    ]);
+    expect(issuesOf(() => createLogger({ preset: "x", level: "loud" } as never)).sort()).toEqual([
+      "createLogger.level",
+      "createLogger.preset",
+    ]);
+  });
+
   it("refuses arguments that would check nothing: a misspelt option, a mediator that is not one", async () => {
     const paths = async (run: () => unknown) => {
       const error = await Promise.resolve()

@@ -1,3 +1,4 @@
+import { CatgaConfigError } from "../errors.js";
 import type { BuilderState } from "../mediator/builder.js";
 import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
@@ -37,6 +38,13 @@ export function withObservability<B extends InstrumentableBuilder>(
   builder: B,
   options?: ObservabilityOptions | CatgaObservability,
 ): B {
+  if (typeof (builder as { state?: unknown } | null | undefined)?.state !== "function")
+    throw new CatgaConfigError([
+      {
+        path: "withObservability.builder",
+        message: "must be a builder from createCatga(...) (before build()), got something else",
+      },
+    ]);
   const instrumentation = options instanceof CatgaObservability ? options : new CatgaObservability(options);
   if (!instrumentation.enabled) return builder;
   const transport = builder.state().transport;

@@ -2,6 +2,7 @@
 // and hands each job to its module (dispatch.ts, nats-stats.ts, relay-observer.ts, store-metrics.ts,
 // cluster-observer.ts).
 
+import { boolean, describe, type FieldCheck, IssueList, nonEmptyString } from "../checks.js";
 import type { IdempotencyStore } from "../mediator/behaviors/idempotency-store.js";
 import type { SagaTelemetry } from "../mediator/extension.js";
 import type { DispatchHook } from "../mediator/mediator.js";
@@ -103,6 +104,7 @@ export class CatgaObservability {
 
   /** The instrumentation, not yet installed (see `withObservability`); prefer {@link observability}. */
   constructor(options: ObservabilityOptions = {}) {
+    checkObservabilityOptions(options);
     const api = (options.api as OtelApi | undefined) ?? loadOtelApi();
     const enabled = options.enabled ?? "auto";
     const on = (wanted: boolean | undefined, explicit: unknown, registered: (api: OtelApi) => boolean) =>
@@ -254,4 +256,35 @@ export class CatgaObservability {
   shutdown(): void {
     for (const stop of [...this.unobserve]) stop();
   }
+}
+
+const withMethod =
+  (method: string): FieldCheck =>
+  (value) =>
+    typeof (value as Record<string, unknown> | null)?.[method] === "function"
+      ? undefined
+      : `must be an object with ${method}(), got ${describe(value)}`;
+
+/** The options' fields: a misspelt or mistyped one would quietly instrument less (or throw later). */
+const OBSERVABILITY_FIELDS: Record<keyof ObservabilityOptions, FieldCheck> = {
+  api: (value) =>
+    typeof value === "object" && value !== null
+      ? undefined
+      : `must be the @opentelemetry/api module, got ${describe(value)}`,
+  tracerProvider: withMethod("getTracer"),
+  meterProvider: withMethod("getMeter"),
+  enabled: (value) =>
+    typeof value === "boolean" || value === "auto"
+      ? undefined
+      : `must be true, false or "auto", got ${describe(value)}`,
+  tracing: boolean,
+  metrics: boolean,
+  wireSystem: nonEmptyString,
+};
+
+/** Throws one CatgaConfigError listing every bad option. */
+function checkObservabilityOptions(options: unknown): void {
+  const issues = new IssueList();
+  issues.checkObject("observability", options, OBSERVABILITY_FIELDS);
+  issues.throwIfAny();
 }

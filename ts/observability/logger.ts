@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
-import { consoleLogger, type Logger, type LogLevel } from "../mediator/logger.js";
-import type { PresetName } from "../mediator/presets.js";
+import { IssueList, oneOf } from "../checks.js";
+import { consoleLogger, LOG_LEVELS, type Logger, type LogLevel } from "../mediator/logger.js";
+import { PRESET_NAMES, type PresetName } from "../mediator/presets.js";
 import { loadOtelApi, type OtelApi } from "./otel.js";
 
 type Fields = Record<string, unknown>;
@@ -89,6 +90,14 @@ export interface CreateLoggerOptions {
  * logger, at the preset's level, with trace ids when OpenTelemetry is present.
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const issues = new IssueList();
+  issues.checkObject("createLogger", options, {
+    preset: oneOf(PRESET_NAMES),
+    level: oneOf(LOG_LEVELS),
+    pino: (value) =>
+      typeof (value as { info?: unknown } | null)?.info === "function" ? undefined : "must be a pino logger",
+  });
+  issues.throwIfAny();
   const level = options.level ?? PRESET_LOG_LEVELS[options.preset ?? "production"];
   if (options.pino !== undefined) return pinoLogger(options.pino);
   if (level !== "silent") {
