@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DurablePublisher } from "../../ts/entries/jetstream.js";
 import { JetStream } from "../../ts/entries/jetstream.js";
 import { NatsConnection } from "../../ts/entries/nats.js";
-import { migrate, type OutboxMessage, OutboxRelay, PostgresOutbox } from "../../ts/entries/persistence.js";
+import {
+  migrate,
+  type OutboxMessage,
+  OutboxRelay,
+  PostgresOutbox,
+  withOutboxTransaction,
+} from "../../ts/entries/persistence.js";
 import { CatgaConfigError, type CatgaError } from "../../ts/index.js";
 import { eventEnvelope, PrivateNats } from "../nats/helpers.js";
 import { expectCode } from "./contract.js";
@@ -356,6 +362,8 @@ describe("OutboxRelay", () => {
         cleanupSentOlderThanMs: Number.NaN,
         schema: "",
         batchsize: 5,
+        retryBaseMs: 5_000,
+        retryMaxMs: 10,
       } as never);
     } catch (e) {
       error = e;
@@ -369,6 +377,7 @@ describe("OutboxRelay", () => {
         "outboxRelay.cleanupSentOlderThanMs",
         "outboxRelay.pollIntervalMs",
         "outboxRelay.publisher",
+        "outboxRelay.retryBaseMs",
         "outboxRelay.schema",
       ].sort(),
     );
@@ -377,6 +386,23 @@ describe("OutboxRelay", () => {
     expect(
       () => new OutboxRelay({ pool, publisher: js, cleanupSentOlderThanMs: Infinity, channel: false }),
     ).not.toThrow();
+    // withOutboxTransaction: a work that is not a function, a misspelt option, an outbox that is not one.
+    const refused = (run: () => Promise<unknown>) =>
+      run().then(
+        () => [] as string[],
+        (e: unknown) => (e as CatgaConfigError).issues.map((i) => i.path).sort(),
+      );
+    return Promise.all([
+      refused(() => withOutboxTransaction(pool, 5 as never)),
+      refused(() => withOutboxTransaction(pool, async () => 1, { bogus: 1 } as never)),
+      refused(() => withOutboxTransaction(pool, async () => 1, { outbox: 5 } as never)),
+    ]).then((found) =>
+      expect(found).toEqual([
+        ["withOutboxTransaction.work"],
+        ["withOutboxTransaction.bogus"],
+        ["withOutboxTransaction.outbox"],
+      ]),
+    );
   });
 
   it("reports a stalled database (bytes held, no reset) as CATGA_STORE_FAILED naming the step, then resumes", async () => {

@@ -227,6 +227,15 @@ export async function withOutboxTransaction<T>(
   work: (tx: OutboxTransaction) => Promise<T>,
   options: { readonly outbox?: PostgresOutbox } = {},
 ): Promise<T> {
+  const check = new OptionChecker("withOutboxTransaction", options, ["outbox"]);
+  check.field(
+    "outbox",
+    (value) => typeof (value as { addMany?: unknown } | null)?.addMany === "function",
+    "must be a PostgresOutbox",
+  );
+  if (typeof work !== "function")
+    check.add("withOutboxTransaction.work", "must be a function (tx) => Promise");
+  check.done();
   const outbox = options.outbox ?? new PostgresOutbox();
   return inTransaction(pool, NAME, STORE_CALL_TIMEOUT_MS, async ({ client }) => {
     const queued: OutboxMessage[] = [];

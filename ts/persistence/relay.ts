@@ -88,6 +88,11 @@ export class OutboxRelay {
     this.queryTimeoutMs = check.number("queryTimeoutMs", STORE_CALL_TIMEOUT_MS, true);
     this.retryBaseMs = check.number("retryBaseMs", 1000);
     this.retryMaxMs = check.number("retryMaxMs", 60_000);
+    if (this.retryBaseMs > this.retryMaxMs)
+      check.add(
+        "outboxRelay.retryBaseMs",
+        `must not exceed retryMaxMs (${this.retryMaxMs}), got ${this.retryBaseMs}: every retry would wait the cap`,
+      );
     this.retentionMs = check.number("cleanupSentOlderThanMs", 86_400_000, true);
     this.cleanupIntervalMs = check.number("cleanupIntervalMs", 60_000);
     check.function("onError");
