@@ -231,11 +231,21 @@ describe("dead letters: list, inspect, replay, purge", () => {
       const kind = await rejection(dlq.replay({ kind: "query" } as any));
       expect(kind.code).toBe(ErrorCodes.INVALID_ARGUMENT);
       expect(kind.details).toMatchObject({ field: "selector.kind" });
+      // Options from JS: not an object, a misspelt key, a progress callback that is not a function.
+      expect((await rejection(dlq.list(5 as never))).details).toMatchObject({ field: "query" });
+      expect((await rejection(dlq.replay("all", { bogus: 1 } as never))).details).toMatchObject({
+        field: "options.bogus",
+      });
+      expect((await rejection(dlq.replay("all", { onProgress: 5 } as never))).details).toMatchObject({
+        field: "options.onProgress",
+      });
     } finally {
       await dlq.close();
     }
     // biome-ignore lint/suspicious/noExplicitAny: a JS caller's bad source
     const source = await rejection(deadLetters(42 as any));
     expect(source.details).toMatchObject({ field: "source" });
+    const typo = await rejection(deadLetters({ servers: NATS_URL }, { prefx: "x" } as never));
+    expect(typo.details).toMatchObject({ field: "options.prefx" });
   });
 });

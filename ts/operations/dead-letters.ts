@@ -160,6 +160,17 @@ export async function deadLetters(
   let owned = false;
   let prefix = options.prefix ?? "catga";
   let streams: Record<DeadLetterKind, string>;
+  if (typeof options !== "object" || options === null)
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`, {
+      details: { field: "options" },
+    });
+  for (const key of Object.keys(options))
+    if (key !== "prefix" && key !== "eventsStream" && key !== "commandsStream")
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `options.${key} is not an option (expected prefix, eventsStream, commandsStream)`,
+        { details: { field: `options.${key}` } },
+      );
   checkArgument("options.prefix", options.prefix, subjectPrefix);
   checkArgument("options.eventsStream", options.eventsStream, token);
   checkArgument("options.commandsStream", options.commandsStream, token);
@@ -209,6 +220,10 @@ class StreamDeadLetters implements DeadLetters {
   async list(
     query: DeadLetterFilter & { readonly limit?: number; readonly after?: string } = {},
   ): Promise<DeadLetterPage> {
+    if (typeof query !== "object" || query === null)
+      throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `query must be an object, got ${describe(query)}`, {
+        details: { field: "query" },
+      });
     const { limit = 100, after, ...filter } = query;
     checkArgument("limit", limit, integer(1, 1000));
     checkFilter(filter, "query");
@@ -245,6 +260,7 @@ class StreamDeadLetters implements DeadLetters {
   }
 
   async replay(selector: DeadLetterSelector, options: BulkOptions = {}): Promise<ReplayReport> {
+    checkBulk(options);
     const replayed: { id: string; messageId: string; type: string }[] = [];
     const failed: ReplayFailure[] = [];
     await this.inBatches(selector, options, replayed, failed, async (batch) => {
@@ -287,6 +303,7 @@ class StreamDeadLetters implements DeadLetters {
   }
 
   async purge(selector: DeadLetterSelector, options: BulkOptions = {}): Promise<{ readonly purged: number }> {
+    checkBulk(options);
     if (selector === "all") {
       let purged = 0;
       for (const kind of KINDS) purged += await this.messages.purge(this.streams[kind]);
@@ -448,6 +465,30 @@ function parseId(id: unknown, field: string): { kind: DeadLetterKind; sequence: 
       { details: { field } },
     );
   return { kind: match[1] as DeadLetterKind, sequence: Number(match[2]) };
+}
+
+/** `replay`/`purge` options: only `onProgress`, a function (it is called after each batch). */
+function checkBulk(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`, {
+      details: { field: "options" },
+    });
+  for (const key of Object.keys(options))
+    if (key !== "onProgress")
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `options.${key} is not an option (expected onProgress)`,
+        {
+          details: { field: `options.${key}` },
+        },
+      );
+  const onProgress = (options as BulkOptions).onProgress;
+  if (onProgress !== undefined && typeof onProgress !== "function")
+    throw new CatgaError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `options.onProgress must be a function, got ${describe(onProgress)}`,
+      { details: { field: "options.onProgress" } },
+    );
 }
 
 function checkFilter(filter: DeadLetterFilter, field: string): void {
