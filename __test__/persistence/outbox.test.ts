@@ -304,5 +304,19 @@ describe("outboxEvent / outboxMessage inside a Catga handler", () => {
     );
     expect(again.messageId).toBe(m.messageId);
     expect(() => outboxEvent(PlaceOrder as never, {} as never, { subject: "s" })).toThrow(/event contract/);
+    // Options checked where the event is made, not at add() (or, for a misspelt key, never).
+    const payload = { orderId: "x", sku: "y", at: new Date(0) };
+    for (const [options, field] of [
+      [{}, "options.subject"],
+      [{ subject: "" }, "options.subject"],
+      [{ subject: "a..b" }, "options.subject"],
+      [{ subject: "s", messageId: "" }, "options.messageId"],
+      [{ subject: "s", cause: 5 }, "options.cause"],
+      [{ subject: "s", subjet: "t" }, "options.subjet"],
+      [null, "options"],
+    ] as const)
+      expect(() => outboxEvent(OrderPlaced, payload, options as never)).toThrow(
+        expect.objectContaining({ code: "CATGA_INVALID_ARGUMENT", details: { field } }),
+      );
   });
 });

@@ -2,6 +2,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
 import type { AnyEvent, InputOf } from "../mediator/contracts.js";
 import { uuidv7 } from "../mediator/ids.js";
 import type { Envelope } from "../mediator/transport.js";
+import { isPublishSubject } from "../nats/subjects.js";
 import { EnvelopeCodec, type PayloadCodec } from "../nats/wire.js";
 import { OptionChecker } from "./option-checker.js";
 import type { PgPool, PgQueryable } from "./pg.js";
@@ -194,6 +195,7 @@ export function outboxEvent<C extends AnyEvent>(
   options: OutboxEventOptions,
 ): OutboxMessage {
   if (contract?.kind !== "event") throw invalid(`${NAME}: outboxEvent takes an event contract`);
+  checkEventOptions(options);
   const messageId = options.messageId ?? uuidv7();
   const envelope: Envelope = {
     kind: "event",
@@ -206,6 +208,34 @@ export function outboxEvent<C extends AnyEvent>(
     payload,
   };
   return outboxMessage(options.subject, envelope, options.codec);
+}
+
+const EVENT_OPTION_KEYS = new Set(["subject", "cause", "messageId", "headers", "codec"]);
+
+/**
+ * `outboxEvent`'s options, checked where the event is made rather than at `add`/`enqueue` (or,
+ * for a misspelt key, never): CATGA_INVALID_ARGUMENT naming the field.
+ */
+function checkEventOptions(options: OutboxEventOptions): void {
+  const bad = (field: string, why: string) =>
+    invalid(`${NAME}: outboxEvent options.${field} ${why}`, { field: `options.${field}` });
+  if (typeof options !== "object" || options === null)
+    throw invalid(`${NAME}: outboxEvent options must be an object { subject, ... }`, { field: "options" });
+  for (const key of Object.keys(options))
+    if (!EVENT_OPTION_KEYS.has(key))
+      throw bad(key, `is not an option (expected ${[...EVENT_OPTION_KEYS].join(", ")})`);
+  if (!isPublishSubject(options.subject)) throw bad("subject", "must be a NATS subject to publish to");
+  if (
+    options.messageId !== undefined &&
+    (typeof options.messageId !== "string" || options.messageId.length === 0)
+  )
+    throw bad("messageId", "must be a non-empty string");
+  const cause = options.cause as { messageId?: unknown; correlationId?: unknown } | undefined;
+  if (
+    cause !== undefined &&
+    (typeof cause?.messageId !== "string" || typeof cause.correlationId !== "string")
+  )
+    throw bad("cause", "must be the causing message's context (messageId and correlationId)");
 }
 
 /** The transaction handed to {@link withOutboxTransaction}'s callback. */
