@@ -253,6 +253,11 @@ describe("catga CLI", () => {
     const down = await catga(["dlq", "list", "--nats", "nats://127.0.0.1:1"]);
     expect(down.code).toBe(3);
     expect(down.stderr).toContain("cannot connect to NATS at nats://127.0.0.1:1");
+    // A value that is no server URL is a usage mistake, not a server that is down (a bare host
+    // name is a URL: one that does not resolve is unreachable, 3).
+    const notUrl = await catga(["dlq", "counts", "--nats", "not a url"]);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain("--nats not a url: must be a NATS URL");
     const pgDown = await catga(["outbox", "--pg", "postgres://postgres@127.0.0.1:1/test"]);
     expect(pgDown.code).toBe(3);
 

@@ -3,7 +3,7 @@
  * and the output streams and resolves with the exit code, so tests call it like a process would.
  */
 import { parseArgs } from "node:util";
-import { CatgaError, ErrorCodes } from "../../errors.js";
+import { CatgaConfigError, CatgaError, ErrorCodes } from "../../errors.js";
 import { StreamMessages } from "../../jetstream/stream-messages.js";
 import { NatsConnection } from "../../nats/connection.js";
 import { NatsKvSagaStore } from "../../persistence/nats-kv-saga-store.js";
@@ -612,6 +612,9 @@ async function openNats(values: Values, io: CliIo): Promise<NatsConnection> {
       maxReconnects: 1,
     });
   } catch (error) {
+    // A value that is no server URL is a usage mistake (exit 2), not a server that is down (3).
+    if (error instanceof CatgaConfigError)
+      throw new UsageError(`--nats ${servers}: ${error.issues.map((i) => i.message).join("; ")}`);
     throw new Unreachable(`cannot connect to NATS at ${servers}: ${(error as Error).message}`);
   }
 }
