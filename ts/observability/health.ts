@@ -175,10 +175,6 @@ async function run(target: HealthTarget, timeoutMs: number, name?: string): Prom
   }
 }
 
-/**
- * Checks the transport connection, stores and consumers concurrently (each with a timeout) and
- * reports every check. Status is "up" only when all are up.
- */
 const anObject: FieldCheck = (value) =>
   typeof value === "object" && value !== null ? undefined : `must be an object, got ${describe(value)}`;
 const byName: FieldCheck = (value) =>
@@ -209,6 +205,10 @@ function assertHealthArguments(catga: unknown, options: unknown): void {
   issues.throwIfAny();
 }
 
+/**
+ * Checks the transport connection, stores and consumers concurrently (each with a timeout) and
+ * reports every check. Status is "up" only when all are up.
+ */
 export async function health(
   catga: HealthSubject | undefined,
   options: HealthOptions = {},
