@@ -150,7 +150,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore, Claiming
 
   async set(key: string, outcome: StoredOutcome, ttlMs: number): Promise<void> {
     this.limits.key(key);
-    const ttl = this.limits.ttl(ttlMs);
+    const ttl = this.limits.ttl(ttlMs, Number.MAX_SAFE_INTEGER);
     const value = this.limits.value(outcome);
     try {
       await this.pool.query(this.sql.set, [key, value, ttlParam(ttl)]);
@@ -177,7 +177,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore, Claiming
   }
 
   async setMany(entries: readonly IdempotencyEntry[], ttlMs: number): Promise<void> {
-    const ttl = this.limits.ttl(ttlMs);
+    const ttl = this.limits.ttl(ttlMs, Number.MAX_SAFE_INTEGER);
     const { keys, values } = this.limits.entries(entries);
     if (keys.length === 0) return;
     try {

@@ -125,7 +125,7 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore, ClaimingIde
 
   async set(key: string, outcome: StoredOutcome, ttlMs: number): Promise<void> {
     this.limits.key(key);
-    const ttl = this.limits.ttl(ttlMs);
+    const ttl = this.limits.ttl(ttlMs, Number.MAX_SAFE_INTEGER);
     const value = this.limits.value(outcome);
     try {
       if (ttl === Number.POSITIVE_INFINITY) await this.client.set(this.prefix + key, value);
@@ -190,7 +190,7 @@ export class RedisIdempotencyStore implements BatchIdempotencyStore, ClaimingIde
   }
 
   async setMany(entries: readonly IdempotencyEntry[], ttlMs: number): Promise<void> {
-    const ttl = this.limits.ttl(ttlMs);
+    const ttl = this.limits.ttl(ttlMs, Number.MAX_SAFE_INTEGER);
     const { keys, values } = this.limits.entries(entries);
     if (keys.length === 0) return;
     let results: [Error | null, unknown][] | null;

@@ -4,9 +4,6 @@ import { OptionChecker } from "./option-checker.js";
 import { encodeOutcome, type IdempotencyEntry } from "./outcome.js";
 import { invalid } from "./store-errors.js";
 
-/** The longest finite TTL a store takes: ten years, in ms. */
-const MAX_TTL_MS = 10 * 365 * 24 * 3600_000;
-
 /** Size caps every idempotency store checks before bytes reach the backend (CATGA_LIMIT past them). */
 export interface StoreLimits {
   /**
@@ -67,18 +64,19 @@ export class Limits {
   }
 
   /**
-   * TTL in whole milliseconds (rounded up); `Infinity` means the entry never expires. A finite one
-   * is at most ten years: beyond, the stores' own clocks overflow (a PostgreSQL bigint, Redis PX).
+   * TTL in whole milliseconds (rounded up); `Infinity` means the entry never expires. `max` bounds a
+   * finite one where the store's own arithmetic would overflow (PostgreSQL's bigint, Redis's PX):
+   * there 1e300 failed as CATGA_STORE_FAILED.
    */
-  ttl(ttlMs: unknown): number {
+  ttl(ttlMs: unknown, max = Number.POSITIVE_INFINITY): number {
     if (
       typeof ttlMs !== "number" ||
       Number.isNaN(ttlMs) ||
       ttlMs <= 0 ||
-      (ttlMs > MAX_TTL_MS && ttlMs !== Infinity)
+      (ttlMs > max && ttlMs !== Infinity)
     ) {
       throw invalid(
-        `${this.store}: ttlMs must be a number > 0 and at most ${MAX_TTL_MS} (ten years; Infinity = never expires), got ${String(ttlMs)}`,
+        `${this.store}: ttlMs must be a number > 0${max === Number.POSITIVE_INFINITY ? "" : ` and at most ${max}`} (Infinity = never expires), got ${String(ttlMs)}`,
       );
     }
     return ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Math.ceil(ttlMs);

@@ -24,7 +24,7 @@ export interface IdempotencyOptions {
    */
   readonly store?: IdempotencyStore;
   /**
-   * How long a successful result is replayed, in ms (> 0, at most ten years); passed to the store's `set`.
+   * How long a successful result is replayed, in ms (> 0, finite); passed to the store's `set`.
    * @default 3600000 (1 hour)
    */
   readonly ttlMs?: number;
@@ -61,7 +61,7 @@ const MAX_POLL_MS = 250;
 
 const fields: Record<string, FieldCheck> = {
   store: withMethods("get", "set"),
-  ttlMs: number(0, 10 * 365 * 24 * 3600_000, true), // the stores' own bound (ten years)
+  ttlMs: number(0, Number.MAX_SAFE_INTEGER, true),
   leaseMs: integer(MIN_LEASE_MS, MAX_DELAY_MS),
   maxEntries: integer(1),
   priority: number(Number.NEGATIVE_INFINITY),
