@@ -38,6 +38,8 @@ describe("membership", () => {
     const [gone, reason] = await left;
     expect([gone.instanceId, reason]).toEqual(["m-b", "left"]);
     expect(ids(a.members())).toEqual(["m-a"]);
+    // A closed instance keeps no view: it left, and nothing would update the list any more.
+    expect(b.members()).toEqual([]);
   });
 
   it("drops an instance killed with SIGKILL within two heartbeat intervals", async () => {

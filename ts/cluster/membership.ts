@@ -85,6 +85,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private unsubscribe: (() => Promise<void>) | undefined;
   private load = 0;
   private changes = 0;
+  private stopped = false;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -121,8 +122,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return this.changes;
   }
 
-  /** Every instance in view, this one first. */
+  /** Every instance in view, this one first; none once stopped (this one left, the view is no longer kept). */
   members(): Member[] {
+    if (this.stopped) return [];
     return [this.selfMember(), ...[...this.seen.values()].map((s) => s.member)];
   }
 
@@ -214,6 +216,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.heartbeatTimer = undefined;
     await this.publish(true);
     await this.unsubscribe?.();
+    // Nothing updates the view from here on: a stale list would name instances long gone.
+    this.stopped = true;
+    this.seen.clear();
+    this.changes++;
   }
 }
 
