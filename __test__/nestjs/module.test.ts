@@ -171,6 +171,17 @@ describe("CatgaModule (in memory)", () => {
     }).compile();
     const issues = ((await misconfigured.init().catch((error: unknown) => error)) as CatgaConfigError).issues;
     expect(issues.map((i) => i.path)).toEqual(["options.configure"]);
+    // A misspelt option lists every option forRoot takes, `configure` included.
+    const misspelt = await Test.createTestingModule({
+      imports: [CatgaModule.forRoot({ logger: silentLogger, configur: () => undefined } as never)],
+    }).compile();
+    const unknown = ((await misspelt.init().catch((error: unknown) => error)) as CatgaConfigError).issues;
+    expect(unknown).toEqual([
+      {
+        path: "options.configur",
+        message: "unknown option (expected one of: preset, logger, publishMode, transport, configure)",
+      },
+    ]);
   });
 
   it("takes options from forRootAsync's factory, with what it injects", async () => {

@@ -7,7 +7,7 @@
 import type { OnModuleDestroy, OnModuleInit } from "@nestjs/common";
 import type { DiscoveryService, Reflector } from "@nestjs/core";
 import { func, IssueList } from "../checks.js";
-import { CatgaConfigError } from "../errors.js";
+import { CatgaConfigError, type ConfigIssue } from "../errors.js";
 import { type CatgaOptions, createCatga } from "../mediator/builder.js";
 import type { Catga } from "../mediator/mediator.js";
 import { registerHandlers } from "./discovery.js";
@@ -66,13 +66,20 @@ export class CatgaHost implements OnModuleInit, OnModuleDestroy {
     try {
       mediator = builder.build();
     } catch (error) {
-      if (!(error instanceof CatgaConfigError) || issues.issues.length === 0) throw error;
-      throw new CatgaConfigError([...issues.issues, ...error.issues]);
+      if (!(error instanceof CatgaConfigError)) throw error;
+      throw new CatgaConfigError([...issues.issues, ...error.issues.map(withConfigureOption)]);
     }
     // Built but unusable: the caller closes the transport it was attached to.
     issues.throwIfAny();
     return mediator;
   }
+}
+
+/** The builder lists createCatga's options for a misspelt one; forRoot also takes `configure`. */
+function withConfigureOption(issue: ConfigIssue): ConfigIssue {
+  const listed = /^unknown option \(expected one of: (.*)\)$/.exec(issue.message);
+  if (listed === null || !/^options\.[^.[]+$/.test(issue.path)) return issue;
+  return { path: issue.path, message: `unknown option (expected one of: ${listed[1]}, configure)` };
 }
 
 function isRecord(value: unknown): value is CatgaModuleOptions {
