@@ -187,6 +187,26 @@ export const or =
   };
 
 /**
+ * Checks an options argument of a call (not a configuration): throws CATGA_INVALID_ARGUMENT naming
+ * the first bad field, an unknown key included (a misspelt `limt` must not fall back to the
+ * default silently). `undefined` passes, as for {@link checkArgument}.
+ */
+export function checkOptionsArgument(
+  field: string,
+  value: unknown,
+  fields: Record<string, FieldCheck>,
+): void {
+  if (value === undefined) return;
+  const issues = new IssueList();
+  issues.checkObject(field, value, fields);
+  const first = issues.issues[0];
+  if (first !== undefined)
+    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `${first.path} ${first.message}`, {
+      details: { field: first.path },
+    });
+}
+
+/**
  * Checks one argument of a call: throws CATGA_INVALID_ARGUMENT naming `field` when `check`
  * finds a problem (`undefined` passes: absent arguments take their default).
  */

@@ -1,5 +1,5 @@
 /** `inboxStatus(pool)`: what the PostgreSQL inbox (`catga_inbox`) holds: outcomes, claims, expired rows. */
-import { checkArgument, integer, nonEmptyString } from "../checks.js";
+import { checkArgument, checkOptionsArgument, integer, nonEmptyString, withMethods } from "../checks.js";
 import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "../persistence/pg.js";
 import { storeFailed } from "../persistence/store-errors.js";
 
@@ -39,9 +39,14 @@ export interface InboxStatus {
 
 /** Reads the inbox (two queries). Failures are CATGA_STORE_FAILED. */
 export async function inboxStatus(pool: PgQueryable, options: InboxStatusOptions = {}): Promise<InboxStatus> {
+  checkArgument("pool", pool ?? null, withMethods("query"));
+  checkOptionsArgument("options", options, {
+    schema: nonEmptyString,
+    table: nonEmptyString,
+    keyPrefix: nonEmptyString,
+    limit: integer(0, 1000),
+  });
   const { schema, table = "catga_inbox", keyPrefix, limit = 20 } = options;
-  checkArgument("limit", limit, integer(0, 1000));
-  checkArgument("keyPrefix", keyPrefix, nonEmptyString);
   const t = qualified(schema, table);
   const db = bounded(pool, STORE_CALL_TIMEOUT_MS);
   // A LIKE pattern with the prefix's own % and _ escaped.

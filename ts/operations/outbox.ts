@@ -1,5 +1,5 @@
 /** `outboxBacklog(pool)`: what the outbox relay has not published yet, and why (docs/guides/operations.md). */
-import { checkArgument, integer } from "../checks.js";
+import { checkArgument, checkOptionsArgument, integer, nonEmptyString, withMethods } from "../checks.js";
 import { decodeWire } from "../nats/wire.js";
 import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "../persistence/pg.js";
 import { storeFailed } from "../persistence/store-errors.js";
@@ -47,8 +47,9 @@ export async function outboxBacklog(
   pool: PgQueryable,
   options: OutboxBacklogOptions = {},
 ): Promise<OutboxBacklog> {
+  checkArgument("pool", pool ?? null, withMethods("query"));
+  checkOptionsArgument("options", options, { schema: nonEmptyString, limit: integer(0, 1000) });
   const { schema, limit = 20 } = options;
-  checkArgument("limit", limit, integer(0, 1000));
   const table = qualified(schema, "catga_outbox");
   const db = bounded(pool, STORE_CALL_TIMEOUT_MS);
   try {

@@ -3,12 +3,13 @@
  * no saga definitions at hand (the CLI, a dashboard). With the definition, `sagaOperations` also
  * resumes, aborts and wakes instances.
  */
-import { checkArgument, nonEmptyString } from "../checks.js";
+import { checkArgument, checkOptionsArgument, nonEmptyString, withMethods } from "../checks.js";
 import { NatsKvSagaStore } from "../persistence/nats-kv-saga-store.js";
 import { bounded, type PgQueryable, qualified, STORE_CALL_TIMEOUT_MS } from "../persistence/pg.js";
 import { PostgresSagaStore } from "../persistence/saga-store.js";
 import { storeFailed } from "../persistence/store-errors.js";
 import type { SagaInstance, SagaListQuery, SagaStatusCount, SagaStore } from "../saga/instance.js";
+import { listLimit } from "../saga/list-query.js";
 
 /** Where the saga store is. */
 export interface SagaStoreLocation {
@@ -30,6 +31,8 @@ export async function sagaCounts(
   location: SagaStoreLocation = {},
 ): Promise<SagaCount[]> {
   if (source instanceof NatsKvSagaStore) return source.counts();
+  checkArgument("source", source ?? null, withMethods("query"));
+  checkLocation(location);
   const pool = source;
   const t = qualified(location.schema, location.table ?? "catga_saga");
   try {
@@ -57,10 +60,15 @@ export function listSagaInstances(
   query: SagaListQuery,
   location: SagaStoreLocation = {},
 ): Promise<SagaInstance[]> {
-  checkArgument("saga", query.saga, nonEmptyString);
-  if (query.saga === undefined) checkArgument("saga", "", nonEmptyString); // required
+  listLimit(query); // the stores check it too; here before a PostgreSQL store is made for it
   if (isSagaStore(source)) return source.list(query);
+  checkArgument("source", source ?? null, withMethods("query"));
+  checkLocation(location);
   return new PostgresSagaStore({ pool: source, ...location }).list(query);
+}
+
+function checkLocation(location: SagaStoreLocation): void {
+  checkOptionsArgument("location", location, { schema: nonEmptyString, table: nonEmptyString });
 }
 
 function isSagaStore(source: PgQueryable | SagaStore): source is SagaStore {
