@@ -3,7 +3,16 @@
  * durable events and durable commands (docs/guides/operations.md). Plain async methods over data, so a
  * CLI, a dashboard route or a script call the same thing.
  */
-import { checkArgument, describe, integer, nonEmptyString, oneOf, token } from "../checks.js";
+import {
+  checkArgument,
+  checkOptionsArgument,
+  describe,
+  func,
+  integer,
+  nonEmptyString,
+  oneOf,
+  token,
+} from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import { JetStream } from "../jetstream/jetstream.js";
 import { type StoredMessage, StreamMessages } from "../jetstream/stream-messages.js";
@@ -469,26 +478,7 @@ function parseId(id: unknown, field: string): { kind: DeadLetterKind; sequence: 
 
 /** `replay`/`purge` options: only `onProgress`, a function (it is called after each batch). */
 function checkBulk(options: unknown): void {
-  if (typeof options !== "object" || options === null)
-    throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`, {
-      details: { field: "options" },
-    });
-  for (const key of Object.keys(options))
-    if (key !== "onProgress")
-      throw new CatgaError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `options.${key} is not an option (expected onProgress)`,
-        {
-          details: { field: `options.${key}` },
-        },
-      );
-  const onProgress = (options as BulkOptions).onProgress;
-  if (onProgress !== undefined && typeof onProgress !== "function")
-    throw new CatgaError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `options.onProgress must be a function, got ${describe(onProgress)}`,
-      { details: { field: "options.onProgress" } },
-    );
+  checkOptionsArgument("options", options ?? null, { onProgress: func });
 }
 
 function checkFilter(filter: DeadLetterFilter, field: string): void {
