@@ -121,7 +121,7 @@ describe("sharded handlers in one process", () => {
     await net.close();
   });
 
-  async function instance(id: string) {
+  async function instance(id: string, weight?: number) {
     const transport = await net.transport("inproc");
     const catga = createCatga({ transport, logger: silentLogger })
       .handle(Touch, ({ n }) => ({ n, instance: id, start: 0, end: 0 }), { shardBy: (p) => p.key })
@@ -131,6 +131,7 @@ describe("sharded handlers in one process", () => {
       instanceId: id,
       heartbeatMs: 200,
       discovery: false,
+      ...(weight === undefined ? {} : { weight }),
     });
     closers.push(() => member.close());
     return { catga, member };
@@ -151,6 +152,27 @@ describe("sharded handlers in one process", () => {
     // Whichever instance sends, a key has one owner; both instances own some keys.
     for (const set of owners.values()) expect(set.size).toBe(1);
     expect(new Set([...owners.values()].flatMap((s) => [...s])).size).toBe(2);
+  });
+
+  it("shards over any weight cluster() takes: fractional and large ones, in proportion (the ring takes whole points)", async () => {
+    // Found by an outside review: a member with weight 1.5 or 1000 made every ring that included
+    // it fail (the ring wants whole points, at most 65,536), so every send of the type failed.
+    const light = await instance("w-light", 0.5);
+    const heavy = await instance("w-heavy", 1000);
+    await until(
+      () => light.member.stats().rebalances >= 1 && heavy.member.stats().rebalances >= 1,
+      5000,
+      "both to see each other",
+    );
+    const served = new Map<string, number>();
+    for (let k = 0; k < 200; k++) {
+      const result = await light.catga.send(Touch, { key: `w${k}`, n: k });
+      expect(result.ok).toBe(true);
+      if (result.ok) served.set(result.value.instance, (served.get(result.value.instance) ?? 0) + 1);
+    }
+    // 409.6 (the cap) against 0.5: the heavy one owns nearly every key.
+    expect(served.get("w-heavy") ?? 0).toBeGreaterThan(190);
+    await Promise.all([light.member.close(), heavy.member.close()]);
   });
 
   it("runs a key's messages one at a time, in order, when its handler answers some at once and awaits others", async () => {

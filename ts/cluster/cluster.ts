@@ -150,7 +150,15 @@ export class Cluster extends EventEmitter<MembershipEvents> {
       clock,
       heartbeatMs,
     );
-    await shards.start();
+    try {
+      await shards.start();
+    } catch (error) {
+      // Nothing of a cluster that did not start may stay behind: no heartbeats, no subscriptions.
+      await shards.close().catch(() => undefined);
+      await membership.stop().catch(() => undefined);
+      await discovery?.stop().catch(() => undefined);
+      throw error;
+    }
     return new Cluster(service, instanceId, transport, membership, store, discovery, clock, shards);
   }
 

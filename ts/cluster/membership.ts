@@ -249,7 +249,11 @@ export function readHeartbeat(
     service: heartbeat.service,
     instanceId: heartbeat.instanceId,
     version: heartbeat.version,
-    weight: heartbeat.weight,
+    // Another process (another version, a bug) may announce anything: a weight that is not one counts as 1.
+    weight:
+      typeof heartbeat.weight === "number" && heartbeat.weight > 0 && Number.isFinite(heartbeat.weight)
+        ? heartbeat.weight
+        : 1,
     load: heartbeat.load,
     startedAt: heartbeat.startedAt,
     heartbeatMs: heartbeat.heartbeatMs,
@@ -267,6 +271,7 @@ function isHeartbeat(value: unknown): value is Heartbeat {
     h !== null &&
     typeof h.service === "string" &&
     typeof h.instanceId === "string" &&
+    h.instanceId.length > 0 &&
     typeof h.heartbeatMs === "number" &&
     h.heartbeatMs > 0
   );

@@ -47,7 +47,8 @@ export interface ClusterOptions {
    */
   readonly version?: string;
   /**
-   * Relative capacity of this instance (for balancing and sharding, later): a finite number > 0.
+   * Relative capacity of this instance (weighted balancing, sharding): a finite number > 0. The
+   * shard ring counts it in steps of 1/160, up to 409.6 (a larger weight owns no more keys).
    * @default 1
    */
   readonly weight?: number;
