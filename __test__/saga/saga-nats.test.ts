@@ -6,6 +6,7 @@ import {
   defineCommand,
   defineEvent,
   defineSaga,
+  err,
   InMemorySagaStore,
   sagaOperations,
   silentLogger,
@@ -144,6 +145,53 @@ describe("sagas on NATS", () => {
     expect(timers).toEqual(["schedule", "schedule"]); // on JetStream, not in this process
     const ops = sagaOperations(shop, Checkout, store);
     expect((await ops.list()).map((i) => `${i.id}:${i.status}`)).toEqual(["n1:completed", "n2:compensated"]);
+  }, 60_000);
+
+  it("resumes a saga whose durable compensation failed: the resumed attempt is a new message, not a dropped duplicate", async () => {
+    // Found by an outside review: the resumed attempt reused the failed attempt's message id, so
+    // JetStream's duplicate window dropped it and the instance went straight back to failed.
+    const prefix = uniquePrefix("sagaresume");
+    let refundWorks = false;
+    const refunds: string[] = [];
+    const payT = await natsTransport({ servers: NATS_URL, service: "pay", prefix, durableCommands: {} });
+    transports.push(payT);
+    createCatga({ logger: silentLogger, transport: payT })
+      .handle(Charge, (p) => ({ paymentId: `pay-${p.orderId}` }))
+      .handle(Refund, (p) => {
+        if (!refundWorks) return err("PAY_DOWN", "the refund service is down");
+        refunds.push(p.paymentId);
+      })
+      .build();
+    const shopT = await natsTransport({
+      servers: NATS_URL,
+      service: "shop",
+      prefix,
+      durableCommands: {},
+      scheduling: {},
+    });
+    transports.push(shopT);
+    const store = new InMemorySagaStore();
+    const shop = createCatga({ logger: silentLogger, transport: shopT })
+      .remote(Charge, Refund)
+      .saga(Checkout, { store, compensationAttempts: 2, compensationBackoffMs: 10 })
+      .build();
+    await Promise.all([payT.ready(), shopT.ready()]);
+    // Never captured: the wait times out, the refund fails twice, the instance is failed.
+    (await (shop as unknown as Catga).send(Place, { orderId: "r1", amount: 5 })).unwrap();
+    await eventually(
+      async () => (await store.get("checkout", "r1"))?.status === "failed",
+      20_000,
+      "r1 failed",
+    );
+    refundWorks = true;
+    const ops = sagaOperations(shop, Checkout, store);
+    await ops.resume("r1", "refunds are back");
+    await eventually(
+      async () => (await store.get("checkout", "r1"))?.status === "compensated",
+      20_000,
+      "r1 compensated after the resume",
+    );
+    expect(refunds).toEqual(["pay-r1"]);
   }, 60_000);
 
   it("sends a step again while nobody serves its command (CATGA_NO_HANDLER), up to the step's timeoutMs, then compensates", async () => {

@@ -153,7 +153,12 @@ describe("sagas (in process)", () => {
     expect(resumed.progress.operator).toMatchObject({ action: "resume", reason: "inventory is back" });
     const done = await settled(store, "o8", "compensated");
     expect(done.progress.undo).toEqual([]);
-    expect(s.calls.filter((c) => c.startsWith("release"))).toHaveLength(4);
+    expect(s.calls.filter((c) => c.startsWith("release"))).toEqual([
+      "release order:o8:reserve:undo:1",
+      "release order:o8:reserve:undo:2",
+      "release order:o8:reserve:undo:3",
+      "release order:o8:reserve:undo:1.1",
+    ]);
 
     // A second one, aborted: nothing more runs.
     s.fail.release = 3;
@@ -166,6 +171,16 @@ describe("sagas (in process)", () => {
     await expect(ops.resume("nope", "x")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     await expect(ops.resume("o9", "")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     await expect(ops.wake("o9")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+    // Wrong arguments are named at once, before anything is written.
+    for (const [args, field] of [
+      [[undefined, orderSaga(), store], "catga"],
+      [[catga, undefined, store], "saga"],
+      [[catga, orderSaga(), undefined], "store"],
+      [[catga, {}, store], "saga"],
+    ] as const)
+      expect(() => (sagaOperations as (...a: unknown[]) => unknown)(...args)).toThrow(
+        expect.objectContaining({ code: "CATGA_INVALID_ARGUMENT", details: { field } }),
+      );
   });
 
   it("resume of an instance failed on the forward path undoes its done steps, skipping those with nothing to undo", async () => {
@@ -188,7 +203,8 @@ describe("sagas (in process)", () => {
     });
     await sagaOperations(catga, orderSaga(), store).resume("o16", "checked: not shipped");
     await settled(store, "o16", "compensated");
-    expect(s.calls).toEqual(["refund order:o16:charge:undo:1", "release order:o16:reserve:undo:1"]);
+    // A resumed attempt's id names the resume (1.1): the first round's ids stay unused by it.
+    expect(s.calls).toEqual(["refund order:o16:charge:undo:1.1", "release order:o16:reserve:undo:1.1"]);
   });
 
   it("a store outage mid-saga stops it; it resumes later from its last write, the step under the same id", async () => {

@@ -80,7 +80,7 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
         rt.sendCommand(
           compensation.send,
           payload,
-          `${rt.name}:${claimed.id}:${name}:undo:${attempt}`,
+          compensationMessageId(rt.name, claimed.id, name, claimed.progress.resumes ?? 0, attempt),
           claimed.id,
           undefined,
         ),
@@ -122,6 +122,22 @@ export async function back(rt: SagaRuntime, instance: SagaInstance): Promise<Mov
     });
   await rt.clock.sleep(Math.min(rt.backoffMs * 2 ** (attempt - 1), SAGA_HOST_DEFAULTS.maxBackoffMs));
   return "again";
+}
+
+/**
+ * A compensation attempt's message id: the same on a redelivery of one attempt, new for each
+ * attempt and, after an operator's resume (attempts start over), for each resume too.
+ */
+export function compensationMessageId(
+  saga: string,
+  id: string,
+  step: string,
+  resumes: number,
+  attempt: number,
+): string {
+  return resumes === 0
+    ? `${saga}:${id}:${step}:undo:${attempt}`
+    : `${saga}:${id}:${step}:undo:${resumes}.${attempt}`;
 }
 
 /** Stops the instance as `failed`: logged at error level, left to an operator. */

@@ -42,6 +42,11 @@ export interface SagaProgress {
   readonly undo?: readonly string[];
   /** Attempts made so far at compensating the last step of `undo`. */
   readonly undoAttempts?: number;
+  /**
+   * Operator resumes so far: part of each compensation's message id after the first, so a resumed
+   * attempt is a new message (the same id would be a duplicate a durable command drops).
+   */
+  readonly resumes?: number;
   /** While waiting: epoch ms when the wait times out. */
   readonly waitUntil?: number;
   /** Events that arrived for wait steps, by step name (also before the instance reached the step). */

@@ -2,7 +2,7 @@
  * Operator actions on saga instances: list and read them, and settle a `failed` one — `resume`
  * (compensate again from where it stopped) or `abort` (leave it as is, closed, with a reason).
  */
-import { checkArgument, nonEmptyString } from "../checks.js";
+import { checkArgument, describe, isRecord, nonEmptyString, withMethods } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { AnyContract } from "../mediator/contracts.js";
 import type { Catga } from "../mediator/mediator.js";
@@ -41,6 +41,13 @@ export function sagaOperations<State>(
   saga: SagaDefinition<State, any, any, any>,
   store: SagaStore,
 ): SagaOperations<State> {
+  checkArgument("catga", catga ?? null, withMethods("send"));
+  checkArgument("saga", saga ?? null, (value) =>
+    isRecord(value) && typeof value.name === "string" && isRecord(value.advance)
+      ? undefined
+      : `must be a saga definition (defineSaga(...).build()), got ${describe(value)}`,
+  );
+  checkArgument("store", store ?? null, withMethods("get", "list", "update"));
   const name = saga.name;
   const settle = async (id: string, reason: string, action: "resume" | "abort") => {
     checkArgument("id", id, nonEmptyString);
@@ -62,7 +69,13 @@ export function sagaOperations<State>(
         updatedAt: Date.now(),
         progress: {
           ...progress,
-          ...(action === "resume" ? { undo: progress.undo ?? [...progress.done], undoAttempts: 0 } : {}),
+          ...(action === "resume"
+            ? {
+                undo: progress.undo ?? [...progress.done],
+                undoAttempts: 0,
+                resumes: (progress.resumes ?? 0) + 1,
+              }
+            : {}),
           operator: { action, reason, at: Date.now() },
         },
       };
@@ -76,7 +89,7 @@ export function sagaOperations<State>(
         if (!sent.ok)
           throw new CatgaError(
             ErrorCodes.TRANSPORT,
-            `saga ${name}: resumed ${id} but could not activate it: ${sent.error.message} (resume again)`,
+            `saga ${name}: resumed ${id} (now compensating) but could not activate it: ${sent.error.message}; call wake("${id}") once a host of the saga is reachable`,
             {
               details: { id, code: sent.error.code },
             },
