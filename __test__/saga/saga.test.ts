@@ -595,6 +595,31 @@ describe("saga definitions", () => {
     ]);
   });
 
+  it("reports a result or when that is not a function (it failed at run time as a TypeError)", () => {
+    type St = { id: string };
+    const saga = defineSaga<St>("good")
+      .startedBy(PlaceOrder, { id: (p) => p.orderId, init: () => ({ id: "x" }) })
+      .step("reserve", {
+        send: Reserve,
+        payload: (st) => ({ orderId: st.id, sku: "s" }),
+        result: 3 as never,
+        when: true as never,
+      })
+      .waitFor("paid", {
+        event: PaymentCaptured,
+        key: (e) => e.orderId,
+        timeoutMs: 10,
+        result: "x" as never,
+        when: null as never,
+      });
+    expect(issues(build(saga as unknown as ReturnType<typeof ok>))).toEqual([
+      "sagas.good.steps.reserve.result: must be a function of the state and the step's result, got 3",
+      "sagas.good.steps.reserve.when: must be a function of the state, got boolean",
+      'sagas.good.steps.paid.result: must be a function of the state and the event\'s payload, got "x"',
+      "sagas.good.steps.paid.when: must be a function of the state, got null",
+    ]);
+  });
+
   it("no steps, and no start message, are CatgaConfigError at build", () => {
     expect(issues(build(ok()))).toEqual(["sagas.good.steps: a saga needs at least one step"]);
     const noStart = defineSaga("nostart").step("a", { send: Reserve, payload: () => ({ orderId: "x" }) });

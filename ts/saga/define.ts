@@ -3,6 +3,7 @@
  * payload built from the state, events waited for), their compensations and deadlines. Only data:
  * the engine (engine.ts) runs it once a builder hosts it with `.saga()`.
  */
+import { describe } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import {
   type AnyCommand,
@@ -260,8 +261,7 @@ export class SagaDefinition<
       this.problem(`steps.${name}.branches`, "a parallel step needs at least two branches (one is a step)");
       return this as unknown as Result;
     }
-    if (options?.when !== undefined && typeof options.when !== "function")
-      this.problem(`steps.${name}.when`, "must be a function of the state");
+    this.optionalFunction(`steps.${name}.when`, options?.when, "a function of the state");
     this.unknownKeys(`steps.${name}`, options, ["when"]);
     const list: SendStepDefinition[] = [];
     for (const [branch, definition] of entries)
@@ -307,6 +307,12 @@ export class SagaDefinition<
       !(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))
     )
       this.problem(`${path}.timeoutMs`, `must be a positive finite number, got ${String(options.timeoutMs)}`);
+    this.optionalFunction(`${path}.result`, options?.result, "a function of the state and the step's result");
+    this.optionalFunction(
+      `${path}.when`,
+      (options as { when?: unknown } | undefined)?.when,
+      "a function of the state",
+    );
     return {
       kind: "send",
       name,
@@ -349,6 +355,12 @@ export class SagaDefinition<
         result: options?.result as ((state: unknown, payload: unknown) => unknown) | undefined,
         when: options?.when as ((state: unknown) => boolean) | undefined,
       });
+      this.optionalFunction(
+        `steps.${name}.result`,
+        options?.result,
+        "a function of the state and the event's payload",
+      );
+      this.optionalFunction(`steps.${name}.when`, options?.when, "a function of the state");
     }
     return this as unknown as SagaDefinition<State, Steps | Name, Sends, Adds | Event>;
   }
@@ -432,6 +444,12 @@ export class SagaDefinition<
   }
 
   /** Records each key of `options` not in `allowed`: a misspelt `timeoutMs` must not vanish. */
+  /** An optional callback: absent, or a function (a value there failed at run time as a TypeError). */
+  private optionalFunction(path: string, value: unknown, what: string): void {
+    if (value !== undefined && typeof value !== "function")
+      this.problem(path, `must be ${what}, got ${describe(value)}`);
+  }
+
   private unknownKeys(path: string, options: unknown, allowed: readonly string[]): void {
     if (typeof options !== "object" || options === null) return;
     for (const key of Object.keys(options))
