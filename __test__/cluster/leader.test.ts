@@ -86,7 +86,7 @@ describe("leader election", () => {
       expect(error).toBeInstanceOf(CatgaConfigError);
       expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["leader.ttlMs"]);
     }
-    for (const name of ["", ".x", "a b", "a*", "n".repeat(1025), 42 as unknown as string]) {
+    for (const name of ["", ".x", "a..b", "a b", "a*", "n".repeat(1025), 42 as unknown as string]) {
       expect(() => member.leader(name)).toThrow(
         expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, details: { field: "name" } }),
       );

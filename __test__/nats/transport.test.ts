@@ -180,6 +180,16 @@ describe("NatsTransport with the mediator", () => {
     ]);
   });
 
+  it("refuses a prefix with an empty token, which no subject can carry (found from outside)", async () => {
+    for (const prefix of ["x.", ".x", "x..y", ""]) {
+      const error = await natsTransport({ servers: NATS_URL, service: "svc", prefix }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(CatgaConfigError);
+      expect((error as CatgaConfigError).issues.map((i) => i.path)).toEqual(["prefix"]);
+    }
+  });
+
   it("refuses a prefix, service or stream too long for a subject instead of timing out", async () => {
     // Before: accepted, then the server dropped the connection over the subject's length and
     // natsTransport() failed after 5 s with CATGA_TIMEOUT naming nothing (found from outside).

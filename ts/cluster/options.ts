@@ -173,11 +173,15 @@ export function assertLeaseName(field: string, value: unknown): asserts value is
       { details: { field } },
     );
   const ok =
-    typeof value === "string" && KV_KEY.test(value) && !value.startsWith(".") && !value.endsWith(".");
+    typeof value === "string" &&
+    KV_KEY.test(value) &&
+    !value.startsWith(".") &&
+    !value.endsWith(".") &&
+    !value.includes(".."); // an empty token: no KV key the server accepts
   if (!ok)
     throw new CatgaError(
       ErrorCodes.INVALID_ARGUMENT,
-      `${field} must be a non-empty name of letters, digits, -, _, /, = or . (not at either end), got ${
+      `${field} must be a non-empty name of letters, digits, -, _, /, = or . (not at either end, never two in a row), got ${
         typeof value === "string" ? JSON.stringify(value) : typeof value
       }`,
       { details: { field } },

@@ -176,9 +176,10 @@ export const TRANSPORT_DEFAULTS = {
 
 /** A subject prefix: what `prefix` takes here, and what tools reading a transport's subjects take. */
 export const subjectPrefix: FieldCheck = atMost(MAX_SUBJECT_NAME_LENGTH, (value) =>
-  typeof value === "string" && /^[^\s*>]+$/.test(value)
+  // Dot-separated tokens, none empty: "a..b", ".a" or "a." is no subject the server accepts.
+  typeof value === "string" && /^[^\s*>.]+(\.[^\s*>.]+)*$/.test(value)
     ? undefined
-    : `must be a subject prefix without spaces or wildcards, got ${describe(value)}`,
+    : `must be a subject prefix (dot-separated tokens, none empty) without spaces or wildcards, got ${describe(value)}`,
 );
 const codec: FieldCheck = (value) =>
   value === "json" || value === "msgpack" || (isRecord(value) && typeof value.encode === "function")
