@@ -369,7 +369,12 @@ class StreamDeadLetters implements DeadLetters {
           details: { field: "ids" },
         });
       const parsed = ids.map((id, i) => parseId(id, `ids[${i}]`));
+      // An id listed twice is one dead letter: acted on once (the second pass found it gone and
+      // failed the whole call after the first had replayed it).
+      const seen = new Set<string>();
       for (const { kind, sequence } of parsed) {
+        if (seen.has(`${kind}:${sequence}`)) continue;
+        seen.add(`${kind}:${sequence}`);
         const stored = await this.messages.get(this.streams[kind], sequence);
         if (stored === undefined)
           throw new CatgaError(ErrorCodes.INVALID_ARGUMENT, `no dead letter has id ${kind}:${sequence}`, {
