@@ -155,6 +155,13 @@ describe("the dashboard on Fastify", () => {
     const sagas = await get("/ops/sagas?saga=checkout&status=failed");
     expect(sagas.body).toContain("PAYMENT_DECLINED");
     expect(sagas.body).toContain("&lt;b&gt;not bold&lt;/b&gt;");
+    // A bad filter is the caller's mistake (400 CATGA_INVALID_ARGUMENT), not the store's (502).
+    const badStatus = await get("/ops/api/sagas?saga=checkout&status=bogus");
+    expect(badStatus.statusCode).toBe(400);
+    expect(badStatus.json()).toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+    const nul = await get("/ops/api/inbox?keyPrefix=%00");
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json()).toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
   });
 
   it("refuses a replay without the token, from another origin, or for a reader; then replays with both", async () => {

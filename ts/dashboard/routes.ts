@@ -326,7 +326,8 @@ async function read<T>(load: () => Promise<T>): Promise<Read<T>> {
   try {
     return { ok: true, value: await load() };
   } catch (error) {
-    if (error instanceof CatgaError) return { ok: false, error: `${error.code}: ${error.message}` };
+    if (error instanceof CatgaError)
+      return { ok: false, error: `${error.code}: ${error.message}`, code: error.code };
     return { ok: false, error: "internal error" };
   }
 }
@@ -369,7 +370,10 @@ function asset(type: string, body: string): DashboardResponse {
   };
 }
 
-function storeError(failed: { readonly error: string }): DashboardResponse {
+/** A failed read as JSON: a bad filter from the query string is the caller's (400), anything else the store's (502). */
+function storeError(failed: { readonly error: string; readonly code?: string }): DashboardResponse {
+  if (failed.code === ErrorCodes.INVALID_ARGUMENT)
+    return jsonResponse(400, { code: ErrorCodes.INVALID_ARGUMENT, message: failed.error });
   return jsonResponse(502, { code: ErrorCodes.STORE_FAILED, message: failed.error });
 }
 

@@ -11,7 +11,7 @@ import { age, json, notice, type PageContext, page, time } from "./layout.js";
 /** A view's data, or why it could not be read (shown in its place; the other views still render). */
 export type Read<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly error: string; readonly code?: string };
 
 function card(label: string, value: number | string, bad = false, id?: string): SafeHtml {
   return html`<div class="card${bad ? " bad" : ""}"${id === undefined ? "" : html` id="${id}"`}><div class="n">${value}</div><div class="l">${label}</div></div>`;

@@ -47,6 +47,10 @@ export async function inboxStatus(pool: PgQueryable, options: InboxStatusOptions
     limit: integer(0, 1000),
   });
   const { schema, table = "catga_inbox", keyPrefix, limit = 20 } = options;
+  // PostgreSQL text cannot hold NUL: a prefix with one would fail as a store error.
+  checkArgument("options.keyPrefix", keyPrefix, (value) =>
+    typeof value === "string" && value.includes("\u0000") ? "must not contain NUL characters" : undefined,
+  );
   const t = qualified(schema, table);
   const db = bounded(pool, STORE_CALL_TIMEOUT_MS);
   // A LIKE pattern with the prefix's own % and _ escaped.
