@@ -71,6 +71,37 @@ describe("withLock", () => {
     await holding;
   });
 
+  it("close() stops its locks: a waiter fails CATGA_CLOSED, the holder sees its signal and is waited for", async () => {
+    // Found by an outside review: a waiter queued before close() took the lock and ran after it.
+    const [a, b] = await Promise.all([net.join({ instanceId: "k-c1" }), net.join({ instanceId: "k-c2" })]);
+    const events: string[] = [];
+    const holding = a!.withLock(
+      "closing",
+      async (lock) => {
+        await new Promise<void>((resolve) => lock.signal.addEventListener("abort", () => resolve()));
+        events.push(`holder saw ${(lock.signal.reason as { code?: string }).code}`);
+        await sleep(100);
+        events.push("holder returned");
+        return lock.token;
+      },
+      { ttlMs: 1000 },
+    );
+    await sleep(100);
+    const waiting = a!.withLock("closing", () => events.push("waiter ran"), { waitMs: 10_000 });
+    const waited = waiting.then(
+      () => "resolved",
+      (error: { code?: string }) => error.code,
+    );
+    await sleep(100);
+    await a!.close();
+    events.push("closed");
+    expect(await waited).toBe(ErrorCodes.CLOSED);
+    await expect(holding).resolves.toBeGreaterThan(0);
+    expect(events).toEqual([`holder saw ${ErrorCodes.CLOSED}`, "holder returned", "closed"]);
+    // Released by the close: another instance takes it at once.
+    await expect(b!.withLock("closing", (lock) => lock.token, { waitMs: 0 })).resolves.toBeGreaterThan(0);
+  });
+
   it("tells fn the lock is lost once it was stalled past the TTL: isHeld at once, then the signal", async () => {
     const member = await net.join({ instanceId: "k-stall" });
     const reason = await member.withLock(

@@ -49,6 +49,10 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   private readonly leaderships = new Map<string, Leadership>();
   private readonly electionCounts = new Map<string, number>();
   private closing: Promise<void> | undefined;
+  /** Aborted by `close()`: waiting `withLock` calls stop, running ones see `lock.signal` abort. */
+  private readonly closed = new AbortController();
+  /** `withLock` calls under way, waited for by `close()` (a holder's lease is renewed until it returns). */
+  private readonly lockCalls = new Set<Promise<unknown>>();
 
   private constructor(
     /** The service this instance belongs to. */
@@ -208,16 +212,31 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     assertLeaseName("key", key);
     assertLockOptions(fn, options);
     this.assertOpen();
-    return acquireAndRun({
+    const closed = this.closed.signal;
+    const call = acquireAndRun({
       kv: this.kv,
       key,
       instance: this.instanceId,
       ttlMs: options.ttlMs ?? CLUSTER_DEFAULTS.lockTtlMs,
       waitMs: options.waitMs ?? CLUSTER_DEFAULTS.lockWaitMs,
-      signal: options.signal,
+      signal: options.signal === undefined ? closed : AbortSignal.any([options.signal, closed]),
       clock: this.clock,
       fn,
+    }).catch((error: unknown) => {
+      // Stopped by close(), not by the caller's own signal: say so.
+      if (closed.aborted && !options.signal?.aborted && (error as CatgaError)?.code === ErrorCodes.ABORTED)
+        throw new CatgaError(ErrorCodes.CLOSED, `the cluster closed while lock "${key}" was wanted`, {
+          cause: error,
+        });
+      throw error;
     });
+    const tracked = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lockCalls.add(tracked);
+    void tracked.then(() => this.lockCalls.delete(tracked));
+    return call;
   }
 
   /** Counters for observability (`observability.observeCluster`). */
@@ -255,11 +274,17 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   }
 
   /**
-   * Leaves: resigns every leadership (others take over at once), says goodbye (others drop this
-   * instance at once) and stops answering discovery. Close it before the transport. Idempotent.
+   * Leaves: stops `withLock` calls (waiting ones fail CATGA_CLOSED; running ones see `lock.signal`
+   * abort and are waited for, their lock held until they return), resigns every leadership (others
+   * take over at once), says goodbye (others drop this instance at once) and stops answering
+   * discovery. Close it before the transport. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // Waiting lock calls fail CATGA_CLOSED; running ones see lock.signal abort, and their lease is
+      // kept (renewed) until their function returns, so no other instance runs under that key meanwhile.
+      this.closed.abort(new CatgaError(ErrorCodes.CLOSED, "the cluster is closed"));
+      await Promise.all([...this.lockCalls]);
       await Promise.all([...this.leaderships.values()].map((handle) => handle.resign()));
       // Hand the keys over before the goodbye: others take them only once this one let go.
       await this.shards.leave();
