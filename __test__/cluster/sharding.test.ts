@@ -223,6 +223,28 @@ describe("sharded handlers in one process", () => {
     expect(overlaps).toBe(0);
   });
 
+  it("refuses to build sharded or routed handlers on a transport whose cluster() joined before build()", async () => {
+    // Found by an outside review: the sharded type was silently never served (CATGA_NO_HANDLER).
+    const transport = await net.transport("early");
+    const member = await cluster(transport, { bucket: net.bucket, heartbeatMs: 200, discovery: false });
+    closers.push(() => member.close());
+    let error: unknown;
+    try {
+      createCatga({ transport, logger: silentLogger })
+        .handle(Touch, ({ n }) => ({ n, instance: "early", start: 0, end: 0 }), { shardBy: (p) => p.key })
+        .build();
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(CatgaConfigError);
+    expect((error as CatgaConfigError).issues).toEqual([
+      {
+        path: "cluster",
+        message: expect.stringContaining("call cluster(catga) after build()"),
+      },
+    ]);
+  });
+
   it("refuses a second cluster() on one transport, and the first keeps serving its keys", async () => {
     // Before: the second call resolved, installed a second router, and every sharded send from
     // then on failed with CATGA_TIMEOUT "no owner answered" (found from outside).

@@ -180,6 +180,16 @@ export class NatsTransport implements Transport {
   }
 
   attach(inbound: InboundDispatcher): void {
+    // cluster() reads the sharded types and routes when it starts: one joined before build() never
+    // routes these, and they would silently find no owner (CATGA_NO_HANDLER) for good.
+    const clustered = [...(inbound.shardKeys?.keys() ?? []), ...(inbound.routes?.keys() ?? [])];
+    if (this.clustered && clustered.length > 0)
+      throw new CatgaConfigError([
+        {
+          path: "cluster",
+          message: `cluster() joined this transport before build(): ${clustered.join(", ")} (sharded or routed) would never be routed; call cluster(catga) after build()`,
+        },
+      ]);
     this.attached = inbound;
     this.durable?.checkConsumerNames(inbound.events);
     const queue = this.options.service;
