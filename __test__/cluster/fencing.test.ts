@@ -76,5 +76,32 @@ describe("fencedWrite", () => {
         fencedWrite(pool, resource as never, token as never, async () => 1, { table }),
       ).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     }
+    // Found from outside: these were a TypeError, STORE_FAILED, or silently accepted.
+    const named = (field: string) =>
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, details: { field } });
+    await expect(fencedWrite(pool, "r", 1, "work" as never, options)).rejects.toEqual(named("work"));
+    await expect(fencedWrite(null as never, "r", 1, async () => 1, options)).rejects.toEqual(named("pool"));
+    await expect(fencedWrite(pool, "r", 1, async () => 1, { tabel: fences } as never)).rejects.toEqual(
+      named("options.tabel"),
+    );
+  });
+
+  it("fails with CATGA_STORE_FAILED, pointing at fenceTableSql, when the fence table does not exist", async () => {
+    const missing = uniqueName("nofence");
+    let ran = false;
+    const error = await fencedWrite(
+      pool,
+      "r",
+      1,
+      async () => {
+        ran = true;
+      },
+      { table: missing },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: ErrorCodes.STORE_FAILED,
+      message: expect.stringContaining("fenceTableSql"),
+    });
+    expect(ran).toBe(false);
   });
 });

@@ -7,10 +7,19 @@
  * transaction, and the row stays locked until COMMIT, so a stale writer queued behind a newer one
  * is refused once the newer one commits.
  */
-import { checkArgument, integer, MAX_DELAY_MS, nonEmptyString } from "../checks.js";
+import {
+  checkArgument,
+  checkOptionsArgument,
+  func,
+  integer,
+  MAX_DELAY_MS,
+  nonEmptyString,
+  withMethods,
+} from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { PgPool, PgQueryable } from "../persistence/pg.js";
 import { STORE_CALL_TIMEOUT_MS } from "../persistence/pg.js";
+import { storeFailed } from "../persistence/store-errors.js";
 import { inTransaction } from "../persistence/transaction.js";
 
 /** Default of {@link FenceOptions.idleTimeoutMs}. */
@@ -94,19 +103,31 @@ export async function fencedWrite<T>(
   work: (client: PgQueryable) => Promise<T>,
   options: FenceOptions = {},
 ): Promise<FencedOutcome<T>> {
-  // Both are required: `checkArgument` lets undefined through (it means "default" there).
+  // Required ones: `checkArgument` lets undefined through (it means "default" there).
+  checkArgument("pool", pool ?? null, withMethods("connect"));
   checkArgument("resource", resource ?? null, nonEmptyString);
   checkArgument("token", token ?? null, integer(0));
-  checkArgument("idleTimeoutMs", options.idleTimeoutMs, integer(1, MAX_DELAY_MS));
+  checkArgument("work", work ?? null, func);
+  checkOptionsArgument("options", options ?? null, {
+    table: nonEmptyString,
+    timeoutMs: integer(1, MAX_DELAY_MS),
+    idleTimeoutMs: integer(1, MAX_DELAY_MS),
+  });
   const sql = fenceSql(options);
   const table = tableName(options);
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   return inTransaction(pool, "fence", options.timeoutMs ?? STORE_CALL_TIMEOUT_MS, async (connection) => {
     // SET takes no parameters; the value is a checked integer.
-    await connection.query(`SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`);
-    const fenced = await connection.query(sql, [resource, token]);
+    // The fence's own statements fail as the store's (a missing fence table: run fenceTableSql);
+    // `work`'s errors are the caller's and pass on as they are.
+    const fenceQuery = (text: string, values?: unknown[]) =>
+      connection.query(text, values).catch((cause: unknown) => {
+        throw storeFailed("fence", "write", cause, `is the fence table ${table} created (fenceTableSql)?`);
+      });
+    await fenceQuery(`SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`);
+    const fenced = await fenceQuery(sql, [resource, token]);
     if (fenced.rowCount === 0) {
-      const highest = await connection.query(`SELECT token FROM ${table} WHERE resource = $1`, [resource]);
+      const highest = await fenceQuery(`SELECT token FROM ${table} WHERE resource = $1`, [resource]);
       return { accepted: false as const, highestToken: Number(highest.rows[0]?.token ?? 0) };
     }
     return { accepted: true as const, value: await work(connection) };
