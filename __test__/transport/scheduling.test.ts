@@ -100,6 +100,19 @@ describe("scheduled messages", () => {
     expect((await transport.schedules.list()).unwrap().items).toEqual([]);
   });
 
+  it("says when an id was scheduled already: the first timer stands, with its time", async () => {
+    // Found from outside: the second call answered its own deliverAt, which never happened.
+    seen.length = 0;
+    const id = `dup-${Date.now()}`;
+    const first = (await catga.publish(Reminder, { n: 200 }, { delayMs: 1500, messageId: id })).unwrap();
+    expect(first.duplicate).toBeUndefined();
+    const second = (await catga.publish(Reminder, { n: 201 }, { delayMs: 100, messageId: id })).unwrap();
+    expect(second).toEqual({ id, deliverAt: first.deliverAt, duplicate: true });
+    await until(() => seen.length >= 1, 15_000, "the standing timer");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.map((s) => s.n)).toEqual([200]);
+  });
+
   it("refuses bad input with coded errors naming the field", async () => {
     const field = async (result: Promise<{ ok: boolean; error?: { code: string; details?: unknown } }>) => {
       const r = await result;

@@ -34,6 +34,11 @@ export interface Scheduled {
   readonly id: string;
   /** When it is due, epoch milliseconds. */
   readonly deliverAt: number;
+  /**
+   * True when a message was already scheduled under this id (the transport's duplicate window):
+   * that timer stands and this one was dropped; `deliverAt` is the standing timer's (NaN once it fired).
+   */
+  readonly duplicate?: true;
 }
 
 /** What a transport that schedules offers the mediator (NATS with `scheduling`). */

@@ -126,10 +126,28 @@ export class Scheduler implements Schedules {
     };
     try {
       const bytes = this.codec.encodeMessage({ ...envelope, headers });
-      await this.js.publishOne(`${this.prefix}.sched.${id}`, id, bytes);
-      return ok({ id, deliverAt });
+      const stored = await this.js.publishOne(`${this.prefix}.sched.${id}`, id, bytes);
+      if (!stored.duplicate) return ok({ id, deliverAt });
+      // Scheduled before under this id (within the duplicate window): that timer stands, this one
+      // was dropped. Say so, with the standing timer's time (unknown once it fired).
+      return ok({ id, deliverAt: await this.deliverAtOf(stored.sequence), duplicate: true });
     } catch (error) {
       return failure(error);
+    }
+  }
+
+  /** The due time of the timer stored at `sequence`; NaN when it is gone (fired or cancelled). */
+  private async deliverAtOf(sequence: number): Promise<number> {
+    try {
+      const reply = await this.api<{ message?: { data?: string } }>(
+        `STREAM.MSG.GET.${this.stream.name}`,
+        { seq: sequence },
+        NO_MESSAGE_FOUND,
+      );
+      if (reply.message === undefined) return Number.NaN;
+      return Number(decodeWire(Buffer.from(reply.message.data ?? "", "base64")).headers[DELIVER_AT_HEADER]);
+    } catch {
+      return Number.NaN;
     }
   }
 
