@@ -145,6 +145,8 @@ describe("scheduled messages", () => {
     expect(await field(catga.publish(Reminder, { n: 0 }, { delayMs: 5, messageId: "a.b" }))).toEqual(
       invalid("messageId"),
     );
+    const long = await catga.publish(Reminder, { n: 0 }, { delayMs: 5, messageId: "x".repeat(129) });
+    expect(long.ok ? undefined : long.error.message).toContain("at most 128 characters, got 129");
     expect(await field(transport.schedules.cancel("no-such-timer"))).toEqual(invalid("id"));
     // @ts-expect-error: an id is a string
     expect(await field(transport.schedules.cancel(42))).toEqual(invalid("id"));

@@ -113,6 +113,12 @@ export class Scheduler implements Schedules {
   /** Stores `envelope` until `deliverAt`; never rejects. */
   async schedule(envelope: Envelope, deliverAt: number): Promise<Result<Scheduled>> {
     const id = envelope.messageId;
+    if (id.length > 128)
+      return err(
+        ErrorCodes.INVALID_ARGUMENT,
+        `options.messageId of a scheduled message is its schedule id: at most 128 characters, got ${id.length}`,
+        { field: "messageId" },
+      );
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(id))
       return err(
         ErrorCodes.INVALID_ARGUMENT,
