@@ -208,5 +208,20 @@ describe("load balancing: bad input", () => {
         "routes.bal.who.attemptTimeoutMs",
       ]);
     }
+    // Declared twice: the second would replace the first silently.
+    const twice = (() => {
+      try {
+        createCatga({ logger: silentLogger })
+          .remote(Who)
+          .route(Who, { balance: "round-robin" })
+          .route(Who, { balance: "least-outstanding" })
+          .build();
+      } catch (thrown) {
+        return thrown as CatgaConfigError;
+      }
+    })();
+    expect(twice?.details.filter((i) => i.path.startsWith("routes."))).toEqual([
+      { path: "routes.bal.who", message: "route() is declared twice for this contract" },
+    ]);
   });
 });

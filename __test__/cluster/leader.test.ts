@@ -61,6 +61,11 @@ describe("leader election", () => {
     const member = await net.join({ instanceId: "l-health" });
     const handle: Leadership = member.leader("solo", { ttlMs: 1000 });
     expect(member.leader("solo")).toBe(handle);
+    expect(member.leader("solo", { ttlMs: 1000 })).toBe(handle);
+    // Another TTL for the same name would be ignored: refused, naming it.
+    expect(() => member.leader("solo", { ttlMs: 5000 })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, details: { field: "ttlMs" } }),
+    );
     await next(handle, "elected");
     expect(member.health()).toMatchObject({
       status: "up",
@@ -70,6 +75,7 @@ describe("leader election", () => {
     expect(handle.isLeader).toBe(false);
     expect(member.health().status).toBe("down");
     expect(() => member.leader("other")).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
+    expect(() => member.setLoad(3)).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
   });
 
   it("rejects bad names and TTLs with coded errors naming the field", async () => {

@@ -175,20 +175,28 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   /** Sets the load this instance reports from its next heartbeat on (a finite number ≥ 0). */
   setLoad(load: number): void {
     assertLoad(load);
+    this.assertOpen();
     this.membership.setLoad(load);
   }
 
   /**
-   * Campaigns for leadership of `name` (one handle per name: asking again returns the same one).
+   * Campaigns for leadership of `name` (one handle per name: asking again returns the same one;
+   * asking again with another `ttlMs` is CATGA_INVALID_ARGUMENT).
    * See {@link Leadership}: `isLeader`, `token`, `elected`/`revoked`, `resign()`.
    */
   leader(name: string, options: LeaderOptions = {}): Leadership {
     assertLeaseName("name", name);
     assertLeaderOptions(options);
     this.assertOpen();
-    const known = this.leaderships.get(name);
-    if (known !== undefined) return known;
     const ttlMs = options.ttlMs ?? CLUSTER_DEFAULTS.leaderTtlMs;
+    const known = this.leaderships.get(name);
+    if (known !== undefined && options.ttlMs !== undefined && options.ttlMs !== known.ttlMs)
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `leader "${name}" already campaigns here with ttlMs ${known.ttlMs}, not ${options.ttlMs}: one handle per name`,
+        { details: { field: "ttlMs" } },
+      );
+    if (known !== undefined) return known;
     const lease = new Lease(this.kv, `leader.${name}`, this.instanceId, ttlMs, this.clock);
     const handle = new Leadership(name, lease, this.countElection, this.clock);
     this.leaderships.set(name, handle);

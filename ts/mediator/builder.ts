@@ -262,6 +262,7 @@ export class CatgaBuilder<
     const balance = options.balance ?? ROUTE_DEFAULTS.balance;
     if (balance === "consistent-hash" && options.hashBy === undefined)
       this.issues.add(`${path}.hashBy`, `is required with balance "consistent-hash"`);
+    if (this.routes.has(type)) this.issues.add(path, "route() is declared twice for this contract");
     if (contract.kind === "event")
       this.issues.add(path, "events are not routed: every handling service gets them");
     this.routes.set(type, {
