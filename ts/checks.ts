@@ -54,6 +54,16 @@ export class IssueList {
   }
 }
 
+/**
+ * An unknown-option issue from a check that knows only part of an options object (the NATS
+ * connection's part of the transport's, say), with the other part's options added to its list.
+ */
+export function alsoExpected(issue: ConfigIssue, more: readonly string[]): ConfigIssue {
+  const listed = /^unknown option \(expected one of: (.*)\)$/.exec(issue.message);
+  if (listed === null) return issue;
+  return { path: issue.path, message: `unknown option (expected one of: ${listed[1]}, ${more.join(", ")})` };
+}
+
 /** `path.key`, or `key` at the top level (path ""). */
 function join(path: string, key: string): string {
   return path === "" ? key : `${path}.${key}`;

@@ -180,6 +180,20 @@ describe("NatsTransport with the mediator", () => {
     ]);
   });
 
+  it("lists the transport's own options too for a misspelt one", async () => {
+    const error = await natsTransport({ servers: NATS_URL, service: "svc", prefx: "p" } as never).catch(
+      (e: unknown) => e,
+    );
+    expect((error as CatgaConfigError).issues).toEqual([
+      {
+        path: "prefx",
+        message: expect.stringMatching(
+          /expected one of: servers, .*, service, prefix, codecs, durableEvents/,
+        ),
+      },
+    ]);
+  });
+
   it("refuses a prefix with an empty token, which no subject can carry (found from outside)", async () => {
     for (const prefix of ["x.", ".x", "x..y", ""]) {
       const error = await natsTransport({ servers: NATS_URL, service: "svc", prefix }).catch(

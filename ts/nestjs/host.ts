@@ -6,7 +6,7 @@
  */
 import type { OnModuleDestroy, OnModuleInit } from "@nestjs/common";
 import type { DiscoveryService, Reflector } from "@nestjs/core";
-import { func, IssueList } from "../checks.js";
+import { alsoExpected, func, IssueList } from "../checks.js";
 import { CatgaConfigError, type ConfigIssue } from "../errors.js";
 import { type CatgaOptions, createCatga } from "../mediator/builder.js";
 import type { Catga } from "../mediator/mediator.js";
@@ -77,9 +77,7 @@ export class CatgaHost implements OnModuleInit, OnModuleDestroy {
 
 /** The builder lists createCatga's options for a misspelt one; forRoot also takes `configure`. */
 function withConfigureOption(issue: ConfigIssue): ConfigIssue {
-  const listed = /^unknown option \(expected one of: (.*)\)$/.exec(issue.message);
-  if (listed === null || !/^options\.[^.[]+$/.test(issue.path)) return issue;
-  return { path: issue.path, message: `unknown option (expected one of: ${listed[1]}, configure)` };
+  return /^options\.[^.[]+$/.test(issue.path) ? alsoExpected(issue, ["configure"]) : issue;
 }
 
 function isRecord(value: unknown): value is CatgaModuleOptions {

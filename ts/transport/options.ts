@@ -1,4 +1,5 @@
 import {
+  alsoExpected,
   atMost,
   describe,
   type FieldCheck,
@@ -278,7 +279,11 @@ export function assertTransportOptions(options: NatsTransportOptions): void {
         "noEcho",
         `must be left out: a service gets its own events through its own subscriptions, got ${describe(noEcho)}`,
       );
-    list.issues.push(...natsOptionIssues(rest));
+    list.issues.push(
+      ...natsOptionIssues(rest).map((issue) =>
+        issue.path.includes(".") ? issue : alsoExpected(issue, Object.keys(TRANSPORT_FIELDS)),
+      ),
+    );
     list.checkObject(
       "",
       { service, prefix, codecs, durableEvents, durableCommands, scheduling, maxConcurrentRequests },
