@@ -170,6 +170,11 @@ describe("sagas (in process)", () => {
     await expect(ops.abort("o9", "again")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     await expect(ops.resume("nope", "x")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     await expect(ops.resume("o9", "")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
+    await expect(ops.resume("o9", "   ")).rejects.toMatchObject({ details: { field: "reason" } });
+    await expect(ops.resume("o9", undefined as never)).rejects.toMatchObject({
+      message: expect.stringContaining("got undefined"),
+    });
+    await expect(ops.list({ saga: "refund" } as never)).rejects.toMatchObject({ details: { field: "saga" } });
     await expect(ops.wake("o9")).rejects.toMatchObject({ code: "CATGA_INVALID_ARGUMENT" });
     // Wrong arguments are named at once, before anything is written.
     for (const [args, field] of [

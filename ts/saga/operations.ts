@@ -50,9 +50,14 @@ export function sagaOperations<State>(
   checkArgument("store", store ?? null, withMethods("get", "list", "update"));
   const name = saga.name;
   const settle = async (id: string, reason: string, action: "resume" | "abort") => {
-    checkArgument("id", id, nonEmptyString);
-    checkArgument("reason", reason, nonEmptyString);
-    if (typeof reason !== "string") checkArgument("reason", "", nonEmptyString); // undefined passes checkArgument
+    checkArgument("id", id ?? null, nonEmptyString);
+    // Required, and said: a reason of blanks records nothing an operator could read later.
+    if (typeof reason !== "string" || reason.trim() === "")
+      throw new CatgaError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `reason must say why (a non-blank string), got ${describe(reason)}`,
+        { details: { field: "reason" } },
+      );
     for (;;) {
       const instance = await store.get(name, id);
       if (instance?.status !== "failed")
@@ -99,7 +104,17 @@ export function sagaOperations<State>(
     }
   };
   return {
-    list: (query = {}) => store.list({ ...query, saga: name }) as Promise<SagaInstance<State>[]>,
+    list: async (query = {}) => {
+      // These operations are one saga's: a `saga` naming another was silently replaced by this one.
+      const asked = (query as { saga?: unknown } | null)?.saga;
+      if (asked !== undefined && asked !== name)
+        throw new CatgaError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `saga: these operations list saga ${name}; make sagaOperations for ${describe(asked)}`,
+          { details: { field: "saga" } },
+        );
+      return (await store.list({ ...query, saga: name })) as SagaInstance<State>[];
+    },
     get: (id) => {
       checkArgument("id", id, nonEmptyString);
       return store.get(name, id) as Promise<SagaInstance<State> | undefined>;
