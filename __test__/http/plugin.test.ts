@@ -482,5 +482,12 @@ describe("PROBLEM_STATUSES", () => {
     expect(problemOf(refused, own)).toMatchObject({ status: 404, body: { detail: "no such order" } });
     // Not an error at all (from JS): a blank 500, not a TypeError.
     expect(problemOf(null as never).status).toBe(500);
+    // A wait that is no wait (NaN, negative) is not shown, and Retry-After is the table's default.
+    for (const retryAfterMs of [Number.NaN, -5, Number.POSITIVE_INFINITY]) {
+      const limited = new CatgaError(ErrorCodes.RATE_LIMITED, "slow down", { details: { retryAfterMs } });
+      const problem = problemOf(limited);
+      expect(problem.retryAfterSeconds).toBe(PROBLEM_STATUSES[ErrorCodes.RATE_LIMITED].retryAfterSeconds);
+      expect(problem.body).not.toHaveProperty("retryAfterMs");
+    }
   });
 });

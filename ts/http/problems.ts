@@ -147,7 +147,13 @@ export function problemOf(error: ErrorInfo, statuses: ProblemStatuses = {}): Pro
           : undefined;
   if (mapping === undefined) return { status: 500, retryAfterSeconds: undefined, body: blank(500) };
   const details = error.details as { issues?: unknown; retryAfterMs?: unknown } | undefined;
-  const retryAfterMs = typeof details?.retryAfterMs === "number" ? details.retryAfterMs : undefined;
+  // A handler's own error may carry anything here: only a real wait (finite, ≥ 0) is passed on.
+  const retryAfterMs =
+    typeof details?.retryAfterMs === "number" &&
+    Number.isFinite(details.retryAfterMs) &&
+    details.retryAfterMs >= 0
+      ? details.retryAfterMs
+      : undefined;
   const issues = Array.isArray(details?.issues) ? details.issues.map(issueOf) : undefined;
   const body: ProblemDetails = {
     type: mapping.type ?? "about:blank",
