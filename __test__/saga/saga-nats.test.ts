@@ -48,6 +48,13 @@ const Checkout = defineSaga<State>("checkout")
     result: (s) => ({ ...s, captured: true }),
   });
 
+// A long wait that its event ends early: its scheduled timeout timer must not stay behind.
+const Open = defineCommand("longwait.open").payload<{ id: string }>();
+const Closed = defineEvent("longwait.closed").payload<{ id: string }>();
+const LongWait = defineSaga<{ id: string }>("longwait")
+  .startedBy(Open, { id: (p) => p.id, init: (p) => ({ id: p.id }) })
+  .waitFor("closed", { event: Closed, key: (e) => e.id, timeoutMs: 10 * 60_000 });
+
 // A step whose command nobody serves yet (CATGA_NO_HANDLER: never delivered) is sent again.
 const Order = defineCommand("unserved.order").payload<{ orderId: string; late?: boolean }>();
 const Hold = defineCommand("unserved.hold").payload<{ orderId: string }>().returns<{ holdId: string }>();
@@ -192,6 +199,37 @@ describe("sagas on NATS", () => {
       "r1 compensated after the resume",
     );
     expect(refunds).toEqual(["pay-r1"]);
+  }, 60_000);
+
+  it("cancels a wait's scheduled timeout when its event comes first", async () => {
+    // Found from outside: every completed wait left its timer stored for its whole timeoutMs.
+    const prefix = uniquePrefix("sagatimer");
+    const hostT = await natsTransport({
+      servers: NATS_URL,
+      service: "desk",
+      prefix,
+      durableCommands: { provision: { storage: "memory" } },
+      scheduling: { provision: { storage: "memory" } },
+    });
+    transports.push(hostT);
+    const store = new InMemorySagaStore();
+    const host = createCatga({ logger: silentLogger, transport: hostT }).saga(LongWait, { store }).build();
+    await hostT.ready();
+    const pending = async () => (await hostT.schedules.list()).unwrap().items.length;
+    for (const id of ["w1", "w2", "w3"]) (await (host as unknown as Catga).send(Open, { id })).unwrap();
+    await eventually(async () => (await pending()) === 3, 20_000, "three timers scheduled");
+    for (const id of ["w1", "w2"]) (await host.publish(Closed, { id })).unwrap();
+    await eventually(
+      async () => (await store.get("longwait", "w2"))?.status === "completed",
+      20_000,
+      "w1, w2 completed",
+    );
+    await eventually(
+      async () => (await pending()) === 1,
+      10_000,
+      "the two completed waits' timers cancelled",
+    );
+    expect((await store.get("longwait", "w3"))?.status).toBe("waiting");
   }, 60_000);
 
   it("sends a step again while nobody serves its command (CATGA_NO_HANDLER), up to the step's timeoutMs, then compensates", async () => {

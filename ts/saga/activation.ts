@@ -47,12 +47,17 @@ export async function activate(
     });
 }
 
+/** The schedule id of the timer set for instance `id` at `revision` (the wait's). */
+export function timerId(saga: string, id: string, revision: number): string {
+  return advanceId(saga, id, `timer:${revision}`);
+}
+
 /**
  * Wakes the instance at `at`: a scheduled advance when the transport schedules (it survives this
  * process), else an in-process timer (lost with the process; docs/architecture/sagas.md).
  */
 export async function timer(rt: SagaRuntime, id: string, at: number, revision: number): Promise<void> {
-  const messageId = advanceId(rt.name, id, `timer:${revision}`);
+  const messageId = timerId(rt.name, id, revision);
   const scheduled = await rt.mediator().send(rt.saga.advance, { id }, { messageId, deliverAt: at });
   const via = scheduled.ok ? "schedule" : "process";
   rt.logger().debug("saga timer set", { saga: rt.name, id, at, via });

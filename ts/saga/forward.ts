@@ -5,7 +5,7 @@
  */
 import { ErrorCodes } from "../errors.js";
 import { errorInfoFrom, type Result } from "../mediator/result.js";
-import { timer } from "./activation.js";
+import { timer, timerId } from "./activation.js";
 import { compensate, compensation, fail } from "./compensation.js";
 import type { SendStepDefinition, StepDefinition } from "./define.js";
 import type { SagaError, SagaInstance, SagaProgress } from "./instance.js";
@@ -451,7 +451,12 @@ async function reachWait(rt: SagaRuntime, instance: SagaInstance, step: WaitStep
   const waitUntil = Math.min(rt.clock.now() + step.timeoutMs, deadlineAt);
   const next = await rt.write(instance, {
     status: "waiting",
-    progress: { ...instance.progress, waitUntil },
+    // The write makes revision + 1: the timer's id, known before it is set, so the event can cancel it.
+    progress: {
+      ...instance.progress,
+      waitUntil,
+      timer: timerId(rt.name, instance.id, instance.revision + 1),
+    },
   });
   if (next === undefined) return "again";
   await timer(rt, instance.id, waitUntil, next.revision);
@@ -497,11 +502,19 @@ async function receive(rt: SagaRuntime, instance: SagaInstance, step: WaitStep):
   } catch (thrown) {
     return compensate(rt, instance, rt.userError(thrown, step.name), false);
   }
-  await rt.write(instance, {
+  const written = await rt.write(instance, {
     status: "running",
     state,
     step: instance.step + 1,
-    progress: { ...instance.progress, done: [...instance.progress.done, step.name], waitUntil: undefined },
+    progress: {
+      ...instance.progress,
+      done: [...instance.progress.done, step.name],
+      waitUntil: undefined,
+      timer: undefined,
+    },
   });
+  // The event came first: its timeout timer would only wake a saga that moved on (a scheduled
+  // one stays stored until then). Best effort: a timer that fires anyway changes nothing.
+  if (written !== undefined && instance.progress.timer !== undefined) rt.cancelTimer(instance.progress.timer);
   return "again";
 }

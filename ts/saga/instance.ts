@@ -49,6 +49,8 @@ export interface SagaProgress {
   readonly resumes?: number;
   /** While waiting: epoch ms when the wait times out. */
   readonly waitUntil?: number;
+  /** While waiting: the schedule id of the advance that times the wait out (cancelled when the event comes first). */
+  readonly timer?: string;
   /** Events that arrived for wait steps, by step name (also before the instance reached the step). */
   readonly received?: Readonly<Record<string, unknown>>;
   /** What made the instance compensate or fail. */

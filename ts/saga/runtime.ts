@@ -90,6 +90,14 @@ export class SagaRuntime {
     return this.catga;
   }
 
+  /** Cancels a scheduled timer, best effort (not awaited; no scheduling transport: nothing to do). */
+  cancelTimer(id: string): void {
+    const schedules = (
+      this.catga?.transport as { schedules?: { cancel(id: string): Promise<unknown> } } | undefined
+    )?.schedules;
+    schedules?.cancel(id).catch(() => undefined);
+  }
+
   /**
    * While an instance is driven here: the copy of it as of this runtime's last read or successful
    * write, so the next move starts from it instead of reading it back (one store round trip less
