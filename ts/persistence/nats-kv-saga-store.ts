@@ -39,7 +39,8 @@ export interface NatsKvSagaStoreOptions {
    */
   readonly bucket?: string;
   /**
-   * Where a new bucket stores entries; an existing bucket must have the same (else CATGA_STORE_FAILED).
+   * Where a new bucket stores entries; an existing bucket must have the same (else
+   * CATGA_INVALID_ARGUMENT, from the first call).
    * @default "file"
    */
   readonly storage?: "file" | "memory";
