@@ -245,6 +245,9 @@ describe("catga CLI", () => {
     expect(badPrefix.code).toBe(2);
     expect(badPrefix.stderr).toContain("options.prefix");
     expect((await catga(["cluster", "members", "--prefix", "orders.>"])).code).toBe(2);
+    // A bucket name no bucket can have is a usage mistake too (was exit 1, found from outside).
+    const badBucket = await catga(["sagas", "list", "--kv-bucket", "bad.bucket"]);
+    expect(badBucket.code).toBe(2);
 
     const missing = await catga(["dlq", "inspect", "command:999999", "--prefix", prefix]);
     expect(missing.code).toBe(4);

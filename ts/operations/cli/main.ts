@@ -683,7 +683,10 @@ function report(error: unknown, command: string, io: CliIo): number {
     io.err(`catga ${command}: ${error.code}: ${error.message}\n`);
     const details = error.details as { unknown?: boolean } | undefined;
     if (details?.unknown === true) return EXIT.notFound;
-    return error.code === ErrorCodes.INVALID_ARGUMENT ? EXIT.usage : EXIT.failed;
+    // A bad value given on the command line (a bucket name, a schema) is the caller's: usage.
+    return error.code === ErrorCodes.INVALID_ARGUMENT || error.code === ErrorCodes.CONFIG
+      ? EXIT.usage
+      : EXIT.failed;
   }
   io.err(`catga ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
   return EXIT.failed;
