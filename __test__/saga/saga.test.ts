@@ -754,7 +754,7 @@ describe("sagas under the test harness", () => {
 
     await clock.advance(3600_000 - 1); // one ms before the timeout: still waiting
     expect((await store.get("order", "v1"))?.status).toBe("waiting");
-    await clock.advance(2); // its timer fires 1 ms past waitUntil
+    await clock.advance(1); // its timer fires at waitUntil (advance fires what comes due)
     // Timed out: refund ran, release fails twice, retried after each backoff (1 s, then 2 s).
     const compensating = await store.get("order", "v1");
     expect(compensating).toMatchObject({
@@ -769,7 +769,7 @@ describe("sagas under the test harness", () => {
     await clock.advance(1);
     expect(await store.get("order", "v1")).toMatchObject({
       status: "compensated",
-      updatedAt: 1_000_000 + 3600_000 + 3001,
+      updatedAt: 1_000_000 + 3600_000 + 3000,
     });
     expect(test.payloadsOf(Release)).toHaveLength(3);
   });

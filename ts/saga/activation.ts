@@ -79,5 +79,7 @@ export async function timer(rt: SagaRuntime, id: string, at: number, revision: n
       rt.logger().error("saga timer failed", { saga: rt.name, id, error: errorInfoFrom(error).message }),
     );
   };
-  clock.setTimer(wake, Math.min(Math.max(0, at - clock.now()) + 1, MAX_DELAY_MS));
+  // Armed for the due time itself (a virtual clock fires it there); a real timer that fires a
+  // little early finds time left and re-arms above.
+  clock.setTimer(wake, Math.min(Math.max(0, at - clock.now()), MAX_DELAY_MS));
 }
