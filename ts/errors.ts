@@ -168,3 +168,17 @@ export class CatgaConfigError extends CatgaError<typeof ErrorCodes.CONFIG> {
     this.issues = issues;
   }
 }
+
+/**
+ * A thrown value as text, whatever was thrown: an Error's message, else `String(value)`. Never
+ * throws itself (`String` does for an object with no prototype, or a `toString` that throws: a
+ * handler throwing one made `send` reject, and crashed the process from a telemetry hook).
+ */
+export function describeThrown(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error && typeof thrown.message === "string") return thrown.message;
+    return String(thrown);
+  } catch {
+    return "a value that cannot be shown as text was thrown";
+  }
+}

@@ -1,5 +1,5 @@
 import { describe } from "../checks.js";
-import { CatgaConfigError, CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaConfigError, CatgaError, describeThrown, ErrorCodes } from "../errors.js";
 import { type AckSignal, ackSignals } from "../mediator/signals.js";
 import { fromNativeError } from "../native/errors.js";
 import type { NatsConnection } from "../nats/connection.js";
@@ -322,14 +322,16 @@ export class JetStream implements DurablePublisher {
           this.connection.emit(
             "malformed",
             1,
-            `non-Catga message on ${batch.subjects[i]} (stream sequence ${batch.sequences[i]}): ${String(error)}`,
+            `non-Catga message on ${batch.subjects[i]} (stream sequence ${batch.sequences[i]}): ${describeThrown(error)}`,
           );
           messages.push(undefined);
           // Whatever the decoder threw, no redelivery can fix the bytes: permanent, at once.
           const undecodable =
             error instanceof CatgaError && error.code === ErrorCodes.DECODE
               ? error
-              : new CatgaError(ErrorCodes.DECODE, `not a Catga envelope: ${String(error)}`, { cause: error });
+              : new CatgaError(ErrorCodes.DECODE, `not a Catga envelope: ${describeThrown(error)}`, {
+                  cause: error,
+                });
           decisions[i] = failed(batch.deliveries[i]!, "_undecodable", undecodable);
         }
       }
@@ -451,14 +453,4 @@ interface PendingSingle {
   readonly item: DurableItem;
   resolve(outcome: { sequence: number; duplicate: boolean }): void;
   reject(error: unknown): void;
-}
-
-/** A thrown value as text for a dead-letter header, whatever was thrown (it must not throw itself). */
-function describeThrown(error: unknown): string {
-  try {
-    if (error instanceof Error && typeof error.message === "string") return error.message;
-    return String(error);
-  } catch {
-    return "a value that cannot be shown as text was thrown";
-  }
 }

@@ -1,3 +1,4 @@
+import { describeThrown } from "../errors.js";
 /** Structured logger; pino, winston and console-like loggers fit with a thin adapter. */
 export interface Logger {
   /** Detail for diagnosis, usually off in production. */
@@ -56,7 +57,7 @@ export function observerFailureReporter(source: string): (thrown: unknown) => vo
   return (thrown) => {
     if (warned) return;
     warned = true;
-    const reason = thrown instanceof Error ? thrown.message : String(thrown);
+    const reason = describeThrown(thrown);
     process.emitWarning(`${source} threw (ignored, later failures not reported): ${reason}`, "CatgaWarning");
   };
 }

@@ -2,6 +2,7 @@ import {
   CatgaError,
   type CheckedCode,
   type DomainErrorCode,
+  describeThrown,
   type ErrorCode,
   ErrorCodes,
   type ErrorDetails,
@@ -151,12 +152,21 @@ export function errFromThrownIn(thrown: unknown, signal: AbortSignal): ErrResult
  * Maps anything a handler throws to an ErrorInfo. Catga errors keep their code (a timeout's abort
  * reason is one); an `AbortError` (fetch, `signal.throwIfAborted()`) means the caller cancelled.
  */
+/** `thrown.name`, or undefined when reading it throws (a Proxy, a getter). */
+function nameOf(thrown: unknown): unknown {
+  try {
+    return (thrown as { name?: unknown } | null)?.name;
+  } catch {
+    return undefined;
+  }
+}
+
 export function errorInfoFrom(thrown: unknown): ErrorInfo {
   if (thrown instanceof CatgaError) {
     return { code: thrown.code, message: thrown.message, details: thrown.details, cause: thrown };
   }
-  const message = thrown instanceof Error ? thrown.message : String(thrown);
-  if ((thrown as { name?: unknown } | null)?.name === "AbortError") {
+  const message = describeThrown(thrown);
+  if (nameOf(thrown) === "AbortError") {
     return { code: ErrorCodes.ABORTED, message: message || "The operation was aborted", cause: thrown };
   }
   return { code: ErrorCodes.HANDLER_FAILED, message, cause: thrown };

@@ -5,7 +5,7 @@
  * by `cluster()`. Without a gate (in process) this process owns every key; the NATS transport
  * serves a sharded type only once `cluster()` has installed its gate.
  */
-import { ErrorCodes } from "../errors.js";
+import { describeThrown, ErrorCodes } from "../errors.js";
 import type { HandlerContext } from "./context.js";
 import { type Handler, isPending } from "./pipeline.js";
 import { err, errFromThrownIn, type Result, returned } from "./result.js";
@@ -36,7 +36,9 @@ export function shardKeyOf(
   try {
     key = keyOf(payload);
   } catch (thrown) {
-    return err(ErrorCodes.INVALID_ARGUMENT, `${field} of "${type}" threw: ${String(thrown)}`, { field });
+    return err(ErrorCodes.INVALID_ARGUMENT, `${field} of "${type}" threw: ${describeThrown(thrown)}`, {
+      field,
+    });
   }
   if (typeof key !== "string")
     return err(

@@ -8,7 +8,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { CatgaError, ErrorCodes, type ValidationIssue } from "../errors.js";
+import { CatgaError, describeThrown, ErrorCodes, type ValidationIssue } from "../errors.js";
 import type { AnyContract } from "../mediator/contracts.js";
 import { protobufIssues } from "./protobuf-check.js";
 import type { PayloadCodec } from "./wire.js";
@@ -81,10 +81,14 @@ export function protobufCodec<Desc extends DescMessage>(schema: Desc): PayloadCo
       try {
         return toBinary(schema, asMessage(schema, value));
       } catch (error) {
-        throw new CatgaError(ErrorCodes.ENCODE, `the payload is not a ${schema.typeName}: ${String(error)}`, {
-          details: { codec: name },
-          cause: error,
-        });
+        throw new CatgaError(
+          ErrorCodes.ENCODE,
+          `the payload is not a ${schema.typeName}: ${describeThrown(error)}`,
+          {
+            details: { codec: name },
+            cause: error,
+          },
+        );
       }
     },
     decode(bytes) {
@@ -93,10 +97,14 @@ export function protobufCodec<Desc extends DescMessage>(schema: Desc): PayloadCo
         // here is a view into the whole inbound batch, which a kept field would pin.
         return fromBinary(schema, new Uint8Array(bytes));
       } catch (error) {
-        throw new CatgaError(ErrorCodes.DECODE, `the ${name} payload does not decode: ${String(error)}`, {
-          details: { codec: name },
-          cause: error,
-        });
+        throw new CatgaError(
+          ErrorCodes.DECODE,
+          `the ${name} payload does not decode: ${describeThrown(error)}`,
+          {
+            details: { codec: name },
+            cause: error,
+          },
+        );
       }
     },
   };

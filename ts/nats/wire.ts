@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr/pack";
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaError, describeThrown, ErrorCodes } from "../errors.js";
 import type { ContractKind } from "../mediator/contracts.js";
 import { type ErrResult, err } from "../mediator/result.js";
 import type { Envelope, WireResult } from "../mediator/transport.js";
@@ -132,7 +132,7 @@ function encodeEnvelope(head: EnvelopeHead, codec: PayloadCodec, value: unknown)
 export function unencodableResult(type: string, error: unknown): ErrResult {
   if (error instanceof CatgaError && error.code === ErrorCodes.ENCODE)
     return err(error.code, error.message, error.details as never);
-  return err(ErrorCodes.ENCODE, `the result of ${type} cannot be encoded: ${String(error)}`);
+  return err(ErrorCodes.ENCODE, `the result of ${type} cannot be encoded: ${describeThrown(error)}`);
 }
 
 /**
@@ -143,7 +143,8 @@ export function unencodableResult(type: string, error: unknown): ErrResult {
 function unencodable(head: EnvelopeHead, codec: PayloadCodec, error: unknown): CatgaError {
   if (error instanceof CatgaError) return error;
   const result = head.kindCode === REPLY_KIND || head.kindCode === ERROR_KIND;
-  const reason = error instanceof RangeError ? "it has a cycle or is nested too deeply" : String(error);
+  const reason =
+    error instanceof RangeError ? "it has a cycle or is nested too deeply" : describeThrown(error);
   const field = result ? "result" : "payload";
   return new CatgaError(
     ErrorCodes.ENCODE,
@@ -339,9 +340,13 @@ function decodeWith(codec: PayloadCodec, bytes: Uint8Array): unknown {
     return codec.decode(bytes);
   } catch (error) {
     if (error instanceof CatgaError || (codec !== msgpackCodec && codec !== jsonCodec)) throw error;
-    throw new CatgaError(ErrorCodes.DECODE, `the ${codec.name} payload does not decode: ${String(error)}`, {
-      cause: error,
-    });
+    throw new CatgaError(
+      ErrorCodes.DECODE,
+      `the ${codec.name} payload does not decode: ${describeThrown(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeThrown } from "../errors.js";
 import { invalid, storeFailed } from "./store-errors.js";
 
 /**
@@ -111,7 +112,7 @@ export async function checkout(
   }
   let died: Error | undefined;
   const onError = (error: unknown) => {
-    died ??= error instanceof Error ? error : new Error(String(error));
+    died ??= error instanceof Error ? error : new Error(describeThrown(error));
   };
   client.on("error", onError);
   let released = false;

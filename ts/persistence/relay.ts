@@ -1,4 +1,4 @@
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaError, describeThrown, ErrorCodes } from "../errors.js";
 import type { DurableOutcome, DurablePublisher } from "../jetstream/jetstream.js";
 import { OptionChecker } from "./option-checker.js";
 import { PostgresOutbox } from "./outbox.js";
@@ -252,7 +252,7 @@ export class OutboxRelay {
       }
       return { claimed: rows.length, sent: sentIds.length, duplicates, failed: failedIds.length };
     } catch (cause) {
-      broken = cause instanceof Error ? cause : new Error(String(cause));
+      broken = cause instanceof Error ? cause : new Error(describeThrown(cause));
       await client.query("ROLLBACK").catch(() => {});
       throw storeFailed(NAME, step, cause);
     } finally {
@@ -283,7 +283,7 @@ export class OutboxRelay {
       return await Promise.race([publishing, timeout]);
     } catch (error) {
       const code = error instanceof CatgaError ? error.code : ErrorCodes.TRANSPORT;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : describeThrown(error);
       return rows.map(() => ({ ok: false as const, code, message }));
     } finally {
       if (timer !== undefined) clearTimeout(timer);
@@ -347,7 +347,7 @@ export class OutboxRelay {
     if (this.listener !== client) return;
     this.listener = undefined;
     client.removeListener("notification", this.onNotification);
-    client.release(error instanceof Error ? error : new Error(String(error)));
+    client.release(error instanceof Error ? error : new Error(describeThrown(error)));
     this.report(storeFailed(NAME, "listen", error));
     this.retryListen();
   }

@@ -1,4 +1,4 @@
-import { CatgaError, ErrorCodes } from "../errors.js";
+import { CatgaError, describeThrown, ErrorCodes } from "../errors.js";
 
 /**
  * A store failure that names the store and the operation; `cause` is the driver's error. A `hint`
@@ -6,7 +6,7 @@ import { CatgaError, ErrorCodes } from "../errors.js";
  */
 export function storeFailed(store: string, operation: string, cause: unknown, hint?: string): CatgaError {
   if (cause instanceof CatgaError && cause.code !== ErrorCodes.DECODE) return cause;
-  const reason = cause instanceof Error ? cause.message || cause.name : String(cause);
+  const reason = cause instanceof Error ? cause.message || cause.name : describeThrown(cause);
   const advice = hint === undefined ? "" : ` (${hint})`;
   return new CatgaError(ErrorCodes.STORE_FAILED, `${store}: ${operation} failed: ${reason}${advice}`, {
     cause,

@@ -1,3 +1,4 @@
+import { describeThrown } from "../errors.js";
 import { type CheckedOut, checkout, type PgPool } from "./pg.js";
 import { storeFailed } from "./store-errors.js";
 
@@ -57,5 +58,5 @@ export async function inTransaction<T>(
 }
 
 function asError(cause: unknown): Error {
-  return cause instanceof Error ? cause : new Error(String(cause));
+  return cause instanceof Error ? cause : new Error(describeThrown(cause));
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type FieldCheck, type IssueList, integer, MAX_DELAY_MS, number, withMethods } from "../../checks.js";
-import { ErrorCodes } from "../../errors.js";
+import { describeThrown, ErrorCodes } from "../../errors.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, type Middleware, markBuiltIn, type Next } from "../pipeline.js";
 import { err, errFromThrownIn, isAnsweredFailure, type Result, returned } from "../result.js";
@@ -120,7 +120,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       await store.set(key, { value: result.ok ? result.value : result }, ttlMs);
       return true;
     } catch (cause) {
-      warn(ctx, "idempotency store write failed", { key, error: String(cause) });
+      warn(ctx, "idempotency store write failed", { key, error: describeThrown(cause) });
       return false;
     }
   };
@@ -154,7 +154,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       try {
         kept = await lock.extend(key, owner, leaseMs);
       } catch (cause) {
-        if (!stopped) warn(ctx, "idempotency claim extension failed", { key, error: String(cause) });
+        if (!stopped) warn(ctx, "idempotency claim extension failed", { key, error: describeThrown(cause) });
       }
       // Stopped meanwhile: the outcome may have completed the claim, so "not kept" means nothing.
       if (stopped) return;
@@ -217,7 +217,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     try {
       await lock.release(key, owner);
     } catch (cause) {
-      warn(ctx, "idempotency claim release failed", { key, error: String(cause) });
+      warn(ctx, "idempotency claim release failed", { key, error: describeThrown(cause) });
     }
     return result;
   };
