@@ -9,6 +9,7 @@ import {
   type IdempotencyClaims,
   type Result,
   type StoredOutcome,
+  silentLogger,
 } from "../../ts/index.js";
 import { eventually, sleep } from "./helpers.js";
 
@@ -245,6 +246,13 @@ export function describeIdempotencyStoreContract(
       expect(runs).toBe(1);
       expect(second).toEqual(first);
       expect(second.at).toBeInstanceOf(Date);
+      // The longest id the mediator takes (1024 characters, here 3 UTF-8 bytes each) deduplicates
+      // too: its key is hashed to fit (found from outside: CATGA_STORE_FAILED, handler never run).
+      const longId = `${key("long")}-${"é".repeat(1024)}`.slice(0, 1024);
+      const third = (await catga.send(Pay, { amount: 6 }, { messageId: longId })).unwrap();
+      const fourth = (await catga.send(Pay, { amount: 6 }, { messageId: longId })).unwrap();
+      expect(runs).toBe(2);
+      expect(fourth).toEqual(third);
     });
 
     if (options.validates) {
@@ -414,6 +422,18 @@ export function describeIdempotencyStoreContract(
           expect(error.details).toMatchObject({ operation });
           expect(error.cause).toBeDefined();
         }
+        // Through the behavior: the Result's details name the store and the operation, as
+        // ErrorDetailsByCode types them (they were undefined, found from outside).
+        const Pay = defineCommand("contract.down").payload<{ n: number }>();
+        const catga = createCatga({ logger: silentLogger })
+          .withIdempotency({ store })
+          .handle(Pay, () => undefined)
+          .build();
+        const failed = await catga.send(Pay, { n: 1 }, { messageId: "down-1" });
+        expect(failed.ok ? undefined : failed.error).toMatchObject({
+          code: "CATGA_STORE_FAILED",
+          details: { store: expect.any(String), operation: claims.claim === undefined ? "read" : "claim" },
+        });
       });
     }
   });

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { type FieldCheck, type IssueList, integer, MAX_DELAY_MS, number, withMethods } from "../../checks.js";
-import { describeThrown, ErrorCodes } from "../../errors.js";
+import { CatgaError, describeThrown, ErrorCodes } from "../../errors.js";
 import { observerFailureReporter } from "../logger.js";
 import { type Behavior, type BehaviorContext, type Middleware, markBuiltIn, type Next } from "../pipeline.js";
 import { err, errFromThrownIn, isAnsweredFailure, type Result, returned } from "../result.js";
@@ -125,13 +125,34 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     }
   };
 
+  /**
+   * A store call that failed, as the documented CATGA_STORE_FAILED: `details` names the store and
+   * the operation (they were missing), the store's own error is the cause.
+   */
+  const storeFailure = (operation: string, cause?: unknown): Result<never> => {
+    const known =
+      cause instanceof CatgaError
+        ? (cause.details as { store?: unknown; transportCode?: unknown })
+        : undefined;
+    return err(
+      ErrorCodes.STORE_FAILED,
+      `Idempotency store ${operation} failed${cause === undefined ? "" : `: ${describeThrown(cause)}`}`,
+      {
+        store: typeof known?.store === "string" ? known.store : "idempotency",
+        operation,
+        ...(typeof known?.transportCode === "string" ? { transportCode: known.transportCode } : {}),
+      },
+      cause,
+    );
+  };
+
   /** Without claims: read, run, store. Two processes can run the same key at once. */
   const executeUnclaimed = async (key: string, payload: unknown, ctx: BehaviorContext, next: Next) => {
     try {
       const stored = await store.get(key);
       if (stored !== undefined) return returned(stored.value);
     } catch (cause) {
-      return err(ErrorCodes.STORE_FAILED, "Idempotency store read failed", undefined, cause);
+      return storeFailure("read", cause);
     }
     const result = await next(payload, ctx);
     await remember(key, result, ctx);
@@ -191,15 +212,12 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       try {
         answer = await lock.claim(key, owner, leaseMs);
       } catch (cause) {
-        return err(ErrorCodes.STORE_FAILED, "Idempotency store claim failed", undefined, cause);
+        return storeFailure("claim", cause);
       }
       if (answer?.status === "done") return returned(answer.outcome.value);
       if (answer?.status === "claimed") break;
       if (answer?.status !== "held") {
-        return err(
-          ErrorCodes.STORE_FAILED,
-          "Idempotency store claim answered neither claimed, done nor held",
-        );
+        return storeFailure("claim", new Error("the store answered neither claimed, done nor held"));
       }
       // Jittered so waiters of one key do not ask in step.
       await sleep(pollMs * (0.5 + Math.random() / 2), ctx.signal);
@@ -234,7 +252,7 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
     create(target) {
       const prefix = `${target.key}:`;
       const handle: Middleware = (payload, ctx, next) => {
-        const key = prefix + ctx.messageId;
+        const key = storeKey(prefix, ctx.messageId);
         const running = inFlight.get(key);
         if (running !== undefined) {
           // A duplicate shares the first caller's run, not its cancellation: when that caller
@@ -259,4 +277,19 @@ export function idempotencyBehavior(options: IdempotencyOptions | undefined, iss
       return handle;
     },
   });
+}
+
+/** Most UTF-8 bytes of a key kept as it is: every shipped store takes keys of up to 1024 bytes. */
+const MAX_KEY_BYTES = 1000;
+
+/**
+ * `<type>:<messageId>`, or `<type>:sha256:<hex>` when that would pass {@link MAX_KEY_BYTES}: ids
+ * may be 1024 characters (up to 3 UTF-8 bytes each), which no shipped store took as a key (every
+ * such message failed as CATGA_STORE_FAILED and its handler never ran). Keys that fit are unchanged.
+ */
+export function storeKey(prefix: string, messageId: string): string {
+  const key = prefix + messageId;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short keys need no count.
+  if (key.length * 3 <= MAX_KEY_BYTES || Buffer.byteLength(key) <= MAX_KEY_BYTES) return key;
+  return `${prefix}sha256:${createHash("sha256").update(messageId).digest("hex")}`;
 }
