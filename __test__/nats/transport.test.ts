@@ -449,10 +449,15 @@ describe("NatsTransport: results (found by a reviewer)", () => {
     await clientTransport.ready();
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
-    for (const payload of [cyclic, { s: Symbol("x") }]) {
+    for (const payload of [cyclic, { s: Symbol("x") }, { big: 2n ** 70n }]) {
       const sent = await client.send(Echo, payload);
       expect(sent.ok || sent.error).toMatchObject({ code: ErrorCodes.ENCODE, details: { field: "payload" } });
     }
+    // Each says what is wrong (a BigInt past 64 bits was reported as a cycle).
+    const cycle = await client.send(Echo, cyclic);
+    expect(cycle.ok || cycle.error.message).toContain("it has a cycle or is nested too deeply");
+    const big = await client.send(Echo, { big: 2n ** 70n });
+    expect(big.ok || big.error.message).toContain("too large to fit in MessagePack 64-bit integer format");
     const published = await client.publish(Noted, cyclic);
     expect(published.ok || published.error.details).toMatchObject({
       failures: [{ code: ErrorCodes.ENCODE, details: { field: "payload" } }],

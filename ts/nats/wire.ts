@@ -143,8 +143,12 @@ export function unencodableResult(type: string, error: unknown): ErrResult {
 function unencodable(head: EnvelopeHead, codec: PayloadCodec, error: unknown): CatgaError {
   if (error instanceof CatgaError) return error;
   const result = head.kindCode === REPLY_KIND || head.kindCode === ERROR_KIND;
+  // A stack overflow is a RangeError without a message of its own worth showing; msgpackr's own
+  // RangeErrors (a BigInt past 64 bits, say) say what is wrong.
   const reason =
-    error instanceof RangeError ? "it has a cycle or is nested too deeply" : describeThrown(error);
+    error instanceof RangeError && /call stack/i.test(error.message)
+      ? "it has a cycle or is nested too deeply"
+      : describeThrown(error);
   const field = result ? "result" : "payload";
   return new CatgaError(
     ErrorCodes.ENCODE,
