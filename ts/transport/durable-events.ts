@@ -128,11 +128,40 @@ export class DurableEvents {
         // A failed handler fails the delivery: JetStream retries it, then dead-letters it. When
         // every handler failed for a reason no retry fixes (validation), that code is the one
         // reported, so the message is dead-lettered at once under it.
-        if (!result.ok)
-          throw new CatgaError(permanentCodeOf(result.error) ?? result.error.code, result.error.message);
+        if (!result.ok) {
+          const { code, message } = reportedFailure(result.error);
+          throw new CatgaError(code, message);
+        }
       },
     );
   }
+}
+
+/**
+ * What a failed delivery is reported (and dead-lettered) as: the permanent code below; else, when
+ * every handler failed with one code, that code — a timeout is dead-lettered as CATGA_TIMEOUT, so
+ * a filter by code finds it, not as the aggregate CATGA_PUBLISH_FAILED — and for a single handler
+ * its own message; else the aggregate.
+ */
+function reportedFailure(error: { code: string; message: string; details?: unknown }): {
+  code: string;
+  message: string;
+} {
+  const permanent = permanentCodeOf(error);
+  if (permanent !== undefined) return { code: permanent, message: error.message };
+  const failures = (error.details as { failures?: { code?: unknown; message?: unknown }[] } | undefined)
+    ?.failures;
+  const shared = Array.isArray(failures) && failures.length > 0 ? failures[0]?.code : undefined;
+  if (
+    error.code !== ErrorCodes.PUBLISH_FAILED ||
+    typeof shared !== "string" ||
+    PERMANENT_FAILURES.has(shared) || // with a handler that succeeded: retried, as before
+    !failures!.every((f) => f.code === shared)
+  )
+    return { code: error.code, message: error.message };
+  const only =
+    failures!.length === 1 && typeof failures![0]?.message === "string" ? failures![0].message : undefined;
+  return { code: shared, message: (only as string | undefined) ?? error.message };
 }
 
 /**
