@@ -180,6 +180,35 @@ describe("NatsTransport with the mediator", () => {
     ]);
   });
 
+  it("answers CATGA_ABORTED when the caller's signal aborts a remote send, with no behaviors installed", async () => {
+    // Found from outside: without a timeout behavior the signal was read only at the start, and
+    // the call waited for the request timeout (3 s) instead.
+    const Slow = defineCommand("abort.slow").payload<{ ms: number }>().returns<string>();
+    const prefix = uniquePrefix("abortremote");
+    const serverTransport = await connect("slow", prefix);
+    const server = createCatga({ logger: silentLogger, transport: serverTransport })
+      .handle(Slow, async ({ ms }) => {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return "late";
+      })
+      .build();
+    await serverTransport.ready();
+    const clientTransport = await connect("client", prefix);
+    const client = createCatga({ logger: silentLogger, transport: clientTransport }).remote(Slow).build();
+    await clientTransport.ready();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const sent = await client.send(Slow, { ms: 1500 }, { signal: controller.signal });
+    expect(sent.ok ? undefined : sent.error.code).toBe(ErrorCodes.ABORTED);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Not aborted: the answer comes as before.
+    expect((await client.send(Slow, { ms: 10 }, { signal: new AbortController().signal })).unwrap()).toBe(
+      "late",
+    );
+    await Promise.all([client.close(), server.close()]);
+  });
+
   it("lists the transport's own options too for a misspelt one", async () => {
     const error = await natsTransport({ servers: NATS_URL, service: "svc", prefx: "p" } as never).catch(
       (e: unknown) => e,

@@ -1,5 +1,5 @@
 import { CatgaConfigError, CatgaError, ErrorCodes } from "../errors.js";
-import type { DurableAwait } from "../mediator/context.js";
+import { type DurableAwait, NEVER_ABORTED } from "../mediator/context.js";
 import { idClock, uuidv7 } from "../mediator/ids.js";
 import { err, type Result } from "../mediator/result.js";
 import type { Scheduled } from "../mediator/schedule.js";
@@ -268,7 +268,10 @@ export class NatsTransport implements Transport {
       return Promise.resolve(requestFailed(error));
     }
     // Shared callbacks: no closure per request.
-    return sent.then(this.replied, requestFailed);
+    const answered = sent.then(this.replied, requestFailed);
+    // A caller's signal answers CATGA_ABORTED when it aborts (the reply, if one comes, is dropped);
+    // without one (the mediator's never-aborted signal) nothing more is made per request.
+    return signal === NEVER_ABORTED ? answered : untilAborted(answered, signal);
   }
 
   /** The sharding gate `cluster()` installed, if any (docs/architecture/cluster.md). */
@@ -471,3 +474,15 @@ const SCHEDULING_DISABLED: Schedules & Pick<Scheduler, "schedule"> = {
   list: schedulingDisabled,
   schedule: schedulingDisabled,
 };
+
+/** `answered`, or CATGA_ABORTED as soon as `signal` aborts, whichever comes first. */
+function untilAborted(answered: Promise<Result<unknown>>, signal: AbortSignal): Promise<Result<unknown>> {
+  return new Promise((resolve) => {
+    const aborted = () => resolve(err(ErrorCodes.ABORTED, "The operation was aborted"));
+    signal.addEventListener("abort", aborted, { once: true });
+    void answered.then((result) => {
+      signal.removeEventListener("abort", aborted);
+      resolve(result);
+    });
+  });
+}
