@@ -323,8 +323,9 @@ describe("durable events (JetStream)", () => {
     });
     await until(() => dead.length === 1, 10_000, "the dead letter");
     expect(dead[0]).toMatchObject({
-      // The mediator aggregates event handler failures under CATGA_PUBLISH_FAILED.
-      "Catga-Error-Code": ErrorCodes.PUBLISH_FAILED,
+      // Its one handler's own code (the mediator's aggregate CATGA_PUBLISH_FAILED is kept for
+      // handlers failing with different codes).
+      "Catga-Error-Code": ErrorCodes.HANDLER_FAILED,
       "Catga-Deliveries": "2",
     });
     expect(dead[0]!["Catga-Error-Message"]).toContain("label printer on fire");
