@@ -49,6 +49,8 @@ const badOptions: [string, unknown, string][] = [
   ["an object correlationId", { correlationId: {} }, "correlationId"],
   ["an empty causationId", { causationId: "" }, "causationId"],
   ["headers that are not an object", { headers: 42 }, "headers"],
+  ["headers given as a Map (its entries were dropped)", { headers: new Map([["a", "b"]]) }, "headers"],
+  ["a header with a Symbol name", { headers: { [Symbol("k")]: "v" } }, "headers"],
   ["a header that is not a string", { headers: { traceparent: 1 } }, "headers.traceparent"],
   ["a signal that is not an AbortSignal", { signal: "stop" }, "signal"],
   ["an unknown key", { timeoutMs: 5 }, "timeoutMs"],

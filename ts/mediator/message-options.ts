@@ -50,8 +50,13 @@ export function checkMessageOptions(kind: ContractKind, options: unknown): Promi
   }
   const headers = options.headers;
   if (headers !== undefined) {
-    if (!isRecord(headers))
-      return invalid("headers", `must be an object of strings, got ${describe(headers)}`);
+    // A Map or a class instance is an object too, but its entries are not its own string keys:
+    // they were dropped silently. Symbol keys would be too.
+    const proto = isRecord(headers) ? Object.getPrototypeOf(headers) : undefined;
+    if (!isRecord(headers) || (proto !== Object.prototype && proto !== null))
+      return invalid("headers", `must be a plain object of strings, got ${describe(headers)}`);
+    if (Object.getOwnPropertySymbols(headers).length > 0)
+      return invalid("headers", "must have string names only, got a Symbol key");
     for (const name in headers) {
       if (typeof headers[name] !== "string")
         return invalid(`headers.${name}`, `must be a string, got ${describe(headers[name])}`);
