@@ -67,6 +67,16 @@ describe("configuration errors", () => {
     );
     expect(error.issues.find((i) => i.path === "logging.typo")!.message).toMatch(/^unknown option/);
     expect(error.message).toContain("retry.jitter");
+    // A misspelt Catga code would silently turn retries off; domain codes are the user's own.
+    const typo = configError(() =>
+      createCatga({ logger: silentLogger })
+        .withRetry({ retryOn: ["ORDERS_BUSY", "CATGA_TIMEOT"] })
+        .handle(Place, () => "x")
+        .build(),
+    );
+    expect(typo.issues).toEqual([
+      { path: "retry.retryOn", message: 'names "CATGA_TIMEOT", which is no Catga code (see ErrorCodes)' },
+    ]);
   });
 
   it("rejects a non-object options value and an inconsistent range", () => {

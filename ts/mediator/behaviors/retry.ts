@@ -78,13 +78,20 @@ export const RETRY_PRIORITY = 800;
 /** Codes that describe a transient failure; validation, no-handler or open-circuit never are. */
 export const DEFAULT_RETRYABLE: readonly string[] = [ErrorCodes.TIMEOUT, ErrorCodes.HANDLER_FAILED];
 
+const CATGA_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
 const fields: Record<string, FieldCheck> = {
   maxAttempts: integer(1, 100),
   baseDelayMs: number(0, MAX_DELAY_MS),
   maxDelayMs: number(0, MAX_DELAY_MS),
   factor: number(1),
   jitter: oneOf(["full", "equal", "none"]),
-  retryOn: stringList,
+  retryOn: (value) =>
+    stringList(value) ??
+    // A misspelt Catga code (CATGA_TIMEOT) would never match: retries silently off. Domain codes are yours.
+    (value as string[])
+      .filter((code) => code.startsWith("CATGA_") && !CATGA_CODES.has(code))
+      .map((code) => `names ${JSON.stringify(code)}, which is no Catga code (see ErrorCodes)`)[0],
   random: func,
   priority: number(Number.NEGATIVE_INFINITY),
 };
