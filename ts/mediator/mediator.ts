@@ -121,7 +121,7 @@ function notAContract(kind: ContractKind, contract: unknown): Promise<ErrResult>
   return Promise.resolve(
     err(
       ErrorCodes.INVALID_ARGUMENT,
-      `contract must be a ${kind} contract from define${kind[0]?.toUpperCase()}${kind.slice(1)}(), got ${got}`,
+      `contract must be ${kind === "event" ? "an" : "a"} ${kind} contract from define${kind[0]?.toUpperCase()}${kind.slice(1)}(), got ${got}`,
       { field: "contract" },
     ),
   );

@@ -254,7 +254,7 @@ export class NatsConnection extends EventEmitter {
 
   /** @internal Throws CATGA_CLOSED once close() has begun. */
   assertOpen(): void {
-    if (this.closing) throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closed");
+    if (this.closing) throw new CatgaError(ErrorCodes.CLOSED, "the NATS connection is closing or closed");
   }
 
   /** Whether the connection to the server is up right now (false while reconnecting). */

@@ -24,7 +24,10 @@ impl NatsEngine {
 
     pub(super) fn check_open(&self) -> Result<()> {
         if self.closing.load(Ordering::SeqCst) {
-            return Err(CatgaError::new(ErrorCode::Closed, "the NATS connection is closing; no new work is accepted"));
+            return Err(CatgaError::new(
+                ErrorCode::Closed,
+                "the NATS connection is closing or closed; no new work is accepted",
+            ));
         }
         if self.options.when_disconnected == BackpressurePolicy::Reject && !self.is_connected() {
             return Err(CatgaError::new(
