@@ -233,6 +233,11 @@ export class NatsConnection extends EventEmitter {
    * small message per tick in the client). Under "reject" the engine refuses them at once.
    */
   private holdEventsWhile(kind: ConnectionStatus): void {
+    if (kind === "disconnected") this.down = true;
+    else if (kind === "reconnected") {
+      this.down = false;
+      this.reconnectedAt = performance.now();
+    }
     if (this.whenDisconnected !== "wait") return;
     if (kind === "disconnected") this.events.pause();
     else if (kind === "connected" || kind === "reconnected" || kind === "closed") this.events.resume();
@@ -260,6 +265,19 @@ export class NatsConnection extends EventEmitter {
   /** Whether the connection to the server is up right now (false while reconnecting). */
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** Disconnected (as last reported); see {@link resubscribing}. */
+  private down = false;
+  private reconnectedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * @internal Down, or back for less than `graceMs`: other clients may not have subscribed again
+   * yet (each reconnects on its own backoff), so "no responders" may mean "not back yet". Read from
+   * the status events, not the engine (no native call per request).
+   */
+  resubscribing(graceMs: number): boolean {
+    return this.down || performance.now() - this.reconnectedAt < graceMs;
   }
 
   /**

@@ -262,13 +262,18 @@ export class NatsTransport implements Transport {
       if (routed !== undefined) return routed;
     }
     let sent: Promise<Buffer>;
+    const subject = this.requestSubject(envelope.type);
+    let bytes: Buffer;
     try {
-      sent = this.connection.request(this.requestSubject(envelope.type), this.codec.encodeMessage(envelope));
+      bytes = this.codec.encodeMessage(envelope);
+      sent = this.connection.request(subject, bytes);
     } catch (error) {
       return Promise.resolve(requestFailed(error));
     }
-    // Shared callbacks: no closure per request.
-    const answered = sent.then(this.replied, requestFailed);
+    // Shared callbacks: no closure per request, unless the connection is down or just back.
+    const answered = this.connection.resubscribing(RESUBSCRIBE_GRACE_MS)
+      ? this.untilServed(sent, subject, bytes, performance.now() + this.requestTimeoutMs)
+      : sent.then(this.replied, requestFailed);
     // A caller's signal answers CATGA_ABORTED when it aborts (the reply, if one comes, is dropped);
     // without one (the mediator's never-aborted signal) nothing more is made per request.
     return signal === NEVER_ABORTED ? answered : untilAborted(answered, signal);
@@ -377,6 +382,44 @@ export class NatsTransport implements Transport {
     return (this.scheduler ?? SCHEDULING_DISABLED).schedule(envelope, deliverAt);
   }
 
+  /**
+   * A request sent while the connection is down or just back: "no responders" may only mean that
+   * the serving services have not subscribed again after the reconnect (each client reconnects on
+   * its own backoff; a request held through an outage went out first, and failed CATGA_NO_HANDLER).
+   * It is sent again (it reached nobody) while that may be so, within the request's deadline.
+   */
+  private untilServed(
+    sent: Promise<Buffer>,
+    subject: string,
+    bytes: Buffer,
+    deadline: number,
+  ): Promise<Result<unknown>> {
+    return sent.then(this.replied, (error: unknown) => {
+      const failed = requestFailed(error);
+      const left = deadline - performance.now();
+      if (
+        failed.ok ||
+        failed.error.code !== ErrorCodes.NO_HANDLER ||
+        left <= RESEND_AFTER_MS ||
+        !this.connection.resubscribing(RESUBSCRIBE_GRACE_MS)
+      )
+        return failed;
+      return new Promise<void>((resolve) => setTimeout(resolve, RESEND_AFTER_MS)).then(() => {
+        let again: Promise<Buffer>;
+        try {
+          again = this.connection.request(
+            subject,
+            bytes,
+            Math.max(1, Math.floor(deadline - performance.now())),
+          );
+        } catch (thrown) {
+          return requestFailed(thrown);
+        }
+        return this.untilServed(again, subject, bytes, deadline);
+      });
+    });
+  }
+
   private readonly replied = (reply: Buffer): Result<unknown> => {
     try {
       return fromWire(this.codec.decodeReply(reply));
@@ -474,6 +517,11 @@ const SCHEDULING_DISABLED: Schedules & Pick<Scheduler, "schedule"> = {
   list: schedulingDisabled,
   schedule: schedulingDisabled,
 };
+
+/** How long after a reconnect "no responders" may mean "not subscribed again yet". */
+const RESUBSCRIBE_GRACE_MS = 5000;
+/** The pause before such a request is sent again. */
+const RESEND_AFTER_MS = 100;
 
 /** `answered`, or CATGA_ABORTED as soon as `signal` aborts, whichever comes first. */
 function untilAborted(answered: Promise<Result<unknown>>, signal: AbortSignal): Promise<Result<unknown>> {
