@@ -100,6 +100,24 @@ describe("configuration errors", () => {
         .build(),
     );
     expect(error.issues.map((i) => i.path)).toEqual(["behaviors.audit.priority", "behaviors"]);
+    // A create() that throws is a configuration mistake too, named (it escaped build() raw).
+    const broken = configError(() =>
+      createCatga({ logger: silentLogger })
+        .use(
+          defineBehavior({
+            name: "broken",
+            priority: 1,
+            create: () => {
+              throw new Error("no audit sink");
+            },
+          }),
+        )
+        .handle(Place, () => "x")
+        .build(),
+    );
+    expect(broken.issues).toEqual([
+      { path: "behaviors.broken", message: "create() threw for command orders.place: no audit sink" },
+    ]);
   });
 });
 
@@ -118,7 +136,13 @@ describe("limits and cross-checks", () => {
       "timeout.ms",
       "timeout.perType",
     ]);
-    expect(error.issues[2]!.message).toBe("must be a finite number > 0 and <= 2147483647, got 3000000000");
+    expect(error.issues[2]!.message).toBe("must be a finite number >= 1 and <= 2147483647, got 3000000000");
+    // Under 1 ms is no budget (as for perType).
+    expect(
+      configError(() => createCatga({ logger: silentLogger }).withTimeout({ ms: 0.5 }).build()).issues.map(
+        (i) => i.path,
+      ),
+    ).toEqual(["timeout.ms"]);
     // The limit itself is fine.
     createCatga({ logger: silentLogger })
       .withRetry({ baseDelayMs: 2_147_483_647, maxDelayMs: 2_147_483_647 })

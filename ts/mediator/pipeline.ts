@@ -1,4 +1,5 @@
 import type { IssueList } from "../checks.js";
+import { CatgaConfigError, describeThrown } from "../errors.js";
 import type { HandlerContext } from "./context.js";
 import type { AnyContract, ContractKind } from "./contracts.js";
 import { Later } from "./later.js";
@@ -232,6 +233,20 @@ function guarded(middleware: Middleware, inner: Next): Next {
  * `step` may answer at once (for callers that take a Result synchronously); `run` is the same as
  * a promise.
  */
+/** A custom behavior's `create`: a throw there is a configuration mistake, reported as one at build. */
+function createMiddleware(behavior: Behavior, target: PipelineTarget): ReturnType<Behavior["create"]> {
+  try {
+    return behavior.create(target);
+  } catch (thrown) {
+    throw new CatgaConfigError([
+      {
+        path: `behaviors.${behavior.name}`,
+        message: `create() threw for ${target.kind} ${target.key}: ${describeThrown(thrown)}`,
+      },
+    ]);
+  }
+}
+
 export function composePipeline(
   ordered: readonly Behavior[],
   target: PipelineTarget,
@@ -249,7 +264,7 @@ export function composePipeline(
       if (middleware === undefined) continue;
       step = (payload, ctx) => middleware(payload, ctx, inner);
     } else {
-      const middleware = behavior.create(target);
+      const middleware = createMiddleware(behavior, target);
       if (middleware === undefined) continue;
       // Behaviors written against the public `Next` get promises from the steps inside them.
       const next: Next = (payload, ctx) => settle(inner(payload, ctx));

@@ -23,7 +23,7 @@ import { type Deadline, DeadlineQueue } from "./deadlines.js";
 /** Options of `withTimeout`: a time budget per handler attempt. */
 export interface TimeoutOptions {
   /**
-   * Budget per attempt in ms (> 0); past it the handler's `ctx.signal` aborts and the call
+   * Budget per attempt in ms (≥ 1); past it the handler's `ctx.signal` aborts and the call
    * returns CATGA_TIMEOUT. It runs from the moment the handler returns its promise: JavaScript
    * cannot interrupt a synchronous stretch, so none is timed. Retry sits outside, so each
    * attempt gets a fresh budget. The deadline is never early and at most 10 % of `ms` or 2 ms
@@ -49,7 +49,7 @@ export interface TimeoutOptions {
 export const TIMEOUT_PRIORITY = 500;
 
 const fields: Record<string, FieldCheck> = {
-  ms: number(0, MAX_DELAY_MS, true),
+  ms: number(1, MAX_DELAY_MS), // as perType: a budget under 1 ms is no budget setTimeout keeps
   perType: perTypeNumber(1, MAX_DELAY_MS),
   priority: number(Number.NEGATIVE_INFINITY),
 };
