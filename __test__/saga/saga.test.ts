@@ -657,13 +657,16 @@ describe("saga definitions", () => {
       .compensate("a", { send: Release, payload: () => ({ reservationId: "r" }) })
       .compensate("a", { send: Release, payload: () => ({ reservationId: "r" }) })
       .waitFor("w", { event: PaymentCaptured, key: (e) => e.orderId, timeoutMs: 0 })
-      .deadlineMs(Number.NaN);
+      .deadlineMs(Number.NaN)
+      .deadlineMs(1000)
+      .deadlineMs(2000);
     expect(issues(build(saga as never))).toEqual([
       "sagas.good.steps.a.timeoutMs: must be a positive finite number, got -1",
       `sagas.good.steps: step name "b c" must be 1-100 ASCII letters, digits, '_' or '-'`,
       "sagas.good.compensations.a: is declared twice",
       "sagas.good.steps.w.timeoutMs: must be a positive finite number, got 0",
       "sagas.good.deadlineMs: must be a positive finite number, got NaN",
+      "sagas.good.deadlineMs: is declared twice (1000, then 2000): one deadline per saga",
     ]);
     const fine = ok().step("a", { send: Reserve, payload: (s) => ({ orderId: s.id }) });
     expect(

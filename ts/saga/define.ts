@@ -393,6 +393,8 @@ export class SagaDefinition<
   deadlineMs(ms: number): this {
     if (!(typeof ms === "number" && ms > 0 && Number.isFinite(ms)))
       this.problem("deadlineMs", `must be a positive finite number, got ${String(ms)}`);
+    else if (this.deadline !== undefined)
+      this.problem("deadlineMs", `is declared twice (${this.deadline}, then ${ms}): one deadline per saga`);
     else this.deadline = ms;
     return this;
   }
