@@ -374,6 +374,25 @@ describe("sagas (in process)", () => {
     expect(await store.list({ saga: "order" })).toEqual([]);
   });
 
+  it("an init that returns no object (from JavaScript) is a coded error of the start, and nothing is stored", async () => {
+    const Begin = defineCommand("plain.begin").payload<{ id: string }>();
+    const Touch = defineCommand("plain.touch").payload<{ id: string }>();
+    const saga = defineSaga<{ id: string }>("plain")
+      .startedBy(Begin, { id: (p) => p.id, init: (p) => p.id as never })
+      .step("touch", { send: Touch, payload: (st) => ({ id: st.id }) });
+    const store = new InMemorySagaStore();
+    const catga = createCatga({ logger: silentLogger })
+      .handle(Touch, () => undefined)
+      .saga(saga, { store })
+      .build();
+    const result = await catga.send(Begin, { id: "p1" });
+    expect(result.ok || result.error).toMatchObject({
+      code: "CATGA_INVALID_ARGUMENT",
+      details: { field: "init" },
+    });
+    expect(await store.list({ saga: "plain" })).toEqual([]);
+  });
+
   it("runs each step through the existing behaviors (retry) before it counts as failed", async () => {
     const calls: string[] = [];
     let left = 2;

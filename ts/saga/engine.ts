@@ -7,6 +7,8 @@
  * happened, and the redelivered `advance` (JetStream, on any instance) sends it again under the same
  * message id (docs/architecture/sagas.md).
  */
+
+import { describe } from "../checks.js";
 import { CatgaError, ErrorCodes } from "../errors.js";
 import type { Clock } from "../mediator/clock.js";
 import type { HandlerContext } from "../mediator/context.js";
@@ -62,7 +64,15 @@ export class SagaEngine {
       );
     let state: unknown;
     try {
-      state = this.rt.stored(start.options.init(payload), `saga ${this.saga.name}: init's state`, id);
+      const initial = start.options.init(payload);
+      // The state is an object (State extends object); a JS caller's init may return anything.
+      if (typeof initial !== "object" || initial === null)
+        return err(
+          ErrorCodes.INVALID_ARGUMENT,
+          `saga ${this.saga.name}: init must return the state object, got ${describe(initial)}`,
+          { field: "init", saga: this.saga.name },
+        );
+      state = this.rt.stored(initial, `saga ${this.saga.name}: init's state`, id);
     } catch (thrown) {
       if (thrown instanceof CatgaError && STATE_REFUSED.has(thrown.code))
         return errFrom(errorInfoFrom(thrown));
