@@ -126,6 +126,9 @@ export interface SubscriptionStats {
   dropped: number;
 }
 
+/** How long after a reconnect "no responders" may mean "not subscribed again yet" (see `resubscribing`). */
+const RESUBSCRIBE_GRACE_MS = 5000;
+
 /**
  * A NATS connection run by the Rust engine (async-nats on tokio). Publishes are batched into one
  * N-API call per flush; inbound messages arrive as one call per batch with zero-copy views.
@@ -236,7 +239,13 @@ export class NatsConnection extends EventEmitter {
     if (kind === "disconnected") this.down = true;
     else if (kind === "reconnected") {
       this.down = false;
-      this.reconnectedAt = performance.now();
+      // A flag a timer clears, not a time compared per request: no clock read on the request path.
+      this.justBack = true;
+      clearTimeout(this.justBackTimer);
+      this.justBackTimer = setTimeout(() => {
+        this.justBack = false;
+      }, RESUBSCRIBE_GRACE_MS);
+      this.justBackTimer.unref();
     }
     if (this.whenDisconnected !== "wait") return;
     if (kind === "disconnected") this.events.pause();
@@ -267,17 +276,18 @@ export class NatsConnection extends EventEmitter {
     return this.client.connected;
   }
 
-  /** Disconnected (as last reported); see {@link resubscribing}. */
+  /** Disconnected, and reconnected less than RESUBSCRIBE_GRACE_MS ago (as last reported); see {@link resubscribing}. */
   private down = false;
-  private reconnectedAt = Number.NEGATIVE_INFINITY;
+  private justBack = false;
+  private justBackTimer: NodeJS.Timeout | undefined;
 
   /**
-   * @internal Down, or back for less than `graceMs`: other clients may not have subscribed again
-   * yet (each reconnects on its own backoff), so "no responders" may mean "not back yet". Read from
-   * the status events, not the engine (no native call per request).
+   * @internal Down, or back for less than {@link RESUBSCRIBE_GRACE_MS}: other clients may not have
+   * subscribed again yet (each reconnects on its own backoff), so "no responders" may mean "not back
+   * yet". Read from the status events, not the engine (no native call per request).
    */
-  resubscribing(graceMs: number): boolean {
-    return this.down || performance.now() - this.reconnectedAt < graceMs;
+  get resubscribing(): boolean {
+    return this.down || this.justBack;
   }
 
   /**

@@ -271,7 +271,7 @@ export class NatsTransport implements Transport {
       return Promise.resolve(requestFailed(error));
     }
     // Shared callbacks: no closure per request, unless the connection is down or just back.
-    const answered = this.connection.resubscribing(RESUBSCRIBE_GRACE_MS)
+    const answered = this.connection.resubscribing
       ? this.untilServed(sent, subject, bytes, performance.now() + this.requestTimeoutMs)
       : sent.then(this.replied, requestFailed);
     // A caller's signal answers CATGA_ABORTED when it aborts (the reply, if one comes, is dropped);
@@ -401,7 +401,7 @@ export class NatsTransport implements Transport {
         failed.ok ||
         failed.error.code !== ErrorCodes.NO_HANDLER ||
         left <= RESEND_AFTER_MS ||
-        !this.connection.resubscribing(RESUBSCRIBE_GRACE_MS)
+        !this.connection.resubscribing
       )
         return failed;
       return new Promise<void>((resolve) => setTimeout(resolve, RESEND_AFTER_MS)).then(() => {
@@ -518,8 +518,6 @@ const SCHEDULING_DISABLED: Schedules & Pick<Scheduler, "schedule"> = {
   schedule: schedulingDisabled,
 };
 
-/** How long after a reconnect "no responders" may mean "not subscribed again yet". */
-const RESUBSCRIBE_GRACE_MS = 5000;
 /** The pause before such a request is sent again. */
 const RESEND_AFTER_MS = 100;
 
